@@ -1,0 +1,1 @@
+export { KilnError } from './errors';
