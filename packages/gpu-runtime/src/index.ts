@@ -1,1 +1,14 @@
 export { KilnError } from './errors';
+export { acquireDevice, NoAdapterError, OPTIONAL_FEATURES } from './device';
+export type { AcquiredDevice, AdapterDescription, OptionalFeature } from './device';
+export { BufferPool, sizeClass } from './buffer-pool';
+export type { PoolStats } from './buffer-pool';
+export { PipelineCache, codeFrame } from './pipeline-cache';
+export type { PipelineKey } from './pipeline-cache';
+export { CommandBatcher } from './command-batcher';
+export type { Workgroups } from './command-batcher';
+export type { KernelTime, ProfileReport } from './profiler';
+export { GpuRuntime, getRuntime, STORAGE_USAGE } from './runtime';
+export type { Binding } from './runtime';
+export { probeWebGpu } from './probe';
+export type { WebGpuProbe } from './probe';

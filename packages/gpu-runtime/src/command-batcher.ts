@@ -1,0 +1,88 @@
+import type { KernelTimer } from './profiler';
+
+export type Workgroups = readonly [number, number?, number?];
+
+/**
+ * One command encoder shared by many dispatches, submitted once per flush.
+ * Dispatches go into one open compute pass (cheapest on every driver); a copy
+ * closes it. The owner flushes on readback, on request, or when
+ * `maxDispatchesPerSubmit` is reached, so the GPU can start on long chains
+ * before the JS has recorded all of them.
+ */
+export class CommandBatcher {
+  private encoder: GPUCommandEncoder | undefined;
+  private pass: GPUComputePassEncoder | undefined;
+  private pending = 0;
+  /** Number of queue submits so far. */
+  submits = 0;
+  /** Number of dispatches so far. */
+  dispatches = 0;
+  /** When set, every dispatch is timed (own pass with timestamps, or wall). */
+  timer: KernelTimer | undefined;
+
+  constructor(
+    private readonly device: GPUDevice,
+    /** Runs after every submit (the runtime recycles released buffers). */
+    private readonly afterSubmit: () => void,
+    public maxDispatchesPerSubmit = 256,
+  ) {}
+
+  /** True when commands are recorded but not submitted. */
+  get hasPending(): boolean {
+    return this.encoder !== undefined;
+  }
+
+  get pendingDispatches(): number {
+    return this.pending;
+  }
+
+  dispatch(pipeline: GPUComputePipeline, bindGroups: readonly GPUBindGroup[], workgroups: Workgroups, label?: string): void {
+    const [x, y = 1, z = 1] = workgroups;
+    if (x * y * z === 0) return; // nothing to do; an empty grid is legal but wasteful
+    const timestamps = this.timer?.timestampWrites(label ?? pipeline.label);
+    if (timestamps) this.endPass();
+    const pass = timestamps ? this.commandEncoder().beginComputePass({ timestampWrites: timestamps }) : this.computePass();
+    pass.setPipeline(pipeline);
+    bindGroups.forEach((group, i) => pass.setBindGroup(i, group));
+    pass.dispatchWorkgroups(x, y, z);
+    if (timestamps) pass.end();
+    this.pending++;
+    this.dispatches++;
+    if (this.timer?.method === 'wall') this.timer.wallMark(label ?? pipeline.label, () => this.flush());
+    else if (this.pending >= this.maxDispatchesPerSubmit) this.flush();
+  }
+
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number): void {
+    if (size === 0) return;
+    this.endPass();
+    this.commandEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, size);
+  }
+
+  /** Submits everything recorded so far as one command buffer. */
+  flush(): void {
+    if (this.encoder) {
+      this.endPass();
+      this.timer?.beforeFinish(this.encoder);
+      this.device.queue.submit([this.encoder.finish()]);
+      this.encoder = undefined;
+      this.submits++;
+    }
+    this.pending = 0;
+    this.afterSubmit();
+  }
+
+  private commandEncoder(): GPUCommandEncoder {
+    this.encoder ??= this.device.createCommandEncoder();
+    return this.encoder;
+  }
+
+  private computePass(): GPUComputePassEncoder {
+    this.pass ??= this.commandEncoder().beginComputePass();
+    return this.pass;
+  }
+
+  private endPass(): void {
+    this.pass?.end();
+    this.pass = undefined;
+  }
+}

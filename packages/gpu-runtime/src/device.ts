@@ -1,0 +1,104 @@
+import { KilnError } from './errors';
+
+/** Optional device features kiln uses when the adapter offers them. */
+export const OPTIONAL_FEATURES = ['shader-f16', 'subgroups', 'timestamp-query'] as const;
+export type OptionalFeature = (typeof OPTIONAL_FEATURES)[number];
+
+/** What was found: the device plus a description fit for reports. */
+export interface AcquiredDevice {
+  readonly device: GPUDevice;
+  readonly adapterInfo: AdapterDescription;
+  readonly features: ReadonlySet<OptionalFeature>;
+  readonly limits: GPUSupportedLimits;
+}
+
+export interface AdapterDescription {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** True for a software rasteriser such as Mesa's lavapipe. */
+  isSoftware: boolean;
+}
+
+/** Why no device could be had, for messages that say what to do. */
+export class NoAdapterError extends KilnError {
+  constructor(reason: string) {
+    super(
+      `no WebGPU adapter: ${reason}. On Debian without a GPU run scripts/setup-webgpu.sh ` +
+        `(installs Mesa's lavapipe from bookworm-backports); otherwise use device 'cpu'.`,
+      { op: 'webgpu' },
+    );
+  }
+}
+
+// The GPU object from `webgpu`'s create() must stay referenced for the whole
+// process: if it is garbage-collected while work is in flight, Dawn on
+// lavapipe crashes. A module-level binding keeps it alive.
+let nodeGpu: GPU | undefined;
+let pending: Promise<AcquiredDevice> | undefined;
+
+/** One shared device for the process; later calls return the same one. */
+export function acquireDevice(): Promise<AcquiredDevice> {
+  pending ??= requestDevice().catch((error: unknown) => {
+    pending = undefined; // let a later call try again (e.g. after installing a driver)
+    throw error;
+  });
+  return pending;
+}
+
+/** The GPU entry point: navigator.gpu in a browser, Dawn in Node. */
+async function gpuEntry(): Promise<GPU> {
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  if (nav?.gpu) return nav.gpu;
+  if (nodeGpu) return nodeGpu;
+  if (typeof process === 'undefined' || !process.versions?.node) {
+    throw new NoAdapterError('this browser has no navigator.gpu');
+  }
+  // Lavapipe's Vulkan loader wants a runtime dir; any writable folder will do.
+  process.env.XDG_RUNTIME_DIR ??= (await import('node:os')).tmpdir();
+  let dawn: typeof import('webgpu');
+  try {
+    dawn = await import('webgpu');
+  } catch (error) {
+    throw new NoAdapterError(`the 'webgpu' package could not be loaded (${String(error)})`);
+  }
+  // Dawn's WebGPU classes (GPUBufferUsage, ...) become globals as in a browser.
+  Object.assign(globalThis, dawn.globals);
+  nodeGpu = dawn.create([]);
+  return nodeGpu;
+}
+
+async function requestDevice(): Promise<AcquiredDevice> {
+  const gpu = await gpuEntry();
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) throw new NoAdapterError('requestAdapter() returned null (no Vulkan/Metal/D3D driver found)');
+  const features = new Set(OPTIONAL_FEATURES.filter((f) => adapter.features.has(f)));
+  // Ask for the adapter's own limits where they exceed the defaults: kernels
+  // with many inputs need more storage buffers, big tensors bigger bindings.
+  const wanted: (keyof GPUSupportedLimits)[] = [
+    'maxStorageBuffersPerShaderStage',
+    'maxStorageBufferBindingSize',
+    'maxBufferSize',
+    'maxComputeWorkgroupStorageSize',
+    'maxComputeInvocationsPerWorkgroup',
+    'maxComputeWorkgroupSizeX',
+  ];
+  const requiredLimits: Record<string, number> = {};
+  for (const name of wanted) requiredLimits[name] = adapter.limits[name] as number;
+  const device = await adapter.requestDevice({ requiredFeatures: [...features], requiredLimits });
+  const info = adapter.info;
+  const text = [info.vendor, info.architecture, info.device, info.description].join(' ').toLowerCase();
+  return {
+    device,
+    features,
+    limits: device.limits,
+    adapterInfo: {
+      vendor: info.vendor,
+      architecture: info.architecture,
+      device: info.device,
+      description: info.description,
+      isSoftware: /llvmpipe|lavapipe|swiftshader|software/.test(text),
+    },
+  };
+}

@@ -1,0 +1,111 @@
+import { KilnError } from './errors';
+
+export interface KernelTime {
+  label: string;
+  ms: number;
+}
+
+export interface ProfileReport {
+  /** 'timestamp': GPU timestamps around each dispatch; 'wall': host time per dispatch, each submitted alone. */
+  method: 'timestamp' | 'wall';
+  kernels: KernelTime[];
+  /** Host time from the start of profiling until all work was done. */
+  totalMs: number;
+  toString(): string;
+}
+
+const MAX_TIMED_DISPATCHES = 2048; // 2 queries each; 4096 is the WebGPU maximum per query set
+
+/**
+ * Times every dispatch recorded while it is installed on the batcher.
+ * With 'timestamp-query' each dispatch gets its own pass with timestamp
+ * writes; without it each dispatch is submitted alone and timed by when the
+ * queue reports it done (coarser, but the same API and report).
+ */
+export class KernelTimer {
+  private readonly labels: string[] = [];
+  private readonly querySet: GPUQuerySet | undefined;
+  private readonly resolveBuffer: GPUBuffer | undefined;
+  private resolved = 0;
+  private readonly wallDone: Promise<number>[] = [];
+  private readonly started = performance.now();
+
+  constructor(
+    private readonly device: GPUDevice,
+    readonly method: 'timestamp' | 'wall',
+  ) {
+    if (method === 'timestamp') {
+      this.querySet = device.createQuerySet({ type: 'timestamp', count: 2 * MAX_TIMED_DISPATCHES });
+      this.resolveBuffer = device.createBuffer({
+        size: 16 * MAX_TIMED_DISPATCHES,
+        usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+      });
+    }
+  }
+
+  /** Timestamp writes for the next dispatch's pass (timestamp method only). */
+  timestampWrites(label: string): GPUComputePassTimestampWrites | undefined {
+    if (!this.querySet) return undefined;
+    const i = this.labels.length;
+    if (i >= MAX_TIMED_DISPATCHES) {
+      throw new KilnError(`more than ${MAX_TIMED_DISPATCHES} dispatches in one profile; profile a smaller region`, {
+        op: 'profile',
+      });
+    }
+    this.labels.push(label);
+    return { querySet: this.querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 };
+  }
+
+  /** Wall method: the dispatch just recorded is submitted alone and timed. */
+  wallMark(label: string, flush: () => void): void {
+    this.labels.push(label);
+    flush();
+    this.wallDone.push(this.device.queue.onSubmittedWorkDone().then(() => performance.now()));
+  }
+
+  /** Resolves the queries written since the last flush into this flush's commands. */
+  beforeFinish(encoder: GPUCommandEncoder): void {
+    if (!this.querySet || !this.resolveBuffer) return;
+    const first = 2 * this.resolved;
+    const count = 2 * this.labels.length - first;
+    if (count === 0) return;
+    encoder.resolveQuerySet(this.querySet, first, count, this.resolveBuffer, first * 8);
+    this.resolved = this.labels.length;
+  }
+
+  /** Reads the times back; the batcher must have been flushed. */
+  async report(): Promise<ProfileReport> {
+    let kernels: KernelTime[];
+    if (this.resolveBuffer && this.querySet) {
+      const bytes = Math.max(16, this.labels.length * 16);
+      const staging = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      const encoder = this.device.createCommandEncoder();
+      encoder.copyBufferToBuffer(this.resolveBuffer, 0, staging, 0, bytes);
+      this.device.queue.submit([encoder.finish()]);
+      await staging.mapAsync(GPUMapMode.READ);
+      const ns = new BigUint64Array(staging.getMappedRange().slice(0));
+      staging.destroy();
+      this.querySet.destroy();
+      this.resolveBuffer.destroy();
+      kernels = this.labels.map((label, i) => ({ label, ms: Number(ns[2 * i + 1]! - ns[2 * i]!) / 1e6 }));
+    } else {
+      const ends = await Promise.all(this.wallDone);
+      kernels = this.labels.map((label, i) => ({ label, ms: ends[i]! - (i === 0 ? this.started : ends[i - 1]!) }));
+    }
+    await this.device.queue.onSubmittedWorkDone();
+    return makeReport(this.method, kernels, performance.now() - this.started);
+  }
+}
+
+function makeReport(method: ProfileReport['method'], kernels: KernelTime[], totalMs: number): ProfileReport {
+  return {
+    method,
+    kernels,
+    totalMs,
+    toString() {
+      const rows = kernels.map((k) => `  ${k.ms.toFixed(3).padStart(10)} ms  ${k.label}`);
+      const gpu = kernels.reduce((s, k) => s + k.ms, 0);
+      return [`profile (${method}): ${kernels.length} dispatches, ${gpu.toFixed(3)} ms in kernels, ${totalMs.toFixed(3)} ms total`, ...rows].join('\n');
+    },
+  };
+}

@@ -1,0 +1,153 @@
+import { describe, expect, it } from 'vitest';
+import { KilnError } from './errors';
+import { probeWebGpu } from './probe';
+
+const gpu = await probeWebGpu();
+
+// out[i] = a[i] * 3 + i, exactly representable for the sizes used here.
+const AXPY = `
+@group(0) @binding(0) var<storage, read> a: array<f32>;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) g: vec3u) {
+  if (g.x >= arrayLength(&out)) { return; }
+  out[g.x] = a[g.x] * 3.0 + f32(g.x);
+}`;
+
+describe('GpuRuntime', () => {
+  it('describes the adapter and its limits', (ctx) => {
+    if (!gpu.runtime) return ctx.skip(gpu.reason);
+    const rt = gpu.runtime;
+    expect(typeof rt.adapterInfo.description).toBe('string');
+    expect(rt.limits.maxComputeWorkgroupsPerDimension).toBeGreaterThanOrEqual(65535);
+    for (const f of rt.features) expect(rt.device.features.has(f)).toBe(true);
+  });
+
+  it('dispatches a real kernel and reads back exact values', async (ctx) => {
+    if (!gpu.runtime) return ctx.skip(gpu.reason);
+    const rt = gpu.runtime;
+    const n = 1000;
+    const input = Float32Array.from({ length: n }, (_, i) => i - 500);
+    const a = rt.upload(input);
+    const out = rt.alloc(n * 4);
+    const pipeline = rt.pipeline({ wgsl: AXPY, label: 'axpy' });
+    // `out` may be bigger than asked (size class); bind exactly n floats.
+    rt.dispatch(pipeline, [a, { buffer: out, size: n * 4 }], [Math.ceil(n / 64)]);
+    const got = new Float32Array(await rt.read(out, 0, n * 4));
+    const want = input.map((x, i) => x * 3 + i);
+    expect(Array.from(got)).toEqual(Array.from(want));
+    rt.release(a);
+    rt.release(out);
+  });
+
+  it('reads back 0-byte, 4-byte, unaligned and 64 MiB ranges', async (ctx) => {
+    if (!gpu.runtime) return ctx.skip(gpu.reason);
+    const rt = gpu.runtime;
+    expect((await rt.read(rt.alloc(4), 0, 0)).byteLength).toBe(0);
+    const four = rt.upload(new Uint32Array([0xdeadbeef]));
+    expect(new Uint32Array(await rt.read(four, 0, 4))[0]).toBe(0xdeadbeef);
+    const bytes = rt.upload(Uint8Array.from({ length: 11 }, (_, i) => i + 1));
+    expect(Array.from(new Uint8Array(await rt.read(bytes, 3, 5)))).toEqual([4, 5, 6, 7, 8]);
+    const n = (64 << 20) / 4;
+    const big = new Uint32Array(n);
+    for (let i = 0; i < n; i++) big[i] = (i * 2654435761) >>> 0;
+    const got = new Uint32Array(await rt.read(rt.upload(big), 0, n * 4));
+    expect(got.length).toBe(n);
+    let mismatches = 0;
+    for (let i = 0; i < n; i++) if (got[i] !== big[i]) mismatches++;
+    expect(mismatches).toBe(0);
+  });
+
+  it('caches pipelines by WGSL text, entry point and constants', (ctx) => {
+    if (!gpu.runtime) return ctx.skip(gpu.reason);
+    const cache = gpu.runtime.pipelines;
+    const withConst = AXPY.replace('* 3.0', '* k').replace('@group', 'override k: f32 = 3.0;\n@group');
+    const p1 = cache.get({ wgsl: withConst });
+    const hits = cache.hits;
+    expect(cache.get({ wgsl: withConst })).toBe(p1);
+    expect(cache.hits).toBe(hits + 1);
+    expect(cache.get({ wgsl: withConst, constants: { k: 2 } })).not.toBe(p1);
+    expect(cache.get({ wgsl: withConst + '\n' })).not.toBe(p1);
+  });
+
+  it('turns a broken shader into a KilnError quoting the numbered line', async (ctx) => {
+    if (!gpu.runtime) return ctx.skip(gpu.reason);
+    const broken = AXPY.replace('a[g.x] * 3.0', 'a[g.x] * undefined_thing');
+    const error = await gpu.runtime.pipelines.getAsync({ wgsl: broken, label: 'broken_axpy' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(KilnError);
+    const message = (error as Error).message;
+    expect(message).toContain("'broken_axpy'");
+    expect(message).toMatch(/undefined_thing/);
+    expect(message).toMatch(/> +6 \| +out\[g\.x\] = a\[g\.x\] \* undefined_thing/);
+    expect(message).toMatch(/\^/);
+  });
+
+  it('raises a shader error made by the synchronous path at the next readback', async (ctx) => {
+    if (!gpu.runtime) return ctx.skip(gpu.reason);
+    const rt = gpu.runtime;
+    rt.pipeline({ wgsl: 'fn main( {', label: 'syntax_error' });
+    await expect(rt.read(rt.alloc(4), 0, 4)).rejects.toThrow(/syntax_error/);
+    // Reported once; the runtime stays usable.
+    await expect(rt.read(rt.alloc(4), 0, 4)).resolves.toBeInstanceOf(ArrayBuffer);
+  });
+
+  it('surfaces a validation error as a KilnError, not a crash', async (ctx) => {
+    if (!gpu.runtime) return ctx.skip(gpu.reason);
+    const rt = gpu.runtime;
+    const pipeline = rt.pipeline({ wgsl: AXPY });
+    const tooMany = rt.limits.maxComputeWorkgroupsPerDimension + 1;
+    rt.dispatch(pipeline, [rt.alloc(256), rt.alloc(256)], [tooMany]);
+    await expect(rt.sync()).rejects.toThrow(KilnError);
+    await expect(rt.sync()).resolves.toBeUndefined();
+  });
+
+  it('submits once for many dispatches, then once per flush', async (ctx) => {
+    if (!gpu.runtime) return ctx.skip(gpu.reason);
+    const rt = gpu.runtime;
+    rt.flush();
+    const buf = rt.upload(new Float32Array(64).fill(1));
+    const pipeline = rt.pipeline({ wgsl: AXPY });
+    const submits = rt.batcher.submits;
+    const tmp = rt.alloc(256);
+    for (let i = 0; i < 50; i++) rt.dispatch(pipeline, i % 2 ? [tmp, buf] : [buf, tmp], [1]);
+    expect(rt.batcher.submits).toBe(submits);
+    const got = new Float32Array(await rt.read(buf, 0, 8));
+    expect(rt.batcher.submits).toBe(submits + 1);
+    // Each of the 50 dispatches maps x -> 3x + i, in order, through tmp and back.
+    let x0 = 1, x1 = 1;
+    for (let i = 0; i < 50; i++) { x0 = Math.fround(x0 * 3); x1 = x1 * 3 + 1; }
+    expect(got[0]).toBe(x0);
+    expect(got[1]! / x1).toBeCloseTo(1, 5); // f32 rounding (or fma) over 50 steps
+    rt.release(tmp);
+  });
+
+  it('flushes by itself at the dispatch threshold', (ctx) => {
+    if (!gpu.runtime) return ctx.skip(gpu.reason);
+    const rt = gpu.runtime;
+    rt.flush();
+    const saved = rt.batcher.maxDispatchesPerSubmit;
+    rt.batcher.maxDispatchesPerSubmit = 10;
+    const pipeline = rt.pipeline({ wgsl: AXPY });
+    const a = rt.alloc(256), b = rt.alloc(256);
+    const submits = rt.batcher.submits;
+    for (let i = 0; i < 25; i++) rt.dispatch(pipeline, [a, b], [1]);
+    expect(rt.batcher.submits).toBe(submits + 2);
+    rt.batcher.maxDispatchesPerSubmit = saved;
+  });
+
+  it.for(['timestamp', 'wall'] as const)('profiles each dispatch by %s', async (method, ctx) => {
+    if (!gpu.runtime) return ctx.skip(gpu.reason);
+    const rt = gpu.runtime;
+    if (method === 'timestamp' && !rt.features.has('timestamp-query')) return ctx.skip('no timestamp-query');
+    const pipeline = rt.pipeline({ wgsl: AXPY });
+    const n = 1 << 20;
+    const a = rt.alloc(n * 4), b = rt.alloc(n * 4);
+    const report = await rt.profile(() => {
+      rt.dispatch(pipeline, [a, b], [n / 64], 'first');
+      rt.dispatch(pipeline, [b, a], [n / 64], 'second');
+    }, method);
+    expect(report.method).toBe(method);
+    expect(report.kernels.map((k) => k.label)).toEqual(['first', 'second']);
+    for (const k of report.kernels) expect(k.ms).toBeGreaterThan(0);
+    expect(String(report)).toMatch(/2 dispatches/);
+  });
+});

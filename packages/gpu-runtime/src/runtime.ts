@@ -1,0 +1,225 @@
+import { BufferPool } from './buffer-pool';
+import { CommandBatcher, type Workgroups } from './command-batcher';
+import { acquireDevice, type AcquiredDevice } from './device';
+import { KilnError } from './errors';
+import { PipelineCache, type PipelineKey } from './pipeline-cache';
+import { KernelTimer, type ProfileReport } from './profiler';
+import { ReadbackWaiter } from './readback-waiter';
+
+export const STORAGE_USAGE = 0x80 | 0x08 | 0x04; // STORAGE | COPY_DST | COPY_SRC
+const READBACK_USAGE = 0x01 | 0x08; // MAP_READ | COPY_DST
+const UNIFORM_USAGE = 0x40 | 0x08; // UNIFORM | COPY_DST
+
+/** A binding of a kernel: a whole buffer, or a range of one. */
+export type Binding = GPUBuffer | { buffer: GPUBuffer; offset?: number; size?: number };
+
+/**
+ * Everything kiln needs from one WebGPU device: pooled buffers, uploads and
+ * readbacks, cached pipelines, batched dispatches, profiling, and errors
+ * raised as KilnErrors at the next point where the caller waits.
+ */
+export class GpuRuntime {
+  readonly device: GPUDevice;
+  readonly pool: BufferPool;
+  readonly pipelines: PipelineCache;
+  readonly batcher: CommandBatcher;
+  private readonly waiter = new ReadbackWaiter();
+  private readonly errors: KilnError[] = [];
+  private lostReason: string | undefined;
+
+  constructor(readonly acquired: AcquiredDevice) {
+    const device = acquired.device;
+    this.device = device;
+    this.pool = new BufferPool(device);
+    this.pipelines = new PipelineCache(device);
+    this.batcher = new CommandBatcher(device, () => this.pool.recycle());
+    device.addEventListener('uncapturederror', (event) => {
+      const error = (event as GPUUncapturedErrorEvent).error;
+      this.errors.push(new KilnError(`WebGPU reported an error: ${error.message}`, { op: 'webgpu' }));
+    });
+    void device.lost.then((info) => {
+      this.lostReason = `${info.reason}: ${info.message || 'no message'}`;
+    });
+  }
+
+  get adapterInfo() {
+    return this.acquired.adapterInfo;
+  }
+
+  get features() {
+    return this.acquired.features;
+  }
+
+  get limits(): GPUSupportedLimits {
+    return this.device.limits;
+  }
+
+  /** A storage buffer of at least `byteLength` bytes (pooled). */
+  alloc(byteLength: number, label?: string): GPUBuffer {
+    this.assertAlive();
+    return this.pool.acquire(byteLength, STORAGE_USAGE, label);
+  }
+
+  release(buffer: GPUBuffer): void {
+    this.pool.release(buffer);
+  }
+
+  /** A new pooled storage buffer holding `data`. */
+  upload(data: ArrayBufferView, label?: string): GPUBuffer {
+    const buffer = this.alloc(data.byteLength, label);
+    // A fresh buffer is read by no pending command, so no flush is needed.
+    this.writeNow(buffer, data, 0);
+    return buffer;
+  }
+
+  /**
+   * Writes `data` into `buffer` at `byteOffset`. The write is ordered before
+   * the commands recorded so far, so they are flushed first: a pending kernel
+   * that reads this buffer sees its old contents, as program order says.
+   */
+  write(buffer: GPUBuffer, data: ArrayBufferView, byteOffset = 0): void {
+    this.assertAlive();
+    if (this.batcher.hasPending) this.batcher.flush();
+    this.writeNow(buffer, data, byteOffset);
+  }
+
+  private writeNow(buffer: GPUBuffer, data: ArrayBufferView, byteOffset: number): void {
+    if (data.byteLength === 0) return;
+    // writeBuffer wants a multiple of 4 bytes (bool and odd-length data are not).
+    const padded = data.byteLength % 4 === 0 ? data : padTo4(data);
+    this.device.queue.writeBuffer(buffer, byteOffset, padded.buffer, padded.byteOffset, padded.byteLength);
+  }
+
+  /** A small uniform buffer (e.g. sizes and strides of a kernel); pooled. */
+  uniform(data: Uint32Array | Int32Array | Float32Array): GPUBuffer {
+    this.assertAlive();
+    const buffer = this.pool.acquire(data.byteLength, UNIFORM_USAGE, 'kiln-uniform');
+    this.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+    return buffer;
+  }
+
+  pipeline(spec: PipelineKey): GPUComputePipeline {
+    this.assertAlive();
+    return this.pipelines.get(spec);
+  }
+
+  /** Binds `bindings` in order to group 0 of the pipeline. */
+  bindGroup(pipeline: GPUComputePipeline, bindings: readonly Binding[]): GPUBindGroup {
+    return this.device.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries: bindings.map((b, binding) => ({ binding, resource: 'buffer' in b ? b : { buffer: b } })),
+    });
+  }
+
+  /** Records one dispatch into the shared encoder. */
+  dispatch(pipeline: GPUComputePipeline, bindings: readonly Binding[], workgroups: Workgroups, label?: string): void {
+    this.assertAlive();
+    this.batcher.dispatch(pipeline, [this.bindGroup(pipeline, bindings)], workgroups, label);
+  }
+
+  flush(): void {
+    this.batcher.flush();
+  }
+
+  /**
+   * Copies `byteLength` bytes of `buffer` from `byteOffset` back to the host.
+   * Flushes pending work first; raises any error the device reported since
+   * the last sync point.
+   */
+  async read(buffer: GPUBuffer, byteOffset = 0, byteLength = buffer.size - byteOffset): Promise<ArrayBuffer> {
+    this.assertAlive();
+    if (byteLength === 0) {
+      this.flush();
+      await this.raiseErrors();
+      return new ArrayBuffer(0);
+    }
+    // Buffer copies move whole 4-byte words; read the covering words.
+    const start = byteOffset & ~3;
+    const end = Math.min(buffer.size, Math.ceil((byteOffset + byteLength) / 4) * 4);
+    const staging = this.pool.acquire(end - start, READBACK_USAGE, 'kiln-readback');
+    this.batcher.copy(buffer, start, staging, 0, end - start);
+    const dispatches = this.batcher.pendingDispatches;
+    this.flush();
+    try {
+      const mapped = await this.waiter.beforeMap(dispatches, end - start);
+      await staging.mapAsync(GPUMapMode.READ, 0, end - start);
+      mapped();
+      const head = byteOffset - start;
+      return staging.getMappedRange(0, end - start).slice(head, head + byteLength);
+    } catch (error) {
+      this.assertAlive();
+      throw new KilnError(`readback failed: ${String(error)}`, { op: 'read', cause: error });
+    } finally {
+      if (staging.mapState === 'mapped') staging.unmap();
+      this.pool.release(staging);
+      await this.raiseErrors();
+    }
+  }
+
+  /** Waits until the device has finished all submitted work. */
+  async sync(): Promise<void> {
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    await this.raiseErrors();
+  }
+
+  /**
+   * Times every dispatch `fn` records. Uses GPU timestamps where the device
+   * has 'timestamp-query', else wall time per dispatch (`method` forces one).
+   */
+  async profile(fn: () => unknown, method?: 'timestamp' | 'wall'): Promise<ProfileReport> {
+    const chosen = method ?? (this.features.has('timestamp-query') ? 'timestamp' : 'wall');
+    if (chosen === 'timestamp' && !this.features.has('timestamp-query')) {
+      throw new KilnError("this device has no 'timestamp-query'; profile with method 'wall'", { op: 'profile' });
+    }
+    this.flush();
+    const timer = new KernelTimer(this.device, chosen);
+    this.batcher.timer = timer;
+    try {
+      await fn();
+      this.flush();
+    } finally {
+      this.batcher.timer = undefined;
+    }
+    const report = await timer.report();
+    await this.raiseErrors();
+    return report;
+  }
+
+  /** Throws the first error reported since the last call (compile, validation). */
+  async raiseErrors(): Promise<void> {
+    this.errors.unshift(...(await this.pipelines.takeErrors()));
+    const first = this.errors.shift();
+    this.errors.length = 0;
+    if (first) throw first;
+    this.assertAlive();
+  }
+
+  private assertAlive(): void {
+    if (this.lostReason !== undefined) {
+      throw new KilnError(`the WebGPU device was lost (${this.lostReason}); restart the process to get a new one`, {
+        op: 'webgpu',
+      });
+    }
+  }
+}
+
+function padTo4(data: ArrayBufferView): Uint8Array {
+  const out = new Uint8Array(Math.ceil(data.byteLength / 4) * 4);
+  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  return out;
+}
+
+let shared: Promise<GpuRuntime> | undefined;
+
+/** The process-wide runtime on the shared device. */
+export function getRuntime(): Promise<GpuRuntime> {
+  shared ??= acquireDevice().then(
+    (acquired) => new GpuRuntime(acquired),
+    (error: unknown) => {
+      shared = undefined;
+      throw error;
+    },
+  );
+  return shared;
+}
