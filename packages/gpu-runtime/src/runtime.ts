@@ -1,3 +1,4 @@
+import { BindGroupCache } from './bind-group-cache';
 import { BufferPool } from './buffer-pool';
 import { CommandBatcher, type Workgroups } from './command-batcher';
 import { acquireDevice, type AcquiredDevice } from './device';
@@ -24,6 +25,8 @@ export class GpuRuntime {
   readonly pipelines: PipelineCache;
   readonly batcher: CommandBatcher;
   private readonly waiter = new ReadbackWaiter();
+  private readonly bindGroups: BindGroupCache;
+  private readonly uniforms = new Map<string, GPUBuffer>();
   private readonly errors: KilnError[] = [];
   private lostReason: string | undefined;
 
@@ -33,6 +36,7 @@ export class GpuRuntime {
     this.pool = new BufferPool(device);
     this.pipelines = new PipelineCache(device);
     this.batcher = new CommandBatcher(device, () => this.pool.recycle());
+    this.bindGroups = new BindGroupCache(device);
     device.addEventListener('uncapturederror', (event) => {
       const error = (event as GPUUncapturedErrorEvent).error;
       this.errors.push(new KilnError(`WebGPU reported an error: ${error.message}`, { op: 'webgpu' }));
@@ -90,12 +94,28 @@ export class GpuRuntime {
     this.device.queue.writeBuffer(buffer, byteOffset, padded.buffer, padded.byteOffset, padded.byteLength);
   }
 
-  /** A small uniform buffer (e.g. sizes and strides of a kernel); pooled. */
+  /**
+   * A uniform buffer holding `data` (e.g. sizes and strides of a kernel),
+   * shared by every caller with the same contents so that the bind groups
+   * that use it can be cached too. Owned by the runtime: never release it.
+   */
   uniform(data: Uint32Array | Int32Array | Float32Array): GPUBuffer {
     this.assertAlive();
-    const buffer = this.pool.acquire(data.byteLength, UNIFORM_USAGE, 'kiln-uniform');
-    this.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+    const key = `${data.constructor.name}:${data.join(',')}`;
+    let buffer = this.uniforms.get(key);
+    if (!buffer) {
+      if (this.uniforms.size >= 4096) this.dropUniforms();
+      buffer = this.device.createBuffer({ size: Math.max(16, Math.ceil(data.byteLength / 16) * 16), usage: UNIFORM_USAGE });
+      this.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+      this.uniforms.set(key, buffer);
+    }
     return buffer;
+  }
+
+  private dropUniforms(): void {
+    this.flush(); // pending commands may use them; destroy only after submit
+    for (const buffer of this.uniforms.values()) buffer.destroy();
+    this.uniforms.clear();
   }
 
   pipeline(spec: PipelineKey): GPUComputePipeline {
@@ -103,12 +123,9 @@ export class GpuRuntime {
     return this.pipelines.get(spec);
   }
 
-  /** Binds `bindings` in order to group 0 of the pipeline. */
+  /** `bindings` bound in order to group 0 of the pipeline (cached). */
   bindGroup(pipeline: GPUComputePipeline, bindings: readonly Binding[]): GPUBindGroup {
-    return this.device.createBindGroup({
-      layout: pipeline.getBindGroupLayout(0),
-      entries: bindings.map((b, binding) => ({ binding, resource: 'buffer' in b ? b : { buffer: b } })),
-    });
+    return this.bindGroups.get(pipeline, bindings);
   }
 
   /** Records one dispatch into the shared encoder. */
