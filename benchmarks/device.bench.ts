@@ -4,11 +4,9 @@
  * what the readback waiter saves. These are the floors the eager and compiled
  * paths are judged against. Run: pnpm bench:device
  */
-import { getRuntime } from '@kiln/gpu-runtime';
+import { getRuntime, type GpuRuntime } from '@kiln/gpu-runtime';
+import { pathToFileURL } from 'node:url';
 import { measure } from './lib/measure';
-
-const rt = await getRuntime();
-console.log(`device: ${rt.adapterInfo.description || rt.adapterInfo.device} (${rt.adapterInfo.vendor})`);
 
 const TINY = `
 @group(0) @binding(0) var<storage, read_write> out: array<u32>;
@@ -29,61 +27,93 @@ const SPIN = `
   out[g.x] = acc;
 }`;
 
-const counter = rt.alloc(4);
-const tiny = rt.pipeline({ wgsl: TINY, label: 'tiny' });
-const DISPATCHES = 200;
+export interface DeviceFloors {
+  dispatchUs: number;
+  roundTripMs: number;
+  uploadGBps: number;
+  readbackGBps: number;
+  copyGBps: number;
+  longReadbackMapAtOnceMs: number;
+  longReadbackLearnedWaitMs: number;
+}
 
-const roundTrip = await measure('readback round trip', async () => {
-  rt.dispatch(tiny, [counter], [1]);
-  await rt.read(counter, 0, 4);
-});
-const batch = await measure('200 dispatches + readback', async () => {
-  for (let i = 0; i < DISPATCHES; i++) rt.dispatch(tiny, [counter], [1]);
-  await rt.read(counter, 0, 4);
-});
-const perDispatchUs = ((batch.medianMs - roundTrip.medianMs) / (DISPATCHES - 1)) * 1000;
+export async function measureDeviceFloors(rt: GpuRuntime): Promise<DeviceFloors> {
+  const counter = rt.alloc(4);
+  const tiny = rt.pipeline({ wgsl: TINY, label: 'tiny' });
+  const DISPATCHES = 200;
 
-const BYTES = 64 << 20;
-const host = new Float32Array(BYTES / 4).fill(1.5);
-const src = rt.upload(host);
-const dst = rt.alloc(BYTES);
-const upload = await measure('upload 64 MiB', async () => {
-  rt.write(dst, host);
-  await rt.sync();
-});
-const readback = await measure('readback 64 MiB', () => rt.read(src, 0, BYTES));
-const copy = rt.pipeline({ wgsl: COPY, label: 'copy' });
-const workgroups = Math.min(4096, BYTES / 16 / 256);
-const copyTime = await measure('vec4 copy 64 MiB', async () => {
-  rt.dispatch(copy, [src, dst], [workgroups]);
-  await rt.read(dst, 0, 4);
-});
+  const roundTrip = await measure('readback round trip', async () => {
+    rt.dispatch(tiny, [counter], [1]);
+    await rt.read(counter, 0, 4);
+  });
+  const batch = await measure('200 dispatches + readback', async () => {
+    for (let i = 0; i < DISPATCHES; i++) rt.dispatch(tiny, [counter], [1]);
+    await rt.read(counter, 0, 4);
+  });
+  const perDispatchUs = ((batch.medianMs - roundTrip.medianMs) / (DISPATCHES - 1)) * 1000;
 
-// Readback of a ~40 ms kernel: mapping at once (the bindings spin the JS
-// thread meanwhile) against the runtime's learned sleep-then-map.
-const spinOut = rt.alloc(4 << 16);
-const spin = rt.pipeline({ wgsl: SPIN, label: 'spin' });
-const staging = rt.device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-const immediate = await measure('long kernel, map at once', async () => {
-  rt.dispatch(spin, [spinOut], [1024]);
-  rt.batcher.copy(spinOut, 0, staging, 0, 16);
-  rt.flush();
-  await staging.mapAsync(GPUMapMode.READ);
-  staging.unmap();
-});
-const waited = await measure('long kernel, runtime read', async () => {
-  rt.dispatch(spin, [spinOut], [1024]);
-  await rt.read(spinOut, 0, 16);
-});
+  const BYTES = 64 << 20;
+  const host = new Float32Array(BYTES / 4).fill(1.5);
+  const src = rt.upload(host);
+  const dst = rt.alloc(BYTES);
+  const upload = await measure('upload 64 MiB', async () => {
+    rt.write(dst, host);
+    await rt.sync();
+  });
+  const readback = await measure('readback 64 MiB', () => rt.read(src, 0, BYTES));
+  const copy = rt.pipeline({ wgsl: COPY, label: 'copy' });
+  const workgroups = Math.min(4096, BYTES / 16 / 256);
+  const copyTime = await measure('vec4 copy 64 MiB', async () => {
+    rt.dispatch(copy, [src, dst], [workgroups]);
+    await rt.read(dst, 0, 4);
+  });
 
-const gbps = (bytes: number, ms: number) => (bytes / 1e9 / (ms / 1e3)).toFixed(2);
-console.table({
-  'dispatch overhead (µs/dispatch)': perDispatchUs.toFixed(1),
-  'small readback round trip (ms)': roundTrip.medianMs.toFixed(3),
-  'upload 64 MiB (GB/s)': gbps(BYTES, upload.medianMs),
-  'readback 64 MiB (GB/s)': gbps(BYTES, readback.medianMs),
-  'WGSL vec4 copy (GB/s, read+write)': gbps(2 * BYTES, copyTime.medianMs),
-  'long kernel readback, map at once (ms)': immediate.medianMs.toFixed(2),
-  'long kernel readback, learned wait (ms)': waited.medianMs.toFixed(2),
-});
-process.exit(0);
+  // Readback of a ~40 ms kernel: mapping at once (the bindings spin the JS
+  // thread meanwhile) against the runtime's learned sleep-then-map.
+  const spinOut = rt.alloc(4 << 16);
+  const spin = rt.pipeline({ wgsl: SPIN, label: 'spin' });
+  const staging = rt.device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const immediate = await measure('long kernel, map at once', async () => {
+    rt.dispatch(spin, [spinOut], [1024]);
+    rt.batcher.copy(spinOut, 0, staging, 0, 16);
+    rt.flush();
+    await staging.mapAsync(GPUMapMode.READ);
+    staging.unmap();
+  });
+  const waited = await measure('long kernel, runtime read', async () => {
+    rt.dispatch(spin, [spinOut], [1024]);
+    await rt.read(spinOut, 0, 16);
+  });
+
+  const gbps = (bytes: number, ms: number) => bytes / 1e9 / (ms / 1e3);
+  for (const b of [counter, src, dst, spinOut]) rt.release(b);
+  staging.destroy();
+  return {
+    dispatchUs: perDispatchUs,
+    roundTripMs: roundTrip.medianMs,
+    uploadGBps: gbps(BYTES, upload.medianMs),
+    readbackGBps: gbps(BYTES, readback.medianMs),
+    copyGBps: gbps(2 * BYTES, copyTime.medianMs),
+    longReadbackMapAtOnceMs: immediate.medianMs,
+    longReadbackLearnedWaitMs: waited.medianMs,
+  };
+}
+
+export function printDeviceFloors(f: DeviceFloors): void {
+  console.table({
+    'dispatch overhead (µs/dispatch)': f.dispatchUs.toFixed(1),
+    'small readback round trip (ms)': f.roundTripMs.toFixed(3),
+    'upload 64 MiB (GB/s)': f.uploadGBps.toFixed(2),
+    'readback 64 MiB (GB/s)': f.readbackGBps.toFixed(2),
+    'WGSL vec4 copy (GB/s, read+write)': f.copyGBps.toFixed(2),
+    'long kernel readback, map at once (ms)': f.longReadbackMapAtOnceMs.toFixed(2),
+    'long kernel readback, learned wait (ms)': f.longReadbackLearnedWaitMs.toFixed(2),
+  });
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const rt = await getRuntime();
+  console.log(`device: ${rt.adapterInfo.description || rt.adapterInfo.device}`);
+  printDeviceFloors(await measureDeviceFloors(rt));
+  process.exit(0);
+}
