@@ -47,6 +47,29 @@ describe('runElementwise', () => {
     expect(Array.from(got)).toEqual(Array.from(x, (v) => (v > 0.5 ? 1 : 0)));
   });
 
+  it('takes scalars from the metadata, so new values reuse the pipeline', async (ctx) => {
+    if (!gpu.runtime) return ctx.skip(gpu.reason);
+    const rt = gpu.runtime;
+    const x = Float32Array.from({ length: 10 }, (_, i) => i);
+    const src = rt.upload(x);
+    const out = rt.alloc(40);
+    const run = (scale: number, shift: number) =>
+      runElementwise(rt, {
+        name: 'affine',
+        inputs: [operand(src, [10], [1]), { value: scale, dtype: 'float32' }, { value: shift, dtype: 'int32' }],
+        computeDTypes: ['float32', 'float32', 'float32'],
+        resultDType: 'float32',
+        output: operand(out, [10], [1]),
+        expr: ([v, a, b]) => `${v} * ${a} + ${b}`,
+      });
+    run(1.5, -3);
+    expect(Array.from(new Float32Array(await rt.read(out, 0, 40)))).toEqual(Array.from(x, (v) => v * 1.5 - 3));
+    const misses = rt.pipelines.misses;
+    run(-0.25, 7);
+    expect(Array.from(new Float32Array(await rt.read(out, 0, 40)))).toEqual(Array.from(x, (v) => v * -0.25 + 7));
+    expect(rt.pipelines.misses).toBe(misses);
+  });
+
   it('handles grids larger than the workgroup limit with a grid-stride loop', async (ctx) => {
     if (!gpu.runtime) return ctx.skip(gpu.reason);
     const rt = gpu.runtime;

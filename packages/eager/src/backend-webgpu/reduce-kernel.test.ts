@@ -1,6 +1,7 @@
 import { probeWebGpu } from '@kiln/gpu-runtime';
 import { describe, expect, it } from 'vitest';
-import { runReduction, type ReduceOp, type ReduceStrategy } from './reduce-kernel';
+import type { ReduceOp } from '../ops/reductions';
+import { runReduction, type ReduceStrategy } from './reduce-kernel';
 
 const gpu = await probeWebGpu();
 
@@ -37,7 +38,6 @@ describe('runReduction', () => {
     const out = rt.alloc(rows * 4);
     runReduction(rt, {
       name: op, op, input, outerRank: 1, strategy,
-      computeDType: op === 'any' || op === 'all' ? 'bool' : 'float32',
       output: { buffer: out, dtype: outDType, shape: [rows], strides: [1], offset: 0 },
     });
     const raw = await rt.read(out, 0, rows * 4);

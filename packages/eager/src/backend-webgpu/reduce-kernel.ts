@@ -1,10 +1,9 @@
 import type { GpuRuntime } from '@kiln/gpu-runtime';
 import type { DType } from '../dtype';
+import { REDUCTIONS, type ReduceOp } from '../ops/reductions';
 import { isContiguous, numelOf } from '../view';
 import { gridFor, kernelPrelude, type StridedOperand } from './strided-operand';
-import { literal, loadAs, STORAGE_TYPE, storeAs, VALUE_TYPE } from './wgsl-types';
-
-export type ReduceOp = 'sum' | 'prod' | 'max' | 'min' | 'argmax' | 'argmin' | 'any' | 'all';
+import { loadAs, STORAGE_TYPE, storeAs, VALUE_TYPE } from '../wgsl';
 
 /**
  * How rows are spread over threads. 'thread': one thread per output row,
@@ -22,8 +21,6 @@ export interface ReduceSpec {
   input: StridedOperand;
   /** How many leading dims of `input` are kept (outer). */
   outerRank: number;
-  /** dtype values are accumulated in (e.g. float32 for a float sum, int32 for a bool sum). */
-  computeDType: DType;
   /** A dense buffer of numel(outer) elements. */
   output: StridedOperand;
   strategy?: ReduceStrategy;
@@ -37,49 +34,23 @@ export function defaultStrategy(rows: number, rowLength: number): ReduceStrategy
 const WG_THREAD = 64;
 const WG_ROW = 128;
 
-interface Combiner {
-  /** Accumulator type is the compute type, plus an i32 index for arg ops. */
-  init: (t: DType) => string;
-  /** Statement folding value `v` at position `j` into `acc` (and `idx`). */
-  update: (t: DType) => string;
-  /** Statement folding (`acc2`, `idx2`) from a later part of the row into (`acc`, `idx`). */
-  combine: (t: DType) => string;
-  indexed?: true;
+/**
+ * The statements of a row reduction, from the op's template (../ops/reductions):
+ * `update` folds value `v` at position `j` into (acc, idx); `combine` folds a
+ * partial (acc2, idx2) from another thread in. Select ops keep the earliest
+ * index on ties (neither beats the other), and idx -1 marks "nothing yet".
+ */
+function statements(op: ReduceOp, t: DType) {
+  const spec = REDUCTIONS[op];
+  const step = (acc: string, x: string) => spec.wgsl.step(acc, x, t);
+  if (spec.mode === 'accumulate') {
+    return { update: `acc = ${step('acc', 'v')};`, combine: `acc = ${step('acc', 'acc2')};` };
+  }
+  return {
+    update: `if (idx < 0 || ${step('acc', 'v')}) { acc = v; idx = i32(j); }`,
+    combine: `if (idx2 >= 0 && (idx < 0 || ${step('acc', 'acc2')} || (!${step('acc2', 'acc')} && idx2 < idx))) { acc = acc2; idx = idx2; }`,
+  };
 }
-
-const extreme = (t: DType, sign: 1 | -1): string =>
-  t === 'float32' ? literal(sign * Infinity, t) : t === 'int32' ? (sign > 0 ? 'i32(2147483647)' : 'i32(-2147483647 - 1)') : String(sign < 0 ? 'false' : 'true');
-// NaN wins in max/min/argmax/argmin like PyTorch; the first index wins ties.
-const pick = (cmp: '>' | '<', t: DType) => (t === 'float32' ? `(v ${cmp} acc || (is_nan(v) && !is_nan(acc)))` : `(v ${cmp} acc)`);
-
-const COMBINERS: Record<ReduceOp, Combiner> = {
-  sum: { init: (t) => literal(0, t), update: () => 'acc = acc + v;', combine: () => 'acc = acc + acc2;' },
-  prod: { init: (t) => literal(1, t), update: () => 'acc = acc * v;', combine: () => 'acc = acc * acc2;' },
-  max: {
-    init: (t) => extreme(t, -1),
-    update: (t) => `if ${pick('>', t)} { acc = v; }`,
-    combine: (t) => `{ let v = acc2; if ${pick('>', t)} { acc = v; } }`,
-  },
-  min: {
-    init: (t) => extreme(t, 1),
-    update: (t) => `if ${pick('<', t)} { acc = v; }`,
-    combine: (t) => `{ let v = acc2; if ${pick('<', t)} { acc = v; } }`,
-  },
-  argmax: {
-    init: (t) => extreme(t, -1),
-    update: (t) => `if ${pick('>', t)} || idx < 0 { acc = v; idx = i32(j); }`,
-    combine: (t) => `{ let v = acc2; if idx2 >= 0 && (${pick('>', t)} || idx < 0 || (v == acc && idx2 < idx)) { acc = v; idx = idx2; } }`,
-    indexed: true,
-  },
-  argmin: {
-    init: (t) => extreme(t, 1),
-    update: (t) => `if ${pick('<', t)} || idx < 0 { acc = v; idx = i32(j); }`,
-    combine: (t) => `{ let v = acc2; if idx2 >= 0 && (${pick('<', t)} || idx < 0 || (v == acc && idx2 < idx)) { acc = v; idx = idx2; } }`,
-    indexed: true,
-  },
-  any: { init: () => 'false', update: () => 'acc = acc || v;', combine: () => 'acc = acc || acc2;' },
-  all: { init: () => 'true', update: () => 'acc = acc && v;', combine: () => 'acc = acc && acc2;' },
-};
 
 /** One dispatch reducing each row of `input` (the trailing dims) into one output element. */
 export function runReduction(rt: GpuRuntime, spec: ReduceSpec): void {
@@ -100,18 +71,20 @@ export function runReduction(rt: GpuRuntime, spec: ReduceSpec): void {
 }
 
 export function renderReduction(spec: ReduceSpec, strategy: ReduceStrategy, dense: boolean): string {
-  const { input, outerRank, computeDType: t } = spec;
+  const { input, outerRank } = spec;
   const rank = input.shape.length;
-  const c = COMBINERS[spec.op];
-  const resultDType: DType = c.indexed ? 'int32' : spec.output.dtype;
+  const table = REDUCTIONS[spec.op];
+  const t = table.math(input.dtype);
+  const c = statements(spec.op, t);
+  // Select ops track the winner's position (ties go to the earliest) even when only its value is stored.
+  const tracked = table.mode === 'select';
   // Element offset of (row, j): linear when dense, else unravel both over strides.
   const offset = dense
     ? 'info(2u) + row * info(1u) + j'
     : `info(2u) + ${[...unravel('row', 0, outerRank, rank), ...unravel('j', outerRank, rank, rank)].join(' + ') || '0u'}`;
   const load = loadAs(`src[${offset}]`, input.dtype, t);
-  const result = c.indexed ? 'idx' : 'acc';
-  const store = `dst[info(3u) + row] = ${storeAs(result, c.indexed ? 'int32' : t, resultDType)};`;
-  const declare = `var acc: ${VALUE_TYPE[t]} = ${c.init(t)};${c.indexed ? ' var idx: i32 = -1;' : ''}`;
+  const store = `dst[info(3u) + row] = ${table.index ? storeAs('idx', 'int32', spec.output.dtype) : storeAs('acc', t, spec.output.dtype)};`;
+  const declare = `var acc: ${VALUE_TYPE[t]} = ${table.wgsl.init(t)};${tracked ? ' var idx: i32 = -1;' : ''}`;
   const header = `// kiln eager kernel: ${spec.name} (${spec.op} over rows, ${strategy}${dense ? '' : ', strided'})
 ${kernelPrelude(4 + (dense ? 0 : 2 * rank))}
 @group(0) @binding(1) var<storage, read> src: array<${STORAGE_TYPE[input.dtype]}>;
@@ -125,7 +98,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     ${declare}
     for (var j = 0u; j < info(1u); j++) {
       let v = ${load};
-      ${c.update(t)}
+      ${c.update}
     }
     ${store}
   }
@@ -134,28 +107,28 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   }
   return `${header}
 var<workgroup> part: array<${VALUE_TYPE[t]}, ${WG_ROW}>;
-${c.indexed ? `var<workgroup> partIdx: array<i32, ${WG_ROW}>;` : ''}
+${tracked ? `var<workgroup> partIdx: array<i32, ${WG_ROW}>;` : ''}
 @compute @workgroup_size(${WG_ROW})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   for (var row = wid.x; row < info(0u); row += nwg.x) {
     ${declare}
     for (var j = lid.x; j < info(1u); j += ${WG_ROW}u) {
       let v = ${load};
-      ${c.update(t)}
+      ${c.update}
     }
-    part[lid.x] = acc;${c.indexed ? '\n    partIdx[lid.x] = idx;' : ''}
+    part[lid.x] = acc;${tracked ? '\n    partIdx[lid.x] = idx;' : ''}
     workgroupBarrier();
     for (var width = ${WG_ROW / 2}u; width > 0u; width = width / 2u) {
       if (lid.x < width) {
-        acc = part[lid.x];${c.indexed ? '\n        idx = partIdx[lid.x];' : ''}
-        let acc2 = part[lid.x + width];${c.indexed ? '\n        let idx2 = partIdx[lid.x + width];' : ''}
-        ${c.combine(t)}
-        part[lid.x] = acc;${c.indexed ? '\n        partIdx[lid.x] = idx;' : ''}
+        acc = part[lid.x];${tracked ? '\n        idx = partIdx[lid.x];' : ''}
+        let acc2 = part[lid.x + width];${tracked ? '\n        let idx2 = partIdx[lid.x + width];' : ''}
+        ${c.combine}
+        part[lid.x] = acc;${tracked ? '\n        partIdx[lid.x] = idx;' : ''}
       }
       workgroupBarrier();
     }
     if (lid.x == 0u) {
-      acc = part[0];${c.indexed ? '\n      idx = partIdx[0];' : ''}
+      acc = part[0];${tracked ? '\n      idx = partIdx[0];' : ''}
       ${store}
     }
     workgroupBarrier();

@@ -1,6 +1,6 @@
 import type { DType } from '../dtype';
 import type { View } from '../view';
-import { SPECIAL_FLOATS } from './wgsl-types';
+import { SPECIAL_FLOATS } from '../wgsl';
 
 /** A tensor as a kernel sees it: a buffer and a strided view into it (in elements). */
 export interface StridedOperand extends View {

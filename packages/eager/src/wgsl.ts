@@ -3,7 +3,7 @@
  * buffers cannot hold bool) and computed as bool; float32 and int32 map to
  * f32 and i32. Shared by the eager kernels and the compiler's renderer.
  */
-import type { DType } from '../dtype';
+import type { DType } from './dtype';
 
 export type WgslDType = DType;
 

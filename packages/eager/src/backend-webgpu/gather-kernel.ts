@@ -1,0 +1,51 @@
+import type { GpuRuntime } from '@kiln/gpu-runtime';
+import { numelOf } from '../view';
+import { gridFor, kernelPrelude, type StridedOperand } from './strided-operand';
+import { STORAGE_TYPE } from '../wgsl';
+
+const WORKGROUP = 256;
+
+/**
+ * out[i...] = input[i... with i[dim] = index[i...]], reading input and index
+ * through their strides; out is dense. An index outside [0, size) cannot be
+ * reported from a kernel, so it reads 0 (never another element).
+ */
+export function runGather(rt: GpuRuntime, input: StridedOperand, index: StridedOperand, out: StridedOperand, dim: number): void {
+  const n = numelOf(out.shape);
+  if (n === 0) return;
+  const rank = out.shape.length;
+  const words = [n, input.shape[dim]!, input.offset, index.offset, out.offset, ...out.shape, ...input.strides, ...index.strides];
+  const wgsl = renderGather(rank, dim, input.dtype, out.dtype);
+  const pipeline = rt.pipeline({ wgsl, label: 'gather' });
+  rt.dispatch(pipeline, [rt.uniform(new Uint32Array(words)), input.buffer, index.buffer, out.buffer], [gridFor(n, WORKGROUP)], 'gather');
+}
+
+function renderGather(rank: number, dim: number, inType: StridedOperand['dtype'], outType: StridedOperand['dtype']): string {
+  const shape = (d: number) => `info(${5 + d}u)`;
+  const inStride = (d: number) => `info(${5 + rank + d}u)`;
+  const ixStride = (d: number) => `info(${5 + 2 * rank + d}u)`;
+  const unravel = Array.from({ length: rank }, (_, j) => {
+    const d = rank - 1 - j;
+    return `let idx${d} = rem % ${shape(d)}; rem = rem / ${shape(d)};`;
+  });
+  const dims = Array.from({ length: rank }, (_, d) => d);
+  const inTerms = dims.filter((d) => d !== dim).map((d) => `idx${d} * ${inStride(d)}`);
+  const ixTerms = dims.map((d) => `idx${d} * ${ixStride(d)}`);
+  return `// kiln eager kernel: gather (dim ${dim} of rank ${rank})
+${kernelPrelude(5 + 3 * rank)}
+@group(0) @binding(1) var<storage, read> src: array<${STORAGE_TYPE[inType]}>;
+@group(0) @binding(2) var<storage, read> index: array<i32>;
+@group(0) @binding(3) var<storage, read_write> out: array<${STORAGE_TYPE[outType]}>;
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  for (var i = gid.x; i < info(0u); i += nwg.x * ${WORKGROUP}u) {
+    var rem = i;
+    ${unravel.join('\n    ')}
+    let at = index[${['info(3u)', ...ixTerms].join(' + ')}];
+    let inside = at >= 0 && u32(at) < info(1u);
+    let value = src[${['info(2u)', ...inTerms, `u32(max(at, 0)) * ${inStride(dim)}`].join(' + ')}];
+    out[info(4u) + i] = select(${STORAGE_TYPE[outType]}(0), value, inside);
+  }
+}
+`;
+}
