@@ -1,0 +1,120 @@
+/**
+ * The webgpu backend: storages are pooled GPU buffers (bool as one u32 per
+ * element), every op is one dispatch recorded into the runtime's shared
+ * encoder, and data is seen only through the async `read`.
+ * `initWebGpu()` acquires the device and registers the backend.
+ */
+import { getRuntime, KilnError, type GpuRuntime } from '@kiln/gpu-runtime';
+import { isTensorRef, registerBackend, type DeviceBackend, type Storage, type TensorRef } from '../backend';
+import { allocArray, dtypeOfArray, type DType, type TypedArray } from '../dtype';
+import { ELEMENTWISE, elementwiseTypes, helpersFor } from '../ops/elementwise';
+import { contiguousView, isContiguous, numelOf, permute } from '../view';
+import { runElementwise, type ElementwiseInput } from './elementwise-kernel';
+import { runArange, runRandom } from './fill-kernels';
+import { runGather } from './gather-kernel';
+import { runMatmul } from './matmul-kernel';
+import { runReduction } from './reduce-kernel';
+import type { StridedOperand } from './strided-operand';
+
+/** A webgpu storage: a pooled buffer of at least `numel` 4-byte elements. */
+export interface GpuStorage extends Storage {
+  readonly buffer: GPUBuffer;
+}
+
+const ELEMENT_BYTES = 4; // f32, i32, and bool as u32
+
+function operand(ref: TensorRef): StridedOperand {
+  return { buffer: (ref.storage as GpuStorage).buffer, dtype: ref.storage.dtype, ...ref.view };
+}
+
+export function webGpuBackend(rt: GpuRuntime): DeviceBackend {
+  const wrap = (dtype: DType, numel: number, buffer: GPUBuffer): GpuStorage => ({
+    device: 'webgpu', dtype, numel, bytes: numel * ELEMENT_BYTES, refs: 0, version: 0, buffer,
+  });
+  const alloc = (dtype: DType, numel: number) => wrap(dtype, numel, rt.alloc(Math.max(1, numel) * ELEMENT_BYTES));
+
+  const backend: DeviceBackend = {
+    device: 'webgpu',
+    alloc,
+    upload(data: TypedArray) {
+      const dtype = dtypeOfArray(data);
+      // bool is one byte per element on the host, one u32 on the device.
+      const words = dtype === 'bool' ? Uint32Array.from(data) : data;
+      return wrap(dtype, data.length, rt.upload(words));
+    },
+    free: (storage) => rt.release((storage as GpuStorage).buffer),
+    async read(src) {
+      const n = numelOf(src.view.shape);
+      const dtype = src.storage.dtype;
+      let ref = src;
+      let temp: GpuStorage | undefined;
+      if (!isContiguous(src.view)) {
+        temp = alloc(dtype, n);
+        ref = { storage: temp, view: contiguousView(src.view.shape) };
+        backend.elementwise('cast', [src], ref, elementwiseTypes('cast', [dtype], dtype));
+      }
+      try {
+        const bytes = await rt.read((ref.storage as GpuStorage).buffer, ref.view.offset * ELEMENT_BYTES, n * ELEMENT_BYTES);
+        if (dtype === 'float32') return new Float32Array(bytes);
+        if (dtype === 'int32') return new Int32Array(bytes);
+        const out = allocArray('bool', n);
+        out.set(new Uint32Array(bytes));
+        return out;
+      } finally {
+        if (temp) rt.release(temp.buffer);
+      }
+    },
+    elementwise(op, inputs, out, types) {
+      const spec = ELEMENTWISE[op];
+      const sample = spec.wgsl(inputs.map((_, k) => `a${k}`), types.result);
+      runElementwise(rt, {
+        name: op,
+        inputs: inputs.map((o): ElementwiseInput => (isTensorRef(o) ? operand(o) : { value: o.value, dtype: o.dtype })),
+        computeDTypes: types.compute,
+        resultDType: types.result,
+        output: operand(out),
+        expr: (args) => spec.wgsl(args, types.result),
+        helpers: helpersFor(sample, 'wgsl'),
+      });
+    },
+    reduce(op, input, out, dims) {
+      if (!isContiguous(out.view)) throw new KilnError('the output of a reduction must be contiguous', { op });
+      // Reduced dims last (a view, no copy): each output element is one row.
+      const rank = input.view.shape.length;
+      const kept = [...Array(rank).keys()].filter((d) => !dims.includes(d));
+      const view = permute(op, input.view, [...kept, ...dims]);
+      runReduction(rt, { name: op, op, input: { ...operand(input), ...view }, outerRank: kept.length, output: operand(out) });
+    },
+    matmul(a, b, out) {
+      if (a.storage.dtype !== 'float32') {
+        throw new KilnError(`webgpu matmul supports float32, got ${a.storage.dtype}; cast first`, { op: 'matmul' });
+      }
+      runMatmul(rt, { name: 'matmul', a: operand(a), b: operand(b), out: operand(out) });
+    },
+    gather: (input, index, out, dim) => runGather(rt, operand(input), operand(index), operand(out), dim),
+    arange: (out, start, step) => runArange(rt, operand(out), start, step),
+    random: (out, dist, seed, offset) => runRandom(rt, operand(out), dist, seed, offset),
+  };
+  return backend;
+}
+
+let ready: Promise<GpuRuntime> | undefined;
+
+/**
+ * Acquires the shared WebGPU device and makes the 'webgpu' device usable.
+ * Call (and await) once before creating webgpu tensors; later calls return
+ * the same runtime. Rejects with a KilnError saying why when there is no adapter.
+ */
+export function initWebGpu(): Promise<GpuRuntime> {
+  ready ??= getRuntime().then(
+    (rt) => {
+      registerBackend(webGpuBackend(rt));
+      return rt;
+    },
+    (error: unknown) => {
+      ready = undefined;
+      throw error;
+    },
+  );
+  return ready;
+}
