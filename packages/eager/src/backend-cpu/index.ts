@@ -1,0 +1,57 @@
+/**
+ * The cpu backend: storages are typed arrays (bool as 0/1 bytes), kernels
+ * are generated JS loops (./elementwise, ./reduce) or hand-written ones.
+ * Registered on import.
+ */
+import { registerBackend } from '../backend';
+import type { DeviceBackend, Storage, TensorRef } from '../backend';
+import { allocArray, dtypeOfArray } from '../dtype';
+import type { DType, TypedArray } from '../dtype';
+import { elementwiseTypes } from '../ops/elementwise';
+import { philoxFill } from '../random';
+import { contiguousView, isContiguous, numelOf } from '../view';
+import { elementwise } from './elementwise';
+import { gather } from './gather';
+import { matmul } from './matmul';
+import { reduce } from './reduce';
+import { dataOf } from './storage';
+import type { CpuStorage } from './storage';
+
+function wrap(data: TypedArray): CpuStorage {
+  return { device: 'cpu', dtype: dtypeOfArray(data), numel: data.length, bytes: data.byteLength, refs: 0, version: 0, data };
+}
+
+function readSync(src: TensorRef): TypedArray {
+  const v = src.view;
+  const n = numelOf(v.shape);
+  const data = dataOf(src);
+  if (isContiguous(v)) return data.slice(v.offset, v.offset + n);
+  const out = wrap(allocArray(src.storage.dtype, n));
+  const dtype = src.storage.dtype;
+  elementwise('cast', [src], { storage: out, view: contiguousView(v.shape) }, elementwiseTypes('cast', [dtype], dtype));
+  return out.data;
+}
+
+export const cpuBackend: DeviceBackend = {
+  device: 'cpu',
+  alloc: (dtype: DType, numel: number): Storage => wrap(allocArray(dtype, numel)),
+  upload: (data) => wrap(data.slice()),
+  free: () => {}, // the garbage collector reclaims the typed array
+  read: async (src) => readSync(src),
+  readSync,
+  elementwise,
+  reduce,
+  matmul,
+  gather,
+  arange(out, start, step) {
+    const O = dataOf(out);
+    const o = out.view.offset;
+    for (let i = 0; i < out.view.shape[0]!; i++) O[o + i] = start + i * step;
+  },
+  random(out, dist, seed, offset) {
+    const o = out.view.offset;
+    philoxFill((dataOf(out) as Float32Array).subarray(o, o + numelOf(out.view.shape)), dist, seed, offset);
+  },
+};
+
+registerBackend(cpuBackend);

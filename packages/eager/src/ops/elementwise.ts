@@ -1,0 +1,238 @@
+/**
+ * Elementwise ops as expression templates. Each op's math is written once per
+ * target language as a tiny template; the cpu kernels, the webgpu kernels and
+ * the compiler's fused kernels are all generated from these, so adding an op
+ * here adds it everywhere.
+ *
+ * Template contract: arguments are atoms (names or parenthesized
+ * expressions) already converted to the op's compute dtypes, and a template
+ * returns an atom. Value conventions:
+ * - JS: every value is a number; bool is 0 or 1; int32 values stay inside the
+ *   int32 range (templates wrap with `| 0` / `Math.imul`, so fused chains of
+ *   int ops wrap like int32 hardware does).
+ * - WGSL: values have the VALUE type of their dtype (f32, i32, bool); i32
+ *   arithmetic wraps.
+ * Helper functions (erf, half-to-even rounding, integer pow) are named
+ * `kiln_*` in both languages; `helpersFor` finds the ones a body calls.
+ */
+import { KilnError } from '@kiln/gpu-runtime';
+import { resultType } from '../dtype';
+import type { DType } from '../dtype';
+
+export type UnaryOp =
+  | 'neg' | 'abs' | 'exp' | 'log' | 'sqrt' | 'rsqrt' | 'sin' | 'cos' | 'tanh' | 'sigmoid' | 'relu'
+  | 'erf' | 'square' | 'reciprocal' | 'floor' | 'ceil' | 'round' | 'sign' | 'logicalNot';
+export type BinaryOp =
+  | 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum'
+  | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge' | 'logicalAnd' | 'logicalOr';
+export type ElementwiseOp = UnaryOp | BinaryOp | 'where' | 'cast';
+
+/**
+ * How an op's dtypes follow from its inputs (PyTorch's rules):
+ * - arith: math and result in the promoted dtype. All-bool inputs compute in
+ *   int32 and the result is stored back as bool (add = or, mul = and).
+ * - float: math and result in float32 (exp, div, ... of ints give floats;
+ *   `div` is true division: int / 0 gives ±inf or NaN as in PyTorch).
+ * - compare: math in the promoted dtype, result bool.
+ * - logical: inputs read as truthiness (x != 0), math and result bool.
+ * - where: condition bool, branches promoted.
+ * - cast: math in the input dtype, converted to `attrs.dtype` on store
+ *   (float to int truncates toward zero; x to bool is x != 0).
+ */
+export type TypeRule = 'arith' | 'float' | 'compare' | 'logical' | 'where' | 'cast';
+
+/** Renders the math for `dt`, the dtype the expression computes in. */
+export type Render = (args: readonly string[], dt: DType) => string;
+
+export interface ElementwiseSpec {
+  readonly arity: 1 | 2 | 3;
+  readonly type: TypeRule;
+  readonly js: Render;
+  readonly wgsl: Render;
+  /** Rejects all-bool inputs, as PyTorch does for `sub` and `neg`. */
+  readonly noBool?: boolean;
+}
+
+/** int32 and float32 spellings of the same op (arith ops never compute in bool). */
+const byType = (int: Render, float: Render): Render => (a, dt) => (dt === 'float32' ? float(a, dt) : int(a, dt));
+const same = (f: (...a: string[]) => string): Render => (a) => f(...a);
+
+const unary = (type: TypeRule, js: Render, wgsl: Render, noBool = false): ElementwiseSpec => ({ arity: 1, type, js, wgsl, noBool });
+const binary = (type: TypeRule, js: Render, wgsl: Render, noBool = false): ElementwiseSpec => ({ arity: 2, type, js, wgsl, noBool });
+/** Float-only math that is a plain function call in both languages. */
+const call = (js: string, wgsl: string) => unary('float', same((a) => `${js}(${a})`), same((a) => `${wgsl}(${a})`));
+/** Rounding ops: identity on integers. */
+const rounding = (js: string, wgsl: string) =>
+  unary('arith', byType(same((a) => a), same((a) => `${js}(${a})`)), byType(same((a) => a), same((a) => `${wgsl}(${a})`)));
+const compare = (js: string, wgsl: string) =>
+  binary('compare', same((a, b) => `+(${a} ${js} ${b})`), same((a, b) => `(${a} ${wgsl} ${b})`));
+
+export const UNARY: Record<UnaryOp, ElementwiseSpec> = {
+  neg: unary('arith', byType(same((a) => `((-${a}) | 0)`), same((a) => `(-${a})`)), same((a) => `(-${a})`), true),
+  abs: unary('arith', byType(same((a) => `(Math.abs(${a}) | 0)`), same((a) => `Math.abs(${a})`)), same((a) => `abs(${a})`)),
+  exp: call('Math.exp', 'exp'),
+  log: call('Math.log', 'log'),
+  sqrt: call('Math.sqrt', 'sqrt'),
+  rsqrt: unary('float', same((a) => `(1 / Math.sqrt(${a}))`), same((a) => `inverseSqrt(${a})`)),
+  sin: call('Math.sin', 'sin'),
+  cos: call('Math.cos', 'cos'),
+  tanh: call('Math.tanh', 'tanh'),
+  sigmoid: unary('float', same((a) => `(1 / (1 + Math.exp(-${a})))`), same((a) => `(1.0 / (1.0 + exp(-${a})))`)),
+  // Math.max keeps NaN, as PyTorch's relu does.
+  relu: unary('arith', same((a) => `Math.max(${a}, 0)`), byType(same((a) => `max(${a}, 0)`), same((a) => `max(${a}, 0.0)`))),
+  erf: call('kiln_erf', 'kiln_erf'),
+  square: unary('arith', byType(same((a) => `Math.imul(${a}, ${a})`), same((a) => `(${a} * ${a})`)), same((a) => `(${a} * ${a})`)),
+  reciprocal: unary('float', same((a) => `(1 / ${a})`), same((a) => `(1.0 / ${a})`)),
+  floor: rounding('Math.floor', 'floor'),
+  ceil: rounding('Math.ceil', 'ceil'),
+  // Half to even, like PyTorch (and WGSL's round); Math.round rounds half up.
+  round: rounding('kiln_rint', 'round'),
+  sign: unary('arith', same((a) => `Math.sign(${a})`), same((a) => `sign(${a})`)),
+  logicalNot: unary('logical', same((a) => `(${a} ^ 1)`), same((a) => `(!${a})`)),
+};
+
+export const BINARY: Record<BinaryOp, ElementwiseSpec> = {
+  add: binary('arith', byType(same((a, b) => `((${a} + ${b}) | 0)`), same((a, b) => `(${a} + ${b})`)), same((a, b) => `(${a} + ${b})`)),
+  sub: binary('arith', byType(same((a, b) => `((${a} - ${b}) | 0)`), same((a, b) => `(${a} - ${b})`)), same((a, b) => `(${a} - ${b})`), true),
+  mul: binary('arith', byType(same((a, b) => `Math.imul(${a}, ${b})`), same((a, b) => `(${a} * ${b})`)), same((a, b) => `(${a} * ${b})`)),
+  div: binary('float', same((a, b) => `(${a} / ${b})`), same((a, b) => `(${a} / ${b})`)),
+  // Integer pow wraps; a negative exponent gives 0 except for bases 1 and -1 (PyTorch's tensor rule).
+  pow: binary('arith', byType(same((a, b) => `kiln_ipow(${a}, ${b})`), same((a, b) => `Math.pow(${a}, ${b})`)),
+    byType(same((a, b) => `kiln_ipow(${a}, ${b})`), same((a, b) => `kiln_pow(${a}, ${b})`))),
+  maximum: binary('arith', same((a, b) => `Math.max(${a}, ${b})`), same((a, b) => `max(${a}, ${b})`)),
+  minimum: binary('arith', same((a, b) => `Math.min(${a}, ${b})`), same((a, b) => `min(${a}, ${b})`)),
+  eq: compare('===', '=='),
+  ne: compare('!==', '!='),
+  lt: compare('<', '<'),
+  le: compare('<=', '<='),
+  gt: compare('>', '>'),
+  ge: compare('>=', '>='),
+  logicalAnd: binary('logical', same((a, b) => `(${a} & ${b})`), same((a, b) => `(${a} && ${b})`)),
+  logicalOr: binary('logical', same((a, b) => `(${a} | ${b})`), same((a, b) => `(${a} || ${b})`)),
+};
+
+export const ELEMENTWISE: Record<ElementwiseOp, ElementwiseSpec> = {
+  ...UNARY,
+  ...BINARY,
+  where: { arity: 3, type: 'where', js: same((c, a, b) => `(${c} ? ${a} : ${b})`), wgsl: same((c, a, b) => `select(${b}, ${a}, ${c})`) },
+  cast: unary('cast', same((a) => a), same((a) => a)),
+};
+
+/** The dtypes of one elementwise call, as the kernels need them. */
+export interface ElementwiseTypes {
+  /** The dtype each operand is converted to before the template reads it. */
+  readonly compute: readonly DType[];
+  /** The dtype of the template's value (converted to `out` on store). */
+  readonly result: DType;
+  /** The dtype of the output tensor. */
+  readonly out: DType;
+}
+
+/** dtypes of `op` applied to operands of `dtypes`; `castTo` is cast's target. Throws for bool where the op refuses it. */
+export function elementwiseTypes(op: ElementwiseOp, dtypes: readonly DType[], castTo?: DType): ElementwiseTypes {
+  const spec = ELEMENTWISE[op];
+  const all = (d: DType) => dtypes.map(() => d);
+  switch (spec.type) {
+    case 'arith': {
+      const p = resultType(dtypes);
+      if (p === 'bool' && spec.noBool) {
+        throw new KilnError('is not supported on bool tensors (use logicalNot / logicalAnd / cast)', { op });
+      }
+      const math = p === 'bool' ? 'int32' : p;
+      return { compute: all(math), result: math, out: p };
+    }
+    case 'float':
+      return { compute: all('float32'), result: 'float32', out: 'float32' };
+    case 'compare': {
+      const p = resultType(dtypes);
+      return { compute: all(p), result: 'bool', out: 'bool' };
+    }
+    case 'logical':
+      return { compute: all('bool'), result: 'bool', out: 'bool' };
+    case 'where': {
+      const p = resultType(dtypes.slice(1));
+      return { compute: ['bool', p, p], result: p, out: p };
+    }
+    case 'cast':
+      return { compute: [dtypes[0]], result: dtypes[0], out: castTo ?? dtypes[0] };
+  }
+}
+
+/** A value of dtype `from` as dtype `to`, in JS (see the value conventions above). */
+export function jsConvert(expr: string, from: DType, to: DType): string {
+  if (from === to || to === 'float32' || from === 'bool') return expr;
+  return to === 'bool' ? `+(${expr} !== 0)` : `(${expr} | 0)`;
+}
+
+type Helper = { readonly js: string; readonly wgsl: string };
+
+/** Functions templates may call, in both languages. */
+export const HELPERS: Record<string, Helper> = {
+  // Abramowitz & Stegun 7.1.26: |error| < 1.5e-7, the same formula on every device.
+  kiln_erf: {
+    js: `function kiln_erf(x) {
+  const t = 1 / (1 + 0.3275911 * Math.abs(x));
+  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
+  return x < 0 ? -y : x > 0 ? y : x;
+}`,
+    wgsl: `fn kiln_erf(x: f32) -> f32 {
+  let t = 1.0 / (1.0 + 0.3275911 * abs(x));
+  let y = 1.0 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * exp(-x * x);
+  return select(select(x, y, x > 0.0), -y, x < 0.0);
+}`,
+  },
+  kiln_rint: {
+    js: `function kiln_rint(x) {
+  const r = Math.round(x);
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}`,
+    wgsl: '',
+  },
+  kiln_ipow: {
+    js: `function kiln_ipow(a, b) {
+  if (b < 0) return a === 1 ? 1 : a === -1 ? (b & 1 ? -1 : 1) : 0;
+  let r = 1;
+  while (b > 0) {
+    if (b & 1) r = Math.imul(r, a);
+    a = Math.imul(a, a);
+    b >>>= 1;
+  }
+  return r;
+}`,
+    wgsl: `fn kiln_ipow(a0: i32, b0: i32) -> i32 {
+  if (b0 < 0) {
+    if (a0 == 1) { return 1; }
+    if (a0 == -1) { return select(1, -1, (b0 & 1) != 0); }
+    return 0;
+  }
+  var a = a0;
+  var b = b0;
+  var r = 1;
+  loop {
+    if (b == 0) { break; }
+    if ((b & 1) != 0) { r = r * a; }
+    a = a * a;
+    b = b >> 1u;
+  }
+  return r;
+}`,
+  },
+  // WGSL's pow is undefined for a negative base; JS's Math.pow defines it for integral exponents.
+  kiln_pow: {
+    js: '',
+    wgsl: `fn kiln_pow(a: f32, b: f32) -> f32 {
+  if (b == 0.0) { return 1.0; }
+  if (a >= 0.0) { return pow(a, b); }
+  if (b != floor(b)) { return bitcast<f32>(0x7fc00000u); }
+  let m = pow(-a, b);
+  return select(m, -m, abs(b) < 16777216.0 && (i32(b) & 1) != 0);
+}`,
+  },
+};
+
+/** Sources of the helpers that `code` calls, for the given language. */
+export function helpersFor(code: string, lang: keyof Helper): string[] {
+  return Object.entries(HELPERS)
+    .filter(([name, h]) => h[lang] !== '' && code.includes(`${name}(`))
+    .map(([, h]) => h[lang]);
+}

@@ -1,0 +1,291 @@
+/**
+ * Tensor: a strided view of a reference-counted storage on one device.
+ * Every method is a call to the dispatcher; the methods of the elementwise
+ * and reduction ops are installed from the op tables below, so adding an op
+ * to a table adds its method.
+ */
+import { KilnError } from '@kiln/gpu-runtime';
+import { getBackend } from './backend';
+import type { Device, Storage, TensorRef } from './backend';
+import { dispatch, getMode } from './dispatch';
+import { canCast } from './dtype';
+import type { DType, Scalar, TypedArray } from './dtype';
+import { trackTensor, untrackTensor } from './memory';
+import { BINARY, UNARY } from './ops/elementwise';
+import type { BinaryOp, UnaryOp } from './ops/elementwise';
+import { REDUCTIONS } from './ops/reductions';
+import type { ReduceOp } from './ops/reductions';
+import type { TensorMeta } from './ops/table';
+import { numelOf, shapeStr } from './view';
+import type { View } from './view';
+
+/** Nested arrays as `toArray()` returns them: numbers, or booleans for bool tensors. */
+export type NestedArray = number | boolean | NestedArray[];
+
+/** `dim` of a reduction: one dim, several, or all when omitted. */
+export type Dims = number | readonly number[] | null | undefined;
+
+export function dimList(dim: Dims): readonly number[] | null {
+  return dim === undefined || dim === null ? null : typeof dim === 'number' ? [dim] : dim;
+}
+
+/** Shapes given as one array or as separate numbers (`reshape([2, 3])` or `reshape(2, 3)`). */
+type ShapeArgs = [readonly number[]] | number[];
+function shapeOf(args: ShapeArgs): readonly number[] {
+  return typeof args[0] === 'object' ? args[0] : (args as number[]);
+}
+
+export class Tensor implements TensorMeta {
+  /** Where the elements live in the storage. */
+  readonly layout: View;
+  readonly dtype: DType;
+  readonly device: Device;
+  #storage: Storage | null;
+
+  /** Wraps a storage (taking a reference to it). Users create tensors with `tensor`, `zeros`, ... and ops. */
+  constructor(storage: Storage, layout: View) {
+    this.layout = layout;
+    this.dtype = storage.dtype;
+    this.device = storage.device;
+    this.#storage = storage;
+    trackTensor(this, storage);
+  }
+
+  get shape(): readonly number[] {
+    return this.layout.shape;
+  }
+  get strides(): readonly number[] {
+    return this.layout.strides;
+  }
+  get offset(): number {
+    return this.layout.offset;
+  }
+  get ndim(): number {
+    return this.layout.shape.length;
+  }
+  get numel(): number {
+    return numelOf(this.layout.shape);
+  }
+  get isDisposed(): boolean {
+    return this.#storage === null;
+  }
+  /** The storage, shared with every view of it; throws once disposed. */
+  get storage(): Storage {
+    return this.live('storage');
+  }
+  /** Bumped by in-place ops through this tensor or any view sharing its storage. */
+  get version(): number {
+    return this.live('version').version;
+  }
+
+  /** Storage and view, as kernels take them; `op` names the caller in the use-after-dispose error. */
+  ref(op: string): TensorRef {
+    return { storage: this.live(op), view: this.layout };
+  }
+
+  private live(op: string): Storage {
+    if (this.#storage === null) throw new KilnError(`${this} was disposed`, { op });
+    return this.#storage;
+  }
+
+  /** Releases this tensor's reference to its storage (freed when no view uses it). Idempotent. */
+  dispose(): void {
+    if (this.#storage === null) return;
+    untrackTensor(this, this.#storage);
+    this.#storage = null;
+  }
+
+  /** Shape, dtype and device; never reads data. */
+  toString(): string {
+    return `Tensor(${this.dtype}${shapeStr(this.shape)}, ${this.device}${this.isDisposed ? ', disposed' : ''})`;
+  }
+
+  [Symbol.toPrimitive](hint: string): string {
+    if (hint === 'string') return this.toString();
+    throw new KilnError(`${this} cannot be read synchronously; use await t.item() or await t.data()`, { op: 'toPrimitive' });
+  }
+
+  /** The elements in row-major order, as a new typed array (Uint8Array of 0/1 for bool). */
+  async data(): Promise<TypedArray> {
+    getMode()?.read?.(this);
+    return getBackend(this.device).read(this.ref('data'));
+  }
+
+  /** Nested arrays of numbers (booleans for bool); a 0-d tensor gives its value. */
+  async toArray(): Promise<NestedArray> {
+    const flat = await this.data();
+    const value = (i: number): number | boolean => (this.dtype === 'bool' ? flat[i] !== 0 : flat[i]!);
+    const build = (d: number, base: number): NestedArray => {
+      if (d === this.ndim) return value(base);
+      const stride = numelOf(this.shape.slice(d + 1));
+      return Array.from({ length: this.shape[d]! }, (_, i) => build(d + 1, base + i * stride));
+    };
+    return build(0, 0);
+  }
+
+  /** The value of a one-element tensor (bool as 0 or 1). */
+  async item(): Promise<number> {
+    if (this.numel !== 1) {
+      throw new KilnError(`expected a tensor with one element, got ${this.dtype}${shapeStr(this.shape)} (${this.numel} elements)`, { op: 'item' });
+    }
+    return (await this.data())[0]!;
+  }
+
+  where(cond: Tensor, other: Tensor | Scalar): Tensor {
+    return dispatch('where', [cond, this, other], {});
+  }
+  clamp(min?: number | null, max?: number | null): Tensor {
+    return dispatch('clamp', [this], { min: min ?? null, max: max ?? null });
+  }
+  cast(dtype: DType): Tensor {
+    return dispatch('cast', [this], { dtype });
+  }
+  gelu(options: { approximate?: 'none' | 'tanh' } = {}): Tensor {
+    return dispatch('gelu', [this], { approximate: options.approximate ?? 'none' });
+  }
+  softmax(dim: number): Tensor {
+    return dispatch('softmax', [this], { dim });
+  }
+  logSoftmax(dim: number): Tensor {
+    return dispatch('logSoftmax', [this], { dim });
+  }
+  matmul(other: Tensor): Tensor {
+    return dispatch('matmul', [this, other], {});
+  }
+
+  /** Variance over `dim` with `correction` subtracted from the count (1: unbiased, like PyTorch). */
+  var(dim?: Dims, keepdim = false, correction = 1): Tensor {
+    return dispatch('var', [this], { dim: dimList(dim), keepdim, correction });
+  }
+  std(dim?: Dims, keepdim = false, correction = 1): Tensor {
+    return dispatch('std', [this], { dim: dimList(dim), keepdim, correction });
+  }
+
+  /** A view when the strides allow it, else a copy; one size may be -1. */
+  reshape(...shape: ShapeArgs): Tensor {
+    return dispatch('reshape', [this], { shape: shapeOf(shape) });
+  }
+  /** Like reshape but never copies (throws when the strides do not allow a view). */
+  view(...shape: ShapeArgs): Tensor {
+    return dispatch('view', [this], { shape: shapeOf(shape) });
+  }
+  permute(...dims: ShapeArgs): Tensor {
+    return dispatch('permute', [this], { dims: shapeOf(dims) });
+  }
+  transpose(dim0: number, dim1: number): Tensor {
+    return dispatch('transpose', [this], { dim0, dim1 });
+  }
+  unsqueeze(dim: number): Tensor {
+    return dispatch('unsqueeze', [this], { dim });
+  }
+  /** Drops size-1 dims (the given ones, or all). */
+  squeeze(dim?: Dims): Tensor {
+    return dispatch('squeeze', [this], { dim: dimList(dim) });
+  }
+  /** Broadcasts size-1 dims (stride 0, no copy); -1 keeps a size. */
+  expand(...shape: ShapeArgs): Tensor {
+    return dispatch('expand', [this], { shape: shapeOf(shape) });
+  }
+  flatten(startDim = 0, endDim = -1): Tensor {
+    return dispatch('flatten', [this], { startDim, endDim });
+  }
+  /** Python's `start:end:step` along `dim` (end defaults to the size; step > 0). */
+  slice(dim: number, start: number, end = Infinity, step = 1): Tensor {
+    return dispatch('slice', [this], { dim, start, end, step });
+  }
+  /** This tensor's data in row-major order: a view when it already is, else a copy. */
+  contiguous(): Tensor {
+    return dispatch('contiguous', [this], {});
+  }
+  /** Pieces of `size` along `dim` (the last may be smaller), or pieces of the given sizes. */
+  split(sizes: number | readonly number[], dim = 0): Tensor[] {
+    return splitTensor(this, sizes, dim);
+  }
+  indexSelect(dim: number, index: Tensor): Tensor {
+    return dispatch('indexSelect', [this, index], { dim });
+  }
+  gather(dim: number, index: Tensor): Tensor {
+    return dispatch('gather', [this, index], { dim });
+  }
+
+  /** This tensor on `device` (a view of the same storage when it is already there). */
+  to(device: Device): Tensor {
+    return dispatch('to', [this], { device });
+  }
+
+  /** Writes `src` (broadcast, converted to this dtype) into this tensor's elements. */
+  copy_(src: Tensor): Tensor {
+    return dispatch('copy_', [this, src], {});
+  }
+  fill_(value: Scalar): Tensor {
+    return dispatch('fill_', [this], { value });
+  }
+  zero_(): Tensor {
+    return this.fill_(0);
+  }
+  add_(other: Tensor | Scalar): Tensor {
+    return this.inPlace('add_', () => this.add(other));
+  }
+  mul_(other: Tensor | Scalar): Tensor {
+    return this.inPlace('mul_', () => this.mul(other));
+  }
+
+  /** `self = f(self)` as compute-then-copy_, with PyTorch's check that the result fits this tensor. */
+  private inPlace(op: string, f: () => Tensor): Tensor {
+    const result = f();
+    try {
+      if (shapeStr(result.shape) !== shapeStr(this.shape) || !canCast(result.dtype, this.dtype)) {
+        throw new KilnError(`the result ${result.dtype}${shapeStr(result.shape)} cannot be written into ${this}`, { op });
+      }
+      return this.copy_(result);
+    } finally {
+      result.dispose();
+    }
+  }
+}
+
+type UnaryMethods = { [K in UnaryOp | 'silu']: () => Tensor };
+type BinaryMethods = { [K in BinaryOp]: (other: Tensor | Scalar) => Tensor };
+type ReduceMethods = { [K in ReduceOp | 'mean' | 'logsumexp']: (dim?: Dims, keepdim?: boolean) => Tensor };
+
+// The methods below are installed from the op tables.
+export interface Tensor extends UnaryMethods, BinaryMethods, ReduceMethods {}
+
+function install<K extends string>(names: readonly K[], method: (op: K) => (this: Tensor, ...args: never[]) => Tensor): void {
+  for (const op of names) Object.defineProperty(Tensor.prototype, op, { value: method(op), writable: true, configurable: true });
+}
+
+const keys = <K extends string>(table: Record<K, unknown>) => Object.keys(table) as K[];
+
+install([...keys(UNARY), 'silu' as const], (op) => function (this: Tensor) {
+  return dispatch(op, [this], {});
+});
+install(keys(BINARY), (op) => function (this: Tensor, other: Tensor | Scalar) {
+  return dispatch(op, [this, other], {});
+});
+install([...keys(REDUCTIONS), 'mean' as const, 'logsumexp' as const], (op) => function (this: Tensor, dim?: Dims, keepdim = false) {
+  return dispatch(op, [this], { dim: dimList(dim), keepdim });
+});
+
+/** `split` is slices: the graph sees one `slice` per piece. */
+export function splitTensor(t: Tensor, sizes: number | readonly number[], dim = 0): Tensor[] {
+  const d = dim < 0 ? dim + t.ndim : dim;
+  const total = t.shape[d];
+  if (total === undefined) throw new KilnError(`dim ${dim} is out of range for a tensor of rank ${t.ndim}`, { op: 'split' });
+  let pieces: number[];
+  if (typeof sizes === 'number') {
+    if (!(sizes > 0 && Number.isInteger(sizes))) throw new KilnError(`split size must be a positive integer, got ${sizes}`, { op: 'split' });
+    pieces = Array.from({ length: Math.max(1, Math.ceil(total / sizes)) }, (_, i) => Math.min(sizes, total - i * sizes));
+  } else {
+    pieces = [...sizes];
+    if (pieces.reduce((a, b) => a + b, 0) !== total) {
+      throw new KilnError(`sizes ${shapeStr(pieces)} do not add up to ${total}, the size of dim ${dim} of ${t}`, { op: 'split' });
+    }
+  }
+  let start = 0;
+  return pieces.map((n) => {
+    const piece = t.slice(d, start, start + n);
+    start += n;
+    return piece;
+  });
+}
