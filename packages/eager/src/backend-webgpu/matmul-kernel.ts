@@ -28,35 +28,70 @@ export interface MatmulSpec {
   tile?: MatmulTile;
 }
 
-/** C = A @ B for float32, batched over leading dims, in one dispatch. */
-export function runMatmul(rt: GpuRuntime, spec: MatmulSpec): void {
-  const { a, b, out } = spec;
-  const tile = spec.tile ?? DEFAULT_TILE;
+export type MatmulVariant = 'vec4' | 'vecB' | 'scalar';
+
+/** What a matmul dispatch needs besides its buffers: the metadata words, the grid and the template variant. */
+export interface MatmulLaunch {
+  info: number[];
+  grid: [number, number, number];
+  variant: MatmulVariant;
+}
+
+type OperandView = Pick<StridedOperand, 'shape' | 'strides' | 'offset'>;
+
+/** Plans a batched matmul of views a [...B, M, K] and b [...B, K, N] into a dense output at `outOffset`. */
+export function planMatmul(a: OperandView, b: OperandView, outOffset: number, tile: MatmulTile, maxWorkgroups: number): MatmulLaunch {
   const rank = a.shape.length;
   const [M, K] = [a.shape[rank - 2]!, a.shape[rank - 1]!];
   const N = b.shape[rank - 1]!;
   const batchShape = a.shape.slice(0, rank - 2);
-  const batch = numelOf(batchShape);
-  if (M * N * batch === 0) return;
   const perWorkgroup = [tile.workgroup[0] * tile.cols, tile.workgroup[1] * tile.rows];
-  const grid: [number, number, number] = [Math.ceil(N / perWorkgroup[0]!), Math.ceil(M / perWorkgroup[1]!), batch];
-  const max = rt.limits.maxComputeWorkgroupsPerDimension;
-  if (grid.some((g) => g > max)) {
-    throw new KilnError(`grid ${grid.join('x')} exceeds ${max} workgroups per dimension; reshape the batch`, { op: 'matmul' });
+  const grid: [number, number, number] = [Math.ceil(N / perWorkgroup[0]!), Math.ceil(M / perWorkgroup[1]!), numelOf(batchShape)];
+  if (grid.some((g) => g > maxWorkgroups)) {
+    throw new KilnError(`grid ${grid.join('x')} exceeds ${maxWorkgroups} workgroups per dimension; reshape the batch`, { op: 'matmul' });
   }
   // Vector loads need unit inner stride and 4-aligned rows and offsets.
-  const aligned = (o: StridedOperand, inner: number) =>
+  const aligned = (o: OperandView, inner: number) =>
     o.strides[rank - 1] === 1 && inner % 4 === 0 && o.offset % 4 === 0 && o.strides.slice(0, rank - 1).every((s) => s % 4 === 0);
   const vecB = tile.cols % 4 === 0 && aligned(b, N);
-  const vecA = vecB && aligned(a, K);
+  const variant: MatmulVariant = vecB && aligned(a, K) ? 'vec4' : vecB ? 'vecB' : 'scalar';
   const info = [
-    M, N, K, a.offset, b.offset, out.offset,
+    M, N, K, a.offset, b.offset, outOffset,
     a.strides[rank - 2]!, a.strides[rank - 1]!, b.strides[rank - 2]!, b.strides[rank - 1]!,
     ...batchShape, ...a.strides.slice(0, rank - 2), ...b.strides.slice(0, rank - 2),
   ];
-  const wgsl = vecA ? renderMatmulVec4(spec.name, tile, batchShape.length) : renderMatmul(spec.name, tile, batchShape.length, vecB);
+  return { info, grid, variant };
+}
+
+/** C = A @ B for float32, batched over leading dims, in one dispatch. */
+export function runMatmul(rt: GpuRuntime, spec: MatmulSpec): void {
+  const { a, b, out } = spec;
+  const tile = spec.tile ?? DEFAULT_TILE;
+  if (numelOf(out.shape) === 0) return;
+  const launch = planMatmul(a, b, out.offset, tile, rt.limits.maxComputeWorkgroupsPerDimension);
+  const wgsl = renderMatmulTemplate({ name: spec.name, tile, batchRank: a.shape.length - 2, variant: launch.variant });
   const pipeline = rt.pipeline({ wgsl, label: spec.name });
-  rt.dispatch(pipeline, [rt.uniform(new Uint32Array(info)), a.buffer, b.buffer, out.buffer], grid, spec.name);
+  rt.dispatch(pipeline, [rt.uniform(new Uint32Array(launch.info)), a.buffer, b.buffer, out.buffer], launch.grid, spec.name);
+}
+
+/** A matmul kernel's source: the register-blocked template, optionally with an epilogue (the compiler's fusion). */
+export interface MatmulTemplate {
+  name: string;
+  /** First line of the source (defaults to the eager kernel's). */
+  comment?: string;
+  tile?: MatmulTile;
+  batchRank: number;
+  variant: MatmulVariant;
+  /** Declarations of more buffers the epilogue reads (bindings from 4 on). */
+  extraBindings?: string;
+  /**
+   * Turns the accumulated product (a WGSL f32 expression) into the value
+   * stored, with `batch`, `row` and `col` in scope; `lines` are statements
+   * computing it.
+   */
+  epilogue?: (acc: string) => { lines: string[]; value: string };
+  /** WGSL helper functions the epilogue's text calls. */
+  helpers?: (text: string) => string[];
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -71,78 +106,75 @@ function batchOffset(which: 0 | 1, batchRank: number): string {
   return terms.join(' + ') || '0u';
 }
 
-/** Shared head of both variants: sizes, strides, batch bases, this thread's block origin. */
-function matmulHead(name: string, variant: string, tile: MatmulTile, batchRank: number, bindings: string): string {
+export function renderMatmulTemplate(t: MatmulTemplate): string {
+  const tile = t.tile ?? DEFAULT_TILE;
+  const { rows: TM, cols: TN } = tile;
   const [wx, wy] = tile.workgroup;
-  return `// kiln eager kernel: ${name} (matmul, ${tile.rows}x${tile.cols} per thread, workgroup ${wx}x${wy}, ${variant})
-${kernelPrelude(10 + 3 * batchRank)}
-${bindings}
+  const V = TN / 4;
+  const vecA = t.variant === 'vec4';
+  const vecB = t.variant !== 'scalar';
+  const bindings = `@group(0) @binding(1) var<storage, read> ${vecA ? 'a4: array<vec4f>' : 'a: array<f32>'};
+@group(0) @binding(2) var<storage, read> ${vecB ? 'b4: array<vec4f>' : 'b: array<f32>'};
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
+${t.extraBindings ?? ''}`;
+  let loop: string[];
+  let accAt: (i: number, j: number) => string;
+  if (vecA) {
+    // Per 4 steps of k: one vec4 of A per block row, one vec4 of B per 4 block columns and k, vector FMAs.
+    const fmas = range(TM).flatMap((i) =>
+      range(V).map((v) => `acc[${i * V + v}] = fma(vec4f(av${i}.x), b0_${v}, fma(vec4f(av${i}.y), b1_${v}, fma(vec4f(av${i}.z), b2_${v}, fma(vec4f(av${i}.w), b3_${v}, acc[${i * V + v}]))));`),
+    );
+    loop = [
+      `var acc: array<vec4f, ${TM * V}>;`,
+      ...range(TM).map((i) => `let aRow${i} = (aBase + min(row0 + ${i}u, M - 1u) * sam) / 4u;`),
+      'for (var k = 0u; k < K; k += 4u) {',
+      ...range(TM).map((i) => `  let av${i} = a4[aRow${i} + k / 4u];`),
+      ...range(4).flatMap((r) => range(V).map((v) => `  let b${r}_${v} = b4[(bBase + (k + ${r}u) * sbk + col0 + ${4 * v}u) / 4u];`)),
+      ...fmas.map((f) => `  ${f}`),
+      '}',
+    ];
+    accAt = (i, j) => `acc[${i * V + Math.floor(j / 4)}][${j % 4}]`;
+  } else {
+    const bLoads = vecB
+      ? range(V).map((v) => `let b${v} = b4[(bRow + col0 + ${4 * v}u) / 4u];`)
+      : range(TN).map((j) => `let b${j} = b[bRow + min(col0 + ${j}u, N - 1u) * sbn];`);
+    const bAt = (j: number) => (vecB ? `b${Math.floor(j / 4)}[${j % 4}]` : `b${j}`);
+    loop = [
+      `var acc: array<array<f32, ${TN}>, ${TM}>;`,
+      ...range(TM).map((i) => `let aRow${i} = aBase + min(row0 + ${i}u, M - 1u) * sam;`),
+      'for (var k = 0u; k < K; k++) {',
+      ...range(TM).map((i) => `  let a${i} = a[aRow${i} + k * sak];`),
+      '  let bRow = bBase + k * sbk;',
+      ...bLoads.map((l) => `  ${l}`),
+      ...range(TM).flatMap((i) => range(TN).map((j) => `  acc[${i}][${j}] = fma(a${i}, ${bAt(j)}, acc[${i}][${j}]);`)),
+      '}',
+    ];
+    accAt = (i, j) => `acc[${i}][${j}]`;
+  }
+  const stores = range(TM).flatMap((i) =>
+    range(TN).map((j) => {
+      const ep = t.epilogue?.(accAt(i, j));
+      const body = ep ? [...ep.lines, `c[cBase + row * N + col] = ${ep.value};`] : [`c[cBase + row * N + col] = ${accAt(i, j)};`];
+      return `if (row0 + ${i}u < M && col0 + ${j}u < N) { let row = row0 + ${i}u; let col = col0 + ${j}u; ${body.join(' ')} }`;
+    }),
+  );
+  const text = [...loop, ...stores].join('\n');
+  return `// ${t.comment ?? `kiln eager kernel: ${t.name}`} (matmul ${TM}x${TN} per thread, workgroup ${wx}x${wy}, ${t.variant})
+${kernelPrelude(10 + 3 * t.batchRank)}
+${bindings}
+${(t.helpers?.(text) ?? []).join('\n')}
 @compute @workgroup_size(${wx}, ${wy})
 fn main(@builtin(global_invocation_id) gid: vec3u) {
   let M = info(0u); let N = info(1u); let K = info(2u);
   let sam = info(6u); let sak = info(7u); let sbk = info(8u); let sbn = info(9u);
   let batch = gid.z;
-  let aBase = info(3u) + ${batchOffset(0, batchRank)};
-  let bBase = info(4u) + ${batchOffset(1, batchRank)};
+  let aBase = info(3u) + ${batchOffset(0, t.batchRank)};
+  let bBase = info(4u) + ${batchOffset(1, t.batchRank)};
   let cBase = info(5u) + batch * M * N;
-  let row0 = gid.y * ${tile.rows}u;
-  let col0 = gid.x * ${tile.cols}u;
-  if (row0 >= M || col0 >= N) { return; }`;
-}
-
-/** Masked stores of this thread's block; `value(i, j)` names C[row0 + i, col0 + j]'s accumulator. */
-function matmulStores(tile: MatmulTile, value: (i: number, j: number) => string): string {
-  return range(tile.rows)
-    .flatMap((i) => range(tile.cols).map((j) => `if (row0 + ${i}u < M && col0 + ${j}u < N) { c[cBase + (row0 + ${i}u) * N + col0 + ${j}u] = ${value(i, j)}; }`))
-    .join('\n  ');
-}
-
-/**
- * A and B both read as vec4: per 4 steps of k, each row of the block loads
- * one vec4 of A and each of the 4 rows of B one vec4 per 4 columns, and the
- * block is updated with vector FMAs. The fast path for row-major operands.
- */
-export function renderMatmulVec4(name: string, tile: MatmulTile, batchRank: number): string {
-  const { rows: TM, cols: TN } = tile;
-  const V = TN / 4;
-  const bindings = `@group(0) @binding(1) var<storage, read> a4: array<vec4f>;
-@group(0) @binding(2) var<storage, read> b4: array<vec4f>;`;
-  const body = range(TM).flatMap((i) =>
-    range(V).map((v) => `acc[${i * V + v}] = fma(vec4f(av${i}.x), b0_${v}, fma(vec4f(av${i}.y), b1_${v}, fma(vec4f(av${i}.z), b2_${v}, fma(vec4f(av${i}.w), b3_${v}, acc[${i * V + v}]))));`),
-  );
-  return `${matmulHead(name, 'vec4 A and B', tile, batchRank, bindings)}
-  var acc: array<vec4f, ${TM * V}>;
-  ${range(TM).map((i) => `let aRow${i} = (aBase + min(row0 + ${i}u, M - 1u) * sam) / 4u;`).join('\n  ')}
-  for (var k = 0u; k < K; k += 4u) {
-    ${range(TM).map((i) => `let av${i} = a4[aRow${i} + k / 4u];`).join('\n    ')}
-    ${range(4).flatMap((r) => range(V).map((v) => `let b${r}_${v} = b4[(bBase + (k + ${r}u) * sbk + col0 + ${4 * v}u) / 4u];`)).join('\n    ')}
-    ${body.join('\n    ')}
-  }
-  ${matmulStores(tile, (i, j) => `acc[${i * V + Math.floor(j / 4)}][${j % 4}]`)}
-}
-`;
-}
-
-export function renderMatmul(name: string, tile: MatmulTile, batchRank: number, vecB: boolean): string {
-  const { rows: TM, cols: TN } = tile;
-  const bLoads = vecB
-    ? range(TN / 4).map((v) => `let b${v} = b4[(bRow + col0 + ${4 * v}u) / 4u];`)
-    : range(TN).map((j) => `let b${j} = b[bRow + min(col0 + ${j}u, N - 1u) * sbn];`);
-  const bAt = (j: number) => (vecB ? `b${Math.floor(j / 4)}[${j % 4}]` : `b${j}`);
-  const fmas = range(TM).flatMap((i) => range(TN).map((j) => `acc[${i}][${j}] = fma(a${i}, ${bAt(j)}, acc[${i}][${j}]);`));
-  const bindings = `@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> ${vecB ? 'b4: array<vec4f>' : 'b: array<f32>'};`;
-  return `${matmulHead(name, vecB ? 'vec4 B' : 'scalar', tile, batchRank, bindings)}
-  var acc: array<array<f32, ${TN}>, ${TM}>;
-  ${range(TM).map((i) => `let aRow${i} = aBase + min(row0 + ${i}u, M - 1u) * sam;`).join('\n  ')}
-  for (var k = 0u; k < K; k++) {
-    ${range(TM).map((i) => `let a${i} = a[aRow${i} + k * sak];`).join('\n    ')}
-    let bRow = bBase + k * sbk;
-    ${bLoads.join('\n    ')}
-    ${fmas.join('\n    ')}
-  }
-  ${matmulStores(tile, (i, j) => `acc[${i}][${j}]`)}
+  let row0 = gid.y * ${TM}u;
+  let col0 = gid.x * ${TN}u;
+  if (row0 >= M || col0 >= N) { return; }
+${text.split('\n').map((l) => `  ${l}`).join('\n')}
 }
 `;
 }
