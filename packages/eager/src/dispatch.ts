@@ -6,6 +6,7 @@
  * on the same device), any other op runs its device's kernel.
  */
 import { KilnError } from '@kiln/gpu-runtime';
+import './backend-cpu'; // cpu, the default device, is always registered
 import { getBackend, isTensorRef } from './backend';
 import type { Operand, TensorRef } from './backend';
 import { scalarDtype } from './dtype';

@@ -3,8 +3,6 @@
  * op table and dispatcher (with the mode hook a tracer uses) and the
  * op-level graph IR. See DESIGN.md, "Eager API".
  */
-import './backend-cpu';
-
 export { Tensor } from './tensor';
 export type { Dims, NestedArray } from './tensor';
 export { tensor, zeros, ones, full, arange, rand, randn, setDefaultDevice, getDefaultDevice } from './creation';

@@ -1,0 +1,722 @@
+/**
+ * Conformance: every op of the op table, on every device under test, in
+ * every layout that matters (contiguous, strided view, broadcast operands,
+ * 0-d, empty, sizes 1 and 7, and 1000003 elements for a few ops), against
+ * the float64 reference of ./testing/reference. `CASES` is keyed by
+ * `OpName`, so an op added to the table without cases does not compile.
+ *
+ * Tolerances: DESIGN.md's float32 rtol 1e-4, atol 1e-5 everywhere. The
+ * kernels compute each op in float64 and round once, so they sit far inside
+ * it; erf (and the gelu built on it) uses Abramowitz-Stegun 7.1.26, whose
+ * absolute error of 1.5e-7 is inside the atol, so no op needs a looser one.
+ */
+import { describe, expect, it } from 'vitest';
+import { arange, full, rand, randn } from './creation';
+import { dispatch } from './dispatch';
+import type { Input } from './dispatch';
+import type { DType } from './dtype';
+import { F } from './functional';
+import { manualSeed } from './random';
+import type { BinaryOp, UnaryOp } from './ops/elementwise';
+import type { ReduceOp } from './ops/reductions';
+import type { AttrsOf, CompositeOp, OpName } from './ops/table';
+import { OPS } from './ops/table';
+import type { Tensor } from './tensor';
+import { devicesUnderTest } from './testing/devices';
+import * as R from './testing/reference';
+import type { Domain, Layout, Ref, Tolerance } from './testing/reference';
+
+interface TensorArg {
+  shape: number[];
+  dtype: DType;
+  domain: Domain;
+  layout: Layout;
+}
+type Arg = TensorArg | number | boolean;
+
+interface Case {
+  name: string;
+  args: Arg[];
+  run: (inputs: Input[]) => Tensor;
+  ref: (refs: (Ref | number)[]) => Ref;
+  tol?: Tolerance;
+}
+
+type CaseGen = () => Case[];
+
+const t = (shape: number[], o: Partial<Omit<TensorArg, 'shape'>> = {}): TensorArg => {
+  const dtype = o.dtype ?? 'float32';
+  const domain = o.domain ?? (dtype === 'int32' ? 'int' : dtype === 'bool' ? 'bool' : 'any');
+  return { shape, dtype, domain, layout: o.layout ?? 'contiguous' };
+};
+const strided = (shape: number[], o: Partial<Omit<TensorArg, 'shape'>> = {}) => t(shape, { ...o, layout: 'strided' });
+
+const call = <N extends OpName>(op: N, attrs: AttrsOf[N]) => (ins: readonly Input[]) => dispatch(op, ins, attrs);
+
+/** The tests' own promotion (bool < int32 < float32; integral numbers are int32). */
+function promote(args: readonly (Ref | number | boolean)[]): DType {
+  const dtypes = args.map((a) => (typeof a === 'object' ? a.dtype : typeof a === 'boolean' ? 'bool' : Number.isInteger(a) ? 'int32' : 'float32'));
+  return dtypes.includes('float32') ? 'float32' : dtypes.includes('int32') ? 'int32' : 'bool';
+}
+
+/** A value as stored in `dtype`. */
+function store(v: number, dtype: DType): number {
+  if (dtype === 'bool') return v !== 0 ? 1 : 0;
+  if (dtype === 'int32') return Number.isFinite(v) ? Number(BigInt.asIntN(32, BigInt(Math.trunc(v)))) : 0;
+  return v;
+}
+
+// ---------------------------------------------------------------- elementwise
+
+interface Elementwise {
+  f: (...x: number[]) => number;
+  /** Integer math where it differs from f on integers. */
+  fInt?: (...x: number[]) => number;
+  out: 'promote' | 'float' | 'bool';
+  /** Domain of each float argument. */
+  domains?: Domain[];
+  /** Input dtypes exercised besides float32 ('int32' and 'bool' tensors). */
+  also?: DType[];
+  /** Values for scalar operand cases, per position. */
+  scalars?: number[];
+  large?: boolean;
+  /** Logical ops are about bool inputs first. */
+  main?: DType;
+}
+
+function ipow(a: number, b: number): number {
+  if (b < 0) return a === 1 ? 1 : a === -1 ? (b % 2 === 0 ? 1 : -1) : 0;
+  return Number(BigInt.asIntN(32, BigInt(a) ** BigInt(b)));
+}
+
+/** Round half to even, written differently from the kernel's helper. */
+function rint(x: number): number {
+  const f = Math.floor(x);
+  const diff = x - f;
+  if (diff !== 0.5) return Math.round(x);
+  return f % 2 === 0 ? f : f + 1;
+}
+
+const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+
+const UNARY_REF: Record<UnaryOp, Elementwise> = {
+  neg: { f: (x) => -x, out: 'promote', also: ['int32'] },
+  abs: { f: Math.abs, out: 'promote', also: ['int32'] },
+  exp: { f: Math.exp, out: 'float', also: ['int32'], large: true },
+  log: { f: Math.log, out: 'float', domains: ['positive'], also: ['int32'] },
+  sqrt: { f: Math.sqrt, out: 'float', domains: ['positive'], also: ['int32'] },
+  rsqrt: { f: (x) => 1 / Math.sqrt(x), out: 'float', domains: ['positive'] },
+  sin: { f: Math.sin, out: 'float' },
+  cos: { f: Math.cos, out: 'float' },
+  tanh: { f: Math.tanh, out: 'float' },
+  sigmoid: { f: sigmoid, out: 'float', also: ['int32'] },
+  relu: { f: (x) => (x > 0 ? x : 0), out: 'promote', also: ['int32'] },
+  erf: { f: R.erf, out: 'float' },
+  square: { f: (x) => x * x, out: 'promote', also: ['int32', 'bool'] },
+  reciprocal: { f: (x) => 1 / x, out: 'float', domains: ['nonzero'] },
+  floor: { f: Math.floor, out: 'promote', domains: ['halves'], also: ['int32'] },
+  ceil: { f: Math.ceil, out: 'promote', domains: ['halves'], also: ['int32'] },
+  round: { f: rint, out: 'promote', domains: ['halves'], also: ['int32'] },
+  sign: { f: Math.sign, out: 'promote', also: ['int32', 'bool'] },
+  logicalNot: { f: (x) => Number(x === 0), out: 'bool', main: 'bool', also: ['float32', 'int32'] },
+};
+
+const BINARY_REF: Record<BinaryOp, Elementwise> = {
+  add: { f: (a, b) => a + b, out: 'promote', also: ['int32', 'bool'], large: true },
+  sub: { f: (a, b) => a - b, out: 'promote', also: ['int32'] },
+  mul: { f: (a, b) => a * b, out: 'promote', also: ['int32', 'bool'], large: true },
+  div: { f: (a, b) => a / b, out: 'float', domains: ['any', 'nonzero'], also: ['int32'], scalars: [1.5, -2.5] },
+  pow: { f: Math.pow, fInt: ipow, out: 'promote', domains: ['positive', 'any'], also: ['int32'], scalars: [1.5, 2] },
+  maximum: { f: Math.max, out: 'promote', also: ['int32'] },
+  minimum: { f: Math.min, out: 'promote', also: ['int32'] },
+  eq: { f: (a, b) => Number(a === b), out: 'bool', domains: ['halves', 'halves'], also: ['int32', 'bool'], scalars: [0.5, 1] },
+  ne: { f: (a, b) => Number(a !== b), out: 'bool', domains: ['halves', 'halves'], also: ['int32'], scalars: [0.5, 1] },
+  lt: { f: (a, b) => Number(a < b), out: 'bool', domains: ['halves', 'halves'], also: ['int32'] },
+  le: { f: (a, b) => Number(a <= b), out: 'bool', domains: ['halves', 'halves'], also: ['int32'] },
+  gt: { f: (a, b) => Number(a > b), out: 'bool', domains: ['halves', 'halves'], also: ['int32'] },
+  ge: { f: (a, b) => Number(a >= b), out: 'bool', domains: ['halves', 'halves'], also: ['int32'] },
+  logicalAnd: { f: (a, b) => Number(a !== 0 && b !== 0), out: 'bool', main: 'bool', also: ['float32'] },
+  logicalOr: { f: (a, b) => Number(a !== 0 || b !== 0), out: 'bool', main: 'bool', also: ['int32'] },
+};
+
+/** Reference of an elementwise op on references and scalars, with the output dtype by the tests' rule. */
+function elementwiseRef(spec: Elementwise, args: (Ref | number)[]): Ref {
+  const p = promote(args);
+  const out = spec.out === 'float' ? 'float32' : spec.out === 'bool' ? 'bool' : p;
+  const f = p !== 'float32' && spec.fInt ? spec.fInt : spec.f;
+  return R.map(out, (...xs) => store(f(...xs), out), ...args);
+}
+
+function elementwiseCases(op: OpName, spec: Elementwise, arity: 1 | 2): Case[] {
+  const main = spec.main ?? 'float32';
+  const arg = (k: number, shape: number[], dtype: DType = main, layout: Layout = 'contiguous'): TensorArg =>
+    t(shape, { dtype, layout, ...(dtype === 'float32' && spec.domains?.[k] ? { domain: spec.domains[k] } : {}) });
+  const c = (name: string, args: Arg[]): Case => ({
+    name, args, run: call(op as 'add', {}), ref: (refs) => elementwiseRef(spec, refs),
+  });
+  const cases: Case[] = [];
+  if (arity === 1) {
+    cases.push(
+      c('contiguous [3,5]', [arg(0, [3, 5])]),
+      c('strided (transposed) [3,5]', [arg(0, [3, 5], main, 'strided')]),
+      c('0-d', [arg(0, [])]),
+      c('0-d at an offset', [arg(0, [], main, 'strided')]),
+      c('empty [0,4]', [arg(0, [0, 4])]),
+      c('size 1', [arg(0, [1])]),
+      c('odd size 7, step 2', [arg(0, [7], main, 'strided')]),
+      ...(spec.also ?? []).map((d) => c(`${d} [2,3,4] strided`, [arg(0, [2, 3, 4], d, 'strided')])),
+    );
+    if (spec.large) cases.push(c('1000003 elements', [arg(0, [1000003])]));
+  } else {
+    const [s0, s1] = spec.scalars ?? [2.5, 1.5];
+    cases.push(
+      c('contiguous [3,5] [3,5]', [arg(0, [3, 5]), arg(1, [3, 5])]),
+      c('strided [3,5] with contiguous', [arg(0, [3, 5], main, 'strided'), arg(1, [3, 5])]),
+      c('broadcast [3,1] [1,5]', [arg(0, [3, 1]), arg(1, [1, 5])]),
+      c('broadcast [2,3,4] with strided [4]', [arg(0, [2, 3, 4]), arg(1, [4], main, 'strided')]),
+      c('0-d with [3,5]', [arg(0, []), arg(1, [3, 5])]),
+      c('empty [0,5] with [1,5]', [arg(0, [0, 5]), arg(1, [1, 5])]),
+      c('odd [7] with [1]', [arg(0, [7]), arg(1, [1])]),
+      c(`scalar ${s1} on the right`, [arg(0, [3, 5]), main === 'bool' ? true : s1!]),
+      c(`scalar ${s0} on the left`, [main === 'bool' ? false : s0!, arg(1, [3, 5])]),
+      ...(spec.also ?? []).flatMap((d) => [
+        c(`${d} [3,5] strided with ${d} [5]`, [arg(0, [3, 5], d, 'strided'), arg(1, [5], d)]),
+        c(`${d} with ${main}`, [arg(0, [3, 5], d), arg(1, [3, 5])]),
+        c(`${d} with an int scalar`, [arg(0, [3, 5], d), 2]),
+      ]),
+    );
+    if (spec.large) cases.push(c('1000003 elements', [arg(0, [1000003]), arg(1, [1000003], main, 'strided')]));
+  }
+  return cases;
+}
+
+const WHERE: CaseGen = () => {
+  const ref = (refs: (Ref | number)[]) => {
+    const [cond, a, b] = refs as [Ref, Ref | number, Ref | number];
+    const out = promote([a, b]);
+    return R.map(out, (c, x, y) => store(c ? x : y, out), cond, a, b);
+  };
+  const c = (name: string, args: Arg[]): Case => ({ name, args, run: call('where', {}), ref });
+  const cond = (shape: number[], layout: Layout = 'contiguous') => t(shape, { dtype: 'bool', layout });
+  return [
+    c('contiguous', [cond([3, 5]), t([3, 5]), t([3, 5])]),
+    c('strided condition and branch', [cond([3, 5], 'strided'), t([3, 5], { layout: 'strided' }), t([3, 5])]),
+    c('broadcast [3,1] [1,5] scalar', [cond([3, 1]), t([1, 5]), 0]),
+    c('int32 branches', [cond([4]), t([4], { dtype: 'int32' }), -1]),
+    c('0-d', [cond([]), t([]), t([])]),
+    c('empty', [cond([0, 2]), t([0, 2]), t([1, 2])]),
+    c('1000003 elements', [cond([1000003]), t([1000003]), 0.5]),
+  ];
+};
+
+const CAST: CaseGen = () => {
+  const c = (name: string, to: DType, arg: TensorArg): Case => ({
+    name, args: [arg], run: call('cast', { dtype: to }), ref: ([x]) => R.map(to, (v) => store(v, to), x as Ref),
+  });
+  return [
+    c('float32 -> int32 truncates', 'int32', t([3, 5])),
+    c('float32 -> bool', 'bool', t([3, 5], { domain: 'halves' })),
+    c('int32 -> float32 strided', 'float32', strided([3, 5], { dtype: 'int32' })),
+    c('bool -> int32', 'int32', t([7], { dtype: 'bool' })),
+    c('float32 copy of a strided view', 'float32', strided([2, 3, 4])),
+    c('0-d', 'int32', t([])),
+    c('empty', 'float32', t([0, 3], { dtype: 'int32' })),
+    c('1000003 elements', 'int32', t([1000003])),
+  ];
+};
+
+// ----------------------------------------------------------------- reductions
+
+type Reducer = (xs: number[]) => number;
+const sum: Reducer = (xs) => xs.reduce((a, b) => a + b, 0);
+const firstIndex = (better: (x: number, best: number) => boolean): Reducer => (xs) =>
+  xs.reduce((bi, x, i) => (better(x, xs[bi]!) ? i : bi), 0);
+
+interface Reduction {
+  f: Reducer;
+  out: (input: DType) => DType;
+  emptyOk: boolean;
+  also: DType[];
+  domain?: Domain;
+}
+
+const numeric = (d: DType): DType => (d === 'bool' ? 'int32' : d);
+
+const REDUCTION_REF: Record<ReduceOp | 'mean' | 'var' | 'std' | 'logsumexp', Reduction> = {
+  sum: { f: sum, out: numeric, emptyOk: true, also: ['int32', 'bool'] },
+  prod: { f: (xs) => xs.reduce((a, b) => a * b, 1), out: numeric, emptyOk: true, also: ['int32'], domain: 'positive' },
+  max: { f: (xs) => Math.max(...xs), out: (d) => d, emptyOk: false, also: ['int32', 'bool'] },
+  min: { f: (xs) => Math.min(...xs), out: (d) => d, emptyOk: false, also: ['int32'] },
+  argmax: { f: firstIndex((x, b) => x > b), out: () => 'int32', emptyOk: false, also: ['int32', 'bool'], domain: 'halves' },
+  argmin: { f: firstIndex((x, b) => x < b), out: () => 'int32', emptyOk: false, also: ['int32', 'bool'], domain: 'halves' },
+  any: { f: (xs) => Number(xs.some((x) => x !== 0)), out: () => 'bool', emptyOk: true, also: ['bool', 'int32'], domain: 'halves' },
+  all: { f: (xs) => Number(xs.every((x) => x !== 0)), out: () => 'bool', emptyOk: true, also: ['bool'], domain: 'halves' },
+  mean: { f: (xs) => sum(xs) / xs.length, out: () => 'float32', emptyOk: true, also: ['int32'] },
+  var: { f: (xs) => variance(xs, 1), out: () => 'float32', emptyOk: true, also: ['int32'] },
+  std: { f: (xs) => Math.sqrt(variance(xs, 1)), out: () => 'float32', emptyOk: true, also: [] },
+  logsumexp: { f: (xs) => { const m = Math.max(...xs); return m + Math.log(sum(xs.map((x) => Math.exp(x - m)))); }, out: () => 'float32', emptyOk: false, also: ['int32'] },
+};
+
+function variance(xs: number[], correction: number): number {
+  const m = sum(xs) / xs.length;
+  return sum(xs.map((x) => (x - m) ** 2)) / Math.max(xs.length - correction, 0);
+}
+
+function reductionCases(op: OpName, spec: Reduction): Case[] {
+  const c = (name: string, arg: TensorArg, dim: number[] | null, keepdim = false): Case => ({
+    name, args: [arg],
+    run: op === 'var' || op === 'std' ? call(op, { dim, keepdim, correction: 1 }) : call(op as 'sum', { dim, keepdim }),
+    ref: ([x]) => {
+      const r = x as Ref;
+      return R.reduce(r, dim, keepdim, spec.out(r.dtype), (xs) => store(spec.f(xs), spec.out(r.dtype)));
+    },
+  });
+  const f = (shape: number[], layout: Layout = 'contiguous', dtype: DType = 'float32') =>
+    t(shape, { layout, dtype, ...(spec.domain && dtype === 'float32' ? { domain: spec.domain } : {}) });
+  return [
+    c('all dims of [3,4,5]', f([3, 4, 5]), null),
+    c('dim 1', f([3, 4, 5]), [1]),
+    c('dim -1 keepdim', f([3, 4, 5]), [-1], true),
+    c('dims [0,2]', f([3, 4, 5]), [0, 2]),
+    c('dims [2,0] keepdim of a strided view', f([3, 4, 5], 'strided'), [2, 0], true),
+    c('dim 0 of a strided [4,6]', f([4, 6], 'strided'), [0]),
+    c('0-d', f([]), null),
+    c('odd size 7', f([7], 'strided'), [0]),
+    c('empty outer [0,3] over dim 1', f([0, 3]), [1]),
+    ...(spec.emptyOk ? [c('empty extent [0,3] over dim 0', f([0, 3]), [0])] : []),
+    ...spec.also.map((d) => c(`${d} [3,4] over dim 1`, f([3, 4], 'strided', d), [1])),
+    ...(op === 'sum' ? [c('1000003 elements', f([1000003]), null)] : []),
+  ];
+}
+
+// ------------------------------------------------------------------ movement
+
+const same = (r: Ref) => r;
+const MOVEMENT_CASES: CaseGen = () => {
+  const c = (op: OpName, name: string, arg: TensorArg, run: Case['run'], ref: (r: Ref) => Ref): [OpName, Case] =>
+    [op, { name, args: [arg], run, ref: ([x]) => ref(x as Ref) }];
+  const sliceRef = (dim: number, start: number, step: number, len: number) => (r: Ref) =>
+    R.build(r.shape.map((s, d) => (d === dim ? len : s)), r.dtype, (idx) => R.get(r, idx.map((v, d) => (d === dim ? start + v * step : v))));
+  const list: [OpName, Case][] = [
+    c('reshape', '[3,4] -> [2,6]', t([3, 4]), call('reshape', { shape: [2, 6] }), (r) => R.reshaped(r, [2, 6])),
+    c('reshape', 'strided [3,4] -> [-1] (copies)', strided([3, 4]), call('reshape', { shape: [-1] }), (r) => R.reshaped(r, [12])),
+    c('reshape', 'strided [2,3,4] -> [6,4,1] (copies)', strided([2, 3, 4]), call('reshape', { shape: [6, 4, 1] }), (r) => R.reshaped(r, [6, 4, 1])),
+    c('reshape', '0-d -> [1,1]', t([]), call('reshape', { shape: [1, 1] }), (r) => R.reshaped(r, [1, 1])),
+    c('reshape', 'empty [0,4] -> [2,0]', t([0, 4]), call('reshape', { shape: [2, 0] }), (r) => R.reshaped(r, [2, 0])),
+    c('view', '[3,4] -> [4,3]', t([3, 4]), call('view', { shape: [4, 3] }), (r) => R.reshaped(r, [4, 3])),
+    c('view', 'strided [2,3,4] -> [2,3,2,2] (splits a dim, no copy)', strided([2, 3, 4]), call('view', { shape: [2, 3, 2, 2] }),
+      (r) => R.reshaped(r, [2, 3, 2, 2])),
+    c('permute', '[2,3,4] by [2,0,1]', t([2, 3, 4]), call('permute', { dims: [2, 0, 1] }), (r) => R.permute(r, [2, 0, 1])),
+    c('permute', 'strided by [-1,0,1]', strided([2, 3, 4]), call('permute', { dims: [-1, 0, 1] }), (r) => R.permute(r, [2, 0, 1])),
+    c('transpose', '[3,4]', t([3, 4]), call('transpose', { dim0: 0, dim1: 1 }), (r) => R.permute(r, [1, 0])),
+    c('transpose', 'strided [2,3,4] (-1, 0)', strided([2, 3, 4]), call('transpose', { dim0: -1, dim1: 0 }), (r) => R.permute(r, [2, 1, 0])),
+    c('unsqueeze', '[3,4] at 1', t([3, 4]), call('unsqueeze', { dim: 1 }), (r) => R.reshaped(r, [3, 1, 4])),
+    c('unsqueeze', 'strided at -1', strided([3, 4]), call('unsqueeze', { dim: -1 }), (r) => R.reshaped(r, [3, 4, 1])),
+    c('unsqueeze', '0-d', t([]), call('unsqueeze', { dim: 0 }), (r) => R.reshaped(r, [1])),
+    c('squeeze', '[1,3,1] all', t([1, 3, 1]), call('squeeze', { dim: null }), (r) => R.reshaped(r, [3])),
+    c('squeeze', '[1,3,1] dims [0,1] (size 3 stays)', t([1, 3, 1]), call('squeeze', { dim: [0, 1] }), (r) => R.reshaped(r, [3, 1])),
+    c('expand', '[3,1] -> [2,3,4]', t([3, 1]), call('expand', { shape: [2, 3, 4] }),
+      (r) => R.build([2, 3, 4], r.dtype, (idx) => R.get(r, [idx[1]!, 0]))),
+    c('expand', 'strided [1,3] with -1', strided([1, 3]), call('expand', { shape: [2, -1] }),
+      (r) => R.build([2, 3], r.dtype, (idx) => R.get(r, [0, idx[1]!]))),
+    c('expand', '0-d -> [2,2]', t([]), call('expand', { shape: [2, 2] }), (r) => R.build([2, 2], r.dtype, () => r.data[0]!)),
+    c('flatten', '[2,3,4] dims 1..2', t([2, 3, 4]), call('flatten', { startDim: 1, endDim: 2 }), (r) => R.reshaped(r, [2, 12])),
+    c('flatten', 'strided [2,3,4] all (copies)', strided([2, 3, 4]), call('flatten', { startDim: 0, endDim: -1 }), (r) => R.reshaped(r, [24])),
+    c('flatten', '0-d', t([]), call('flatten', { startDim: 0, endDim: -1 }), (r) => R.reshaped(r, [1])),
+    c('slice', '[10] 2:9:3', t([10]), call('slice', { dim: 0, start: 2, end: 9, step: 3 }), sliceRef(0, 2, 3, 3)),
+    c('slice', 'strided [4,6] dim 1 -4::2', strided([4, 6]), call('slice', { dim: 1, start: -4, end: Infinity, step: 2 }), sliceRef(1, 2, 2, 2)),
+    c('slice', 'empty result', t([3, 4]), call('slice', { dim: 0, start: 2, end: 1, step: 1 }), sliceRef(0, 2, 1, 0)),
+    c('contiguous', 'of a strided view', strided([3, 5]), call('contiguous', {}), same),
+    c('contiguous', 'of a contiguous tensor', t([3, 5], { dtype: 'int32' }), call('contiguous', {}), same),
+  ];
+  return list.map(([op, k]) => ({ ...k, name: `${op}: ${k.name}` }));
+};
+const movementFor = (op: OpName): CaseGen => () =>
+  MOVEMENT_CASES().filter((k) => k.name.startsWith(`${op}: `)).map((k) => ({ ...k, name: k.name.slice(op.length + 2) }));
+
+// ------------------------------------------------------------------ the rest
+
+const MATMUL: CaseGen = () => {
+  const c = (name: string, a: TensorArg, b: TensorArg): Case => ({
+    name, args: [a, b], run: call('matmul', {}), ref: ([x, y]) => R.matmul(x as Ref, y as Ref),
+  });
+  return [
+    c('[3,4] @ [4,5]', t([3, 4]), t([4, 5])),
+    c('odd [7,9] @ [9,5]', t([7, 9]), t([9, 5])),
+    c('transposed operands', strided([5, 6]), strided([6, 3])),
+    c('batched broadcast [2,1,3,4] @ [3,4,2]', t([2, 1, 3, 4]), t([3, 4, 2])),
+    c('1-D @ 1-D -> 0-d', t([6]), strided([6])),
+    c('1-D @ 2-D', t([4]), t([4, 3])),
+    c('2-D @ 1-D', t([3, 4]), t([4])),
+    c('batched @ 1-D', t([2, 3, 4]), t([4])),
+    c('[1,7] @ [7,1]', t([1, 7]), t([7, 1])),
+    c('inner size 0 gives zeros', t([3, 0]), t([0, 2])),
+    c('empty rows', t([0, 4]), t([4, 2])),
+    c('int32', t([3, 4], { dtype: 'int32' }), strided([4, 5], { dtype: 'int32' })),
+    c('[65,33] @ [33,17] (row blocks with a remainder)', t([65, 33]), strided([33, 17])),
+  ];
+};
+
+const CAT: CaseGen = () => {
+  const ref = (dim: number) => (refs: (Ref | number)[]) => {
+    const rs = refs as Ref[];
+    const d = dim < 0 ? dim + rs[0]!.shape.length : dim;
+    const shape = [...rs[0]!.shape];
+    shape[d] = rs.reduce((n, r) => n + r.shape[d]!, 0);
+    const out = promote(rs);
+    return R.build(shape, out, (idx) => {
+      let i = idx[d]!;
+      for (const r of rs) {
+        if (i < r.shape[d]!) return R.get(r, idx.map((v, k) => (k === d ? i : v)));
+        i -= r.shape[d]!;
+      }
+      throw new Error('unreachable');
+    });
+  };
+  const c = (name: string, args: TensorArg[], dim: number): Case => ({ name, args, run: call('cat', { dim }), ref: ref(dim) });
+  return [
+    c('[2,3] [4,3] dim 0', [t([2, 3]), t([4, 3])], 0),
+    c('strided [2,3] with [2,1] dim 1', [strided([2, 3]), t([2, 1])], 1),
+    c('int32 with float32 promotes, dim -1', [t([2, 2], { dtype: 'int32' }), t([2, 3])], -1),
+    c('with an empty piece', [t([0, 3]), t([2, 3]), strided([1, 3])], 0),
+    c('one tensor', [t([7])], 0),
+  ];
+};
+
+const GATHER: CaseGen = () => {
+  const ref = (dim: number) => ([x, i]: (Ref | number)[]) => {
+    const [xr, ir] = [x as Ref, i as Ref];
+    return R.build(ir.shape, xr.dtype, (idx) => R.get(xr, idx.map((v, d) => (d === dim ? R.get(ir, idx) : v))));
+  };
+  const index = (shape: number[], below: number, layout: Layout = 'contiguous') => t(shape, { dtype: 'int32', domain: { below }, layout });
+  const c = (name: string, x: TensorArg, i: TensorArg, dim: number): Case => ({ name, args: [x, i], run: call('gather', { dim }), ref: ref(dim) });
+  return [
+    c('dim 1', t([3, 4]), index([3, 6], 4), 1),
+    c('dim 0 of a strided input', strided([4, 5]), index([2, 5], 4), 0),
+    c('strided index, int32 input', t([5, 5], { dtype: 'int32' }), index([5, 3], 5, 'strided'), 0),
+    c('1-D', t([7]), index([10], 7), 0),
+    c('empty index', t([3, 4]), index([0, 4], 3), 0),
+  ];
+};
+
+/** Cases that create tensors take the device from the suite. */
+let DEVICE: 'cpu' | 'webgpu' = 'cpu';
+
+const FULL: CaseGen = () => [
+  { name: '[2,3] float', args: [], run: () => full([2, 3], 1.5, { device: DEVICE }), ref: () => R.build([2, 3], 'float32', () => 1.5) },
+  { name: 'int32', args: [], run: () => full([4], 7, { dtype: 'int32', device: DEVICE }), ref: () => R.build([4], 'int32', () => 7) },
+  { name: 'bool', args: [], run: () => full([2], true, { device: DEVICE }), ref: () => R.build([2], 'bool', () => 1) },
+  { name: '0-d', args: [], run: () => full([], -2, { device: DEVICE }), ref: () => R.build([], 'float32', () => -2) },
+  { name: 'empty', args: [], run: () => full([0, 3], 1, { device: DEVICE }), ref: () => R.build([0, 3], 'float32', () => 1) },
+];
+
+const ARANGE: CaseGen = () => [
+  { name: '0..7 int32', args: [], run: () => arange(7, { device: DEVICE }), ref: () => R.build([7], 'int32', ([i]) => i!) },
+  { name: '1 to 0 step -0.25', args: [], run: () => arange(1, 0, -0.25, { device: DEVICE }), ref: () => R.build([4], 'float32', ([i]) => 1 - 0.25 * i!) },
+  { name: 'empty', args: [], run: () => arange(3, 3, 1, { device: DEVICE }), ref: () => R.build([0], 'int32', () => 0) },
+];
+
+const randomCases = (dist: 'uniform' | 'normal'): CaseGen => () => {
+  const make = dist === 'uniform' ? rand : randn;
+  const c = (name: string, shape: number[], seed: number, skip = 0): Case => ({
+    name, args: [],
+    run: () => {
+      manualSeed(seed);
+      if (skip > 0) make([skip], { device: DEVICE }).dispose();
+      return make(shape, { device: DEVICE });
+    },
+    ref: () => ({ shape, dtype: 'float32', data: R.streamRef(R.size(shape), dist, seed, skip) }),
+  });
+  return [
+    c('[3,5] seed 0', [3, 5], 0),
+    c('odd 7 after 3 numbers (unaligned offset)', [7], 42, 3),
+    c('seed above 2^32', [2, 4], 2 ** 40 + 5),
+    c('0-d', [], 1),
+    c('empty', [0], 1),
+  ];
+};
+
+const COPY: CaseGen = () => {
+  const c = (name: string, dst: TensorArg, src: TensorArg): Case => ({
+    name, args: [dst, src],
+    run: ([d, s]) => (d as Tensor).copy_(s as Tensor),
+    ref: ([d, s]) => R.map((d as Ref).dtype, (_, v) => store(v, (d as Ref).dtype), d as Ref, s as Ref),
+  });
+  return [
+    c('into a strided view', strided([3, 5]), t([3, 5])),
+    c('broadcast source', strided([3, 5]), t([1, 5])),
+    c('int32 source into float32', t([4]), t([4], { dtype: 'int32' })),
+    c('float32 source into int32 truncates', t([2, 3], { dtype: 'int32' }), strided([2, 3])),
+    c('0-d', t([]), t([])),
+  ];
+};
+
+const FILL: CaseGen = () => {
+  const c = (name: string, dst: TensorArg, value: number): Case => ({
+    name, args: [dst], run: ([d]) => (d as Tensor).fill_(value),
+    ref: ([d]) => R.map((d as Ref).dtype, () => store(value, (d as Ref).dtype), d as Ref),
+  });
+  return [c('strided float32', strided([3, 4]), -0.5), c('int32', t([5], { dtype: 'int32' }), 3), c('bool', t([2], { dtype: 'bool' }), 1)];
+};
+
+const TO: CaseGen = () => [
+  { name: 'strided to the suite device', args: [strided([3, 4])], run: ([x]) => (x as Tensor).to(DEVICE), ref: ([x]) => x as Ref },
+  { name: 'int32', args: [t([5], { dtype: 'int32' })], run: ([x]) => (x as Tensor).to(DEVICE), ref: ([x]) => x as Ref },
+];
+
+// ----------------------------------------------------------------- composites
+
+const softmaxRow = (row: number[]) => {
+  const m = Math.max(...row);
+  const e = row.map((x) => Math.exp(x - m));
+  const s = sum(e);
+  return e.map((x) => x / s);
+};
+const gelu = (x: number) => 0.5 * x * (1 + R.erf(x / Math.SQRT2));
+const geluTanh = (x: number) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)));
+
+/** Normalizes rows over the last `k` dims with `f(row) -> row`. */
+function overLast(r: Ref, k: number, f: (row: number[]) => number[]): Ref {
+  const inner = R.size(r.shape.slice(r.shape.length - k));
+  const data: number[] = [];
+  for (let i = 0; i < r.data.length; i += inner) data.push(...f(r.data.slice(i, i + inner)));
+  return { shape: [...r.shape], dtype: 'float32', data };
+}
+
+function attentionRef(q: Ref, k: Ref, v: Ref, o: { causal?: boolean; mask?: Ref; scale?: number }): Ref {
+  const [L, E] = q.shape.slice(-2) as [number, number];
+  const S = k.shape.at(-2)!;
+  const Ev = v.shape.at(-1)!;
+  const batch = q.shape.slice(0, -2);
+  const scale = o.scale ?? 1 / Math.sqrt(E);
+  return R.build([...batch, L, Ev], 'float32', (idx) => {
+    const b = idx.slice(0, -2);
+    const [i, j] = idx.slice(-2) as [number, number];
+    const scores = Array.from({ length: S }, (_, s) => {
+      let dot = 0;
+      for (let e = 0; e < E; e++) dot += R.get(q, [...b, i, e]) * R.get(k, [...b, s, e]);
+      let x = dot * scale;
+      if (o.causal && s > i) x = -Infinity;
+      if (o.mask) {
+        const m = R.getBroadcast(o.mask, [...b, i, s]);
+        x = o.mask.dtype === 'bool' ? (m ? x : -Infinity) : x + m;
+      }
+      return x;
+    });
+    const p = softmaxRow(scores);
+    return sum(p.map((w, s) => w * R.get(v, [...b, s, j])));
+  });
+}
+
+const COMPOSITE: Record<Exclude<CompositeOp, 'mean' | 'var' | 'std' | 'logsumexp'>, CaseGen> = {
+  clamp: () => [
+    { name: 'min and max', args: [t([3, 5])], run: call('clamp', { min: -1, max: 0.5 }), ref: ([x]) => R.map('float32', (v) => Math.min(Math.max(v, -1), 0.5), x as Ref) },
+    { name: 'min only, strided', args: [strided([3, 5])], run: call('clamp', { min: 0, max: null }), ref: ([x]) => R.map('float32', (v) => Math.max(v, 0), x as Ref) },
+    { name: 'int32 with int bounds stays int32', args: [t([7], { dtype: 'int32' })], run: call('clamp', { min: -2, max: 3 }), ref: ([x]) => R.map('int32', (v) => Math.min(Math.max(v, -2), 3), x as Ref) },
+    { name: 'int32 with a float bound is float32', args: [t([7], { dtype: 'int32' })], run: call('clamp', { min: null, max: 2.5 }), ref: ([x]) => R.map('float32', (v) => Math.min(v, 2.5), x as Ref) },
+  ],
+  gelu: () => [
+    { name: 'exact', args: [t([3, 5])], run: ([x]) => F.gelu(x as Tensor), ref: ([x]) => R.map('float32', gelu, x as Ref) },
+    { name: 'tanh, strided', args: [strided([3, 5])], run: ([x]) => F.gelu(x as Tensor, { approximate: 'tanh' }), ref: ([x]) => R.map('float32', geluTanh, x as Ref) },
+    { name: 'int32 input', args: [t([7], { dtype: 'int32' })], run: ([x]) => F.gelu(x as Tensor), ref: ([x]) => R.map('float32', gelu, x as Ref) },
+    { name: '0-d', args: [t([])], run: ([x]) => F.gelu(x as Tensor), ref: ([x]) => R.map('float32', gelu, x as Ref) },
+  ],
+  silu: () => [
+    { name: 'strided', args: [strided([3, 5])], run: ([x]) => F.silu(x as Tensor), ref: ([x]) => R.map('float32', (v) => v * sigmoid(v), x as Ref) },
+    { name: 'empty', args: [t([0, 5])], run: ([x]) => F.silu(x as Tensor), ref: ([x]) => R.map('float32', (v) => v * sigmoid(v), x as Ref) },
+  ],
+  softmax: () => [
+    { name: 'dim -1', args: [t([3, 5])], run: ([x]) => F.softmax(x as Tensor, -1), ref: ([x]) => R.alongDim(x as Ref, -1, softmaxRow) },
+    { name: 'dim 0 of a strided view', args: [strided([4, 6])], run: ([x]) => F.softmax(x as Tensor, 0), ref: ([x]) => R.alongDim(x as Ref, 0, softmaxRow) },
+    { name: 'odd row 7, int32 input', args: [t([2, 7], { dtype: 'int32' })], run: ([x]) => F.softmax(x as Tensor, 1), ref: ([x]) => R.alongDim(x as Ref, 1, softmaxRow) },
+  ],
+  logSoftmax: () => [
+    { name: 'dim -1', args: [t([3, 5])], run: ([x]) => F.logSoftmax(x as Tensor, -1), ref: ([x]) => R.alongDim(x as Ref, -1, (r) => softmaxRow(r).map(Math.log)) },
+    { name: 'dim 1 of a strided [2,3,4]', args: [strided([2, 3, 4])], run: ([x]) => F.logSoftmax(x as Tensor, 1), ref: ([x]) => R.alongDim(x as Ref, 1, (r) => softmaxRow(r).map(Math.log)) },
+  ],
+  layerNorm: () => {
+    const norm = (eps: number) => (row: number[]) => {
+      const m = sum(row) / row.length;
+      const v = sum(row.map((x) => (x - m) ** 2)) / row.length;
+      return row.map((x) => (x - m) / Math.sqrt(v + eps));
+    };
+    return [
+      { name: 'no affine', args: [t([3, 8])], run: ([x]) => F.layerNorm(x as Tensor, [8]), ref: ([x]) => overLast(x as Ref, 1, norm(1e-5)) },
+      {
+        name: 'weight and bias over 2 dims, strided input', args: [strided([2, 3, 4]), t([3, 4]), t([3, 4])],
+        run: ([x, w, b]) => F.layerNorm(x as Tensor, [3, 4], w as Tensor, b as Tensor, 1e-3),
+        ref: ([x, w, b]) => R.map('float32', (n, wv, bv) => n * wv + bv, overLast(x as Ref, 2, norm(1e-3)), w as Ref, b as Ref),
+      },
+      {
+        name: 'bias only', args: [t([2, 5]), t([5])],
+        run: ([x, b]) => F.layerNorm(x as Tensor, [5], undefined, b as Tensor),
+        ref: ([x, b]) => R.map('float32', (n, bv) => n + bv, overLast(x as Ref, 1, norm(1e-5)), b as Ref),
+      },
+    ];
+  },
+  rmsNorm: () => {
+    const norm = (eps: number) => (row: number[]) => {
+      const ms = sum(row.map((x) => x * x)) / row.length;
+      return row.map((x) => x / Math.sqrt(ms + eps));
+    };
+    return [
+      { name: 'default eps', args: [t([3, 8])], run: ([x]) => F.rmsNorm(x as Tensor, [8]), ref: ([x]) => overLast(x as Ref, 1, norm(2 ** -23)) },
+      {
+        name: 'weight, strided', args: [strided([4, 6]), t([6])], run: ([x, w]) => F.rmsNorm(x as Tensor, [6], w as Tensor, 1e-6),
+        ref: ([x, w]) => R.map('float32', (n, wv) => n * wv, overLast(x as Ref, 1, norm(1e-6)), w as Ref),
+      },
+    ];
+  },
+  linear: () => {
+    const ref = ([x, w, b]: (Ref | number)[]) => {
+      const y = R.matmul(x as Ref, R.permute(w as Ref, [1, 0]));
+      return b === undefined ? y : R.map('float32', (p, q) => p + q, y, b as Ref);
+    };
+    return [
+      { name: 'with bias', args: [t([4, 6]), t([3, 6]), t([3])], run: ([x, w, b]) => F.linear(x as Tensor, w as Tensor, b as Tensor), ref },
+      { name: 'no bias, batched', args: [t([2, 4, 6]), strided([3, 6])], run: ([x, w]) => F.linear(x as Tensor, w as Tensor), ref },
+      { name: '1-D input', args: [t([6]), t([3, 6])], run: ([x, w]) => F.linear(x as Tensor, w as Tensor), ref },
+    ];
+  },
+  embedding: () => [{
+    name: '[2,3] indices into [5,4]', args: [t([2, 3], { dtype: 'int32', domain: { below: 5 } }), strided([5, 4])],
+    run: ([i, w]) => F.embedding(i as Tensor, w as Tensor),
+    ref: ([i, w]) => R.build([2, 3, 4], 'float32', (idx) => R.get(w as Ref, [R.get(i as Ref, idx.slice(0, 2)), idx[2]!])),
+  }],
+  dropout: () => [
+    { name: 'not training is the identity', args: [t([3, 5])], run: ([x]) => F.dropout(x as Tensor, 0.5, false), ref: ([x]) => x as Ref },
+    {
+      name: 'p 0.3 from the Philox stream', args: [strided([3, 5])],
+      run: ([x]) => {
+        manualSeed(11);
+        return F.dropout(x as Tensor, 0.3);
+      },
+      ref: ([x]) => {
+        const u = R.streamRef(15, 'uniform', 11);
+        const r = x as Ref;
+        return { ...r, data: r.data.map((v, i) => (u[i]! >= 0.3 ? v / 0.7 : 0)) };
+      },
+    },
+    { name: 'p 1 zeroes everything', args: [t([4])], run: ([x]) => F.dropout(x as Tensor, 1), ref: ([x]) => R.map('float32', () => 0, x as Ref) },
+  ],
+  scaledDotProductAttention: () => {
+    const q = t([2, 3, 4]);
+    const k = t([2, 5, 4]);
+    const v = t([2, 5, 6]);
+    const sdpa = F.scaledDotProductAttention;
+    return [
+      { name: 'plain', args: [q, k, v], run: ([a, b, c]) => sdpa(a as Tensor, b as Tensor, c as Tensor), ref: ([a, b, c]) => attentionRef(a as Ref, b as Ref, c as Ref, {}) },
+      {
+        name: 'causal, square, strided k', args: [t([2, 4, 4]), strided([2, 4, 4]), t([2, 4, 3])],
+        run: ([a, b, c]) => sdpa(a as Tensor, b as Tensor, c as Tensor, { isCausal: true }),
+        ref: ([a, b, c]) => attentionRef(a as Ref, b as Ref, c as Ref, { causal: true }),
+      },
+      {
+        name: 'bool mask [3,5] broadcast, scale 0.5', args: [q, k, v, t([3, 5], { dtype: 'bool' })],
+        run: ([a, b, c, m]) => sdpa(a as Tensor, b as Tensor, c as Tensor, { attnMask: m as Tensor, scale: 0.5 }),
+        ref: ([a, b, c, m]) => attentionRef(a as Ref, b as Ref, c as Ref, { mask: m as Ref, scale: 0.5 }),
+      },
+      {
+        name: 'float mask', args: [q, k, v, t([2, 3, 5])],
+        run: ([a, b, c, m]) => sdpa(a as Tensor, b as Tensor, c as Tensor, { attnMask: m as Tensor }),
+        ref: ([a, b, c, m]) => attentionRef(a as Ref, b as Ref, c as Ref, { mask: m as Ref }),
+      },
+    ];
+  },
+  crossEntropy: () => {
+    const rows = ([l, y]: (Ref | number)[]) => {
+      const [lr, yr] = [l as Ref, y as Ref];
+      const C = lr.shape[1]!;
+      return yr.data.map((target, n) => {
+        const row = lr.data.slice(n * C, n * C + C);
+        const m = Math.max(...row);
+        return m + Math.log(sum(row.map((x) => Math.exp(x - m)))) - row[target]!;
+      });
+    };
+    const args = (): Arg[] => [t([6, 5]), t([6], { dtype: 'int32', domain: { below: 5 } })];
+    const ce = (reduction: 'mean' | 'sum' | 'none') => ([l, y]: Input[]) => F.crossEntropy(l as Tensor, y as Tensor, { reduction });
+    return [
+      { name: 'mean', args: args(), run: ce('mean'), ref: (r) => ({ shape: [], dtype: 'float32', data: [sum(rows(r)) / 6] }) },
+      { name: 'sum', args: args(), run: ce('sum'), ref: (r) => ({ shape: [], dtype: 'float32', data: [sum(rows(r))] }) },
+      { name: 'none', args: args(), run: ce('none'), ref: (r) => ({ shape: [6], dtype: 'float32', data: rows(r) }) },
+    ];
+  },
+  stack: () => {
+    const ref = (dim: number) => (refs: (Ref | number)[]) => {
+      const rs = refs as Ref[];
+      const rank = rs[0]!.shape.length + 1;
+      const d = dim < 0 ? dim + rank : dim;
+      const shape = [...rs[0]!.shape];
+      shape.splice(d, 0, rs.length);
+      return R.build(shape, promote(rs), (idx) => R.get(rs[idx[d]!]!, idx.filter((_, k) => k !== d)));
+    };
+    return [
+      { name: 'dim 0', args: [t([2, 3]), strided([2, 3])], run: call('stack', { dim: 0 }), ref: ref(0) },
+      { name: 'dim -1, three tensors', args: [t([4]), t([4]), t([4], { dtype: 'int32' })], run: call('stack', { dim: -1 }), ref: ref(-1) },
+    ];
+  },
+  indexSelect: () => {
+    const ref = (dim: number) => ([x, i]: (Ref | number)[]) => {
+      const [xr, ir] = [x as Ref, i as Ref];
+      return R.build(xr.shape.map((s, d) => (d === dim ? ir.data.length : s)), xr.dtype,
+        (idx) => R.get(xr, idx.map((v, d) => (d === dim ? ir.data[v]! : v))));
+    };
+    return [
+      { name: 'dim 0 with repeats', args: [t([4, 3]), t([6], { dtype: 'int32', domain: { below: 4 } })], run: call('indexSelect', { dim: 0 }), ref: ref(0) },
+      { name: 'dim 1 of a strided view', args: [strided([3, 5]), t([2], { dtype: 'int32', domain: { below: 5 } })], run: call('indexSelect', { dim: 1 }), ref: ref(1) },
+    ];
+  },
+};
+
+const CASES: Record<OpName, CaseGen> = {
+  ...Object.fromEntries(Object.entries(UNARY_REF).map(([op, spec]) => [op, () => elementwiseCases(op as OpName, spec, 1)])) as Record<keyof typeof UNARY_REF, CaseGen>,
+  ...Object.fromEntries(Object.entries(BINARY_REF).map(([op, spec]) => [op, () => elementwiseCases(op as OpName, spec, 2)])) as Record<keyof typeof BINARY_REF, CaseGen>,
+  ...Object.fromEntries(Object.entries(REDUCTION_REF).map(([op, spec]) => [op, () => reductionCases(op as OpName, spec)])) as Record<keyof typeof REDUCTION_REF, CaseGen>,
+  where: WHERE,
+  cast: CAST,
+  reshape: movementFor('reshape'),
+  view: movementFor('view'),
+  permute: movementFor('permute'),
+  transpose: movementFor('transpose'),
+  unsqueeze: movementFor('unsqueeze'),
+  squeeze: movementFor('squeeze'),
+  expand: movementFor('expand'),
+  flatten: movementFor('flatten'),
+  slice: movementFor('slice'),
+  contiguous: movementFor('contiguous'),
+  matmul: MATMUL,
+  cat: CAT,
+  gather: GATHER,
+  full: FULL,
+  arange: ARANGE,
+  rand: randomCases('uniform'),
+  randn: randomCases('normal'),
+  copy_: COPY,
+  fill_: FILL,
+  to: TO,
+  ...COMPOSITE,
+};
+
+/** Every (op, case) pair; exported as a count so reports can quote it. */
+export const conformanceCases = (Object.keys(OPS) as OpName[]).flatMap((op) => CASES[op]().map((c) => ({ op, c })));
+
+describe.each(devicesUnderTest())('conformance on %s', (device) => {
+  it(`covers every op of the table (${conformanceCases.length} cases per device)`, () => {
+    expect(new Set(conformanceCases.map((k) => k.op))).toEqual(new Set(Object.keys(OPS)));
+    console.log(`conformance: ${conformanceCases.length} cases on ${device}`);
+  });
+
+  for (const { op, c } of conformanceCases) {
+    it(`${op}: ${c.name}`, async () => {
+      DEVICE = device;
+      let seed = 1;
+      for (const ch of `${op}:${c.name}`) seed = Math.imul(seed ^ ch.charCodeAt(0), 0x01000193) >>> 0;
+      const refs = c.args.map((a, k) => (typeof a === 'object' ? R.random(a.shape, a.dtype, a.domain, seed + k) : a));
+      const inputs: Input[] = c.args.map((a, k) => (typeof a === 'object' ? R.toTensor(refs[k] as Ref, device, a.layout) : a));
+      const expected = c.ref(refs.map((r) => (typeof r === 'boolean' ? Number(r) : r)));
+      const out = c.run(inputs);
+      expect(out.device).toBe(device);
+      await R.expectClose(out, expected, c.tol);
+    });
+  }
+});
