@@ -3,6 +3,7 @@
  * op table and dispatcher (with the mode hook a tracer uses) and the
  * op-level graph IR. See DESIGN.md, "Eager API".
  */
+export { KilnError } from '@kiln/gpu-runtime';
 export { Tensor } from './tensor';
 export type { Dims, NestedArray } from './tensor';
 export { tensor, zeros, ones, full, arange, rand, randn, setDefaultDevice, getDefaultDevice } from './creation';
@@ -13,6 +14,10 @@ export type { AttentionOptions } from './functional';
 export { tidy, memoryStats } from './memory';
 export type { MemoryStats } from './memory';
 export { manualSeed, philox4x32, philoxFill, PHILOX_WGSL } from './random';
+
+// The op-level graph IR (built by the tracer, consumed by the inductor; runGraph is the 'eager' backend).
+export { Graph, runGraph, isNode } from './graph';
+export type { Arg, CallNode, Node, OutputNode, PlaceholderNode, ValueNode } from './graph';
 
 // The dispatcher and its mode hook (the tracer), the op table (the inductor).
 export { dispatch, execute, getMode, setMode, withMode } from './dispatch';

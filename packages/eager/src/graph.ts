@@ -1,0 +1,138 @@
+/**
+ * The op-level graph IR: what the tracer records (one call node per
+ * dispatched op, composites included) and what the inductor consumes.
+ * Nodes are in topological order; a call's args are earlier nodes or JS
+ * scalars, in the op's input order, and its attrs are the op's attributes.
+ */
+import { KilnError } from '@kiln/gpu-runtime';
+import type { Device } from './backend';
+import { dispatch } from './dispatch';
+import type { Input } from './dispatch';
+import type { DType, Scalar } from './dtype';
+import { tidy } from './memory';
+import { inferMeta } from './ops/table';
+import type { AttrsOf, OpName, TensorMeta } from './ops/table';
+import type { Tensor } from './tensor';
+import { shapeStr } from './view';
+
+interface NodeBase {
+  /** Position in `graph.nodes`. */
+  readonly id: number;
+  /** How the node prints: the input's name for placeholders, else its id. */
+  readonly name: string;
+}
+
+/** An input of the graph. */
+export interface PlaceholderNode extends NodeBase, TensorMeta {
+  readonly op: 'placeholder';
+}
+
+/** One op applied to earlier nodes and scalars. */
+export interface CallNode<N extends OpName = OpName> extends NodeBase, TensorMeta {
+  readonly op: 'call';
+  readonly target: N;
+  readonly args: readonly Arg[];
+  readonly attrs: AttrsOf[N];
+}
+
+/** The graph's results (always the last node). */
+export interface OutputNode extends NodeBase {
+  readonly op: 'output';
+  readonly args: readonly ValueNode[];
+}
+
+export type ValueNode = PlaceholderNode | CallNode;
+export type Node = ValueNode | OutputNode;
+export type Arg = ValueNode | Scalar;
+
+export function isNode(a: Arg): a is ValueNode {
+  return typeof a === 'object';
+}
+
+function metaOf(m: TensorMeta): { shape: readonly number[]; dtype: DType; device: Device } {
+  return { shape: [...m.shape], dtype: m.dtype, device: m.device };
+}
+
+function typeStr(m: TensorMeta): string {
+  return `${m.dtype}${shapeStr(m.shape)}${m.device === 'cpu' ? '' : ` @${m.device}`}`;
+}
+
+function valueStr(v: unknown): string {
+  if (typeof v === 'object' && v !== null && 'op' in v && 'name' in v) return `%${(v as Node).name}`;
+  if (Array.isArray(v)) return `[${v.map(valueStr).join(', ')}]`;
+  return typeof v === 'number' && !Number.isFinite(v) ? String(v) : JSON.stringify(v);
+}
+
+export class Graph {
+  readonly nodes: Node[] = [];
+
+  /** A new input with the given meta. */
+  placeholder(name: string, meta: TensorMeta): PlaceholderNode {
+    const node: PlaceholderNode = { id: this.nodes.length, name, op: 'placeholder', ...metaOf(meta) };
+    this.nodes.push(node);
+    return node;
+  }
+
+  /** A call of `target`; its meta is inferred (and the call checked) unless given. */
+  call<N extends OpName>(target: N, args: readonly Arg[], attrs: AttrsOf[N], meta?: TensorMeta): CallNode<N> {
+    const out = meta ?? inferMeta(target, args, attrs);
+    const node: CallNode<N> = { id: this.nodes.length, name: String(this.nodes.length), op: 'call', target, args: [...args], attrs, ...metaOf(out) };
+    this.nodes.push(node);
+    return node;
+  }
+
+  output(values: readonly ValueNode[]): OutputNode {
+    const node: OutputNode = { id: this.nodes.length, name: 'output', op: 'output', args: [...values] };
+    this.nodes.push(node);
+    return node;
+  }
+
+  get placeholders(): PlaceholderNode[] {
+    return this.nodes.filter((n): n is PlaceholderNode => n.op === 'placeholder');
+  }
+
+  get outputs(): readonly ValueNode[] {
+    const last = this.nodes.at(-1);
+    if (last?.op !== 'output') throw new KilnError('the graph has no output node', { op: 'graph' });
+    return last.args;
+  }
+
+  /** Readable listing, like torch.fx: `%3 = mul(%1, %2)  # float32[8,16]`. */
+  toString(): string {
+    const lines = this.nodes.map((n) => {
+      if (n.op === 'placeholder') return `  %${n.name} = placeholder  # ${typeStr(n)}`;
+      if (n.op === 'output') return `  return (${n.args.map(valueStr).join(', ')})`;
+      const attrs = Object.entries(n.attrs as object).map(([k, v]) => `${k}=${valueStr(v)}`);
+      return `  %${n.name} = ${n.target}(${[...n.args.map(valueStr), ...attrs].join(', ')})  # ${typeStr(n)}`;
+    });
+    const params = this.placeholders.map((p) => `${p.name}: ${typeStr(p)}`).join(', ');
+    return `graph(${params}):\n${lines.join('\n')}`;
+  }
+}
+
+/**
+ * Runs a graph op by op through the dispatcher (the eager kernels, or the
+ * installed mode): the `'eager'` compile backend. Inputs must match the
+ * placeholders' shapes, dtypes and devices; intermediates are freed.
+ */
+export function runGraph(graph: Graph, inputs: readonly Tensor[]): Tensor[] {
+  const placeholders = graph.placeholders;
+  if (inputs.length !== placeholders.length) {
+    throw new KilnError(`expected ${placeholders.length} inputs, got ${inputs.length}`, { op: 'runGraph' });
+  }
+  return tidy(() => {
+    const values = new Map<Node, Tensor>();
+    placeholders.forEach((p, i) => {
+      const x = inputs[i]!;
+      if (typeStr(x) !== typeStr(p)) {
+        throw new KilnError(`input ${i} (%${p.name}) must be ${typeStr(p)}, got ${typeStr(x)}`, { op: 'runGraph' });
+      }
+      values.set(p, x);
+    });
+    const value = (a: Arg): Input => (isNode(a) ? values.get(a)! : a);
+    for (const n of graph.nodes) {
+      if (n.op === 'call') values.set(n, dispatch(n.target, n.args.map(value), n.attrs));
+    }
+    return graph.outputs.map((n) => values.get(n)!);
+  });
+}
