@@ -1,0 +1,134 @@
+/**
+ * Spelling loop-IR expressions as statements of a target language. The walk,
+ * the sharing of common subexpressions and the dtype conversions live here;
+ * a `Lang` only says how each construct is written (tinygrad's split: the IR
+ * does the work, the renderer spells it). Every value and non-trivial index
+ * gets one `let`, keyed by its structure, so a load or an unravel used by
+ * several ops is computed once.
+ */
+import { ELEMENTWISE, type DType } from '@kiln/eager';
+import { keyOf, type Expr, type Index } from '../ir/expr';
+import type { Kernel } from './kernel';
+
+export interface Lang {
+  readonly name: 'wgsl' | 'js';
+  /** `let`/`const` binding of a value of dtype `dtype` (undefined: an index). */
+  bind(name: string, value: string, dtype?: DType): string;
+  int(value: number): string;
+  /** Dynamic size `sym`, read from the kernel's metadata. */
+  sym(sym: number): string;
+  binary(op: 'add' | 'mul' | 'div' | 'mod' | 'min', a: string, b: string): string;
+  /** An int32 value used as an index. */
+  indexFromValue(value: string): string;
+  load(input: number, index: string, dtype: DType): string;
+  constant(value: number, dtype: DType): string;
+  convert(value: string, from: DType, to: DType): string;
+  less(a: string, b: string): string;
+  fromIndex(index: string, dtype: DType): string;
+  random(dist: 'uniform' | 'normal', param: number, index: string): string;
+}
+
+/** What the kernel around an expression provides. */
+export interface EmitScope {
+  /** How the kernel names a finished accumulator (already in the reduction's output dtype). */
+  acc(id: number): string;
+  /** The metadata parameter slot of random node `source`. */
+  randomParam(source: number): number;
+  /** Names fixed by the kernel, such as loop variables, by index key. */
+  fixed?: ReadonlyMap<string, string>;
+}
+
+export class ExprEmitter {
+  readonly lines: string[] = [];
+  private readonly names = new Map<string, string>();
+  private count = 0;
+
+  constructor(
+    private readonly lang: Lang,
+    private readonly scope: EmitScope,
+    private readonly prefix = 't',
+  ) {}
+
+  /** A child scope (a nested loop): sees this scope's names, adds its own lines. */
+  child(prefix: string): ExprEmitter {
+    const c = new ExprEmitter(this.lang, this.scope, prefix);
+    for (const [k, v] of this.names) c.names.set(k, v);
+    return c;
+  }
+
+  /** An atom holding the value of `e` (converted to `as` if given). */
+  value(e: Expr, as: DType = e.dtype): string {
+    return this.lang.convert(this.valueRaw(e), e.dtype, as);
+  }
+
+  index(ix: Index): string {
+    switch (ix.kind) {
+      case 'int':
+        return this.lang.int(ix.value);
+      case 'var':
+        return this.scope.fixed?.get(ix.name) ?? ix.name;
+      case 'sym':
+        return this.lang.sym(ix.sym);
+      default:
+        return this.memo(keyOf(ix), () => {
+          if (ix.kind === 'value') return this.lang.indexFromValue(this.value(ix.value, 'int32'));
+          return this.lang.binary(ix.kind, this.index(ix.a), this.index(ix.b));
+        });
+    }
+  }
+
+  private valueRaw(e: Expr): string {
+    switch (e.kind) {
+      case 'const':
+        return this.lang.constant(e.value, e.dtype);
+      case 'acc':
+        return this.scope.acc(e.id);
+      default:
+        return this.memo(keyOf(e), () => this.spell(e), e.dtype);
+    }
+  }
+
+  private spell(e: Expr): string {
+    switch (e.kind) {
+      case 'load':
+        return this.lang.load(e.input, this.index(e.index), e.dtype);
+      case 'call': {
+        const args = e.args.map((a, k) => this.value(a, e.types.compute[k]));
+        const math = ELEMENTWISE[e.op][this.lang.name](args, e.types.result);
+        return this.lang.convert(math, e.types.result, e.types.out);
+      }
+      case 'less':
+        return this.lang.less(this.index(e.a), this.index(e.b));
+      case 'fromIndex':
+        return this.lang.fromIndex(this.index(e.index), e.dtype);
+      case 'random':
+        return this.lang.random(e.dist, this.scope.randomParam(e.source), this.index(e.index));
+      default:
+        throw new Error(`unreachable: ${e.kind}`);
+    }
+  }
+
+  private memo(key: string, make: () => string, dtype?: DType): string {
+    const known = this.names.get(key);
+    if (known) return known;
+    const text = make();
+    const name = `${this.prefix}${this.count++}`;
+    this.lines.push(this.lang.bind(name, text, dtype));
+    this.names.set(key, name);
+    return name;
+  }
+}
+
+/** The scope of a kernel's expressions: its accumulators, random params and fixed names. */
+export function scopeOf(k: Kernel, acc: EmitScope['acc'], fixed?: ReadonlyMap<string, string>): EmitScope {
+  return {
+    acc,
+    randomParam: (source) => {
+      const p = k.randomSources.indexOf(source);
+      if (p < 0) throw new Error(`kernel ${k.name} reads random node ${source} it did not list`);
+      return p;
+    },
+    ...(fixed ? { fixed } : {}),
+  };
+}
+

@@ -1,0 +1,91 @@
+/**
+ * Kernels as the scheduler leaves them and the renderers spell them: an
+ * iteration space, the buffers read (`inputs`, by slot) and written
+ * (`outputs`), and bodies as loop-IR expressions over named index
+ * variables. Nothing here is WGSL- or JS-specific.
+ *
+ * Index variables: pointwise kernels iterate a linear index `i` over
+ * `shape`; row kernels iterate rows `o` over `outer` and positions `j` over
+ * `inner`; matmul epilogues see `bt` (batch), `m` and `n`.
+ */
+import type { DType, ReduceOp } from '@kiln/eager';
+import type { Expr, Index, Size } from '../ir/expr';
+
+export interface KernelBuffer {
+  dtype: DType;
+}
+
+interface KernelBase {
+  /** Readable name: fused_<ops>_<n>. */
+  name: string;
+  /** The graph ops this kernel computes, for reports. */
+  fusedOps: string[];
+  inputs: KernelBuffer[];
+  outputs: KernelBuffer[];
+  /** Random nodes whose numbers the kernel draws, in order: their seeds and offsets are metadata params. */
+  randomSources: number[];
+}
+
+/** out_k[i] = expr_k for every i in shape (outputs are contiguous in `shape`). */
+export interface PointwiseKernel extends KernelBase {
+  kind: 'pointwise';
+  shape: Size[];
+  stores: { output: number; expr: Expr }[];
+}
+
+export interface RowReduction {
+  id: number;
+  op: ReduceOp;
+  /** The element reduced at row `o`, position `j`. */
+  body: Expr;
+  /** dtype the accumulator computes in. */
+  dtype: DType;
+}
+
+/**
+ * Per row `o` of `outer`: reductions over `j` in `inner` in order (a later
+ * one may use an earlier one's `acc`), then stores: per row, or per element
+ * of the row (the epilogue: softmax's normalized write, layerNorm's output).
+ */
+export interface RowKernel extends KernelBase {
+  kind: 'rows';
+  outer: Size[];
+  inner: Size[];
+  reductions: RowReduction[];
+  rowStores: { output: number; expr: Expr }[];
+  elementStores: { output: number; index: Index; expr: Expr }[];
+}
+
+/** An operand of a matmul template: a kernel input read through a strided view. */
+export interface MatmulOperand {
+  input: number;
+  offset: number;
+  /** Strides of [...batch, rows, cols], in elements (0 for broadcast batch dims). */
+  strides: number[];
+}
+
+/**
+ * out[bt, m, n] = epilogue(sum_k a[bt, m, k] * b[bt, k, n]): the epilogue
+ * is an expression in `acc` id 0 (the product) and `bt`, `m`, `n`.
+ */
+export interface MatmulKernel extends KernelBase {
+  kind: 'matmul';
+  batch: number[];
+  M: number;
+  N: number;
+  K: number;
+  a: MatmulOperand;
+  b: MatmulOperand;
+  epilogue: Expr;
+  output: number;
+}
+
+export type Kernel = PointwiseKernel | RowKernel | MatmulKernel;
+
+/** Metadata words per random source: offset lo/hi, seed lo/hi. */
+export const wordsPerParam = 4;
+
+/** Metadata layout shared by both targets: [dynamic sizes..., random params...]. */
+export function metadataWords(symCount: number, randomSources: number): number {
+  return symCount + wordsPerParam * randomSources;
+}

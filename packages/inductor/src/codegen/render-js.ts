@@ -1,0 +1,178 @@
+/**
+ * Kernels as JavaScript for the cpu device: the same kernel IR as the WGSL
+ * renderer, spelled as loops over typed arrays and built once per source
+ * text with `new Function`. Values are JS numbers (bool 0/1, int32 kept in
+ * range by the templates), as in @kiln/eager's cpu kernels.
+ *
+ * A built kernel is `(ins, outs, info, random)`: typed arrays, the metadata
+ * words ([syms..., params...], as on WGSL) and the Philox function.
+ */
+import { helpersFor, jsConvert, REDUCTIONS, type DType } from '@kiln/eager';
+import type { Size } from '../ir/expr';
+import { ExprEmitter, scopeOf, type Lang } from './emit-expr';
+import { wordsPerParam, type Kernel, type MatmulKernel, type PointwiseKernel, type RowKernel } from './kernel';
+
+export type JsKernel = (
+  ins: readonly ArrayLike<number>[],
+  outs: readonly { [i: number]: number; length: number }[],
+  info: readonly number[],
+  random: (dist: 0 | 1, offsetLo: number, offsetHi: number, seedLo: number, seedHi: number, index: number) => number,
+) => void;
+
+const jsLang = (symCount: number): Lang => ({
+  name: 'js',
+  bind: (name, value) => `const ${name} = ${value};`,
+  int: (v) => String(v),
+  sym: (s) => `info[${s}]`,
+  binary: (op, a, b) =>
+    op === 'div' ? `Math.floor(${a} / ${b})` : op === 'min' ? `Math.min(${a}, ${b})` : `(${a} ${{ add: '+', mul: '*', mod: '%' }[op]} ${b})`,
+  indexFromValue: (v) => `Math.max(${v}, 0)`,
+  load: (input, index) => `in${input}[${index}]`,
+  constant: (value, dtype) => (dtype === 'bool' ? (value ? '1' : '0') : Number.isNaN(value) ? 'NaN' : Object.is(value, -0) ? '-0' : String(dtype === 'float32' ? Math.fround(value) : value | 0)),
+  convert: (value, from, to) => jsConvert(value, from, to),
+  less: (a, b) => `+(${a} < ${b})`,
+  fromIndex: (index) => index,
+  random: (dist, param, index) => {
+    const w = (k: number) => `info[${symCount + wordsPerParam * param + k}]`;
+    return `random(${dist === 'uniform' ? 0 : 1}, ${w(0)}, ${w(1)}, ${w(2)}, ${w(3)}, ${index})`;
+  },
+});
+
+const sizeText = (s: Size) => (typeof s === 'number' ? String(s) : `info[${s.sym}]`);
+const numelText = (shape: readonly Size[]) => (shape.length === 0 ? '1' : shape.map(sizeText).join(' * '));
+const indent = (lines: readonly string[], n: number) => lines.map((l) => ' '.repeat(n) + l).join('\n');
+
+/** The function body (source) of a kernel; `buildJs` turns it into a function. */
+export function renderJs(k: Kernel, symCount: number): string {
+  const lang = jsLang(symCount);
+  let body: string[];
+  switch (k.kind) {
+    case 'pointwise':
+      body = pointwise(k, lang);
+      break;
+    case 'rows':
+      body = rows(k, lang);
+      break;
+    case 'matmul':
+      body = matmul(k, lang);
+      break;
+  }
+  const text = body.join('\n');
+  const bind = [
+    ...k.inputs.map((_, i) => `const in${i} = ins[${i}];`),
+    ...k.outputs.map((_, i) => `const out${i} = outs[${i}];`),
+  ];
+  return `// kiln kernel ${k.name}: ${k.fusedOps.join(', ')}
+${helpersFor(text, 'js').join('\n')}
+return function ${k.name}(ins, outs, info, random) {
+${indent([...bind, ...body], 2)}
+};`;
+}
+
+const cache = new Map<string, JsKernel>();
+
+/** Compiles a kernel's JS source once per distinct text. */
+export function buildJs(source: string): JsKernel {
+  let fn = cache.get(source);
+  if (!fn) {
+    fn = new Function(`"use strict";\n${source}`)() as JsKernel;
+    cache.set(source, fn);
+  }
+  return fn;
+}
+
+function store(out: string, index: string, value: string): string {
+  return `${out}[${index}] = ${value};`;
+}
+
+function pointwise(k: PointwiseKernel, lang: Lang): string[] {
+  const e = new ExprEmitter(lang, scopeOf(k, () => {
+    throw new Error('pointwise kernels have no accumulators');
+  }));
+  const values = k.stores.map((s) => e.value(s.expr, k.outputs[s.output]!.dtype));
+  return [
+    `for (let i = 0, n = ${numelText(k.shape)}; i < n; i++) {`,
+    indent([...e.lines, ...k.stores.map((s, j) => store(`out${s.output}`, 'i', values[j]!))], 2),
+    '}',
+  ];
+}
+
+function reductionCode(r: RowKernel['reductions'][number]) {
+  const spec = REDUCTIONS[r.op];
+  const t = r.dtype;
+  const a = `acc${r.id}`;
+  const ix = `idx${r.id}`;
+  const tracked = spec.mode === 'select';
+  return {
+    declare: `let ${a} = ${spec.js.init(t)};${tracked ? ` let ${ix} = -1;` : ''}`,
+    update: (v: string) =>
+      tracked ? `if (${ix} < 0 || ${spec.js.step(a, v, t)}) { ${a} = ${v}; ${ix} = j; }` : `${a} = ${spec.js.step(a, v, t)};`,
+    result: spec.index ? ix : jsConvert(a, t, spec.out(t)),
+  };
+}
+
+function rows(k: RowKernel, lang: Lang): string[] {
+  const codes = new Map(k.reductions.map((r) => [r.id, reductionCode(r)]));
+  const root = new ExprEmitter(lang, scopeOf(k, (id) => codes.get(id)!.result));
+  const inner = numelText(k.inner);
+  const parts: string[] = [];
+  for (const r of k.reductions) {
+    const code = codes.get(r.id)!;
+    const e = root.child(`r${r.id}_`);
+    const v = e.value(r.body, r.dtype);
+    parts.push(code.declare, `for (let j = 0; j < ${inner}; j++) {`, indent([...e.lines, code.update(v)], 2), '}');
+  }
+  const rowValues = k.rowStores.map((s) => root.value(s.expr, k.outputs[s.output]!.dtype));
+  parts.push(...root.lines.splice(0), ...k.rowStores.map((s, n) => store(`out${s.output}`, 'o', rowValues[n]!)));
+  if (k.elementStores.length > 0) {
+    const e = root.child('e_');
+    const values = k.elementStores.map((s) => e.value(s.expr, k.outputs[s.output]!.dtype));
+    const writes = k.elementStores.map((s, n) => store(`out${s.output}`, e.index(s.index), values[n]!));
+    parts.push(`for (let j = 0; j < ${inner}; j++) {`, indent([...e.lines, ...writes], 2), '}');
+  }
+  return [`for (let o = 0, rows = ${numelText(k.outer)}; o < rows; o++) {`, indent(parts, 2), '}'];
+}
+
+/**
+ * i-k-j order: each row of the output accumulates in a scratch row while
+ * B is walked row by row (contiguous when B is row-major), then the
+ * epilogue writes it out.
+ */
+function matmul(k: MatmulKernel, lang: Lang): string[] {
+  const fixed = new Map([
+    ['bt', 'bt'],
+    ['m', 'm'],
+    ['n', 'n'],
+  ]);
+  const e = new ExprEmitter(lang, scopeOf(k, () => 'row[n]', fixed), 'ep_');
+  const value = e.value(k.epilogue, 'float32');
+  const { a, b, M, N, K } = k;
+  const rank = a.strides.length;
+  const batchTerms = (op: MatmulKernel['a']) =>
+    k.batch.map((_, d) => {
+      const inner = k.batch.slice(d + 1).reduce((x, y) => x * y, 1);
+      return `(Math.floor(bt / ${inner}) % ${k.batch[d]}) * ${op.strides[d]}`;
+    });
+  const batches = k.batch.reduce((x, y) => x * y, 1);
+  return [
+    `const row = new Float64Array(${N});`,
+    `const A = in${a.input}, B = in${b.input};`,
+    `for (let bt = 0; bt < ${batches}; bt++) {`,
+    `  const aBase = ${[String(a.offset), ...batchTerms(a)].join(' + ')};`,
+    `  const bBase = ${[String(b.offset), ...batchTerms(b)].join(' + ')};`,
+    `  for (let m = 0; m < ${M}; m++) {`,
+    '    row.fill(0);',
+    `    for (let kk = 0; kk < ${K}; kk++) {`,
+    `      const av = A[aBase + m * ${a.strides[rank - 2]} + kk * ${a.strides[rank - 1]}];`,
+    `      const bRow = bBase + kk * ${b.strides[rank - 2]};`,
+    `      for (let n = 0; n < ${N}; n++) row[n] += av * B[bRow + n * ${b.strides[rank - 1]}];`,
+    '    }',
+    `    for (let n = 0; n < ${N}; n++) {`,
+    indent([...e.lines, store(`out${k.output}`, `(bt * ${M} + m) * ${N} + n`, value)], 6),
+    '    }',
+    '  }',
+    '}',
+  ];
+}
+
+export type { DType };

@@ -1,0 +1,291 @@
+/**
+ * Kernels as WGSL compute shaders. Sizes known at compile time are literals
+ * (cheap index math); dynamic sizes and random offsets come from the `info`
+ * metadata words: [syms..., params...]. Buffers: binding 0 is the metadata,
+ * then inputs, then outputs.
+ */
+import { helpersFor, PHILOX_WGSL, REDUCTIONS, type DType } from '@kiln/eager';
+import { wgsl as W } from '@kiln/eager';
+import { renderMatmulTemplate } from '@kiln/eager';
+import { keyOf, type Expr, type Size } from '../ir/expr';
+import { ExprEmitter, scopeOf, type Lang } from './emit-expr';
+import { metadataWords, wordsPerParam, type Kernel, type MatmulKernel, type PointwiseKernel, type RowKernel } from './kernel';
+
+export interface WgslOptions {
+  /** Threads per workgroup of pointwise kernels. */
+  workgroupSize: number;
+  /** Row kernels: one thread per row, or one workgroup per row (see ReduceStrategy in @kiln/eager). */
+  rowStrategy: 'thread' | 'workgroup';
+  /** Dynamic sizes: how many symbols the metadata holds before the params. */
+  symCount: number;
+}
+
+export interface RenderedWgsl {
+  source: string;
+  /** Pointwise kernels: true when the iteration runs 4 elements per step. */
+  vec4: boolean;
+  workgroupSize: number;
+}
+
+const lang = (symCount: number): Lang => ({
+  name: 'wgsl',
+  bind: (name, value) => `let ${name} = ${value};`,
+  int: (v) => `${v}u`,
+  sym: (s) => `info(${s}u)`,
+  binary: (op, a, b) => (op === 'min' ? `min(${a}, ${b})` : `(${a} ${{ add: '+', mul: '*', div: '/', mod: '%' }[op]} ${b})`),
+  indexFromValue: (v) => `u32(max(${v}, 0))`,
+  load: (input, index, dtype) => W.loadAs(`in${input}[${index}]`, dtype, dtype),
+  constant: (value, dtype) => W.literal(value, dtype),
+  convert: (value, from, to) => W.convert(value, from, to),
+  less: (a, b) => `(${a} < ${b})`,
+  fromIndex: (index, dtype) => (dtype === 'float32' ? `f32(${index})` : dtype === 'int32' ? `i32(${index})` : `(${index} != 0u)`),
+  random: (dist, param, index) => {
+    const w = (k: number) => `info(${symCount + wordsPerParam * param + k}u)`;
+    // position = offset + index as a u64 in two words, with the carry of the low word.
+    return `kiln_random(vec2u(${w(0)} + ${index}, ${w(1)} + select(0u, 1u, ${w(0)} + ${index} < ${index})), vec2u(${w(2)}, ${w(3)}), ${dist === 'uniform' ? 0 : 1}u)`;
+  },
+});
+
+
+function header(k: Kernel, symCount: number, vectorInputs: ReadonlySet<number>, vectorOut: boolean, body: string): string {
+  const words = Math.max(1, metadataWords(symCount, k.randomSources.length));
+  const decl = (name: string, t: DType, vec: boolean, access: 'read' | 'read_write', binding: number) =>
+    `@group(0) @binding(${binding}) var<storage, ${access}> ${name}: array<${vec ? `vec4<${W.STORAGE_TYPE[t]}>` : W.STORAGE_TYPE[t]}>;`;
+  const bindings = [
+    ...k.inputs.map((b, i) => decl(`in${i}`, b.dtype, vectorInputs.has(i), 'read', 1 + i)),
+    ...k.outputs.map((b, i) => decl(`out${i}`, b.dtype, vectorOut, 'read_write', 1 + k.inputs.length + i)),
+  ];
+  const helpers = new Set(helpersFor(body, 'wgsl'));
+  if (body.includes('kiln_random(')) helpers.add(PHILOX_WGSL);
+  return `// kiln kernel ${k.name}: ${k.fusedOps.join(', ')}
+${W.SPECIAL_FLOATS}
+struct Info { v: array<vec4u, ${Math.ceil(words / 4)}> }
+@group(0) @binding(0) var<uniform> info_: Info;
+fn info(i: u32) -> u32 { return info_.v[i / 4u][i % 4u]; }
+${bindings.join('\n')}
+${[...helpers].join('\n')}
+`;
+}
+
+const sizeText = (s: Size) => (typeof s === 'number' ? `${s}u` : `info(${s.sym}u)`);
+const numelText = (shape: readonly Size[]) => (shape.length === 0 ? '1u' : shape.map(sizeText).join(' * '));
+const indent = (lines: readonly string[], n: number) => lines.map((l) => ' '.repeat(n) + l).join('\n');
+
+export function renderWgsl(k: Kernel, options: WgslOptions): RenderedWgsl {
+  switch (k.kind) {
+    case 'pointwise':
+      return renderPointwise(k, options);
+    case 'rows':
+      return { source: renderRows(k, options), vec4: false, workgroupSize: options.rowStrategy === 'thread' ? 64 : 128 };
+    case 'matmul':
+      return { source: renderMatmul(k, options), vec4: false, workgroupSize: 0 };
+  }
+}
+
+/**
+ * One thread per element (grid-stride). When every output store and some
+ * loads are at exactly the linear index and the size is a multiple of 4,
+ * those go through vec4 (the loads bound this kernel) and the math runs per
+ * lane; other loads (broadcasts, gathers) stay scalar.
+ */
+function renderPointwise(k: PointwiseKernel, o: WgslOptions): RenderedWgsl {
+  const numel = k.shape.every((s) => typeof s === 'number') ? (k.shape as number[]).reduce((a, b) => a * b, 1) : undefined;
+  const linearLoads = linearInputs(k);
+  const vec4 = numel !== undefined && numel % 4 === 0 && numel > 0 && k.outputs.length > 0;
+  const vectorInputs = vec4 ? linearLoads : new Set<number>();
+  const scope = scopeOf(k, () => {
+    throw new Error('pointwise kernels have no accumulators');
+  });
+  const L = lang(o.symCount);
+  let body: string[];
+  if (vec4) {
+    const lanes = ['x', 'y', 'z', 'w'];
+    const vecLang: Lang = { ...L, load: (input, index, dtype) => (vectorInputs.has(input) && index === 'i' ? W.loadAs(`v${input}.${laneOf(index)}`, dtype, dtype) : L.load(input, index, dtype)) };
+    let laneOf = (_: string) => 'x';
+    body = [...vectorInputs].map((input) => `let v${input} = in${input}[q];`);
+    for (const lane of lanes) {
+      laneOf = () => lane;
+      const e = new ExprEmitter(vecLang, scope, `${lane}_`);
+      e.lines.push(`let i = q * 4u + ${lanes.indexOf(lane)}u;`);
+      const values = k.stores.map((s) => e.value(s.expr, k.outputs[s.output]!.dtype));
+      body.push(`{`, ...e.lines.map((l) => `  ${l}`), ...k.stores.map((s, n) => `  r${s.output}.${lane} = ${W.storeAs(values[n]!, k.outputs[s.output]!.dtype, k.outputs[s.output]!.dtype)};`), `}`);
+    }
+    body.unshift(...k.stores.map((s) => `var r${s.output}: vec4<${W.STORAGE_TYPE[k.outputs[s.output]!.dtype]}>;`));
+    body.push(...k.stores.map((s) => `out${s.output}[q] = r${s.output};`));
+  } else {
+    const e = new ExprEmitter(L, scope);
+    const values = k.stores.map((s) => e.value(s.expr, k.outputs[s.output]!.dtype));
+    body = [...e.lines, ...k.stores.map((s, n) => `out${s.output}[i] = ${W.storeAs(values[n]!, k.outputs[s.output]!.dtype, k.outputs[s.output]!.dtype)};`)];
+  }
+  const count = vec4 ? `${numel! / 4}u` : numelText(k.shape);
+  const loopVar = vec4 ? 'q' : 'i';
+  const text = body.join('\n');
+  const source = `${header(k, o.symCount, vectorInputs, vec4, text)}@compute @workgroup_size(${o.workgroupSize})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let count = ${count};
+  for (var ${loopVar} = gid.x; ${loopVar} < count; ${loopVar} += nwg.x * ${o.workgroupSize}u) {
+${indent(body, 4)}
+  }
+}
+`;
+  return { source, vec4, workgroupSize: o.workgroupSize };
+}
+
+/** Inputs every load of which is at exactly the linear index `i`. */
+function linearInputs(k: PointwiseKernel): Set<number> {
+  const linear = new Set<number>(k.inputs.map((_, i) => i));
+  const visit = (e: Expr): void => {
+    switch (e.kind) {
+      case 'load':
+        if (keyOf(e.index) !== 'i') linear.delete(e.input);
+        visitIndex(e.index);
+        return;
+      case 'call':
+        return e.args.forEach(visit);
+      case 'less':
+        visitIndex(e.a);
+        return visitIndex(e.b);
+      case 'fromIndex': case 'random':
+        return visitIndex(e.index);
+      default:
+        return;
+    }
+  };
+  const visitIndex = (ix: Parameters<typeof keyOf>[0]): void => {
+    if (ix.kind === 'value') visit(ix.value);
+    else if ('a' in ix && 'b' in ix && typeof ix.a === 'object') {
+      visitIndex(ix.a);
+      visitIndex(ix.b as typeof ix.a);
+    }
+  };
+  k.stores.forEach((s) => visit(s.expr));
+  return linear;
+}
+
+/** The accumulator statements of each reduction (from the op table's templates). */
+function reductionCode(r: RowKernel['reductions'][number]) {
+  const spec = REDUCTIONS[r.op];
+  const t = r.dtype;
+  const step = (acc: string, x: string) => spec.wgsl.step(acc, x, t);
+  const a = `acc${r.id}`;
+  const ix = `idx${r.id}`;
+  const tracked = spec.mode === 'select';
+  return {
+    declare: `var ${a}: ${W.VALUE_TYPE[t]} = ${spec.wgsl.init(t)};${tracked ? ` var ${ix}: i32 = -1;` : ''}`,
+    update: (v: string) => (tracked ? `if (${ix} < 0 || ${step(a, v)}) { ${a} = ${v}; ${ix} = i32(j); }` : `${a} = ${step(a, v)};`),
+    combine: tracked
+      ? `if (${ix}2 >= 0 && (${ix} < 0 || ${step(a, `${a}2`)} || (!${step(`${a}2`, a)} && ${ix}2 < ${ix}))) { ${a} = ${a}2; ${ix} = ${ix}2; }`
+      : `${a} = ${step(a, `${a}2`)};`,
+    tracked,
+    /** The finished value, as the reduction's output dtype. */
+    result: spec.index ? ix : W.convert(a, t, spec.out(t)),
+  };
+}
+
+/**
+ * Row kernels. 'thread': one thread per row walks the row once per
+ * reduction, then writes the row's outputs. 'workgroup': one workgroup per
+ * row; threads stride over the row and combine each reduction in workgroup
+ * memory before the next starts (a later reduction may read an earlier one).
+ */
+function renderRows(k: RowKernel, o: WgslOptions): string {
+  const L = lang(o.symCount);
+  const codes = new Map(k.reductions.map((r) => [r.id, reductionCode(r)]));
+  const root = new ExprEmitter(L, scopeOf(k, (id) => codes.get(id)!.result));
+  const rows = numelText(k.outer);
+  const inner = numelText(k.inner);
+  const parts: string[] = [];
+  const perThread = o.rowStrategy === 'thread';
+  const jLoop = perThread ? `for (var j = 0u; j < ${inner}; j++)` : `for (var j = lid.x; j < ${inner}; j += 128u)`;
+  for (const r of k.reductions) {
+    const code = codes.get(r.id)!;
+    const e = root.child(`r${r.id}_`);
+    const v = e.value(r.body, r.dtype);
+    parts.push(code.declare, `${jLoop} {`, indent(e.lines, 2), `  ${code.update(v)}`, '}');
+    if (!perThread) {
+      const part = `part${r.id}`;
+      parts.push(
+        `${part}[lid.x] = acc${r.id};${code.tracked ? ` ${part}i[lid.x] = idx${r.id};` : ''}`,
+        'workgroupBarrier();',
+        'for (var width = 64u; width > 0u; width = width / 2u) {',
+        '  if (lid.x < width) {',
+        `    let acc${r.id}2 = ${part}[lid.x + width];${code.tracked ? ` let idx${r.id}2 = ${part}i[lid.x + width];` : ''}`,
+        `    ${code.combine}`,
+        `    ${part}[lid.x] = acc${r.id};${code.tracked ? ` ${part}i[lid.x] = idx${r.id};` : ''}`,
+        '  }',
+        '  workgroupBarrier();',
+        '}',
+        `acc${r.id} = ${part}[0];${code.tracked ? ` idx${r.id} = ${part}i[0];` : ''}`,
+        'workgroupBarrier();',
+      );
+    }
+  }
+  const rowValues = k.rowStores.map((s) => root.value(s.expr, k.outputs[s.output]!.dtype));
+  const rowWrites = k.rowStores.map((s, n) => `out${s.output}[o] = ${W.storeAs(rowValues[n]!, k.outputs[s.output]!.dtype, k.outputs[s.output]!.dtype)};`);
+  parts.push(...root.lines.splice(0));
+  parts.push(...(perThread ? rowWrites : rowWrites.map((w) => `if (lid.x == 0u) { ${w} }`)));
+  if (k.elementStores.length > 0) {
+    const e = root.child('e_');
+    const values = k.elementStores.map((s) => e.value(s.expr, k.outputs[s.output]!.dtype));
+    const writes = k.elementStores.map((s, n) => `out${s.output}[${e.index(s.index)}] = ${W.storeAs(values[n]!, k.outputs[s.output]!.dtype, k.outputs[s.output]!.dtype)};`);
+    parts.push(`${jLoop} {`, indent([...e.lines, ...writes], 2), '}');
+  }
+  const text = parts.join('\n');
+  const shared = perThread
+    ? ''
+    : k.reductions
+        .map((r) => {
+          const t = W.VALUE_TYPE[r.dtype];
+          return `var<workgroup> part${r.id}: array<${t}, 128>;${codes.get(r.id)!.tracked ? `\nvar<workgroup> part${r.id}i: array<i32, 128>;` : ''}`;
+        })
+        .join('\n');
+  const entry = perThread
+    ? `@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  for (var o = gid.x; o < ${rows}; o += nwg.x * 64u) {`
+    : `${shared}
+@compute @workgroup_size(128)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  for (var o = wid.x; o < ${rows}; o += nwg.x) {`;
+  return `${header(k, o.symCount, new Set(), false, text)}${entry}
+${indent(parts, 4)}
+  }
+}
+`;
+}
+
+function renderMatmul(k: MatmulKernel, o: WgslOptions): string {
+  const L = lang(o.symCount);
+  const fixed = new Map([
+    ['bt', 'batch'],
+    ['m', 'row'],
+    ['n', 'col'],
+  ]);
+  // The epilogue reads other inputs; the template binds a and b first.
+  return renderMatmulTemplate({
+    name: k.name,
+    comment: `kiln kernel ${k.name}: ${k.fusedOps.join(', ')}`,
+    batchRank: k.batch.length,
+    variant: matmulVectorizable(k) ? 'vec4' : 'scalar',
+    extraBindings: k.inputs
+      .map((b, i) => (i === k.a.input || i === k.b.input ? '' : `@group(0) @binding(${4 + i}) var<storage, read> in${i}: array<${W.STORAGE_TYPE[b.dtype]}>;`))
+      .filter(Boolean)
+      .join('\n'),
+    epilogue: (acc) => {
+      const e = new ExprEmitter(L, scopeOf(k, () => acc, fixed), 'ep_');
+      const value = e.value(k.epilogue, 'float32');
+      return { lines: e.lines, value };
+    },
+    helpers: (text) => [...helpersFor(text, 'wgsl')],
+  });
+}
+
+/** The vec4 template applies when both operands are row-major with 4-aligned rows. */
+export function matmulVectorizable(k: MatmulKernel): boolean {
+  const aligned = (op: MatmulKernel['a'], inner: number) => {
+    const r = op.strides.length;
+    return op.strides[r - 1] === 1 && inner % 4 === 0 && op.offset % 4 === 0 && op.strides.slice(0, r - 1).every((s) => s % 4 === 0);
+  };
+  return aligned(k.a, k.K) && aligned(k.b, k.N);
+}
+

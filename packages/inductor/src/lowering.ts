@@ -1,0 +1,265 @@
+/**
+ * Lowering: each primitive op of the graph becomes an IR node (../ir/nodes):
+ * elementwise ops, constants, iota, random, gather and cat become pointwise
+ * functions of the index; movement ops become index maps (a view costs no
+ * kernel and no copy); reductions and matmul become their own node kinds.
+ * Composite ops never arrive here: ./decompose rewrites them first.
+ *
+ * One table, total over the primitive ops: TypeScript lists a missing rule.
+ */
+import {
+  elementwiseTypes, KilnError, REDUCTIONS, reduceDims, scalarDtype, views,
+  type AttrsOf, type CompositeOp, type DType, type ElementwiseOp, type MovementOp, type OpName, type ReduceOp, type Scalar, type TensorMeta,
+} from '@kiln/eager';
+import { add, constant, int, linearize, mul, unravel, type Expr, type Index, type Size } from './ir/expr';
+import type { IRNode, PointwiseNode, RandomOp, ReductionNode } from './ir/nodes';
+
+/** Ops the inductor lowers (composites are decomposed first; in-place and transfer ops stay eager). */
+export type PrimitiveOp = Exclude<OpName, CompositeOp | 'copy_' | 'fill_' | 'to'>;
+
+export type LowerInput = IRNode | Scalar;
+
+type Rule<N extends PrimitiveOp> = (ins: readonly LowerInput[], attrs: AttrsOf[N], meta: TensorMeta, ids: IdSource) => IRNode;
+
+/** Fresh node ids, in creation (topological) order. */
+export class IdSource {
+  private next = 0;
+  take(): number {
+    return this.next++;
+  }
+}
+
+const isNode = (x: LowerInput): x is IRNode => typeof x === 'object';
+const node = (ins: readonly LowerInput[], i: number): IRNode => ins[i] as IRNode;
+
+function pointwise(
+  ids: IdSource,
+  op: string,
+  meta: { readonly shape: readonly Size[]; readonly dtype: DType },
+  deps: readonly IRNode[],
+  body: PointwiseNode['body'],
+  options: { isView?: boolean; randomOps?: RandomOp[] } = {},
+): PointwiseNode {
+  return {
+    kind: 'pointwise', id: ids.take(), ops: [op], shape: meta.shape, dtype: meta.dtype, deps, body,
+    isView: options.isView ?? false, randomOps: options.randomOps ?? [],
+  };
+}
+
+/** The index of `src` (broadcast to `shape`, NumPy rules) that element `idx` of `shape` reads. */
+export function broadcastIndex(idx: readonly Index[], shape: readonly Size[], src: readonly Size[]): Index[] {
+  const lead = shape.length - src.length;
+  return src.map((s, d) => (s === 1 && shape[d + lead] !== 1 ? int(0) : idx[d + lead]!));
+}
+
+function elementwise(op: ElementwiseOp): Rule<ElementwiseOp> {
+  return (ins, attrs, meta, ids) => {
+    const dtypes = ins.map((x) => (isNode(x) ? x.dtype : scalarDtype(x)));
+    const types = elementwiseTypes(op, dtypes, 'dtype' in attrs ? (attrs as { dtype: DType }).dtype : undefined);
+    const deps = ins.filter(isNode);
+    return pointwise(ids, op, meta, deps, (idx, read) => {
+      const args = ins.map((x, k): Expr => (isNode(x) ? read(x, broadcastIndex(idx, meta.shape, x.shape)) : constant(Number(x), dtypes[k]!)));
+      return { kind: 'call', op, args, types, dtype: types.out };
+    });
+  };
+}
+
+function reduction(op: ReduceOp): Rule<ReduceOp> {
+  return (ins, attrs, meta, ids) => {
+    const x = node(ins, 0);
+    const dims = reduceDims(op, x.shape as number[], attrs.dim);
+    const kept: Size[] = x.shape.filter((_, d) => !dims.includes(d));
+    const spec = REDUCTIONS[op];
+    const r: ReductionNode = {
+      kind: 'reduction', id: ids.take(), ops: [op], shape: kept, dtype: spec.out(x.dtype), deps: [x],
+      op, inputShape: x.shape, dims, mathDtype: spec.math(x.dtype),
+      body: (outer, inner, read) => {
+        const full: Index[] = [];
+        let o = 0;
+        let j = 0;
+        x.shape.forEach((_, d) => full.push(dims.includes(d) ? inner[j++]! : outer[o++]!));
+        return read(x, full);
+      },
+    };
+    // keepdim is a view of the reduced value with the dims back as size 1.
+    if (!attrs.keepdim) return r;
+    return pointwise(ids, 'unsqueeze', meta, [r], (idx, read) => read(r, idx.filter((_, d) => !dims.includes(d))), { isView: true });
+  };
+}
+
+/**
+ * A movement op as an index map. Reshape-like ops go through the linear
+ * index (the simplifier cancels the contiguous cases); the others map each
+ * dim directly, using eager's movement rule on a contiguous view to read
+ * off where each output dim comes from.
+ */
+function movement(op: MovementOp): Rule<MovementOp> {
+  return (ins, attrs, meta, ids) => {
+    const x = node(ins, 0);
+    const inShape = x.shape as number[];
+    const outShape = meta.shape;
+    const map = indexMap(op, attrs, inShape, outShape);
+    return pointwise(ids, op, meta, [x], (idx, read) => read(x, map(idx)), { isView: true });
+  };
+}
+
+function indexMap(op: MovementOp, attrs: AttrsOf[MovementOp], inShape: readonly number[], outShape: readonly number[]): (idx: readonly Index[]) => Index[] {
+  const rank = inShape.length;
+  switch (op) {
+    case 'permute': {
+      const dims = (attrs as AttrsOf['permute']).dims.map((d) => views.normalizeDim(op, d, rank));
+      return (idx) => {
+        const out: Index[] = new Array(rank);
+        dims.forEach((d, k) => (out[d] = idx[k]!));
+        return out;
+      };
+    }
+    case 'transpose': {
+      const a = attrs as AttrsOf['transpose'];
+      const [d0, d1] = [views.normalizeDim(op, a.dim0, rank), views.normalizeDim(op, a.dim1, rank)];
+      return (idx) => idx.map((i, k) => (k === d0 ? idx[d1]! : k === d1 ? idx[d0]! : i));
+    }
+    case 'unsqueeze': {
+      const d = views.normalizeDim(op, (attrs as AttrsOf['unsqueeze']).dim, rank + 1);
+      return (idx) => idx.filter((_, k) => k !== d);
+    }
+    case 'squeeze': {
+      const listed = (attrs as AttrsOf['squeeze']).dim;
+      const dims = listed === null ? null : listed.map((d) => views.normalizeDim(op, d, rank));
+      const removed = inShape.map((s, k) => s === 1 && (dims === null || dims.includes(k)));
+      return (idx) => {
+        let j = 0;
+        return inShape.map((_, k) => (removed[k] ? int(0) : idx[j++]!));
+      };
+    }
+    case 'expand':
+      return (idx) => broadcastIndex(idx, outShape, inShape);
+    case 'slice': {
+      const a = attrs as AttrsOf['slice'];
+      const d = views.normalizeDim(op, a.dim, rank);
+      const v = views.slice(op, views.contiguousView(inShape), d, a.start, a.end, a.step);
+      const inStride = views.contiguousStrides(inShape)[d]!;
+      const start = inStride === 0 ? 0 : v.offset / inStride;
+      return (idx) => idx.map((i, k) => (k === d ? add(int(start), mul(i, int(a.step))) : i));
+    }
+    default:
+      // reshape, view, flatten, contiguous: through the linear index (the simplifier cancels the contiguous cases).
+      return (idx) => unravel(linearize(idx, outShape), inShape);
+  }
+}
+
+function matmulRule(ins: readonly LowerInput[], _attrs: unknown, meta: TensorMeta, ids: IdSource): IRNode {
+  let [a, b] = [node(ins, 0), node(ins, 1)];
+  // PyTorch's 1-D cases: a vector is a [1, K] row or a [K, 1] column, squeezed after.
+  const view = (x: IRNode, shape: readonly Size[], map: (idx: readonly Index[]) => Index[]): IRNode =>
+    pointwise(ids, 'view', { shape, dtype: x.dtype }, [x], (idx, read) => read(x, map(idx)), { isView: true });
+  const aVec = a.shape.length === 1;
+  const bVec = b.shape.length === 1;
+  if (aVec) a = view(a, [1, a.shape[0]!], (idx) => [idx[1]!]);
+  if (bVec) b = view(b, [b.shape[0]!, 1], (idx) => [idx[0]!]);
+  const batch: Size[] = views.broadcastShapes('matmul', a.shape.slice(0, -2) as number[], b.shape.slice(0, -2) as number[]);
+  const bcast = (x: IRNode, rows: Size, cols: Size): IRNode => {
+    const shape = [...batch, rows, cols];
+    if (shape.length === x.shape.length && shape.every((s, d) => s === x.shape[d])) return x;
+    return view(x, shape, (idx) => broadcastIndex(idx, shape, x.shape));
+  };
+  const [M, K] = [a.shape.at(-2)!, a.shape.at(-1)!];
+  const N = b.shape.at(-1)!;
+  a = bcast(a, M, K);
+  b = bcast(b, K, N);
+  const mm: IRNode = { kind: 'matmul', id: ids.take(), ops: ['matmul'], shape: [...batch, M, N], dtype: a.dtype, deps: [a, b], a, b };
+  if (!aVec && !bVec) return mm;
+  return pointwise(ids, 'squeeze', meta, [mm], (idx, read) => {
+    const full = [...idx];
+    if (bVec) full.push(int(0));
+    if (aVec) full.splice(full.length - (bVec ? 1 : 0) - 1, 0, int(0));
+    return read(mm, full);
+  }, { isView: true });
+}
+
+/** cat: position along `dim` picks the input, as nested selects; producers inline into the one kernel. */
+function catRule(ins: readonly LowerInput[], attrs: AttrsOf['cat'], meta: TensorMeta, ids: IdSource): IRNode {
+  const parts = ins as IRNode[];
+  const d = views.normalizeDim('cat', attrs.dim, meta.shape.length);
+  return pointwise(ids, 'cat', meta, parts, (idx, read) => {
+    let start = 0;
+    const pieces = parts.map((p) => {
+      const at = start;
+      start += p.shape[d] as number;
+      const shifted = idx.map((i, k) => (k === d ? add(i, int(-at)) : i));
+      return { end: start, value: castTo(read(p, shifted), meta.dtype) };
+    });
+    let value = pieces.at(-1)!.value;
+    for (let k = pieces.length - 2; k >= 0; k--) {
+      const cond: Expr = { kind: 'less', a: idx[d]!, b: int(pieces[k]!.end), dtype: 'bool' };
+      value = select(cond, pieces[k]!.value, value);
+    }
+    return value;
+  });
+}
+
+function castTo(e: Expr, dtype: DType): Expr {
+  if (e.dtype === dtype) return e;
+  return { kind: 'call', op: 'cast', args: [e], types: elementwiseTypes('cast', [e.dtype], dtype), dtype };
+}
+
+function select(cond: Expr, a: Expr, b: Expr): Expr {
+  return { kind: 'call', op: 'where', args: [cond, a, b], types: elementwiseTypes('where', ['bool', a.dtype, b.dtype]), dtype: a.dtype };
+}
+
+function gatherRule(ins: readonly LowerInput[], attrs: AttrsOf['gather'], meta: TensorMeta, ids: IdSource): IRNode {
+  const [x, index] = [node(ins, 0), node(ins, 1)];
+  const d = views.normalizeDim('gather', attrs.dim, x.shape.length);
+  return pointwise(ids, 'gather', meta, [x, index], (idx, read) =>
+    read(x, idx.map((i, k) => (k === d ? { kind: 'value', value: read(index, idx) } : i))),
+  );
+}
+
+function call(op: ElementwiseOp, args: Expr[], dtype: DType): Expr {
+  const types = elementwiseTypes(op, args.map((a) => a.dtype));
+  return { kind: 'call', op, args, types, dtype };
+}
+
+export const LOWERINGS: { [N in PrimitiveOp]: Rule<N> } = {
+  ...(Object.fromEntries(
+    (['neg', 'abs', 'exp', 'log', 'sqrt', 'rsqrt', 'sin', 'cos', 'tanh', 'sigmoid', 'relu', 'erf', 'square', 'reciprocal', 'floor', 'ceil',
+      'round', 'sign', 'logicalNot', 'add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge',
+      'logicalAnd', 'logicalOr', 'where', 'cast'] as const).map((op) => [op, elementwise(op)]),
+  ) as { [N in ElementwiseOp]: Rule<N> }),
+  ...(Object.fromEntries(
+    (['sum', 'prod', 'max', 'min', 'argmax', 'argmin', 'any', 'all'] as const).map((op) => [op, reduction(op)]),
+  ) as { [N in ReduceOp]: Rule<N> }),
+  ...(Object.fromEntries(
+    (['reshape', 'view', 'permute', 'transpose', 'unsqueeze', 'squeeze', 'expand', 'flatten', 'slice', 'contiguous'] as const).map((op) => [op, movement(op)]),
+  ) as { [N in MovementOp]: Rule<N> }),
+  matmul: matmulRule,
+  cat: catRule,
+  gather: gatherRule,
+  full: (_ins, attrs, meta, ids) => pointwise(ids, 'full', meta, [], () => constant(Number(attrs.value), meta.dtype)),
+  arange: (_ins, attrs, meta, ids) =>
+    pointwise(ids, 'arange', meta, [], (idx) => {
+      const dt = meta.dtype;
+      const i: Expr = { kind: 'fromIndex', index: idx[0]!, dtype: dt };
+      return call('add', [call('mul', [i, constant(attrs.step, dt)], dt), constant(attrs.start, dt)], dt);
+    }),
+  rand: (_ins, _attrs, meta, ids) => randomRule('uniform', meta, ids),
+  randn: (_ins, _attrs, meta, ids) => randomRule('normal', meta, ids),
+};
+
+/** Random values: the Expr names its node; each call draws a stream offset per random node (in graph order). */
+function randomRule(dist: 'uniform' | 'normal', meta: TensorMeta, ids: IdSource): IRNode {
+  const numel = meta.shape.reduce((a, b) => a * b, 1);
+  const id = ids.take();
+  return {
+    kind: 'pointwise', id, ops: [dist === 'uniform' ? 'rand' : 'randn'], shape: meta.shape, dtype: 'float32', deps: [], isView: false,
+    randomOps: [{ source: id, dist, numel }],
+    body: (idx) => ({ kind: 'random', dist, source: id, index: linearize(idx, meta.shape), dtype: 'float32' }),
+  };
+}
+
+/** Lowers one primitive call. */
+export function lower<N extends PrimitiveOp>(op: N, inputs: readonly LowerInput[], attrs: AttrsOf[N], meta: TensorMeta, ids: IdSource): IRNode {
+  const rule = LOWERINGS[op] as Rule<N> | undefined;
+  if (!rule) throw new KilnError(`no lowering for '${op}'`, { op: 'inductor' });
+  return rule(inputs, attrs, meta, ids);
+}
