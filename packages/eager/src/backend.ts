@@ -29,6 +29,8 @@ export interface Storage {
   refs: number;
   /** Bumped by every in-place write through any view of it. */
   version: number;
+  /** No memory behind it: a symbolic tensor's storage (see `metaStorage`). */
+  readonly meta?: true;
 }
 
 /** A tensor as kernels see it: its storage and the view into it (dtype is `storage.dtype`). */

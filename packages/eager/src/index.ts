@@ -11,7 +11,7 @@ export type { CreateOptions } from './creation';
 export { cat, stack, where, matmul, split } from './functions';
 export { F } from './functional';
 export type { AttentionOptions } from './functional';
-export { tidy, memoryStats } from './memory';
+export { tidy, memoryStats, metaStorage, allocStorage } from './memory';
 export type { MemoryStats } from './memory';
 export { manualSeed, philox4x32, philoxFill, PHILOX_WGSL } from './random';
 

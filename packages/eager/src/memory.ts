@@ -36,8 +36,17 @@ export function uploadStorage(device: Device, data: TypedArray): Storage {
   return counted(getBackend(device).upload(data));
 }
 
+/**
+ * A storage without memory, for symbolic tensors: the tracer's proxies and
+ * the compiler's traced decompositions carry shape, dtype and device only.
+ * They are not counted as live memory, and kernels never see them.
+ */
+export function metaStorage(device: Device, dtype: DType, numel: number): Storage {
+  return { device, dtype, numel, bytes: 0, refs: 0, version: 0, meta: true };
+}
+
 function release(s: Storage): void {
-  if (--s.refs > 0) return;
+  if (--s.refs > 0 || s.meta) return;
   stats.bytes[s.device] -= s.bytes;
   getBackend(s.device).free(s);
 }
@@ -58,15 +67,18 @@ const scopes: Set<Disposable>[] = [];
 /** Called by every new tensor: takes a reference to its storage and joins the open tidy scope. */
 export function trackTensor(t: Disposable, s: Storage): void {
   s.refs++;
+  scopes.at(-1)?.add(t);
+  if (s.meta) return;
   stats.liveTensors++;
   finalizer.register(t, s, t);
-  scopes.at(-1)?.add(t);
 }
 
 /** Called once by `dispose()`. */
 export function untrackTensor(t: object, s: Storage): void {
-  finalizer.unregister(t);
-  stats.liveTensors--;
+  if (!s.meta) {
+    finalizer.unregister(t);
+    stats.liveTensors--;
+  }
   release(s);
 }
 

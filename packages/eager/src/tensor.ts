@@ -80,7 +80,11 @@ export class Tensor implements TensorMeta {
 
   /** Storage and view, as kernels take them; `op` names the caller in the use-after-dispose error. */
   ref(op: string): TensorRef {
-    return { storage: this.live(op), view: this.layout };
+    const storage = this.live(op);
+    if (storage.meta) {
+      throw new KilnError(`${this} is symbolic (a traced value with no data); it cannot be computed on eagerly here`, { op });
+    }
+    return { storage, view: this.layout };
   }
 
   private live(op: string): Storage {
