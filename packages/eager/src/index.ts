@@ -13,7 +13,7 @@ export { F } from './functional';
 export type { AttentionOptions } from './functional';
 export { tidy, memoryStats, metaStorage, allocStorage } from './memory';
 export type { MemoryStats } from './memory';
-export { manualSeed, philox4x32, philoxFill, PHILOX_WGSL } from './random';
+export { manualSeed, philox4x32, philoxFill, PHILOX_WGSL, takeRandom } from './random';
 
 // The op-level graph IR (built by the tracer, consumed by the inductor; runGraph is the 'eager' backend).
 export { Graph, runGraph, isNode } from './graph';

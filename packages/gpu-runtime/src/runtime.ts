@@ -228,11 +228,17 @@ function padTo4(data: ArrayBufferView): Uint8Array {
 }
 
 let shared: Promise<GpuRuntime> | undefined;
+let ready: GpuRuntime | undefined;
+
+/** The process-wide runtime if it has been acquired already (for code that must stay synchronous). */
+export function currentRuntime(): GpuRuntime | undefined {
+  return ready;
+}
 
 /** The process-wide runtime on the shared device. */
 export function getRuntime(): Promise<GpuRuntime> {
   shared ??= acquireDevice().then(
-    (acquired) => new GpuRuntime(acquired),
+    (acquired) => (ready = new GpuRuntime(acquired)),
     (error: unknown) => {
       shared = undefined;
       throw error;

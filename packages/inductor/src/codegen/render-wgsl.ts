@@ -122,6 +122,7 @@ function renderPointwise(k: PointwiseKernel, o: WgslOptions): RenderedWgsl {
   const text = body.join('\n');
   const source = `${header(k, o.symCount, vectorInputs, vec4, text)}@compute @workgroup_size(${o.workgroupSize})
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  _ = info(0u); // the metadata stays bound even when this kernel needs none
   let count = ${count};
   for (var ${loopVar} = gid.x; ${loopVar} < count; ${loopVar} += nwg.x * ${o.workgroupSize}u) {
 ${indent(body, 4)}
@@ -242,10 +243,12 @@ function renderRows(k: RowKernel, o: WgslOptions): string {
   const entry = perThread
     ? `@compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  _ = info(0u); // the metadata stays bound even when this kernel needs none
   for (var o = gid.x; o < ${rows}; o += nwg.x * 64u) {`
     : `${shared}
 @compute @workgroup_size(128)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  _ = info(0u); // the metadata stays bound even when this kernel needs none
   for (var o = wid.x; o < ${rows}; o += nwg.x) {`;
   return `${header(k, o.symCount, new Set(), false, text)}${entry}
 ${indent(parts, 4)}

@@ -1,0 +1,23 @@
+/**
+ * KILN_LOGS: readable event lines, one per event, as they happen.
+ * `KILN_LOGS=graph_breaks,recompiles,guards,graph,output_code,fusion,perf`
+ * (or `all`) chooses the topics; the variable is read at each call so tests
+ * and tools can switch topics on and off.
+ */
+export type LogTopic = 'graph_breaks' | 'recompiles' | 'guards' | 'graph' | 'output_code' | 'fusion' | 'perf';
+
+function topics(): Set<string> {
+  const env = typeof process === 'undefined' ? undefined : process.env.KILN_LOGS;
+  return new Set((env ?? '').split(',').map((t) => t.trim()).filter(Boolean));
+}
+
+export function logEnabled(topic: LogTopic): boolean {
+  const t = topics();
+  return t.has(topic) || t.has('all');
+}
+
+/** Prints `[kiln:topic] message` to stderr when the topic is on; `message` may be lazy. */
+export function log(topic: LogTopic, message: string | (() => string)): void {
+  if (!logEnabled(topic)) return;
+  console.error(`[kiln:${topic}] ${typeof message === 'function' ? message() : message}`);
+}

@@ -1,0 +1,49 @@
+/**
+ * The inductor's entry: graph -> lowered IR -> schedule -> kernels for the
+ * graph's device -> a CompiledGraph. Also the tracer's backend interface.
+ */
+import { KilnError, views, type Graph, type Tensor } from '@kiln/eager';
+import { currentRuntime, log } from '@kiln/gpu-runtime';
+import { lowerGraph } from './lower-graph';
+import { CompiledGraph } from './runtime/compiled-graph';
+import { schedule } from './schedule';
+
+export interface InductorOptions {
+  /** Row kernels: one thread per row, one workgroup per row, or chosen by row count and length. */
+  rowStrategy?: 'thread' | 'workgroup' | 'auto';
+  /** Expression size above which a value read by several consumers gets its own buffer. */
+  inlineBudget?: number;
+}
+
+/**
+ * Compiles `graph` for the device of its inputs. The kernels assume
+ * contiguous inputs; a call with another layout copies that input first.
+ * For webgpu the device must be initialized (`await initWebGpu()`).
+ */
+export function compileGraph(graph: Graph, options: InductorOptions = {}): CompiledGraph {
+  const started = performance.now();
+  const placeholders = graph.placeholders;
+  const devices = new Set([...placeholders.map((p) => p.device), ...graph.outputs.map((o) => o.device)]);
+  if (devices.size > 1) {
+    throw new KilnError(`a compiled graph runs on one device, this one mixes ${[...devices].join(' and ')}`, { op: 'inductor' });
+  }
+  const device = [...devices][0] ?? 'cpu';
+  const rt = device === 'webgpu' ? currentRuntime() : undefined;
+  if (device === 'webgpu' && !rt) throw new KilnError('webgpu is not initialized; await initWebGpu() first', { op: 'inductor' });
+  const lowered = lowerGraph(graph, placeholders.map((p) => views.contiguousView(p.shape)));
+  const sched = schedule(lowered.nodes, lowered.outputs, {
+    inlineBudget: options.inlineBudget ?? 40,
+    maxBuffers: rt ? rt.limits.maxStorageBuffersPerShaderStage : Number.POSITIVE_INFINITY,
+  });
+  for (const d of sched.decisions) log('fusion', d);
+  const compiled = new CompiledGraph(device, sched, lowered, rt, options.rowStrategy ?? 'auto');
+  for (const k of compiled.kernels) log('output_code', () => `${k.name} (${k.kind}: ${k.fusedOps.join(', ')})\n${k.source}`);
+  log('perf', `inductor: ${graph.nodes.length} nodes -> ${compiled.kernels.length} kernels on ${device} in ${(performance.now() - started).toFixed(1)} ms`);
+  return compiled;
+}
+
+/** The tracer's backend interface: `(graph, exampleInputs) => (inputs) => outputs`. */
+export function inductorBackend(graph: Graph, _exampleInputs: readonly Tensor[]): (inputs: readonly Tensor[]) => Tensor[] {
+  const compiled = compileGraph(graph);
+  return (inputs) => compiled.run(inputs);
+}

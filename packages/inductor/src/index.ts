@@ -1,0 +1,9 @@
+/**
+ * @kiln/inductor: captured graphs -> decompositions -> loop IR -> fusion ->
+ * WGSL (webgpu) or JS (cpu) kernels -> a compiled graph with planned
+ * buffers. See DESIGN.md, "Inductor".
+ */
+export { compileGraph, inductorBackend } from './compile';
+export type { InductorOptions } from './compile';
+export { CompiledGraph } from './runtime/compiled-graph';
+export type { KernelReport } from './runtime/compiled-graph';

@@ -1,0 +1,91 @@
+/**
+ * From the op-level graph to loop-IR nodes. Primitive calls go straight to
+ * their lowering rule; composite calls run their decomposition (the same
+ * function eager runs, written once in @kiln/eager) on symbolic tensors
+ * under a mode that lowers each primitive it dispatches — so softmax
+ * reaches the scheduler as max, sub, exp, sum, div.
+ */
+import {
+  DECOMPOSITIONS, KilnError, metaStorage, OPS, Tensor, views, withMode,
+  type AttrsOf, type CompositeOp, type Graph, type Input, type Mode, type OpName, type Scalar, type TensorMeta,
+} from '@kiln/eager';
+import type { Expr } from './ir/expr';
+import type { InputNode, IRNode } from './ir/nodes';
+import { IdSource, lower, type LowerInput, type PrimitiveOp } from './lowering';
+
+export interface LoweredGraph {
+  inputs: InputNode[];
+  /** Every node the outputs depend on, in topological (id) order. */
+  nodes: IRNode[];
+  outputs: IRNode[];
+}
+
+/** Where each graph input's elements are in its buffer (the compiled graph is specialized to these). */
+export interface InputLayout {
+  strides: readonly number[];
+  offset: number;
+}
+
+const isComposite = (op: OpName): op is CompositeOp => OPS[op].kind === 'composite';
+
+export function lowerGraph(graph: Graph, layouts: readonly InputLayout[]): LoweredGraph {
+  const ids = new IdSource();
+  const symbolic = new WeakMap<Tensor, IRNode>();
+  const symbol = (n: IRNode, meta: TensorMeta): Tensor => {
+    const t = new Tensor(metaStorage(meta.device, meta.dtype, 0), views.contiguousView(meta.shape));
+    symbolic.set(t, n);
+    return t;
+  };
+  const irOf = (x: Input): LowerInput => {
+    if (!(x instanceof Tensor)) return x as Scalar;
+    const n = symbolic.get(x);
+    if (!n) throw new KilnError(`${x} is a concrete tensor inside a traced graph; pass it as an input`, { op: 'inductor' });
+    return n;
+  };
+  const mode: Mode = {
+    call<N extends OpName>(op: N, inputs: readonly Input[], attrs: AttrsOf[N], meta: TensorMeta): Tensor {
+      if (isComposite(op)) {
+        const decompose = DECOMPOSITIONS[op] as (ins: readonly Input[], a: AttrsOf[N]) => Tensor;
+        return decompose(inputs, attrs);
+      }
+      if (op === 'copy_' || op === 'fill_' || op === 'to') {
+        throw new KilnError(`'${op}' cannot be compiled (in-place and transfer ops stay eager)`, { op: 'inductor' });
+      }
+      const n = lower(op as PrimitiveOp, inputs.map(irOf), attrs as AttrsOf[PrimitiveOp], meta, ids);
+      return symbol(n, meta);
+    },
+  };
+
+  const env = new Map<object, Tensor>();
+  const inputs: InputNode[] = graph.placeholders.map((p, position) => {
+    const layout = layouts[position] ?? views.contiguousView(p.shape);
+    const n: InputNode = {
+      kind: 'input', id: ids.take(), ops: [p.name], shape: p.shape, dtype: p.dtype, deps: [], position,
+      strides: layout.strides, offset: layout.offset,
+    };
+    env.set(p, symbol(n, p));
+    return n;
+  });
+  withMode(mode, () => {
+    for (const node of graph.nodes) {
+      if (node.op !== 'call') continue;
+      const args = node.args.map((a) => (typeof a === 'object' ? env.get(a)! : a));
+      env.set(node, mode.call(node.target, args, node.attrs, node));
+    }
+  });
+  const outputs = graph.outputs.map((o) => symbolic.get(env.get(o)!)!);
+  return { inputs, nodes: reachable(outputs), outputs };
+}
+
+function reachable(outputs: readonly IRNode[]): IRNode[] {
+  const seen = new Set<IRNode>();
+  const visit = (n: IRNode) => {
+    if (seen.has(n)) return;
+    seen.add(n);
+    n.deps.forEach(visit);
+  };
+  outputs.forEach(visit);
+  return [...seen].sort((a, b) => a.id - b.id);
+}
+
+export type { Expr };

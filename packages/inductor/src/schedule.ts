@@ -1,0 +1,500 @@
+/**
+ * The scheduler: the one place where fusion is decided. It chooses which IR
+ * values get a buffer ("realized") and which kernel computes each, and
+ * records why, for the fusion log and the explain report. Each rule is a
+ * named function with what it saves.
+ *
+ * Kernels it forms:
+ * - pointwise: a realized elementwise value with every unrealized producer
+ *   inlined (an elementwise chain of any length is one kernel; views are
+ *   index math; cat is a select over its inlined producers);
+ * - rows: reductions over the same rows, one after the other in one kernel
+ *   (softmax's max and sum, layerNorm's mean and variance), plus the
+ *   elementwise values computed from them over the same rows (the epilogue);
+ * - matmul: the template, with the elementwise value that consumes it
+ *   (bias, activation, residual, scale) fused as its epilogue.
+ * Heavy values (reductions, matmuls) are never recomputed to fuse.
+ */
+import { KilnError } from '@kiln/eager';
+import { add, ivar, keyOf, linearize, mul, int, unravel, type Expr, type Index, type Size } from './ir/expr';
+import type { IRNode, MatmulNode, PointwiseNode, ReductionNode } from './ir/nodes';
+import type { Kernel, MatmulOperand, RowReduction } from './codegen/kernel';
+
+export interface ScheduledKernel {
+  kernel: Kernel;
+  /** IR node read through each input slot. */
+  reads: IRNode[];
+  /** IR node written through each output slot. */
+  writes: IRNode[];
+}
+
+export interface Schedule {
+  kernels: ScheduledKernel[];
+  /** Every realized node that is not a graph input, in kernel order. */
+  buffers: IRNode[];
+  /** One line per decision, for KILN_LOGS=fusion and explain. */
+  decisions: string[];
+}
+
+export interface ScheduleOptions {
+  /** Expression nodes above which an elementwise value read by several consumers gets its own buffer. */
+  inlineBudget: number;
+  /** The device's storage-buffer binding limit per kernel (inputs + outputs). */
+  maxBuffers: number;
+}
+
+/** Thrown while building a kernel body when a fusion assumption does not hold; the scheduler then gives up that fusion. */
+class FusionMismatch extends Error {}
+
+export function schedule(nodes: readonly IRNode[], outputs: readonly IRNode[], options: ScheduleOptions): Schedule {
+  return new Scheduler(nodes, outputs, options).run();
+}
+
+class Scheduler {
+  private readonly users = new Map<IRNode, IRNode[]>();
+  private readonly realized = new Set<IRNode>();
+  private readonly decisions: string[] = [];
+  private kernelCount = 0;
+
+  constructor(
+    private readonly nodes: readonly IRNode[],
+    private readonly outputs: readonly IRNode[],
+    private readonly options: ScheduleOptions,
+  ) {
+    for (const n of nodes) for (const d of n.deps) (this.users.get(d) ?? this.users.set(d, []).get(d)!).push(n);
+  }
+
+  run(): Schedule {
+    this.chooseRealized();
+    const kernels = this.formKernels();
+    const buffers = kernels.flatMap((k) => k.writes).filter((n) => n.kind !== 'input');
+    return { kernels, buffers, decisions: this.decisions };
+  }
+
+  private usersOf(n: IRNode): IRNode[] {
+    return this.users.get(n) ?? [];
+  }
+
+  // ---- which values get buffers ------------------------------------------
+
+  private chooseRealized(): void {
+    for (const n of this.nodes) {
+      if (n.kind === 'input' || n.kind === 'matmul' || n.kind === 'reduction') this.realized.add(n);
+    }
+    for (const n of this.outputs) if (n.kind !== 'input') this.realized.add(n);
+    for (const n of this.nodes) if (n.kind === 'pointwise' && !n.isView && this.sharedAndCostly(n)) this.realized.add(n);
+    for (const n of this.nodes) if (n.kind === 'matmul') for (const operand of [n.a, n.b]) this.realizeMatmulOperand(n, operand);
+  }
+
+  /**
+   * inlineSharedCheapValues: an elementwise value read by several consumers
+   * is recomputed in each (saves its buffer's write and reads) unless its
+   * expression is large.
+   */
+  private sharedAndCostly(n: PointwiseNode): boolean {
+    if (this.usersOf(n).length < 2) return false;
+    const cost = exprSize(n.body(n.shape.map((_, d) => ivar(`x${d}`)), (m, idx) => this.probeRead(m, idx)));
+    if (cost <= this.options.inlineBudget) return false;
+    this.decisions.push(`realize ${label(n)}: read by ${this.usersOf(n).length} consumers and ${cost} operations long (budget ${this.options.inlineBudget})`);
+    return true;
+  }
+
+  /** A read that inlines unrealized elementwise values and stops at buffers (for sizing and probing). */
+  private probeRead = (m: IRNode, idx: readonly Index[]): Expr => {
+    if (this.realized.has(m) || m.kind !== 'pointwise') return { kind: 'load', input: m.id, index: linearize(idx, m.shape), dtype: m.dtype };
+    return m.body(idx, this.probeRead);
+  };
+
+  /** matmulOperandsAreStridedBuffers: the template reads A and B through strides, so an operand computed elementwise gets a buffer. */
+  private realizeMatmulOperand(mm: MatmulNode, operand: IRNode): void {
+    if (operandView(operand, (n) => this.realized.has(n))) return;
+    let target = operand;
+    while (target.kind === 'pointwise' && target.isView && target.deps.length === 1 && !this.realized.has(target.deps[0]!)) {
+      target = target.deps[0]!;
+    }
+    if (target.kind === 'pointwise' && target.isView) target = operand; // a view of a computed value: copy the view itself
+    this.realized.add(target);
+    this.decisions.push(`realize ${label(target)}: operand of ${label(mm)} (the matmul template reads strided buffers)`);
+  }
+
+  // ---- kernels -----------------------------------------------------------
+
+  private formKernels(): ScheduledKernel[] {
+    const claimed = new Set<IRNode>();
+    const kernels: ScheduledKernel[] = [];
+    // Row groups first: reductions and the elementwise outputs computed over their rows.
+    for (const r of this.nodes) {
+      if (r.kind !== 'reduction' || claimed.has(r)) continue;
+      const group = this.rowGroup(r, claimed);
+      group.members.forEach((m) => claimed.add(m));
+      kernels.push(group.kernel);
+    }
+    for (const n of this.nodes) {
+      if (claimed.has(n) || !this.realized.has(n) || n.kind === 'input') continue;
+      if (n.kind === 'matmul') {
+        const fused = this.matmulWithEpilogue(n);
+        fused.writes.forEach((w) => claimed.add(w));
+        claimed.add(n);
+        kernels.push(fused);
+      }
+    }
+    for (const n of this.nodes) {
+      if (claimed.has(n) || !this.realized.has(n) || n.kind !== 'pointwise') continue;
+      claimed.add(n);
+      kernels.push(this.pointwiseKernel(n));
+    }
+    return orderKernels(kernels);
+  }
+
+  private name(ops: readonly string[]): string {
+    const distinct = [...new Set(ops.filter((o) => !VIEW_OPS.has(o)))];
+    const shown = distinct.length > 4 ? [...distinct.slice(0, 4), 'etc'] : distinct;
+    return `fused_${(shown.length ? shown : ['copy']).join('_')}_${this.kernelCount++}`;
+  }
+
+  private pointwiseKernel(n: PointwiseNode): ScheduledKernel {
+    const b = new KernelBuilder(this.realized);
+    const i = ivar('i');
+    const expr = b.track(n, () => n.body(unravel(i, n.shape), b.read));
+    const ops = b.ops;
+    const kernel: Kernel = {
+      kind: 'pointwise', name: this.name(ops), fusedOps: ops, shape: [...n.shape], inputs: b.inputBuffers(), outputs: [{ dtype: n.dtype }],
+      randomSources: b.randomSources(), stores: [{ output: 0, expr }],
+    };
+    this.checkBindings(kernel);
+    return { kernel, reads: b.inputs, writes: [n] };
+  }
+
+  /**
+   * rowKernels: reductions over the same rows share one pass structure, and
+   * values computed from them over those rows are written in the same kernel:
+   * softmax and layerNorm read their input from memory once per reduction
+   * and write once, instead of a kernel (and a round trip) per step.
+   */
+  private rowGroup(first: ReductionNode, claimed: ReadonlySet<IRNode>): { kernel: ScheduledKernel; members: IRNode[] } {
+    const key = rowKey(first);
+    const outer = first.shape;
+    const inner: Size[] = first.dims.map((d) => first.inputShape[d]!);
+    const o = ivar('o');
+    const j = ivar('j');
+    const outerIdx = unravel(o, outer);
+    const innerIdx = unravel(j, inner);
+    const reductions: ReductionNode[] = [first];
+    const epilogues: PointwiseNode[] = [];
+    const tryBuild = () => {
+      const b = new KernelBuilder(this.realized);
+      b.rowContext = { reductions, outerIdx };
+      const rows: RowReduction[] = reductions.map((r) => ({
+        id: r.id, op: r.op, dtype: r.mathDtype, body: b.track(r, () => r.body(outerIdx, innerIdx, b.read)),
+      }));
+      // Reductions read outside the group, or outputs, are stored per row.
+      const rowStores = reductions.filter((r) => this.neededOutside(r, reductions, epilogues)).map((r) => ({ node: r, expr: b.acc(r) }));
+      const full = (n: IRNode) => placeDims(outerIdx, innerIdx, first.dims, n.shape.length);
+      const elementStores = epilogues.map((p) => ({ node: p, expr: b.track(p, () => p.body(full(p), b.read)), index: linearize(full(p), p.shape) }));
+      return { b, rows, rowStores, elementStores };
+    };
+    // Later reductions over the same rows join while the kernel still builds.
+    for (const r of this.nodes) {
+      if (r === first || claimed.has(r) || r.kind !== 'reduction' || rowKey(r) !== key) continue;
+      if (!reductions.some((g) => this.readsInlined(r, g))) continue;
+      reductions.push(r);
+      if (!attempt(tryBuild)) reductions.pop();
+      else this.decisions.push(`fuse ${label(r)} into the row kernel of ${label(first)}: same rows, one pass each, no buffer between`);
+    }
+    // Realized elementwise values over the full rows that read the group's reductions: the epilogue.
+    for (const p of this.nodes) {
+      if (p.kind !== 'pointwise' || claimed.has(p) || !this.realized.has(p) || !sameShape(p.shape, first.inputShape)) continue;
+      if (!reductions.some((r) => this.readsInlined(p, r))) continue;
+      epilogues.push(p);
+      if (!attempt(tryBuild)) epilogues.pop();
+      else this.decisions.push(`fuse ${label(p)} as the epilogue of the row kernel of ${label(first)}: written in the same pass over each row`);
+    }
+    const { b, rows, rowStores, elementStores } = tryBuild();
+    const writes = [...rowStores.map((s) => s.node), ...elementStores.map((s) => s.node)];
+    const ops = b.ops;
+    const kernel: Kernel = {
+      kind: 'rows', name: this.name(ops), fusedOps: ops, outer: [...outer], inner, inputs: b.inputBuffers(),
+      outputs: writes.map((w) => ({ dtype: w.dtype })), randomSources: b.randomSources(), reductions: rows,
+      rowStores: rowStores.map((s, k) => ({ output: k, expr: s.expr })),
+      elementStores: elementStores.map((s, k) => ({ output: rowStores.length + k, index: s.index, expr: s.expr })),
+    };
+    this.checkBindings(kernel);
+    return { kernel: { kernel, reads: b.inputs, writes }, members: [...reductions, ...epilogues] };
+  }
+
+  private neededOutside(r: ReductionNode, reductions: readonly IRNode[], epilogues: readonly IRNode[]): boolean {
+    if (this.outputs.includes(r)) return true;
+    const inside = new Set<IRNode>([...reductions, ...epilogues]);
+    // Users reached through inlined elementwise values count as the value that is computed.
+    const reaches = (n: IRNode): boolean =>
+      this.usersOf(n).some((u) => (inside.has(u) ? false : this.realized.has(u) || u.kind !== 'pointwise' ? true : reaches(u)));
+    return reaches(r);
+  }
+
+  /**
+   * matmulEpilogue: the elementwise value that is the matmul's only consumer
+   * (bias, activation, residual add, scale) is applied to each product
+   * before it is stored, saving the product's buffer and a kernel.
+   */
+  private matmulWithEpilogue(mm: MatmulNode): ScheduledKernel {
+    const idx = [...unravel(ivar('bt'), mm.shape.slice(0, -2)), ivar('m'), ivar('n')];
+    const candidates = this.nodes.filter(
+      (p): p is PointwiseNode => p.kind === 'pointwise' && this.realized.has(p) && sameShape(p.shape, mm.shape) && this.readsInlined(p, mm),
+    );
+    const consumer = candidates.length === 1 && !this.outputs.includes(mm) && this.onlyFeeds(mm, candidates[0]!) ? candidates[0]! : undefined;
+    const build = (target: PointwiseNode | undefined) => {
+      const b = new KernelBuilder(this.realized);
+      const a = b.operand(mm.a);
+      const bOp = b.operand(mm.b);
+      b.fusedMatmul = { node: mm, idx };
+      const epilogue: Expr = target ? b.track(target, () => target.body(idx, b.read)) : { kind: 'acc', id: 0, dtype: mm.dtype };
+      // The template's metadata has no room for random streams.
+      if (b.randomSources().length > 0) throw new FusionMismatch('random numbers in a matmul epilogue');
+      return { b, a, bOp, epilogue };
+    };
+    const fused = consumer ? attempt(() => build(consumer)) : undefined;
+    if (fused) this.decisions.push(`fuse ${label(consumer!)} into ${label(mm)} as its epilogue: applied before the store, no buffer for the product`);
+    const { b, a, bOp, epilogue } = fused ?? build(undefined);
+    const target = fused ? consumer! : mm;
+    const ops = ['matmul', ...b.ops];
+    const rank = mm.shape.length;
+    const kernel: Kernel = {
+      kind: 'matmul', name: this.name(ops), fusedOps: ops, inputs: b.inputBuffers(), outputs: [{ dtype: target.dtype }],
+      randomSources: b.randomSources(), batch: mm.shape.slice(0, -2) as number[], M: mm.shape[rank - 2] as number,
+      N: mm.shape[rank - 1] as number, K: mm.a.shape[rank - 1] as number, a, b: bOp, epilogue, output: 0,
+    };
+    this.checkBindings(kernel);
+    return { kernel, reads: b.inputs, writes: [target] };
+  }
+
+  /** Every path from `from` to a computed value goes through `to` (elementwise values in between are inlined). */
+  private onlyFeeds(from: IRNode, to: IRNode): boolean {
+    return this.usersOf(from).every((u) => u === to || (u.kind === 'pointwise' && !this.realized.has(u) && this.onlyFeeds(u, to)));
+  }
+
+  /** `n` reads `target` directly or through elementwise values inlined into it. */
+  private readsInlined(n: IRNode, target: IRNode): boolean {
+    return n.deps.some((d) => d === target || (d.kind === 'pointwise' && !this.realized.has(d) && this.readsInlined(d, target)));
+  }
+
+  private checkBindings(k: Kernel): void {
+    const count = k.inputs.length + k.outputs.length;
+    if (count > this.options.maxBuffers) {
+      throw new FusionMismatch(`kernel ${k.name} needs ${count} buffers, the device allows ${this.options.maxBuffers}`);
+    }
+  }
+}
+
+const VIEW_OPS = new Set(['reshape', 'view', 'permute', 'transpose', 'unsqueeze', 'squeeze', 'expand', 'flatten', 'slice', 'contiguous']);
+
+/** Builds one kernel body: numbers the buffers it reads, resolves reads to loads, accumulators or inlined bodies. */
+class KernelBuilder {
+  readonly inputs: IRNode[] = [];
+  readonly ops: string[] = [];
+  private readonly random = new Set<number>();
+  rowContext: { reductions: readonly ReductionNode[]; outerIdx: readonly Index[] } | undefined;
+  fusedMatmul: { node: MatmulNode; idx: readonly Index[] } | undefined;
+
+  constructor(private readonly realized: ReadonlySet<IRNode>) {}
+
+  /** Evaluates a body, noting the ops of `n` (the value computed). */
+  track(n: IRNode, body: () => Expr): Expr {
+    this.note(n);
+    const e = body();
+    collectRandom(e, this.random);
+    return e;
+  }
+
+  acc(r: ReductionNode): Expr {
+    return { kind: 'acc', id: r.id, dtype: r.dtype };
+  }
+
+  read = (n: IRNode, idx: readonly Index[]): Expr => {
+    const row = this.rowContext;
+    if (row && n.kind === 'reduction' && row.reductions.includes(n)) {
+      if (!sameIndices(idx, row.outerIdx)) throw new FusionMismatch(`${label(n)} read off its row`);
+      return this.acc(n);
+    }
+    const mm = this.fusedMatmul;
+    if (mm && n === mm.node) {
+      if (!sameIndices(idx, mm.idx)) throw new FusionMismatch(`${label(n)} read at another element than the one being stored`);
+      return { kind: 'acc', id: 0, dtype: n.dtype };
+    }
+    if (this.realized.has(n)) return { kind: 'load', input: this.slot(n), index: bufferIndex(n, idx), dtype: n.dtype };
+    if (n.kind !== 'pointwise') throw new FusionMismatch(`${label(n)} is not available in this kernel`);
+    this.note(n);
+    return n.body(idx, this.read);
+  };
+
+  /** A matmul operand as a strided read of a buffer. */
+  operand(x: IRNode): MatmulOperand {
+    const view = operandView(x, (n) => this.realized.has(n));
+    if (!view) throw new KilnError(`matmul operand ${label(x)} is not a strided buffer (scheduler bug)`, { op: 'inductor' });
+    return { input: this.slot(view.buffer), offset: view.offset, strides: view.strides };
+  }
+
+  inputBuffers(): { dtype: IRNode['dtype'] }[] {
+    return this.inputs.map((n) => ({ dtype: n.dtype }));
+  }
+
+  randomSources(): number[] {
+    return [...this.random];
+  }
+
+  private slot(n: IRNode): number {
+    let s = this.inputs.indexOf(n);
+    if (s < 0) s = this.inputs.push(n) - 1;
+    return s;
+  }
+
+  private note(n: IRNode): void {
+    this.ops.push(...n.ops);
+  }
+}
+
+/** Element index of a realized node's buffer: inputs through their strides, intermediates row-major. */
+function bufferIndex(n: IRNode, idx: readonly Index[]): Index {
+  if (n.kind !== 'input') return linearize(idx, n.shape);
+  let out: Index = int(n.offset);
+  idx.forEach((i, d) => (out = add(out, mul(i, int(n.strides[d]!)))));
+  return out;
+}
+
+/**
+ * If reading `x` is a load of one realized buffer at an index affine in x's
+ * own index (views only), the buffer, offset and strides of that view.
+ */
+export function operandView(x: IRNode, isRealized: (n: IRNode) => boolean): { buffer: IRNode; offset: number; strides: number[] } | undefined {
+  const vars = x.shape.map((_, d) => ivar(`v${d}`));
+  let buffer: IRNode | undefined;
+  const read = (n: IRNode, idx: readonly Index[]): Expr => {
+    if (isRealized(n)) {
+      if (buffer && buffer !== n) throw new FusionMismatch('two buffers');
+      buffer = n;
+      return { kind: 'load', input: 0, index: bufferIndex(n, idx), dtype: n.dtype };
+    }
+    if (n.kind === 'pointwise' && n.isView) return n.body(idx, read);
+    throw new FusionMismatch('computed');
+  };
+  const e = attempt(() => read(x, vars));
+  if (!e || e.kind !== 'load' || !buffer) return undefined;
+  const affine = affineOf(e.index, vars.map((v) => (v as { name: string }).name));
+  return affine ? { buffer, ...affine } : undefined;
+}
+
+/** offset + sum(strides[d] * v_d) if `ix` has that form (constants only), else undefined. */
+function affineOf(ix: Index, names: readonly string[]): { offset: number; strides: number[] } | undefined {
+  const strides = names.map(() => 0);
+  let offset = 0;
+  const walk = (e: Index, scale: number): boolean => {
+    switch (e.kind) {
+      case 'int':
+        offset += scale * e.value;
+        return true;
+      case 'var': {
+        const d = names.indexOf(e.name);
+        if (d < 0) return false;
+        strides[d] += scale;
+        return true;
+      }
+      case 'add':
+        return walk(e.a, scale) && walk(e.b, scale);
+      case 'mul':
+        if (e.b.kind === 'int') return walk(e.a, scale * e.b.value);
+        if (e.a.kind === 'int') return walk(e.b, scale * e.a.value);
+        return false;
+      default:
+        return false;
+    }
+  };
+  return walk(ix, 1) ? { offset, strides } : undefined;
+}
+
+function attempt<T>(f: () => T): T | undefined {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof FusionMismatch) return undefined;
+    throw e;
+  }
+}
+
+function collectRandom(e: Expr, into: Set<number>): void {
+  const visitIndex = (ix: Index): void => {
+    if (ix.kind === 'value') collectRandom(ix.value, into);
+    else if (ix.kind === 'add' || ix.kind === 'mul' || ix.kind === 'div' || ix.kind === 'mod' || ix.kind === 'min') {
+      visitIndex(ix.a);
+      visitIndex(ix.b);
+    }
+  };
+  switch (e.kind) {
+    case 'random':
+      into.add(e.source);
+      return visitIndex(e.index);
+    case 'call':
+      return e.args.forEach((a) => collectRandom(a, into));
+    case 'load': case 'fromIndex':
+      return visitIndex(e.index);
+    case 'less':
+      visitIndex(e.a);
+      return visitIndex(e.b);
+    default:
+      return;
+  }
+}
+
+/** Number of value and index nodes in an expression (the inline cost). */
+export function exprSize(e: Expr): number {
+  return keyOf(e).split('(').length;
+}
+
+function sameIndices(a: readonly Index[], b: readonly Index[]): boolean {
+  return a.length === b.length && a.every((x, i) => keyOf(x) === keyOf(b[i]!));
+}
+
+function sameShape(a: readonly Size[], b: readonly Size[]): boolean {
+  return a.length === b.length && a.every((s, i) => keyOf(sizeIndex(s)) === keyOf(sizeIndex(b[i]!)));
+}
+
+function sizeIndex(s: Size): Index {
+  return typeof s === 'number' ? int(s) : { kind: 'sym', sym: s.sym };
+}
+
+function rowKey(r: ReductionNode): string {
+  return `${r.inputShape.map((s) => keyOf(sizeIndex(s))).join(',')}|${r.dims.join(',')}`;
+}
+
+/** The full index of an element of the reduced input: kept dims from `outer`, reduced dims from `inner`. */
+function placeDims(outer: readonly Index[], inner: readonly Index[], dims: readonly number[], rank: number): Index[] {
+  const full: Index[] = [];
+  let o = 0;
+  let j = 0;
+  for (let d = 0; d < rank; d++) full.push(dims.includes(d) ? inner[j++]! : outer[o++]!);
+  return full;
+}
+
+export function label(n: IRNode): string {
+  return `${n.ops.join('+')}#${n.id}`;
+}
+
+/** Kernels in an order where every buffer is written before it is read. */
+function orderKernels(kernels: ScheduledKernel[]): ScheduledKernel[] {
+  const writer = new Map<IRNode, ScheduledKernel>();
+  kernels.forEach((k) => k.writes.forEach((w) => writer.set(w, k)));
+  const done = new Set<ScheduledKernel>();
+  const out: ScheduledKernel[] = [];
+  const visit = (k: ScheduledKernel, path: Set<ScheduledKernel>) => {
+    if (done.has(k)) return;
+    if (path.has(k)) throw new KilnError(`kernels ${[...path].map((p) => p.kernel.name).join(' -> ')} depend on each other (scheduler bug)`, { op: 'inductor' });
+    path.add(k);
+    for (const r of k.reads) {
+      const w = writer.get(r);
+      if (w && w !== k) visit(w, path);
+    }
+    path.delete(k);
+    done.add(k);
+    out.push(k);
+  };
+  kernels.forEach((k) => visit(k, new Set()));
+  return out;
+}
