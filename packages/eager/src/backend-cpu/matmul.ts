@@ -6,6 +6,7 @@
  * Accumulation is in float64 for float32 (one rounding at the end) and
  * wraps in int32 for int32.
  */
+import { KilnError } from '@kiln/gpu-runtime';
 import type { TensorRef } from '../backend';
 import type { TypedArray } from '../dtype';
 import { isContiguous, numelOf } from '../view';
@@ -86,7 +87,7 @@ export function matmul(a: TensorRef, b: TensorRef, out: TensorRef): void {
   const O = dataOf(out);
   const nb = numelOf(shape.slice(0, -2));
   if (numelOf(shape) === 0) return;
-  if (!isContiguous(out.view)) throw new Error('matmul: the output must be contiguous');
+  if (!isContiguous(out.view)) throw new KilnError('the output must be contiguous', { op: 'matmul' });
   O.fill(0, out.view.offset, out.view.offset + numelOf(shape));
   if (K === 0) return;
   const aOff = batchOffsets(a.view);
@@ -94,11 +95,13 @@ export function matmul(a: TensorRef, b: TensorRef, out: TensorRef): void {
   const [ars, acs] = a.view.strides.slice(-2) as [number, number];
   const [brs, bcs] = b.view.strides.slice(-2) as [number, number];
   const acc = new Float64Array(ROWS * N);
+  let bm: Mat | undefined;
   for (let i = 0; i < nb; i++) {
     const am: Mat = { data: dataOf(a), offset: aOff[i], rowStride: ars, colStride: acs };
-    const bm = rowMajor(dataOf(b), bOff[i], brs, bcs, K, N);
+    // A broadcast B (e.g. one weight for a batch) is packed once.
+    if (i === 0 || bOff[i] !== bOff[i - 1]) bm = rowMajor(dataOf(b), bOff[i], brs, bcs, K, N);
     const o = out.view.offset + i * M * N;
-    if (O instanceof Float32Array) floatBlock(am, bm, O, o, M, K, N, acc);
-    else intBlock(am, bm, O as Int32Array, o, M, K, N);
+    if (O instanceof Float32Array) floatBlock(am, bm!, O, o, M, K, N, acc);
+    else intBlock(am, bm!, O as Int32Array, o, M, K, N);
   }
 }
