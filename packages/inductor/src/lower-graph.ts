@@ -46,7 +46,13 @@ export function lowerGraph(graph: Graph, layouts: readonly InputLayout[]): Lower
     call<N extends OpName>(op: N, inputs: readonly Input[], attrs: AttrsOf[N], meta: TensorMeta): Tensor {
       if (isComposite(op)) {
         const decompose = DECOMPOSITIONS[op] as (ins: readonly Input[], a: AttrsOf[N]) => Tensor;
-        return decompose(inputs, attrs);
+        const outer = ids.composite;
+        ids.composite ??= op;
+        try {
+          return decompose(inputs, attrs);
+        } finally {
+          ids.composite = outer;
+        }
       }
       if (op === 'copy_' || op === 'fill_' || op === 'to') {
         throw new KilnError(`'${op}' cannot be compiled (in-place and transfer ops stay eager)`, { op: 'inductor' });

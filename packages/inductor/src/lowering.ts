@@ -21,11 +21,18 @@ export type LowerInput = IRNode | Scalar;
 
 type Rule<N extends PrimitiveOp> = (ins: readonly LowerInput[], attrs: AttrsOf[N], meta: TensorMeta, ids: IdSource) => IRNode;
 
-/** Fresh node ids, in creation (topological) order. */
+/** Fresh node ids, in creation (topological) order, and the op name nodes report. */
 export class IdSource {
   private next = 0;
+  /** While a composite is decomposed, its nodes report the composite's name (kernels read `gelu`, not its pieces). */
+  composite: string | undefined;
+
   take(): number {
     return this.next++;
+  }
+
+  label(op: string): string[] {
+    return [this.composite ?? op];
   }
 }
 
@@ -41,7 +48,7 @@ function pointwise(
   options: { isView?: boolean; randomOps?: RandomOp[] } = {},
 ): PointwiseNode {
   return {
-    kind: 'pointwise', id: ids.take(), ops: [op], shape: meta.shape, dtype: meta.dtype, deps, body,
+    kind: 'pointwise', id: ids.take(), ops: ids.label(op), shape: meta.shape, dtype: meta.dtype, deps, body,
     isView: options.isView ?? false, randomOps: options.randomOps ?? [],
   };
 }
@@ -71,7 +78,7 @@ function reduction(op: ReduceOp): Rule<ReduceOp> {
     const kept: Size[] = x.shape.filter((_, d) => !dims.includes(d));
     const spec = REDUCTIONS[op];
     const r: ReductionNode = {
-      kind: 'reduction', id: ids.take(), ops: [op], shape: kept, dtype: spec.out(x.dtype), deps: [x],
+      kind: 'reduction', id: ids.take(), ops: ids.label(op), shape: kept, dtype: spec.out(x.dtype), deps: [x],
       op, inputShape: x.shape, dims, mathDtype: spec.math(x.dtype),
       body: (outer, inner, read) => {
         const full: Index[] = [];
@@ -167,7 +174,7 @@ function matmulRule(ins: readonly LowerInput[], _attrs: unknown, meta: TensorMet
   const N = b.shape.at(-1)!;
   a = bcast(a, M, K);
   b = bcast(b, K, N);
-  const mm: IRNode = { kind: 'matmul', id: ids.take(), ops: ['matmul'], shape: [...batch, M, N], dtype: a.dtype, deps: [a, b], a, b };
+  const mm: IRNode = { kind: 'matmul', id: ids.take(), ops: ids.label('matmul'), shape: [...batch, M, N], dtype: a.dtype, deps: [a, b], a, b };
   if (!aVec && !bVec) return mm;
   return pointwise(ids, 'squeeze', meta, [mm], (idx, read) => {
     const full = [...idx];
@@ -251,7 +258,7 @@ function randomRule(dist: 'uniform' | 'normal', meta: TensorMeta, ids: IdSource)
   const numel = meta.shape.reduce((a, b) => a * b, 1);
   const id = ids.take();
   return {
-    kind: 'pointwise', id, ops: [dist === 'uniform' ? 'rand' : 'randn'], shape: meta.shape, dtype: 'float32', deps: [], isView: false,
+    kind: 'pointwise', id, ops: ids.label(dist === 'uniform' ? 'rand' : 'randn'), shape: meta.shape, dtype: 'float32', deps: [], isView: false,
     randomOps: [{ source: id, dist, numel }],
     body: (idx) => ({ kind: 'random', dist, source: id, index: linearize(idx, meta.shape), dtype: 'float32' }),
   };

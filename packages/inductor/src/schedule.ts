@@ -147,7 +147,7 @@ class Scheduler {
   }
 
   private name(ops: readonly string[]): string {
-    const distinct = [...new Set(ops.filter((o) => !VIEW_OPS.has(o)))];
+    const distinct = ops.filter((o, i) => !VIEW_OPS.has(o) && ops.indexOf(o) === i);
     const shown = distinct.length > 4 ? [...distinct.slice(0, 4), 'etc'] : distinct;
     return `fused_${(shown.length ? shown : ['copy']).join('_')}_${this.kernelCount++}`;
   }
@@ -181,14 +181,18 @@ class Scheduler {
     const innerIdx = unravel(j, inner);
     const reductions: ReductionNode[] = [first];
     const epilogues: PointwiseNode[] = [];
+    const rowValues: PointwiseNode[] = [];
     const tryBuild = () => {
       const b = new KernelBuilder(this.realized);
       b.rowContext = { reductions, outerIdx };
       const rows: RowReduction[] = reductions.map((r) => ({
         id: r.id, op: r.op, dtype: r.mathDtype, body: b.track(r, () => r.body(outerIdx, innerIdx, b.read)),
       }));
-      // Reductions read outside the group, or outputs, are stored per row.
-      const rowStores = reductions.filter((r) => this.neededOutside(r, reductions, epilogues)).map((r) => ({ node: r, expr: b.acc(r) }));
+      // Reductions read outside the group, or outputs, are stored per row; so are values computed per row (mean = sum / n, keepdim views).
+      const rowStores = [
+        ...reductions.filter((r) => this.neededOutside(r, reductions, [...epilogues, ...rowValues])).map((r) => ({ node: r as IRNode, expr: b.acc(r) })),
+        ...rowValues.map((p) => ({ node: p as IRNode, expr: b.track(p, () => p.body(unravel(o, p.shape), b.read)) })),
+      ];
       const full = (n: IRNode) => placeDims(outerIdx, innerIdx, first.dims, n.shape.length);
       const elementStores = epilogues.map((p) => ({ node: p, expr: b.track(p, () => p.body(full(p), b.read)), index: linearize(full(p), p.shape) }));
       return { b, rows, rowStores, elementStores };
@@ -209,6 +213,14 @@ class Scheduler {
       if (!attempt(tryBuild)) epilogues.pop();
       else this.decisions.push(`fuse ${label(p)} as the epilogue of the row kernel of ${label(first)}: written in the same pass over each row`);
     }
+    // rowValues: elementwise values with one element per row, computed from the accumulators before the row's store.
+    for (const p of this.nodes) {
+      if (p.kind !== 'pointwise' || claimed.has(p) || !this.realized.has(p) || numelOf(p.shape) !== numelOf(outer)) continue;
+      if (!reductions.some((r) => this.readsInlined(p, r))) continue;
+      rowValues.push(p);
+      if (!attempt(tryBuild)) rowValues.pop();
+      else this.decisions.push(`fuse ${label(p)} into the row kernel of ${label(first)}: one value per row, stored with the row's results`);
+    }
     const { b, rows, rowStores, elementStores } = tryBuild();
     const writes = [...rowStores.map((s) => s.node), ...elementStores.map((s) => s.node)];
     const ops = b.ops;
@@ -219,7 +231,7 @@ class Scheduler {
       elementStores: elementStores.map((s, k) => ({ output: rowStores.length + k, index: s.index, expr: s.expr })),
     };
     this.checkBindings(kernel);
-    return { kernel: { kernel, reads: b.inputs, writes }, members: [...reductions, ...epilogues] };
+    return { kernel: { kernel, reads: b.inputs, writes }, members: [...reductions, ...epilogues, ...rowValues] };
   }
 
   private neededOutside(r: ReductionNode, reductions: readonly IRNode[], epilogues: readonly IRNode[]): boolean {
@@ -299,8 +311,8 @@ class KernelBuilder {
 
   /** Evaluates a body, noting the ops of `n` (the value computed). */
   track(n: IRNode, body: () => Expr): Expr {
-    this.note(n);
     const e = body();
+    this.note(n); // after its producers: names list ops in the order they compute
     collectRandom(e, this.random);
     return e;
   }
@@ -322,8 +334,9 @@ class KernelBuilder {
     }
     if (this.realized.has(n)) return { kind: 'load', input: this.slot(n), index: bufferIndex(n, idx), dtype: n.dtype };
     if (n.kind !== 'pointwise') throw new FusionMismatch(`${label(n)} is not available in this kernel`);
+    const e = n.body(idx, this.read);
     this.note(n);
-    return n.body(idx, this.read);
+    return e;
   };
 
   /** A matmul operand as a strided read of a buffer. */
@@ -450,6 +463,11 @@ export function exprSize(e: Expr): number {
 
 function sameIndices(a: readonly Index[], b: readonly Index[]): boolean {
   return a.length === b.length && a.every((x, i) => keyOf(x) === keyOf(b[i]!));
+}
+
+/** Element count of a static shape (NaN when a size is dynamic: never equal to anything). */
+function numelOf(shape: readonly Size[]): number {
+  return shape.reduce<number>((n, s) => n * (typeof s === 'number' ? s : NaN), 1);
 }
 
 function sameShape(a: readonly Size[], b: readonly Size[]): boolean {

@@ -17,7 +17,7 @@ export interface Lang {
   int(value: number): string;
   /** Dynamic size `sym`, read from the kernel's metadata. */
   sym(sym: number): string;
-  binary(op: 'add' | 'mul' | 'div' | 'mod' | 'min', a: string, b: string): string;
+  binary(op: 'add' | 'sub' | 'mul' | 'div' | 'mod' | 'min', a: string, b: string): string;
   /** An int32 value used as an index. */
   indexFromValue(value: string): string;
   load(input: number, index: string, dtype: DType): string;
@@ -72,6 +72,8 @@ export class ExprEmitter {
       default:
         return this.memo(keyOf(ix), () => {
           if (ix.kind === 'value') return this.lang.indexFromValue(this.value(ix.value, 'int32'));
+          // Indices are unsigned in WGSL: adding a negative constant is a subtraction.
+          if (ix.kind === 'add' && ix.b.kind === 'int' && ix.b.value < 0) return this.lang.binary('sub', this.index(ix.a), this.lang.int(-ix.b.value));
           return this.lang.binary(ix.kind, this.index(ix.a), this.index(ix.b));
         });
     }

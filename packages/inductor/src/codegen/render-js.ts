@@ -25,7 +25,7 @@ const jsLang = (symCount: number): Lang => ({
   int: (v) => String(v),
   sym: (s) => `info[${s}]`,
   binary: (op, a, b) =>
-    op === 'div' ? `Math.floor(${a} / ${b})` : op === 'min' ? `Math.min(${a}, ${b})` : `(${a} ${{ add: '+', mul: '*', mod: '%' }[op]} ${b})`,
+    op === 'div' ? `Math.floor(${a} / ${b})` : op === 'min' ? `Math.min(${a}, ${b})` : `(${a} ${{ add: '+', sub: '-', mul: '*', mod: '%' }[op]} ${b})`,
   indexFromValue: (v) => `Math.max(${v}, 0)`,
   load: (input, index) => `in${input}[${index}]`,
   constant: (value, dtype) => (dtype === 'bool' ? (value ? '1' : '0') : Number.isNaN(value) ? 'NaN' : Object.is(value, -0) ? '-0' : String(dtype === 'float32' ? Math.fround(value) : value | 0)),

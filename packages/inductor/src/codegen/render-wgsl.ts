@@ -32,7 +32,7 @@ const lang = (symCount: number): Lang => ({
   bind: (name, value) => `let ${name} = ${value};`,
   int: (v) => `${v}u`,
   sym: (s) => `info(${s}u)`,
-  binary: (op, a, b) => (op === 'min' ? `min(${a}, ${b})` : `(${a} ${{ add: '+', mul: '*', div: '/', mod: '%' }[op]} ${b})`),
+  binary: (op, a, b) => (op === 'min' ? `min(${a}, ${b})` : `(${a} ${{ add: '+', sub: '-', mul: '*', div: '/', mod: '%' }[op]} ${b})`),
   indexFromValue: (v) => `u32(max(${v}, 0))`,
   load: (input, index, dtype) => W.loadAs(`in${input}[${index}]`, dtype, dtype),
   constant: (value, dtype) => W.literal(value, dtype),
@@ -264,15 +264,15 @@ function renderMatmul(k: MatmulKernel, o: WgslOptions): string {
     ['m', 'row'],
     ['n', 'col'],
   ]);
-  // The epilogue reads other inputs; the template binds a and b first.
+  // The template binds a, b and the output first; the epilogue's other inputs follow from binding 4.
+  const extras = k.inputs.map((_, i) => i).filter((i) => i !== k.a.input && i !== k.b.input);
   return renderMatmulTemplate({
     name: k.name,
     comment: `kiln kernel ${k.name}: ${k.fusedOps.join(', ')}`,
     batchRank: k.batch.length,
     variant: matmulVectorizable(k) ? 'vec4' : 'scalar',
-    extraBindings: k.inputs
-      .map((b, i) => (i === k.a.input || i === k.b.input ? '' : `@group(0) @binding(${4 + i}) var<storage, read> in${i}: array<${W.STORAGE_TYPE[b.dtype]}>;`))
-      .filter(Boolean)
+    extraBindings: extras
+      .map((i, n) => `@group(0) @binding(${4 + n}) var<storage, read> in${i}: array<${W.STORAGE_TYPE[k.inputs[i]!.dtype]}>;`)
       .join('\n'),
     epilogue: (acc) => {
       const e = new ExprEmitter(L, scopeOf(k, () => acc, fixed), 'ep_');

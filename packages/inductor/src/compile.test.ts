@@ -1,0 +1,67 @@
+import { cat, F, initWebGpu, manualSeed, randn, runGraph, tidy, type Device, type Tensor } from '@kiln/eager';
+import { probeWebGpu } from '@kiln/gpu-runtime';
+import { describe, expect, it } from 'vitest';
+import { compileGraph } from './compile';
+import { record } from './testing/record';
+
+const gpu = await probeWebGpu();
+if (gpu.runtime) await initWebGpu();
+const devices: Device[] = gpu.runtime ? ['cpu', 'webgpu'] : ['cpu'];
+
+interface Pattern {
+  name: string;
+  shapes: number[][];
+  fn: (...x: Tensor[]) => Tensor | Tensor[];
+  /** Kernels the compiled graph may use (DESIGN.md's fusion goals). */
+  kernels: number;
+}
+
+const gelu = (x: Tensor) => F.gelu(x, { approximate: 'tanh' });
+
+const PATTERNS: Pattern[] = [
+  { name: 'elementwise chain (W1)', shapes: [[64, 33]], fn: (x) => gelu(x.mul(1.5).add(0.5)).mul(x.sigmoid()), kernels: 1 },
+  { name: 'long elementwise chain', shapes: [[100]], fn: (x) => Array.from({ length: 20 }, (_, i) => i).reduce((y, i) => (i % 2 ? y.mul(1.01) : y.add(0.1)), x).tanh(), kernels: 1 },
+  { name: 'sum(x * y)', shapes: [[17, 31], [17, 31]], fn: (x, y) => x.mul(y).sum(), kernels: 1 },
+  { name: 'softmax', shapes: [[16, 50]], fn: (x) => F.softmax(x, -1), kernels: 1 },
+  { name: 'layerNorm with weight and bias', shapes: [[12, 40], [40], [40]], fn: (x, w, b) => F.layerNorm(x, [40], w, b), kernels: 1 },
+  { name: 'linear + bias + gelu', shapes: [[9, 20], [24, 20], [24]], fn: (x, w, b) => gelu(F.linear(x, w, b)), kernels: 1 },
+  {
+    name: 'MLP (linear, gelu, linear)', shapes: [[8, 16], [32, 16], [32], [16, 32], [16]],
+    fn: (x, w1, b1, w2, b2) => F.linear(gelu(F.linear(x, w1, b1)), w2, b2), kernels: 2,
+  },
+  {
+    name: 'causal attention', shapes: [[2, 3, 10, 8], [2, 3, 10, 8], [2, 3, 10, 8]],
+    fn: (q, k, v) => F.scaledDotProductAttention(q, k, v, { isCausal: true }), kernels: 3,
+  },
+  {
+    name: 'views (transpose, reshape, expand, slice) into an add', shapes: [[6, 4], [4]],
+    fn: (x, b) => x.transpose(0, 1).reshape([2, 12]).add(b.reshape([4, 1]).expand([4, 3]).reshape([1, 12])).slice(1, 1, 11, 2), kernels: 1,
+  },
+  { name: 'cat of two elementwise results', shapes: [[5, 3], [5, 4]], fn: (x, y) => cat([x.exp(), y.mul(2)], 1), kernels: 1 },
+  { name: 'logSoftmax over dim 0', shapes: [[30, 7]], fn: (x) => F.logSoftmax(x, 0), kernels: 1 },
+  { name: 'two outputs, one shared producer', shapes: [[10, 10]], fn: (x) => { const y = x.abs().add(1); return [y.log(), y.sqrt().sum(1)]; }, kernels: 2 },
+  { name: 'argmax and max over a middle dim', shapes: [[3, 9, 4]], fn: (x) => [x.argmax(1), x.max(1, true)], kernels: 2 },
+  { name: 'matmul of a transposed operand (read in place)', shapes: [[7, 5], [7, 6]], fn: (a, b) => a.transpose(0, 1).matmul(b), kernels: 1 },
+];
+
+describe.each(devices)('compiled == eager on %s', (device) => {
+  it.each(PATTERNS)('$name', async ({ shapes, fn, kernels }) => {
+    const graph = record(shapes.map((shape) => ({ shape, dtype: 'float32', device })), fn);
+    const compiled = compileGraph(graph);
+    expect(compiled.kernels.length, compiled.kernels.map((k) => k.name).join(', ')).toBeLessThanOrEqual(kernels);
+    manualSeed(7);
+    const inputs = shapes.map((s) => randn(s, { device }));
+    const got = compiled.run(inputs);
+    const want = tidy(() => runGraph(graph, inputs));
+    expect(got.length).toBe(want.length);
+    for (let i = 0; i < got.length; i++) {
+      expect(got[i]!.shape).toEqual(want[i]!.shape);
+      expect(got[i]!.dtype).toBe(want[i]!.dtype);
+      const [g, w] = [await got[i]!.data(), await want[i]!.data()];
+      for (let j = 0; j < w.length; j++) {
+        // float32: rtol 1e-4, atol 1e-5 (DESIGN.md); sums and matmuls may reorder additions.
+        expect(Math.abs(g[j]! - w[j]!), `element ${j}: ${g[j]} vs ${w[j]}`).toBeLessThanOrEqual(1e-5 + 1e-4 * Math.abs(w[j]!));
+      }
+    }
+  });
+});
