@@ -303,6 +303,7 @@ const VIEW_OPS = new Set(['reshape', 'view', 'permute', 'transpose', 'unsqueeze'
 class KernelBuilder {
   readonly inputs: IRNode[] = [];
   readonly ops: string[] = [];
+  private readonly noted = new Set<IRNode>();
   private readonly random = new Set<number>();
   rowContext: { reductions: readonly ReductionNode[]; outerIdx: readonly Index[] } | undefined;
   fusedMatmul: { node: MatmulNode; idx: readonly Index[] } | undefined;
@@ -361,6 +362,8 @@ class KernelBuilder {
   }
 
   private note(n: IRNode): void {
+    if (this.noted.has(n)) return;
+    this.noted.add(n);
     this.ops.push(...n.ops);
   }
 }
