@@ -700,7 +700,7 @@ const CASES: Record<OpName, CaseGen> = {
 /** Every (op, case) pair; exported as a count so reports can quote it. */
 export const conformanceCases = (Object.keys(OPS) as OpName[]).flatMap((op) => CASES[op]().map((c) => ({ op, c })));
 
-describe.each(devicesUnderTest())('conformance on %s', (device) => {
+describe.each(await devicesUnderTest())('conformance on %s', (device) => {
   it(`covers every op of the table (${conformanceCases.length} cases per device)`, () => {
     expect(new Set(conformanceCases.map((k) => k.op))).toEqual(new Set(Object.keys(OPS)));
     console.log(`conformance: ${conformanceCases.length} cases on ${device}`);

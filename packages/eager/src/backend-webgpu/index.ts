@@ -85,12 +85,7 @@ export function webGpuBackend(rt: GpuRuntime): DeviceBackend {
       const view = permute(op, input.view, [...kept, ...dims]);
       runReduction(rt, { name: op, op, input: { ...operand(input), ...view }, outerRank: kept.length, output: operand(out) });
     },
-    matmul(a, b, out) {
-      if (a.storage.dtype !== 'float32') {
-        throw new KilnError(`webgpu matmul supports float32, got ${a.storage.dtype}; cast first`, { op: 'matmul' });
-      }
-      runMatmul(rt, { name: 'matmul', a: operand(a), b: operand(b), out: operand(out) });
-    },
+    matmul: (a, b, out) => runMatmul(rt, { name: 'matmul', a: operand(a), b: operand(b), out: operand(out) }),
     gather: (input, index, out, dim) => runGather(rt, operand(input), operand(index), operand(out), dim),
     arange: (out, start, step) => runArange(rt, operand(out), start, step),
     random: (out, dist, seed, offset) => runRandom(rt, operand(out), dist, seed, offset),

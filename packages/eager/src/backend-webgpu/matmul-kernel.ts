@@ -69,7 +69,10 @@ export function runMatmul(rt: GpuRuntime, spec: MatmulSpec): void {
   const tile = spec.tile ?? DEFAULT_TILE;
   if (numelOf(out.shape) === 0) return;
   const launch = planMatmul(a, b, out.offset, tile, rt.limits.maxComputeWorkgroupsPerDimension);
-  const wgsl = renderMatmulTemplate({ name: spec.name, tile, batchRank: a.shape.length - 2, variant: launch.variant });
+  const int = a.dtype === 'int32';
+  const wgsl = renderMatmulTemplate({
+    name: spec.name, tile, batchRank: a.shape.length - 2, variant: int ? 'scalar' : launch.variant, elementType: int ? 'i32' : 'f32',
+  });
   const pipeline = rt.pipeline({ wgsl, label: spec.name });
   rt.dispatch(pipeline, [rt.uniform(new Uint32Array(launch.info)), a.buffer, b.buffer, out.buffer], launch.grid, spec.name);
 }
@@ -92,6 +95,8 @@ export interface MatmulTemplate {
   epilogue?: (acc: string) => { lines: string[]; value: string };
   /** WGSL helper functions the epilogue's text calls. */
   helpers?: (text: string) => string[];
+  /** Element type (int32 matmul uses the scalar variant). */
+  elementType?: 'f32' | 'i32';
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -111,11 +116,13 @@ export function renderMatmulTemplate(t: MatmulTemplate): string {
   const { rows: TM, cols: TN } = tile;
   const [wx, wy] = tile.workgroup;
   const V = TN / 4;
+  const T = t.elementType ?? 'f32';
+  if (T === 'i32' && t.variant !== 'scalar') throw new KilnError('int32 matmul uses the scalar variant', { op: 'matmul' });
   const vecA = t.variant === 'vec4';
   const vecB = t.variant !== 'scalar';
-  const bindings = `@group(0) @binding(1) var<storage, read> ${vecA ? 'a4: array<vec4f>' : 'a: array<f32>'};
-@group(0) @binding(2) var<storage, read> ${vecB ? 'b4: array<vec4f>' : 'b: array<f32>'};
-@group(0) @binding(3) var<storage, read_write> c: array<f32>;
+  const bindings = `@group(0) @binding(1) var<storage, read> ${vecA ? 'a4: array<vec4f>' : `a: array<${T}>`};
+@group(0) @binding(2) var<storage, read> ${vecB ? 'b4: array<vec4f>' : `b: array<${T}>`};
+@group(0) @binding(3) var<storage, read_write> c: array<${T}>;
 ${t.extraBindings ?? ''}`;
   let loop: string[];
   let accAt: (i: number, j: number) => string;
@@ -139,14 +146,15 @@ ${t.extraBindings ?? ''}`;
       ? range(V).map((v) => `let b${v} = b4[(bRow + col0 + ${4 * v}u) / 4u];`)
       : range(TN).map((j) => `let b${j} = b[bRow + min(col0 + ${j}u, N - 1u) * sbn];`);
     const bAt = (j: number) => (vecB ? `b${Math.floor(j / 4)}[${j % 4}]` : `b${j}`);
+    const madd = (x: string, y: string, acc: string) => (T === 'f32' ? `fma(${x}, ${y}, ${acc})` : `${x} * ${y} + ${acc}`);
     loop = [
-      `var acc: array<array<f32, ${TN}>, ${TM}>;`,
+      `var acc: array<array<${T}, ${TN}>, ${TM}>;`,
       ...range(TM).map((i) => `let aRow${i} = aBase + min(row0 + ${i}u, M - 1u) * sam;`),
       'for (var k = 0u; k < K; k++) {',
       ...range(TM).map((i) => `  let a${i} = a[aRow${i} + k * sak];`),
       '  let bRow = bBase + k * sbk;',
       ...bLoads.map((l) => `  ${l}`),
-      ...range(TM).flatMap((i) => range(TN).map((j) => `  acc[${i}][${j}] = fma(a${i}, ${bAt(j)}, acc[${i}][${j}]);`)),
+      ...range(TM).flatMap((i) => range(TN).map((j) => `  acc[${i}][${j}] = ${madd(`a${i}`, bAt(j), `acc[${i}][${j}]`)};`)),
       '}',
     ];
     accAt = (i, j) => `acc[${i}][${j}]`;

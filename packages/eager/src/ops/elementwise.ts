@@ -220,10 +220,12 @@ export const HELPERS: Record<string, Helper> = {
   // WGSL's pow is undefined for a negative base; JS's Math.pow defines it for integral exponents.
   kiln_pow: {
     js: '',
+    // NaN and inf through special_bits: WGSL rejects them as constants (see ../wgsl).
     wgsl: `fn kiln_pow(a: f32, b: f32) -> f32 {
   if (b == 0.0) { return 1.0; }
-  if (a >= 0.0) { return pow(a, b); }
-  if (b != floor(b)) { return bitcast<f32>(0x7fc00000u); }
+  if (a == 0.0) { return select(bitcast<f32>(special_bits[1]), 0.0, b > 0.0); }
+  if (a > 0.0) { return pow(a, b); }
+  if (b != floor(b)) { return bitcast<f32>(special_bits[0]); }
   let m = pow(-a, b);
   return select(m, -m, abs(b) < 16777216.0 && (i32(b) & 1) != 0);
 }`,
