@@ -7,7 +7,9 @@ export type Workgroups = readonly [number, number?, number?];
  * Dispatches go into one open compute pass (cheapest on every driver); a copy
  * closes it. The owner flushes on readback, on request, or when
  * `maxDispatchesPerSubmit` is reached, so the GPU can start on long chains
- * before the JS has recorded all of them.
+ * before the JS has recorded all of them, and buffers released meanwhile
+ * become reusable sooner (fewer new bind groups, ~16 µs each in Dawn). On
+ * lavapipe a chain of 2000 small ops cost 54 µs/op at 256 per submit, 33 at 32.
  */
 export class CommandBatcher {
   private encoder: GPUCommandEncoder | undefined;
@@ -24,7 +26,7 @@ export class CommandBatcher {
     private readonly device: GPUDevice,
     /** Runs after every submit (the runtime recycles released buffers). */
     private readonly afterSubmit: () => void,
-    public maxDispatchesPerSubmit = 256,
+    public maxDispatchesPerSubmit = 32,
   ) {}
 
   /** True when commands are recorded but not submitted. */

@@ -1,6 +1,7 @@
 import type { GpuRuntime } from '@kiln/gpu-runtime';
 import type { DType } from '../dtype';
 import { isContiguous, numelOf } from '../view';
+import { memoPipeline } from './pipeline-memo';
 import { gridFor, kernelPrelude, type StridedOperand } from './strided-operand';
 import { loadAs, STORAGE_TYPE, storeAs, type WgslDType } from '../wgsl';
 
@@ -48,8 +49,12 @@ export function runElementwise(rt: GpuRuntime, spec: ElementwiseSpec): void {
   const dense = tensors.every(isContiguous);
   const vec4 = dense && n % 4 === 0 && tensors.every((o) => o.offset % 4 === 0);
   const access: Access = vec4 ? 'vec4' : dense ? 'dense' : 'strided';
-  const wgsl = renderElementwise(spec, access);
-  const pipeline = rt.pipeline({ wgsl, label: spec.name });
+  const operands = spec.inputs.map((o) => (isScalar(o) ? `#${o.dtype}` : o.buffer === spec.output.buffer ? `=${o.dtype}` : o.dtype));
+  const signature = [
+    spec.name, access, spec.output.shape.length, spec.output.dtype, spec.resultDType, ...operands, ...spec.computeDTypes,
+    spec.expr(spec.inputs.map((_, k) => `a${k}`)),
+  ].join('|');
+  const pipeline = memoPipeline(rt, signature, spec.name, () => renderElementwise(spec, access));
   const bindings = [rt.uniform(new Uint32Array(infoWords(spec, access, n))), ...bufferBindings(spec)];
   rt.dispatch(pipeline, bindings, [gridFor(vec4 ? n / 4 : n, WORKGROUP)], spec.name);
 }

@@ -1,6 +1,7 @@
 import type { GpuRuntime } from '@kiln/gpu-runtime';
 import { KilnError } from '@kiln/gpu-runtime';
 import { numelOf } from '../view';
+import { memoPipeline } from './pipeline-memo';
 import { kernelPrelude, type StridedOperand } from './strided-operand';
 
 /**
@@ -70,10 +71,11 @@ export function runMatmul(rt: GpuRuntime, spec: MatmulSpec): void {
   if (numelOf(out.shape) === 0) return;
   const launch = planMatmul(a, b, out.offset, tile, rt.limits.maxComputeWorkgroupsPerDimension);
   const int = a.dtype === 'int32';
-  const wgsl = renderMatmulTemplate({
-    name: spec.name, tile, batchRank: a.shape.length - 2, variant: int ? 'scalar' : launch.variant, elementType: int ? 'i32' : 'f32',
-  });
-  const pipeline = rt.pipeline({ wgsl, label: spec.name });
+  const variant = int ? 'scalar' : launch.variant;
+  const signature = [spec.name, variant, a.dtype, a.shape.length, tile.rows, tile.cols, ...tile.workgroup].join('|');
+  const pipeline = memoPipeline(rt, signature, spec.name, () =>
+    renderMatmulTemplate({ name: spec.name, tile, batchRank: a.shape.length - 2, variant, elementType: int ? 'i32' : 'f32' }),
+  );
   rt.dispatch(pipeline, [rt.uniform(new Uint32Array(launch.info)), a.buffer, b.buffer, out.buffer], launch.grid, spec.name);
 }
 

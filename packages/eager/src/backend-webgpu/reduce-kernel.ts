@@ -2,6 +2,7 @@ import type { GpuRuntime } from '@kiln/gpu-runtime';
 import type { DType } from '../dtype';
 import { REDUCTIONS, type ReduceOp } from '../ops/reductions';
 import { isContiguous, numelOf } from '../view';
+import { memoPipeline } from './pipeline-memo';
 import { gridFor, kernelPrelude, type StridedOperand } from './strided-operand';
 import { loadAs, STORAGE_TYPE, storeAs, VALUE_TYPE } from '../wgsl';
 
@@ -63,8 +64,8 @@ export function runReduction(rt: GpuRuntime, spec: ReduceSpec): void {
   const words = dense
     ? [rows, rowLength, input.offset, spec.output.offset]
     : [rows, rowLength, input.offset, spec.output.offset, ...input.shape, ...input.strides];
-  const wgsl = renderReduction(spec, strategy, dense);
-  const pipeline = rt.pipeline({ wgsl, label: spec.name });
+  const signature = [spec.name, spec.op, strategy, dense, input.shape.length, outerRank, input.dtype, spec.output.dtype].join('|');
+  const pipeline = memoPipeline(rt, signature, spec.name, () => renderReduction(spec, strategy, dense));
   const bindings = [rt.uniform(new Uint32Array(words)), input.buffer, spec.output.buffer];
   const workgroups = strategy === 'thread' ? gridFor(rows, WG_THREAD) : Math.min(rows, 65535);
   rt.dispatch(pipeline, bindings, [workgroups], spec.name);
