@@ -104,6 +104,8 @@ describe('GpuRuntime', () => {
     if (!gpu.runtime) return ctx.skip(gpu.reason);
     const rt = gpu.runtime;
     rt.flush();
+    const saved = rt.batcher.maxDispatchesPerSubmit;
+    rt.batcher.maxDispatchesPerSubmit = 100;
     const buf = rt.upload(new Float32Array(64).fill(1));
     const pipeline = rt.pipeline({ wgsl: AXPY });
     const submits = rt.batcher.submits;
@@ -112,6 +114,7 @@ describe('GpuRuntime', () => {
     expect(rt.batcher.submits).toBe(submits);
     const got = new Float32Array(await rt.read(buf, 0, 8));
     expect(rt.batcher.submits).toBe(submits + 1);
+    rt.batcher.maxDispatchesPerSubmit = saved;
     // Each of the 50 dispatches maps x -> 3x + i, in order, through tmp and back.
     let x0 = 1, x1 = 1;
     for (let i = 0; i < 50; i++) { x0 = Math.fround(x0 * 3); x1 = x1 * 3 + 1; }
