@@ -49,6 +49,6 @@ export type { View } from './view';
 // The webgpu device: init, and the kernel templates the compiler shares.
 export { initWebGpu, webGpuBackend } from './backend-webgpu';
 export type { GpuStorage } from './backend-webgpu';
-export { DEFAULT_TILE, planMatmul, renderMatmulTemplate } from './backend-webgpu/matmul-kernel';
+export { DEFAULT_TILES, planMatmul, renderMatmulTemplate } from './backend-webgpu/matmul-kernel';
 export type { MatmulLaunch, MatmulTemplate, MatmulTile, MatmulVariant } from './backend-webgpu/matmul-kernel';
 export * as wgsl from './wgsl';

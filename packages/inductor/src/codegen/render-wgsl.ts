@@ -6,7 +6,7 @@
  */
 import { helpersFor, PHILOX_WGSL, REDUCTIONS, type DType } from '@kiln/eager';
 import { wgsl as W } from '@kiln/eager';
-import { renderMatmulTemplate } from '@kiln/eager';
+import { renderMatmulTemplate, type MatmulTile, type MatmulVariant } from '@kiln/eager';
 import { keyOf, type Expr, type Size } from '../ir/expr';
 import { ExprEmitter, scopeOf, type Lang } from './emit-expr';
 import { metadataWords, wordsPerParam, type Kernel, type MatmulKernel, type PointwiseKernel, type RowKernel } from './kernel';
@@ -18,6 +18,8 @@ export interface WgslOptions {
   rowStrategy: 'thread' | 'workgroup';
   /** Dynamic sizes: how many symbols the metadata holds before the params. */
   symCount: number;
+  /** Matmul kernels: the variant and tile planned for the operands' layouts (planMatmul in @kiln/eager). */
+  matmul?: { variant: MatmulVariant; tile: MatmulTile };
 }
 
 export interface RenderedWgsl {
@@ -270,7 +272,8 @@ function renderMatmul(k: MatmulKernel, o: WgslOptions): string {
     name: k.name,
     comment: `kiln kernel ${k.name}: ${k.fusedOps.join(', ')}`,
     batchRank: k.batch.length,
-    variant: matmulVectorizable(k) ? 'vec4' : 'scalar',
+    variant: o.matmul?.variant ?? 'scalar',
+    ...(o.matmul ? { tile: o.matmul.tile } : {}),
     extraBindings: extras
       .map((i, n) => `@group(0) @binding(${4 + n}) var<storage, read> in${i}: array<${W.STORAGE_TYPE[k.inputs[i]!.dtype]}>;`)
       .join('\n'),
@@ -282,13 +285,3 @@ function renderMatmul(k: MatmulKernel, o: WgslOptions): string {
     helpers: (text) => [...helpersFor(text, 'wgsl')],
   });
 }
-
-/** The vec4 template applies when both operands are row-major with 4-aligned rows. */
-export function matmulVectorizable(k: MatmulKernel): boolean {
-  const aligned = (op: MatmulKernel['a'], inner: number) => {
-    const r = op.strides.length;
-    return op.strides[r - 1] === 1 && inner % 4 === 0 && op.offset % 4 === 0 && op.strides.slice(0, r - 1).every((s) => s % 4 === 0);
-  };
-  return aligned(k.a, k.K) && aligned(k.b, k.N);
-}
-

@@ -5,7 +5,7 @@
  * shared encoder (webgpu) or runs the JS kernels in order (cpu).
  */
 import {
-  allocStorage, DEFAULT_TILE, KilnError, philoxFill, planMatmul, takeRandom, Tensor, views,
+  allocStorage, KilnError, philoxFill, planMatmul, takeRandom, Tensor, views,
   type Device, type DType, type GpuStorage, type Storage, type TypedArray,
 } from '@kiln/eager';
 import type { GpuRuntime } from '@kiln/gpu-runtime';
@@ -81,9 +81,9 @@ export class CompiledGraph {
       const launch = planMatmul(
         { shape: shape(k.M, k.K), strides: k.a.strides, offset: k.a.offset },
         { shape: shape(k.K, k.N), strides: k.b.strides, offset: k.b.offset },
-        0, DEFAULT_TILE, rt.limits.maxComputeWorkgroupsPerDimension,
+        0, rt.limits.maxComputeWorkgroupsPerDimension,
       );
-      const source = renderWgsl(k, { workgroupSize: 256, rowStrategy: 'thread', symCount: 0 }).source;
+      const source = renderWgsl(k, { workgroupSize: 256, rowStrategy: 'thread', symCount: 0, matmul: launch }).source;
       return { scheduled: s, source, pipeline: rt.pipeline({ wgsl: source, label: k.name }), grid: launch.grid, matmulInfo: launch.info };
     }
     const rows = k.kind === 'rows' ? numelOf(k.outer) : 0;
