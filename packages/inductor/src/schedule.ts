@@ -195,6 +195,9 @@ class Scheduler {
       ];
       const full = (n: IRNode) => placeDims(outerIdx, innerIdx, first.dims, n.shape.length);
       const elementStores = epilogues.map((p) => ({ node: p, expr: b.track(p, () => p.body(full(p), b.read)), index: linearize(full(p), p.shape) }));
+      // A buffer this kernel reads must not be computed from what it writes (that would need the kernel twice).
+      const members = new Set<IRNode>([...reductions, ...epilogues, ...rowValues]);
+      if (b.inputs.some((input) => this.dependsOnAny(input, members))) throw new FusionMismatch('the row kernel would read its own results');
       return { b, rows, rowStores, elementStores };
     };
     // Later reductions over the same rows join while the kernel still builds.
@@ -215,7 +218,7 @@ class Scheduler {
     }
     // rowValues: elementwise values with one element per row, computed from the accumulators before the row's store.
     for (const p of this.nodes) {
-      if (p.kind !== 'pointwise' || claimed.has(p) || !this.realized.has(p) || numelOf(p.shape) !== numelOf(outer)) continue;
+      if (p.kind !== 'pointwise' || claimed.has(p) || epilogues.includes(p) || !this.realized.has(p) || numelOf(p.shape) !== numelOf(outer)) continue;
       if (!reductions.some((r) => this.readsInlined(p, r))) continue;
       rowValues.push(p);
       if (!attempt(tryBuild)) rowValues.pop();
@@ -282,6 +285,13 @@ class Scheduler {
   /** Every path from `from` to a computed value goes through `to` (elementwise values in between are inlined). */
   private onlyFeeds(from: IRNode, to: IRNode): boolean {
     return this.usersOf(from).every((u) => u === to || (u.kind === 'pointwise' && !this.realized.has(u) && this.onlyFeeds(u, to)));
+  }
+
+  /** `n` is computed (through any chain of nodes) from one of `targets`. */
+  private dependsOnAny(n: IRNode, targets: ReadonlySet<IRNode>, seen = new Set<IRNode>()): boolean {
+    if (seen.has(n)) return false;
+    seen.add(n);
+    return n.deps.some((d) => targets.has(d) || this.dependsOnAny(d, targets, seen));
   }
 
   /** `n` reads `target` directly or through elementwise values inlined into it. */

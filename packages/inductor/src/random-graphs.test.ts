@@ -1,0 +1,20 @@
+import { initWebGpu, type Device } from '@kiln/eager';
+import { probeWebGpu } from '@kiln/gpu-runtime';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { checkProgram } from './testing/differential';
+
+const gpu = await probeWebGpu();
+if (gpu.runtime) await initWebGpu();
+const devices: Device[] = gpu.runtime ? ['cpu', 'webgpu'] : ['cpu'];
+
+describe.each(devices)('random graphs on %s', (device) => {
+  it('compiled == eager for 300 random programs (pnpm fuzz runs 10k)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: 2 ** 31 - 1 }), async (seed) => {
+        expect(await checkProgram(seed, device)).toBeUndefined();
+      }),
+      { numRuns: 300, seed: 20261126 },
+    );
+  }, 300_000);
+});
