@@ -1,19 +1,149 @@
 /**
- * `pnpm bench`: kiln's main job. Finds the WebGPU device (or says why there
- * is none), measures the device's floors, and — as the benchmarks issue lands
- * — runs the A/B workloads (eager vs compiled vs peers) and prints the table.
+ * `pnpm bench`: kiln's main job, the A/B speed report. For each workload
+ * (benchmarks/workloads/) and device it times kiln eager, kiln compiled
+ * (`compile` from @kiln/tracer) and TensorFlow.js on the same device, plus
+ * hand-written WGSL references on webgpu; checks every result against kiln
+ * eager first; prints a table and writes JSON and an SVG chart to
+ * benchmarks/results/. The device floors (device.bench.ts) come first.
+ *
+ *   pnpm bench [--quick] [--only W2,W6] [--device cpu|webgpu] [--no-floors]
  */
-import { probeWebGpu } from '@kiln/gpu-runtime';
-import { measureDeviceFloors, printDeviceFloors } from './device.bench';
+import { initWebGpu, type Device } from '@kiln/eager';
+import { probeWebGpu, type GpuRuntime } from '@kiln/gpu-runtime';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { measureDeviceFloors, printDeviceFloors, type DeviceFloors } from './device.bench';
+import { loadCompiler } from './lib/compiled';
+import { parseOptions, type BenchOptions } from './lib/options';
+import { describeAdapter, LEGEND, machineInfo, ratios, renderSvg, renderTables, TIMING_NOTE, type BenchReport } from './lib/report';
+import { runRow, type RowResult } from './lib/run-row';
+import { loadTfjs, type TfBackend, type TfPeers } from './lib/tfjs';
+import { FULL, QUICK } from './lib/timing';
+import { WORKLOADS } from './workloads';
 
-const gpu = await probeWebGpu();
-if (gpu.runtime) {
-  const info = gpu.runtime.adapterInfo;
-  console.log(`WebGPU device: ${info.description || info.device} (vendor ${info.vendor || '?'}, ${info.isSoftware ? 'software' : 'hardware'})`);
-  console.log(`features: ${[...gpu.runtime.features].join(', ') || 'none'}`);
-  console.log('measuring device floors (dispatch cost, readback, bandwidth)...');
-  printDeviceFloors(await measureDeviceFloors(gpu.runtime));
+const RESULTS = join(dirname(fileURLToPath(import.meta.url)), 'results');
+const started = performance.now();
+const date = new Date().toISOString();
+
+let options: BenchOptions;
+try {
+  options = parseOptions(process.argv.slice(2), WORKLOADS.map((w) => w.id));
+} catch (error) {
+  console.error(error instanceof Error ? error.message : String(error));
+  process.exit(2);
+}
+const workloads = options.only.length > 0 ? WORKLOADS.filter((w) => options.only.includes(w.id)) : WORKLOADS;
+const machine = machineInfo();
+console.log(`kiln bench${options.quick ? ' --quick' : ''} — ${date}`);
+console.log(`machine: ${machine.cpuCount} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, ${machine.os}, Node ${machine.node}, load average ${machine.loadAverageAtStart} at start`);
+
+// --- the device -------------------------------------------------------------
+let rt: GpuRuntime | undefined;
+let webgpuMissing: string | undefined;
+if (options.devices.includes('webgpu')) {
+  const gpu = await probeWebGpu();
+  if (gpu.runtime) rt = await initWebGpu();
+  else webgpuMissing = gpu.reason;
 } else {
-  console.log(`no WebGPU device: ${gpu.reason}; only the cpu columns can run`);
+  webgpuMissing = 'not requested (--device cpu)';
+}
+const devices: Device[] = options.devices.filter((d) => d === 'cpu' || rt !== undefined);
+if (rt) {
+  console.log(`webgpu: ${describeAdapter(rt.adapterInfo)}; features: ${[...rt.features].join(', ') || 'none'}`);
+} else {
+  console.log(`webgpu columns missing: ${webgpuMissing}${options.devices.includes('cpu') ? '; running the cpu columns only' : ''}`);
+}
+
+let floors: DeviceFloors | undefined;
+if (rt && !options.noFloors) {
+  console.log('\n## Device floors (webgpu)\nmeasuring dispatch cost, readback, bandwidth...');
+  floors = await measureDeviceFloors(rt);
+  printDeviceFloors(floors);
+}
+
+// --- what is compared -------------------------------------------------------
+const compiler = await loadCompiler();
+console.log(`\ncompiled column: ${compiler.via}`);
+const wanted: TfBackend[] = devices.flatMap((d): TfBackend[] => (d === 'webgpu' ? ['tfjs-webgpu'] : ['tfjs-cpu', 'tfjs-wasm']));
+let peers: TfPeers | undefined;
+let peersMissing: string | undefined;
+try {
+  peers = await loadTfjs(wanted, rt);
+  const missing = Object.entries(peers.missing).map(([b, why]) => `${b} (${why})`);
+  console.log(`peers: TensorFlow.js ${peers.version}: ${[...peers.available].join(', ') || 'none'}${missing.length ? `; missing: ${missing.join('; ')}` : ''}`);
+} catch (error) {
+  peersMissing = `TensorFlow.js did not load: ${error instanceof Error ? error.message : String(error)}`;
+  console.log(`peers: ${peersMissing}`);
+}
+
+// --- the rows -----------------------------------------------------------------
+const policy = options.quick ? QUICK : FULL;
+console.log(`\n## Workloads (${options.quick ? 'quick sizes' : 'full sizes'}; ${TIMING_NOTE})`);
+const rows: RowResult[] = [];
+for (const device of devices) {
+  for (const workload of workloads) {
+    rows.push(await runRow(workload, device, {
+      quick: options.quick, policy, compiler, rt, peers, ...(peersMissing ? { peersMissing } : {}),
+      progress: (text) => process.stdout.write(text),
+    }));
+  }
+}
+
+// --- the report ---------------------------------------------------------------
+const failures = rows.filter((r) => r.failure).map((r) => `${r.id} ${r.title} on ${r.device}: ${r.failure}`);
+const report: BenchReport = {
+  date,
+  command: `pnpm bench ${process.argv.slice(2).join(' ')}`.trim(),
+  options,
+  durationS: Math.round((performance.now() - started) / 100) / 10,
+  machine,
+  webgpu: rt ? { adapter: rt.adapterInfo, features: [...rt.features] } : { missing: webgpuMissing ?? 'unknown' },
+  compiler: compiler.via,
+  peers: { ...(peers ? { tfjsVersion: peers.version } : {}), available: [...(peers?.available ?? [])], missing: { ...(peers?.missing ?? {}), ...(peersMissing ? { tfjs: peersMissing } : {}) } },
+  ...(floors ? { floors } : {}),
+  timing: TIMING_NOTE,
+  rows: rows.map((r) => ({ ...r, ratios: ratios(r) })),
+  failures,
+};
+
+console.log(`\n## Results — ${date.slice(0, 10)}, ${machine.cpuCount} × ${machine.cpuModel} (shared machine: other work may run alongside)\n`);
+console.log(renderTables(report));
+console.log(LEGEND);
+
+mkdirSync(RESULTS, { recursive: true });
+const stamp = date.replace(/[:.]/g, '-').slice(0, 19);
+const base = join(RESULTS, `bench-${stamp}${options.quick ? '-quick' : ''}`);
+writeFileSync(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
+writeFileSync(`${base}.md`, `${renderTables(report)}\n${LEGEND}\n`);
+const svg = renderSvg(report);
+writeFileSync(`${base}.svg`, svg);
+for (const name of ['latest.json', 'latest.svg']) writeFileSync(join(RESULTS, name), name.endsWith('json') ? `${JSON.stringify(report, null, 2)}\n` : svg);
+const written = [`${base}.json`, `${base}.md`, `${base}.svg`];
+const png = toPng(`${base}.svg`);
+if (png) written.push(png);
+console.log(`\nwritten: ${written.map((f) => relative(process.cwd(), f)).join(', ')} (and results/latest.json, latest.svg)`);
+console.log(`took ${report.durationS.toFixed(0)} s`);
+
+if (failures.length > 0) {
+  console.error(`\n${'!'.repeat(72)}\nBENCH FAILED: kiln is wrong or crashed on ${failures.length} row(s):`);
+  for (const f of failures) console.error(`  - ${f}`);
+  console.error('!'.repeat(72));
+  process.exit(1);
 }
 process.exit(0);
+
+/** A PNG of the chart where rsvg-convert or ImageMagick is installed; never required. */
+function toPng(svgPath: string): string | undefined {
+  const pngPath = svgPath.replace(/\.svg$/, '.png');
+  for (const [cmd, args] of [['rsvg-convert', ['-o', pngPath, svgPath]], ['convert', [svgPath, pngPath]]] as const) {
+    try {
+      execFileSync(cmd, [...args], { stdio: 'ignore', timeout: 30_000 });
+      return pngPath;
+    } catch {
+      // not installed or failed: the SVG is the chart
+    }
+  }
+  return undefined;
+}

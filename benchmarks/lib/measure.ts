@@ -20,6 +20,7 @@ export async function measure(name: string, fn: () => unknown, options: MeasureO
   const bench = new Bench({
     time: options.timeMs ?? 500,
     iterations: options.iterations ?? 10,
+    warmup: (options.warmupIterations ?? 3) > 0,
     warmupIterations: options.warmupIterations ?? 3,
     warmupTime: 50,
   });
@@ -31,5 +32,5 @@ export async function measure(name: string, fn: () => unknown, options: MeasureO
   if (result.state === 'errored') throw result.error;
   if (result.state !== 'completed') throw new KilnError(`benchmark '${name}' did not complete (${result.state})`);
   const { latency } = result;
-  return { medianMs: latency.p50, minMs: latency.min, maxMs: latency.max, samples: latency.samples?.length ?? 0 };
+  return { medianMs: latency.p50, minMs: latency.min, maxMs: latency.max, samples: latency.samplesCount };
 }

@@ -47,8 +47,12 @@ export function acquireDevice(): Promise<AcquiredDevice> {
   return pending;
 }
 
-/** The GPU entry point: navigator.gpu in a browser, Dawn in Node. */
-async function gpuEntry(): Promise<GPU> {
+/**
+ * The GPU entry point: navigator.gpu in a browser, Dawn in Node (created once
+ * and kept alive here). Other WebGPU libraries that expect `navigator.gpu`
+ * (e.g. TensorFlow.js in the benchmarks) can be handed this same object.
+ */
+export async function gpuEntry(): Promise<GPU> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu) return nav.gpu;
   if (nodeGpu) return nodeGpu;

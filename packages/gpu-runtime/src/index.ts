@@ -1,5 +1,5 @@
 export { KilnError } from './errors';
-export { acquireDevice, NoAdapterError, OPTIONAL_FEATURES } from './device';
+export { acquireDevice, gpuEntry, NoAdapterError, OPTIONAL_FEATURES } from './device';
 export type { AcquiredDevice, AdapterDescription, OptionalFeature } from './device';
 export { BufferPool, sizeClass } from './buffer-pool';
 export type { PoolStats } from './buffer-pool';

@@ -1,0 +1,107 @@
+/**
+ * TensorFlow.js, the peer kiln is compared with: its cpu (plain JS), wasm and
+ * webgpu backends. The webgpu backend runs on kiln's own Dawn device (one
+ * GPUDevice for the whole process), so both libraries meet the same driver
+ * and the same lavapipe threads.
+ */
+import type * as tfc from '@tensorflow/tfjs-core';
+import { gpuEntry, type GpuRuntime } from '@kiln/gpu-runtime';
+
+export type Tf = typeof tfc;
+export type TfTensor = tfc.Tensor;
+export type TfBackend = 'tfjs-cpu' | 'tfjs-wasm' | 'tfjs-webgpu';
+
+const TF_NAME: Record<TfBackend, string> = { 'tfjs-cpu': 'cpu', 'tfjs-wasm': 'wasm', 'tfjs-webgpu': 'webgpu' };
+
+export interface TfPeers {
+  tf: Tf;
+  version: string;
+  /** The backends that loaded. */
+  available: Set<TfBackend>;
+  /** Why each of the others did not. */
+  missing: Partial<Record<TfBackend, string>>;
+  /** Makes `backend` current (tensors are created on the current backend). */
+  use(backend: TfBackend): Promise<void>;
+}
+
+const message = (error: unknown): string => (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
+
+/**
+ * Loads tfjs-core and the backends wanted. `rt` (kiln's runtime) is required
+ * for tfjs-webgpu: the backend is built on rt.device.
+ */
+export async function loadTfjs(wanted: readonly TfBackend[], rt: GpuRuntime | undefined): Promise<TfPeers> {
+  const available = new Set<TfBackend>();
+  const missing: Partial<Record<TfBackend, string>> = {};
+  if (wanted.includes('tfjs-webgpu')) {
+    // The backend module checks `navigator.gpu` when it is imported and uses
+    // Dawn's globals (GPUBufferUsage, ...): both must exist before the import.
+    if (rt) {
+      const gpu = await gpuEntry(); // the GPU object kiln's device came from
+      const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+      if (!nav) Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
+      else if (!nav.gpu) Object.defineProperty(nav, 'gpu', { value: gpu, configurable: true });
+    } else {
+      missing['tfjs-webgpu'] = 'no WebGPU device';
+    }
+  }
+  const tf = await import('@tensorflow/tfjs-core');
+  tf.env().set('PROD', true); // no NaN checks, no debug-mode data reads between ops
+  if (wanted.includes('tfjs-cpu')) {
+    try {
+      await import('@tensorflow/tfjs-backend-cpu');
+      if (!(await tf.setBackend('cpu'))) throw new Error('setBackend(cpu) returned false');
+      available.add('tfjs-cpu');
+    } catch (error) {
+      missing['tfjs-cpu'] = message(error);
+    }
+  }
+  if (wanted.includes('tfjs-wasm')) {
+    try {
+      await import('@tensorflow/tfjs-backend-wasm');
+      if (!(await tf.setBackend('wasm'))) throw new Error('its .wasm binary did not load (setBackend returned false)');
+      available.add('tfjs-wasm');
+    } catch (error) {
+      missing['tfjs-wasm'] = message(error);
+    }
+  }
+  if (wanted.includes('tfjs-webgpu') && rt) {
+    try {
+      const webgpu = await import('@tensorflow/tfjs-backend-webgpu');
+      // The backend's own factory would request a second device; this one
+      // wraps kiln's GPUDevice instead, so both libraries share it.
+      tf.removeBackend('webgpu');
+      const info = rt.adapterInfo;
+      const adapterInfo = { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description };
+      tf.registerBackend('webgpu', () => new webgpu.WebGPUBackend(rt.device, adapterInfo as GPUAdapterInfo), 3);
+      if (!(await tf.setBackend('webgpu'))) throw new Error('setBackend(webgpu) returned false');
+      available.add('tfjs-webgpu');
+    } catch (error) {
+      missing['tfjs-webgpu'] = message(error);
+    }
+  }
+  return {
+    tf,
+    version: tf.version_core,
+    available,
+    missing,
+    async use(backend) {
+      if (!(await tf.setBackend(TF_NAME[backend]))) throw new Error(`tfjs backend ${backend} could not be selected`);
+      await tf.ready();
+    },
+  };
+}
+
+/**
+ * A timed tfjs step, the twin of lib/sync.ts `step`: computes `fn`
+ * (intermediates freed by tf.tidy), forces completion by reading one
+ * element back, frees the result.
+ */
+export function tfStep(tf: Tf, fn: () => TfTensor): () => Promise<void> {
+  return async () => {
+    const y = tf.tidy(fn);
+    const first = tf.tidy(() => tf.slice(tf.reshape(y, [-1]), 0, 1));
+    await first.data();
+    tf.dispose([y, first]);
+  };
+}
