@@ -2,13 +2,15 @@
  * The inductor's entry: graph -> lowered IR -> schedule -> kernels for the
  * graph's device -> a CompiledGraph. Also the tracer's backend interface.
  */
-import { KilnError, views, type Graph, type Tensor } from '@kiln/eager';
+import { KilnError, type Graph, type Tensor } from '@kiln/eager';
 import { currentRuntime, log } from '@kiln/gpu-runtime';
-import { lowerGraph } from './lower-graph';
+import { lowerGraph, type DynamicDims } from './lower-graph';
 import { CompiledGraph } from './runtime/compiled-graph';
 import { schedule } from './schedule';
 
 export interface InductorOptions {
+  /** Dims of each graph input whose size may change between calls (taken as metadata, not baked in). */
+  dynamicDims?: DynamicDims;
   /** Row kernels: one thread per row, one workgroup per row, or chosen by row count and length. */
   rowStrategy?: 'thread' | 'workgroup' | 'auto';
   /** Expression size above which a value read by several consumers gets its own buffer. */
@@ -18,7 +20,9 @@ export interface InductorOptions {
 /**
  * Compiles `graph` for the device of its inputs. The kernels assume
  * contiguous inputs; a call with another layout copies that input first.
- * For webgpu the device must be initialized (`await initWebGpu()`).
+ * Sizes are baked into the kernels except `dynamicDims`, which the kernels
+ * read at run time. For webgpu the device must be initialized
+ * (`await initWebGpu()`).
  */
 export function compileGraph(graph: Graph, options: InductorOptions = {}): CompiledGraph {
   const started = performance.now();
@@ -30,7 +34,7 @@ export function compileGraph(graph: Graph, options: InductorOptions = {}): Compi
   const device = [...devices][0] ?? 'cpu';
   const rt = device === 'webgpu' ? currentRuntime() : undefined;
   if (device === 'webgpu' && !rt) throw new KilnError('webgpu is not initialized; await initWebGpu() first', { op: 'inductor' });
-  const lowered = lowerGraph(graph, placeholders.map((p) => views.contiguousView(p.shape)));
+  const lowered = lowerGraph(graph, options.dynamicDims);
   const sched = schedule(lowered.nodes, lowered.outputs, {
     inlineBudget: options.inlineBudget ?? 40,
     maxBuffers: rt ? rt.limits.maxStorageBuffersPerShaderStage : Number.POSITIVE_INFINITY,

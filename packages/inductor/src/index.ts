@@ -5,5 +5,6 @@
  */
 export { compileGraph, inductorBackend } from './compile';
 export type { InductorOptions } from './compile';
+export type { DynamicDims } from './lower-graph';
 export { CompiledGraph } from './runtime/compiled-graph';
 export type { KernelReport } from './runtime/compiled-graph';

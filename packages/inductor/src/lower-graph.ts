@@ -6,11 +6,12 @@
  * reaches the scheduler as max, sub, exp, sum, div.
  */
 import {
-  DECOMPOSITIONS, KilnError, metaStorage, OPS, Tensor, views, withMode,
+  DECOMPOSITIONS, inferMeta, KilnError, metaStorage, OPS, Tensor, views, withMode,
   type AttrsOf, type CompositeOp, type Graph, type Input, type Mode, type OpName, type Scalar, type TensorMeta,
 } from '@kiln/eager';
 import type { Expr } from './ir/expr';
 import type { InputNode, IRNode } from './ir/nodes';
+import { markerOf } from './ir/size';
 import { IdSource, lower, type LowerInput, type PrimitiveOp } from './lowering';
 
 export interface LoweredGraph {
@@ -18,18 +19,34 @@ export interface LoweredGraph {
   /** Every node the outputs depend on, in topological (id) order. */
   nodes: IRNode[];
   outputs: IRNode[];
+  /** Where symbol k's value is read at run time: every (input, dim) that has it (they must agree). */
+  symbols: { input: number; dim: number }[][];
 }
 
-/** Where each graph input's elements are in its buffer (the compiled graph is specialized to these). */
-export interface InputLayout {
-  strides: readonly number[];
-  offset: number;
-}
+/**
+ * Dims of each graph input that may change between calls. Dims with the same
+ * example size share one symbol ("duck sizing", as in PyTorch), so that x
+ * [B, S] and mask [B, S] stay broadcast-compatible.
+ */
+export type DynamicDims = readonly (readonly number[] | undefined)[];
 
 const isComposite = (op: OpName): op is CompositeOp => OPS[op].kind === 'composite';
 
-export function lowerGraph(graph: Graph, layouts: readonly InputLayout[]): LoweredGraph {
-  const ids = new IdSource();
+export function lowerGraph(graph: Graph, dynamic: DynamicDims = []): LoweredGraph {
+  const symbolOf = new Map<number, number>();
+  const symbols: { input: number; dim: number }[][] = [];
+  graph.placeholders.forEach((p, input) =>
+    (dynamic[input] ?? []).forEach((dim) => {
+      const example = p.shape[dim]!;
+      let k = symbolOf.get(example);
+      if (k === undefined) symbolOf.set(example, (k = symbols.push([]) - 1));
+      symbols[k]!.push({ input, dim });
+    }),
+  );
+  // Traced shapes: each symbol's example size replaced by its marker (./ir/size).
+  const traced = (input: number, shape: readonly number[]) =>
+    shape.map((s, d) => ((dynamic[input] ?? []).includes(d) ? markerOf(symbolOf.get(s)!) : s));
+  const ids = new IdSource(symbols.length);
   const symbolic = new WeakMap<Tensor, IRNode>();
   const symbol = (n: IRNode, meta: TensorMeta): Tensor => {
     const t = new Tensor(metaStorage(meta.device, meta.dtype, 0), views.contiguousView(meta.shape));
@@ -64,23 +81,21 @@ export function lowerGraph(graph: Graph, layouts: readonly InputLayout[]): Lower
 
   const env = new Map<object, Tensor>();
   const inputs: InputNode[] = graph.placeholders.map((p, position) => {
-    const layout = layouts[position] ?? views.contiguousView(p.shape);
-    const n: InputNode = {
-      kind: 'input', id: ids.take(), ops: [p.name], shape: p.shape, dtype: p.dtype, deps: [], position,
-      strides: layout.strides, offset: layout.offset,
-    };
-    env.set(p, symbol(n, p));
+    const shape = traced(position, p.shape);
+    const n: InputNode = { kind: 'input', id: ids.take(), ops: [p.name], shape: shape.map((s) => ids.size(s)), dtype: p.dtype, deps: [], position };
+    env.set(p, symbol(n, { ...p, shape }));
     return n;
   });
   withMode(mode, () => {
     for (const node of graph.nodes) {
       if (node.op !== 'call') continue;
       const args = node.args.map((a) => (typeof a === 'object' ? env.get(a)! : a));
-      env.set(node, mode.call(node.target, args, node.attrs, node));
+      // Shapes are inferred again from the traced inputs, so sizes computed from dynamic dims carry their markers.
+      env.set(node, mode.call(node.target, args, node.attrs, inferMeta(node.target, args, node.attrs)));
     }
   });
   const outputs = graph.outputs.map((o) => symbolic.get(env.get(o)!)!);
-  return { inputs, nodes: reachable(outputs), outputs };
+  return { inputs, nodes: reachable(outputs), outputs, symbols };
 }
 
 function reachable(outputs: readonly IRNode[]): IRNode[] {

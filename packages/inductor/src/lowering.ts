@@ -11,7 +11,8 @@ import {
   elementwiseTypes, KilnError, REDUCTIONS, reduceDims, scalarDtype, views,
   type AttrsOf, type CompositeOp, type DType, type ElementwiseOp, type MovementOp, type OpName, type ReduceOp, type Scalar, type TensorMeta,
 } from '@kiln/eager';
-import { add, constant, int, linearize, mul, unravel, type Expr, type Index, type Size } from './ir/expr';
+import { add, constant, int, linearize, mul, size, unravel, type Expr, type Index, type Size } from './ir/expr';
+import { factor, isStatic, numelOf } from './ir/size';
 import type { IRNode, PointwiseNode, RandomOp, ReductionNode } from './ir/nodes';
 
 /** Ops the inductor lowers (composites are decomposed first; in-place and transfer ops stay eager). */
@@ -19,13 +20,28 @@ export type PrimitiveOp = Exclude<OpName, CompositeOp | 'copy_' | 'fill_' | 'to'
 
 export type LowerInput = IRNode | Scalar;
 
-type Rule<N extends PrimitiveOp> = (ins: readonly LowerInput[], attrs: AttrsOf[N], meta: TensorMeta, ids: IdSource) => IRNode;
+/** An output's shape (dynamic sizes as symbols), dtype and device. */
+export interface LowerMeta {
+  readonly shape: readonly Size[];
+  readonly dtype: DType;
+  readonly device: TensorMeta['device'];
+}
 
-/** Fresh node ids, in creation (topological) order, and the op name nodes report. */
+type Rule<N extends PrimitiveOp> = (ins: readonly LowerInput[], attrs: AttrsOf[N], meta: LowerMeta, ids: IdSource) => IRNode;
+
+/** Fresh node ids, in creation (topological) order, the op name nodes report, and the dynamic sizes in play. */
 export class IdSource {
   private next = 0;
   /** While a composite is decomposed, its nodes report the composite's name (kernels read `gelu`, not its pieces). */
   composite: string | undefined;
+
+  /** `symCount` dynamic sizes are traced with marker sizes (./ir/size). */
+  constructor(readonly symCount = 0) {}
+
+  /** A traced size (a number, possibly made of markers) as a Size. */
+  size(n: number): Size {
+    return factor(n, this.symCount);
+  }
 
   take(): number {
     return this.next++;
@@ -65,16 +81,26 @@ function elementwise(op: ElementwiseOp): Rule<ElementwiseOp> {
     const types = elementwiseTypes(op, dtypes, 'dtype' in attrs ? (attrs as { dtype: DType }).dtype : undefined);
     const deps = ins.filter(isNode);
     return pointwise(ids, op, meta, deps, (idx, read) => {
-      const args = ins.map((x, k): Expr => (isNode(x) ? read(x, broadcastIndex(idx, meta.shape, x.shape)) : constant(Number(x), dtypes[k]!)));
+      const args = ins.map((x, k): Expr => (isNode(x) ? read(x, broadcastIndex(idx, meta.shape, x.shape)) : scalar(x, dtypes[k]!, ids)));
       return { kind: 'call', op, args, types, dtype: types.out };
     });
   };
 }
 
+/**
+ * A JS scalar operand. A decomposition may have computed it from a dynamic
+ * size (mean divides by the element count): such a number is made of
+ * markers, and becomes the size read at run time.
+ */
+function scalar(x: Scalar, dtype: DType, ids: IdSource): Expr {
+  const s = typeof x === 'number' ? ids.size(x) : Number(x);
+  return isStatic(s) ? constant(Number(x), dtype) : { kind: 'fromIndex', index: size(s), dtype };
+}
+
 function reduction(op: ReduceOp): Rule<ReduceOp> {
   return (ins, attrs, meta, ids) => {
     const x = node(ins, 0);
-    const dims = reduceDims(op, x.shape as number[], attrs.dim);
+    const dims = reduceDims(op, x.shape.map(() => 0), attrs.dim); // only the rank matters
     const kept: Size[] = x.shape.filter((_, d) => !dims.includes(d));
     const spec = REDUCTIONS[op];
     const r: ReductionNode = {
@@ -103,14 +129,12 @@ function reduction(op: ReduceOp): Rule<ReduceOp> {
 function movement(op: MovementOp): Rule<MovementOp> {
   return (ins, attrs, meta, ids) => {
     const x = node(ins, 0);
-    const inShape = x.shape as number[];
-    const outShape = meta.shape;
-    const map = indexMap(op, attrs, inShape, outShape);
+    const map = indexMap(op, attrs, x.shape, meta.shape);
     return pointwise(ids, op, meta, [x], (idx, read) => read(x, map(idx)), { isView: true });
   };
 }
 
-function indexMap(op: MovementOp, attrs: AttrsOf[MovementOp], inShape: readonly number[], outShape: readonly number[]): (idx: readonly Index[]) => Index[] {
+function indexMap(op: MovementOp, attrs: AttrsOf[MovementOp], inShape: readonly Size[], outShape: readonly Size[]): (idx: readonly Index[]) => Index[] {
   const rank = inShape.length;
   switch (op) {
     case 'permute': {
@@ -144,9 +168,10 @@ function indexMap(op: MovementOp, attrs: AttrsOf[MovementOp], inShape: readonly 
     case 'slice': {
       const a = attrs as AttrsOf['slice'];
       const d = views.normalizeDim(op, a.dim, rank);
-      const v = views.slice(op, views.contiguousView(inShape), d, a.start, a.end, a.step);
-      const inStride = views.contiguousStrides(inShape)[d]!;
-      const start = inStride === 0 ? 0 : v.offset / inStride;
+      const length = inShape[d]!;
+      if (!isStatic(length)) throw new KilnError(`slicing dynamic dim ${d} is not compiled; mark it static`, { op: 'inductor' });
+      const v = views.slice(op, views.contiguousView([length]), 0, a.start, a.end, a.step);
+      const start = v.offset;
       return (idx) => idx.map((i, k) => (k === d ? add(int(start), mul(i, int(a.step))) : i));
     }
     default:
@@ -155,7 +180,7 @@ function indexMap(op: MovementOp, attrs: AttrsOf[MovementOp], inShape: readonly 
   }
 }
 
-function matmulRule(ins: readonly LowerInput[], _attrs: unknown, meta: TensorMeta, ids: IdSource): IRNode {
+function matmulRule(ins: readonly LowerInput[], _attrs: unknown, meta: LowerMeta, ids: IdSource): IRNode {
   let [a, b] = [node(ins, 0), node(ins, 1)];
   // PyTorch's 1-D cases: a vector is a [1, K] row or a [K, 1] column, squeezed after.
   const view = (x: IRNode, shape: readonly Size[], map: (idx: readonly Index[]) => Index[]): IRNode =>
@@ -164,7 +189,7 @@ function matmulRule(ins: readonly LowerInput[], _attrs: unknown, meta: TensorMet
   const bVec = b.shape.length === 1;
   if (aVec) a = view(a, [1, a.shape[0]!], (idx) => [idx[1]!]);
   if (bVec) b = view(b, [b.shape[0]!, 1], (idx) => [idx[0]!]);
-  const batch: Size[] = views.broadcastShapes('matmul', a.shape.slice(0, -2) as number[], b.shape.slice(0, -2) as number[]);
+  const batch = broadcastSizes(a.shape.slice(0, -2), b.shape.slice(0, -2));
   const bcast = (x: IRNode, rows: Size, cols: Size): IRNode => {
     const shape = [...batch, rows, cols];
     if (shape.length === x.shape.length && shape.every((s, d) => s === x.shape[d])) return x;
@@ -185,14 +210,26 @@ function matmulRule(ins: readonly LowerInput[], _attrs: unknown, meta: TensorMet
 }
 
 /** cat: position along `dim` picks the input, as nested selects; producers inline into the one kernel. */
-function catRule(ins: readonly LowerInput[], attrs: AttrsOf['cat'], meta: TensorMeta, ids: IdSource): IRNode {
+/** NumPy broadcasting of two shapes of (possibly symbolic) sizes; the shapes were checked by eager already. */
+function broadcastSizes(a: readonly Size[], b: readonly Size[]): Size[] {
+  const rank = Math.max(a.length, b.length);
+  return Array.from({ length: rank }, (_, d) => {
+    const x = a[d - rank + a.length] ?? 1;
+    const y = b[d - rank + b.length] ?? 1;
+    return x === 1 ? y : x;
+  });
+}
+
+function catRule(ins: readonly LowerInput[], attrs: AttrsOf['cat'], meta: LowerMeta, ids: IdSource): IRNode {
   const parts = ins as IRNode[];
   const d = views.normalizeDim('cat', attrs.dim, meta.shape.length);
   return pointwise(ids, 'cat', meta, parts, (idx, read) => {
     let start = 0;
     const pieces = parts.map((p) => {
       const at = start;
-      start += p.shape[d] as number;
+      const length = p.shape[d]!;
+      if (!isStatic(length)) throw new KilnError(`cat along dynamic dim ${d} is not compiled; mark it static`, { op: 'inductor' });
+      start += length;
       const shifted = idx.map((i, k) => (k === d ? add(i, int(-at)) : i));
       return { end: start, value: castTo(read(p, shifted), meta.dtype) };
     });
@@ -214,7 +251,7 @@ function select(cond: Expr, a: Expr, b: Expr): Expr {
   return { kind: 'call', op: 'where', args: [cond, a, b], types: elementwiseTypes('where', ['bool', a.dtype, b.dtype]), dtype: a.dtype };
 }
 
-function gatherRule(ins: readonly LowerInput[], attrs: AttrsOf['gather'], meta: TensorMeta, ids: IdSource): IRNode {
+function gatherRule(ins: readonly LowerInput[], attrs: AttrsOf['gather'], meta: LowerMeta, ids: IdSource): IRNode {
   const [x, index] = [node(ins, 0), node(ins, 1)];
   const d = views.normalizeDim('gather', attrs.dim, x.shape.length);
   return pointwise(ids, 'gather', meta, [x, index], (idx, read) =>
@@ -254,8 +291,8 @@ export const LOWERINGS: { [N in PrimitiveOp]: Rule<N> } = {
 };
 
 /** Random values: the Expr names its node; each call draws a stream offset per random node (in graph order). */
-function randomRule(dist: 'uniform' | 'normal', meta: TensorMeta, ids: IdSource): IRNode {
-  const numel = meta.shape.reduce((a, b) => a * b, 1);
+function randomRule(dist: 'uniform' | 'normal', meta: LowerMeta, ids: IdSource): IRNode {
+  const numel = numelOf(meta.shape);
   const id = ids.take();
   return {
     kind: 'pointwise', id, ops: ids.label(dist === 'uniform' ? 'rand' : 'randn'), shape: meta.shape, dtype: 'float32', deps: [], isView: false,
@@ -268,5 +305,5 @@ function randomRule(dist: 'uniform' | 'normal', meta: TensorMeta, ids: IdSource)
 export function lower<N extends PrimitiveOp>(op: N, inputs: readonly LowerInput[], attrs: AttrsOf[N], meta: TensorMeta, ids: IdSource): IRNode {
   const rule = LOWERINGS[op] as Rule<N> | undefined;
   if (!rule) throw new KilnError(`no lowering for '${op}'`, { op: 'inductor' });
-  return rule(inputs, attrs, meta, ids);
+  return rule(inputs, attrs, { shape: meta.shape.map((n) => ids.size(n)), dtype: meta.dtype, device: meta.device }, ids);
 }

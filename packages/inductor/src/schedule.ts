@@ -17,6 +17,7 @@
  */
 import { KilnError } from '@kiln/eager';
 import { add, ivar, keyOf, linearize, mul, int, unravel, type Expr, type Index, type Size } from './ir/expr';
+import { numelOf, sizeKey } from './ir/size';
 import type { IRNode, MatmulNode, PointwiseNode, ReductionNode } from './ir/nodes';
 import type { Kernel, MatmulOperand, RowReduction } from './codegen/kernel';
 
@@ -218,7 +219,7 @@ class Scheduler {
     }
     // rowValues: elementwise values with one element per row, computed from the accumulators before the row's store.
     for (const p of this.nodes) {
-      if (p.kind !== 'pointwise' || claimed.has(p) || epilogues.includes(p) || !this.realized.has(p) || numelOf(p.shape) !== numelOf(outer)) continue;
+      if (p.kind !== 'pointwise' || claimed.has(p) || epilogues.includes(p) || !this.realized.has(p) || !sameNumel(p.shape, outer)) continue;
       if (!reductions.some((r) => this.readsInlined(p, r))) continue;
       rowValues.push(p);
       if (!attempt(tryBuild)) rowValues.pop();
@@ -275,8 +276,8 @@ class Scheduler {
     const rank = mm.shape.length;
     const kernel: Kernel = {
       kind: 'matmul', name: this.name(ops), fusedOps: ops, inputs: b.inputBuffers(), outputs: [{ dtype: target.dtype }],
-      randomSources: b.randomSources(), batch: mm.shape.slice(0, -2) as number[], M: mm.shape[rank - 2] as number,
-      N: mm.shape[rank - 1] as number, K: mm.a.shape[rank - 1] as number, a, b: bOp, epilogue, output: 0,
+      randomSources: b.randomSources(), batch: mm.shape.slice(0, -2), M: mm.shape[rank - 2]!,
+      N: mm.shape[rank - 1]!, K: mm.a.shape[rank - 1]!, a, b: bOp, epilogue, output: 0,
     };
     this.checkBindings(kernel);
     return { kernel, reads: b.inputs, writes: [target] };
@@ -378,19 +379,16 @@ class KernelBuilder {
   }
 }
 
-/** Element index of a realized node's buffer: inputs through their strides, intermediates row-major. */
+/** Element index of a realized node's buffer (every buffer, inputs included, is contiguous). */
 function bufferIndex(n: IRNode, idx: readonly Index[]): Index {
-  if (n.kind !== 'input') return linearize(idx, n.shape);
-  let out: Index = int(n.offset);
-  idx.forEach((i, d) => (out = add(out, mul(i, int(n.strides[d]!)))));
-  return out;
+  return linearize(idx, n.shape);
 }
 
 /**
  * If reading `x` is a load of one realized buffer at an index affine in x's
  * own index (views only), the buffer, offset and strides of that view.
  */
-export function operandView(x: IRNode, isRealized: (n: IRNode) => boolean): { buffer: IRNode; offset: number; strides: number[] } | undefined {
+export function operandView(x: IRNode, isRealized: (n: IRNode) => boolean): { buffer: IRNode; offset: Index; strides: Index[] } | undefined {
   const vars = x.shape.map((_, d) => ivar(`v${d}`));
   let buffer: IRNode | undefined;
   const read = (n: IRNode, idx: readonly Index[]): Expr => {
@@ -408,32 +406,37 @@ export function operandView(x: IRNode, isRealized: (n: IRNode) => boolean): { bu
   return affine ? { buffer, ...affine } : undefined;
 }
 
-/** offset + sum(strides[d] * v_d) if `ix` has that form (constants only), else undefined. */
-function affineOf(ix: Index, names: readonly string[]): { offset: number; strides: number[] } | undefined {
-  const strides = names.map(() => 0);
-  let offset = 0;
-  const walk = (e: Index, scale: number): boolean => {
+/**
+ * offset + sum(strides[d] * v_d) if `ix` has that form, with offset and
+ * strides free of the variables (numbers, or dynamic sizes), else undefined.
+ */
+function affineOf(ix: Index, names: readonly string[]): { offset: Index; strides: Index[] } | undefined {
+  const strides: Index[] = names.map(() => int(0));
+  let offset: Index = int(0);
+  const mentions = (e: Index): boolean =>
+    e.kind === 'var' ? names.includes(e.name) : 'a' in e && typeof e.a === 'object' && 'kind' in e.a ? mentions(e.a) || mentions(e.b as Index) : e.kind === 'value';
+  const walk = (e: Index, scale: Index): boolean => {
+    if (!mentions(e)) {
+      offset = add(offset, mul(e, scale));
+      return true;
+    }
     switch (e.kind) {
-      case 'int':
-        offset += scale * e.value;
-        return true;
       case 'var': {
         const d = names.indexOf(e.name);
-        if (d < 0) return false;
-        strides[d] += scale;
+        strides[d] = add(strides[d]!, scale);
         return true;
       }
       case 'add':
         return walk(e.a, scale) && walk(e.b, scale);
       case 'mul':
-        if (e.b.kind === 'int') return walk(e.a, scale * e.b.value);
-        if (e.a.kind === 'int') return walk(e.b, scale * e.a.value);
+        if (!mentions(e.b)) return walk(e.a, mul(scale, e.b));
+        if (!mentions(e.a)) return walk(e.b, mul(scale, e.a));
         return false;
       default:
         return false;
     }
   };
-  return walk(ix, 1) ? { offset, strides } : undefined;
+  return walk(ix, int(1)) ? { offset, strides } : undefined;
 }
 
 function attempt<T>(f: () => T): T | undefined {
@@ -478,21 +481,16 @@ function sameIndices(a: readonly Index[], b: readonly Index[]): boolean {
   return a.length === b.length && a.every((x, i) => keyOf(x) === keyOf(b[i]!));
 }
 
-/** Element count of a static shape (NaN when a size is dynamic: never equal to anything). */
-function numelOf(shape: readonly Size[]): number {
-  return shape.reduce<number>((n, s) => n * (typeof s === 'number' ? s : NaN), 1);
-}
-
 function sameShape(a: readonly Size[], b: readonly Size[]): boolean {
-  return a.length === b.length && a.every((s, i) => keyOf(sizeIndex(s)) === keyOf(sizeIndex(b[i]!)));
+  return a.length === b.length && a.every((s, i) => sizeKey(s) === sizeKey(b[i]!));
 }
 
-function sizeIndex(s: Size): Index {
-  return typeof s === 'number' ? int(s) : { kind: 'sym', sym: s.sym };
+function sameNumel(a: readonly Size[], b: readonly Size[]): boolean {
+  return sizeKey(numelOf(a)) === sizeKey(numelOf(b));
 }
 
 function rowKey(r: ReductionNode): string {
-  return `${r.inputShape.map((s) => keyOf(sizeIndex(s))).join(',')}|${r.dims.join(',')}`;
+  return `${r.inputShape.map(sizeKey).join(',')}|${r.dims.join(',')}`;
 }
 
 /** The full index of an element of the reduced input: kept dims from `outer`, reduced dims from `inner`. */

@@ -114,6 +114,8 @@ export interface MatmulTemplate {
   helpers?: (text: string) => string[];
   /** Element type (int32 matmul uses the scalar variant). */
   elementType?: 'f32' | 'i32';
+  /** Metadata words the epilogue reads after the template's own (the compiler's dynamic sizes). */
+  extraInfoWords?: number;
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -185,7 +187,7 @@ ${t.extraBindings ?? ''}`;
   );
   const text = [...loop, ...stores].join('\n');
   return `// ${t.comment ?? `kiln eager kernel: ${t.name}`} (matmul ${TM}x${TN} per thread, workgroup ${wx}x${wy}, ${t.variant})
-${kernelPrelude(10 + 3 * t.batchRank)}
+${kernelPrelude(10 + 3 * t.batchRank + (t.extraInfoWords ?? 0))}
 ${bindings}
 ${(t.helpers?.(text) ?? []).join('\n')}
 @compute @workgroup_size(${wx}, ${wy})

@@ -134,3 +134,17 @@ export function scopeOf(k: Kernel, acc: EmitScope['acc'], fixed?: ReadonlyMap<st
   };
 }
 
+
+/** An index expression spelled inline, without temporaries (sizes and grid bounds). */
+export function inlineIndex(lang: Lang, ix: Index): string {
+  switch (ix.kind) {
+    case 'int':
+      return lang.int(ix.value);
+    case 'sym':
+      return lang.sym(ix.sym);
+    case 'add': case 'mul': case 'div': case 'mod': case 'min':
+      return lang.binary(ix.kind, inlineIndex(lang, ix.a), inlineIndex(lang, ix.b));
+    default:
+      throw new Error(`inlineIndex: ${ix.kind} is not a size`);
+  }
+}

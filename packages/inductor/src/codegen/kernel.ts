@@ -59,9 +59,9 @@ export interface RowKernel extends KernelBase {
 /** An operand of a matmul template: a kernel input read through a strided view. */
 export interface MatmulOperand {
   input: number;
-  offset: number;
-  /** Strides of [...batch, rows, cols], in elements (0 for broadcast batch dims). */
-  strides: number[];
+  offset: Index;
+  /** Strides of [...batch, rows, cols], in elements (0 for broadcast batch dims; dynamic sizes allowed). */
+  strides: Index[];
 }
 
 /**
@@ -70,10 +70,10 @@ export interface MatmulOperand {
  */
 export interface MatmulKernel extends KernelBase {
   kind: 'matmul';
-  batch: number[];
-  M: number;
-  N: number;
-  K: number;
+  batch: Size[];
+  M: Size;
+  N: Size;
+  K: Size;
   a: MatmulOperand;
   b: MatmulOperand;
   epilogue: Expr;

@@ -8,8 +8,9 @@
  * words ([syms..., params...], as on WGSL) and the Philox function.
  */
 import { helpersFor, jsConvert, REDUCTIONS, type DType } from '@kiln/eager';
-import type { Size } from '../ir/expr';
-import { ExprEmitter, scopeOf, type Lang } from './emit-expr';
+import { size, type Index, type Size } from '../ir/expr';
+import { numelOf } from '../ir/size';
+import { ExprEmitter, inlineIndex, scopeOf, type Lang } from './emit-expr';
 import { wordsPerParam, type Kernel, type MatmulKernel, type PointwiseKernel, type RowKernel } from './kernel';
 
 export type JsKernel = (
@@ -41,8 +42,7 @@ const jsLang = (symCount: number): Lang => ({
   },
 });
 
-const sizeText = (s: Size) => (typeof s === 'number' ? String(s) : `info[${s.sym}]`);
-const numelText = (shape: readonly Size[]) => (shape.length === 0 ? '1' : shape.map(sizeText).join(' * '));
+const numelText = (shape: readonly Size[]) => inlineIndex(jsLang(0), size(numelOf(shape)));
 const indent = (lines: readonly string[], n: number) => lines.map((l) => ' '.repeat(n) + l).join('\n');
 
 /** The function body (source) of a kernel; `buildJs` turns it into a function. */
@@ -149,29 +149,29 @@ function matmul(k: MatmulKernel, lang: Lang): string[] {
   ]);
   const e = new ExprEmitter(lang, scopeOf(k, () => 'row[n]', fixed), 'ep_');
   const value = e.value(k.epilogue, 'float32');
-  const { a, b, M, N, K } = k;
+  const { a, b } = k;
   const rank = a.strides.length;
+  const text = (ix: Index) => inlineIndex(lang, ix);
+  const [M, N, K] = [k.M, k.N, k.K].map((s) => text(size(s)));
   const batchTerms = (op: MatmulKernel['a']) =>
-    k.batch.map((_, d) => {
-      const inner = k.batch.slice(d + 1).reduce((x, y) => x * y, 1);
-      return `(Math.floor(bt / ${inner}) % ${k.batch[d]}) * ${op.strides[d]}`;
-    });
-  const batches = k.batch.reduce((x, y) => x * y, 1);
+    k.batch.map((_, d) => `(Math.floor(bt / (${text(size(numelOf(k.batch.slice(d + 1))))})) % ${text(size(k.batch[d]!))}) * ${text(op.strides[d]!)}`);
   return [
-    `const row = new Float64Array(${N});`,
+    `const M = ${M}, N = ${N}, K = ${K};`,
+    'const row = new Float64Array(N);',
     `const A = in${a.input}, B = in${b.input};`,
-    `for (let bt = 0; bt < ${batches}; bt++) {`,
-    `  const aBase = ${[String(a.offset), ...batchTerms(a)].join(' + ')};`,
-    `  const bBase = ${[String(b.offset), ...batchTerms(b)].join(' + ')};`,
-    `  for (let m = 0; m < ${M}; m++) {`,
+    `const sam = ${text(a.strides[rank - 2]!)}, sak = ${text(a.strides[rank - 1]!)}, sbk = ${text(b.strides[rank - 2]!)}, sbn = ${text(b.strides[rank - 1]!)};`,
+    `for (let bt = 0, batches = ${text(size(numelOf(k.batch)))}; bt < batches; bt++) {`,
+    `  const aBase = ${[text(a.offset), ...batchTerms(a)].join(' + ')};`,
+    `  const bBase = ${[text(b.offset), ...batchTerms(b)].join(' + ')};`,
+    '  for (let m = 0; m < M; m++) {',
     '    row.fill(0);',
-    `    for (let kk = 0; kk < ${K}; kk++) {`,
-    `      const av = A[aBase + m * ${a.strides[rank - 2]} + kk * ${a.strides[rank - 1]}];`,
-    `      const bRow = bBase + kk * ${b.strides[rank - 2]};`,
-    `      for (let n = 0; n < ${N}; n++) row[n] += av * B[bRow + n * ${b.strides[rank - 1]}];`,
+    '    for (let kk = 0; kk < K; kk++) {',
+    '      const av = A[aBase + m * sam + kk * sak];',
+    '      const bRow = bBase + kk * sbk;',
+    '      for (let n = 0; n < N; n++) row[n] += av * B[bRow + n * sbn];',
     '    }',
-    `    for (let n = 0; n < ${N}; n++) {`,
-    indent([...e.lines, store(`out${k.output}`, `(bt * ${M} + m) * ${N} + n`, value)], 6),
+    '    for (let n = 0; n < N; n++) {',
+    indent([...e.lines, store(`out${k.output}`, '(bt * M + m) * N + n', value)], 6),
     '    }',
     '  }',
     '}',

@@ -7,8 +7,9 @@
 import { helpersFor, PHILOX_WGSL, REDUCTIONS, type DType } from '@kiln/eager';
 import { wgsl as W } from '@kiln/eager';
 import { renderMatmulTemplate, type MatmulTile, type MatmulVariant } from '@kiln/eager';
-import { keyOf, type Expr, type Size } from '../ir/expr';
-import { ExprEmitter, scopeOf, type Lang } from './emit-expr';
+import { keyOf, size, type Expr, type Size } from '../ir/expr';
+import { numelOf } from '../ir/size';
+import { ExprEmitter, inlineIndex, scopeOf, type Lang } from './emit-expr';
 import { metadataWords, wordsPerParam, type Kernel, type MatmulKernel, type PointwiseKernel, type RowKernel } from './kernel';
 
 export interface WgslOptions {
@@ -29,11 +30,12 @@ export interface RenderedWgsl {
   workgroupSize: number;
 }
 
-const lang = (symCount: number): Lang => ({
+/** WGSL spelling; dynamic sizes are metadata words from `symBase` (after a matmul template's own words). */
+const lang = (symCount: number, symBase = 0): Lang => ({
   name: 'wgsl',
   bind: (name, value) => `let ${name} = ${value};`,
   int: (v) => `${v}u`,
-  sym: (s) => `info(${s}u)`,
+  sym: (s) => `info(${symBase + s}u)`,
   binary: (op, a, b) => (op === 'min' ? `min(${a}, ${b})` : `(${a} ${{ add: '+', sub: '-', mul: '*', div: '/', mod: '%' }[op]} ${b})`),
   indexFromValue: (v) => `u32(max(${v}, 0))`,
   load: (input, index, dtype) => W.loadAs(`in${input}[${index}]`, dtype, dtype),
@@ -69,8 +71,7 @@ ${[...helpers].join('\n')}
 `;
 }
 
-const sizeText = (s: Size) => (typeof s === 'number' ? `${s}u` : `info(${s.sym}u)`);
-const numelText = (shape: readonly Size[]) => (shape.length === 0 ? '1u' : shape.map(sizeText).join(' * '));
+const numelText = (shape: readonly Size[], symCount: number) => inlineIndex(lang(symCount), size(numelOf(shape)));
 const indent = (lines: readonly string[], n: number) => lines.map((l) => ' '.repeat(n) + l).join('\n');
 
 export function renderWgsl(k: Kernel, options: WgslOptions): RenderedWgsl {
@@ -119,7 +120,7 @@ function renderPointwise(k: PointwiseKernel, o: WgslOptions): RenderedWgsl {
     const values = k.stores.map((s) => e.value(s.expr, k.outputs[s.output]!.dtype));
     body = [...e.lines, ...k.stores.map((s, n) => `out${s.output}[i] = ${W.storeAs(values[n]!, k.outputs[s.output]!.dtype, k.outputs[s.output]!.dtype)};`)];
   }
-  const count = vec4 ? `${numel! / 4}u` : numelText(k.shape);
+  const count = vec4 ? `${numel! / 4}u` : numelText(k.shape, o.symCount);
   const loopVar = vec4 ? 'q' : 'i';
   const text = body.join('\n');
   const source = `${header(k, o.symCount, vectorInputs, vec4, text)}@compute @workgroup_size(${o.workgroupSize})
@@ -195,8 +196,8 @@ function renderRows(k: RowKernel, o: WgslOptions): string {
   const L = lang(o.symCount);
   const codes = new Map(k.reductions.map((r) => [r.id, reductionCode(r)]));
   const root = new ExprEmitter(L, scopeOf(k, (id) => codes.get(id)!.result));
-  const rows = numelText(k.outer);
-  const inner = numelText(k.inner);
+  const rows = numelText(k.outer, o.symCount);
+  const inner = numelText(k.inner, o.symCount);
   const parts: string[] = [];
   const perThread = o.rowStrategy === 'thread';
   const jLoop = perThread ? `for (var j = 0u; j < ${inner}; j++)` : `for (var j = lid.x; j < ${inner}; j += 128u)`;
@@ -259,8 +260,11 @@ ${indent(parts, 4)}
 `;
 }
 
+/** Metadata words of the matmul template before the compiler's (see planMatmul in @kiln/eager). */
+export const matmulInfoWords = (batchRank: number) => 10 + 3 * batchRank;
+
 function renderMatmul(k: MatmulKernel, o: WgslOptions): string {
-  const L = lang(o.symCount);
+  const L = lang(o.symCount, matmulInfoWords(k.batch.length));
   const fixed = new Map([
     ['bt', 'batch'],
     ['m', 'row'],
@@ -272,6 +276,7 @@ function renderMatmul(k: MatmulKernel, o: WgslOptions): string {
     name: k.name,
     comment: `kiln kernel ${k.name}: ${k.fusedOps.join(', ')}`,
     batchRank: k.batch.length,
+    extraInfoWords: o.symCount,
     variant: o.matmul?.variant ?? 'scalar',
     ...(o.matmul ? { tile: o.matmul.tile } : {}),
     extraBindings: extras

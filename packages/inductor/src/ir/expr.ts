@@ -8,9 +8,9 @@
  * subexpressions by their key.
  */
 import type { DType, ElementwiseOp, ElementwiseTypes } from '@kiln/eager';
+import { isStatic, type Size } from './size';
 
-/** A size known when the kernel is built, or a dynamic size read at run time (symbol number). */
-export type Size = number | { readonly sym: number };
+export type { Size };
 
 /** Unsigned integer index arithmetic (u32 in WGSL, a JS number). */
 export type Index =
@@ -41,8 +41,10 @@ export type Expr =
 export const int = (value: number): Index => ({ kind: 'int', value });
 export const ivar = (name: string): Index => ({ kind: 'var', name });
 
+/** A size as index arithmetic: a literal, or its symbols (read from the kernel's metadata) times its coefficient. */
 export function size(s: Size): Index {
-  return typeof s === 'number' ? int(s) : { kind: 'sym', sym: s.sym };
+  if (isStatic(s)) return int(s);
+  return s.syms.reduce<Index>((acc, k) => mul(acc, { kind: 'sym', sym: k }), int(s.coeff));
 }
 
 const isInt = (x: Index, v?: number): x is { kind: 'int'; value: number } => x.kind === 'int' && (v === undefined || x.value === v);

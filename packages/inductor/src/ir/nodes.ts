@@ -21,13 +21,11 @@ interface NodeBase {
   readonly deps: readonly IRNode[];
 }
 
-/** A graph input: a buffer read through the strides it arrives with. */
+/** A graph input: a contiguous buffer (the compiled graph copies other layouts first). */
 export interface InputNode extends NodeBase {
   readonly kind: 'input';
   /** Position among the graph's inputs. */
   readonly position: number;
-  readonly strides: readonly number[];
-  readonly offset: number;
 }
 
 /** An elementwise value, a view, a constant: `body(idx)` is the element at idx. */
@@ -44,7 +42,7 @@ export interface RandomOp {
   /** The IR node whose numbers these are (random Exprs name it). */
   readonly source: number;
   readonly dist: 'uniform' | 'normal';
-  readonly numel: number;
+  readonly numel: Size;
 }
 
 /**

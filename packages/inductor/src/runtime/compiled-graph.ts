@@ -1,19 +1,23 @@
 /**
  * A compiled graph: scheduled kernels rendered for one device, planned
- * memory, and `run(inputs) -> outputs`. A call draws its random streams,
- * allocates only its outputs, and records every kernel into the device's
- * shared encoder (webgpu) or runs the JS kernels in order (cpu).
+ * memory, and `run(inputs) -> outputs`. A call reads the dynamic sizes off
+ * its inputs (they go to the kernels as metadata, so a new size needs no new
+ * kernel), draws its random streams, allocates only its outputs, and
+ * records every kernel into the device's shared encoder (webgpu) or runs the
+ * JS kernels in order (cpu).
  */
 import {
-  allocStorage, KilnError, philoxFill, planMatmul, takeRandom, Tensor, views,
-  type Device, type DType, type GpuStorage, type Storage, type TypedArray,
+  allocStorage, DEFAULT_TILES, KilnError, philoxFill, planMatmul, takeRandom, Tensor, views,
+  type Device, type DType, type GpuStorage, type MatmulVariant, type Storage, type TypedArray,
 } from '@kiln/eager';
 import type { GpuRuntime } from '@kiln/gpu-runtime';
-import type { Kernel } from '../codegen/kernel';
+import type { Kernel, MatmulKernel } from '../codegen/kernel';
 import { metadataWords } from '../codegen/kernel';
 import { buildJs, renderJs, type JsKernel } from '../codegen/render-js';
-import { renderWgsl } from '../codegen/render-wgsl';
+import { matmulInfoWords, renderWgsl } from '../codegen/render-wgsl';
+import type { Index } from '../ir/expr';
 import type { InputNode, IRNode, RandomOp } from '../ir/nodes';
+import { isStatic, numelOf, sizeValue } from '../ir/size';
 import type { LoweredGraph } from '../lower-graph';
 import type { Schedule, ScheduledKernel } from '../schedule';
 import { planMemory, type MemoryPlan } from './memory-plan';
@@ -28,11 +32,14 @@ export interface KernelReport {
 interface Prepared {
   scheduled: ScheduledKernel;
   source: string;
-  /** webgpu: the pipeline and its grid; cpu: the JS function. */
-  pipeline?: GPUComputePipeline;
-  grid?: [number, number, number];
-  matmulInfo?: number[];
+  /** cpu: the JS function. */
   js?: JsKernel;
+  /** webgpu pointwise and row kernels: the pipeline and how many items its threads cover. */
+  pipeline?: GPUComputePipeline;
+  vec4?: boolean;
+  strategy?: 'thread' | 'workgroup';
+  /** webgpu matmul: a pipeline per template variant, made on first use (the variant depends on sizes). */
+  matmulPipelines?: Map<MatmulVariant, { pipeline: GPUComputePipeline; source: string }>;
 }
 
 const BYTES: Record<Device, Record<DType, number>> = {
@@ -40,15 +47,19 @@ const BYTES: Record<Device, Record<DType, number>> = {
   webgpu: { float32: 4, int32: 4, bool: 4 },
 };
 
+export type RowStrategy = 'thread' | 'workgroup' | 'auto';
+
 export class CompiledGraph {
   readonly kernels: KernelReport[];
+  /** Number of dynamic sizes the kernels take as metadata. */
+  readonly symCount: number;
   private readonly prepared: Prepared[];
   private readonly plan: MemoryPlan;
   private readonly slots: (GPUBuffer | ArrayBuffer | undefined)[] = [];
   private readonly randomOps: RandomOp[];
-
   private readonly inputs: readonly InputNode[];
   private readonly outputs: readonly IRNode[];
+  private readonly graph: LoweredGraph;
 
   /** Builds every kernel of `schedule` for `device` (webgpu needs its initialized runtime `rt`). */
   constructor(
@@ -56,70 +67,63 @@ export class CompiledGraph {
     readonly schedule: Schedule,
     graph: LoweredGraph,
     private readonly rt: GpuRuntime | undefined,
-    rowStrategy: 'thread' | 'workgroup' | 'auto' = 'auto',
+    private readonly rowStrategy: RowStrategy = 'auto',
   ) {
     if (device === 'webgpu' && !rt) throw new KilnError('compiling for webgpu needs the initialized runtime', { op: 'inductor' });
+    this.graph = graph;
     this.inputs = graph.inputs;
     this.outputs = graph.outputs;
-    this.plan = planMemory(schedule.kernels, new Set(graph.outputs), (n) => numel(n) * BYTES[device][n.dtype]);
+    this.symCount = graph.symbols.length;
+    this.plan = planMemory(schedule.kernels, new Set(graph.outputs));
     // Random streams are drawn in graph order, as eager draws them op by op.
     const used = new Set(schedule.kernels.flatMap((k) => k.kernel.randomSources));
     this.randomOps = graph.nodes.flatMap((n) => (n.kind === 'pointwise' ? n.randomOps : [])).filter((r) => used.has(r.source));
-    this.prepared = schedule.kernels.map((s) => this.prepare(s, rowStrategy));
+    this.prepared = schedule.kernels.map((s) => this.prepare(s));
     this.kernels = this.prepared.map((p) => ({ name: p.scheduled.kernel.name, fusedOps: p.scheduled.kernel.fusedOps, kind: p.scheduled.kernel.kind, source: p.source }));
   }
 
-  private prepare(s: ScheduledKernel, rowStrategy: 'thread' | 'workgroup' | 'auto'): Prepared {
+  private prepare(s: ScheduledKernel): Prepared {
     const k = s.kernel;
     if (this.device === 'cpu') {
-      const source = renderJs(k, 0);
+      const source = renderJs(k, this.symCount);
       return { scheduled: s, source, js: buildJs(source) };
     }
-    const rt = this.rt!;
     if (k.kind === 'matmul') {
-      const shape = (rows: number, cols: number) => [...k.batch, rows, cols];
-      const launch = planMatmul(
-        { shape: shape(k.M, k.K), strides: k.a.strides, offset: k.a.offset },
-        { shape: shape(k.K, k.N), strides: k.b.strides, offset: k.b.offset },
-        0, rt.limits.maxComputeWorkgroupsPerDimension,
-      );
-      const source = renderWgsl(k, { workgroupSize: 256, rowStrategy: 'thread', symCount: 0, matmul: launch }).source;
-      return { scheduled: s, source, pipeline: rt.pipeline({ wgsl: source, label: k.name }), grid: launch.grid, matmulInfo: launch.info };
+      // Rendered for the layout of the traced sizes; other sizes may pick another variant at run time.
+      const p: Prepared = { scheduled: s, source: '', matmulPipelines: new Map() };
+      p.source = this.matmulPipeline(p, this.plannedMatmul(k, this.exampleSyms()).variant).source;
+      return p;
     }
     const rows = k.kind === 'rows' ? numelOf(k.outer) : 0;
-    const strategy = k.kind === 'rows' ? (rowStrategy === 'auto' ? (rows < 64 && numelOf(k.inner) >= 256 ? 'workgroup' : 'thread') : rowStrategy) : 'thread';
-    const rendered = renderWgsl(k, { workgroupSize: 256, rowStrategy: strategy, symCount: 0 });
-    let grid: [number, number, number];
-    if (k.kind === 'pointwise') {
-      const items = numelOf(k.shape) / (rendered.vec4 ? 4 : 1);
-      grid = [Math.max(1, Math.min(1024, Math.ceil(items / rendered.workgroupSize))), 1, 1];
-    } else {
-      grid = [strategy === 'thread' ? Math.max(1, Math.min(1024, Math.ceil(rows / 64))) : Math.max(1, Math.min(rows, 65535)), 1, 1];
-    }
-    return { scheduled: s, source: rendered.source, pipeline: rt.pipeline({ wgsl: rendered.source, label: k.name }), grid };
+    const inner = k.kind === 'rows' ? numelOf(k.inner) : 0;
+    const few = isStatic(rows) && isStatic(inner) && rows < 64 && inner >= 256;
+    const strategy = k.kind !== 'rows' ? 'thread' : this.rowStrategy === 'auto' ? (few ? 'workgroup' : 'thread') : this.rowStrategy;
+    const rendered = renderWgsl(k, { workgroupSize: 256, rowStrategy: strategy, symCount: this.symCount });
+    return { scheduled: s, source: rendered.source, pipeline: this.rt!.pipeline({ wgsl: rendered.source, label: k.name }), vec4: rendered.vec4, strategy };
   }
 
-  /** Runs the graph on `inputs` (shapes and dtypes as compiled); returns new output tensors. */
+  /** Runs the graph on `inputs` (dtypes and static sizes as compiled); returns new output tensors. */
   run(inputs: readonly Tensor[]): Tensor[] {
     if (inputs.length !== this.inputs.length) {
       throw new KilnError(`expected ${this.inputs.length} inputs, got ${inputs.length}`, { op: 'compiled graph' });
     }
-    // The kernels were built for these layouts; anything else is copied into one first.
-    const args = inputs.map((t, i) => this.conform(t, this.inputs[i]!));
-    const params = new Map(this.randomOps.map((r) => [r.source, takeRandom(r.numel)]));
+    const syms = this.symValues(inputs);
+    // The kernels read inputs as contiguous buffers; any other layout is copied into one first.
+    const args = inputs.map((t) => (t.offset === 0 && views.isContiguous(t.layout) ? t : t.contiguous()));
+    const params = new Map(this.randomOps.map((r) => [r.source, takeRandom(sizeValue(r.numel, syms))]));
+    const count = (n: IRNode) => sizeValue(numelOf(n.shape), syms);
     const outputStorage = new Map<IRNode, Storage>();
     for (const o of this.outputs) {
-      if (o.kind !== 'input' && !outputStorage.has(o)) outputStorage.set(o, allocStorage(this.device, o.dtype, numel(o)));
+      if (o.kind !== 'input' && !outputStorage.has(o)) outputStorage.set(o, allocStorage(this.device, o.dtype, count(o)));
     }
     const buffer = (n: IRNode): GPUBuffer | TypedArray => {
       if (n.kind === 'input') return this.storageData(args[n.position]!.storage);
       const out = outputStorage.get(n);
-      if (out) return this.storageData(out);
-      return this.slotData(n);
+      return out ? this.storageData(out) : this.slotData(n, count(n));
     };
     for (const p of this.prepared) {
       const { kernel, reads, writes } = p.scheduled;
-      const words: number[] = [];
+      const words = [...syms];
       for (const source of kernel.randomSources) {
         const { seed, offset } = params.get(source)!;
         words.push(offset >>> 0, Math.floor(offset / 2 ** 32) >>> 0, seed >>> 0, Math.floor(seed / 2 ** 32) >>> 0);
@@ -127,7 +131,7 @@ export class CompiledGraph {
       if (this.device === 'cpu') {
         p.js!(reads.map((r) => buffer(r) as TypedArray), writes.map((w) => buffer(w) as TypedArray), words, cpuRandom);
       } else {
-        this.dispatch(p, reads.map((r) => buffer(r) as GPUBuffer), writes.map((w) => buffer(w) as GPUBuffer), words);
+        this.dispatch(p, reads.map((r) => buffer(r) as GPUBuffer), writes.map((w) => buffer(w) as GPUBuffer), words, syms);
       }
     }
     const inputTensor = new Map(this.inputs.map((n, i) => [n as IRNode, inputs[i]!]));
@@ -137,46 +141,102 @@ export class CompiledGraph {
       const storage = outputStorage.get(o)!;
       // The same value returned twice is the same tensor, as in eager.
       let t = made.get(storage);
-      if (!t) made.set(storage, (t = new Tensor(storage, views.contiguousView(o.shape as number[]))));
+      if (!t) made.set(storage, (t = new Tensor(storage, views.contiguousView(o.shape.map((s) => sizeValue(s, syms))))));
       return t;
     });
   }
 
-  private dispatch(p: Prepared, reads: GPUBuffer[], writes: GPUBuffer[], words: number[]): void {
+  /** The value of each dynamic size in this call; inputs must agree where they share one, and match the static sizes. */
+  private symValues(inputs: readonly Tensor[]): number[] {
+    this.inputs.forEach((n, i) => {
+      const t = inputs[i]!;
+      const ok = t.ndim === n.shape.length && n.shape.every((s, d) => !isStatic(s) || s === t.shape[d]) && t.dtype === n.dtype;
+      if (!ok) {
+        const want = n.shape.map((s) => (isStatic(s) ? s : '?')).join(',');
+        throw new KilnError(`input ${i} must be ${n.dtype}[${want}], got ${t.dtype}[${t.shape}]`, { op: 'compiled graph' });
+      }
+    });
+    return this.graph.symbols.map((uses, k) => {
+      const [first, ...rest] = uses.map(({ input, dim }) => inputs[input]!.shape[dim]!);
+      if (rest.some((v) => v !== first)) {
+        const where = uses.map(({ input, dim }) => `input ${input} dim ${dim}`).join(', ');
+        throw new KilnError(`dynamic size s${k} differs between ${where}: ${[first, ...rest].join(' vs ')}`, { op: 'compiled graph' });
+      }
+      return first!;
+    });
+  }
+
+  private exampleSyms(): number[] {
+    // Any positive sizes will do to pick the traced layout's variant; 8 keeps alignment-friendly sizes aligned.
+    return this.graph.symbols.map(() => 8);
+  }
+
+  private plannedMatmul(k: MatmulKernel, syms: readonly number[]) {
+    const ev = (ix: Index) => evalIndex(ix, syms);
+    const batch = k.batch.map((s) => sizeValue(s, syms));
+    const [M, N, K] = [k.M, k.N, k.K].map((s) => sizeValue(s, syms)) as [number, number, number];
+    return planMatmul(
+      { shape: [...batch, M, K], strides: k.a.strides.map(ev), offset: ev(k.a.offset) },
+      { shape: [...batch, K, N], strides: k.b.strides.map(ev), offset: ev(k.b.offset) },
+      0, this.rt!.limits.maxComputeWorkgroupsPerDimension,
+    );
+  }
+
+  private matmulPipeline(p: Prepared, variant: MatmulVariant): { pipeline: GPUComputePipeline; source: string } {
+    let made = p.matmulPipelines!.get(variant);
+    if (!made) {
+      const k = p.scheduled.kernel as MatmulKernel;
+      const source = renderWgsl(k, { workgroupSize: 256, rowStrategy: 'thread', symCount: this.symCount, matmul: { variant, tile: DEFAULT_TILES[variant] } }).source;
+      made = { pipeline: this.rt!.pipeline({ wgsl: source, label: k.name }), source };
+      p.matmulPipelines!.set(variant, made);
+    }
+    return made;
+  }
+
+  private dispatch(p: Prepared, reads: GPUBuffer[], writes: GPUBuffer[], words: number[], syms: readonly number[]): void {
     const rt = this.rt!;
     const k = p.scheduled.kernel;
     if (k.kind === 'matmul') {
+      const launch = this.plannedMatmul(k, syms);
+      const { pipeline } = this.matmulPipeline(p, launch.variant);
       const extra = reads.filter((_, i) => i !== k.a.input && i !== k.b.input);
-      const bindings = [rt.uniform(new Uint32Array(p.matmulInfo!)), reads[k.a.input]!, reads[k.b.input]!, writes[0]!, ...extra];
-      rt.dispatch(p.pipeline!, bindings, p.grid!, k.name);
+      const info = new Uint32Array([...launch.info, ...syms]);
+      if (info.length !== matmulInfoWords(k.batch.length) + syms.length) throw new KilnError('matmul metadata mismatch (bug)', { op: 'inductor' });
+      rt.dispatch(pipeline, [rt.uniform(info), reads[k.a.input]!, reads[k.b.input]!, writes[0]!, ...extra], launch.grid, k.name);
       return;
     }
-    const meta = new Uint32Array(Math.max(4, metadataWords(0, k.randomSources.length)));
+    const meta = new Uint32Array(Math.max(4, metadataWords(this.symCount, k.randomSources.length)));
     meta.set(words);
-    rt.dispatch(p.pipeline!, [rt.uniform(meta), ...reads, ...writes], p.grid!, k.name);
-  }
-
-  private conform(t: Tensor, n: InputNode): Tensor {
-    const same = t.offset === n.offset && t.strides.every((s, d) => s === n.strides[d] || t.shape[d] === 1);
-    return same ? t : t.contiguous();
+    let grid: number;
+    if (k.kind === 'pointwise') {
+      const items = sizeValue(numelOf(k.shape), syms) / (p.vec4 ? 4 : 1);
+      grid = Math.max(1, Math.min(1024, Math.ceil(items / 256)));
+    } else {
+      const rows = sizeValue(numelOf(k.outer), syms);
+      grid = p.strategy === 'thread' ? Math.max(1, Math.min(1024, Math.ceil(rows / 64))) : Math.max(1, Math.min(rows, 65535));
+    }
+    rt.dispatch(p.pipeline!, [rt.uniform(meta), ...reads, ...writes], [grid], k.name);
   }
 
   private storageData(s: Storage): GPUBuffer | TypedArray {
     return this.device === 'webgpu' ? (s as GpuStorage).buffer : (s as Storage & { data: TypedArray }).data;
   }
 
-  private slotData(n: IRNode): GPUBuffer | TypedArray {
+  /** The planned buffer of an intermediate, grown when this call's sizes need more than it holds. */
+  private slotData(n: IRNode, count: number): GPUBuffer | TypedArray {
     const slot = this.plan.slotOf.get(n);
     if (slot === undefined) throw new KilnError(`no buffer planned for node ${n.id} (scheduler bug)`, { op: 'inductor' });
-    const bytes = Math.max(16, this.plan.slotBytes[slot]!);
+    const bytes = Math.max(16, count * BYTES[this.device][n.dtype]);
     if (this.device === 'webgpu') {
       let b = this.slots[slot] as GPUBuffer | undefined;
-      if (!b) this.slots[slot] = b = this.rt!.alloc(bytes, `kiln-slot-${slot}`);
+      if (!b || b.size < bytes) {
+        if (b) this.rt!.release(b);
+        this.slots[slot] = b = this.rt!.alloc(bytes, `kiln-slot-${slot}`);
+      }
       return b;
     }
     let ab = this.slots[slot] as ArrayBuffer | undefined;
-    if (!ab) this.slots[slot] = ab = new ArrayBuffer(bytes);
-    const count = numel(n);
+    if (!ab || ab.byteLength < bytes) this.slots[slot] = ab = new ArrayBuffer(bytes);
     return n.dtype === 'float32' ? new Float32Array(ab, 0, count) : n.dtype === 'int32' ? new Int32Array(ab, 0, count) : new Uint8Array(ab, 0, count);
   }
 
@@ -187,12 +247,26 @@ export class CompiledGraph {
   }
 }
 
-function numelOf(shape: readonly unknown[]): number {
-  return (shape as number[]).reduce((a, b) => a * b, 1);
-}
-
-function numel(n: IRNode): number {
-  return numelOf(n.shape);
+/** An index expression's value for this call's dynamic sizes (no loop variables). */
+function evalIndex(ix: Index, syms: readonly number[]): number {
+  switch (ix.kind) {
+    case 'int':
+      return ix.value;
+    case 'sym':
+      return syms[ix.sym]!;
+    case 'add':
+      return evalIndex(ix.a, syms) + evalIndex(ix.b, syms);
+    case 'mul':
+      return evalIndex(ix.a, syms) * evalIndex(ix.b, syms);
+    case 'div':
+      return Math.floor(evalIndex(ix.a, syms) / evalIndex(ix.b, syms));
+    case 'mod':
+      return evalIndex(ix.a, syms) % evalIndex(ix.b, syms);
+    case 'min':
+      return Math.min(evalIndex(ix.a, syms), evalIndex(ix.b, syms));
+    default:
+      throw new KilnError(`cannot evaluate a ${ix.kind} index outside a kernel (bug)`, { op: 'inductor' });
+  }
 }
 
 /** The Philox stream for JS kernels: the same numbers as eager's cpu and webgpu kernels. */

@@ -3,8 +3,9 @@
  * so values whose lifetimes do not overlap share memory. The plan is made
  * once per compiled graph; the slot buffers are kept and reused by every
  * call (commands run in queue order, so a later call's writes never race an
- * earlier call's reads). Graph outputs are not planned: each call allocates
- * fresh ones, since the caller keeps them.
+ * earlier call's reads) and grow to the largest size a call needs (sizes
+ * may be dynamic). Graph outputs are not planned: each call allocates fresh
+ * ones, since the caller keeps them.
  */
 import type { IRNode } from '../ir/nodes';
 import type { ScheduledKernel } from '../schedule';
@@ -12,34 +13,22 @@ import type { ScheduledKernel } from '../schedule';
 export interface MemoryPlan {
   /** Slot of each planned intermediate. */
   slotOf: Map<IRNode, number>;
-  /** Bytes of each slot (the largest value it holds). */
-  slotBytes: number[];
 }
 
-export function planMemory(kernels: readonly ScheduledKernel[], outputs: ReadonlySet<IRNode>, bytesOf: (n: IRNode) => number): MemoryPlan {
+export function planMemory(kernels: readonly ScheduledKernel[], outputs: ReadonlySet<IRNode>): MemoryPlan {
   const lastUse = new Map<IRNode, number>();
   kernels.forEach((k, i) => k.reads.forEach((r) => lastUse.set(r, i)));
   const slotOf = new Map<IRNode, number>();
-  const slotBytes: number[] = [];
   const freeAt: number[] = []; // kernel index after which each slot is free again
   kernels.forEach((k, i) => {
     for (const w of k.writes) {
       if (outputs.has(w)) continue;
-      const bytes = bytesOf(w);
-      // Best fit among slots whose value was last read by an earlier kernel.
-      let best = -1;
-      for (let s = 0; s < slotBytes.length; s++) {
-        if (freeAt[s]! >= i) continue;
-        if (best < 0 || Math.abs(slotBytes[s]! - bytes) < Math.abs(slotBytes[best]! - bytes)) best = s;
-      }
-      if (best < 0) {
-        best = slotBytes.push(bytes) - 1;
-        freeAt.push(Infinity);
-      }
-      slotBytes[best] = Math.max(slotBytes[best]!, bytes);
-      slotOf.set(w, best);
-      freeAt[best] = lastUse.get(w) ?? i;
+      // The first slot whose value was last read by an earlier kernel, else a new one.
+      let slot = freeAt.findIndex((f) => f < i);
+      if (slot < 0) slot = freeAt.push(0) - 1;
+      slotOf.set(w, slot);
+      freeAt[slot] = lastUse.get(w) ?? i;
     }
   });
-  return { slotOf, slotBytes };
+  return { slotOf };
 }
