@@ -110,7 +110,8 @@ function reductionCode(r: RowKernel['reductions'][number]) {
     declare: `let ${a} = ${spec.js.init(t)};${tracked ? ` let ${ix} = -1;` : ''}`,
     update: (v: string) =>
       tracked ? `if (${ix} < 0 || ${spec.js.step(a, v, t)}) { ${a} = ${v}; ${ix} = j; }` : `${a} = ${spec.js.step(a, v, t)};`,
-    result: spec.index ? ix : jsConvert(a, t, spec.out(t)),
+    // Rounded to float32 when read, as eager stores the reduction's result before the next op reads it.
+    result: spec.index ? ix : spec.out(t) === 'float32' ? `Math.fround(${a})` : jsConvert(a, t, spec.out(t)),
   };
 }
 

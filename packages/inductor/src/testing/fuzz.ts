@@ -20,7 +20,7 @@ const started = performance.now();
 for (let i = 0; i < count; i++) {
   const seed = first + i;
   for (const device of devices) {
-    const problem = await checkProgram(seed, device);
+    const problem = await checkProgram(seed, device).catch((error: unknown) => `seed ${seed} on ${device}: ${String(error)}`);
     if (problem) {
       failures++;
       console.log(`\nFAIL ${problem}\n`);
