@@ -42,7 +42,23 @@ const PATTERNS: Pattern[] = [
   { name: 'two outputs, one shared producer', shapes: [[10, 10]], fn: (x) => { const y = x.abs().add(1); return [y.log(), y.sqrt().sum(1)]; }, kernels: 2 },
   { name: 'argmax and max over a middle dim', shapes: [[3, 9, 4]], fn: (x) => [x.argmax(1), x.max(1, true)], kernels: 2 },
   { name: 'matmul of a transposed operand (read in place)', shapes: [[7, 5], [7, 6]], fn: (a, b) => a.transpose(0, 1).matmul(b), kernels: 1 },
+  {
+    name: 'int32 matmul runs as an extern between fused kernels', shapes: [[4, 6], [6, 5]],
+    fn: (a, b) => a.mul(3).cast('int32').matmul(b.mul(3).cast('int32')).add(1), kernels: 4,
+  },
 ];
+
+describe.each(devices)('externs on %s', (device) => {
+  it('lists an op without a lowering as extern in the report, with the reason', () => {
+    const graph = record([{ shape: [4, 6], dtype: 'float32', device }, { shape: [6, 5], dtype: 'float32', device }], (a, b) =>
+      a.cast('int32').matmul(b.cast('int32')),
+    );
+    const compiled = compileGraph(graph);
+    const extern = compiled.kernels.find((k) => k.kind === 'extern');
+    expect(extern?.fusedOps).toEqual(['matmul']);
+    expect(extern?.source).toMatch(/float32 only/);
+  });
+});
 
 describe.each(devices)('compiled == eager on %s', (device) => {
   it.each(PATTERNS)('$name', async ({ shapes, fn, kernels }) => {

@@ -12,7 +12,7 @@ import {
 import type { Expr } from './ir/expr';
 import type { InputNode, IRNode } from './ir/nodes';
 import { markerOf } from './ir/size';
-import { IdSource, lower, type LowerInput, type PrimitiveOp } from './lowering';
+import { IdSource, lower, type LowerInput } from './lowering';
 
 export interface LoweredGraph {
   inputs: InputNode[];
@@ -74,7 +74,7 @@ export function lowerGraph(graph: Graph, dynamic: DynamicDims = []): LoweredGrap
       if (op === 'copy_' || op === 'fill_' || op === 'to') {
         throw new KilnError(`'${op}' cannot be compiled (in-place and transfer ops stay eager)`, { op: 'inductor' });
       }
-      const n = lower(op as PrimitiveOp, inputs.map(irOf), attrs as AttrsOf[PrimitiveOp], meta, ids);
+      const n = lower(op, inputs.map(irOf), attrs, meta, ids);
       return symbol(n, meta);
     },
   };

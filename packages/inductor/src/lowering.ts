@@ -302,8 +302,29 @@ function randomRule(dist: 'uniform' | 'normal', meta: LowerMeta, ids: IdSource):
 }
 
 /** Lowers one primitive call. */
-export function lower<N extends PrimitiveOp>(op: N, inputs: readonly LowerInput[], attrs: AttrsOf[N], meta: TensorMeta, ids: IdSource): IRNode {
-  const rule = LOWERINGS[op] as Rule<N> | undefined;
-  if (!rule) throw new KilnError(`no lowering for '${op}'`, { op: 'inductor' });
-  return rule(inputs, attrs, { shape: meta.shape.map((n) => ids.size(n)), dtype: meta.dtype, device: meta.device }, ids);
+/** Lowers one call; an op the compiler cannot lower becomes an extern (its eager kernel, run between fused kernels). */
+export function lower(op: OpName, inputs: readonly LowerInput[], attrs: unknown, meta: TensorMeta, ids: IdSource): IRNode {
+  const lowered = { shape: meta.shape.map((n) => ids.size(n)), dtype: meta.dtype, device: meta.device };
+  const reason = notLowered(op, inputs);
+  if (!reason) {
+    try {
+      const rule = LOWERINGS[op as PrimitiveOp] as Rule<PrimitiveOp>;
+      return rule(inputs, attrs as AttrsOf[PrimitiveOp], lowered, ids);
+    } catch (error) {
+      if (!(error instanceof KilnError) || !error.message.includes('not compiled')) throw error;
+      return extern(op, inputs, attrs, lowered, ids, error.message.replace(/^inductor: /, ''));
+    }
+  }
+  return extern(op, inputs, attrs, lowered, ids, reason);
+}
+
+/** Why `op` stays eager here, or undefined when it lowers. */
+function notLowered(op: OpName, inputs: readonly LowerInput[]): string | undefined {
+  if (!(op in LOWERINGS)) return `'${op}' has no lowering`;
+  if (op === 'matmul' && inputs.some((x) => isNode(x) && x.dtype !== 'float32')) return 'the matmul template is float32 only';
+  return undefined;
+}
+
+function extern(op: OpName, inputs: readonly LowerInput[], attrs: unknown, meta: LowerMeta, ids: IdSource, reason: string): IRNode {
+  return { kind: 'extern', id: ids.take(), ops: [op], shape: meta.shape, dtype: meta.dtype, deps: inputs.filter(isNode), op, args: inputs, attrs, reason };
 }

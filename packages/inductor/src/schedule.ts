@@ -18,7 +18,7 @@
 import { KilnError } from '@kiln/eager';
 import { add, ivar, keyOf, linearize, mul, int, unravel, type Expr, type Index, type Size } from './ir/expr';
 import { numelOf, sizeKey } from './ir/size';
-import type { IRNode, MatmulNode, PointwiseNode, ReductionNode } from './ir/nodes';
+import type { ExternNode, IRNode, MatmulNode, PointwiseNode, ReductionNode } from './ir/nodes';
 import type { Kernel, MatmulOperand, RowReduction } from './codegen/kernel';
 
 export interface ScheduledKernel {
@@ -85,6 +85,14 @@ class Scheduler {
     for (const n of this.outputs) if (n.kind !== 'input') this.realized.add(n);
     for (const n of this.nodes) if (n.kind === 'pointwise' && !n.isView && this.sharedAndCostly(n)) this.realized.add(n);
     for (const n of this.nodes) if (n.kind === 'matmul') for (const operand of [n.a, n.b]) this.realizeMatmulOperand(n, operand);
+    for (const n of this.nodes) {
+      if (n.kind !== 'extern') continue;
+      this.realized.add(n);
+      for (const d of n.deps) {
+        if (!this.realized.has(d)) this.decisions.push(`realize ${label(d)}: input of ${label(n)}, which runs as its eager kernel (${n.reason})`);
+        this.realized.add(d);
+      }
+    }
   }
 
   /**
@@ -140,9 +148,11 @@ class Scheduler {
       }
     }
     for (const n of this.nodes) {
-      if (claimed.has(n) || !this.realized.has(n) || n.kind !== 'pointwise') continue;
+      if (claimed.has(n) || !this.realized.has(n)) continue;
+      if (n.kind === 'pointwise') kernels.push(this.pointwiseKernel(n));
+      else if (n.kind === 'extern') kernels.push(this.externKernel(n));
+      else continue;
       claimed.add(n);
-      kernels.push(this.pointwiseKernel(n));
     }
     return orderKernels(kernels);
   }
@@ -164,6 +174,18 @@ class Scheduler {
     };
     this.checkBindings(kernel);
     return { kernel, reads: b.inputs, writes: [n] };
+  }
+
+  /** externOps: an op without a lowering runs as its eager kernel on the buffers of its inputs. */
+  private externKernel(n: ExternNode): ScheduledKernel {
+    const reads = n.deps.filter((d, i) => n.deps.indexOf(d) === i);
+    const kernel: Kernel = {
+      kind: 'extern', name: `extern_${n.op}_${this.kernelCount++}`, fusedOps: [n.op], inputs: reads.map((r) => ({ dtype: r.dtype })),
+      outputs: [{ dtype: n.dtype }], randomSources: [], op: n.op, attrs: n.attrs, reason: n.reason,
+      args: n.args.map((a) => (typeof a === 'object' ? reads.indexOf(a) : { scalar: a })),
+    };
+    this.decisions.push(`extern ${label(n)}: ${n.reason}`);
+    return { kernel, reads, writes: [n] };
   }
 
   /**

@@ -8,7 +8,7 @@
  * `shape`; row kernels iterate rows `o` over `outer` and positions `j` over
  * `inner`; matmul epilogues see `bt` (batch), `m` and `n`.
  */
-import type { DType, ReduceOp } from '@kiln/eager';
+import type { DType, OpName, ReduceOp, Scalar } from '@kiln/eager';
 import type { Expr, Index, Size } from '../ir/expr';
 
 export interface KernelBuffer {
@@ -80,7 +80,16 @@ export interface MatmulKernel extends KernelBase {
   output: number;
 }
 
-export type Kernel = PointwiseKernel | RowKernel | MatmulKernel;
+/** An op run by its eager kernel: args are input slots (numbers) or JS scalars (`{ scalar }`). */
+export interface ExternKernel extends KernelBase {
+  kind: 'extern';
+  op: OpName;
+  args: (number | { scalar: Scalar })[];
+  attrs: unknown;
+  reason: string;
+}
+
+export type Kernel = PointwiseKernel | RowKernel | MatmulKernel | ExternKernel;
 
 /** Metadata words per random source: offset lo/hi, seed lo/hi. */
 export const wordsPerParam = 4;

@@ -11,6 +11,7 @@ import { helpersFor, jsConvert, REDUCTIONS, type DType } from '@kiln/eager';
 import { size, type Index, type Size } from '../ir/expr';
 import { numelOf } from '../ir/size';
 import { ExprEmitter, inlineIndex, scopeOf, type Lang } from './emit-expr';
+import { externSource } from './render-wgsl';
 import { wordsPerParam, type Kernel, type MatmulKernel, type PointwiseKernel, type RowKernel } from './kernel';
 
 export type JsKernel = (
@@ -59,6 +60,8 @@ export function renderJs(k: Kernel, symCount: number): string {
     case 'matmul':
       body = matmul(k, lang);
       break;
+    case 'extern':
+      return externSource(k);
   }
   const text = body.join('\n');
   const bind = [

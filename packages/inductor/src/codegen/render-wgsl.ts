@@ -10,7 +10,7 @@ import { renderMatmulTemplate, type MatmulTile, type MatmulVariant } from '@kiln
 import { keyOf, size, type Expr, type Size } from '../ir/expr';
 import { numelOf } from '../ir/size';
 import { ExprEmitter, inlineIndex, scopeOf, type Lang } from './emit-expr';
-import { metadataWords, wordsPerParam, type Kernel, type MatmulKernel, type PointwiseKernel, type RowKernel } from './kernel';
+import { metadataWords, wordsPerParam, type ExternKernel, type Kernel, type MatmulKernel, type PointwiseKernel, type RowKernel } from './kernel';
 
 export interface WgslOptions {
   /** Threads per workgroup of pointwise kernels. */
@@ -82,6 +82,8 @@ export function renderWgsl(k: Kernel, options: WgslOptions): RenderedWgsl {
       return { source: renderRows(k, options), vec4: false, workgroupSize: options.rowStrategy === 'thread' ? 64 : 128 };
     case 'matmul':
       return { source: renderMatmul(k, options), vec4: false, workgroupSize: 0 };
+    case 'extern':
+      return { source: externSource(k), vec4: false, workgroupSize: 0 };
   }
 }
 
@@ -258,6 +260,11 @@ ${indent(parts, 4)}
   }
 }
 `;
+}
+
+/** What a report shows for an op that runs as its eager kernel. */
+export function externSource(k: ExternKernel): string {
+  return `// extern: ${k.op} runs as its eager kernel (${k.reason})`;
 }
 
 /** Metadata words of the matmul template before the compiler's (see planMatmul in @kiln/eager). */

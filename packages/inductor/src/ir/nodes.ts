@@ -5,7 +5,7 @@
  * loads from its buffer. Fusion is therefore composition: the scheduler only
  * decides which values are realized and which kernel computes each.
  */
-import type { DType, ReduceOp } from '@kiln/eager';
+import type { DType, OpName, ReduceOp, Scalar } from '@kiln/eager';
 import type { Expr, Index, Size } from './expr';
 
 /** How a kernel body reads another IR node at an index (inline, load, or accumulator). */
@@ -67,4 +67,18 @@ export interface MatmulNode extends NodeBase {
   readonly b: IRNode;
 }
 
-export type IRNode = InputNode | PointwiseNode | ReductionNode | MatmulNode;
+/**
+ * An op the compiler does not lower (int32 matmul, slicing a dynamic dim,
+ * ...): it runs as the eager kernel between the fused kernels, on buffers.
+ */
+export interface ExternNode extends NodeBase {
+  readonly kind: 'extern';
+  readonly op: OpName;
+  /** The op's inputs in order: IR nodes (all realized) and JS scalars. */
+  readonly args: readonly (IRNode | Scalar)[];
+  readonly attrs: unknown;
+  /** Why it is not lowered, for the report. */
+  readonly reason: string;
+}
+
+export type IRNode = InputNode | PointwiseNode | ReductionNode | MatmulNode | ExternNode;

@@ -7,14 +7,14 @@
  * JS kernels in order (cpu).
  */
 import {
-  allocStorage, DEFAULT_TILES, KilnError, philoxFill, planMatmul, takeRandom, Tensor, views,
+  allocStorage, DEFAULT_TILES, execute, inferMeta, KilnError, philoxFill, planMatmul, takeRandom, Tensor, views,
   type Device, type DType, type GpuStorage, type MatmulVariant, type Storage, type TypedArray,
 } from '@kiln/eager';
 import type { GpuRuntime } from '@kiln/gpu-runtime';
 import type { Kernel, MatmulKernel } from '../codegen/kernel';
 import { metadataWords } from '../codegen/kernel';
 import { buildJs, renderJs, type JsKernel } from '../codegen/render-js';
-import { matmulInfoWords, renderWgsl } from '../codegen/render-wgsl';
+import { externSource, matmulInfoWords, renderWgsl } from '../codegen/render-wgsl';
 import type { Index } from '../ir/expr';
 import type { InputNode, IRNode, RandomOp } from '../ir/nodes';
 import { isStatic, numelOf, sizeValue } from '../ir/size';
@@ -60,6 +60,8 @@ export class CompiledGraph {
   private readonly inputs: readonly InputNode[];
   private readonly outputs: readonly IRNode[];
   private readonly graph: LoweredGraph;
+  /** Intermediates an extern reads: they live in eager tensors during a call. */
+  private readonly externInputs: IRNode[];
 
   /** Builds every kernel of `schedule` for `device` (webgpu needs its initialized runtime `rt`). */
   constructor(
@@ -78,12 +80,14 @@ export class CompiledGraph {
     // Random streams are drawn in graph order, as eager draws them op by op.
     const used = new Set(schedule.kernels.flatMap((k) => k.kernel.randomSources));
     this.randomOps = graph.nodes.flatMap((n) => (n.kind === 'pointwise' ? n.randomOps : [])).filter((r) => used.has(r.source));
+    this.externInputs = schedule.kernels.flatMap((k) => (k.kernel.kind === 'extern' ? k.reads.filter((r) => r.kind !== 'input') : []));
     this.prepared = schedule.kernels.map((s) => this.prepare(s));
     this.kernels = this.prepared.map((p) => ({ name: p.scheduled.kernel.name, fusedOps: p.scheduled.kernel.fusedOps, kind: p.scheduled.kernel.kind, source: p.source }));
   }
 
   private prepare(s: ScheduledKernel): Prepared {
     const k = s.kernel;
+    if (k.kind === 'extern') return { scheduled: s, source: externSource(k) };
     if (this.device === 'cpu') {
       const source = renderJs(k, this.symCount);
       return { scheduled: s, source, js: buildJs(source) };
@@ -112,17 +116,21 @@ export class CompiledGraph {
     const args = inputs.map((t) => (t.offset === 0 && views.isContiguous(t.layout) ? t : t.contiguous()));
     const params = new Map(this.randomOps.map((r) => [r.source, takeRandom(sizeValue(r.numel, syms))]));
     const count = (n: IRNode) => sizeValue(numelOf(n.shape), syms);
-    const outputStorage = new Map<IRNode, Storage>();
-    for (const o of this.outputs) {
-      if (o.kind !== 'input' && !outputStorage.has(o)) outputStorage.set(o, allocStorage(this.device, o.dtype, count(o)));
-    }
+    // Values an extern reads or writes live in eager tensors for this call; the rest in planned buffers.
+    const tensors = new Map<IRNode, Tensor>(this.inputs.map((n) => [n, args[n.position]!]));
+    const tensorOf = (n: IRNode) => new Tensor(allocStorage(this.device, n.dtype, count(n)), views.contiguousView(n.shape.map((s) => sizeValue(s, syms))));
+    for (const n of [...this.externInputs, ...this.outputs]) if (!tensors.has(n) && n.kind !== 'extern') tensors.set(n, tensorOf(n));
     const buffer = (n: IRNode): GPUBuffer | TypedArray => {
-      if (n.kind === 'input') return this.storageData(args[n.position]!.storage);
-      const out = outputStorage.get(n);
-      return out ? this.storageData(out) : this.slotData(n, count(n));
+      const t = tensors.get(n);
+      return t ? this.storageData(t.storage) : this.slotData(n, count(n));
     };
     for (const p of this.prepared) {
       const { kernel, reads, writes } = p.scheduled;
+      if (kernel.kind === 'extern') {
+        const ins = kernel.args.map((a) => (typeof a === 'number' ? tensors.get(reads[a]!)! : a.scalar));
+        tensors.set(writes[0]!, execute(kernel.op, ins, kernel.attrs as never, inferMeta(kernel.op, ins, kernel.attrs as never)));
+        continue;
+      }
       const words = [...syms];
       for (const source of kernel.randomSources) {
         const { seed, offset } = params.get(source)!;
@@ -134,16 +142,12 @@ export class CompiledGraph {
         this.dispatch(p, reads.map((r) => buffer(r) as GPUBuffer), writes.map((w) => buffer(w) as GPUBuffer), words, syms);
       }
     }
-    const inputTensor = new Map(this.inputs.map((n, i) => [n as IRNode, inputs[i]!]));
-    const made = new Map<Storage, Tensor>();
-    return this.outputs.map((o) => {
-      if (o.kind === 'input') return inputTensor.get(o)!;
-      const storage = outputStorage.get(o)!;
-      // The same value returned twice is the same tensor, as in eager.
-      let t = made.get(storage);
-      if (!t) made.set(storage, (t = new Tensor(storage, views.contiguousView(o.shape.map((s) => sizeValue(s, syms))))));
-      return t;
-    });
+    // Graph inputs are returned as the caller's own tensors; everything else this call made and does not return is freed.
+    const results = this.outputs.map((o) => (o.kind === 'input' ? inputs[(o as InputNode).position]! : tensors.get(o)!));
+    const kept = new Set<Tensor>([...results, ...args, ...inputs]);
+    for (const t of tensors.values()) if (!kept.has(t)) t.dispose();
+    args.forEach((t, i) => t !== inputs[i] && t.dispose());
+    return results;
   }
 
   /** The value of each dynamic size in this call; inputs must agree where they share one, and match the static sizes. */
@@ -211,9 +215,11 @@ export class CompiledGraph {
     if (k.kind === 'pointwise') {
       const items = sizeValue(numelOf(k.shape), syms) / (p.vec4 ? 4 : 1);
       grid = Math.max(1, Math.min(1024, Math.ceil(items / 256)));
-    } else {
+    } else if (k.kind === 'rows') {
       const rows = sizeValue(numelOf(k.outer), syms);
       grid = p.strategy === 'thread' ? Math.max(1, Math.min(1024, Math.ceil(rows / 64))) : Math.max(1, Math.min(rows, 65535));
+    } else {
+      throw new KilnError('externs do not dispatch (bug)', { op: 'inductor' });
     }
     rt.dispatch(p.pipeline!, [rt.uniform(meta), ...reads, ...writes], [grid], k.name);
   }
