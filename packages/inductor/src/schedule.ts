@@ -397,7 +397,8 @@ class KernelBuilder {
   private note(n: IRNode): void {
     if (this.noted.has(n)) return;
     this.noted.add(n);
-    this.ops.push(...n.ops);
+    // A composite's pieces all carry its name: list it once per run of them.
+    for (const op of n.ops) if (this.ops.at(-1) !== op) this.ops.push(op);
   }
 }
 
