@@ -6,6 +6,8 @@ export interface Timing {
   minMs: number;
   maxMs: number;
   samples: number;
+  /** Every timed sample, in order (ms). */
+  samplesMs: number[];
 }
 
 export interface MeasureOptions {
@@ -23,6 +25,7 @@ export async function measure(name: string, fn: () => unknown, options: MeasureO
     warmup: (options.warmupIterations ?? 3) > 0,
     warmupIterations: options.warmupIterations ?? 3,
     warmupTime: 50,
+    retainSamples: true,
   });
   bench.add(name, async () => {
     await fn();
@@ -32,5 +35,5 @@ export async function measure(name: string, fn: () => unknown, options: MeasureO
   if (result.state === 'errored') throw result.error;
   if (result.state !== 'completed') throw new KilnError(`benchmark '${name}' did not complete (${result.state})`);
   const { latency } = result;
-  return { medianMs: latency.p50, minMs: latency.min, maxMs: latency.max, samples: latency.samplesCount };
+  return { medianMs: latency.p50, minMs: latency.min, maxMs: latency.max, samples: latency.samplesCount, samplesMs: [...(latency.samples ?? [])] };
 }

@@ -79,7 +79,8 @@ export function renderTables(report: BenchReport): string {
     if (rows.length === 0) continue;
     const timed = TIMED[device];
     const compared = COMPARED[device];
-    const header = ['workload', 'size', ...timed.map((c) => `${c} ms`), 'first call ms', ...compared.map((c) => `compiled/${c}`)];
+    const header = ['workload', 'size', ...timed.map((c) => `${c} ms`), ...compared.map((c) => `compiled/${c}`)];
+    header.splice(4, 0, 'first call ms'); // after compiled
     const lines = [header, header.map(() => '---')];
     const notes = new Map<string, string[]>();
     for (const row of rows) {
@@ -90,16 +91,19 @@ export function renderTables(report: BenchReport): string {
           notes.set(key, [...(notes.get(key) ?? []), row.id]);
           return c === 'compiled' && row.failure ? '**FAILED**' : 'n/a';
         }
+        if (cell && 'note' in cell && cell.note) notes.set(`${c} ${row.id}: ${cell.note}`, []);
         return ms(cellMs(cell));
       });
-      lines.push([`${row.id} ${row.title}`, row.size, ...cells, ms(row.firstCallMs), ...compared.map((c) => ratio(row.ratios[c]))]);
+      const line = [`${row.id} ${row.title}`, row.size, ...cells, ...compared.map((c) => ratio(row.ratios[c]))];
+      line.splice(4, 0, ms(row.firstCallMs));
+      lines.push(line);
     }
     const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
     out.push(`### ${device}${device === 'webgpu' && 'adapter' in report.webgpu ? ` (${describeAdapter(report.webgpu.adapter)})` : ''}`, '');
     for (const l of lines) out.push(`| ${l.map((c, i) => (l[0] === '---' ? '-'.repeat(widths[i]!) : c.padEnd(widths[i]!))).join(' | ')} |`);
     if (notes.size > 0) {
       out.push('');
-      for (const [note, ids] of notes) out.push(`- n/a ${ids.join(', ')}: ${note}`);
+      for (const [note, ids] of notes) out.push(ids.length > 0 ? `- n/a ${ids.join(', ')}: ${note}` : `- ${note}`);
     }
     out.push('');
   }
@@ -140,8 +144,9 @@ export function renderSvg(report: BenchReport): string {
   const left = 230;
   const right = 40;
   const barH = 14;
-  const lo = 0.1;
-  const hi = Math.max(10, ...report.rows.flatMap((r) => Object.values(r.ratios).map((v) => 1 / v!))) * 1.5;
+  const speedups = report.rows.flatMap((r) => Object.values(r.ratios).map((v) => 1 / v!));
+  const lo = 10 ** Math.floor(Math.log10(Math.min(0.1, ...speedups) / 1.2));
+  const hi = Math.max(10, ...speedups) * 1.5;
   const x = (v: number) => left + ((Math.log10(Math.min(Math.max(v, lo), hi)) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * (width - left - right);
   const parts: string[] = [];
   let y = 70;
@@ -183,7 +188,7 @@ export function renderSvg(report: BenchReport): string {
   const legend = Object.entries({ eager: 'vs kiln eager', 'tfjs-webgpu': 'vs tfjs (webgpu / cpu)', 'tfjs-wasm': 'vs tfjs-wasm', hand: 'vs hand kernel' })
     .map(([c, label], i) => `<rect x="${left + i * 170}" y="34" width="12" height="12" fill="${COLORS[c]}"/><text x="${left + i * 170 + 16}" y="44" font-size="11">${label}</text>`)
     .join('');
-  const title = `kiln compiled: speedup over each column (X time / compiled time, log scale; right of 1 = compiled faster) — ${report.date.slice(0, 10)}`;
+  const title = `kiln compiled vs each column: X time / compiled time (right of 1: compiled is faster) — ${report.date.slice(0, 10)}`;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}" viewBox="0 0 ${width} ${y}" font-family="sans-serif">`,
     `<rect width="100%" height="100%" fill="white"/>`,

@@ -6,14 +6,14 @@
  */
 import { tidy, type Device, type Tensor } from '@kiln/eager';
 import type { GpuRuntime } from '@kiln/gpu-runtime';
-import { handKernelFor, HAND_TOLERANCE } from '../hand-kernels';
+import { handKernelFor, HAND_TOLERANCE, type HandKernel } from '../hand-kernels';
 import { callModel, parametersOf, type Instance, type Tolerance, type Workload } from '../workloads/workload';
 import { allClose, describeCheck, type CheckResult } from './check';
 import type { Compiler } from './compiled';
 import type { Timing } from './measure';
 import { step, sync } from './sync';
 import { tfStep, type TfBackend, type TfPeers, type TfTensor } from './tfjs';
-import { timeSteps, type TimingPolicy } from './timing';
+import { timeColumns, type TimingPolicy } from './timing';
 
 /** Kiln's own tolerance for compiled against eager (DESIGN.md, Correctness rule). */
 export const KILN_TOLERANCE: Tolerance = { rtol: 1e-4, atol: 1e-5 };
@@ -114,27 +114,34 @@ export async function runRow(workload: Workload, device: Device, ctx: RowContext
     say(` COMPILED ${row.failure.startsWith('kiln compiled crashed') ? 'CRASHED' : 'IS WRONG'}`);
   }
 
-  row.cells.eager = { timing: await timeSteps(`${workload.id} eager`, step(() => callModel(inst.model, inst.args)), ctx.policy) };
-  say(` eager ${fmt(cellMs(row.cells.eager)!)} ms`);
-  if (compiledOk) {
-    row.cells.compiled = { timing: await timeSteps(`${workload.id} compiled`, step(() => fast(...inst.args)), ctx.policy) };
-    const c = cellMs(row.cells.compiled)!;
-    say(` · compiled ${fmt(c)} ms (first call ${fmt(row.firstCallMs!)} ms, ${(cellMs(row.cells.eager)! / c).toFixed(2)}× eager)`);
-  }
-
+  // The hand kernel (webgpu): checked like compiled, but a wrong one is a bug of this benchmark.
+  let hand: HandKernel | undefined;
   if (device === 'webgpu' && ctx.rt) {
     const inputs = await Promise.all(inst.args.map(async (t) => ({ data: Float32Array.from(await t.data()), shape: t.shape })));
-    const hand = await handKernelFor(workload.id, ctx.rt, inputs);
+    hand = await handKernelFor(workload.id, ctx.rt, inputs);
     if (hand) {
-      const tolerance = HAND_TOLERANCE[workload.id] ?? KILN_TOLERANCE;
-      const check = allClose(await hand.result(), expected, shape, tolerance);
+      const check = allClose(await hand.result(), expected, shape, HAND_TOLERANCE[workload.id] ?? KILN_TOLERANCE);
       row.checks.hand = summary(check);
-      // A wrong hand kernel is a bug of this benchmark, not of kiln: stop.
       if (!check.ok) throw new Error(`hand kernel for ${workload.id} is wrong: ${describeCheck(check, expected.length)}`);
-      row.cells.hand = { timing: await timeSteps(`${workload.id} hand`, hand.step, ctx.policy), note: hand.variant };
-      hand.dispose();
-      say(` · hand ${fmt(cellMs(row.cells.hand)!)} ms`);
     }
+  }
+
+  const columns: { key: 'eager' | 'compiled' | 'hand'; step: () => Promise<void> }[] = [
+    { key: 'eager', step: step(() => callModel(inst.model, inst.args)) },
+    ...(compiledOk ? [{ key: 'compiled' as const, step: step(() => fast(...inst.args)) }] : []),
+    ...(hand ? [{ key: 'hand' as const, step: hand.step }] : []),
+  ];
+  const timed = await timeColumns(columns, ctx.policy);
+  row.cells.eager = { timing: timed.eager };
+  say(` eager ${fmt(timed.eager.medianMs)} ms`);
+  if (compiledOk) {
+    row.cells.compiled = { timing: timed.compiled };
+    say(` · compiled ${fmt(timed.compiled.medianMs)} ms (first call ${fmt(row.firstCallMs!)} ms, ${(timed.eager.medianMs / timed.compiled.medianMs).toFixed(2)}× eager)`);
+  }
+  if (hand) {
+    row.cells.hand = { timing: timed.hand, note: hand.variant };
+    say(` · hand ${fmt(timed.hand.medianMs)} ms`);
+    hand.dispose();
   }
 
   for (const backend of PEERS_OF[device]) {
@@ -174,7 +181,7 @@ async function runPeer(
     y.dispose();
     row.checks[backend] = summary(check);
     if (!check.ok) return { missing: `result differs from kiln eager: ${describeCheck(check, expected.length)}` };
-    return { timing: await timeSteps(`${workload.id} ${backend}`, tfStep(tf, run), ctx.policy) };
+    return { timing: (await timeColumns([{ key: backend, step: tfStep(tf, run) }], ctx.policy))[backend] };
   } catch (error) {
     return { missing: `tfjs failed: ${message(error).split('\n')[0]}` };
   } finally {
