@@ -21,6 +21,7 @@ export class CommandBatcher {
   dispatches = 0;
   /** When set, every dispatch is timed (own pass with timestamps, or wall). */
   timer: KernelTimer | undefined;
+  private holding = false;
 
   constructor(
     private readonly device: GPUDevice,
@@ -51,13 +52,28 @@ export class CommandBatcher {
     this.pending++;
     this.dispatches++;
     if (this.timer?.method === 'wall') this.timer.wallMark(label ?? pipeline.label, () => this.flush());
-    else if (this.pending >= this.maxDispatchesPerSubmit) this.flush();
+    else if (!this.holding && this.pending >= this.maxDispatchesPerSubmit) this.flush();
   }
 
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number): void {
     if (size === 0) return;
     this.endPass();
     this.commandEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, size);
+  }
+
+  /**
+   * Records everything `fn` dispatches into one command buffer and submits
+   * it once at the end (a compiled graph's call), whatever the threshold.
+   */
+  batch<T>(fn: () => T): T {
+    const outer = this.holding;
+    this.holding = true;
+    try {
+      return fn();
+    } finally {
+      this.holding = outer;
+      if (!outer) this.flush();
+    }
   }
 
   /** Submits everything recorded so far as one command buffer. */

@@ -137,6 +137,22 @@ describe('GpuRuntime', () => {
     rt.batcher.maxDispatchesPerSubmit = saved;
   });
 
+  it('submits a batch once, whatever the threshold', (ctx) => {
+    if (!gpu.runtime) return ctx.skip(gpu.reason);
+    const rt = gpu.runtime;
+    rt.flush();
+    const saved = rt.batcher.maxDispatchesPerSubmit;
+    rt.batcher.maxDispatchesPerSubmit = 4;
+    const pipeline = rt.pipeline({ wgsl: AXPY });
+    const a = rt.alloc(256), b = rt.alloc(256);
+    const submits = rt.batcher.submits;
+    rt.batcher.batch(() => {
+      for (let i = 0; i < 20; i++) rt.dispatch(pipeline, [a, b], [1]);
+    });
+    expect(rt.batcher.submits).toBe(submits + 1);
+    rt.batcher.maxDispatchesPerSubmit = saved;
+  });
+
   it.for(['timestamp', 'wall'] as const)('profiles each dispatch by %s', async (method, ctx) => {
     if (!gpu.runtime) return ctx.skip(gpu.reason);
     const rt = gpu.runtime;

@@ -43,6 +43,10 @@ const PATTERNS: Pattern[] = [
   { name: 'argmax and max over a middle dim', shapes: [[3, 9, 4]], fn: (x) => [x.argmax(1), x.max(1, true)], kernels: 2 },
   { name: 'matmul of a transposed operand (read in place)', shapes: [[7, 5], [7, 6]], fn: (a, b) => a.transpose(0, 1).matmul(b), kernels: 1 },
   {
+    name: 'a sum of 12 inputs splits at the binding limit', shapes: Array.from({ length: 12 }, () => [6]),
+    fn: (...xs) => xs.slice(1).reduce((acc, x) => acc.add(x), xs[0]!).tanh(), kernels: 2,
+  },
+  {
     name: 'int32 matmul runs as an extern between fused kernels', shapes: [[4, 6], [6, 5]],
     fn: (a, b) => a.mul(3).cast('int32').matmul(b.mul(3).cast('int32')).add(1), kernels: 4,
   },

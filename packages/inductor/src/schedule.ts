@@ -93,6 +93,45 @@ class Scheduler {
         this.realized.add(d);
       }
     }
+    for (const n of this.nodes) if (this.realized.has(n) && (n.kind === 'pointwise' || n.kind === 'reduction')) this.splitWide(n);
+  }
+
+  /** Buffers a kernel computing `n` would read: the realized values reached through inlined ones. */
+  private leaves(n: IRNode, out = new Set<IRNode>(), seen = new Set<IRNode>()): Set<IRNode> {
+    for (const d of n.deps) {
+      if (seen.has(d)) continue;
+      seen.add(d);
+      if (this.realized.has(d) || d.kind !== 'pointwise') out.add(d);
+      else this.leaves(d, out, seen);
+    }
+    return out;
+  }
+
+  /**
+   * splitAtTheBindingLimit: a kernel may bind only so many storage buffers
+   * (8 on many devices). When inlining would read more, the inlined value
+   * reading the most buffers that still fit is given its own kernel.
+   */
+  private splitWide(root: PointwiseNode | ReductionNode): void {
+    const limit = this.options.maxBuffers - 1; // one binding is the output
+    while (this.leaves(root).size > limit) {
+      let best: IRNode | undefined;
+      let bestCount = 1;
+      const visit = (n: IRNode) => {
+        for (const d of n.deps) {
+          if (this.realized.has(d) || d.kind !== 'pointwise') continue;
+          const count = this.leaves(d).size;
+          if (count > bestCount && count <= limit) [best, bestCount] = [d, count];
+          visit(d);
+        }
+      };
+      visit(root);
+      if (!best) {
+        throw new KilnError(`${label(root)} reads ${this.leaves(root).size} buffers directly, over the device's limit of ${limit}; split the op (e.g. cat in two)`, { op: 'inductor' });
+      }
+      this.realized.add(best);
+      this.decisions.push(`realize ${label(best)}: ${label(root)} would read more than ${limit} buffers in one kernel`);
+    }
   }
 
   /**

@@ -106,8 +106,16 @@ export class CompiledGraph {
     return { scheduled: s, source: rendered.source, pipeline: this.rt!.pipeline({ wgsl: rendered.source, label: k.name }), vec4: rendered.vec4, strategy };
   }
 
-  /** Runs the graph on `inputs` (dtypes and static sizes as compiled); returns new output tensors. */
+  /**
+   * Runs the graph on `inputs` (dtypes and static sizes as compiled);
+   * returns new output tensors. On webgpu all kernels of the call go into
+   * one command buffer, submitted once.
+   */
   run(inputs: readonly Tensor[]): Tensor[] {
+    return this.rt ? this.rt.batcher.batch(() => this.runKernels(inputs)) : this.runKernels(inputs);
+  }
+
+  private runKernels(inputs: readonly Tensor[]): Tensor[] {
     if (inputs.length !== this.inputs.length) {
       throw new KilnError(`expected ${this.inputs.length} inputs, got ${inputs.length}`, { op: 'compiled graph' });
     }
