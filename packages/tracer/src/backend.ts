@@ -1,0 +1,165 @@
+/**
+ * The backend interface: `(graph, exampleInputs) => (inputs) => outputs`.
+ * A backend receives each captured graph once (per concrete shape, unless
+ * it says it handles dynamic sizes) and returns the function the tracer
+ * calls with the graph's inputs, in placeholder order.
+ *
+ * Dynamic sizes: a `TracedGraph` says which placeholder dims are dynamic
+ * (`dynamicDims`). A backend function with `dynamic = true` promises that
+ * what it returns runs the graph at any size of those dims (the tracer has
+ * checked that the graph's ops and attributes do not depend on them); such
+ * a backend is asked once per graph. Any other backend is asked once per
+ * concrete shape, lazily. The inductor compiles static shapes today, so the
+ * tracer asks it per shape; once it takes symbolic sizes, setting
+ * `dynamic = true` on its backend makes one compile serve every size.
+ */
+import { compileGraph } from '@kiln/inductor';
+import { dispatch, Graph, isNode, KilnError, tidy, withMode } from '@kiln/eager';
+import type { Arg, Input, Node, Tensor } from '@kiln/eager';
+import { log } from '@kiln/gpu-runtime';
+
+/** A captured graph and which placeholder dims are dynamic (by placeholder position). */
+export class TracedGraph extends Graph {
+  /** Placeholder index (position in `placeholders`) -> its dynamic dims. Absent: all sizes static. */
+  readonly dynamicDims = new Map<number, readonly number[]>();
+
+  override toString(): string {
+    const text = super.toString();
+    if (this.dynamicDims.size === 0) return text;
+    const names = this.placeholders;
+    const dyn = [...this.dynamicDims].map(([i, dims]) => `${names[i]!.name}: dims ${dims.join(', ')}`).join('; ');
+    return `${text}\n  # dynamic sizes: ${dyn}`;
+  }
+}
+
+/** A compiled graph as the tracer calls it. */
+export type CompiledFn = (inputs: readonly Tensor[]) => Tensor[];
+
+/** `(graph, exampleInputs) => (inputs) => outputs`; `dynamic: true` if what it returns runs at any size of the graph's dynamic dims. */
+export type Backend = ((graph: Graph, exampleInputs: readonly Tensor[]) => CompiledFn) & { dynamic?: boolean };
+
+export type BackendOption = 'inductor' | 'eager' | Backend;
+
+export interface KernelInfo {
+  readonly name: string;
+  readonly fusedOps: readonly string[];
+  readonly source: string;
+}
+
+/** A backend as the tracer uses it: compile, and what it reports. */
+export interface ResolvedBackend {
+  readonly name: string;
+  readonly dynamic: boolean;
+  compile(graph: TracedGraph, exampleInputs: readonly Tensor[]): { run: CompiledFn; kernels: readonly KernelInfo[]; note?: string };
+}
+
+/**
+ * Runs `graph` op by op through the eager kernels, at whatever sizes the
+ * inputs have in the graph's dynamic dims (every other size, and dtypes and
+ * devices, must match). The `'eager'` backend.
+ */
+export function runTraced(graph: Graph, inputs: readonly Tensor[]): Tensor[] {
+  const placeholders = graph.placeholders;
+  if (inputs.length !== placeholders.length) {
+    throw new KilnError(`expected ${placeholders.length} inputs, got ${inputs.length}`, { op: 'compiled graph' });
+  }
+  const dynamic = graph instanceof TracedGraph ? graph.dynamicDims : new Map<number, readonly number[]>();
+  return withMode(null, () => tidy(() => {
+    const values = new Map<Node, Tensor>();
+    placeholders.forEach((p, i) => {
+      const x = inputs[i]!;
+      const dyn = dynamic.get(i) ?? [];
+      const fits = x.dtype === p.dtype && x.device === p.device && x.ndim === p.shape.length
+        && p.shape.every((s, d) => s === x.shape[d] || dyn.includes(d));
+      if (!fits) throw new KilnError(`input ${i} (%${p.name}) must be ${p.dtype}[${p.shape}] on ${p.device}, got ${x}`, { op: 'compiled graph' });
+      values.set(p, x);
+    });
+    const value = (a: Arg): Input => (isNode(a) ? values.get(a)! : a);
+    for (const n of graph.nodes) {
+      if (n.op === 'call') values.set(n, dispatch(n.target, n.args.map(value), n.attrs));
+    }
+    return graph.outputs.map((n) => values.get(n)!);
+  }));
+}
+
+/** The `'eager'` backend: runs the captured graph op by op (for checking capture). */
+export const eagerBackend: Backend = Object.assign((graph: Graph) => (inputs: readonly Tensor[]) => runTraced(graph, inputs), { dynamic: true });
+
+/** A testing backend that counts what it is given and runs each graph eagerly. */
+export interface CompileCounter extends Backend {
+  /** Graphs compiled. */
+  frameCount: number;
+  /** Op (call) nodes in those graphs. */
+  opCount: number;
+  /** The graphs, in order. */
+  readonly graphs: Graph[];
+  reset(): void;
+}
+
+function makeCompileCounter(): CompileCounter {
+  const counter = Object.assign(
+    (graph: Graph) => {
+      counter.frameCount++;
+      counter.opCount += graph.nodes.filter((n) => n.op === 'call').length;
+      counter.graphs.push(graph);
+      return (inputs: readonly Tensor[]) => runTraced(graph, inputs);
+    },
+    {
+      dynamic: true,
+      frameCount: 0,
+      opCount: 0,
+      graphs: [] as Graph[],
+      reset() {
+        counter.frameCount = 0;
+        counter.opCount = 0;
+        counter.graphs.length = 0;
+      },
+    },
+  );
+  return counter;
+}
+
+/** `new CompileCounter()` (or `CompileCounter()`): a counting backend, like Dynamo's testing.CompileCounter. */
+export const CompileCounter = makeCompileCounter as unknown as { new (): CompileCounter; (): CompileCounter };
+
+function inductor(): ResolvedBackend {
+  return {
+    name: 'inductor',
+    dynamic: false,
+    compile(graph, exampleInputs) {
+      try {
+        const compiled = withMode(null, () => compileGraph(graph));
+        return {
+          run: (inputs) => compiled.run(inputs),
+          kernels: compiled.kernels.map((k) => ({ name: k.name, fusedOps: k.fusedOps, source: k.source })),
+        };
+      } catch (error) {
+        // Correctness first: a graph the inductor cannot compile still runs, op by op.
+        const why = error instanceof Error ? error.message : String(error);
+        log('perf', `inductor could not compile a graph (${why}); running it eagerly`);
+        void exampleInputs;
+        return { run: (inputs) => runTraced(graph, inputs), kernels: [], note: `inductor failed, ran eagerly: ${why}` };
+      }
+    },
+  };
+}
+
+export function resolveBackend(option: BackendOption | undefined): ResolvedBackend {
+  if (option === undefined || option === 'inductor') return inductor();
+  if (option === 'eager') return { name: 'eager', dynamic: true, compile: (graph) => ({ run: (ins) => runTraced(graph, ins), kernels: [] }) };
+  if (typeof option !== 'function') {
+    throw new KilnError(`backend must be 'inductor', 'eager' or a function (graph, exampleInputs) => (inputs) => outputs, got ${String(option)}`, { op: 'compile' });
+  }
+  const backend = option;
+  return {
+    name: backend.name || 'custom',
+    dynamic: backend.dynamic === true,
+    compile(graph, exampleInputs) {
+      const run = withMode(null, () => backend(graph, exampleInputs));
+      if (typeof run !== 'function') {
+        throw new KilnError(`the backend returned ${typeof run}, expected a function (inputs) => outputs`, { op: 'compile' });
+      }
+      return { run: (inputs) => withMode(null, () => run(inputs)), kernels: [] };
+    },
+  };
+}

@@ -1,0 +1,79 @@
+/**
+ * The cache of a compiled function: entries checked in order, each with
+ * its guards, its compiled graphs (found by structure, see ./segment), and
+ * what a cache hit does — replay a plan without running the JavaScript, or
+ * re-run it with lazy tensors.
+ */
+import { log } from '@kiln/gpu-runtime';
+import type { CompiledFn, KernelInfo, ResolvedBackend, TracedGraph } from './backend';
+import type { GuardSet, InputSpec } from './guards';
+import type { ReplayPlan } from './replay';
+import type { SegmentPlan } from './segment';
+
+export interface CompiledSegment {
+  /** The graph as first compiled (at the sizes it was first seen with, when the backend handles any size). */
+  readonly graph: TracedGraph;
+  readonly run: CompiledFn;
+  readonly kernels: readonly KernelInfo[];
+  readonly compileMs: number;
+  /** The graph's op names, in order. */
+  readonly ops: readonly string[];
+  /** Set when the backend could not compile the graph and it runs eagerly instead. */
+  readonly note?: string;
+}
+
+/** Compiled graphs are kept per structure key; a static backend also keys by the sizes of dynamic dims. */
+const MAX_GRAPHS = 256;
+
+export class GraphCache {
+  private readonly segments = new Map<string, CompiledSegment>();
+  /** Graphs this cache asked the backend for. */
+  compiles = 0;
+
+  constructor(
+    readonly backend: ResolvedBackend,
+    private readonly onCompile: (s: CompiledSegment) => void,
+  ) {}
+
+  /** The compiled graph for `plan`, compiling it (with the graph `build` gives) when its structure is new. */
+  lookup(plan: SegmentPlan, build: () => TracedGraph): { segment: CompiledSegment; fresh: boolean } {
+    const key = this.backend.dynamic || plan.sizes === '' ? plan.key : `${plan.key} # ${plan.sizes}`;
+    const hit = this.segments.get(key);
+    if (hit) return { segment: hit, fresh: false };
+    const graph = build();
+    const started = performance.now();
+    const compiled = this.backend.compile(graph, plan.leaves);
+    const segment: CompiledSegment = {
+      graph, run: compiled.run, kernels: compiled.kernels, compileMs: performance.now() - started,
+      ops: graph.nodes.flatMap((n) => (n.op === 'call' ? [n.target] : [])), ...(compiled.note ? { note: compiled.note } : {}),
+    };
+    if (this.segments.size >= MAX_GRAPHS) this.segments.delete(this.segments.keys().next().value!);
+    this.segments.set(key, segment);
+    this.compiles++;
+    log('perf', `${this.backend.name}: compiled a graph of ${segment.ops.length} ops in ${segment.compileMs.toFixed(1)} ms`);
+    this.onCompile(segment);
+    return { segment, fresh: true };
+  }
+}
+
+export type EntryMode = 'replay' | 're-run';
+
+let nextEntry = 1;
+
+export class Entry {
+  readonly id = nextEntry++;
+  mode: EntryMode = 're-run';
+  /** Why the entry re-runs the JavaScript (empty for replay). */
+  readonly modeReasons: string[] = [];
+  /** Replay plans by the sizes of the dynamic dims; null: calls with those sizes re-run. */
+  readonly plans = new Map<string, ReplayPlan | null>();
+
+  constructor(
+    readonly spec: InputSpec,
+    readonly graphs: GraphCache,
+  ) {}
+
+  get guards(): GuardSet {
+    return this.spec.guards;
+  }
+}

@@ -1,0 +1,348 @@
+/**
+ * Capture: the dispatcher mode that runs while a compiled function's
+ * JavaScript runs. Every op becomes a pending LazyTensor (see ./lazy); the
+ * tensors the JavaScript passes in are held (pinned) for as long as the call
+ * may still compute from them. Nothing is computed until something needs a
+ * value:
+ *
+ * - a graph break: reading data (`item`, `data`, `toArray`), coercing a
+ *   lazy tensor to a primitive, calling a `disable`d function, or an op that
+ *   runs eagerly (in-place writes, device transfers). The graph so far that
+ *   the break needs is compiled and run (a segment, found by structure in
+ *   the entry's cache), the value goes to the JavaScript, and recording goes
+ *   on;
+ * - the end of the call: the segment that computes the returned tensors.
+ *
+ * Random ops run in the first segment after them, in record order, so the
+ * random stream advances as it does in eager. Before an in-place write,
+ * every pending tensor that reads the memory being written is computed
+ * first. Views stay views of the memory they view.
+ */
+import { execute, KilnError, MOVEMENT, Tensor, views, withMode } from '@kiln/eager';
+import type { AttrsOf, Input, Mode, MovementOp, OpName, Storage, TensorMeta, View } from '@kiln/eager';
+import { log, logEnabled } from '@kiln/gpu-runtime';
+import { fullgraphError, locate, methodName, userSite } from './breaks';
+import type { BreakKind, GraphBreak } from './breaks';
+import type { CompiledSegment, GraphCache } from './cache';
+import { LazyTensor, Owned, Pin } from './lazy';
+import type { LazyArg, Materializer } from './lazy';
+import { buildGraph, planSegment } from './segment';
+import type { LeafInfo, SegmentPlan } from './segment';
+import type { SourceInfo } from './source-analysis';
+import { isHeavy, isRandom, tracingRule } from './tracing-rules';
+
+/** What a recorder needs from the compiled function and the cache entry it records for. */
+export interface RecorderHost {
+  readonly name: string;
+  readonly graphs: GraphCache;
+  readonly fullgraph: boolean;
+  readonly source: SourceInfo | null;
+  /** Whether to find each break's source location (costs a stack trace). */
+  readonly locate: boolean;
+  /** The name and dynamic dims of a tensor the JavaScript received as an input. */
+  leafInfo(t: Tensor): LeafInfo | undefined;
+}
+
+/** One graph that ran during the call. */
+export interface SegmentRun {
+  readonly segment: CompiledSegment;
+  readonly plan: SegmentPlan;
+  /** Compiled during this call (not found in the cache). */
+  readonly fresh: boolean;
+  /** The segment that computed the call's results. */
+  readonly final: boolean;
+}
+
+const isMovement = (op: OpName): op is MovementOp => op in MOVEMENT;
+
+/** The tensor a lazy one is computed from: itself, or the base of its chain of pending views. */
+export function rootOf(t: Tensor): Tensor {
+  let r = t;
+  while (r instanceof LazyTensor && r.real === null && r.viewOf !== null) r = r.viewOf;
+  return r;
+}
+
+export class Recorder implements Mode, Materializer {
+  readonly breaks: GraphBreak[] = [];
+  readonly runs: SegmentRun[] = [];
+  /** The first fullgraph error (thrown again at the end if the function caught it). */
+  failure: KilnError | null = null;
+  private readonly lazies: LazyTensor[] = [];
+  private randoms: LazyTensor[] = [];
+  private readonly pins = new Map<Tensor, Pin>();
+  private readonly deferred: LazyTensor[] = [];
+  private active = true;
+
+  constructor(readonly host: RecorderHost) {}
+
+  get isActive(): boolean {
+    return this.active;
+  }
+
+  // ---- Mode ----
+
+  call<N extends OpName>(op: N, inputs: readonly Input[], attrs: AttrsOf[N], meta: TensorMeta): Tensor {
+    const rule = tracingRule(op);
+    if (rule.kind === 'record') return this.record(op, inputs, attrs, meta);
+    const x = inputs[0];
+    if (op === 'to' && x instanceof Tensor && x.device === meta.device) {
+      // Same device: eager returns a view of the same memory, which is a reshape to the same shape.
+      return this.record('reshape', inputs, { shape: x.shape }, meta);
+    }
+    return this.runEagerly(op, inputs, attrs, meta, rule.why);
+  }
+
+  read(t: Tensor): void {
+    const what = this.describe(t);
+    this.graphBreak('read', (m) => `${m && m !== 'data' ? `.${m}()` : '.data()'} reads the data of ${what}`);
+    if (t instanceof LazyTensor) t.materialized();
+  }
+
+  // ---- Materializer ----
+
+  materialize(ts: readonly LazyTensor[]): void {
+    const mine: LazyTensor[] = [];
+    for (const t of ts) {
+      if (t.real !== null) continue;
+      if (t.owner !== this) t.materialized();
+      else mine.push(t);
+    }
+    if (mine.length === 0) return;
+    if (!this.active) {
+      this.afterCall(mine);
+      return;
+    }
+    this.compute(mine, false);
+  }
+
+  coerced(t: LazyTensor): void {
+    const what = this.describe(t);
+    this.graphBreak('coercion', () =>
+      `coercing ${what} to a primitive (+t, t > 0, if (t), ...) needs its value synchronously, which eager refuses too; use await t.item()`);
+  }
+
+  deferRelease(t: LazyTensor): boolean {
+    if (!this.active) return false;
+    this.deferred.push(t);
+    return true;
+  }
+
+  // ---- recording ----
+
+  private record(op: OpName, inputs: readonly Input[], attrs: AttrsOf[OpName], meta: TensorMeta): LazyTensor {
+    const args: LazyArg[] = new Array<LazyArg>(inputs.length);
+    for (let i = 0; i < inputs.length; i++) args[i] = this.arg(inputs[i]!);
+    let layout: View | null = null;
+    let viewOf: Tensor | null = null;
+    if (isMovement(op)) {
+      // The layout eager would give; the rule throws where eager would (view of incompatible strides).
+      const src = args[0] as Tensor;
+      const rule = MOVEMENT[op] as (v: View, a: AttrsOf[OpName]) => View | null;
+      layout = rule(src.layout, attrs);
+      if (layout) viewOf = src;
+    }
+    const t = new LazyTensor(this, op, args, attrs, meta, layout ?? views.contiguousView(meta.shape), viewOf);
+    this.lazies.push(t);
+    if (isRandom(op)) this.randoms.push(t);
+    return t;
+  }
+
+  private arg(x: Input): LazyArg {
+    if (!(x instanceof Tensor)) return x;
+    if (x instanceof LazyTensor) {
+      // A pending tensor of another call is computed by that call's recorder; here it is an input.
+      if (x.owner !== this && x.real === null) x.materialized();
+      return x;
+    }
+    let pin = this.pins.get(x);
+    if (!pin) {
+      pin = new Pin(x);
+      this.pins.set(x, pin);
+    }
+    return pin;
+  }
+
+  private describe(t: Tensor): string {
+    const origin = t instanceof Pin ? t.source : t;
+    const info = t instanceof LazyTensor ? undefined : this.host.leafInfo(origin);
+    const type = `${t.dtype}[${t.shape.join(',')}]`;
+    return info ? `input ${info.name} (${type})` : `a traced tensor ${type}`;
+  }
+
+  // ---- graph breaks ----
+
+  /** Records a break (with its location when wanted); under fullgraph, throws the fullgraph error. */
+  graphBreak(kind: BreakKind, reason: (method: string | null) => string): GraphBreak {
+    const wanted = this.host.locate || this.host.fullgraph || logEnabled('graph_breaks');
+    const site = wanted ? userSite() : null;
+    const method = site ? methodName(site.kilnFn) : null;
+    const text = reason(method);
+    const where = wanted ? locate(site, this.host.source, method) : { location: null, codeFrame: null };
+    const b: GraphBreak = { kind, reason: text, location: where.location, codeFrame: where.codeFrame };
+    this.breaks.push(b);
+    log('graph_breaks', () => `${this.host.name}: graph break ${this.breaks.length}: ${text}${b.location ? ` at ${b.location}` : ''}`);
+    if (this.host.fullgraph) {
+      const e = fullgraphError(this.host.name, b);
+      this.failure ??= e;
+      throw e;
+    }
+    return b;
+  }
+
+  /** An op with no graph rule: break, make its inputs real, and run it eagerly. */
+  private runEagerly(op: OpName, inputs: readonly Input[], attrs: AttrsOf[OpName], meta: TensorMeta, why: string): Tensor {
+    this.graphBreak('op', (m) => `${m && m !== 'dispatch' ? `.${m}()` : op} ${why}`);
+    const lazies = inputs.filter((x): x is LazyTensor => x instanceof LazyTensor);
+    this.materialize(lazies);
+    if (tracingRule(op).kind === 'break' && (op === 'copy_' || op === 'fill_')) this.beforeWrite((inputs[0] as Tensor).storage);
+    return withMode(null, () => execute(op, inputs, attrs, meta));
+  }
+
+  /**
+   * `storage` is about to be written in place: every pending tensor that
+   * reads it is computed now, from the values it has before the write (as
+   * eager computed them). Pending views of it stay views: they see the write.
+   */
+  beforeWrite(storage: Storage): void {
+    if (!this.active) return;
+    const memo = new Map<LazyTensor, boolean>();
+    const reads = (t: LazyTensor): boolean => {
+      let r = memo.get(t);
+      if (r !== undefined) return r;
+      r = false;
+      for (const a of t.args ?? []) {
+        if (typeof a !== 'object') continue;
+        if (a instanceof LazyTensor) r = a.real !== null ? a.real.storage === storage : reads(a);
+        else r = a.storage === storage;
+        if (r) break;
+      }
+      memo.set(t, r);
+      return r;
+    };
+    const todo = new Set<LazyTensor>();
+    for (const t of this.lazies) {
+      if (t.real !== null || t.isDisposed) continue;
+      const root = rootOf(t);
+      if (root instanceof LazyTensor && root.real === null && !todo.has(root) && reads(root)) todo.add(root);
+    }
+    if (todo.size > 0) this.compute([...todo], false);
+  }
+
+  // ---- computing ----
+
+  /**
+   * Makes `ts` real: their pending roots (and every pending random op) run
+   * in one graph per device; then views become views of their real bases.
+   * At a break (not final), heavy intermediates that are still referenced
+   * are kept too, so a later segment need not recompute them.
+   */
+  private compute(ts: readonly LazyTensor[], final: boolean): void {
+    const roots = new Set<LazyTensor>();
+    for (const t of ts) {
+      const r = rootOf(t);
+      if (r instanceof LazyTensor && r.real === null) roots.add(r);
+    }
+    for (const r of this.randoms) if (r.real === null) roots.add(r);
+    this.randoms = [];
+    const devices = new Map<string, LazyTensor[]>();
+    for (const r of roots) {
+      const group = devices.get(r.device);
+      if (group) group.push(r);
+      else devices.set(r.device, [r]);
+    }
+    for (const group of devices.values()) this.runSegment(group, final);
+    for (const t of ts) if (t.real === null) this.resolveView(t);
+  }
+
+  private runSegment(targets: readonly LazyTensor[], final: boolean): void {
+    const keep = (nodes: readonly LazyTensor[]) => (final ? [] : nodes.filter((n) => isHeavy(n.op) && !n.isDisposed));
+    const plan = planSegment(targets, keep, (origin) => this.host.leafInfo(origin));
+    const { segment, fresh } = this.host.graphs.lookup(plan, () => buildGraph(plan));
+    const outs = withMode(null, () => segment.run(plan.leaves));
+    if (outs.length !== plan.outputs.length) {
+      throw new KilnError(`the backend returned ${outs.length} outputs for a graph with ${plan.outputs.length}`, { op: 'compile' });
+    }
+    plan.outputs.forEach((t, i) => {
+      const raw = outs[i]!;
+      withMode(null, () => t.adopt(raw));
+      if (!plan.leaves.includes(raw) && !(raw instanceof Owned)) raw.dispose();
+    });
+    this.runs.push({ segment, plan, fresh, final });
+  }
+
+  /** A pending view whose base is real becomes a real view of the same memory. */
+  private resolveView(t: LazyTensor): void {
+    const root = rootOf(t);
+    const base = root instanceof LazyTensor ? root.real : root;
+    if (base === null) throw new KilnError(`internal: the base of ${t} was not computed`, { op: 'compile' });
+    t.adoptView(base.storage);
+  }
+
+  /** A pending tensor used after its call ended, which the source analysis did not see escape. */
+  private afterCall(ts: readonly LazyTensor[]): void {
+    const roots = ts.map(rootOf).filter((r): r is LazyTensor => r instanceof LazyTensor && r.real === null);
+    if (roots.length > 0) {
+      const plan = planSegment(roots, () => [], () => undefined);
+      const gone = plan.leaves.find((l) => l.isDisposed);
+      if (gone) {
+        throw new KilnError(
+          `${ts[0]} was made by compiled function ${this.host.name || '<anonymous>'} and used after the call without being computed, ` +
+            'and the tensors it depends on are no longer held. The source analysis did not see this tensor leave the function; ' +
+            'returning it from the function keeps it.',
+          { op: 'compile' },
+        );
+      }
+      const graph = buildGraph(plan);
+      const outs = withMode(null, () => this.host.graphs.backend.compile(graph, plan.leaves).run(plan.leaves));
+      plan.outputs.forEach((t, i) => withMode(null, () => t.adopt(outs[i]!)));
+    }
+    for (const t of ts) if (t.real === null) this.resolveView(t);
+  }
+
+  // ---- the end of the call ----
+
+  /**
+   * The call returned `value`: computes the tensors in it (and, when the
+   * function may have kept tensors elsewhere — `escapeAll` — every pending
+   * tensor it made). `end()` then lets go of the inputs.
+   */
+  finish(value: unknown, escapeAll: boolean): void {
+    const found: LazyTensor[] = [];
+    const opaque = collectOutputs(value, found);
+    for (const t of found) if (t.owner !== this) t.materialized();
+    const outputs = found.filter((t) => t.owner === this);
+    const needed = escapeAll || opaque ? [...outputs, ...this.lazies.filter((t) => t.real === null && !t.isDisposed)] : outputs;
+    this.compute(needed, true);
+  }
+
+  /** Computes every pending tensor of the call (when the rest of an async call cannot be captured). */
+  flush(): void {
+    if (this.active) this.compute(this.lazies.filter((t) => t.real === null && !t.isDisposed), false);
+  }
+
+  /** Ends the call: lets go of its inputs and of the memory of tensors it disposed. */
+  end(): void {
+    if (!this.active) return;
+    this.active = false;
+    for (const p of this.pins.values()) p.release();
+    this.pins.clear();
+    for (const t of this.deferred) t.releaseReal();
+    this.deferred.length = 0;
+    this.randoms = [];
+  }
+}
+
+/** Lazy tensors in a result (arrays and plain objects walked); true when it holds something else that could hold them. */
+function collectOutputs(v: unknown, out: LazyTensor[], seen = new Set<object>()): boolean {
+  if (v instanceof LazyTensor) {
+    out.push(v);
+    return false;
+  }
+  if (v instanceof Tensor || typeof v !== 'object' || v === null) return typeof v === 'function';
+  if (seen.has(v)) return false;
+  seen.add(v);
+  if (Array.isArray(v)) return v.map((x) => collectOutputs(x, out, seen)).some(Boolean);
+  const proto = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null) return true;
+  return Object.values(v).map((x) => collectOutputs(x, out, seen)).some(Boolean);
+}

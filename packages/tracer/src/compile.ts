@@ -1,0 +1,378 @@
+/**
+ * `compile(fn, options)`: a function with `fn`'s signature that captures
+ * what `fn` does as guarded graphs and behaves exactly like `fn`.
+ *
+ * A call looks for the first cache entry whose guards pass. A hit either
+ * replays the entry's graph (the JavaScript is skipped: only where the
+ * source analysis and the traced call show that nothing could notice) or
+ * re-runs the JavaScript with lazy tensors, each segment between breaks
+ * found in the entry's graph cache by structure. A miss records a
+ * recompile (the guard that failed, expected and actual), marks dims whose
+ * size alone changed as dynamic (`dynamic` undefined), and traces a new
+ * entry; past `cacheSizeLimit` entries, calls that match none run eagerly.
+ */
+import { KilnError, Tensor } from '@kiln/eager';
+import { log } from '@kiln/gpu-runtime';
+import { resolveBackend } from './backend';
+import type { BackendOption, ResolvedBackend } from './backend';
+import { Entry, GraphCache } from './cache';
+import { Recorder } from './capture';
+import type { RecorderHost } from './capture';
+import { activeRecorder, isAsyncFunction, runUnder } from './context';
+import { makeReport } from './explain';
+import type { ExplainReport, TraceRecord } from './explain';
+import { inputSpec } from './guards';
+import type { GuardFailure, InputSpec, Roots } from './guards';
+import { planReplay } from './replay';
+import type { LeafInfo } from './segment';
+import { analyzeFunction } from './source-analysis';
+import type { SourceInfo } from './source-analysis';
+
+export interface CompileOptions {
+  /** `'inductor'` (default), `'eager'` (runs captured graphs op by op), or a backend function. */
+  backend?: BackendOption;
+  /** Make the first graph break an error (a KilnError with its reason and location). */
+  fullgraph?: boolean;
+  /** undefined: dims become dynamic after a recompile caused only by their size; true: dynamic from the start; false: never. */
+  dynamic?: boolean;
+  /** Cache entries kept before calls that match none run eagerly (default 8). */
+  cacheSizeLimit?: number;
+}
+
+/** Any function; its parameters are left to the caller's types. */
+export type AnyFunction = (...args: never[]) => unknown;
+
+/** An object with a `forward` method: compiled, it is a function calling `forward` with `this` bound to the object. */
+export interface Module {
+  forward: AnyFunction;
+}
+
+export interface Recompile {
+  /** The failed guard with its expected and actual values: `x.shape[0] == 8 (got 16)`. */
+  readonly reason: string;
+  readonly guard: string;
+  readonly expected: string;
+  readonly actual: string;
+  /** The call (1-based) that recompiled. */
+  readonly call: number;
+}
+
+export interface CompileStats {
+  calls: number;
+  /** Calls served by an existing cache entry. */
+  cacheHits: number;
+  readonly recompiles: Recompile[];
+  /** Cache entries. */
+  entries: number;
+  /** Graphs the backend was asked to compile. */
+  graphsCompiled: number;
+  /** Graph breaks over all calls. */
+  graphBreaks: number;
+  /** Calls run eagerly because the cache was full. */
+  eagerCalls: number;
+}
+
+export interface CompiledExtras {
+  readonly stats: CompileStats;
+  /** The report of the last compile (graphs, breaks, guards, mode). */
+  explain(): ExplainReport;
+  /** Forgets every cache entry, mark and count. */
+  reset(): void;
+}
+
+export type Compiled<F extends AnyFunction> = F & CompiledExtras;
+
+const COMPILED = new WeakMap<object, CompiledFunction>();
+
+type TraceKind = 'new' | 'size' | 'rerun';
+
+/** Plans kept per dynamic entry (one per distinct size of its dynamic dims). */
+const MAX_PLANS = 64;
+
+export class CompiledFunction {
+  readonly name: string;
+  private readonly module: Module | null;
+  private readonly fn: AnyFunction | null;
+  private readonly isAsync: boolean;
+  private readonly source: SourceInfo;
+  private readonly backend: ResolvedBackend;
+  private readonly fullgraph: boolean;
+  private readonly dynamic: boolean | undefined;
+  private readonly limit: number;
+  private entries: Entry[] = [];
+  private readonly marks = new Map<string, Set<number>>();
+  private warned = false;
+  private lastTrace: TraceRecord | null = null;
+  stats: CompileStats = freshStats();
+
+  constructor(target: AnyFunction | Module, options: CompileOptions, private readonly explaining = false) {
+    const inner = typeof target === 'function' ? COMPILED.get(target) : undefined;
+    if (inner) target = inner.module ?? inner.fn!;
+    if (typeof target === 'function') {
+      this.fn = target;
+      this.module = null;
+    } else if (typeof target === 'object' && target !== null && typeof (target as Partial<Module>).forward === 'function') {
+      this.fn = null;
+      this.module = target;
+    } else {
+      throw new KilnError(`expected a function or an object with a forward method, got ${describe(target)}`, { op: 'compile' });
+    }
+    const code = this.module ? this.module.forward : this.fn!;
+    this.name = this.module ? `${constructorName(this.module)}.forward` : this.fn!.name || '<anonymous>';
+    this.isAsync = isAsyncFunction(code);
+    this.source = analyzeFunction(code);
+    this.backend = resolveBackend(options.backend);
+    this.fullgraph = options.fullgraph === true;
+    this.dynamic = options.dynamic;
+    const limit = options.cacheSizeLimit ?? 8;
+    if (!(Number.isInteger(limit) && limit >= 1)) {
+      throw new KilnError(`cacheSizeLimit must be a positive integer, got ${limit}`, { op: 'compile' });
+    }
+    this.limit = limit;
+  }
+
+  /** The function users call. */
+  wrapper(): AnyFunction & CompiledExtras {
+    const self = this;
+    const compiled = function (this: unknown, ...args: unknown[]): unknown {
+      return self.call(this, args);
+    };
+    Object.defineProperty(compiled, 'name', { value: this.name });
+    Object.defineProperty(compiled, 'stats', { get: () => this.stats });
+    const extras = { explain: () => this.explain(), reset: () => this.reset() };
+    const result = Object.assign(compiled, extras) as unknown as AnyFunction & CompiledExtras;
+    COMPILED.set(result, this);
+    return result;
+  }
+
+  call(thisArg: unknown, args: unknown[]): unknown {
+    this.stats.calls++;
+    // Inside another compiled function's capture: trace through (its recorder records these ops).
+    if (activeRecorder()) return this.invoke(thisArg, args);
+    const roots: Roots = { args, self: this.module ?? thisArg };
+    const entries = this.entries;
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      if (e.guards.check(roots)) {
+        this.stats.cacheHits++;
+        return this.hit(e, roots, thisArg);
+      }
+    }
+    return this.miss(roots, thisArg);
+  }
+
+  private invoke(thisArg: unknown, args: readonly unknown[]): unknown {
+    if (this.module) return (this.module.forward as (...a: unknown[]) => unknown).apply(this.module, args as unknown[]);
+    return (this.fn as (...a: unknown[]) => unknown).apply(thisArg, args as unknown[]);
+  }
+
+  private hit(e: Entry, roots: Roots, thisArg: unknown): unknown {
+    if (e.mode === 'replay') {
+      const key = e.guards.sizesKey(roots);
+      const plan = e.plans.get(key);
+      if (plan) {
+        const value = plan.run(roots);
+        return this.isAsync ? Promise.resolve(value) : value;
+      }
+      // A size not seen yet (dynamic dims): run the JavaScript once and keep a plan for it.
+      if (plan === undefined) return this.trace(e, roots, thisArg, 'size', null);
+    }
+    return this.trace(e, roots, thisArg, 'rerun', null);
+  }
+
+  private miss(roots: Roots, thisArg: unknown): unknown {
+    let recompile: Recompile | null = null;
+    const last = this.entries.at(-1);
+    if (last) {
+      const failures = last.guards.failures(roots);
+      recompile = recompileOf(failures, this.stats.calls);
+      if (this.entries.length >= this.limit) {
+        this.stats.eagerCalls++;
+        if (!this.warned) {
+          this.warned = true;
+          const text = `${this.name}: all ${this.limit} cache entries (cacheSizeLimit) are in use and this call matches none ` +
+            `(${recompile.reason}); calls that match no entry now run eagerly, the entries keep serving the calls they match`;
+          console.warn(`[kiln] ${text}`);
+          log('recompiles', text);
+        }
+        return this.invoke(thisArg, roots.args);
+      }
+      log('recompiles', `${this.name}: recompiling (entry ${this.entries.length + 1} of at most ${this.limit}): ${recompile.reason}`);
+      if (this.dynamic === undefined) this.markDynamic(failures);
+    }
+    const spec = inputSpec(roots, this.source.params, this.module !== null, (path, t) => this.dynamicDims(path, t));
+    const entry = new Entry(spec, new GraphCache(this.backend, (s) => {
+      this.stats.graphsCompiled++;
+      log('graph', () => `${this.name}: graph ${this.stats.graphsCompiled} (${s.ops.length} ops)\n${s.graph}`);
+    }));
+    return this.trace(entry, roots, thisArg, 'new', recompile);
+  }
+
+  /** After a miss whose only failed guards are sizes, those dims become dynamic (sizes 0 and 1 stay specialized). */
+  private markDynamic(failures: readonly GuardFailure[]): void {
+    if (failures.length === 0 || !failures.every((f) => f.guard.kind === 'size')) return;
+    for (const f of failures) {
+      const size = Number(f.actual);
+      if (!(size >= 2) || f.guard.dim === undefined) continue;
+      let dims = this.marks.get(f.guard.path);
+      if (!dims) this.marks.set(f.guard.path, (dims = new Set()));
+      if (!dims.has(f.guard.dim)) {
+        dims.add(f.guard.dim);
+        log('recompiles', `${this.name}: ${f.guard.path}.shape[${f.guard.dim}] is now dynamic (it changed from ${f.guard.expected} to ${size})`);
+      }
+    }
+  }
+
+  private dynamicDims(path: string, t: Tensor): readonly number[] {
+    if (this.dynamic === false) return [];
+    const marked = this.marks.get(path);
+    return t.shape.flatMap((s, d) => (s >= 2 && (this.dynamic === true || marked?.has(d)) ? [d] : []));
+  }
+
+  private host(entry: Entry, roots: Roots, locate: boolean): RecorderHost {
+    let byTensor: Map<Tensor, LeafInfo> | null = null;
+    return {
+      name: this.name, graphs: entry.graphs, fullgraph: this.fullgraph, source: this.source, locate,
+      leafInfo: (t) => {
+        if (!byTensor) {
+          byTensor = new Map();
+          for (const leaf of entry.spec.tensorLeaves) {
+            const v = leaf.get(roots);
+            if (v instanceof Tensor && !byTensor.has(v)) byTensor.set(v, { name: leaf.path, dynamicDims: leaf.dynamicDims });
+          }
+        }
+        return byTensor.get(t);
+      },
+    };
+  }
+
+  /** Runs the JavaScript with a recorder; for a new entry, commits it once the call succeeds. */
+  private trace(entry: Entry, roots: Roots, thisArg: unknown, kind: TraceKind, recompile: Recompile | null): unknown {
+    const rec = new Recorder(this.host(entry, roots, kind === 'new' || this.explaining));
+    let result: unknown;
+    try {
+      result = runUnder(rec, this.isAsync, () => this.invoke(thisArg, roots.args), () => rec.flush());
+    } catch (e) {
+      rec.end();
+      throw e;
+    }
+    if (this.isAsync && result instanceof Promise) {
+      return result.then(
+        (value: unknown) => this.complete(rec, entry, roots, value, kind, recompile),
+        (e: unknown) => {
+          rec.end();
+          throw e;
+        },
+      );
+    }
+    return this.complete(rec, entry, roots, result, kind, recompile);
+  }
+
+  private complete(rec: Recorder, entry: Entry, roots: Roots, value: unknown, kind: TraceKind, recompile: Recompile | null): unknown {
+    try {
+      if (rec.failure) throw rec.failure; // a fullgraph error that fn caught
+      rec.finish(value, this.source.mayEscape);
+      this.stats.graphBreaks += rec.breaks.length;
+      if (kind === 'new') this.commit(entry, rec, roots, value, recompile);
+      else if (kind === 'size') {
+        const plan = planReplay(rec, entry.spec, roots, value);
+        if (entry.plans.size >= MAX_PLANS) entry.plans.delete(entry.plans.keys().next().value!);
+        entry.plans.set(entry.guards.sizesKey(roots), typeof plan === 'string' ? null : plan);
+      }
+      if (kind === 'new' || this.explaining) this.lastTrace = { breaks: [...rec.breaks], runs: [...rec.runs], entry };
+      return value;
+    } finally {
+      rec.end();
+    }
+  }
+
+  private commit(entry: Entry, rec: Recorder, roots: Roots, value: unknown, recompile: Recompile | null): void {
+    const reasons = this.rerunReasons(entry.spec);
+    if (reasons.length === 0) {
+      const plan = planReplay(rec, entry.spec, roots, value);
+      if (typeof plan === 'string') reasons.push(plan);
+      else {
+        entry.mode = 'replay';
+        entry.plans.set(entry.guards.sizesKey(roots), plan);
+      }
+    }
+    entry.modeReasons.push(...reasons);
+    this.entries.push(entry);
+    this.stats.entries = this.entries.length;
+    if (recompile) this.stats.recompiles.push(recompile);
+    log('guards', () => `${this.name}: entry ${this.entries.length} (${entry.mode}) guards:\n  ${entry.guards.texts.join('\n  ')}`);
+    log('perf', `${this.name}: entry ${this.entries.length} ${entry.mode === 'replay' ? 'replays its graph on a hit' : `re-runs the JavaScript on a hit (${reasons.join('; ')})`}`);
+  }
+
+  /** Why cache hits of an entry must run the JavaScript (from the source and the inputs). */
+  private rerunReasons(spec: InputSpec): string[] {
+    const src = this.source;
+    const reasons: string[] = [];
+    if (src.opaque !== null) reasons.push(`the source cannot be analyzed: ${src.opaque}`);
+    else {
+      if (src.freeVariables.length > 0) reasons.push(`free variables (not guarded without the load-time transform): ${src.freeVariables.join(', ')}`);
+      for (const s of src.sideEffects) reasons.push(`side effect at line ${s.line}: ${s.description}`);
+      if (src.usesThis && !this.module) reasons.push('it uses `this`');
+      if (src.isGenerator) reasons.push('it is a generator');
+    }
+    for (const o of spec.opaque) reasons.push(`input ${o.path} is ${o.what}, which guards cannot look into`);
+    return reasons;
+  }
+
+  explain(): ExplainReport {
+    return makeReport(this.name, this.lastTrace, this.stats.recompiles.map((r) => `call ${r.call}: ${r.reason}`));
+  }
+
+  reset(): void {
+    this.entries = [];
+    this.marks.clear();
+    this.warned = false;
+    this.lastTrace = null;
+    this.stats = freshStats();
+  }
+}
+
+function freshStats(): CompileStats {
+  return { calls: 0, cacheHits: 0, recompiles: [], entries: 0, graphsCompiled: 0, graphBreaks: 0, eagerCalls: 0 };
+}
+
+function recompileOf(failures: readonly GuardFailure[], call: number): Recompile {
+  const f = failures[0];
+  if (!f) return { reason: 'no guard failed (a guard depends on something that changed while checking)', guard: '', expected: '', actual: '', call };
+  return {
+    reason: `${f.guard.text} failed: expected ${f.guard.expected}, got ${f.actual}`,
+    guard: f.guard.text, expected: f.guard.expected, actual: f.actual, call,
+  };
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v === 'object') return `an object without a forward method (${constructorName(v)})`;
+  return typeof v;
+}
+
+function constructorName(o: object): string {
+  const proto = Object.getPrototypeOf(o) as { constructor?: { name?: string } } | null;
+  return proto && proto !== Object.prototype ? proto.constructor?.name || 'module' : 'module';
+}
+
+/**
+ * Compiles `fn` (or a module's `forward`). The result has `fn`'s signature
+ * (a sync function stays sync) plus `stats`, `explain()` and `reset()`.
+ */
+export function compile<F extends AnyFunction>(fn: F, options?: CompileOptions): Compiled<F>;
+export function compile<M extends Module>(module: M, options?: CompileOptions): Compiled<M['forward']>;
+export function compile(target: AnyFunction | Module, options: CompileOptions = {}): Compiled<AnyFunction> {
+  return new CompiledFunction(target, options).wrapper();
+}
+
+/** `explain(fn, options)(...args)`: compiles `fn`, calls it once with `args`, and reports what was captured. */
+export function explain<F extends AnyFunction>(fn: F, options?: CompileOptions): (...args: Parameters<F>) => Promise<ExplainReport>;
+export function explain<M extends Module>(module: M, options?: CompileOptions): (...args: Parameters<M['forward']>) => Promise<ExplainReport>;
+export function explain(target: AnyFunction | Module, options: CompileOptions = {}): (...args: unknown[]) => Promise<ExplainReport> {
+  return async (...args: unknown[]) => {
+    const c = new CompiledFunction(target, options, true);
+    await c.call(undefined, args);
+    return c.explain();
+  };
+}

@@ -1,0 +1,48 @@
+/**
+ * `disable(f)`: `f` always runs eagerly. Called while a compiled function
+ * is being captured, it is a graph break: the tensors it is given are
+ * computed first, then `f` runs op by op on real tensors (an in-place write
+ * it makes still computes, first, every pending tensor that reads the
+ * memory it writes), and capture goes on after it returns.
+ */
+import { execute, Tensor } from '@kiln/eager';
+import type { AttrsOf, Input, Mode, OpName, TensorMeta } from '@kiln/eager';
+import type { Recorder } from './capture';
+import { activeRecorder, isAsyncFunction, runUnder } from './context';
+import { LazyTensor } from './lazy';
+
+export function disable<F extends (...args: never[]) => unknown>(f: F): F {
+  const disabled = function (this: unknown, ...args: unknown[]): unknown {
+    const rec = activeRecorder();
+    const call = () => (f as unknown as (...a: unknown[]) => unknown).apply(this, args);
+    if (!rec) return call();
+    rec.graphBreak('disabled', () => `call to ${f.name || 'a function'}, which disable() runs eagerly`);
+    const lazies: LazyTensor[] = [];
+    collectLazies(args, lazies, new Set());
+    rec.materialize(lazies);
+    return runUnder(watch(rec), isAsyncFunction(f), call);
+  };
+  Object.defineProperty(disabled, 'name', { value: f.name });
+  return disabled as unknown as F;
+}
+
+/** A mode that runs every op eagerly, computing what an in-place write would change first. */
+function watch(rec: Recorder): Mode {
+  return {
+    call<N extends OpName>(op: N, inputs: readonly Input[], attrs: AttrsOf[N], meta: TensorMeta): Tensor {
+      if (op === 'copy_' || op === 'fill_') rec.beforeWrite((inputs[0] as Tensor).storage);
+      return execute(op, inputs, attrs, meta);
+    },
+  };
+}
+
+function collectLazies(v: unknown, out: LazyTensor[], seen: Set<object>): void {
+  if (v instanceof LazyTensor) {
+    out.push(v);
+    return;
+  }
+  if (v instanceof Tensor || typeof v !== 'object' || v === null || seen.has(v)) return;
+  seen.add(v);
+  if (Array.isArray(v)) for (const x of v) collectLazies(x, out, seen);
+  else if (Object.getPrototypeOf(v) === Object.prototype) for (const x of Object.values(v)) collectLazies(x, out, seen);
+}

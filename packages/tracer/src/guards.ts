@@ -1,0 +1,352 @@
+/**
+ * Guards: what a cache entry assumed about its inputs, as checks that run
+ * on every call and as text a person reads (`x.shape[0] == 8`,
+ * `opts.scale == 0.5`, `model.w is <tensor #12>`). Inputs are walked from
+ * the arguments (and a module's fields) by path: tensors are guarded by
+ * dtype, device, rank, sizes (dynamic dims only by `>= 2`: sizes 0 and 1
+ * stay specialized) and contiguity; a module's tensors by identity;
+ * numbers, strings and booleans by value; arrays and plain objects by
+ * structure; functions and other objects by identity or class (these make
+ * the entry re-run, since what they do cannot be guarded).
+ */
+import { Tensor, views } from '@kiln/eager';
+import type { ParamName } from './source-analysis';
+
+/** Where a compiled function's inputs come from: its arguments, and `this` (the module). */
+export interface Roots {
+  readonly args: readonly unknown[];
+  readonly self: unknown;
+}
+
+export type Getter = (r: Roots) => unknown;
+
+export type GuardKind = 'arity' | 'type' | 'dtype' | 'device' | 'rank' | 'size' | 'layout' | 'value' | 'structure' | 'identity' | 'alias';
+
+export interface Guard {
+  readonly kind: GuardKind;
+  /** The guard as a person reads it: `x.shape[0] == 8`. */
+  readonly text: string;
+  readonly path: string;
+  /** For size guards: the dim. */
+  readonly dim?: number;
+  readonly expected: string;
+  /** The value the guard sees in `r`, as text. */
+  actual(r: Roots): string;
+  check(r: Roots): boolean;
+}
+
+export interface GuardFailure {
+  readonly guard: Guard;
+  readonly actual: string;
+}
+
+/** A tensor the function receives (an argument, or a module parameter). */
+export interface TensorLeaf {
+  readonly path: string;
+  readonly get: Getter;
+  readonly param: boolean;
+  readonly dynamicDims: readonly number[];
+}
+
+/** A value the function receives that guards cannot see into (a function, a class instance). */
+export interface OpaqueLeaf {
+  readonly path: string;
+  readonly what: string;
+}
+
+export class GuardSet {
+  /** One fast check per leaf or container; the detailed guards only explain a failure. */
+  constructor(
+    readonly guards: readonly Guard[],
+    private readonly fast: readonly ((r: Roots) => boolean)[],
+    private readonly dynamicLeaves: readonly TensorLeaf[],
+  ) {}
+
+  check(r: Roots): boolean {
+    const fast = this.fast;
+    for (let i = 0; i < fast.length; i++) if (!fast[i]!(r)) return false;
+    return true;
+  }
+
+  /** Every guard that fails for `r` (one per path: a failed type hides that path's dtype and sizes). */
+  failures(r: Roots): GuardFailure[] {
+    const out: GuardFailure[] = [];
+    const failedPaths: string[] = [];
+    for (const g of this.guards) {
+      if (failedPaths.some((p) => g.path === p || g.path.startsWith(`${p}.`) || g.path.startsWith(`${p}[`))) continue;
+      let ok: boolean;
+      try {
+        ok = g.check(r);
+      } catch {
+        ok = false;
+      }
+      if (!ok) {
+        out.push({ guard: g, actual: safeActual(g, r) });
+        if (g.kind !== 'size') failedPaths.push(g.path);
+      }
+    }
+    return out;
+  }
+
+  /** The sizes of the dynamic dims in `r` (the key of a dynamic entry's per-size plans). */
+  sizesKey(r: Roots): string {
+    const leaves = this.dynamicLeaves;
+    if (leaves.length === 0) return '';
+    let key = '';
+    for (const leaf of leaves) {
+      const shape = (leaf.get(r) as Tensor).shape;
+      for (const d of leaf.dynamicDims) key += `${shape[d]},`;
+    }
+    return key;
+  }
+
+  get texts(): string[] {
+    return this.guards.map((g) => g.text);
+  }
+}
+
+function safeActual(g: Guard, r: Roots): string {
+  try {
+    return g.actual(r);
+  } catch {
+    return 'missing';
+  }
+}
+
+/** What a call's inputs look like, and the guards that recognize calls like it. */
+export interface InputSpec {
+  readonly guards: GuardSet;
+  readonly tensorLeaves: readonly TensorLeaf[];
+  readonly opaque: readonly OpaqueLeaf[];
+}
+
+const tensorIds = new WeakMap<object, number>();
+let nextTensorId = 1;
+
+/** `<tensor #12>`: a stable number per object, for identity guards. */
+export function objectId(o: object): number {
+  let id = tensorIds.get(o);
+  if (id === undefined) tensorIds.set(o, (id = nextTensorId++));
+  return id;
+}
+
+function describeValue(v: unknown): string {
+  if (typeof v === 'string') return `'${v}'`;
+  if (typeof v === 'bigint') return `${v}n`;
+  if (v instanceof Tensor) return `${v.dtype}[${v.shape.join(',')}] tensor`;
+  if (Array.isArray(v)) return `an array of length ${v.length}`;
+  if (typeof v === 'function') return `<function ${v.name || 'anonymous'} #${objectId(v)}>`;
+  if (typeof v === 'object' && v !== null) return `${typeName(v)} #${objectId(v)}`;
+  return String(v);
+}
+
+function typeName(v: object): string {
+  const proto = Object.getPrototypeOf(v) as { constructor?: { name?: string } } | null;
+  if (proto === null || proto === Object.prototype) return 'a plain object';
+  return `a ${proto.constructor?.name || 'object'}`;
+}
+
+function isPlainObject(v: object): boolean {
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+const IDENT = /^[A-Za-z_$][\w$]*$/;
+
+function childPath(path: string, key: string | number): string {
+  if (typeof key === 'number') return `${path}[${key}]`;
+  return IDENT.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
+}
+
+function sameKeys(o: object, keys: readonly string[]): boolean {
+  const actual = Object.keys(o);
+  if (actual.length !== keys.length) return false;
+  for (let i = 0; i < keys.length; i++) if (actual[i] !== keys[i]) return false;
+  return true;
+}
+
+interface Builder {
+  guards: Guard[];
+  fast: ((r: Roots) => boolean)[];
+  leaves: TensorLeaf[];
+  opaque: OpaqueLeaf[];
+  dynamicDims: (path: string, t: Tensor) => readonly number[];
+  seen: Set<object>;
+}
+
+function add(b: Builder, kind: GuardKind, path: string, text: string, expected: string, get: Getter, check: (v: unknown) => boolean, actual: (v: unknown) => string = describeValue, dim?: number): void {
+  b.guards.push({ kind, path, text, expected, check: (r) => check(get(r)), actual: (r) => actual(get(r)), ...(dim === undefined ? {} : { dim }) });
+}
+
+function tensorGuards(b: Builder, t: Tensor, path: string, get: Getter): void {
+  const dynamic = b.dynamicDims(path, t);
+  const { dtype, device } = t;
+  const rank = t.ndim;
+  // -1: dynamic (any size >= 2)
+  const expected = t.shape.map((s, d) => (dynamic.includes(d) ? -1 : s));
+  const contiguous = views.isContiguous(t.layout);
+  const asTensor = (v: unknown) => v as Tensor;
+  add(b, 'type', path, `${path} is a Tensor`, 'a Tensor', get, (v) => v instanceof Tensor);
+  add(b, 'dtype', path, `${path}.dtype == '${dtype}'`, `'${dtype}'`, get, (v) => asTensor(v).dtype === dtype, (v) => `'${asTensor(v).dtype}'`);
+  add(b, 'device', path, `${path}.device == '${device}'`, `'${device}'`, get, (v) => asTensor(v).device === device, (v) => `'${asTensor(v).device}'`);
+  add(b, 'rank', path, `${path}.ndim == ${rank}`, String(rank), get, (v) => asTensor(v).ndim === rank, (v) => String(asTensor(v).ndim));
+  expected.forEach((e, d) => {
+    const text = e < 0 ? `${path}.shape[${d}] >= 2 (dynamic)` : `${path}.shape[${d}] == ${e}`;
+    add(b, 'size', path, text, e < 0 ? '>= 2' : String(e), get,
+      (v) => { const s = asTensor(v).shape[d]!; return e < 0 ? s >= 2 : s === e; },
+      (v) => String(asTensor(v).shape[d]), d);
+  });
+  add(b, 'layout', path, `${path} is ${contiguous ? '' : 'not '}contiguous`, contiguous ? 'contiguous' : 'not contiguous', get,
+    (v) => views.isContiguous(asTensor(v).layout) === contiguous,
+    (v) => (views.isContiguous(asTensor(v).layout) ? 'contiguous' : 'not contiguous'));
+  b.fast.push((r) => {
+    const v = get(r);
+    if (!(v instanceof Tensor) || v.dtype !== dtype || v.device !== device) return false;
+    const shape = v.shape;
+    if (shape.length !== rank) return false;
+    for (let d = 0; d < rank; d++) {
+      const e = expected[d]!;
+      const s = shape[d]!;
+      if (e < 0 ? s < 2 : s !== e) return false;
+    }
+    return views.isContiguous(v.layout) === contiguous;
+  });
+  b.leaves.push({ path, get, param: false, dynamicDims: dynamic });
+}
+
+function identity(b: Builder, kind: GuardKind, path: string, get: Getter, o: object, label: string): void {
+  const ref = new WeakRef(o);
+  const text = `${path} is ${label}`;
+  add(b, kind, path, text, label, get, (v) => v === ref.deref());
+  b.fast.push((r) => get(r) === ref.deref());
+}
+
+function walk(b: Builder, v: unknown, path: string, get: Getter, param: boolean): void {
+  if (v instanceof Tensor) {
+    if (param) {
+      identity(b, 'identity', path, get, v, `<tensor #${objectId(v)}>`);
+      b.leaves.push({ path, get, param: true, dynamicDims: [] });
+    } else tensorGuards(b, v, path, get);
+    return;
+  }
+  if (v === null || (typeof v !== 'object' && typeof v !== 'function' && typeof v !== 'symbol')) {
+    const text = `${path} == ${describeValue(v)}`;
+    add(b, 'value', path, text, describeValue(v), get, (x) => Object.is(x, v));
+    b.fast.push((r) => Object.is(get(r), v));
+    return;
+  }
+  if (typeof v === 'symbol') {
+    add(b, 'value', path, `${path} == ${String(v)}`, String(v), get, (x) => x === v, (x) => String(x));
+    b.fast.push((r) => get(r) === v);
+    return;
+  }
+  if (typeof v === 'function') {
+    identity(b, 'identity', path, get, v, describeValue(v));
+    // A module's methods are its code, read by the source analysis when forward calls them; an argument that is a function is not.
+    if (!param) b.opaque.push({ path, what: `a function (${v.name || 'anonymous'})` });
+    return;
+  }
+  const o = v as object;
+  if (b.seen.has(o)) {
+    identity(b, 'identity', path, get, o, describeValue(o));
+    b.opaque.push({ path, what: 'a cyclic reference' });
+    return;
+  }
+  b.seen.add(o);
+  if (Array.isArray(o)) {
+    const n = o.length;
+    add(b, 'structure', path, `${path} is an array of length ${n}`, `an array of length ${n}`, get, (x) => Array.isArray(x) && x.length === n);
+    b.fast.push((r) => { const x = get(r); return Array.isArray(x) && x.length === n; });
+    o.forEach((item, i) => walk(b, item, childPath(path, i), (r) => (get(r) as unknown[])[i], param));
+  } else if (isPlainObject(o) || param) {
+    // A module's own fields are parameters whatever the class of the module.
+    const keys = Object.keys(o);
+    const plain = isPlainObject(o);
+    const proto = Object.getPrototypeOf(o) as object | null;
+    const text = `${path} has keys [${keys.join(', ')}]`;
+    const ok = (x: unknown) => typeof x === 'object' && x !== null && (plain ? isPlainObject(x) : Object.getPrototypeOf(x) === proto) && sameKeys(x, keys);
+    add(b, 'structure', path, text, `keys [${keys.join(', ')}]`, get, ok, (x) => (typeof x === 'object' && x !== null ? `keys [${Object.keys(x).join(', ')}]` : describeValue(x)));
+    b.fast.push((r) => ok(get(r)));
+    for (const k of keys) walk(b, (o as Record<string, unknown>)[k], childPath(path, k), (r) => (get(r) as Record<string, unknown>)[k], param);
+  } else {
+    const proto = Object.getPrototypeOf(o) as object | null;
+    const label = typeName(o);
+    add(b, 'type', path, `${path} is ${label}`, label, get, (x) => typeof x === 'object' && x !== null && Object.getPrototypeOf(x) === proto, (x) => (typeof x === 'object' && x !== null ? typeName(x) : describeValue(x)));
+    b.fast.push((r) => { const x = get(r); return typeof x === 'object' && x !== null && Object.getPrototypeOf(x) === proto; });
+    b.opaque.push({ path, what: label });
+  }
+  b.seen.delete(o);
+}
+
+/** The argument paths: parameter names where the source gives them, else `args[i]`. */
+function argPath(params: readonly ParamName[], i: number): string {
+  const restAt = params.findIndex((p) => p.rest);
+  if (restAt >= 0 && i >= restAt) return `${params[restAt]!.name ?? 'args'}[${i - restAt}]`;
+  return params[i]?.name ?? `args[${i}]`;
+}
+
+/**
+ * The spec and guards of a call: `roots.args` under the parameter names,
+ * and, for a module, its fields under `model` (tensors there are
+ * parameters, guarded by identity) and its `forward` by identity.
+ */
+export function inputSpec(
+  roots: Roots,
+  params: readonly ParamName[],
+  module: boolean,
+  dynamicDims: (path: string, t: Tensor) => readonly number[],
+): InputSpec {
+  const b: Builder = { guards: [], fast: [], leaves: [], opaque: [], dynamicDims, seen: new Set() };
+  const n = roots.args.length;
+  add(b, 'arity', 'args', `called with ${n} argument${n === 1 ? '' : 's'}`, String(n), (r) => r.args.length, (x) => x === n, (x) => String(x));
+  b.fast.push((r) => r.args.length === n);
+  roots.args.forEach((v, i) => walk(b, v, argPath(params, i), (r) => r.args[i], false));
+  if (module) {
+    const self = roots.self as { forward?: unknown };
+    walk(b, self, 'model', (r) => r.self, true);
+    if (typeof self.forward === 'function' && !Object.prototype.hasOwnProperty.call(self, 'forward')) {
+      identity(b, 'identity', 'model.forward', (r) => (r.self as { forward?: unknown }).forward, self.forward, describeValue(self.forward));
+    }
+  }
+  aliasGuard(b, roots);
+  const dynamicLeaves = b.leaves.filter((l) => l.dynamicDims.length > 0);
+  return { guards: new GuardSet(b.guards, b.fast, dynamicLeaves), tensorLeaves: b.leaves, opaque: b.opaque };
+}
+
+/** Tensor arguments that were the same object must be again, and distinct ones distinct (a graph has one input per object). */
+function aliasGuard(b: Builder, roots: Roots): void {
+  const leaves = b.leaves.filter((l) => !l.param);
+  if (leaves.length < 2) return;
+  const pattern = (r: Roots): number[] => {
+    const ts = leaves.map((l) => l.get(r));
+    return ts.map((t, i) => ts.indexOf(t) === i ? -1 : ts.indexOf(t));
+  };
+  const expected = pattern(roots);
+  const same = expected.flatMap((j, i) => (j >= 0 ? [`${leaves[i]!.path} is ${leaves[j]!.path}`] : []));
+  const text = same.length > 0 ? same.join(', ') : `${leaves.map((l) => l.path).join(', ')} are distinct tensors`;
+  const gets = leaves.map((l) => l.get);
+  const matches = (r: Roots) => {
+    // No allocation: for each tensor, the first earlier one it is the same object as.
+    for (let i = 1; i < gets.length; i++) {
+      const t = gets[i]!(r);
+      let first = -1;
+      for (let j = 0; j < i; j++) {
+        if (gets[j]!(r) === t) {
+          first = j;
+          break;
+        }
+      }
+      if (first !== expected[i]) return false;
+    }
+    return true;
+  };
+  b.guards.push({
+    kind: 'alias', path: 'args', text, expected: text, check: matches,
+    actual: (r) => {
+      const p = pattern(r);
+      const s = p.flatMap((j, i) => (j >= 0 ? [`${leaves[i]!.path} is ${leaves[j]!.path}`] : []));
+      return s.length > 0 ? s.join(', ') : 'all distinct';
+    },
+  });
+  b.fast.push(matches);
+}

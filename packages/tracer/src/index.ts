@@ -1,0 +1,14 @@
+/**
+ * @kiln/tracer: `compile(fn)` captures what an eager tensor function does as
+ * guarded graphs (TorchDynamo for TypeScript) and hands them to a backend
+ * (the inductor by default), without ever changing what the function does.
+ * See DESIGN.md, "Compile API".
+ */
+export { compile, explain } from './compile';
+export type { AnyFunction, Compiled, CompiledExtras, CompileOptions, CompileStats, Module, Recompile } from './compile';
+export { disable } from './disable';
+export { CompileCounter, runTraced, TracedGraph } from './backend';
+export type { Backend, BackendOption, CompiledFn, KernelInfo } from './backend';
+export type { BreakReason, ExplainGraph, ExplainReport } from './explain';
+export { analyzeFunction, analyzeSource } from './source-analysis';
+export type { ParamName, SideEffect, SideEffectKind, SourceInfo, SourceSite } from './source-analysis';

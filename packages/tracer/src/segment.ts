@@ -1,0 +1,137 @@
+/**
+ * A segment: what must run to make some pending lazy tensors real. From the
+ * tensors asked for, it walks back through pending ops to real tensors (the
+ * graph's inputs), and writes the structure as a key: ops, attributes,
+ * scalars, input dtypes and sizes (dynamic dims as `s`). Two calls that
+ * record the same structure find the same compiled graph by this key, so
+ * re-running the JavaScript compiles nothing new while the structure
+ * repeats. The Graph itself is only built when the key is new.
+ */
+import type { Tensor } from '@kiln/eager';
+import { TracedGraph } from './backend';
+import { LazyTensor, Pin } from './lazy';
+import type { LazyArg } from './lazy';
+
+/** What the recorder knows about a tensor the JavaScript received as an input. */
+export interface LeafInfo {
+  /** The input's path (`x`, `opts.w`): the placeholder's name. */
+  readonly name: string;
+  readonly dynamicDims: readonly number[];
+}
+
+export interface SegmentPlan {
+  /** Structure, with dynamic dims written symbolically. */
+  readonly key: string;
+  /** The sizes of the dynamic dims ('' when none). */
+  readonly sizes: string;
+  /** Real tensors, in placeholder order. */
+  readonly leaves: readonly Tensor[];
+  /** What the JavaScript held for each leaf (the input it passed, or the lazy tensor that was computed). */
+  readonly origins: readonly Tensor[];
+  readonly leafInfo: readonly (LeafInfo | undefined)[];
+  /** Pending tensors to compute, in graph order. */
+  readonly nodes: readonly LazyTensor[];
+  /** The graph's outputs. */
+  readonly outputs: readonly LazyTensor[];
+}
+
+let stamp = 0;
+
+/** A stable text for attributes and scalars (JSON would turn Infinity into null). */
+export function stableKey(v: unknown): string {
+  if (typeof v === 'number') return Object.is(v, -0) ? '-0' : String(v);
+  if (v === null || typeof v !== 'object') return typeof v === 'string' ? JSON.stringify(v) : String(v);
+  if (Array.isArray(v)) return `[${v.map(stableKey).join(',')}]`;
+  const o = v as Record<string, unknown>;
+  return `{${Object.keys(o).map((k) => `${k}:${stableKey(o[k])}`).join(',')}}`;
+}
+
+/**
+ * Plans the graph that computes `targets` (pending, non-view lazy tensors
+ * of one device) plus whatever `extra` picks from the nodes it needs.
+ */
+export function planSegment(
+  targets: readonly LazyTensor[],
+  extra: (nodes: readonly LazyTensor[]) => readonly LazyTensor[],
+  info: (origin: Tensor) => LeafInfo | undefined,
+): SegmentPlan {
+  const mark = ++stamp;
+  const nodes: LazyTensor[] = [];
+  const stack = [...targets];
+  while (stack.length > 0) {
+    const t = stack.pop()!;
+    if (t.mark === mark || t.real !== null) continue;
+    t.mark = mark;
+    nodes.push(t);
+    for (const a of t.args!) if (a instanceof LazyTensor && a.real === null && a.mark !== mark) stack.push(a);
+  }
+  nodes.sort((a, b) => a.seq - b.seq);
+
+  const outputs: LazyTensor[] = [];
+  const outMark = ++stamp;
+  for (const t of [...targets, ...extra(nodes)]) {
+    if (t.mark === outMark) continue;
+    t.mark = outMark;
+    outputs.push(t);
+  }
+
+  const slot = new Map<LazyTensor, number>();
+  nodes.forEach((t, i) => slot.set(t, i));
+  const leafIndex = new Map<Tensor, number>();
+  const leaves: Tensor[] = [];
+  const origins: Tensor[] = [];
+  const leafInfo: (LeafInfo | undefined)[] = [];
+  const leafKeys: string[] = [];
+  const sizes: number[] = [];
+  const ref = (a: LazyArg): string => {
+    if (typeof a !== 'object') return stableKey(a);
+    const s = a instanceof LazyTensor ? slot.get(a) : undefined;
+    if (s !== undefined) return `%${s}`;
+    const real = a instanceof LazyTensor ? a.real! : a;
+    let i = leafIndex.get(real);
+    if (i === undefined) {
+      i = leaves.length;
+      leafIndex.set(real, i);
+      leaves.push(real);
+      const origin = a instanceof Pin ? a.source : a;
+      origins.push(origin);
+      const li = info(origin);
+      leafInfo.push(li);
+      const dyn = li?.dynamicDims ?? [];
+      const shape = real.shape.map((n, d) => (dyn.includes(d) ? (sizes.push(n), 's') : String(n)));
+      leafKeys.push(`${real.dtype}@${real.device}[${shape.join(',')}]`);
+    }
+    return `$${i}`;
+  };
+  const nodeKeys = nodes.map((t) => `${t.op}(${t.args!.map(ref).join(',')})${stableKey(t.attrs)}`);
+  const key = `${leafKeys.join(' ')} | ${nodeKeys.join(' ')} | ${outputs.map((o) => slot.get(o)).join(',')}`;
+  return { key, sizes: sizes.join(','), leaves, origins, leafInfo, nodes, outputs };
+}
+
+/** The Graph of a plan (only built when its key is new). */
+export function buildGraph(plan: SegmentPlan): TracedGraph {
+  const g = new TracedGraph();
+  const used = new Set<string>();
+  const leafIndex = new Map<Tensor, number>();
+  const placeholders = plan.leaves.map((leaf, i) => {
+    leafIndex.set(leaf, i);
+    const li = plan.leafInfo[i];
+    let name = li ? li.name : `t${i}`;
+    while (used.has(name)) name = `${name}_`;
+    used.add(name);
+    if (li && li.dynamicDims.length > 0) g.dynamicDims.set(i, li.dynamicDims);
+    return g.placeholder(name, leaf);
+  });
+  const nodeOf = new Map<LazyTensor, ReturnType<TracedGraph['call']>>();
+  for (const t of plan.nodes) {
+    const args = t.args!.map((a) => {
+      if (typeof a !== 'object') return a;
+      const n = a instanceof LazyTensor ? nodeOf.get(a) : undefined;
+      if (n) return n;
+      return placeholders[leafIndex.get(a instanceof LazyTensor ? a.real! : a)!]!;
+    });
+    nodeOf.set(t, g.call(t.op, args, t.attrs, t));
+  }
+  g.output(plan.outputs.map((o) => nodeOf.get(o)!));
+  return g;
+}

@@ -1,0 +1,40 @@
+/**
+ * How the tracer treats each op: recorded into the graph, or run eagerly at
+ * a graph break. One row per kind of op (TypeScript refuses a new kind without one).
+ * In-place ops and device transfers break: the compiled graph is pure and
+ * on one device, and running them eagerly keeps their effect on the
+ * caller's tensors (and `version`) exactly as eager has it.
+ */
+import { OPS } from '@kiln/eager';
+import type { OpKind, OpName } from '@kiln/eager';
+
+export type TracingRule =
+  | { kind: 'record' }
+  /** Runs eagerly at a graph break; `why` completes "graph break: <op> ...". */
+  | { kind: 'break'; why: string };
+
+const record: TracingRule = { kind: 'record' };
+
+/** By kind of op: a new kind of op in the table makes TypeScript ask for its rule here. */
+const BY_KIND: Record<OpKind, TracingRule> = {
+  elementwise: record, reduce: record, movement: record, composite: record, matmul: record, cat: record,
+  gather: record, full: record, arange: record, random: record,
+  inplace: { kind: 'break', why: 'writes into its input in place (run eagerly, so the caller sees the write)' },
+  transfer: { kind: 'break', why: 'moves data between devices (a compiled graph runs on one device)' },
+};
+
+/** The rule for `op`; an op the table does not know has no tracing rule and breaks. */
+export function tracingRule(op: OpName): TracingRule {
+  const def = (OPS as Partial<Record<string, { kind: OpKind }>>)[op];
+  return def ? BY_KIND[def.kind] : { kind: 'break', why: 'has no tracing rule' };
+}
+
+/** Ops that draw from the global random stream: they run in the graph of the first segment that runs after them, in order. */
+export function isRandom(op: OpName): boolean {
+  return OPS[op].kind === 'random' || op === 'dropout';
+}
+
+/** Ops worth keeping as an extra graph output at a break rather than recomputing later. */
+export function isHeavy(op: OpName): boolean {
+  return op === 'matmul' || op === 'linear' || op === 'scaledDotProductAttention';
+}
