@@ -260,6 +260,7 @@ class Scheduler {
       // A buffer this kernel reads must not be computed from what it writes (that would need the kernel twice).
       const members = new Set<IRNode>([...reductions, ...epilogues, ...rowValues]);
       if (b.inputs.some((input) => this.dependsOnAny(input, members))) throw new FusionMismatch('the row kernel would read its own results');
+      if (b.inputs.length + rowStores.length + elementStores.length > this.options.maxBuffers) throw new FusionMismatch('over the binding limit');
       return { b, rows, rowStores, elementStores };
     };
     // Later reductions over the same rows join while the kernel still builds.
@@ -327,6 +328,7 @@ class Scheduler {
       const epilogue: Expr = target ? b.track(target, () => target.body(idx, b.read)) : { kind: 'acc', id: 0, dtype: mm.dtype };
       // The template's metadata has no room for random streams.
       if (b.randomSources().length > 0) throw new FusionMismatch('random numbers in a matmul epilogue');
+      if (3 + loadedInputs(epilogue).length > this.options.maxBuffers) throw new FusionMismatch('over the binding limit');
       return { b, a, bOp, epilogue };
     };
     const fused = consumer ? attempt(() => build(consumer)) : undefined;
@@ -338,7 +340,7 @@ class Scheduler {
     const kernel: Kernel = {
       kind: 'matmul', name: this.name(ops), fusedOps: ops, inputs: b.inputBuffers(), outputs: [{ dtype: target.dtype }],
       randomSources: b.randomSources(), batch: mm.shape.slice(0, -2), M: mm.shape[rank - 2]!,
-      N: mm.shape[rank - 1]!, K: mm.a.shape[rank - 1]!, a, b: bOp, epilogue, output: 0,
+      N: mm.shape[rank - 1]!, K: mm.a.shape[rank - 1]!, a, b: bOp, epilogue, output: 0, epilogueInputs: loadedInputs(epilogue),
     };
     this.checkBindings(kernel);
     return { kernel, reads: b.inputs, writes: [target] };
@@ -361,10 +363,11 @@ class Scheduler {
     return n.deps.some((d) => d === target || (d.kind === 'pointwise' && !this.realized.has(d) && this.readsInlined(d, target)));
   }
 
+  /** Every fusion above stayed within the binding limit; this catches a rule that did not. */
   private checkBindings(k: Kernel): void {
-    const count = k.inputs.length + k.outputs.length;
+    const count = k.kind === 'matmul' ? 3 + k.epilogueInputs.length : k.inputs.length + k.outputs.length;
     if (count > this.options.maxBuffers) {
-      throw new FusionMismatch(`kernel ${k.name} needs ${count} buffers, the device allows ${this.options.maxBuffers}`);
+      throw new KilnError(`kernel ${k.name} needs ${count} buffers, the device allows ${this.options.maxBuffers} (scheduler bug)`, { op: 'inductor' });
     }
   }
 }
@@ -508,6 +511,20 @@ function attempt<T>(f: () => T): T | undefined {
     if (e instanceof FusionMismatch) return undefined;
     throw e;
   }
+}
+
+/** Input slots an expression loads from, in order of first use. */
+function loadedInputs(e: Expr): number[] {
+  const slots: number[] = [];
+  const visit = (x: Expr | Index): void => {
+    if (x.kind === 'load' && !slots.includes(x.input)) slots.push(x.input);
+    for (const child of Object.values(x)) {
+      if (Array.isArray(child)) child.forEach((c) => typeof c === 'object' && 'kind' in c && visit(c as Expr));
+      else if (typeof child === 'object' && child !== null && 'kind' in child) visit(child as Expr | Index);
+    }
+  };
+  visit(e);
+  return slots;
 }
 
 function collectRandom(e: Expr, into: Set<number>): void {

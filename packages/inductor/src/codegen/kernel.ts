@@ -77,6 +77,8 @@ export interface MatmulKernel extends KernelBase {
   a: MatmulOperand;
   b: MatmulOperand;
   epilogue: Expr;
+  /** Input slots the epilogue loads (bound after a, b and the output; may include a's or b's buffer again). */
+  epilogueInputs: number[];
   output: number;
 }
 

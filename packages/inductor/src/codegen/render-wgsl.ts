@@ -277,8 +277,8 @@ function renderMatmul(k: MatmulKernel, o: WgslOptions): string {
     ['m', 'row'],
     ['n', 'col'],
   ]);
-  // The template binds a, b and the output first; the epilogue's other inputs follow from binding 4.
-  const extras = k.inputs.map((_, i) => i).filter((i) => i !== k.a.input && i !== k.b.input);
+  // The template binds a, b and the output first; the buffers the epilogue loads follow from binding 4.
+  const extras = k.epilogueInputs;
   return renderMatmulTemplate({
     name: k.name,
     comment: `kiln kernel ${k.name}: ${k.fusedOps.join(', ')}`,

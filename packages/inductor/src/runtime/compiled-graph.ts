@@ -211,7 +211,7 @@ export class CompiledGraph {
     if (k.kind === 'matmul') {
       const launch = this.plannedMatmul(k, syms);
       const { pipeline } = this.matmulPipeline(p, launch.variant);
-      const extra = reads.filter((_, i) => i !== k.a.input && i !== k.b.input);
+      const extra = k.epilogueInputs.map((i) => reads[i]!);
       const info = new Uint32Array([...launch.info, ...syms]);
       if (info.length !== matmulInfoWords(k.batch.length) + syms.length) throw new KilnError('matmul metadata mismatch (bug)', { op: 'inductor' });
       rt.dispatch(pipeline, [rt.uniform(info), reads[k.a.input]!, reads[k.b.input]!, writes[0]!, ...extra], launch.grid, k.name);
