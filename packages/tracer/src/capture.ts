@@ -39,6 +39,12 @@ export interface RecorderHost {
   readonly source: SourceInfo | null;
   /** Whether to find each break's source location (costs a stack trace). */
   readonly locate: boolean;
+  /**
+   * The function may keep tensors somewhere other than its result (the
+   * source analysis says so): every tensor it makes is computed by the end
+   * of the call, each in the first graph that needs it.
+   */
+  readonly escapes: boolean;
   /** The name and dynamic dims of a tensor the JavaScript received as an input. */
   leafInfo(t: Tensor): LeafInfo | undefined;
 }
@@ -233,8 +239,9 @@ export class Recorder implements Mode, Materializer {
   /**
    * Makes `ts` real: their pending roots (and every pending random op) run
    * in one graph per device; then views become views of their real bases.
-   * At a break (not final), heavy intermediates that are still referenced
-   * are kept too, so a later segment need not recompute them.
+   * Intermediates the graph computes anyway are kept (made real) when the
+   * function may keep them elsewhere, and at a break also when they are heavy
+   * (a matmul): a later graph then reads them instead of computing them again.
    */
   private compute(ts: readonly LazyTensor[], final: boolean): void {
     const roots = new Set<LazyTensor>();
@@ -255,7 +262,9 @@ export class Recorder implements Mode, Materializer {
   }
 
   private runSegment(targets: readonly LazyTensor[], final: boolean): void {
-    const keep = (nodes: readonly LazyTensor[]) => (final ? [] : nodes.filter((n) => isHeavy(n.op) && !n.isDisposed));
+    const escapes = this.host.escapes;
+    const keep = (nodes: readonly LazyTensor[]) =>
+      nodes.filter((n) => !n.isDisposed && n.viewOf === null && (escapes || (!final && isHeavy(n.op))));
     const plan = planSegment(targets, keep, (origin) => this.host.leafInfo(origin));
     const { segment, fresh } = this.host.graphs.lookup(plan, () => buildGraph(plan));
     const outs = withMode(null, () => segment.run(plan.leaves));
@@ -303,15 +312,15 @@ export class Recorder implements Mode, Materializer {
 
   /**
    * The call returned `value`: computes the tensors in it (and, when the
-   * function may have kept tensors elsewhere — `escapeAll` — every pending
-   * tensor it made). `end()` then lets go of the inputs.
+   * function may have kept tensors elsewhere, every pending tensor it made).
+   * `end()` then lets go of the inputs.
    */
-  finish(value: unknown, escapeAll: boolean): void {
+  finish(value: unknown): void {
     const found: LazyTensor[] = [];
     const opaque = collectOutputs(value, found);
     for (const t of found) if (t.owner !== this) t.materialized();
     const outputs = found.filter((t) => t.owner === this);
-    const needed = escapeAll || opaque ? [...outputs, ...this.lazies.filter((t) => t.real === null && !t.isDisposed)] : outputs;
+    const needed = this.host.escapes || opaque ? [...outputs, ...this.lazies.filter((t) => t.real === null && !t.isDisposed)] : outputs;
     this.compute(needed, true);
   }
 

@@ -232,7 +232,7 @@ export class CompiledFunction {
   private host(entry: Entry, roots: Roots, locate: boolean): RecorderHost {
     let byTensor: Map<Tensor, LeafInfo> | null = null;
     return {
-      name: this.name, graphs: entry.graphs, fullgraph: this.fullgraph, source: this.source, locate,
+      name: this.name, graphs: entry.graphs, fullgraph: this.fullgraph, source: this.source, locate, escapes: this.source.mayEscape,
       leafInfo: (t) => {
         if (!byTensor) {
           byTensor = new Map();
@@ -271,7 +271,7 @@ export class CompiledFunction {
   private complete(rec: Recorder, entry: Entry, roots: Roots, value: unknown, kind: TraceKind, recompile: Recompile | null): unknown {
     try {
       if (rec.failure) throw rec.failure; // a fullgraph error that fn caught
-      rec.finish(value, this.source.mayEscape);
+      rec.finish(value);
       this.stats.graphBreaks += rec.breaks.length;
       if (kind === 'new') this.commit(entry, rec, roots, value, recompile);
       else if (kind === 'size') {

@@ -16,7 +16,7 @@ export function disable<F extends (...args: never[]) => unknown>(f: F): F {
     const rec = activeRecorder();
     const call = () => (f as unknown as (...a: unknown[]) => unknown).apply(this, args);
     if (!rec) return call();
-    rec.graphBreak('disabled', () => `call to ${f.name || 'a function'}, which disable() runs eagerly`);
+    rec.graphBreak('disabled', () => `call to ${f.name ? `${f.name}(), marked with disable(),` : 'a function marked with disable(),'} which runs eagerly`);
     const lazies: LazyTensor[] = [];
     collectLazies(args, lazies, new Set());
     rec.materialize(lazies);
