@@ -70,14 +70,14 @@ const compare = (js: string, wgsl: string) =>
 export const UNARY: Record<UnaryOp, ElementwiseSpec> = {
   neg: unary('arith', byType(same((a) => `((-${a}) | 0)`), same((a) => `(-${a})`)), same((a) => `(-${a})`), true),
   abs: unary('arith', byType(same((a) => `(Math.abs(${a}) | 0)`), same((a) => `Math.abs(${a})`)), same((a) => `abs(${a})`)),
-  exp: call('kiln_exp', 'exp'),
+  exp: call('Math.exp', 'exp'),
   log: call('Math.log', 'log'),
   sqrt: call('Math.sqrt', 'sqrt'),
   rsqrt: unary('float', same((a) => `(1 / Math.sqrt(${a}))`), same((a) => `inverseSqrt(${a})`)),
   sin: call('Math.sin', 'sin'),
   cos: call('Math.cos', 'cos'),
-  tanh: call('kiln_tanh', 'tanh'),
-  sigmoid: unary('float', same((a) => `(1 / (1 + kiln_exp(-${a})))`), same((a) => `(1.0 / (1.0 + exp(-${a})))`)),
+  tanh: call('Math.tanh', 'tanh'),
+  sigmoid: unary('float', same((a) => `(1 / (1 + Math.exp(-${a})))`), same((a) => `(1.0 / (1.0 + exp(-${a})))`)),
   // Math.max keeps NaN, as PyTorch's relu does.
   relu: unary('arith', same((a) => `Math.max(${a}, 0)`), byType(same((a) => `max(${a}, 0)`), same((a) => `max(${a}, 0.0)`))),
   erf: call('kiln_erf', 'kiln_erf'),
@@ -168,39 +168,11 @@ type Helper = { readonly js: string; readonly wgsl: string };
 
 /** Functions templates may call, in both languages. */
 export const HELPERS: Record<string, Helper> = {
-  // exp for float32 results, 1.2-1.6x faster than Math.exp in V8 here (the
-  // cpu kernels of softmax, gelu, sigmoid are bound by it): x = k ln2 + r
-  // with |r| <= ln2 / 2, e^r by its degree-7 Taylor polynomial (relative
-  // error below 6e-9), 2^k from a table; within 1 float32 ulp of Math.exp.
-  kiln_exp: {
-    js: `const KILN_POW2 = Float64Array.from({ length: 301 }, (_, i) => 2 ** (i - 150));
-function kiln_exp(x) {
-  if (!(x > -104)) return x === x ? 0 : x;
-  if (x > 89) return Infinity;
-  const k = Math.round(x * 1.4426950408889634);
-  const r = x - k * 0.6931471805599453;
-  return (1 + r * (1 + r * (0.5 + r * (0.16666666666666666 + r * (0.041666666666666664 + r * (0.008333333333333333 + r * (0.001388888888888889 + r * 0.0001984126984126984))))))) * KILN_POW2[k + 150];
-}`,
-    wgsl: '',
-  },
-  // tanh through kiln_exp (1.4x faster than Math.tanh here); x itself near
-  // 0, where tanh(x) = x within float32 and the formula would cancel.
-  kiln_tanh: {
-    js: `function kiln_tanh(x) {
-  const a = Math.abs(x);
-  if (a < 0.0004) return x;
-  if (a > 9.1) return x > 0 ? 1 : -1;
-  const t = kiln_exp(-2 * a);
-  const y = (1 - t) / (1 + t);
-  return x < 0 ? -y : y;
-}`,
-    wgsl: '',
-  },
   // Abramowitz & Stegun 7.1.26: |error| < 1.5e-7, the same formula on every device.
   kiln_erf: {
     js: `function kiln_erf(x) {
   const t = 1 / (1 + 0.3275911 * Math.abs(x));
-  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * kiln_exp(-x * x);
+  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
   return x < 0 ? -y : x > 0 ? y : x;
 }`,
     wgsl: `fn kiln_erf(x: f32) -> f32 {

@@ -23,10 +23,9 @@ export type JsKernel = (
 
 const jsLang = (symCount: number): Lang => ({
   name: 'js',
-  // float32 values are rounded at each op, as eager rounds each op's result
-  // when it stores it: the same numbers, even where they cancel (layerNorm
-  // of a constant row), at the price of a cheap fround.
-  bind: (name, value, dtype) => `const ${name} = ${dtype === 'float32' ? `Math.fround(${value})` : value};`,
+  // Values stay doubles between ops (rounding each to float32 doubled the
+  // cost of W1's kernel); stores and reduction results round to float32.
+  bind: (name, value) => `const ${name} = ${value};`,
   int: (v) => String(v),
   sym: (s) => `info[${s}]`,
   binary: (op, a, b) =>

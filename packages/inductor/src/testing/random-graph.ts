@@ -4,7 +4,7 @@
  * reductions, matmul, cat and composites over odd shapes, plus its input
  * shapes. The tests compile it and compare with eager on every device.
  */
-import { cat, F, type Tensor } from '@kiln/eager';
+import { arange, cat, F, type Tensor } from '@kiln/eager';
 
 export interface RandomProgram {
   /** Human-readable listing of the steps (printed with the seed on a failure). */
@@ -86,8 +86,12 @@ const STEPS: Step[] = [
   },
   (pool, _p, choose) => {
     const x = choose(pool);
-    if (x.ndim < 1) return undefined;
-    return { value: F.layerNorm(x, [x.shape.at(-1)!]), text: `layerNorm(${name(pool, x)})` };
+    const n = x.shape.at(-1) ?? 0;
+    if (n < 3) return undefined;
+    // Rows made distinct first: layerNorm of a constant row divides rounding noise by sqrt(eps),
+    // where any two float32 evaluation orders differ by more than the tolerance.
+    const ramp = arange(n, { device: x.device }).cast('float32').mul(0.37).sin();
+    return { value: F.layerNorm(x.add(ramp), [n]), text: `layerNorm(${name(pool, x)} + sin(0.37 * arange(${n})))` };
   },
   (pool, _p, choose) => {
     const [x, y] = [choose(pool), choose(pool)];
