@@ -611,6 +611,8 @@ class Analyzer {
       this.effect('console', `${this.site(callee).text}(...) prints`, n);
       return;
     }
+    // Date.now(), performance.now(), ...: the use of the global is the side effect, recorded where it is read.
+    if (rootName !== null && !rootLocal && IMPURE_GLOBALS[rootName]) return;
     if (READ_METHODS.has(method) || (method.endsWith('_') && KNOWN_METHODS.has(method))) this.sites.push(this.site(n));
     if (MUTATING_METHODS.has(method)) {
       if (!(rootLocal && scope.lookup(rootName!)!.fresh)) {

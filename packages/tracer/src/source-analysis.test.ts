@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { analyzeFunction, analyzeSource } from './source-analysis';
+
+const a = (src: string) => analyzeSource(src);
+
+describe('source analysis', () => {
+  it('reads arrows, functions, async functions, methods and class methods', () => {
+    expect(a('(x, y) => x.add(y)').params.map((p) => p.name)).toEqual(['x', 'y']);
+    expect(a('function f(x, { k }, ...rest) { return x; }').params).toEqual([
+      { name: 'x', rest: false }, { name: null, rest: false }, { name: 'rest', rest: true },
+    ]);
+    expect(a('async (x) => { return await x.item(); }').isAsync).toBe(true);
+    expect(a('forward(x) { return x.matmul(this.w); }')).toMatchObject({ opaque: null, usesThis: true, freeVariables: [] });
+    expect(a('async forward(x) { return x; }')).toMatchObject({ opaque: null, isAsync: true });
+    expect(a('*gen(x) { yield x; }')).toMatchObject({ opaque: null, isGenerator: true });
+    class C {
+      m(x: number) {
+        return x + 1;
+      }
+    }
+    expect(analyzeFunction(C.prototype.m as never)).toMatchObject({ opaque: null, freeVariables: [] });
+  });
+
+  it('treats native, bound and unparsable functions as opaque, without throwing', () => {
+    expect(analyzeFunction(Math.max as never).opaque).toMatch(/native or bound/);
+    expect(analyzeFunction(((x: number) => x).bind(null) as never).opaque).toMatch(/native or bound/);
+    expect(a('this is not javascript (').opaque).toMatch(/could not be parsed/);
+    expect(a('(x) => eval("x")').opaque).toMatch(/eval/);
+    expect(a('function f(o) { with (o) { return a; } }').opaque).toBeTruthy();
+  });
+
+  it('finds free variables, but not globals, locals, parameters or property names', () => {
+    const info = a(`(x, opts) => {
+      const k = opts.scale * Math.PI;
+      let acc = x;
+      for (const w of weights) acc = acc.matmul(w).add(bias);
+      function helper(t) { return t.mul(k); }
+      try { JSON.stringify({ a: 1 }); } catch (e) { return e; }
+      return helper(acc).mul(Number.EPSILON).mul(undefinedName);
+    }`);
+    expect(info.freeVariables.sort()).toEqual(['bias', 'undefinedName', 'weights']);
+  });
+
+  it('names imported bindings by the names the code uses', () => {
+    expect(a('(x) => __vi_import_0__.F.gelu(x)').freeVariables).toEqual(['F']);
+  });
+
+  it('finds side effects: console, outer assignments, mutations, Math.random, Date, timers, unknown calls', () => {
+    const info = a(`(x, log) => {
+      console.log(x);
+      count += 1;
+      log.push(x);
+      this.last = x;
+      const local = [];
+      local.push(x);
+      const r = Math.random() + Date.now();
+      setTimeout(() => {}, 1);
+      save(x);
+      return x;
+    }`);
+    expect(info.sideEffects.map((s) => s.kind)).toEqual(['console', 'assignment', 'mutation', 'assignment', 'nondeterminism', 'nondeterminism', 'timer', 'call']);
+    expect(info.sideEffects.map((s) => s.description)).toContain('uses Date');
+    expect(info.sideEffects[2]).toMatchObject({ line: 4, description: 'log.push(...) changes `log`' });
+    expect(info.mayEscape).toBe(true);
+  });
+
+  it('sees no side effect in pure tensor code, and no escape', () => {
+    const info = a('(x, w) => { const h = x.matmul(w).relu(); const parts = []; parts.push(h.sum(1)); return parts.map((p) => p.exp()); }');
+    expect(info.sideEffects).toEqual([]);
+    expect(info.mayEscape).toBe(false);
+    expect(a('(x) => F.softmax(x, -1)').mayEscape).toBe(false);
+  });
+
+  it('lists break sites: data reads and in-place calls, with positions', () => {
+    const info = a('async (x) => {\n  const v = await x.sum().item();\n  x.add_(v);\n  return x;\n}');
+    expect(info.breakSites.map((s) => [s.line, s.text])).toEqual([[2, 'x.sum().item()'], [3, 'x.add_(v)']]);
+  });
+
+  it('knows that `this` in a nested function is not the function\'s own', () => {
+    expect(a('(x) => x').usesThis).toBe(false);
+    expect(a('function f(x) { return function () { return this; }; }').usesThis).toBe(false);
+    expect(a('(x) => this.w').freeVariables).toEqual(['this']);
+  });
+});
