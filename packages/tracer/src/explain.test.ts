@@ -1,0 +1,78 @@
+import { tensor } from '@kiln/eager';
+import type { Tensor } from '@kiln/eager';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { compile, CompileCounter, disable, explain } from './index';
+
+afterEach(() => {
+  vi.restoreAllMocks();
+  delete process.env.KILN_LOGS;
+});
+
+const helper = disable((t: Tensor) => t.abs());
+
+describe('explain', () => {
+  it('reports graphs, ops, kernels, guards, mode and compile time for a replayed function', async () => {
+    const report = await explain((x: Tensor, y: Tensor) => x.mul(y).add(1).relu())(tensor([[1, 2]]), tensor([[3, 4]]));
+    expect(report).toMatchObject({ graphCount: 1, graphBreakCount: 0, opCount: 3, mode: 'replay', breakReasons: [] });
+    expect(report.graphs[0]!.ops).toEqual(['mul', 'add', 'relu']);
+    expect(report.graphs[0]!.kernels.length).toBeGreaterThanOrEqual(1);
+    expect(report.graphs[0]!.kernels[0]!.fusedOps).toEqual(expect.arrayContaining(['mul', 'add', 'relu']));
+    expect(report.graphs[0]!.kernels[0]!.source).toContain('for');
+    expect(report.guards).toContain('x.shape[1] == 2');
+    expect(report.compileMs).toBeGreaterThan(0);
+    const text = report.toString();
+    expect(text).toContain('1 graph, 0 graph breaks, 3 ops');
+    expect(text).toContain('mode: replay');
+    expect(text).toContain('graph 1: 3 ops (mul, add, relu)');
+    expect(text).toContain('%2 = mul(%x, %y)');
+    expect(text).toContain('guards (');
+  });
+
+  it('reports breaks and why the function re-runs', async () => {
+    const fn = async (x: Tensor) => {
+      const y = helper(x.neg());
+      return (await y.sum().item()) > 1 ? y.exp() : y;
+    };
+    const report = await explain(fn, { backend: new CompileCounter() })(tensor([1, 2]));
+    expect(report.graphCount).toBe(3);
+    expect(report.graphBreakCount).toBe(2);
+    expect(report.breakReasons.map((b) => b.reason)).toEqual([
+      'call to a function marked with disable(), which runs eagerly',
+      '.item() reads the data of a traced tensor float32[]',
+    ]);
+    expect(report.breakReasons.every((b) => b.location?.includes('explain.test.ts:'))).toBe(true);
+    expect(report.mode).toBe('re-run');
+    expect(report.modeReason).toContain('free variables (not guarded without the load-time transform): helper');
+    const text = report.toString();
+    expect(text).toContain('graph breaks:');
+    expect(text).toMatch(/1\. call to a function marked with disable\(\), which runs eagerly\n\s+at .*explain\.test\.ts:\d+:\d+/);
+  });
+
+  it('is also a method of the compiled function, and lists recompiles', () => {
+    const fast = compile((x: Tensor) => x.add(1), { backend: 'eager', dynamic: false });
+    expect(fast.explain().modeReason).toBe('not called yet');
+    fast(tensor([1]));
+    fast(tensor([1, 2]));
+    const report = fast.explain();
+    expect(report.recompiles).toEqual(['call 2: x.shape[0] == 1 failed: expected 1, got 2']);
+    expect(report.toString()).toContain('recompiles:');
+  });
+});
+
+describe('KILN_LOGS', () => {
+  it('prints one readable line per event for the topics asked for', async () => {
+    const lines: string[] = [];
+    vi.spyOn(console, 'error').mockImplementation((s: unknown) => void lines.push(String(s)));
+    process.env.KILN_LOGS = 'graph_breaks,recompiles,guards,graph';
+    const fast = compile(async function logged(x: Tensor) {
+      return (await x.sum().item()) > 0 ? x : x.neg();
+    }, { backend: 'eager' });
+    await fast(tensor([1]));
+    await fast(tensor([1, 2]));
+    expect(lines.some((l) => /^\[kiln:graph_breaks\] logged: graph break 1: \.item\(\) reads the data of a traced tensor float32\[\] at .*explain\.test\.ts:\d+:\d+$/.test(l))).toBe(true);
+    expect(lines.some((l) => l.startsWith('[kiln:guards] logged: entry 1 (re-run) guards:'))).toBe(true);
+    expect(lines.some((l) => l.startsWith('[kiln:graph] logged: graph 1 (1 ops)\ngraph(x: float32[1]):'))).toBe(true);
+    expect(lines.some((l) => l === '[kiln:recompiles] logged: recompiling (entry 2 of at most 8): x.shape[0] == 1 failed: expected 1, got 2')).toBe(true);
+    expect(lines.some((l) => l.startsWith('[kiln:perf]'))).toBe(false);
+  });
+});
