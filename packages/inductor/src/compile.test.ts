@@ -85,3 +85,19 @@ describe.each(devices)('compiled == eager on %s', (device) => {
     }
   });
 });
+
+describe.each(devices.filter((d) => d === 'webgpu'))('row kernels with one workgroup per row on %s', (device) => {
+  const rowPatterns = PATTERNS.filter((p) => /softmax|layerNorm|argmax|sum\(x/.test(p.name));
+  it.each(rowPatterns)('$name', async ({ shapes, fn }) => {
+    const graph = record(shapes.map((shape) => ({ shape, dtype: 'float32', device })), fn);
+    const compiled = compileGraph(graph, { rowStrategy: 'workgroup' });
+    manualSeed(11);
+    const inputs = shapes.map((s) => randn(s, { device }));
+    const got = compiled.run(inputs);
+    const want = tidy(() => runGraph(graph, inputs));
+    for (let i = 0; i < got.length; i++) {
+      const [g, w] = [await got[i]!.data(), await want[i]!.data()];
+      for (let j = 0; j < w.length; j++) expect(Math.abs(g[j]! - w[j]!), `element ${j}`).toBeLessThanOrEqual(1e-5 + 1e-4 * Math.abs(w[j]!));
+    }
+  });
+});

@@ -16,7 +16,7 @@
  * Heavy values (reductions, matmuls) are never recomputed to fuse.
  */
 import { KilnError } from '@kiln/eager';
-import { add, ivar, keyOf, linearize, mul, int, unravel, type Expr, type Index, type Size } from './ir/expr';
+import { add, children, ivar, keyOf, linearize, mul, int, substitute, unravel, type Expr, type Index, type Size } from './ir/expr';
 import { numelOf, sizeKey } from './ir/size';
 import type { ExternNode, IRNode, MatmulNode, PointwiseNode, ReductionNode } from './ir/nodes';
 import type { Kernel, MatmulOperand, RowReduction } from './codegen/kernel';
@@ -248,7 +248,7 @@ class Scheduler {
       const b = new KernelBuilder(this.realized);
       b.rowContext = { reductions, outerIdx };
       const rows: RowReduction[] = reductions.map((r) => ({
-        id: r.id, op: r.op, dtype: r.mathDtype, body: b.track(r, () => r.body(outerIdx, innerIdx, b.read)),
+        id: r.id, op: r.op, dtype: r.mathDtype, body: b.track(r, () => r.body(outerIdx, innerIdx, b.read)), sideStores: [],
       }));
       // Reductions read outside the group, or outputs, are stored per row; so are values computed per row (mean = sum / n, keepdim views).
       const rowStores = [
@@ -287,14 +287,16 @@ class Scheduler {
       if (!attempt(tryBuild)) rowValues.pop();
       else this.decisions.push(`fuse ${label(p)} into the row kernel of ${label(first)}: one value per row, stored with the row's results`);
     }
-    const { b, rows, rowStores, elementStores } = tryBuild();
+    const built = tryBuild();
+    const { b, rowStores } = built;
+    const { rows, elementStores } = this.reuseRowValues(built.rows, built.elementStores.map((e, k) => ({ ...e, output: rowStores.length + k })));
     const writes = [...rowStores.map((s) => s.node), ...elementStores.map((s) => s.node)];
     const ops = b.ops;
     const kernel: Kernel = {
       kind: 'rows', name: this.name(ops), fusedOps: ops, outer: [...outer], inner, inputs: b.inputBuffers(),
       outputs: writes.map((w) => ({ dtype: w.dtype })), randomSources: b.randomSources(), reductions: rows,
       rowStores: rowStores.map((s, k) => ({ output: k, expr: s.expr })),
-      elementStores: elementStores.map((s, k) => ({ output: rowStores.length + k, index: s.index, expr: s.expr })),
+      elementStores: elementStores.map((s) => ({ output: s.output, index: s.index, expr: s.expr })),
     };
     this.checkBindings(kernel);
     return { kernel: { kernel, reads: b.inputs, writes }, members: [...reductions, ...epilogues, ...rowValues] };
@@ -361,6 +363,41 @@ class Scheduler {
   /** `n` reads `target` directly or through elementwise values inlined into it. */
   private readsInlined(n: IRNode, target: IRNode): boolean {
     return n.deps.some((d) => d === target || (d.kind === 'pointwise' && !this.realized.has(d) && this.readsInlined(d, target)));
+  }
+
+  /**
+   * reuseRowValues: an element store that recomputes a value the last
+   * reduction already computed for the same element (softmax's exp(x - max),
+   * in its sum and in its normalized write) stores it during that pass and
+   * reads it back instead: one exp per element instead of two, for a write
+   * and a read the thread makes to memory it is about to write anyway.
+   */
+  private reuseRowValues<S extends { output: number; index: Index; expr: Expr; node: IRNode }>(rows: RowReduction[], stores: S[]): { rows: RowReduction[]; elementStores: S[] } {
+    const last = rows.at(-1);
+    if (!last) return { rows, elementStores: stores };
+    const inLast = new Map<string, Expr>();
+    const collect = (e: Expr | Index) => {
+      if (e.kind === 'call') inLast.set(keyOf(e), e);
+      children(e).forEach(collect);
+    };
+    collect(last.body);
+    const elementStores = stores.map((st) => {
+      let best: Expr | undefined;
+      const find = (e: Expr | Index) => {
+        if (e.kind === 'call' && e.dtype === st.node.dtype && inLast.has(keyOf(e))) {
+          if (!best || exprSize(e) > exprSize(best)) best = e;
+          return; // its own subexpressions are smaller
+        }
+        children(e).forEach(find);
+      };
+      find(st.expr);
+      if (!best || exprSize(best) < 4) return st; // a load or one cheap op is not worth the round trip
+      last.sideStores.push({ output: st.output, index: st.index, expr: best });
+      this.decisions.push(`reuse in ${label(st.node)} the ${exprSize(best)}-term value its row's last reduction pass computed (stored, then read back, instead of computed twice)`);
+      const reload: Expr = { kind: 'reload', output: st.output, index: st.index, dtype: best.dtype };
+      return { ...st, expr: substitute(st.expr, new Map([[keyOf(best), reload]])) };
+    });
+    return { rows, elementStores };
   }
 
   /** Every fusion above stayed within the binding limit; this catches a rule that did not. */

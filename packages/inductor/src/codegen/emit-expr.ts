@@ -21,6 +21,8 @@ export interface Lang {
   /** An int32 value used as an index. */
   indexFromValue(value: string): string;
   load(input: number, index: string, dtype: DType): string;
+  /** Element `index` of the kernel's output `output` (read back by the thread that wrote it). */
+  reload(output: number, index: string, dtype: DType): string;
   constant(value: number, dtype: DType): string;
   convert(value: string, from: DType, to: DType): string;
   less(a: string, b: string): string;
@@ -94,6 +96,8 @@ export class ExprEmitter {
     switch (e.kind) {
       case 'load':
         return this.lang.load(e.input, this.index(e.index), e.dtype);
+      case 'reload':
+        return this.lang.reload(e.output, this.index(e.index), e.dtype);
       case 'call': {
         const args = e.args.map((a, k) => this.value(a, e.types.compute[k]));
         const math = ELEMENTWISE[e.op][this.lang.name](args, e.types.result);

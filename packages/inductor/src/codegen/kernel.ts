@@ -40,6 +40,8 @@ export interface RowReduction {
   body: Expr;
   /** dtype the accumulator computes in. */
   dtype: DType;
+  /** Values written during this pass for the element stores to read back (see reuseRowValues). */
+  sideStores: { output: number; index: Index; expr: Expr }[];
 }
 
 /**

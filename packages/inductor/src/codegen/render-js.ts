@@ -32,6 +32,7 @@ const jsLang = (symCount: number): Lang => ({
     op === 'div' ? `Math.floor(${a} / ${b})` : op === 'min' ? `Math.min(${a}, ${b})` : `(${a} ${{ add: '+', sub: '-', mul: '*', mod: '%' }[op]} ${b})`,
   indexFromValue: (v) => `Math.max(${v}, 0)`,
   load: (input, index) => `in${input}[${index}]`,
+  reload: (output, index) => `out${output}[${index}]`,
   constant: (value, dtype) => (dtype === 'bool' ? (value ? '1' : '0') : Number.isNaN(value) ? 'NaN' : Object.is(value, -0) ? '-0' : String(dtype === 'float32' ? Math.fround(value) : value | 0)),
   convert: (value, from, to) => jsConvert(value, from, to),
   less: (a, b) => `+(${a} < ${b})`,
@@ -107,11 +108,14 @@ function reductionCode(r: RowKernel['reductions'][number]) {
   const t = r.dtype;
   const a = `acc${r.id}`;
   const ix = `idx${r.id}`;
-  const tracked = spec.mode === 'select';
+  // Only argmax/argmin track a position; plain max/min keep the value (-inf stays -inf, NaN wins by the step).
+  const tracked = spec.index;
   return {
     declare: `let ${a} = ${spec.js.init(t)};${tracked ? ` let ${ix} = -1;` : ''}`,
     update: (v: string) =>
-      tracked ? `if (${ix} < 0 || ${spec.js.step(a, v, t)}) { ${a} = ${v}; ${ix} = j; }` : `${a} = ${spec.js.step(a, v, t)};`,
+      tracked
+        ? `if (${ix} < 0 || ${spec.js.step(a, v, t)}) { ${a} = ${v}; ${ix} = j; }`
+        : spec.mode === 'select' ? `if (${spec.js.step(a, v, t)}) ${a} = ${v};` : `${a} = ${spec.js.step(a, v, t)};`,
     // Rounded to float32 when read, as eager stores the reduction's result before the next op reads it.
     result: spec.index ? ix : spec.out(t) === 'float32' ? `Math.fround(${a})` : jsConvert(a, t, spec.out(t)),
   };
@@ -126,7 +130,8 @@ function rows(k: RowKernel, lang: Lang): string[] {
     const code = codes.get(r.id)!;
     const e = root.child(`r${r.id}_`);
     const v = e.value(r.body, r.dtype);
-    parts.push(code.declare, `for (let j = 0; j < ${inner}; j++) {`, indent([...e.lines, code.update(v)], 2), '}');
+    const side = r.sideStores.map((st) => store(`out${st.output}`, e.index(st.index), e.value(st.expr, k.outputs[st.output]!.dtype)));
+    parts.push(code.declare, `for (let j = 0; j < ${inner}; j++) {`, indent([...e.lines, ...side, code.update(v)], 2), '}');
   }
   const rowValues = k.rowStores.map((s) => root.value(s.expr, k.outputs[s.output]!.dtype));
   parts.push(...root.lines.splice(0), ...k.rowStores.map((s, n) => store(`out${s.output}`, 'o', rowValues[n]!)));

@@ -39,6 +39,7 @@ const lang = (symCount: number, symBase = 0): Lang => ({
   binary: (op, a, b) => (op === 'min' ? `min(${a}, ${b})` : `(${a} ${{ add: '+', sub: '-', mul: '*', div: '/', mod: '%' }[op]} ${b})`),
   indexFromValue: (v) => `u32(max(${v}, 0))`,
   load: (input, index, dtype) => W.loadAs(`in${input}[${index}]`, dtype, dtype),
+  reload: (output, index, dtype) => W.loadAs(`out${output}[${index}]`, dtype, dtype),
   constant: (value, dtype) => W.literal(value, dtype),
   convert: (value, from, to) => W.convert(value, from, to),
   less: (a, b) => `(${a} < ${b})`,
@@ -175,13 +176,16 @@ function reductionCode(r: RowKernel['reductions'][number]) {
   const step = (acc: string, x: string) => spec.wgsl.step(acc, x, t);
   const a = `acc${r.id}`;
   const ix = `idx${r.id}`;
-  const tracked = spec.mode === 'select';
+  // Only argmax/argmin track a position (earliest wins ties); plain max/min keep the value.
+  const tracked = spec.index;
+  const select = spec.mode === 'select';
   return {
     declare: `var ${a}: ${W.VALUE_TYPE[t]} = ${spec.wgsl.init(t)};${tracked ? ` var ${ix}: i32 = -1;` : ''}`,
-    update: (v: string) => (tracked ? `if (${ix} < 0 || ${step(a, v)}) { ${a} = ${v}; ${ix} = i32(j); }` : `${a} = ${step(a, v)};`),
+    update: (v: string) =>
+      tracked ? `if (${ix} < 0 || ${step(a, v)}) { ${a} = ${v}; ${ix} = i32(j); }` : select ? `if (${step(a, v)}) { ${a} = ${v}; }` : `${a} = ${step(a, v)};`,
     combine: tracked
       ? `if (${ix}2 >= 0 && (${ix} < 0 || ${step(a, `${a}2`)} || (!${step(`${a}2`, a)} && ${ix}2 < ${ix}))) { ${a} = ${a}2; ${ix} = ${ix}2; }`
-      : `${a} = ${step(a, `${a}2`)};`,
+      : select ? `if (${step(a, `${a}2`)}) { ${a} = ${a}2; }` : `${a} = ${step(a, `${a}2`)};`,
     tracked,
     /** The finished value, as the reduction's output dtype. */
     result: spec.index ? ix : W.convert(a, t, spec.out(t)),
@@ -207,7 +211,11 @@ function renderRows(k: RowKernel, o: WgslOptions): string {
     const code = codes.get(r.id)!;
     const e = root.child(`r${r.id}_`);
     const v = e.value(r.body, r.dtype);
-    parts.push(code.declare, `${jLoop} {`, indent(e.lines, 2), `  ${code.update(v)}`, '}');
+    const side = r.sideStores.map((st) => {
+      const t = k.outputs[st.output]!.dtype;
+      return `out${st.output}[${e.index(st.index)}] = ${W.storeAs(e.value(st.expr, t), t, t)};`;
+    });
+    parts.push(code.declare, `${jLoop} {`, indent([...e.lines, ...side], 2), `  ${code.update(v)}`, '}');
     if (!perThread) {
       const part = `part${r.id}`;
       parts.push(

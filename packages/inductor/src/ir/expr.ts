@@ -30,6 +30,8 @@ export type Expr =
   | { readonly kind: 'less'; readonly a: Index; readonly b: Index; readonly dtype: 'bool' }
   /** An index as an int32 or float32 value (arange). */
   | { readonly kind: 'fromIndex'; readonly index: Index; readonly dtype: DType }
+  /** Element `index` of the kernel's own output `output`, written earlier in the same thread (see reuseRowValues). */
+  | { readonly kind: 'reload'; readonly output: number; readonly index: Index; readonly dtype: DType }
   /** The finished accumulator of reduction `id` of the enclosing row kernel. */
   | { readonly kind: 'acc'; readonly id: number; readonly dtype: DType }
   /**
@@ -131,6 +133,27 @@ export function keyOf(e: Expr | Index): string {
     case 'less': return `lt(${keyOf(e.a)},${keyOf(e.b)})`;
     case 'fromIndex': return `${e.dtype}(${keyOf(e.index)})`;
     case 'acc': return `acc${e.id}`;
+    case 'reload': return `out${e.output}[${keyOf(e.index)}]`;
     case 'random': return `${e.dist}(r${e.source},${keyOf(e.index)})`;
   }
+}
+
+/** The direct subexpressions of an expression (values and indices). */
+export function children(e: Expr | Index): (Expr | Index)[] {
+  switch (e.kind) {
+    case 'add': case 'mul': case 'div': case 'mod': case 'min': return [e.a, e.b];
+    case 'value': return [e.value];
+    case 'load': case 'fromIndex': case 'random': case 'reload': return [e.index];
+    case 'call': return [...e.args];
+    case 'less': return [e.a, e.b];
+    default: return [];
+  }
+}
+
+/** `e` with every value subexpression whose key is in `replace` swapped for its replacement. */
+export function substitute(e: Expr, replace: ReadonlyMap<string, Expr>): Expr {
+  const hit = replace.get(keyOf(e));
+  if (hit) return hit;
+  if (e.kind !== 'call') return e;
+  return { ...e, args: e.args.map((a) => substitute(a, replace)) };
 }
