@@ -1,12 +1,11 @@
-import { F, initWebGpu, manualSeed, randn, runGraph, tidy, type Device, type Tensor } from '@kiln/eager';
-import { getRuntime, probeWebGpu } from '@kiln/gpu-runtime';
+import { F, manualSeed, randn, runGraph, tidy, type Tensor } from '@kiln/eager';
+import { getRuntime } from '@kiln/gpu-runtime';
+import { devicesUnderTest } from '@kiln/eager/testing';
 import { describe, expect, it } from 'vitest';
 import { compileGraph } from './compile';
 import { record } from './testing/record';
 
-const gpu = await probeWebGpu();
-if (gpu.runtime) await initWebGpu();
-const devices: Device[] = gpu.runtime ? ['cpu', 'webgpu'] : ['cpu'];
+const devices = await devicesUnderTest();
 
 interface Case {
   name: string;

@@ -1,12 +1,9 @@
-import { initWebGpu, type Device } from '@kiln/eager';
-import { probeWebGpu } from '@kiln/gpu-runtime';
 import fc from 'fast-check';
+import { devicesUnderTest } from '@kiln/eager/testing';
 import { describe, expect, it } from 'vitest';
 import { checkProgram } from './testing/differential';
 
-const gpu = await probeWebGpu();
-if (gpu.runtime) await initWebGpu();
-const devices: Device[] = gpu.runtime ? ['cpu', 'webgpu'] : ['cpu'];
+const devices = await devicesUnderTest();
 
 describe.each(devices)('random graphs on %s', (device) => {
   it('compiled == eager for 300 random programs (pnpm fuzz runs 10k)', async () => {
