@@ -61,8 +61,9 @@ export class LazyTensor extends Tensor {
   readonly viewOf: Tensor | null;
   /** The real tensor, once computed; it has this tensor's layout. */
   real: Tensor | null = null;
-  /** Used by graph building (a visit stamp). */
+  /** Used by graph building: a visit stamp, and the node's position in the graph being planned. */
   mark = 0;
+  slot = 0;
 
   constructor(
     readonly owner: Materializer,

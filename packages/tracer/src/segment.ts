@@ -41,9 +41,16 @@ let stamp = 0;
 export function stableKey(v: unknown): string {
   if (typeof v === 'number') return Object.is(v, -0) ? '-0' : String(v);
   if (v === null || typeof v !== 'object') return typeof v === 'string' ? JSON.stringify(v) : String(v);
-  if (Array.isArray(v)) return `[${v.map(stableKey).join(',')}]`;
+  let out: string;
+  if (Array.isArray(v)) {
+    out = '[';
+    for (let i = 0; i < v.length; i++) out += (i > 0 ? ',' : '') + stableKey(v[i]);
+    return `${out}]`;
+  }
+  out = '{';
   const o = v as Record<string, unknown>;
-  return `{${Object.keys(o).map((k) => `${k}:${stableKey(o[k])}`).join(',')}}`;
+  for (const k in o) out += `${out.length > 1 ? ',' : ''}${k}:${stableKey(o[k])}`;
+  return `${out}}`;
 }
 
 /**
@@ -68,15 +75,17 @@ export function planSegment(
   nodes.sort((a, b) => a.seq - b.seq);
 
   const outputs: LazyTensor[] = [];
-  const outMark = ++stamp;
-  for (const t of [...targets, ...extra(nodes)]) {
-    if (t.mark === outMark) continue;
-    t.mark = outMark;
-    outputs.push(t);
+  const seen = new Set<LazyTensor>();
+  for (const list of [targets, extra(nodes)]) {
+    for (const t of list) {
+      if (seen.has(t)) continue;
+      seen.add(t);
+      outputs.push(t);
+    }
   }
 
-  const slot = new Map<LazyTensor, number>();
-  nodes.forEach((t, i) => slot.set(t, i));
+  // Positions in the graph; `mark` still says which tensors are nodes of this plan.
+  for (let i = 0; i < nodes.length; i++) nodes[i]!.slot = i;
   const leafIndex = new Map<Tensor, number>();
   const leaves: Tensor[] = [];
   const origins: Tensor[] = [];
@@ -85,8 +94,7 @@ export function planSegment(
   const sizes: number[] = [];
   const ref = (a: LazyArg): string => {
     if (typeof a !== 'object') return stableKey(a);
-    const s = a instanceof LazyTensor ? slot.get(a) : undefined;
-    if (s !== undefined) return `%${s}`;
+    if (a instanceof LazyTensor && a.mark === mark && a.real === null) return `%${a.slot}`;
     const real = a instanceof LazyTensor ? a.real! : a;
     let i = leafIndex.get(real);
     if (i === undefined) {
@@ -103,8 +111,16 @@ export function planSegment(
     }
     return `$${i}`;
   };
-  const nodeKeys = nodes.map((t) => `${t.op}(${t.args!.map(ref).join(',')})${stableKey(t.attrs)}`);
-  const key = `${leafKeys.join(' ')} | ${nodeKeys.join(' ')} | ${outputs.map((o) => slot.get(o)).join(',')}`;
+  let nodeKeys = '';
+  for (const t of nodes) {
+    const args = t.args!;
+    let k = `${t.op}(`;
+    for (let i = 0; i < args.length; i++) k += (i > 0 ? ',' : '') + ref(args[i]!);
+    nodeKeys += `${k})${stableKey(t.attrs)} `;
+  }
+  let outKey = '';
+  for (const o of outputs) outKey += `${o.slot},`;
+  const key = `${leafKeys.join(' ')} | ${nodeKeys}| ${outKey}`;
   return { key, sizes: sizes.join(','), leaves, origins, leafInfo, nodes, outputs };
 }
 
