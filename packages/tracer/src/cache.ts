@@ -1,8 +1,8 @@
 /**
  * The cache of a compiled function: entries checked in order, each with
- * its guards, its compiled graphs (found by structure, see ./segment), and
- * what a cache hit does — replay a plan without running the JavaScript, or
- * re-run it with lazy tensors.
+ * its guards and what a cache hit does — replay a plan without running the
+ * JavaScript, or re-run it with lazy tensors — and the compiled graphs,
+ * found by structure (see ./segment) and shared by the entries.
  */
 import { log } from '@kiln/gpu-runtime';
 import type { CompiledFn, KernelInfo, ResolvedBackend, TracedGraph } from './backend';

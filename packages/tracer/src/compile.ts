@@ -100,6 +100,8 @@ export class CompiledFunction {
   private readonly dynamic: boolean | undefined;
   private readonly limit: number;
   private entries: Entry[] = [];
+  /** Compiled graphs by structure, shared by the entries (a recompile for a guard the graph does not depend on compiles nothing). */
+  private graphs: GraphCache;
   private readonly marks = new Map<string, Set<number>>();
   private warned = false;
   private lastTrace: TraceRecord | null = null;
@@ -129,6 +131,14 @@ export class CompiledFunction {
       throw new KilnError(`cacheSizeLimit must be a positive integer, got ${limit}`, { op: 'compile' });
     }
     this.limit = limit;
+    this.graphs = this.newGraphCache();
+  }
+
+  private newGraphCache(): GraphCache {
+    return new GraphCache(this.backend, (s) => {
+      this.stats.graphsCompiled++;
+      log('graph', () => `${this.name}: graph ${this.stats.graphsCompiled} (${s.ops.length} ops)\n${s.graph}`);
+    });
   }
 
   /** The function users call. */
@@ -201,10 +211,7 @@ export class CompiledFunction {
       if (this.dynamic === undefined) this.markDynamic(failures);
     }
     const spec = inputSpec(roots, this.source.params, this.module !== null, (path, t) => this.dynamicDims(path, t));
-    const entry = new Entry(spec, new GraphCache(this.backend, (s) => {
-      this.stats.graphsCompiled++;
-      log('graph', () => `${this.name}: graph ${this.stats.graphsCompiled} (${s.ops.length} ops)\n${s.graph}`);
-    }));
+    const entry = new Entry(spec, this.graphs);
     return this.trace(entry, roots, thisArg, 'new', recompile);
   }
 
@@ -270,7 +277,11 @@ export class CompiledFunction {
 
   private complete(rec: Recorder, entry: Entry, roots: Roots, value: unknown, kind: TraceKind, recompile: Recompile | null): unknown {
     try {
-      if (rec.failure) throw rec.failure; // a fullgraph error that fn caught
+      if (rec.failure) {
+        // A fullgraph error the function caught, or a read's promise it returned: it is thrown here, once.
+        if (value instanceof Promise) value.catch(() => {});
+        throw rec.failure;
+      }
       rec.finish(value);
       this.stats.graphBreaks += rec.breaks.length;
       if (kind === 'new') this.commit(entry, rec, roots, value, recompile);
@@ -287,6 +298,8 @@ export class CompiledFunction {
   }
 
   private commit(entry: Entry, rec: Recorder, roots: Roots, value: unknown, recompile: Recompile | null): void {
+    // Two async calls traced at once may both have missed: keep the first entry.
+    if (this.entries.some((e) => e.guards.check(roots))) return;
     const reasons = this.rerunReasons(entry.spec);
     if (reasons.length === 0) {
       const plan = planReplay(rec, entry.spec, roots, value);
@@ -325,6 +338,7 @@ export class CompiledFunction {
 
   reset(): void {
     this.entries = [];
+    this.graphs = this.newGraphCache();
     this.marks.clear();
     this.warned = false;
     this.lastTrace = null;

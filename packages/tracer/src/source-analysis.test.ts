@@ -38,7 +38,7 @@ describe('source analysis', () => {
       try { JSON.stringify({ a: 1 }); } catch (e) { return e; }
       return helper(acc).mul(Number.EPSILON).mul(undefinedName);
     }`);
-    expect(info.freeVariables.sort()).toEqual(['bias', 'undefinedName', 'weights']);
+    expect([...info.freeVariables].sort()).toEqual(['bias', 'undefinedName', 'weights']);
   });
 
   it('names imported bindings by the names the code uses', () => {

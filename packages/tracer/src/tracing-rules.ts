@@ -29,9 +29,11 @@ export function tracingRule(op: OpName): TracingRule {
   return def ? BY_KIND[def.kind] : { kind: 'break', why: 'has no tracing rule' };
 }
 
+const RANDOM = new Set<string>([...Object.keys(OPS).filter((op) => OPS[op as OpName].kind === 'random'), 'dropout']);
+
 /** Ops that draw from the global random stream: they run in the graph of the first segment that runs after them, in order. */
 export function isRandom(op: OpName): boolean {
-  return OPS[op].kind === 'random' || op === 'dropout';
+  return RANDOM.has(op);
 }
 
 /** Ops worth keeping as an extra graph output at a break rather than recomputing later. */
