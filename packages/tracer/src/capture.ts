@@ -122,6 +122,7 @@ export class Recorder implements Mode, Materializer {
   }
 
   coerced(t: LazyTensor): void {
+    if (!this.active) return; // after the call: plain eager behaviour
     const what = this.describe(t);
     this.graphBreak('coercion', () =>
       `coercing ${what} to a primitive (+t, t > 0, if (t), ...) needs its value synchronously, which eager refuses too; use await t.item()`);

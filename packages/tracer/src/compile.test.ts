@@ -79,6 +79,20 @@ describe('capture of a pure function', () => {
     expect(fast.explain().mode).toBe('replay');
   });
 
+  it('returns views of inputs as views, as eager does', async () => {
+    const fn = (x: Tensor) => x.transpose(0, 1);
+    const fast = compile(fn, { backend: 'eager' });
+    for (let i = 0; i < 2; i++) {
+      const x = tensor([[1, 2], [3, 4]]);
+      const t = fast(x);
+      expect(t.strides).toEqual(fn(x).strides);
+      t.mul_(10);
+      expect(await values(x)).toEqual([[10, 20], [30, 40]]);
+    }
+    expect(fast.explain().mode).toBe('replay');
+    expect(fast.length).toBe(1);
+  });
+
   it('never overwrites the outputs of an earlier call', async () => {
     for (const backend of ['eager', 'inductor'] as const) {
       const fast = compile((x: Tensor) => x.mul(2).add(1), { backend });

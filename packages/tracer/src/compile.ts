@@ -148,6 +148,7 @@ export class CompiledFunction {
       return self.call(this, args);
     };
     Object.defineProperty(compiled, 'name', { value: this.name });
+    Object.defineProperty(compiled, 'length', { value: (this.module ? this.module.forward : this.fn!).length });
     Object.defineProperty(compiled, 'stats', { get: () => this.stats });
     const extras = { explain: () => this.explain(), reset: () => this.reset() };
     const result = Object.assign(compiled, extras) as unknown as AnyFunction & CompiledExtras;

@@ -114,7 +114,7 @@ export class LazyTensor extends Tensor {
   override get version(): number {
     if (this.real) return this.real.version;
     // A pending view shares its base's version, as in eager; a pending result is new.
-    return this.viewOf ? this.viewOf.version : 0;
+    return this.viewOf && !this.viewOf.isDisposed ? this.viewOf.version : 0;
   }
 
   override ref(op: string): TensorRef {
