@@ -97,3 +97,15 @@ describe.each(devices)('compiled with the inductor == eager on %s', (device) => 
     expect(fast.stats.entries).toBe(2);
   });
 });
+
+describe.skipIf(!gpu.runtime)('device transfers', () => {
+  it('breaks at a move between devices and runs it eagerly', async () => {
+    const fn = (x: Tensor) => x.mul(2).to('webgpu').add(1);
+    const fast = compile(fn);
+    const x = randn([3, 4]);
+    await expectClose(fast(x), fn(x));
+    expect(fast(x).device).toBe('webgpu');
+    expect(fast.explain().breakReasons[0]!.reason).toBe('.to() moves data between devices (a compiled graph runs on one device)');
+    expect(fast.explain().graphs.map((g) => g.ops)).toEqual([['mul'], ['add']]);
+  });
+});
