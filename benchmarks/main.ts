@@ -15,7 +15,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { measureDeviceFloors, printDeviceFloors, type DeviceFloors } from './device.bench';
-import { loadCompiler } from './lib/compiled';
+import { compiler } from './lib/compiled';
 import { parseOptions, type BenchOptions } from './lib/options';
 import { describeAdapter, LEGEND, machineInfo, ratios, renderSvg, renderTables, TIMING_NOTE, type BenchReport } from './lib/report';
 import { runRow, type RowResult } from './lib/run-row';
@@ -64,7 +64,6 @@ if (rt && !options.noFloors) {
 }
 
 // --- what is compared -------------------------------------------------------
-const compiler = await loadCompiler();
 console.log(`\ncompiled column: ${compiler.via}`);
 const wanted: TfBackend[] = devices.flatMap((d): TfBackend[] => (d === 'webgpu' ? ['tfjs-webgpu'] : ['tfjs-cpu', 'tfjs-wasm']));
 let peers: TfPeers | undefined;

@@ -98,6 +98,15 @@ export function renderTables(report: BenchReport): string {
       line.splice(4, 0, ms(row.firstCallMs));
       lines.push(line);
     }
+    for (const row of rows) {
+      if (row.capture?.fallbacks.length) notes.set(`compiled ${row.id}: ${row.capture.fallbacks.length} graph(s) ran op by op (backend could not compile: ${row.capture.fallbacks.join('; ')})`, []);
+    }
+    const captured = rows.filter((r) => r.capture).map((r) => `${r.id} ${r.capture!.kernels} (${r.capture!.ops} ops, ${r.capture!.graphs} graph${r.capture!.graphs === 1 ? '' : 's'}, ${r.capture!.mode})`);
+    if (captured.length > 0) notes.set(`compiled kernels per call: ${captured.join('; ')}`, []);
+    for (const reason of new Set(rows.flatMap((r) => (r.capture ? [`${r.capture.mode}: ${r.capture.modeReason}`] : [])))) {
+      const ids = rows.filter((r) => r.capture && `${r.capture.mode}: ${r.capture.modeReason}` === reason).map((r) => r.id);
+      notes.set(`tracer mode ${ids.join(', ')}: ${reason}`, []);
+    }
     const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
     out.push(`### ${device}${device === 'webgpu' && 'adapter' in report.webgpu ? ` (${describeAdapter(report.webgpu.adapter)})` : ''}`, '');
     for (const l of lines) out.push(`| ${l.map((c, i) => (l[0] === '---' ? '-'.repeat(widths[i]!) : c.padEnd(widths[i]!))).join(' | ')} |`);

@@ -9,7 +9,7 @@ import type { GpuRuntime } from '@kiln/gpu-runtime';
 import { handKernelFor, HAND_TOLERANCE, type HandKernel } from '../hand-kernels';
 import { callModel, parametersOf, type Instance, type Tolerance, type Workload } from '../workloads/workload';
 import { allClose, describeCheck, type CheckResult } from './check';
-import type { Compiler } from './compiled';
+import { captureSummary, type CaptureSummary, type Compiler } from './compiled';
 import type { Timing } from './measure';
 import { step, sync } from './sync';
 import { tfStep, type TfBackend, type TfPeers, type TfTensor } from './tfjs';
@@ -40,6 +40,8 @@ export interface RowResult {
   /** First call of the compiled function: trace + compile + one run, to completion. */
   firstCallMs?: number;
   checks: Partial<Record<Column, CheckSummary>>;
+  /** What the tracer captured (mode, graphs, kernels, fallbacks), after the timed calls. */
+  capture?: CaptureSummary;
   /** Floating-point operations of one call, where the workload states them. */
   flops?: number;
   /** Set when kiln is wrong or crashed on this row: the run fails. */
@@ -109,6 +111,10 @@ export async function runRow(workload: Workload, device: Device, ctx: RowContext
   } catch (error) {
     row.failure = `kiln compiled crashed on ${device}: ${message(error)}`;
   }
+  if (compiledOk) {
+    const capture = captureSummary(fast);
+    if (capture.fallbacks.length > 0) say(` compiled graph(s) ran op by op (${capture.fallbacks.join('; ')});`);
+  }
   if (row.failure) {
     row.cells.compiled = { missing: row.failure };
     say(` COMPILED ${row.failure.startsWith('kiln compiled crashed') ? 'CRASHED' : 'IS WRONG'}`);
@@ -138,6 +144,7 @@ export async function runRow(workload: Workload, device: Device, ctx: RowContext
     row.cells.compiled = { timing: timed.compiled };
     say(` · compiled ${fmt(timed.compiled.medianMs)} ms (first call ${fmt(row.firstCallMs!)} ms, ${(timed.eager.medianMs / timed.compiled.medianMs).toFixed(2)}× eager)`);
   }
+  if (compiledOk) row.capture = captureSummary(fast);
   if (hand) {
     row.cells.hand = { timing: timed.hand, note: hand.variant };
     say(` · hand ${fmt(timed.hand.medianMs)} ms`);
