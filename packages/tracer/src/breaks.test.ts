@@ -115,6 +115,30 @@ describe('data-dependent control flow', () => {
     expect(ops(cnt)).toEqual([['sum'], ['exp', 'mul', 'add']]);
   });
 
+  it('keeps, the next time, what a later graph had to compute again (a loop with a break per iteration)', async () => {
+    const cnt = new CompileCounter();
+    const fn = async (x: Tensor) => {
+      let acc = x;
+      for (let i = 0; i < 6; i++) {
+        acc = acc.mul(0.9).add(1);
+        if ((await acc.sum().item()) > 1000) break;
+      }
+      return acc;
+    };
+    const fast = compile(fn, { backend: cnt });
+    const frames: number[] = [];
+    for (let c = 0; c < 3; c++) {
+      const x = tensor([1, 2]);
+      expect(await values(await fast(x))).toEqual(await values(await fn(x)));
+      frames.push(cnt.frameCount);
+    }
+    // The first call computes the loop's history again at each break; it learns to keep `acc`,
+    // and from then on each iteration is the same 3-op graph.
+    expect(frames[1]! - frames[0]!).toBe(1);
+    expect(frames[2]).toBe(frames[1]);
+    expect(ops(cnt).at(-1)).toEqual(['mul', 'add', 'sum']);
+  });
+
   it('counts a read of an input as a break that needs no graph', async () => {
     const cnt = new CompileCounter();
     const fast = compile(async (x: Tensor) => ((await x.item()) > 0 ? x.add(1) : x.sub(1)), { backend: cnt });

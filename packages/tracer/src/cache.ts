@@ -29,11 +29,23 @@ export class GraphCache {
   private readonly segments = new Map<string, CompiledSegment>();
   /** Graphs this cache asked the backend for. */
   compiles = 0;
+  /** Base key -> slots of intermediates a later graph computed again (see planSegment). */
+  private readonly wantedSlots = new Map<string, Set<number>>();
 
   constructor(
     readonly backend: ResolvedBackend,
     private readonly onCompile: (s: CompiledSegment) => void,
   ) {}
+
+  wanted(baseKey: string): ReadonlySet<number> | undefined {
+    return this.wantedSlots.get(baseKey);
+  }
+
+  recomputed(baseKey: string, slot: number): void {
+    let slots = this.wantedSlots.get(baseKey);
+    if (!slots) this.wantedSlots.set(baseKey, (slots = new Set()));
+    slots.add(slot);
+  }
 
   /** The compiled graph for `plan`, compiling it (with the graph `build` gives) when its structure is new. */
   lookup(plan: SegmentPlan, build: () => TracedGraph): { segment: CompiledSegment; fresh: boolean } {

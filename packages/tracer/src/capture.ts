@@ -264,19 +264,30 @@ export class Recorder implements Mode, Materializer {
 
   private runSegment(targets: readonly LazyTensor[], final: boolean): void {
     const escapes = this.host.escapes;
-    const keep = (nodes: readonly LazyTensor[]) =>
-      nodes.filter((n) => !n.isDisposed && n.viewOf === null && (escapes || (!final && isHeavy(n.op))));
-    const plan = planSegment(targets, keep, (origin) => this.host.leafInfo(origin));
-    const { segment, fresh } = this.host.graphs.lookup(plan, () => buildGraph(plan));
-    const outs = withMode(null, () => segment.run(plan.leaves));
-    if (outs.length !== plan.outputs.length) {
-      throw new KilnError(`the backend returned ${outs.length} outputs for a graph with ${plan.outputs.length}`, { op: 'compile' });
+    const graphs = this.host.graphs;
+    const outs = {
+      extra: (nodes: readonly LazyTensor[]) => nodes.filter((n) => !n.isDisposed && n.viewOf === null && (escapes || (!final && isHeavy(n.op)))),
+      wanted: (baseKey: string) => graphs.wanted(baseKey),
+      recomputed: (baseKey: string, slot: number) => graphs.recomputed(baseKey, slot),
+    };
+    const plan = planSegment(targets, outs, (origin) => this.host.leafInfo(origin));
+    const { segment, fresh } = graphs.lookup(plan, () => buildGraph(plan));
+    const results = withMode(null, () => segment.run(plan.leaves));
+    if (results.length !== plan.outputs.length) {
+      throw new KilnError(`the backend returned ${results.length} outputs for a graph with ${plan.outputs.length}`, { op: 'compile' });
     }
     plan.outputs.forEach((t, i) => {
-      const raw = outs[i]!;
+      const raw = results[i]!;
       withMode(null, () => t.adopt(raw));
       if (!plan.leaves.includes(raw) && !(raw instanceof Owned)) raw.dispose();
     });
+    // What the graph computed without keeping: if a later graph needs it again, this structure learns to keep it.
+    for (const n of plan.nodes) {
+      if (n.real === null) {
+        n.ranIn = plan.baseKey;
+        n.ranSlot = n.slot;
+      }
+    }
     this.runs.push({ segment, plan, fresh, final });
   }
 
@@ -292,7 +303,7 @@ export class Recorder implements Mode, Materializer {
   private afterCall(ts: readonly LazyTensor[]): void {
     const roots = ts.map(rootOf).filter((r): r is LazyTensor => r instanceof LazyTensor && r.real === null);
     if (roots.length > 0) {
-      const plan = planSegment(roots, () => [], () => undefined);
+      const plan = planSegment(roots, { extra: () => [], wanted: () => undefined, recomputed: () => {} }, () => undefined);
       const gone = plan.leaves.find((l) => l.isDisposed);
       if (gone) {
         throw new KilnError(

@@ -64,6 +64,9 @@ export class LazyTensor extends Tensor {
   /** Used by graph building: a visit stamp, and the node's position in the graph being planned. */
   mark = 0;
   slot = 0;
+  /** The base key of a graph that computed this tensor without keeping it, and its slot there. */
+  ranIn: string | null = null;
+  ranSlot = 0;
 
   constructor(
     readonly owner: Materializer,

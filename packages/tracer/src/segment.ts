@@ -22,6 +22,8 @@ export interface LeafInfo {
 export interface SegmentPlan {
   /** Structure, with dynamic dims written symbolically. */
   readonly key: string;
+  /** The structure without the extra outputs: what learns which intermediates later graphs needed. */
+  readonly baseKey: string;
   /** The sizes of the dynamic dims ('' when none). */
   readonly sizes: string;
   /** Real tensors, in placeholder order. */
@@ -53,15 +55,24 @@ export function stableKey(v: unknown): string {
   return `${out}}`;
 }
 
+/** Which intermediates of a structure later graphs needed again (learned; see `Recomputed`). */
+export interface Outputs {
+  /** Extra outputs for the nodes of a plan (e.g. every live intermediate, or heavy ones). */
+  extra(nodes: readonly LazyTensor[]): readonly LazyTensor[];
+  /** Node slots of the graph with this base key that a later graph had to compute again. */
+  wanted(baseKey: string): ReadonlySet<number> | undefined;
+  /** A node computed inside the graph `baseKey` (at `slot`) but not kept is needed again. */
+  recomputed(baseKey: string, slot: number): void;
+}
+
 /**
  * Plans the graph that computes `targets` (pending, non-view lazy tensors
- * of one device) plus whatever `extra` picks from the nodes it needs.
+ * of one device) plus the extra outputs `outs` asks for: intermediates a
+ * later graph needed the last time this structure ran become outputs, so
+ * that a loop with a break per iteration does not compute its whole history
+ * again at each break.
  */
-export function planSegment(
-  targets: readonly LazyTensor[],
-  extra: (nodes: readonly LazyTensor[]) => readonly LazyTensor[],
-  info: (origin: Tensor) => LeafInfo | undefined,
-): SegmentPlan {
+export function planSegment(targets: readonly LazyTensor[], outs: Outputs, info: (origin: Tensor) => LeafInfo | undefined): SegmentPlan {
   const mark = ++stamp;
   const nodes: LazyTensor[] = [];
   const stack = [...targets];
@@ -70,19 +81,10 @@ export function planSegment(
     if (t.mark === mark || t.real !== null) continue;
     t.mark = mark;
     nodes.push(t);
+    if (t.ranIn !== null) outs.recomputed(t.ranIn, t.ranSlot);
     for (const a of t.args!) if (a instanceof LazyTensor && a.real === null && a.mark !== mark) stack.push(a);
   }
   nodes.sort((a, b) => a.seq - b.seq);
-
-  const outputs: LazyTensor[] = [];
-  const seen = new Set<LazyTensor>();
-  for (const list of [targets, extra(nodes)]) {
-    for (const t of list) {
-      if (seen.has(t)) continue;
-      seen.add(t);
-      outputs.push(t);
-    }
-  }
 
   // Positions in the graph; `mark` still says which tensors are nodes of this plan.
   for (let i = 0; i < nodes.length; i++) nodes[i]!.slot = i;
@@ -118,10 +120,26 @@ export function planSegment(
     for (let i = 0; i < args.length; i++) k += (i > 0 ? ',' : '') + ref(args[i]!);
     nodeKeys += `${k})${stableKey(t.attrs)} `;
   }
+  const outputs: LazyTensor[] = [];
+  const seen = new Set<LazyTensor>();
+  const add = (t: LazyTensor) => {
+    if (seen.has(t)) return;
+    seen.add(t);
+    outputs.push(t);
+  };
   let outKey = '';
-  for (const o of outputs) outKey += `${o.slot},`;
-  const key = `${leafKeys.join(' ')} | ${nodeKeys}| ${outKey}`;
-  return { key, sizes: sizes.join(','), leaves, origins, leafInfo, nodes, outputs };
+  for (const t of targets) {
+    add(t);
+    outKey += `${t.slot},`;
+  }
+  const baseKey = `${leafKeys.join(' ')} | ${nodeKeys}| ${outKey}`;
+  for (const t of outs.extra(nodes)) add(t);
+  const wanted = outs.wanted(baseKey);
+  if (wanted) for (const slot of wanted) if (!nodes[slot]!.isDisposed) add(nodes[slot]!);
+  let extraKey = '';
+  for (let i = targets.length; i < outputs.length; i++) extraKey += `${outputs[i]!.slot},`;
+  const key = extraKey === '' ? baseKey : `${baseKey} + ${extraKey}`;
+  return { key, baseKey, sizes: sizes.join(','), leaves, origins, leafInfo, nodes, outputs };
 }
 
 /** The Graph of a plan (only built when its key is new). */
