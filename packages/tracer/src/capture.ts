@@ -29,7 +29,7 @@ import type { LazyArg, Materializer } from './lazy';
 import { buildGraph, planSegment } from './segment';
 import type { LeafInfo, SegmentPlan } from './segment';
 import type { SourceInfo } from './source-analysis';
-import { isHeavy, isRandom, tracingRule } from './tracing-rules';
+import { isRandom, tracingRule } from './tracing-rules';
 
 /** What a recorder needs from the compiled function and the cache entry it records for. */
 export interface RecorderHost {
@@ -241,8 +241,8 @@ export class Recorder implements Mode, Materializer {
    * Makes `ts` real: their pending roots (and every pending random op) run
    * in one graph per device; then views become views of their real bases.
    * Intermediates the graph computes anyway are kept (made real) when the
-   * function may keep them elsewhere, and at a break also when they are heavy
-   * (a matmul): a later graph then reads them instead of computing them again.
+   * function may keep them elsewhere, and when a later graph needed them the
+   * last time this structure ran (see planSegment).
    */
   private compute(ts: readonly LazyTensor[], final: boolean): void {
     const roots = new Set<LazyTensor>();
@@ -266,7 +266,7 @@ export class Recorder implements Mode, Materializer {
     const escapes = this.host.escapes;
     const graphs = this.host.graphs;
     const outs = {
-      extra: (nodes: readonly LazyTensor[]) => nodes.filter((n) => !n.isDisposed && n.viewOf === null && (escapes || (!final && isHeavy(n.op)))),
+      extra: (nodes: readonly LazyTensor[]) => (escapes ? nodes.filter((n) => !n.isDisposed && n.viewOf === null) : []),
       wanted: (baseKey: string) => graphs.wanted(baseKey),
       recomputed: (baseKey: string, slot: number) => graphs.recomputed(baseKey, slot),
     };

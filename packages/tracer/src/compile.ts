@@ -261,14 +261,14 @@ export class CompiledFunction {
     try {
       result = runUnder(rec, this.isAsync, () => this.invoke(thisArg, roots.args), () => rec.flush());
     } catch (e) {
-      rec.end();
+      this.abandon(rec, e);
       throw e;
     }
     if (this.isAsync && result instanceof Promise) {
       return result.then(
         (value: unknown) => this.complete(rec, entry, roots, value, kind, recompile),
         (e: unknown) => {
-          rec.end();
+          this.abandon(rec, e);
           throw e;
         },
       );
@@ -293,6 +293,23 @@ export class CompiledFunction {
       }
       if (kind === 'new' || this.explaining) this.lastTrace = { breaks: [...rec.breaks], runs: [...rec.runs], entry };
       return value;
+    } finally {
+      rec.end();
+    }
+  }
+
+  /**
+   * `fn` threw `error`: nothing is cached, and the error reaches the caller
+   * unchanged. Tensors in the error, and (when the function may keep tensors
+   * elsewhere) every tensor it made, are computed first, so that what the
+   * caller can still reach stays valid.
+   */
+  private abandon(rec: Recorder, error: unknown): void {
+    try {
+      // An Error object holds no tensors (for this purpose); a thrown tensor, array or object may.
+      if (rec.failure === null) rec.finish(error instanceof Error ? undefined : error);
+    } catch {
+      // The function's own error is what the caller gets.
     } finally {
       rec.end();
     }

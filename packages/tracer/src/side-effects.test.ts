@@ -36,6 +36,24 @@ describe('side effects happen on every call', () => {
     expect(fast.explain().modeReason).toContain('saved.push(...) changes `saved`');
   });
 
+  it('keeps tensors stored before the function threw valid', async () => {
+    const saved: Tensor[] = [];
+    const fast = compile((x: Tensor) => {
+      saved.push(x.mul(2));
+      if (saved.length > 0) throw x.add(1);
+      return x;
+    }, { backend: 'eager' });
+    let thrown: unknown = null;
+    try {
+      fast(tensor([1, 2]));
+    } catch (e) {
+      thrown = e;
+    }
+    expect(await values(saved[0]!)).toEqual([2, 4]);
+    expect(await values(thrown as Tensor)).toEqual([2, 3]);
+    expect(fast.stats.entries).toBe(0);
+  });
+
   it('counts through an outer variable on every call', () => {
     let count = 0;
     const fast = compile((x: Tensor) => {

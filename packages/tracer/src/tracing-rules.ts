@@ -35,8 +35,3 @@ const RANDOM = new Set<string>([...Object.keys(OPS).filter((op) => OPS[op as OpN
 export function isRandom(op: OpName): boolean {
   return RANDOM.has(op);
 }
-
-/** Ops worth keeping as an extra graph output at a break rather than recomputing later. */
-export function isHeavy(op: OpName): boolean {
-  return op === 'matmul' || op === 'linear' || op === 'scaledDotProductAttention';
-}
