@@ -81,10 +81,6 @@ export class Recorder implements Mode, Materializer {
 
   constructor(readonly host: RecorderHost) {}
 
-  get isActive(): boolean {
-    return this.active;
-  }
-
   // ---- Mode ----
 
   call<N extends OpName>(op: N, inputs: readonly Input[], attrs: AttrsOf[N], meta: TensorMeta): Tensor {
@@ -100,7 +96,7 @@ export class Recorder implements Mode, Materializer {
 
   read(t: Tensor): void {
     const what = this.describe(t);
-    this.graphBreak('read', (m) => `${m && m !== 'data' ? `.${m}()` : '.data()'} reads the data of ${what}`);
+    this.graphBreak('read', (m) => (m ? `.${m}() reads the data of ${what}` : `reading the data of ${what}`));
     if (t instanceof LazyTensor) t.materialized();
   }
 
