@@ -80,5 +80,7 @@ describe('source analysis', () => {
     expect(a('(x) => x').usesThis).toBe(false);
     expect(a('function f(x) { return function () { return this; }; }').usesThis).toBe(false);
     expect(a('(x) => this.w').freeVariables).toEqual(['this']);
+    expect(a('(x) => arguments[0]').freeVariables).toEqual(['arguments']);
+    expect(a('function f(x) { return arguments.length; }').freeVariables).toEqual([]);
   });
 });

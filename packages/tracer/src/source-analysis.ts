@@ -251,6 +251,13 @@ function isFunctionNode(n: AnyNode): n is FunctionNode {
   return n.type === 'FunctionDeclaration' || n.type === 'FunctionExpression' || n.type === 'ArrowFunctionExpression';
 }
 
+/** The nearest non-arrow function scope (which decides `this` and `arguments`), or the outermost scope. */
+function ownerOf(scope: Scope): Scope {
+  let s = scope;
+  while (s.parent && !(s.isFunction && !s.isArrow)) s = s.parent;
+  return s;
+}
+
 /** The leftmost object of a member chain (`a` in `a.b[c].d`). */
 function rootOf(e: AnyNode): AnyNode {
   let n = e;
@@ -461,11 +468,9 @@ class Analyzer {
         this.reference(n, scope);
         return;
       case 'ThisExpression': {
-        // The nearest non-arrow function decides what `this` is.
-        let s = scope;
-        while (s.parent && !(s.isFunction && !s.isArrow)) s = s.parent;
-        if (s.parent === null) this.free.add('this'); // an arrow's `this` comes from where it was written
-        else if (s.parent.parent === null) this.usesThis = true;
+        const owner = ownerOf(scope);
+        if (owner.parent === null) this.free.add('this'); // an arrow's `this` comes from where it was written
+        else if (owner.parent.parent === null) this.usesThis = true;
         return;
       }
       case 'MemberExpression':
@@ -544,7 +549,11 @@ class Analyzer {
   private reference(id: acorn.Identifier, scope: Scope): void {
     const name = id.name;
     if (scope.lookup(name)) return;
-    if (name === 'arguments') return;
+    if (name === 'arguments') {
+      // An arrow's `arguments` are those of the function around it.
+      if (ownerOf(scope).parent === null) this.free.add(name);
+      return;
+    }
     if (name === 'eval') throw new OpaqueSource('it uses `eval`');
     if (PURE_GLOBALS.has(name)) return;
     const impure = IMPURE_GLOBALS[name];
