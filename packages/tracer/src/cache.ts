@@ -27,8 +27,6 @@ const MAX_GRAPHS = 256;
 
 export class GraphCache {
   private readonly segments = new Map<string, CompiledSegment>();
-  /** Graphs this cache asked the backend for. */
-  compiles = 0;
   /** Base key -> slots of intermediates a later graph computed again (see planSegment). */
   private readonly wantedSlots = new Map<string, Set<number>>();
 
@@ -61,7 +59,6 @@ export class GraphCache {
     };
     if (this.segments.size >= MAX_GRAPHS) this.segments.delete(this.segments.keys().next().value!);
     this.segments.set(key, segment);
-    this.compiles++;
     log('perf', `${this.backend.name}: compiled a graph of ${segment.ops.length} ops in ${segment.compileMs.toFixed(1)} ms`);
     this.onCompile(segment);
     return { segment, fresh: true };
@@ -70,10 +67,7 @@ export class GraphCache {
 
 export type EntryMode = 'replay' | 're-run';
 
-let nextEntry = 1;
-
 export class Entry {
-  readonly id = nextEntry++;
   mode: EntryMode = 're-run';
   /** Why the entry re-runs the JavaScript (empty for replay). */
   readonly modeReasons: string[] = [];

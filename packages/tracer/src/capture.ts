@@ -274,6 +274,9 @@ export class Recorder implements Mode, Materializer {
     }
     plan.outputs.forEach((t, i) => {
       const raw = results[i]!;
+      if (!(raw instanceof Tensor) || raw.dtype !== t.dtype || raw.device !== t.device || raw.shape.join() !== t.shape.join()) {
+        throw new KilnError(`the backend returned ${String(raw)} for output ${i} of a graph, expected ${t.dtype}[${t.shape}] on ${t.device}`, { op: 'compile' });
+      }
       withMode(null, () => t.adopt(raw));
       if (!plan.leaves.includes(raw) && !(raw instanceof Owned)) raw.dispose();
     });

@@ -2,6 +2,7 @@ import { manualSeed, randn, tensor, zeros } from '@kiln/eager';
 import type { Tensor } from '@kiln/eager';
 import { describe, expect, it } from 'vitest';
 import { compile, CompileCounter } from './index';
+import type { Backend } from './index';
 
 const values = (t: Tensor) => t.toArray();
 
@@ -211,5 +212,21 @@ describe('nesting and errors', () => {
   it('refuses what it cannot compile with a KilnError', () => {
     expect(() => compile({} as never)).toThrow(/expected a function or an object with a forward method/);
     expect(() => compile((x: Tensor) => x, { cacheSizeLimit: 0 })).toThrow(/cacheSizeLimit must be a positive integer/);
+  });
+});
+
+describe('custom backends', () => {
+  it('calls a backend function with the graph and example inputs, and checks what it returns', async () => {
+    const seen: string[] = [];
+    const double = (graph: Parameters<Backend>[0], example: readonly Tensor[]) => {
+      seen.push(`${graph.nodes.length} nodes, ${example.length} inputs`);
+      return (inputs: readonly Tensor[]) => [inputs[0]!.mul(2)];
+    };
+    const fast = compile((x: Tensor) => x.add(0), { backend: double });
+    expect(await values(fast(tensor([1, 2])))).toEqual([2, 4]);
+    expect(seen).toEqual(['3 nodes, 1 inputs']);
+    const wrong = compile((x: Tensor) => x.sum(), { backend: () => (inputs: readonly Tensor[]) => [inputs[0]!] });
+    expect(() => wrong(tensor([1, 2]))).toThrow(/the backend returned Tensor\(float32\[2\], cpu\) for output 0 of a graph, expected float32\[\] on cpu/);
+    expect(() => compile((x: Tensor) => x, { backend: 'fast' as never })).toThrow(/backend must be 'inductor', 'eager' or a function/);
   });
 });
