@@ -21,6 +21,8 @@ export interface LoweredGraph {
   outputs: IRNode[];
   /** Where symbol k's value is read at run time: every (input, dim) that has it (they must agree). */
   symbols: { input: number; dim: number }[][];
+  /** IR node id -> ids of the graph nodes it computes (part of): what reports draw kernels over. */
+  origins: Map<number, number[]>;
 }
 
 /**
@@ -80,22 +82,30 @@ export function lowerGraph(graph: Graph, dynamic: DynamicDims = []): LoweredGrap
   };
 
   const env = new Map<object, Tensor>();
+  const origins = new Map<number, number[]>();
+  const origin = (irId: number, graphId: number) => (origins.get(irId) ?? origins.set(irId, []).get(irId)!).push(graphId);
   const inputs: InputNode[] = graph.placeholders.map((p, position) => {
     const shape = traced(position, p.shape);
     const n: InputNode = { kind: 'input', id: ids.take(), ops: [p.name], shape: shape.map((s) => ids.size(s)), dtype: p.dtype, deps: [], position };
     env.set(p, symbol(n, { ...p, shape }));
+    origin(n.id, p.id);
     return n;
   });
   withMode(mode, () => {
     for (const node of graph.nodes) {
       if (node.op !== 'call') continue;
       const args = node.args.map((a) => (typeof a === 'object' ? env.get(a)! : a));
+      const first = ids.count;
       // Shapes are inferred again from the traced inputs, so sizes computed from dynamic dims carry their markers.
-      env.set(node, mode.call(node.target, args, node.attrs, inferMeta(node.target, args, node.attrs)));
+      const value = mode.call(node.target, args, node.attrs, inferMeta(node.target, args, node.attrs));
+      env.set(node, value);
+      for (let id = first; id < ids.count; id++) origin(id, node.id);
+      const result = symbolic.get(value)!;
+      if (result.id < first) origin(result.id, node.id); // a no-op (a reshape to the same layout): it is its input
     }
   });
   const outputs = graph.outputs.map((o) => symbolic.get(env.get(o)!)!);
-  return { inputs, nodes: reachable(outputs), outputs, symbols };
+  return { inputs, nodes: reachable(outputs), outputs, symbols, origins };
 }
 
 function reachable(outputs: readonly IRNode[]): IRNode[] {

@@ -47,6 +47,11 @@ export class IdSource {
     return this.next++;
   }
 
+  /** Ids taken so far (the next id). */
+  get count(): number {
+    return this.next;
+  }
+
   label(op: string): string[] {
     return [this.composite ?? op];
   }

@@ -20,6 +20,7 @@ import type { InputNode, IRNode, RandomOp } from '../ir/nodes';
 import { isStatic, numelOf, sizeValue } from '../ir/size';
 import type { LoweredGraph } from '../lower-graph';
 import type { Schedule, ScheduledKernel } from '../schedule';
+import { kernelGraphNodes } from './kernel-origins';
 import { planMemory, type MemoryPlan } from './memory-plan';
 
 export interface KernelReport {
@@ -27,6 +28,8 @@ export interface KernelReport {
   fusedOps: string[];
   kind: Kernel['kind'];
   source: string;
+  /** Ids of the graph nodes this kernel computes (`graph.nodes[id]`), for drawing the graph by kernel. */
+  graphNodes: number[];
 }
 
 interface Prepared {
@@ -82,7 +85,10 @@ export class CompiledGraph {
     this.randomOps = graph.nodes.flatMap((n) => (n.kind === 'pointwise' ? n.randomOps : [])).filter((r) => used.has(r.source));
     this.externInputs = schedule.kernels.flatMap((k) => (k.kernel.kind === 'extern' ? k.reads.filter((r) => r.kind !== 'input') : []));
     this.prepared = schedule.kernels.map((s) => this.prepare(s));
-    this.kernels = this.prepared.map((p) => ({ name: p.scheduled.kernel.name, fusedOps: p.scheduled.kernel.fusedOps, kind: p.scheduled.kernel.kind, source: p.source }));
+    this.kernels = this.prepared.map((p) => ({
+      name: p.scheduled.kernel.name, fusedOps: p.scheduled.kernel.fusedOps, kind: p.scheduled.kernel.kind, source: p.source,
+      graphNodes: kernelGraphNodes(p.scheduled, graph.origins),
+    }));
   }
 
   private prepare(s: ScheduledKernel): Prepared {
