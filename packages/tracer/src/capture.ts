@@ -18,16 +18,16 @@
  * every pending tensor that reads the memory being written is computed
  * first. Views stay views of the memory they view.
  */
-import { execute, KilnError, MOVEMENT, Tensor, views, withMode } from '@kiln/eager';
+import { execute, KilnError, MOVEMENT, setMode, Tensor, views, withMode } from '@kiln/eager';
 import type { AttrsOf, Input, Mode, MovementOp, OpName, Storage, TensorMeta, View } from '@kiln/eager';
 import { log, logEnabled } from '@kiln/gpu-runtime';
 import { fullgraphError, locate, methodName, userSite } from './breaks';
 import type { BreakKind, GraphBreak } from './breaks';
 import type { CompiledSegment, GraphCache } from './cache';
-import { LazyTensor, Owned, Pin } from './lazy';
+import { LazyTensor, Owned, Pin, sameLayout } from './lazy';
 import type { LazyArg, Materializer } from './lazy';
 import { buildGraph, planSegment } from './segment';
-import type { LeafInfo, SegmentPlan } from './segment';
+import type { LeafInfo, PlanContext, SegmentPlan } from './segment';
 import type { SourceInfo } from './source-analysis';
 import { isRandom, tracingRule } from './tracing-rules';
 
@@ -68,7 +68,7 @@ export function rootOf(t: Tensor): Tensor {
   return r;
 }
 
-export class Recorder implements Mode, Materializer {
+export class Recorder implements Mode, Materializer, PlanContext {
   readonly breaks: GraphBreak[] = [];
   readonly runs: SegmentRun[] = [];
   /** The first fullgraph error (thrown again at the end if the function caught it). */
@@ -78,6 +78,8 @@ export class Recorder implements Mode, Materializer {
   private readonly pins = new Map<Tensor, Pin>();
   private readonly deferred: LazyTensor[] = [];
   private active = true;
+  /** Final outputs the caller gets as the backend returned them (no tracer-held reference). */
+  private direct: Set<LazyTensor> | null = null;
 
   constructor(readonly host: RecorderHost) {}
 
@@ -259,27 +261,30 @@ export class Recorder implements Mode, Materializer {
   }
 
   private runSegment(targets: readonly LazyTensor[], final: boolean): void {
-    const escapes = this.host.escapes;
-    const graphs = this.host.graphs;
-    const outs = {
-      extra: (nodes: readonly LazyTensor[]) => (escapes ? nodes.filter((n) => !n.isDisposed && n.viewOf === null) : []),
-      wanted: (baseKey: string) => graphs.wanted(baseKey),
-      recomputed: (baseKey: string, slot: number) => graphs.recomputed(baseKey, slot),
-    };
-    const plan = planSegment(targets, outs, (origin) => this.host.leafInfo(origin));
-    const { segment, fresh } = graphs.lookup(plan, () => buildGraph(plan));
-    const results = withMode(null, () => segment.run(plan.leaves));
-    if (results.length !== plan.outputs.length) {
-      throw new KilnError(`the backend returned ${results.length} outputs for a graph with ${plan.outputs.length}`, { op: 'compile' });
-    }
-    plan.outputs.forEach((t, i) => {
-      const raw = results[i]!;
-      if (!(raw instanceof Tensor) || raw.dtype !== t.dtype || raw.device !== t.device || raw.shape.join() !== t.shape.join()) {
-        throw new KilnError(`the backend returned ${String(raw)} for output ${i} of a graph, expected ${t.dtype}[${t.shape}] on ${t.device}`, { op: 'compile' });
+    const plan = planSegment(targets, this);
+    const { segment, fresh } = this.host.graphs.lookup(plan, () => buildGraph(plan));
+    const previous = setMode(null);
+    try {
+      const results = segment.run(plan.leaves);
+      if (results.length !== plan.outputs.length) {
+        throw new KilnError(`the backend returned ${results.length} outputs for a graph with ${plan.outputs.length}`, { op: 'compile' });
       }
-      withMode(null, () => t.adopt(raw));
-      if (!plan.leaves.includes(raw) && !(raw instanceof Owned)) raw.dispose();
-    });
+      for (let i = 0; i < results.length; i++) {
+        const t = plan.outputs[i]!;
+        const raw = results[i]!;
+        if (!(raw instanceof Tensor) || raw.dtype !== t.dtype || raw.device !== t.device || raw.shape.join() !== t.shape.join()) {
+          throw new KilnError(`the backend returned ${String(raw)} for output ${i} of a graph, expected ${t.dtype}[${t.shape}] on ${t.device}`, { op: 'compile' });
+        }
+        const leaf = plan.leaves.includes(raw) || raw instanceof Owned;
+        if (this.direct?.has(t) && !leaf && sameLayout(raw.layout, t.layout)) t.real = raw;
+        else {
+          t.adopt(raw);
+          if (!leaf) raw.dispose();
+        }
+      }
+    } finally {
+      setMode(previous);
+    }
     // What the graph computed without keeping: if a later graph needs it again, this structure learns to keep it.
     for (const n of plan.nodes) {
       if (n.real === null) {
@@ -288,6 +293,24 @@ export class Recorder implements Mode, Materializer {
       }
     }
     this.runs.push({ segment, plan, fresh, final });
+  }
+
+  // ---- PlanContext ----
+
+  extra(nodes: readonly LazyTensor[]): readonly LazyTensor[] {
+    return this.host.escapes ? nodes.filter((n) => !n.isDisposed && n.viewOf === null) : [];
+  }
+
+  wanted(baseKey: string): ReadonlySet<number> | undefined {
+    return this.host.graphs.wanted(baseKey);
+  }
+
+  recomputed(baseKey: string, slot: number): void {
+    this.host.graphs.recomputed(baseKey, slot);
+  }
+
+  leafInfo(origin: Tensor): LeafInfo | undefined {
+    return this.host.leafInfo(origin);
   }
 
   /** A pending view whose base is real becomes a real view of the same memory. */
@@ -302,7 +325,7 @@ export class Recorder implements Mode, Materializer {
   private afterCall(ts: readonly LazyTensor[]): void {
     const roots = ts.map(rootOf).filter((r): r is LazyTensor => r instanceof LazyTensor && r.real === null);
     if (roots.length > 0) {
-      const plan = planSegment(roots, { extra: () => [], wanted: () => undefined, recomputed: () => {} }, () => undefined);
+      const plan = planSegment(roots, AFTER_CALL);
       const gone = plan.leaves.find((l) => l.isDisposed);
       if (gone) {
         throw new KilnError(
@@ -326,13 +349,20 @@ export class Recorder implements Mode, Materializer {
    * function may have kept tensors elsewhere, every pending tensor it made).
    * `end()` then lets go of the inputs.
    */
-  finish(value: unknown): void {
+  finish(value: unknown): unknown {
     const found: LazyTensor[] = [];
     const opaque = collectOutputs(value, found);
     for (const t of found) if (t.owner !== this) t.materialized();
     const outputs = found.filter((t) => t.owner === this);
-    const needed = this.host.escapes || opaque ? [...outputs, ...this.lazies.filter((t) => t.real === null && !t.isDisposed)] : outputs;
-    this.compute(needed, true);
+    if (this.host.escapes || opaque) {
+      this.compute([...outputs, ...this.lazies.filter((t) => t.real === null && !t.isDisposed)], true);
+      return value;
+    }
+    // Nothing else can hold these lazy tensors: the caller gets the backend's results themselves.
+    this.direct = new Set(outputs);
+    this.compute(outputs, true);
+    this.direct = null;
+    return withRealTensors(value, this);
   }
 
   /** Computes every pending tensor of the call (when the rest of an async call cannot be captured). */
@@ -350,6 +380,19 @@ export class Recorder implements Mode, Materializer {
     this.deferred.length = 0;
     this.randoms = [];
   }
+}
+
+/** Planning for a tensor used after its call: nothing extra, nothing learned. */
+const AFTER_CALL: PlanContext = { extra: () => [], wanted: () => undefined, recomputed: () => {}, leafInfo: () => undefined };
+
+/** `value` with each lazy tensor of `rec` that holds a backend result directly replaced by that result (arrays and plain objects rebuilt). */
+function withRealTensors(value: unknown, rec: Recorder): unknown {
+  if (value instanceof LazyTensor) return value.owner === rec && value.real !== null && !(value.real instanceof Owned) ? value.real : value;
+  if (typeof value !== 'object' || value === null || value instanceof Tensor) return value;
+  if (Array.isArray(value)) return value.map((v) => withRealTensors(v, rec));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = withRealTensors(v, rec);
+  return out;
 }
 
 /** Lazy tensors in a result (arrays and plain objects walked); true when it holds something else that could hold them. */

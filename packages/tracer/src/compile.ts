@@ -237,29 +237,13 @@ export class CompiledFunction {
     return t.shape.flatMap((s, d) => (s >= 2 && (this.dynamic === true || marked?.has(d)) ? [d] : []));
   }
 
-  private host(entry: Entry, roots: Roots, locate: boolean): RecorderHost {
-    let byTensor: Map<Tensor, LeafInfo> | null = null;
-    return {
-      name: this.name, graphs: entry.graphs, fullgraph: this.fullgraph, source: this.source, locate, escapes: this.source.mayEscape,
-      leafInfo: (t) => {
-        if (!byTensor) {
-          byTensor = new Map();
-          for (const leaf of entry.spec.tensorLeaves) {
-            const v = leaf.get(roots);
-            if (v instanceof Tensor && !byTensor.has(v)) byTensor.set(v, { name: leaf.path, dynamicDims: leaf.dynamicDims });
-          }
-        }
-        return byTensor.get(t);
-      },
-    };
-  }
-
   /** Runs the JavaScript with a recorder; for a new entry, commits it once the call succeeds. */
   private trace(entry: Entry, roots: Roots, thisArg: unknown, kind: TraceKind, recompile: Recompile | null): unknown {
-    const rec = new Recorder(this.host(entry, roots, kind === 'new' || this.explaining));
+    const host = new CallHost(this.name, entry, roots, this.fullgraph, this.source, kind === 'new' || this.explaining);
+    const rec = new Recorder(host);
     let result: unknown;
     try {
-      result = runUnder(rec, this.isAsync, () => this.invoke(thisArg, roots.args), () => rec.flush());
+      result = runUnder(rec, this.isAsync, () => this.invoke(thisArg, roots.args), this.isAsync ? () => rec.flush() : undefined);
     } catch (e) {
       this.abandon(rec, e);
       throw e;
@@ -283,7 +267,7 @@ export class CompiledFunction {
         if (value instanceof Promise) value.catch(() => {});
         throw rec.failure;
       }
-      rec.finish(value);
+      const result = rec.finish(value);
       this.stats.graphBreaks += rec.breaks.length;
       if (kind === 'new') this.commit(entry, rec, roots, value, recompile);
       else if (kind === 'size') {
@@ -292,7 +276,7 @@ export class CompiledFunction {
         entry.plans.set(entry.guards.sizesKey(roots), typeof plan === 'string' ? null : plan);
       }
       if (kind === 'new' || this.explaining) this.lastTrace = { breaks: [...rec.breaks], runs: [...rec.runs], entry };
-      return value;
+      return result;
     } finally {
       rec.end();
     }
@@ -361,6 +345,36 @@ export class CompiledFunction {
     this.warned = false;
     this.lastTrace = null;
     this.stats = freshStats();
+  }
+}
+
+/** What a recorder needs to know about the call it records. */
+class CallHost implements RecorderHost {
+  readonly graphs: GraphCache;
+  readonly escapes: boolean;
+  private byTensor: Map<Tensor, LeafInfo> | null = null;
+
+  constructor(
+    readonly name: string,
+    private readonly entry: Entry,
+    private readonly roots: Roots,
+    readonly fullgraph: boolean,
+    readonly source: SourceInfo,
+    readonly locate: boolean,
+  ) {
+    this.graphs = entry.graphs;
+    this.escapes = source.mayEscape;
+  }
+
+  leafInfo(t: Tensor): LeafInfo | undefined {
+    if (!this.byTensor) {
+      this.byTensor = new Map();
+      for (const leaf of this.entry.spec.tensorLeaves) {
+        const v = leaf.get(this.roots);
+        if (v instanceof Tensor && !this.byTensor.has(v)) this.byTensor.set(v, { name: leaf.path, dynamicDims: leaf.dynamicDims });
+      }
+    }
+    return this.byTensor.get(t);
   }
 }
 

@@ -55,92 +55,127 @@ export function stableKey(v: unknown): string {
   return `${out}}`;
 }
 
-/** Which intermediates of a structure later graphs needed again (learned; see `Recomputed`). */
-export interface Outputs {
-  /** Extra outputs for the nodes of a plan (e.g. every live intermediate, or heavy ones). */
+/** What planning asks of the recorder. */
+export interface PlanContext {
+  /** Extra outputs for the nodes of a plan (every live intermediate, when the function may keep them). */
   extra(nodes: readonly LazyTensor[]): readonly LazyTensor[];
   /** Node slots of the graph with this base key that a later graph had to compute again. */
   wanted(baseKey: string): ReadonlySet<number> | undefined;
-  /** A node computed inside the graph `baseKey` (at `slot`) but not kept is needed again. */
+  /** A node computed inside the graph `baseKey` (at `slot`) without being kept is needed again. */
   recomputed(baseKey: string, slot: number): void;
+  /** What is known of a tensor the JavaScript passed in (its input path and dynamic dims). */
+  leafInfo(origin: Tensor): LeafInfo | undefined;
 }
 
 /**
  * Plans the graph that computes `targets` (pending, non-view lazy tensors
- * of one device) plus the extra outputs `outs` asks for: intermediates a
+ * of one device) plus the extra outputs `ctx` asks for: intermediates a
  * later graph needed the last time this structure ran become outputs, so
  * that a loop with a break per iteration does not compute its whole history
  * again at each break.
  */
-export function planSegment(targets: readonly LazyTensor[], outs: Outputs, info: (origin: Tensor) => LeafInfo | undefined): SegmentPlan {
-  const mark = ++stamp;
-  const nodes: LazyTensor[] = [];
-  const stack = [...targets];
-  while (stack.length > 0) {
-    const t = stack.pop()!;
-    if (t.mark === mark || t.real !== null) continue;
-    t.mark = mark;
-    nodes.push(t);
-    if (t.ranIn !== null) outs.recomputed(t.ranIn, t.ranSlot);
-    for (const a of t.args!) if (a instanceof LazyTensor && a.real === null && a.mark !== mark) stack.push(a);
-  }
-  nodes.sort((a, b) => a.seq - b.seq);
+export function planSegment(targets: readonly LazyTensor[], ctx: PlanContext): SegmentPlan {
+  return new Planner(ctx).plan(targets);
+}
 
-  // Positions in the graph; `mark` still says which tensors are nodes of this plan.
-  for (let i = 0; i < nodes.length; i++) nodes[i]!.slot = i;
-  const leafIndex = new Map<Tensor, number>();
-  const leaves: Tensor[] = [];
-  const origins: Tensor[] = [];
-  const leafInfo: (LeafInfo | undefined)[] = [];
-  const leafKeys: string[] = [];
-  const sizes: number[] = [];
-  const ref = (a: LazyArg): string => {
+/** One planning pass (a class, so that the hot path makes no closures). */
+class Planner {
+  private readonly mark = ++stamp;
+  private readonly leafIndex = new Map<Tensor, number>();
+  private readonly leaves: Tensor[] = [];
+  private readonly origins: Tensor[] = [];
+  private readonly leafInfo: (LeafInfo | undefined)[] = [];
+  private leafKeys = '';
+  private sizes = '';
+
+  constructor(private readonly ctx: PlanContext) {}
+
+  plan(targets: readonly LazyTensor[]): SegmentPlan {
+    const mark = this.mark;
+    const nodes: LazyTensor[] = [];
+    const stack = [...targets];
+    while (stack.length > 0) {
+      const t = stack.pop()!;
+      if (t.mark === mark || t.real !== null) continue;
+      t.mark = mark;
+      nodes.push(t);
+      if (t.ranIn !== null) this.ctx.recomputed(t.ranIn, t.ranSlot);
+      for (const a of t.args!) if (a instanceof LazyTensor && a.real === null && a.mark !== mark) stack.push(a);
+    }
+    nodes.sort(bySeq);
+    // Positions in the graph; `mark` still says which tensors are nodes of this plan.
+    for (let i = 0; i < nodes.length; i++) nodes[i]!.slot = i;
+
+    let nodeKeys = '';
+    for (const t of nodes) {
+      const args = t.args!;
+      let k = `${t.op}(`;
+      for (let i = 0; i < args.length; i++) k += (i > 0 ? ',' : '') + this.ref(args[i]!);
+      nodeKeys += `${k})${stableKey(t.attrs)} `;
+    }
+    const outputs: LazyTensor[] = [];
+    const seen = new Set<LazyTensor>();
+    let outKey = '';
+    for (const t of targets) {
+      if (seen.has(t)) continue;
+      seen.add(t);
+      outputs.push(t);
+      outKey += `${t.slot},`;
+    }
+    const baseKey = `${this.leafKeys}| ${nodeKeys}| ${outKey}`;
+    const first = outputs.length;
+    for (const t of this.ctx.extra(nodes)) {
+      if (!seen.has(t)) {
+        seen.add(t);
+        outputs.push(t);
+      }
+    }
+    const wanted = this.ctx.wanted(baseKey);
+    if (wanted) {
+      for (const slot of wanted) {
+        const t = nodes[slot]!;
+        if (!t.isDisposed && !seen.has(t)) {
+          seen.add(t);
+          outputs.push(t);
+        }
+      }
+    }
+    let extraKey = '';
+    for (let i = first; i < outputs.length; i++) extraKey += `${outputs[i]!.slot},`;
+    const key = extraKey === '' ? baseKey : `${baseKey} + ${extraKey}`;
+    return { key, baseKey, sizes: this.sizes, leaves: this.leaves, origins: this.origins, leafInfo: this.leafInfo, nodes, outputs };
+  }
+
+  /** An argument in the key: `%slot` for a node, `$i` for an input, or the scalar. */
+  private ref(a: LazyArg): string {
     if (typeof a !== 'object') return stableKey(a);
-    if (a instanceof LazyTensor && a.mark === mark && a.real === null) return `%${a.slot}`;
+    if (a instanceof LazyTensor && a.mark === this.mark && a.real === null) return `%${a.slot}`;
     const real = a instanceof LazyTensor ? a.real! : a;
-    let i = leafIndex.get(real);
+    let i = this.leafIndex.get(real);
     if (i === undefined) {
-      i = leaves.length;
-      leafIndex.set(real, i);
-      leaves.push(real);
+      i = this.leaves.length;
+      this.leafIndex.set(real, i);
+      this.leaves.push(real);
       const origin = a instanceof Pin ? a.source : a;
-      origins.push(origin);
-      const li = info(origin);
-      leafInfo.push(li);
-      const dyn = li?.dynamicDims ?? [];
-      const shape = real.shape.map((n, d) => (dyn.includes(d) ? (sizes.push(n), 's') : String(n)));
-      leafKeys.push(`${real.dtype}@${real.device}[${shape.join(',')}]`);
+      this.origins.push(origin);
+      const li = this.ctx.leafInfo(origin);
+      this.leafInfo.push(li);
+      const dyn = li?.dynamicDims;
+      let shape = '';
+      for (let d = 0; d < real.shape.length; d++) {
+        const n = real.shape[d]!;
+        if (dyn && dyn.includes(d)) {
+          shape += 's,';
+          this.sizes += `${n},`;
+        } else shape += `${n},`;
+      }
+      this.leafKeys += `${real.dtype}@${real.device}[${shape}] `;
     }
     return `$${i}`;
-  };
-  let nodeKeys = '';
-  for (const t of nodes) {
-    const args = t.args!;
-    let k = `${t.op}(`;
-    for (let i = 0; i < args.length; i++) k += (i > 0 ? ',' : '') + ref(args[i]!);
-    nodeKeys += `${k})${stableKey(t.attrs)} `;
   }
-  const outputs: LazyTensor[] = [];
-  const seen = new Set<LazyTensor>();
-  const add = (t: LazyTensor) => {
-    if (seen.has(t)) return;
-    seen.add(t);
-    outputs.push(t);
-  };
-  let outKey = '';
-  for (const t of targets) {
-    add(t);
-    outKey += `${t.slot},`;
-  }
-  const baseKey = `${leafKeys.join(' ')} | ${nodeKeys}| ${outKey}`;
-  for (const t of outs.extra(nodes)) add(t);
-  const wanted = outs.wanted(baseKey);
-  if (wanted) for (const slot of wanted) if (!nodes[slot]!.isDisposed) add(nodes[slot]!);
-  let extraKey = '';
-  for (let i = targets.length; i < outputs.length; i++) extraKey += `${outputs[i]!.slot},`;
-  const key = extraKey === '' ? baseKey : `${baseKey} + ${extraKey}`;
-  return { key, baseKey, sizes: sizes.join(','), leaves, origins, leafInfo, nodes, outputs };
 }
+
+const bySeq = (a: LazyTensor, b: LazyTensor) => a.seq - b.seq;
 
 /** The Graph of a plan (only built when its key is new). */
 export function buildGraph(plan: SegmentPlan): TracedGraph {

@@ -1,0 +1,236 @@
+/**
+ * The load-time transform: hands each `compile(...)` (and `explain(...)`)
+ * call imported from '@kiln/tracer' a getter of its function's free
+ * variables, so that the tracer can guard closures and replay.
+ *
+ *   compile((x) => mlp(x).mul(scale), { backend: 'eager' })
+ * becomes
+ *   compile((x) => mlp(x).mul(scale), { ...{ backend: 'eager' }, closure: { names: ["mlp", "scale", "w1"],
+ *     get: () => [mlp, scale, w1], kiln: ["F"], globals: [] } })
+ *
+ * The first argument must be a function expression, an arrow, or an
+ * identifier bound to a function in the module and never reassigned.
+ * `names` are the free variables of that function and, transitively, of
+ * the module's functions it reads (helpers), where the name means the same
+ * variable at the call; `kiln` are names imported from @kiln packages
+ * (library code); `globals` are names with no declaration. The getter is
+ * only called by the tracer, on each call of the compiled function, so it
+ * reads the current values. Nothing else in the file changes: a module
+ * without such a call comes back as null (untouched), and a call that
+ * already passes `closure` is left alone (so transforming twice is harmless).
+ */
+import { parse } from 'acorn';
+import type * as acorn from 'acorn';
+import MagicString from 'magic-string';
+import { KilnError } from '@kiln/eager';
+import { analyzeScopes, freeVariables, isFunctionNode } from './scope';
+import type { Binding, FreeVariable, FunctionNode, Scope, ScopeAnalysis } from './scope';
+import { chainMaps, inlineComment, readInlineMap } from './source-map';
+import type { SourceMapJSON } from './source-map';
+
+export const TRACER_MODULE = '@kiln/tracer';
+/** The calls the transform rewrites: both take `(fn, options)`. */
+const ENTRY_POINTS = new Set(['compile', 'explain']);
+
+export interface TransformOptions {
+  /**
+   * `'inline'`: chain onto an inline map the code already carries and end
+   * the output with an inline map (Node's load hook); `'separate'`: return
+   * the map of this step alone (bundlers chain it themselves); `false`: none.
+   */
+  sourceMap?: 'inline' | 'separate' | false;
+}
+
+/** One rewritten call, for tests and logs. */
+export interface TransformedCall {
+  /** 1-based line and 0-based column of the call in the code given. */
+  readonly line: number;
+  readonly column: number;
+  readonly names: readonly string[];
+  readonly kiln: readonly string[];
+  readonly globals: readonly string[];
+}
+
+export interface TransformResult {
+  readonly code: string;
+  /** The map of the output (chained, for `'inline'`), or null when not asked for. */
+  readonly map: SourceMapJSON | null;
+  readonly calls: readonly TransformedCall[];
+}
+
+/** ECMAScript's own globals: they do not change, so they are neither passed nor reported. */
+const BUILTINS = new Set([
+  'undefined', 'NaN', 'Infinity', 'globalThis', 'Math', 'Number', 'String', 'Boolean', 'BigInt', 'Symbol', 'Object', 'Array',
+  'Function', 'JSON', 'Reflect', 'Proxy', 'Promise', 'Map', 'Set', 'WeakMap', 'WeakSet', 'WeakRef', 'Error', 'TypeError',
+  'RangeError', 'SyntaxError', 'ReferenceError', 'EvalError', 'URIError', 'AggregateError', 'Date', 'RegExp', 'ArrayBuffer',
+  'SharedArrayBuffer', 'DataView', 'Atomics', 'Float32Array', 'Float64Array', 'Int8Array', 'Int16Array', 'Int32Array',
+  'Uint8Array', 'Uint8ClampedArray', 'Uint16Array', 'Uint32Array', 'BigInt64Array', 'BigUint64Array', 'isNaN', 'isFinite',
+  'parseInt', 'parseFloat', 'encodeURI', 'encodeURIComponent', 'decodeURI', 'decodeURIComponent', 'eval', 'arguments',
+]);
+
+const isKilnModule = (source: string) => source === '@kiln' || source.startsWith('@kiln/');
+
+/**
+ * Rewrites the kiln compile calls of one module (JavaScript, ES module
+ * syntax). Returns null when there is nothing to rewrite. Throws a
+ * KilnError naming the file when a module that imports '@kiln/tracer'
+ * cannot be parsed.
+ */
+export function transformKiln(code: string, file: string, options: TransformOptions = {}): TransformResult | null {
+  if (!code.includes(TRACER_MODULE)) return null;
+  let program: acorn.Program;
+  try {
+    program = parse(code, { ecmaVersion: 'latest', sourceType: 'module', locations: true, allowHashBang: true });
+  } catch (e) {
+    throw new KilnError(
+      `${file} imports ${TRACER_MODULE} but is not JavaScript the transform can parse (${e instanceof Error ? e.message : String(e)}); ` +
+        'run the kiln transform after TypeScript or JSX has been compiled away (Node: --import tsx before --import @kiln/tracer/register; Vite: kilnPlugin() runs as a post plugin)',
+      { op: 'kiln transform' },
+    );
+  }
+  const scopes = analyzeScopes(program);
+  const entries = entryBindings(program, scopes.root);
+  if (entries.named.size === 0 && entries.namespaces.size === 0) return null;
+
+  const s = new MagicString(code);
+  const calls: TransformedCall[] = [];
+  walk(program, (n) => {
+    if (n.type !== 'CallExpression') return;
+    const callee = entryCallee(n, scopes, entries);
+    const at = callee ? scopes.referenceOf(callee)?.scope : undefined;
+    if (!at) return;
+    const rewritten = rewriteCall(n, at, s, scopes);
+    if (rewritten) calls.push(rewritten);
+  });
+  if (calls.length === 0) return null;
+
+  const mode = options.sourceMap ?? 'separate';
+  if (mode === false) return { code: s.toString(), map: null, calls };
+  const incoming = mode === 'inline' ? readInlineMap(code) : null;
+  if (incoming) s.remove(incoming.start, code.length);
+  const own = s.generateMap({ hires: true, source: file, includeContent: true }) as unknown as SourceMapJSON;
+  if (mode === 'separate') return { code: s.toString(), map: own, calls };
+  const map = incoming ? chainMaps(own, incoming.map) : own;
+  return { code: `${s.toString().trimEnd()}\n${inlineComment(map)}\n`, map, calls };
+}
+
+interface EntryBindings {
+  /** Local bindings of `compile` / `explain` imported from '@kiln/tracer'. */
+  readonly named: Set<Binding>;
+  /** `import * as kiln from '@kiln/tracer'`. */
+  readonly namespaces: Set<Binding>;
+}
+
+function entryBindings(program: acorn.Program, root: Scope): EntryBindings {
+  const named = new Set<Binding>();
+  const namespaces = new Set<Binding>();
+  for (const s of program.body) {
+    if (s.type !== 'ImportDeclaration' || s.source.value !== TRACER_MODULE) continue;
+    for (const spec of s.specifiers) {
+      const b = root.bindings.get(spec.local.name);
+      if (!b || b.from === null) continue;
+      if (b.from.imported === '*') namespaces.add(b);
+      else if (ENTRY_POINTS.has(b.from.imported)) named.add(b);
+    }
+  }
+  return { named, namespaces };
+}
+
+/** The identifier a call of kiln's compile or explain is made through (the callee, or its namespace object), or null. */
+function entryCallee(n: acorn.CallExpression, scopes: ScopeAnalysis, entries: EntryBindings): acorn.Identifier | null {
+  let callee: acorn.AnyNode = n.callee;
+  while (callee.type === 'ParenthesizedExpression' || callee.type === 'ChainExpression') callee = callee.expression;
+  // `(0, kiln.compile)(...)`, as bundlers write calls of imports
+  if (callee.type === 'SequenceExpression') callee = callee.expressions.at(-1)!;
+  if (callee.type === 'Identifier') {
+    const b = scopes.referenceOf(callee)?.binding;
+    return b && entries.named.has(b) ? callee : null;
+  }
+  if (callee.type === 'MemberExpression' && !callee.computed && callee.property.type === 'Identifier' && ENTRY_POINTS.has(callee.property.name)
+    && callee.object.type === 'Identifier') {
+    const b = scopes.referenceOf(callee.object)?.binding;
+    return b && entries.namespaces.has(b) ? callee.object : null;
+  }
+  return null;
+}
+
+/** The function a call's first argument is, if the transform can see it. */
+function targetFunction(arg: acorn.AnyNode | undefined, scopes: ScopeAnalysis): FunctionNode | null {
+  if (!arg) return null;
+  if (arg.type === 'FunctionExpression' || arg.type === 'ArrowFunctionExpression') return arg;
+  if (arg.type !== 'Identifier') return null;
+  return functionOf(scopes.referenceOf(arg)?.binding ?? null);
+}
+
+/** The function a binding holds for good: a function declaration, or a const/let/var initialized with one and never reassigned. */
+function functionOf(b: Binding | null): FunctionNode | null {
+  if (!b || b.reassigned || !b.init) return null;
+  return isFunctionNode(b.init) ? b.init : null;
+}
+
+function hasClosureOption(arg: acorn.AnyNode | undefined): boolean {
+  return arg?.type === 'ObjectExpression' && arg.properties.some((p) =>
+    p.type === 'Property' && !p.computed && ((p.key.type === 'Identifier' && p.key.name === 'closure') || (p.key.type === 'Literal' && p.key.value === 'closure')));
+}
+
+/** The closure of the function a compile call is given: its free variables and its helpers', as seen from the call. */
+function closureOf(fn: FunctionNode, at: Scope, scopes: ScopeAnalysis): { names: string[]; kiln: string[]; globals: string[] } {
+  const names: string[] = [];
+  const kiln: string[] = [];
+  const globals: string[] = [];
+  const seen = new Set<string>();
+  const visited = new Set<FunctionNode>([fn]);
+  const queue: FreeVariable[][] = [freeVariables(scopes, fn)];
+  while (queue.length > 0) {
+    for (const v of queue.shift()!) {
+      if (seen.has(v.name)) continue;
+      // The getter is written at the call: the name must mean the same variable there.
+      if (at.lookup(v.name) !== v.binding) continue;
+      seen.add(v.name);
+      const b = v.binding;
+      if (b === null) {
+        if (!BUILTINS.has(v.name)) globals.push(v.name);
+        continue;
+      }
+      if (b.from && isKilnModule(b.from.source)) {
+        kiln.push(v.name);
+        continue;
+      }
+      names.push(v.name);
+      // A helper the module defines: what it reads is read by the compiled function too.
+      const helper = b.init && isFunctionNode(b.init) ? b.init : null;
+      if (helper && !visited.has(helper)) {
+        visited.add(helper);
+        queue.push(freeVariables(scopes, helper));
+      }
+    }
+  }
+  return { names, kiln, globals };
+}
+
+function rewriteCall(call: acorn.CallExpression, at: Scope, s: MagicString, scopes: ScopeAnalysis): TransformedCall | null {
+  const [first, second] = call.arguments;
+  if (!first || first.type === 'SpreadElement' || second?.type === 'SpreadElement') return null;
+  if (hasClosureOption(second)) return null;
+  const fn = targetFunction(first, scopes);
+  if (!fn) return null;
+  const { names, kiln, globals } = closureOf(fn, at, scopes);
+  const list = (xs: readonly string[]) => `[${xs.map((x) => JSON.stringify(x)).join(', ')}]`;
+  const record = `{ names: ${list(names)}, get: () => [${names.join(', ')}], kiln: ${list(kiln)}, globals: ${list(globals)} }`;
+  if (second) {
+    s.appendRight(second.start, '{ ...');
+    s.appendLeft(second.end, `, closure: ${record} }`);
+  } else s.appendLeft(first.end, `, { closure: ${record} }`);
+  const loc = call.loc!.start;
+  return { line: loc.line, column: loc.column, names, kiln, globals };
+}
+
+function walk(n: acorn.AnyNode, visit: (n: acorn.AnyNode) => void): void {
+  visit(n);
+  for (const [key, value] of Object.entries(n)) {
+    if (key === 'loc') continue;
+    if (Array.isArray(value)) {
+      for (const v of value) if (v && typeof v === 'object' && typeof (v as { type?: unknown }).type === 'string') walk(v as acorn.AnyNode, visit);
+    } else if (value && typeof value === 'object' && typeof (value as { type?: unknown }).type === 'string') walk(value as acorn.AnyNode, visit);
+  }
+}
