@@ -385,14 +385,30 @@ export class Recorder implements Mode, Materializer, PlanContext {
 /** Planning for a tensor used after its call: nothing extra, nothing learned. */
 const AFTER_CALL: PlanContext = { extra: () => [], wanted: () => undefined, recomputed: () => {}, leafInfo: () => undefined };
 
-/** `value` with each lazy tensor of `rec` that holds a backend result directly replaced by that result (arrays and plain objects rebuilt). */
+/**
+ * `value` with each lazy tensor of `rec` that holds a backend result directly
+ * replaced by that result. Arrays and plain objects holding such a tensor
+ * were made by the function (it keeps nothing, so it filled no one else's)
+ * and are rebuilt; any other value is returned as it is.
+ */
 function withRealTensors(value: unknown, rec: Recorder): unknown {
   if (value instanceof LazyTensor) return value.owner === rec && value.real !== null && !(value.real instanceof Owned) ? value.real : value;
   if (typeof value !== 'object' || value === null || value instanceof Tensor) return value;
-  if (Array.isArray(value)) return value.map((v) => withRealTensors(v, rec));
+  let changed = false;
+  if (Array.isArray(value)) {
+    const out = value.map((v) => {
+      const r = withRealTensors(v, rec);
+      if (r !== v) changed = true;
+      return r;
+    });
+    return changed ? out : value;
+  }
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = withRealTensors(v, rec);
-  return out;
+  for (const [k, v] of Object.entries(value)) {
+    out[k] = withRealTensors(v, rec);
+    if (out[k] !== v) changed = true;
+  }
+  return changed ? out : value;
 }
 
 /** Lazy tensors in a result (arrays and plain objects walked); true when it holds something else that could hold them. */

@@ -5,6 +5,7 @@ import { compile, CompileCounter } from './index';
 import type { Backend } from './index';
 
 const values = (t: Tensor) => t.toArray();
+const x0 = tensor([1, 2]);
 
 describe('capture of a pure function', () => {
   const fn = (x: Tensor, y: Tensor) => x.mul(y).add(1).relu();
@@ -78,6 +79,19 @@ describe('capture of a pure function', () => {
     expect([r2.n, r2.label]).toEqual([3, 'ok']);
     expect(await values(r2.both[1]!)).toEqual(await values(x.neg()));
     expect(fast.explain().mode).toBe('replay');
+  });
+
+  it('returns an input array or object itself, as eager does', () => {
+    for (const backend of ['eager', new CompileCounter()] as const) {
+      const fast = compile((x: Tensor, opts: { k: number }, list: Tensor[]) => ({ y: x.mul(opts.k), opts, list }), { backend });
+      for (let i = 0; i < 2; i++) {
+        const opts = { k: 2 };
+        const list = [x0];
+        const r = fast(x0, opts, list);
+        expect(r.opts).toBe(opts);
+        expect(r.list).toBe(list);
+      }
+    }
   });
 
   it('returns views of inputs as views, as eager does', async () => {

@@ -12,10 +12,11 @@
 import { Tensor, views } from '@kiln/eager';
 import type { ParamName } from './source-analysis';
 
-/** Where a compiled function's inputs come from: its arguments, and `this` (the module). */
+/** Where a compiled function's inputs come from: its arguments, `this` (the module), and the values of its closure (see ./closure). */
 export interface Roots {
   readonly args: readonly unknown[];
   readonly self: unknown;
+  readonly closure?: readonly unknown[];
 }
 
 export type Getter = (r: Roots) => unknown;
@@ -118,6 +119,8 @@ export interface InputSpec {
   readonly guards: GuardSet;
   readonly tensorLeaves: readonly TensorLeaf[];
   readonly opaque: readonly OpaqueLeaf[];
+  /** Getters of the input arrays and plain objects (a result that returns one returns the caller's object). */
+  readonly containers: readonly Getter[];
 }
 
 const tensorIds = new WeakMap<object, number>();
@@ -166,6 +169,7 @@ function sameKeys(o: object, keys: readonly string[]): boolean {
 }
 
 interface Builder {
+  containers: Getter[];
   guards: Guard[];
   fast: ((r: Roots) => boolean)[];
   leaves: TensorLeaf[];
@@ -253,6 +257,7 @@ function walk(b: Builder, v: unknown, path: string, get: Getter, param: boolean)
     return;
   }
   b.seen.add(o);
+  if (Array.isArray(o) || isPlainObject(o)) b.containers.push(get);
   if (Array.isArray(o)) {
     const n = o.length;
     add(b, 'structure', path, `${path} is an array of length ${n}`, `an array of length ${n}`, get, (x) => Array.isArray(x) && x.length === n);
@@ -278,6 +283,27 @@ function walk(b: Builder, v: unknown, path: string, get: Getter, param: boolean)
   b.seen.delete(o);
 }
 
+/** Adds guards for inputs other than the arguments (closure variables, see ./closure) to a spec being built. */
+export interface GuardWriter {
+  /** Guards `v` as an argument is guarded: tensors by dtype, device and sizes, primitives by value, arrays and plain objects by structure, others by type (those make the entry re-run). */
+  walk(v: unknown, path: string, get: Getter): void;
+  /** Guards that `get` gives `o` itself. */
+  identity(o: object, path: string, get: Getter): void;
+  /** Guards that `get` gives an object of `o`'s kind: a plain object, an array, or one with `o`'s prototype (its fields are guarded separately). */
+  sameType(o: object, path: string, get: Getter): void;
+}
+
+function sameType(b: Builder, o: object, path: string, get: Getter): void {
+  const array = Array.isArray(o);
+  const plain = !array && isPlainObject(o);
+  const proto = Object.getPrototypeOf(o) as object | null;
+  const label = array ? 'an array' : typeName(o);
+  const ok = (x: unknown) => typeof x === 'object' && x !== null
+    && (array ? Array.isArray(x) : plain ? isPlainObject(x) : Object.getPrototypeOf(x) === proto);
+  add(b, 'type', path, `${path} is ${label}`, label, get, ok, (x) => (typeof x === 'object' && x !== null ? typeName(x) : describeValue(x)));
+  b.fast.push((r) => ok(get(r)));
+}
+
 /** The argument paths: parameter names where the source gives them, else `args[i]`. */
 function argPath(params: readonly ParamName[], i: number): string {
   const restAt = params.findIndex((p) => p.rest);
@@ -295,8 +321,9 @@ export function inputSpec(
   params: readonly ParamName[],
   module: boolean,
   dynamicDims: (path: string, t: Tensor) => readonly number[],
+  extra?: (w: GuardWriter) => void,
 ): InputSpec {
-  const b: Builder = { guards: [], fast: [], leaves: [], opaque: [], dynamicDims, seen: new Set() };
+  const b: Builder = { containers: [], guards: [], fast: [], leaves: [], opaque: [], dynamicDims, seen: new Set() };
   const n = roots.args.length;
   add(b, 'arity', 'args', `called with ${n} argument${n === 1 ? '' : 's'}`, String(n), (r) => r.args.length, (x) => x === n, (x) => String(x));
   b.fast.push((r) => r.args.length === n);
@@ -308,9 +335,14 @@ export function inputSpec(
       identity(b, 'identity', 'model.forward', (r) => (r.self as { forward?: unknown }).forward, self.forward, describeValue(self.forward));
     }
   }
+  extra?.({
+    walk: (v, path, get) => walk(b, v, path, get, false),
+    identity: (o, path, get) => identity(b, 'identity', path, get, o, describeValue(o)),
+    sameType: (o, path, get) => sameType(b, o, path, get),
+  });
   aliasGuard(b, roots);
   const dynamicLeaves = b.leaves.filter((l) => l.dynamicDims.length > 0);
-  return { guards: new GuardSet(b.guards, b.fast, dynamicLeaves), tensorLeaves: b.leaves, opaque: b.opaque };
+  return { guards: new GuardSet(b.guards, b.fast, dynamicLeaves), tensorLeaves: b.leaves, opaque: b.opaque, containers: b.containers };
 }
 
 /** Tensor arguments that were the same object must be again, and distinct ones distinct (a graph has one input per object). */

@@ -94,6 +94,9 @@ export function planReplay(rec: Recorder, spec: InputSpec, roots: Roots, result:
       }
     }
   }
+  // Input arrays and objects by identity: returning one returns the caller's own object, as eager does.
+  const containers = new Map<object, Getter>();
+  for (const get of spec.containers) containers.set(get(roots) as object, get);
   const outputIndex = new Map<LazyTensor, number>();
   run?.plan.outputs.forEach((t, i) => outputIndex.set(t, i));
   const used = new Set<number>();
@@ -128,6 +131,8 @@ export function planReplay(rec: Recorder, spec: InputSpec, roots: Roots, result:
     if (v instanceof Tensor) return tensorTemplate(v);
     if (v === null || (typeof v !== 'object' && typeof v !== 'function')) return { kind: 'value', value: v };
     if (typeof v === 'function') return 'the result holds a function';
+    const input = containers.get(v);
+    if (input) return { kind: 'input', get: input };
     if (seen.has(v)) return 'the result is cyclic';
     seen.add(v);
     try {

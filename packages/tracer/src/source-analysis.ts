@@ -126,8 +126,13 @@ function safeSource(fn: (...args: never[]) => unknown): string {
   }
 }
 
-/** The analysis of a function's source text (what `fn.toString()` returns). */
-export function analyzeSource(source: string, name = ''): SourceInfo {
+/**
+ * The analysis of a function's source text (what `fn.toString()` returns).
+ * `knownFunctions`: free names bound to functions whose code was analyzed
+ * elsewhere and found to have no side effects (closure helpers guarded
+ * through the load-time transform): calling them is not an unknown call.
+ */
+export function analyzeSource(source: string, name = '', knownFunctions: ReadonlySet<string> = new Set()): SourceInfo {
   const opaque = (why: string): SourceInfo => ({
     source, name, opaque: why, params: [], isAsync: false, isGenerator: false, usesThis: false,
     freeVariables: [], sideEffects: [], mayEscape: true, breakSites: [],
@@ -136,7 +141,7 @@ export function analyzeSource(source: string, name = ''): SourceInfo {
   const parsed = parseFunction(source);
   if (!parsed) return opaque('its source could not be parsed');
   try {
-    return new Analyzer(source, name, parsed.fn, parsed.prefix).result();
+    return new Analyzer(source, name, parsed.fn, parsed.prefix, knownFunctions).result();
   } catch (e) {
     if (e instanceof OpaqueSource) return opaque(e.message);
     return opaque(`its source could not be analyzed (${e instanceof Error ? e.message : String(e)})`);
@@ -277,6 +282,7 @@ class Analyzer {
     private readonly name: string,
     private readonly fn: FunctionNode,
     private readonly prefix: number,
+    private readonly known: ReadonlySet<string> = new Set(),
   ) {}
 
   result(): SourceInfo {
@@ -600,6 +606,7 @@ class Analyzer {
         if (!b.func) this.unknownCall(n, scope, callee);
         return;
       }
+      if (this.known.has(callee.name)) return;
       if (callee.name === 'eval') throw new OpaqueSource('it uses `eval`');
       if (PURE_GLOBALS.has(callee.name) || IMPURE_GLOBALS[callee.name] || KILN_FUNCTIONS.has(callee.name)) {
         if (callee.name === 'manualSeed') this.effect('nondeterminism', 'manualSeed() resets the random stream', n);
@@ -633,7 +640,7 @@ class Analyzer {
     if (HIGHER_ORDER.has(method)) {
       // The callback runs too: fine when it is written here, unknown when it comes from elsewhere.
       const cb = n.arguments[0];
-      const local = cb && (isFunctionNode(cb) || (cb.type === 'Identifier' && scope.lookup(cb.name)?.func));
+      const local = cb && (isFunctionNode(cb) || (cb.type === 'Identifier' && (scope.lookup(cb.name)?.func || (!scope.lookup(cb.name) && this.known.has(cb.name)))));
       if (cb && !local) this.unknownCall(n, scope, cb);
       return;
     }
