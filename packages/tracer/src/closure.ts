@@ -157,7 +157,7 @@ export class Closure {
         if (typeof v !== 'function') continue;
         const why = verdict(v as AnyFunction, name);
         if (why === null) safe.add(name);
-        else problems.push(`it calls \`${name}\`, which ${why}`);
+        else problems.push(`it uses \`${name}\`, which ${why}`);
       }
       return safe;
     };

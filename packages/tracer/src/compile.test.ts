@@ -165,6 +165,22 @@ describe('modules', () => {
     expect(fast.stats.recompiles[1]!.reason).toBe('model.scale == 2 failed: expected 2, got 3');
   });
 
+  it('guards forward itself: a swapped forward is analyzed and traced anew', () => {
+    let calls = 0;
+    const model: { forward: (x: Tensor) => Tensor } = { forward: (x: Tensor) => x.neg() };
+    const fast = compile(model, { backend: 'eager' });
+    fast(x0);
+    expect(fast.explain().mode).toBe('replay');
+    model.forward = (x: Tensor) => {
+      calls++;
+      return x.abs();
+    };
+    fast(x0);
+    fast(x0);
+    expect(calls).toBe(2);
+    expect(fast.explain().mode).toBe('re-run');
+  });
+
   it('compiles class instances with forward on the prototype', async () => {
     class Linear {
       constructor(readonly weight: Tensor, readonly bias: Tensor) {}

@@ -93,8 +93,6 @@ export class CompiledFunction {
   readonly name: string;
   private readonly module: Module | null;
   private readonly fn: AnyFunction | null;
-  private readonly isAsync: boolean;
-  private readonly source: SourceInfo;
   private readonly backend: ResolvedBackend;
   private readonly fullgraph: boolean;
   private readonly dynamic: boolean | undefined;
@@ -119,10 +117,7 @@ export class CompiledFunction {
     } else {
       throw new KilnError(`expected a function or an object with a forward method, got ${describe(target)}`, { op: 'compile' });
     }
-    const code = this.module ? this.module.forward : this.fn!;
     this.name = this.module ? `${constructorName(this.module)}.forward` : this.fn!.name || '<anonymous>';
-    this.isAsync = isAsyncFunction(code);
-    this.source = analyzeFunction(code);
     this.backend = resolveBackend(options.backend);
     this.fullgraph = options.fullgraph === true;
     this.dynamic = options.dynamic;
@@ -132,6 +127,20 @@ export class CompiledFunction {
     }
     this.limit = limit;
     this.graphs = this.newGraphCache();
+  }
+
+  /** The code that runs: a module's forward is read on each call (swapping it is guarded). */
+  private get code(): AnyFunction {
+    return this.module ? this.module.forward : this.fn!;
+  }
+
+  /** The source analysis of that code (cached per function). */
+  private get source(): SourceInfo {
+    return analyzeFunction(this.code);
+  }
+
+  private get isAsync(): boolean {
+    return isAsyncFunction(this.code);
   }
 
   private newGraphCache(): GraphCache {
@@ -148,7 +157,7 @@ export class CompiledFunction {
       return self.call(this, args);
     };
     Object.defineProperty(compiled, 'name', { value: this.name });
-    Object.defineProperty(compiled, 'length', { value: (this.module ? this.module.forward : this.fn!).length });
+    Object.defineProperty(compiled, 'length', { value: this.code.length });
     Object.defineProperty(compiled, 'stats', { get: () => this.stats });
     const extras = { explain: () => this.explain(), reset: () => this.reset() };
     const result = Object.assign(compiled, extras) as unknown as AnyFunction & CompiledExtras;
@@ -241,14 +250,15 @@ export class CompiledFunction {
   private trace(entry: Entry, roots: Roots, thisArg: unknown, kind: TraceKind, recompile: Recompile | null): unknown {
     const host = new CallHost(this.name, entry, roots, this.fullgraph, this.source, kind === 'new' || this.explaining);
     const rec = new Recorder(host);
+    const isAsync = this.isAsync;
     let result: unknown;
     try {
-      result = runUnder(rec, this.isAsync, () => this.invoke(thisArg, roots.args), this.isAsync ? () => rec.flush() : undefined);
+      result = runUnder(rec, isAsync, () => this.invoke(thisArg, roots.args), isAsync ? () => rec.flush() : undefined);
     } catch (e) {
       this.abandon(rec, e);
       throw e;
     }
-    if (this.isAsync && result instanceof Promise) {
+    if (isAsync && result instanceof Promise) {
       return result.then(
         (value: unknown) => this.complete(rec, entry, roots, value, kind, recompile),
         (e: unknown) => {
