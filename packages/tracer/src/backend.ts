@@ -9,9 +9,8 @@
  * what it returns runs the graph at any size of those dims (the tracer has
  * checked that the graph's ops and attributes do not depend on them); such
  * a backend is asked once per graph. Any other backend is asked once per
- * concrete shape, lazily. The inductor compiles static shapes today, so the
- * tracer asks it per shape; once it takes symbolic sizes, setting
- * `dynamic = true` on its backend makes one compile serve every size.
+ * concrete shape, lazily. The inductor takes the dynamic dims and reads
+ * their sizes at run time, so one compile serves every size.
  */
 import { compileGraph } from '@kiln/inductor';
 import { dispatch, Graph, isNode, KilnError, tidy, withMode } from '@kiln/eager';
@@ -125,10 +124,12 @@ export const CompileCounter = makeCompileCounter as unknown as { new (): Compile
 function inductor(): ResolvedBackend {
   return {
     name: 'inductor',
-    dynamic: false,
+    // The inductor reads dynamic sizes at run time: one compile serves every size.
+    dynamic: true,
     compile(graph, exampleInputs) {
       try {
-        const compiled = withMode(null, () => compileGraph(graph));
+        const dynamicDims = graph.placeholders.map((_, i) => graph.dynamicDims.get(i));
+        const compiled = withMode(null, () => compileGraph(graph, { dynamicDims }));
         return {
           run: (inputs) => compiled.run(inputs),
           kernels: compiled.kernels.map((k) => ({ name: k.name, fusedOps: k.fusedOps, source: k.source })),

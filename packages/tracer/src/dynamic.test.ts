@@ -88,13 +88,13 @@ describe('dynamic shapes', () => {
     expect(fast.explain().mode).toBe('re-run');
   });
 
-  it('asks a static backend (the inductor) once per concrete size, inside one entry', async () => {
+  it('compiles once with the inductor, whose kernels take the dynamic size at run time', async () => {
     const fast = compile(fn, { dynamic: true });
-    for (const n of [2, 3, 2, 3]) {
+    for (const n of [2, 3, 2, 3, 7, 50]) {
       const x = randn([n, 4]);
       const [got, want] = [await x.mul(2).add(x.sin()).sum(1).data(), await fast(x).data()];
       got.forEach((g, i) => expect(Math.abs(g - want[i]!)).toBeLessThan(1e-5 + 1e-4 * Math.abs(g)));
     }
-    expect(fast.stats).toMatchObject({ entries: 1, graphsCompiled: 2, recompiles: [] });
+    expect(fast.stats).toMatchObject({ entries: 1, graphsCompiled: 1, recompiles: [] });
   });
 });
