@@ -43,6 +43,10 @@ export interface KernelInfo {
   readonly name: string;
   readonly fusedOps: readonly string[];
   readonly source: string;
+  /** The inductor's kernel kind; `'extern'`: the op's eager kernel, run between the fused ones. */
+  readonly kind?: 'pointwise' | 'rows' | 'matmul' | 'extern';
+  /** Ids of the graph nodes the kernel computes (for drawing the graph by kernel). */
+  readonly graphNodes?: readonly number[];
 }
 
 /** A backend as the tracer uses it: compile, and what it reports. */
@@ -132,7 +136,7 @@ function inductor(): ResolvedBackend {
         const compiled = withMode(null, () => compileGraph(graph, { dynamicDims }));
         return {
           run: (inputs) => compiled.run(inputs),
-          kernels: compiled.kernels.map((k) => ({ name: k.name, fusedOps: k.fusedOps, source: k.source })),
+          kernels: compiled.kernels.map((k) => ({ name: k.name, fusedOps: k.fusedOps, source: k.source, kind: k.kind, graphNodes: k.graphNodes })),
         };
       } catch (error) {
         // Correctness first: a graph the inductor cannot compile still runs, op by op.

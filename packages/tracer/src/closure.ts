@@ -101,7 +101,7 @@ export class Closure {
   private readonly globals: ReadonlySet<string>;
   private checked = false;
 
-  constructor(record: unknown, private readonly fn: AnyFunction, private readonly name: string) {
+  constructor(record: unknown, private readonly name: string) {
     this.record = checkRecord(record, name);
     this.record.names.forEach((n, i) => this.index.set(n, i));
     this.kiln = new Set(this.record.kiln ?? []);
@@ -126,8 +126,8 @@ export class Closure {
     return values;
   }
 
-  /** What the function reads from its closure with these values, how to guard it, and whether that allows replay. */
-  plan(roots: Roots): ClosurePlan {
+  /** What `fn` reads from its closure with these values, how to guard it, and whether that allows replay. */
+  plan(roots: Roots, fn: AnyFunction): ClosurePlan {
     const values = roots.closure ?? [];
     const reasons: string[] = [];
     const uses = new Map<string, FieldUse>();
@@ -188,11 +188,11 @@ export class Closure {
       return why;
     };
 
-    const base = analyzeFunction(this.fn);
+    const base = analyzeFunction(fn);
     let source = base;
     if (base.opaque === null) {
       const problems: string[] = [];
-      const safe = readsOf(this.fn, base, problems);
+      const safe = readsOf(fn, base, problems);
       for (const p of problems) reasons.push(`closure: ${p}`);
       if (safe.size > 0) source = analyzeSource(base.source, base.name, safe);
     }

@@ -18,12 +18,15 @@ import type { BackendOption, ResolvedBackend } from './backend';
 import { Entry, GraphCache } from './cache';
 import { Recorder } from './capture';
 import type { RecorderHost } from './capture';
+import { Closure } from './closure';
+import type { ClosurePlan, ClosureRecord } from './closure';
 import { activeRecorder, isAsyncFunction, runUnder } from './context';
 import { makeReport } from './explain';
 import type { ExplainReport, TraceRecord } from './explain';
 import { inputSpec } from './guards';
 import type { GuardFailure, InputSpec, Roots } from './guards';
 import { planReplay } from './replay';
+import { writeReportFile } from './report-file';
 import type { LeafInfo } from './segment';
 import { analyzeFunction } from './source-analysis';
 import type { SourceInfo } from './source-analysis';
@@ -37,6 +40,13 @@ export interface CompileOptions {
   dynamic?: boolean;
   /** Cache entries kept before calls that match none run eagerly (default 8). */
   cacheSizeLimit?: number;
+  /**
+   * A getter of the function's free variables, written by the load-time
+   * transform (`@kiln/tracer/register`, `kilnPlugin()` from `@kiln/tracer/vite`):
+   * they are guarded, read fresh on each call, and the function can replay
+   * (see ./closure). null: none (the transform leaves such a call alone).
+   */
+  closure?: ClosureRecord | null;
 }
 
 /** Any function; its parameters are left to the caller's types. */
@@ -103,6 +113,9 @@ export class CompiledFunction {
   private readonly marks = new Map<string, Set<number>>();
   private warned = false;
   private lastTrace: TraceRecord | null = null;
+  private readonly closure: Closure | null;
+  /** What each entry found in the closure it was traced with. */
+  private readonly closurePlans = new WeakMap<Entry, ClosurePlan>();
   stats: CompileStats = freshStats();
 
   constructor(target: AnyFunction | Module, options: CompileOptions, private readonly explaining = false) {
@@ -119,6 +132,7 @@ export class CompiledFunction {
     }
     this.name = this.module ? `${constructorName(this.module)}.forward` : this.fn!.name || '<anonymous>';
     this.backend = resolveBackend(options.backend);
+    this.closure = options.closure ? new Closure(options.closure, this.name) : null;
     this.fullgraph = options.fullgraph === true;
     this.dynamic = options.dynamic;
     const limit = options.cacheSizeLimit ?? 8;
@@ -169,7 +183,14 @@ export class CompiledFunction {
     this.stats.calls++;
     // Inside another compiled function's capture: trace through (its recorder records these ops).
     if (activeRecorder()) return this.invoke(thisArg, args);
-    const roots: Roots = { args, self: this.module ?? thisArg };
+    let closure: readonly unknown[] | undefined;
+    if (this.closure) {
+      const values = this.closure.read();
+      // A variable it closes over is not initialized yet: the function runs as written (and throws if it reads it).
+      if (values === null) return this.invoke(thisArg, args);
+      closure = values;
+    }
+    const roots: Roots = { args, self: this.module ?? thisArg, closure };
     const entries = this.entries;
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]!;
@@ -220,8 +241,10 @@ export class CompiledFunction {
       log('recompiles', `${this.name}: recompiling (entry ${this.entries.length + 1} of at most ${this.limit}): ${recompile.reason}`);
       if (this.dynamic === undefined) this.markDynamic(failures);
     }
-    const spec = inputSpec(roots, this.source.params, this.module !== null, (path, t) => this.dynamicDims(path, t));
+    const closure = this.closure?.plan(roots, this.module ? this.module.forward : this.fn!);
+    const spec = inputSpec(roots, this.source.params, this.module !== null, (path, t) => this.dynamicDims(path, t), closure && ((w) => closure.guard(w)));
     const entry = new Entry(spec, this.graphs);
+    if (closure) this.closurePlans.set(entry, closure);
     return this.trace(entry, roots, thisArg, 'new', recompile);
   }
 
@@ -248,7 +271,8 @@ export class CompiledFunction {
 
   /** Runs the JavaScript with a recorder; for a new entry, commits it once the call succeeds. */
   private trace(entry: Entry, roots: Roots, thisArg: unknown, kind: TraceKind, recompile: Recompile | null): unknown {
-    const host = new CallHost(this.name, entry, roots, this.fullgraph, this.source, kind === 'new' || this.explaining);
+    const source = this.closurePlans.get(entry)?.source ?? this.source;
+    const host = new CallHost(this.name, entry, roots, this.fullgraph, source, kind === 'new' || this.explaining);
     const rec = new Recorder(host);
     const isAsync = this.isAsync;
     let result: unknown;
@@ -286,6 +310,7 @@ export class CompiledFunction {
         entry.plans.set(entry.guards.sizesKey(roots), typeof plan === 'string' ? null : plan);
       }
       if (kind === 'new' || this.explaining) this.lastTrace = { breaks: [...rec.breaks], runs: [...rec.runs], entry };
+      if (kind === 'new') writeReportFile(this, () => this.explain(), this.stats);
       return result;
     } finally {
       rec.end();
@@ -312,7 +337,7 @@ export class CompiledFunction {
   private commit(entry: Entry, rec: Recorder, roots: Roots, value: unknown, recompile: Recompile | null): void {
     // Two async calls traced at once may both have missed: keep the first entry.
     if (this.entries.some((e) => e.guards.check(roots))) return;
-    const reasons = this.rerunReasons(entry.spec);
+    const reasons = this.rerunReasons(entry.spec, this.closurePlans.get(entry));
     if (reasons.length === 0) {
       const plan = planReplay(rec, entry.spec, roots, value);
       if (typeof plan === 'string') reasons.push(plan);
@@ -330,12 +355,13 @@ export class CompiledFunction {
   }
 
   /** Why cache hits of an entry must run the JavaScript (from the source and the inputs). */
-  private rerunReasons(spec: InputSpec): string[] {
-    const src = this.source;
+  private rerunReasons(spec: InputSpec, closure?: ClosurePlan): string[] {
+    const src = closure?.source ?? this.source;
     const reasons: string[] = [];
     if (src.opaque !== null) reasons.push(`the source cannot be analyzed: ${src.opaque}`);
     else {
-      if (src.freeVariables.length > 0) reasons.push(`free variables (not guarded without the load-time transform): ${src.freeVariables.join(', ')}`);
+      if (closure) reasons.push(...closure.reasons);
+      else if (src.freeVariables.length > 0) reasons.push(`free variables (not guarded without the load-time transform): ${src.freeVariables.join(', ')}`);
       for (const s of src.sideEffects) reasons.push(`side effect at line ${s.line}: ${s.description}`);
       if (src.usesThis && !this.module) reasons.push('it uses `this`');
       if (src.isGenerator) reasons.push('it is a generator');
@@ -345,7 +371,10 @@ export class CompiledFunction {
   }
 
   explain(): ExplainReport {
-    return makeReport(this.name, this.lastTrace, this.stats.recompiles.map((r) => `call ${r.call}: ${r.reason}`));
+    const closure = this.lastTrace && this.closurePlans.get(this.lastTrace.entry);
+    const replayReason = closure && `closures guarded by the load-time transform (${closure.guarded.join(', ') || 'none read'}); ` +
+      'no graph break and no side effect: a cache hit runs the graph without the JavaScript';
+    return makeReport(this.name, this.lastTrace, this.stats.recompiles.map((r) => `call ${r.call}: ${r.reason}`), replayReason || undefined);
   }
 
   reset(): void {

@@ -9,6 +9,9 @@ import type { KernelInfo } from './backend';
 import type { GraphBreak } from './breaks';
 import type { Entry, EntryMode } from './cache';
 import type { SegmentRun } from './capture';
+import { describeNodes } from './graph-nodes';
+import type { ExplainNode } from './graph-nodes';
+import { reportToHTML } from './report-html';
 
 export interface BreakReason {
   readonly reason: string;
@@ -24,6 +27,10 @@ export interface ExplainGraph {
   readonly kernels: readonly KernelInfo[];
   /** The graph, printed. */
   readonly graph: string;
+  /** The graph's nodes as data (what the HTML report draws). */
+  readonly nodes: readonly ExplainNode[];
+  /** Time the backend took to compile it. */
+  readonly compileMs: number;
   /** Set when the backend could not compile it and it runs op by op. */
   readonly note?: string;
 }
@@ -47,6 +54,8 @@ export interface ExplainReport {
   /** Recompiles so far, with the guard that failed. */
   readonly recompiles: readonly string[];
   toString(): string;
+  /** The report as one self-contained HTML page: each graph drawn by kernel, breaks, guards, recompiles, kernel sources, timings. */
+  toHTML(): string;
 }
 
 /** What one traced call left behind. */
@@ -56,12 +65,14 @@ export interface TraceRecord {
   readonly entry: Entry;
 }
 
-export function makeReport(name: string, trace: TraceRecord | null, recompiles: readonly string[]): ExplainReport {
+/** `replayReason`: why a replaying entry may replay, when there is more to say than the default (closures guarded by the load-time transform). */
+export function makeReport(name: string, trace: TraceRecord | null, recompiles: readonly string[], replayReason?: string): ExplainReport {
   const graphs: ExplainGraph[] = (trace?.runs ?? []).map((r) => ({
     ops: r.segment.ops, kernels: r.segment.kernels, graph: r.segment.graph.toString(), ...(r.segment.note ? { note: r.segment.note } : {}),
+    nodes: describeNodes(r.segment.graph), compileMs: r.segment.compileMs,
   }));
   const entry = trace?.entry;
-  const report: Omit<ExplainReport, 'toString'> = {
+  const report: Omit<ExplainReport, 'toString' | 'toHTML'> = {
     name,
     graphCount: graphs.length,
     graphBreakCount: trace?.breaks.length ?? 0,
@@ -70,13 +81,13 @@ export function makeReport(name: string, trace: TraceRecord | null, recompiles: 
     guards: entry?.guards.texts ?? [],
     mode: entry?.mode ?? 're-run',
     modeReason: !entry ? 'not called yet'
-      : entry.mode === 'replay' ? 'no graph break, no side effect and no free variable: a cache hit runs the graph without the JavaScript'
+      : entry.mode === 'replay' ? replayReason ?? 'no graph break, no side effect and no free variable: a cache hit runs the graph without the JavaScript'
       : entry.modeReasons.join('; '),
     graphs,
     compileMs: (trace?.runs ?? []).reduce((ms, r) => ms + (r.fresh ? r.segment.compileMs : 0), 0),
     recompiles,
   };
-  return { ...report, toString: () => formatReport(report) };
+  return { ...report, toString: () => formatReport(report), toHTML: () => reportToHTML(report) };
 }
 
 function indent(text: string, by: string): string {
@@ -87,7 +98,7 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
-export function formatReport(r: Omit<ExplainReport, 'toString'>): string {
+export function formatReport(r: Omit<ExplainReport, 'toString' | 'toHTML'>): string {
   const out: string[] = [];
   out.push(`kiln explain: ${r.name || '<anonymous>'}`);
   out.push(`  ${plural(r.graphCount, 'graph')}, ${plural(r.graphBreakCount, 'graph break')}, ${plural(r.opCount, 'op')}; compiled in ${r.compileMs.toFixed(1)} ms`);
