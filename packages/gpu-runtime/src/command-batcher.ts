@@ -80,7 +80,6 @@ export class CommandBatcher {
   flush(): void {
     if (this.encoder) {
       this.endPass();
-      this.timer?.beforeFinish(this.encoder);
       this.device.queue.submit([this.encoder.finish()]);
       this.encoder = undefined;
       this.submits++;

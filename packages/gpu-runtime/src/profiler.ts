@@ -26,7 +26,6 @@ export class KernelTimer {
   private readonly labels: string[] = [];
   private readonly querySet: GPUQuerySet | undefined;
   private readonly resolveBuffer: GPUBuffer | undefined;
-  private resolved = 0;
   private readonly wallDone: Promise<number>[] = [];
   private readonly started = performance.now();
 
@@ -63,16 +62,6 @@ export class KernelTimer {
     this.wallDone.push(this.device.queue.onSubmittedWorkDone().then(() => performance.now()));
   }
 
-  /** Resolves the queries written since the last flush into this flush's commands. */
-  beforeFinish(encoder: GPUCommandEncoder): void {
-    if (!this.querySet || !this.resolveBuffer) return;
-    const first = 2 * this.resolved;
-    const count = 2 * this.labels.length - first;
-    if (count === 0) return;
-    encoder.resolveQuerySet(this.querySet, first, count, this.resolveBuffer, first * 8);
-    this.resolved = this.labels.length;
-  }
-
   /** Reads the times back; the batcher must have been flushed. */
   async report(): Promise<ProfileReport> {
     let kernels: KernelTime[];
@@ -80,6 +69,8 @@ export class KernelTimer {
       const bytes = Math.max(16, this.labels.length * 16);
       const staging = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
       const encoder = this.device.createCommandEncoder();
+      // All at once at the end: resolving per submit would need 256-byte-aligned offsets.
+      if (this.labels.length > 0) encoder.resolveQuerySet(this.querySet, 0, 2 * this.labels.length, this.resolveBuffer, 0);
       encoder.copyBufferToBuffer(this.resolveBuffer, 0, staging, 0, bytes);
       this.device.queue.submit([encoder.finish()]);
       await staging.mapAsync(GPUMapMode.READ);

@@ -162,6 +162,7 @@ describe('GpuRuntime', () => {
     const a = rt.alloc(n * 4), b = rt.alloc(n * 4);
     const report = await rt.profile(() => {
       rt.dispatch(pipeline, [a, b], [n / 64], 'first');
+      rt.flush(); // several submits in one profile
       rt.dispatch(pipeline, [b, a], [n / 64], 'second');
     }, method);
     expect(report.method).toBe(method);
