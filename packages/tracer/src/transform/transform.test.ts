@@ -1,0 +1,190 @@
+import { SourceMap } from 'node:module';
+import MagicString from 'magic-string';
+import { describe, expect, it } from 'vitest';
+import { kilnPlugin } from '../vite';
+import { load } from './node-hooks';
+import { inlineComment, readInlineMap } from './source-map';
+import type { SourceMapJSON } from './source-map';
+import { transformKiln } from './transform';
+
+const MODULE = `import { compile } from '@kiln/tracer';
+import { F, randn } from '@kiln/eager';
+import { cfg } from './config.js';
+
+const w1 = randn([8, 8]);
+let scale = 2;
+function mlp(x) {
+  return F.gelu(F.linear(x, w1)).mul(scale);
+}
+const block = (x) => mlp(x).add(cfg.bias);
+export const fast = compile(block);
+export const inline = compile((x, y) => x.matmul(w1).add(y).mul(Math.PI), { backend: 'eager' });
+`;
+
+describe('transformKiln', () => {
+  it('passes the free variables of the compiled function, and of the helpers it reads, as a getter', () => {
+    const out = transformKiln(MODULE, 'app.js')!;
+    expect(out.calls.map((c) => c.names)).toEqual([['mlp', 'cfg', 'w1', 'scale'], ['w1']]);
+    expect(out.calls[0]!.kiln).toEqual(['F']);
+    expect(out.code).toContain(
+      'compile(block, { closure: { names: ["mlp", "cfg", "w1", "scale"], get: () => [mlp, cfg, w1, scale], kiln: ["F"], globals: [] } })');
+    // options are kept, spread before the closure
+    expect(out.code).toContain(`{ backend: 'eager' }, closure: { names: ["w1"], get: () => [w1], kiln: [], globals: [] } })`);
+    expect(out.code).toContain("compile((x, y) => x.matmul(w1).add(y).mul(Math.PI), { ...{ backend: 'eager' }");
+  });
+
+  it('changes nothing but the compile calls', () => {
+    const out = transformKiln(MODULE, 'app.js')!;
+    const stripped = out.code
+      .replace(/, \{ closure: \{ names: [^}]*\} \}\)/, ')')
+      .replace(/\{ \.\.\.(\{ backend: 'eager' \}), closure: \{ names: [^}]*\} \}/, '$1');
+    expect(stripped).toBe(MODULE);
+  });
+
+  it('returns null (the module is used byte for byte) without a kiln import or without a compile call', () => {
+    const plain = "import { compile } from './my-compiler.js';\nexport const f = compile((x) => x + y);\n";
+    expect(transformKiln(plain, 'a.js')).toBeNull();
+    expect(transformKiln("import { explain } from '@kiln/tracer';\nexport const s = '@kiln/tracer';\n", 'b.js')).toBeNull();
+  });
+
+  it('touches only compile and explain imported from @kiln/tracer (renamed or through a namespace), not a local compile', () => {
+    const code = `import { compile as kc, explain } from '@kiln/tracer';
+import * as kiln from '@kiln/tracer';
+const w = 1;
+function compile(f) { return f; }
+export const a = kc((x) => x.mul(w));
+export const b = kiln.compile((x) => x.mul(w));
+export const c = compile((x) => x.mul(w));
+export const d = explain((x) => x.mul(w));
+export const e = ((kc) => kc((x) => x.mul(w)))(compile);
+`;
+    const out = transformKiln(code, 'c.js')!;
+    expect(out.calls.map((c) => c.line)).toEqual([5, 6, 8]);
+    expect(out.code).toContain('export const c = compile((x) => x.mul(w));');
+    expect(out.code).toContain('export const e = ((kc) => kc((x) => x.mul(w)))(compile);');
+  });
+
+  it('leaves a call that already passes closure (so transforming twice changes nothing), and first arguments it cannot see', () => {
+    const once = transformKiln(MODULE, 'app.js')!.code;
+    expect(transformKiln(once, 'app.js')).toBeNull();
+    const code = `import { compile } from '@kiln/tracer';
+let f = (x) => x; f = (x) => x.neg();
+const model = { forward(x) { return x; } };
+export const a = compile(f);
+export const b = compile(model);
+export const c = compile(makeFn());
+export const d = compile((x) => x, { closure: null });
+`;
+    expect(transformKiln(code, 'd.js')).toBeNull();
+  });
+
+  it('accepts a function declared later in the module, and names the globals it reads', () => {
+    const code = `import { compile } from '@kiln/tracer';
+export const fast = compile(step);
+function step(x) { return x.mul(lr).add(globalThis.bias ?? 0).mul(Math.E); }
+let lr = 0.1;
+`;
+    const out = transformKiln(code, 'e.js')!;
+    expect(out.calls[0]).toMatchObject({ names: ['lr'], globals: [] });
+    expect(out.code).toContain('compile(step, { closure: { names: ["lr"], get: () => [lr]');
+  });
+
+  it('leaves out a helper variable that the call site sees shadowed (the tracer then re-runs and says why)', () => {
+    const code = `import { compile } from '@kiln/tracer';
+const w = 1;
+const helper = (x) => x.mul(w);
+function make(w) { return compile((x) => helper(x)); }
+`;
+    expect(transformKiln(code, 'f.js')!.calls[0]!.names).toEqual(['helper']);
+  });
+
+  it('throws a KilnError naming the file when a module importing @kiln/tracer is not JavaScript', () => {
+    expect(() => transformKiln("import { compile } from '@kiln/tracer';\nconst f = (x: number) => x;\n", 'g.ts')).toThrow(/g\.ts imports @kiln\/tracer but is not JavaScript/);
+  });
+});
+
+/** Where a generated position came from, by Node's own source-map reader (lines 1-based, columns 0-based). */
+function originalPositionFor(map: SourceMap, p: { line: number; column: number }): { source: string; line: number; column: number } {
+  const e = map.findEntry(p.line - 1, p.column) as { originalSource?: string; originalLine?: number; originalColumn?: number };
+  return { source: e.originalSource ?? '', line: (e.originalLine ?? -2) + 1, column: e.originalColumn ?? -1 };
+}
+
+/** Line (1-based) and column (0-based) of the first occurrence of `needle` in `code`. */
+function position(code: string, needle: string, from = 0): { line: number; column: number } {
+  const at = code.indexOf(needle, from);
+  if (at < 0) throw new Error(`${needle} not found`);
+  const before = code.slice(0, at).split('\n');
+  return { line: before.length, column: before.at(-1)!.length };
+}
+
+describe('source maps', () => {
+  it("map a position after the rewrite back to the original line and column", () => {
+    const out = transformKiln(MODULE, 'app.js', { sourceMap: 'separate' })!;
+    const map = new SourceMap(out.map as never);
+    // The line after a rewritten call, and code inside the second call (before its inserted text), map to where they were.
+    const generated = position(out.code, 'export const inline');
+    expect(originalPositionFor(map, generated)).toMatchObject({ source: 'app.js', ...position(MODULE, 'export const inline') });
+    const inCall = position(out.code, 'Math.PI');
+    expect(originalPositionFor(map, inCall)).toMatchObject({ source: 'app.js', ...position(MODULE, 'Math.PI') });
+  });
+
+  it('chain onto the inline map of the step before (TypeScript -> JavaScript), back to the original file', () => {
+    // A stand-in for tsx: the original TypeScript, "compiled" by dropping its type annotations, with an inline map.
+    const ts = MODULE.replace('function mlp(x) {', 'function mlp(x: Tensor): Tensor {').replace('let scale = 2;', 'let scale: number = 2;');
+    const s = new MagicString(ts);
+    s.remove(ts.indexOf(': Tensor):'), ts.indexOf(': Tensor):') + ': Tensor'.length);
+    s.remove(ts.indexOf('): Tensor {') + 1, ts.indexOf('): Tensor {') + '): Tensor'.length);
+    s.remove(ts.indexOf(': number'), ts.indexOf(': number') + ': number'.length);
+    const js = `${s.toString()}${inlineComment(s.generateMap({ hires: true, source: 'app.ts', includeContent: true }) as unknown as SourceMapJSON)}\n`;
+    expect(js.startsWith(MODULE.slice(0, 100))).toBe(true);
+
+    const out = transformKiln(js, 'app.js', { sourceMap: 'inline' })!;
+    expect(out.code.match(/sourceMappingURL/g)).toHaveLength(1);
+    const chained = readInlineMap(out.code)!.map;
+    expect(chained.sources).toEqual(['app.ts']);
+    const map = new SourceMap(chained as never);
+    for (const needle of ['F.gelu', 'export const inline', 'mlp(x).add', 'x.matmul(w1)']) {
+      expect(originalPositionFor(map, position(out.code, needle)), needle).toMatchObject({ source: 'app.ts', ...position(ts, needle) });
+    }
+  });
+});
+
+describe('kilnPlugin (Vite / Rollup)', () => {
+  it('is a post plugin whose transform hook returns the code and the map of its step, or null', () => {
+    const plugin = kilnPlugin();
+    expect(plugin).toMatchObject({ name: 'kiln', enforce: 'post' });
+    const out = plugin.transform.call(undefined, MODULE, '/src/app.ts?v=1')!;
+    expect(out.code).toContain('closure: { names: ["mlp", "cfg", "w1", "scale"]');
+    expect(out.map.sources).toEqual(['/src/app.ts']);
+    expect(plugin.transform.call(undefined, 'export const x = 1;\n', '/src/other.ts')).toBeNull();
+    expect(plugin.transform.call(undefined, MODULE, '/src/style.css')).toBeNull();
+    expect(kilnPlugin({ exclude: /app/ }).transform.call(undefined, MODULE, '/src/app.ts')).toBeNull();
+  });
+
+  it('warns through the bundler and passes the module on when it cannot parse it', () => {
+    const warnings: string[] = [];
+    const out = kilnPlugin().transform.call({ warn: (m) => warnings.push(m) }, "import { compile } from '@kiln/tracer'; let x: number;", '/src/a.ts');
+    expect(out).toBeNull();
+    expect(warnings[0]).toMatch(/load-time transform skipped \/src\/a\.ts/);
+  });
+});
+
+describe('node load hook', () => {
+  const next = (source: string, format = 'module') => async () => ({ format, source, shortCircuit: true });
+
+  it('returns what the next loader gave, the same object, for a module without kiln compile calls', async () => {
+    const given = { format: 'module', source: 'export const x = 1;\n', shortCircuit: true };
+    expect(await load('file:///app/a.js', {}, async () => given)).toBe(given);
+    const buffer = { format: 'module', source: new TextEncoder().encode('export const y = 2;\n') };
+    expect(await load('file:///app/b.js', {}, async () => buffer)).toBe(buffer);
+  });
+
+  it('rewrites an ES module (its source as text or bytes) and ends it with an inline map', async () => {
+    const out = await load('file:///app/app.js', {}, next(MODULE));
+    expect(String(out.source)).toContain('closure: { names: ["mlp", "cfg", "w1", "scale"]');
+    expect(readInlineMap(String(out.source))!.map.sources).toEqual(['/app/app.js']);
+    const bytes = await load('file:///app/app.js', {}, async () => ({ format: 'module', source: new TextEncoder().encode(MODULE) }));
+    expect(String(bytes.source)).toContain('closure:');
+    expect(await load('file:///app/app.cjs', {}, next(MODULE, 'commonjs'))).toMatchObject({ source: MODULE });
+  });
+});
