@@ -71,6 +71,12 @@ describe('source analysis', () => {
     expect(a('(x) => F.softmax(x, -1)').mayEscape).toBe(false);
   });
 
+  it("takes esbuild's __name(fn, name) wrappers (tsx, Vite) as harmless, not as unknown calls", () => {
+    const info = analyzeSource('(x) => { const f = /* @__PURE__ */ __name((t) => t.exp(), "f"); return f(x).add(1); }');
+    expect(info.freeVariables).toEqual([]);
+    expect(info.sideEffects).toEqual([]);
+  });
+
   it('lists break sites: data reads and in-place calls, with positions', () => {
     const info = a('async (x) => {\n  const v = await x.sum().item();\n  x.add_(v);\n  return x;\n}');
     expect(info.breakSites.map((s) => [s.line, s.text])).toEqual([[2, 'x.sum().item()'], [3, 'x.add_(v)']]);

@@ -66,6 +66,14 @@ const PURE_GLOBALS = new Set([
   'Uint32Array', 'Int8Array', 'Int16Array', 'Uint16Array', 'ArrayBuffer', 'RegExp',
 ]);
 
+/**
+ * Helpers that build tools insert into compiled code: esbuild (and so tsx
+ * and Vite) wraps functions in `__name(fn, "name")` to keep their names. It
+ * only sets `fn.name`; treating it as an unknown call would make every
+ * function run through tsx look like it calls unanalyzed code.
+ */
+const TOOLING_HELPERS = new Set(['__name']);
+
 /** Globals whose use is itself a side effect (or reads something that changes between calls). */
 const IMPURE_GLOBALS: Record<string, SideEffectKind> = {
   console: 'console', Date: 'nondeterminism', performance: 'nondeterminism', crypto: 'nondeterminism',
@@ -337,7 +345,11 @@ class Analyzer {
   }
 
   private bindingFor(d: acorn.VariableDeclarator): Binding {
-    const init = d.init;
+    let init = d.init;
+    // `const f = __name(() => ..., "f")` (esbuild keepNames) binds the function itself.
+    if (init?.type === 'CallExpression' && init.callee.type === 'Identifier' && TOOLING_HELPERS.has(init.callee.name) && init.arguments[0]) {
+      init = init.arguments[0] as typeof init;
+    }
     const t = init?.type;
     return {
       fresh: t === 'ObjectExpression' || t === 'ArrayExpression' || t === 'NewExpression',
@@ -561,7 +573,7 @@ class Analyzer {
       return;
     }
     if (name === 'eval') throw new OpaqueSource('it uses `eval`');
-    if (PURE_GLOBALS.has(name)) return;
+    if (PURE_GLOBALS.has(name) || TOOLING_HELPERS.has(name)) return;
     const impure = IMPURE_GLOBALS[name];
     if (impure) {
       if (impure !== 'console') this.effect(impure, `uses ${name}`, id, impure === 'io' || impure === 'timer');
@@ -608,7 +620,7 @@ class Analyzer {
       }
       if (this.known.has(callee.name)) return;
       if (callee.name === 'eval') throw new OpaqueSource('it uses `eval`');
-      if (PURE_GLOBALS.has(callee.name) || IMPURE_GLOBALS[callee.name] || KILN_FUNCTIONS.has(callee.name)) {
+      if (PURE_GLOBALS.has(callee.name) || TOOLING_HELPERS.has(callee.name) || IMPURE_GLOBALS[callee.name] || KILN_FUNCTIONS.has(callee.name)) {
         if (callee.name === 'manualSeed') this.effect('nondeterminism', 'manualSeed() resets the random stream', n);
         return;
       }
