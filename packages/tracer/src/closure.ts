@@ -66,9 +66,8 @@ function isKilnFunction(f: object): boolean {
   if (!kilnFunctions) {
     kilnFunctions = new WeakSet();
     for (const v of [...Object.values(eager), ...Object.values(eager.F)]) if (typeof v === 'function') kilnFunctions.add(v);
-    for (const k of Object.getOwnPropertyNames(Tensor.prototype)) {
-      const v = (Tensor.prototype as unknown as Record<string, unknown>)[k];
-      if (typeof v === 'function') kilnFunctions.add(v);
+    for (const d of Object.values(Object.getOwnPropertyDescriptors(Tensor.prototype))) {
+      if (typeof d.value === 'function') kilnFunctions.add(d.value as object);
     }
   }
   return kilnFunctions.has(f);
