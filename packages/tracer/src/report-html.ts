@@ -113,15 +113,20 @@ function drawGraph(g: ExplainGraph, gi: number): string {
   if (g.nodes.length === 0) return '<p class="muted">(no nodes)</p>';
   const layout = layoutGraph(g.nodes);
   const byNode = kernelsByNode(g);
-  const edges = layout.edges.map(({ from, to }) => {
-    const a = layout.boxes.get(from)!;
-    const b = layout.boxes.get(to)!;
-    const x1 = a.x + a.width / 2;
-    const y1 = a.y + a.height;
-    const x2 = b.x + b.width / 2;
-    const y2 = b.y;
-    const bend = Math.max(18, (y2 - y1) / 2);
-    return `<path class="edge" d="M${x1} ${y1} C${x1} ${y1 + bend} ${x2} ${y2 - bend} ${x2} ${y2 - 3}" marker-end="url(#arrow-${gi})"/>`;
+  const edges = layout.edges.map(({ points }) => {
+    // Curves between layers, straight through each waypoint; the arrow stops just above the target.
+    let d = `M${points[0]!.x} ${points[0]!.y}`;
+    for (let k = 0; k + 1 < points.length; k++) {
+      const p = points[k]!;
+      const q = points[k + 1]!;
+      const end = k + 2 === points.length ? q.y - 3 : q.y;
+      if (k % 2 === 1) d += ` L${q.x} ${end}`;
+      else {
+        const bend = (q.y - p.y) / 2;
+        d += ` C${p.x} ${p.y + bend} ${q.x} ${q.y - bend} ${q.x} ${end}`;
+      }
+    }
+    return `<path class="edge" d="${d}" marker-end="url(#arrow-${gi})"/>`;
   });
   const nodes = g.nodes.map((n) => drawNode(n, layout.boxes.get(n.id)!, byNode.get(n.id) ?? [], g, gi));
   return `<div class="graph-scroll"><svg class="graph" xmlns="http://www.w3.org/2000/svg" width="${layout.width}" height="${layout.height}" ` +
@@ -172,7 +177,7 @@ const STYLE = `
 *{box-sizing:border-box}
 body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:var(--fg);background:var(--bg)}
 main{max-width:1200px;margin:0 auto;padding:20px 24px 48px}
-h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 10px;padding-bottom:4px;border-bottom:1px solid var(--line)}h3{font-size:15px;margin:0 0 6px}
+h1{font-size:22px;margin:0 0 4px}h1 code{font-size:20px}h2{font-size:17px;margin:28px 0 10px;padding-bottom:4px;border-bottom:1px solid var(--line)}h3{font-size:15px;margin:0 0 6px}
 code,pre{font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 pre{background:#fff;border:1px solid var(--line);border-radius:6px;padding:10px;overflow:auto;max-height:480px;margin:6px 0}
 .summary{display:flex;flex-wrap:wrap;gap:8px;margin:10px 0}
