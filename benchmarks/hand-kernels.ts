@@ -42,11 +42,16 @@ async function tuned(rt: GpuRuntime, inputs: readonly Float32Array[], outElement
       await rt.read(out, 0, 4);
     };
   };
+  // Two passes over the variants, each variant's best median kept: on a
+  // shared machine one pass can catch a variant during someone else's burst.
   let best = { variant: variants[0]!, ms: Number.POSITIVE_INFINITY };
   if (variants.length > 1) {
-    for (const v of variants) {
-      const t = await measure(v.name, stepOf(v), { iterations: 5, warmupIterations: 1, timeMs: 100 });
-      if (t.medianMs < best.ms) best = { variant: v, ms: t.medianMs };
+    for (let pass = 0; pass < 2; pass++) {
+      for (const v of variants) {
+        const t = await measure(v.name, stepOf(v), { iterations: 3, warmupIterations: 1, timeMs: 1 });
+        if (process.env.KILN_BENCH_TUNE) console.log(`  tune ${v.name}: ${t.medianMs.toFixed(2)} ms`);
+        if (t.medianMs < best.ms) best = { variant: v, ms: t.medianMs };
+      }
     }
   }
   return {
@@ -164,7 +169,7 @@ ${store.join('\n')}
 }`,
     };
   };
-  const variants = [variant(4, 1, 16, 16), variant(4, 2, 8, 8), variant(8, 2, 8, 8), variant(4, 1, 8, 8)].filter((v): v is Variant => v !== undefined);
+  const variants = [variant(4, 1, 16, 16), variant(4, 2, 8, 8), variant(8, 2, 8, 8), variant(4, 1, 8, 8), variant(8, 1, 8, 8), variant(8, 2, 4, 4)].filter((v): v is Variant => v !== undefined);
   if (variants.length === 0) throw new Error(`handMatmul: no variant fits ${m}x${k}x${n}`);
   return tuned(rt, [a, b], m * n, variants);
 }
