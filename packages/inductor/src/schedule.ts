@@ -204,7 +204,7 @@ class Scheduler {
 
   private pointwiseKernel(n: PointwiseNode): ScheduledKernel {
     const b = new KernelBuilder(this.realized);
-    const i = ivar('i');
+    const i = ivar('i', numelOf(n.shape));
     const expr = b.track(n, () => n.body(unravel(i, n.shape), b.read));
     const ops = b.ops;
     const kernel: Kernel = {
@@ -237,8 +237,8 @@ class Scheduler {
     const key = rowKey(first);
     const outer = first.shape;
     const inner: Size[] = first.dims.map((d) => first.inputShape[d]!);
-    const o = ivar('o');
-    const j = ivar('j');
+    const o = ivar('o', numelOf(outer));
+    const j = ivar('j', numelOf(inner));
     const outerIdx = unravel(o, outer);
     const innerIdx = unravel(j, inner);
     const reductions: ReductionNode[] = [first];
@@ -317,7 +317,8 @@ class Scheduler {
    * before it is stored, saving the product's buffer and a kernel.
    */
   private matmulWithEpilogue(mm: MatmulNode): ScheduledKernel {
-    const idx = [...unravel(ivar('bt'), mm.shape.slice(0, -2)), ivar('m'), ivar('n')];
+    const batch = mm.shape.slice(0, -2);
+    const idx = [...unravel(ivar('bt', numelOf(batch)), batch), ivar('m', mm.shape.at(-2)), ivar('n', mm.shape.at(-1))];
     const candidates = this.nodes.filter(
       (p): p is PointwiseNode => p.kind === 'pointwise' && this.realized.has(p) && sameShape(p.shape, mm.shape) && this.readsInlined(p, mm),
     );
@@ -491,7 +492,7 @@ function bufferIndex(n: IRNode, idx: readonly Index[]): Index {
  * own index (views only), the buffer, offset and strides of that view.
  */
 export function operandView(x: IRNode, isRealized: (n: IRNode) => boolean): { buffer: IRNode; offset: Index; strides: Index[] } | undefined {
-  const vars = x.shape.map((_, d) => ivar(`v${d}`));
+  const vars = x.shape.map((s, d) => ivar(`v${d}`, s));
   let buffer: IRNode | undefined;
   const read = (n: IRNode, idx: readonly Index[]): Expr => {
     if (isRealized(n)) {

@@ -15,7 +15,8 @@ export type { Size };
 /** Unsigned integer index arithmetic (u32 in WGSL, a JS number). */
 export type Index =
   | { readonly kind: 'int'; readonly value: number }
-  | { readonly kind: 'var'; readonly name: string }
+  /** A loop index; `bound` (when known) is its exclusive upper limit, which lets div and mod simplify. */
+  | { readonly kind: 'var'; readonly name: string; readonly bound?: number }
   | { readonly kind: 'sym'; readonly sym: number }
   | { readonly kind: 'add' | 'mul' | 'div' | 'mod' | 'min'; readonly a: Index; readonly b: Index }
   /** A data-dependent index: an int32 value used as an index (gather). */
@@ -41,7 +42,59 @@ export type Expr =
   | { readonly kind: 'random'; readonly dist: 'uniform' | 'normal'; readonly source: number; readonly index: Index; readonly dtype: 'float32' };
 
 export const int = (value: number): Index => ({ kind: 'int', value });
-export const ivar = (name: string): Index => ({ kind: 'var', name });
+export const ivar = (name: string, bound?: Size): Index =>
+  typeof bound === 'number' ? { kind: 'var', name, bound } : { kind: 'var', name };
+
+/** Inclusive [lo, hi] of an index's values (indices are never negative; hi may be Infinity). */
+export function rangeOf(e: Index): [number, number] {
+  switch (e.kind) {
+    case 'int':
+      return [e.value, e.value];
+    case 'var':
+      return [0, e.bound === undefined ? Infinity : e.bound - 1];
+    case 'sym':
+      return [0, Infinity];
+    case 'add': {
+      const [a, b] = [rangeOf(e.a), rangeOf(e.b)];
+      return [a[0] + b[0], a[1] + b[1]];
+    }
+    case 'mul': {
+      const [a, b] = [rangeOf(e.a), rangeOf(e.b)];
+      return a[0] < 0 || b[0] < 0 ? [-Infinity, Infinity] : [a[0] * b[0], a[1] * b[1]];
+    }
+    case 'div': {
+      const [a, b] = [rangeOf(e.a), rangeOf(e.b)];
+      return b[0] > 0 ? [Math.floor(a[0] / b[1]), Math.floor(a[1] / b[0])] : [0, Infinity];
+    }
+    case 'mod': {
+      const [a, b] = [rangeOf(e.a), rangeOf(e.b)];
+      return [0, Math.min(a[1], b[1] - 1)];
+    }
+    case 'min': {
+      const [a, b] = [rangeOf(e.a), rangeOf(e.b)];
+      return [Math.min(a[0], b[0]), Math.min(a[1], b[1])];
+    }
+    case 'value':
+      return [0, Infinity];
+  }
+}
+
+/** The terms of a sum, each as (atom, integer coefficient); constants have atom undefined. */
+function terms(e: Index): { atom: Index | undefined; coeff: number }[] {
+  if (e.kind === 'add') return [...terms(e.a), ...terms(e.b)];
+  if (e.kind === 'int') return [{ atom: undefined, coeff: e.value }];
+  if (e.kind === 'mul' && (e.a.kind === 'int' || e.b.kind === 'int')) {
+    const [k, x] = e.b.kind === 'int' ? [e.b.value, e.a] : [(e.a as { value: number }).value, e.b];
+    return terms(x).map((t) => ({ atom: t.atom, coeff: t.coeff * k }));
+  }
+  return [{ atom: e, coeff: 1 }];
+}
+
+function sumOf(ts: readonly { atom: Index | undefined; coeff: number }[]): Index {
+  const constant = ts.reduce((n, t) => (t.atom === undefined ? n + t.coeff : n), 0);
+  const sum = ts.reduce<Index>((acc, t) => (t.atom === undefined ? acc : add(acc, mul(t.atom, int(t.coeff)))), int(0));
+  return add(sum, int(constant));
+}
 
 /** A size as index arithmetic: a literal, or its symbols (read from the kernel's metadata) times its coefficient. */
 export function size(s: Size): Index {
@@ -55,6 +108,8 @@ export function add(a: Index, b: Index): Index {
   if (isInt(a) && isInt(b)) return int(a.value + b.value);
   if (isInt(a, 0)) return b;
   if (isInt(b, 0)) return a;
+  // Constants on the right: a negative one is then spelled as a subtraction (indices are unsigned in WGSL).
+  if (isInt(a)) return add(b, a);
   // (x / c) * c + x % c = x: linearizing an unravelled index gives it back,
   // so a contiguous read of a reshaped value stays a plain linear load.
   if (a.kind === 'mul' && a.a.kind === 'div' && b.kind === 'mod' && sameIndex(a.a.b, a.b) && sameIndex(a.b, b.b) && sameIndex(a.a.a, b.a)) {
@@ -75,19 +130,44 @@ export function mul(a: Index, b: Index): Index {
   return { kind: 'mul', a, b };
 }
 
+/**
+ * Floor division. By a constant c, terms whose coefficient c divides come out
+ * of the division, and what remains vanishes when its range is below c:
+ * (t * 96 + h * 8 + d) / 32 = t * 3 when h * 8 + d < 32. This is what turns a
+ * reshape of a sliced or transposed view back into strided (affine) reads.
+ */
 export function div(a: Index, b: Index): Index {
   if (isInt(b, 1)) return a;
   if (isInt(a) && isInt(b)) return int(Math.floor(a.value / b.value));
   if (isInt(a, 0)) return a;
-  // (x * c) / c = x, the common case of a reshape undoing a flatten.
-  if (a.kind === 'mul' && isInt(b) && isInt(a.b, b.value)) return a.a;
+  if (isInt(b) && b.value > 0) {
+    const c = b.value;
+    const ts = terms(a);
+    const whole = ts.filter((t) => t.coeff % c === 0);
+    const rest = ts.filter((t) => t.coeff % c !== 0);
+    if (rest.every((t) => t.coeff >= 0)) {
+      const out = sumOf(whole.map((t) => ({ atom: t.atom, coeff: t.coeff / c })));
+      const r = sumOf(rest);
+      return rangeOf(r)[1] < c ? out : add(out, whole.length ? div(r, b) : { kind: 'div', a: r, b });
+    }
+  }
   return { kind: 'div', a, b };
 }
 
+/** Remainder; by a constant c, terms c divides drop out, and a rest below c is itself. */
 export function mod(a: Index, b: Index): Index {
   if (isInt(b, 1)) return int(0);
   if (isInt(a) && isInt(b)) return int(a.value % b.value);
   if (isInt(a, 0)) return a;
+  if (isInt(b) && b.value > 0) {
+    const ts = terms(a);
+    const rest = ts.filter((t) => t.coeff % b.value !== 0);
+    if (ts.every((t) => t.coeff >= 0)) {
+      const r = sumOf(rest);
+      if (rangeOf(r)[1] < b.value) return r;
+      if (rest.length < ts.length) return { kind: 'mod', a: r, b };
+    }
+  }
   return { kind: 'mod', a, b };
 }
 
