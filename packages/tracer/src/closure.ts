@@ -73,11 +73,6 @@ function isKilnFunction(f: object): boolean {
   return kilnFunctions.has(f);
 }
 
-/** esbuild's keepNames helper (tsx emits it): `__name(fn, "name")` only names a function the code just made. */
-function isNameHelper(name: string, f: AnyFunction): boolean {
-  return name === '__name' && /^\(target,\s*value\)\s*=>\s*__defProp\(target,\s*"name",/.test(Function.prototype.toString.call(f));
-}
-
 function checkRecord(record: unknown, where: string): ClosureRecord {
   const r = record as Partial<ClosureRecord> | null;
   const strings = (v: unknown) => v === undefined || (Array.isArray(v) && v.every((x) => typeof x === 'string'));
@@ -154,17 +149,17 @@ export class Closure {
         use(name, fields?.get(name) ?? 'whole');
         const v = values[i];
         if (typeof v !== 'function') continue;
-        const why = verdict(v as AnyFunction, name);
+        const why = verdict(v as AnyFunction);
         if (why === null) safe.add(name);
         else problems.push(`it uses \`${name}\`, which ${why}`);
       }
       return safe;
     };
 
-    const verdict = (f: AnyFunction, name: string): string | null => {
+    const verdict = (f: AnyFunction): string | null => {
       const known = verdicts.get(f);
       if (known !== undefined) return known;
-      if (isKilnFunction(f) || isNameHelper(name, f)) {
+      if (isKilnFunction(f)) {
         verdicts.set(f, null);
         return null;
       }

@@ -192,6 +192,8 @@ function closureOf(fn: FunctionNode, at: Scope, scopes: ScopeAnalysis): { names:
         if (!BUILTINS.has(v.name)) globals.push(v.name);
         continue;
       }
+      // esbuild's keepNames helper (tsx emits it): it only names functions, the tracer knows it.
+      if (v.name === '__name' && b.scope.kind === 'module') continue;
       if (b.from && isKilnModule(b.from.source)) {
         kiln.push(v.name);
         continue;
