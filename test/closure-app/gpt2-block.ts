@@ -86,14 +86,20 @@ async function maxDiff(a: Tensor, b: Tensor): Promise<number> {
   return m;
 }
 
-/** Microseconds per call: the fastest of several rounds of `n` calls (the machine is shared). */
-function perCall(f: (x: Tensor) => Tensor, x: Tensor, n: number, rounds: number): number {
-  for (let i = 0; i < Math.max(3, n / 4); i++) f(x).dispose();
-  let best = Infinity;
+/**
+ * Microseconds per call of each function: rounds of `n` calls, the functions
+ * interleaved round by round (so a busy moment of the shared machine hits
+ * them alike), the fastest round of each.
+ */
+function perCall(fs: readonly ((x: Tensor) => Tensor)[], x: Tensor, n: number, rounds: number): number[] {
+  for (const f of fs) for (let i = 0; i < Math.max(3, n / 4); i++) f(x).dispose();
+  const best = fs.map(() => Infinity);
   for (let r = 0; r < rounds; r++) {
-    const t0 = performance.now();
-    for (let i = 0; i < n; i++) f(x).dispose();
-    best = Math.min(best, ((performance.now() - t0) * 1000) / n);
+    fs.forEach((f, k) => {
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) f(x).dispose();
+      best[k] = Math.min(best[k]!, ((performance.now() - t0) * 1000) / n);
+    });
   }
   return best;
 }
@@ -109,13 +115,10 @@ const rerunReport = rerun.explain();
 ln1w = gain();
 const afterRebind = await maxDiff(fast(x), block(x));
 
-const n = quick ? 20 : 200;
-const rounds = quick ? 3 : 7;
-const eagerUs = perCall(block, x, n, rounds);
-const replayUs = perCall(fast, x, n, rounds);
-const rerunUs = perCall(rerun, x, n, rounds);
-const replayOverheadUs = perCall(replayOverhead, x, n, rounds);
-const rerunOverheadUs = perCall(rerunOverhead, x, n, rounds);
+const n = quick ? 10 : 50;
+const rounds = quick ? 3 : 20;
+const [eagerUs, replayUs, rerunUs] = perCall([block, fast, rerun], x, n, rounds) as [number, number, number];
+const [replayOverheadUs, rerunOverheadUs] = perCall([replayOverhead, rerunOverhead], x, n * 4, rounds) as [number, number];
 
 const stackLine = Number(/gpt2-block\.ts:(\d+):\d+/.exec(new Error('where').stack ?? '')?.[1] ?? -1); // STACK-MARKER
 
