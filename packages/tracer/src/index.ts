@@ -10,5 +10,8 @@ export { disable } from './disable';
 export { CompileCounter, runTraced, TracedGraph } from './backend';
 export type { Backend, BackendOption, CompiledFn, KernelInfo } from './backend';
 export type { BreakReason, ExplainGraph, ExplainReport } from './explain';
+export type { ExplainNode } from './graph-nodes';
+export { reportToHTML } from './report-html';
+export type { ClosureRecord } from './closure';
 export { analyzeFunction, analyzeSource } from './source-analysis';
 export type { ParamName, SideEffect, SideEffectKind, SourceInfo, SourceSite } from './source-analysis';
