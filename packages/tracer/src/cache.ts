@@ -75,7 +75,8 @@ export class Entry {
   readonly plans = new Map<string, ReplayPlan | null>();
 
   constructor(
-    readonly spec: InputSpec,
+    /** Replaced, without the closure's guards, when an entry traced with a closure (see ./closure) turns out to re-run. */
+    public spec: InputSpec,
     readonly graphs: GraphCache,
   ) {}
 

@@ -115,6 +115,20 @@ describe('closure primitives, functions and objects', () => {
     expect(report.modeReason).toMatch(/closure: it uses `noisy`, which has a side effect at line 2: log\.push\(\.\.\.\) changes `log`/);
   });
 
+  it('an entry that re-runs anyway does not guard its closure: a value changing on every call costs no recompile', async () => {
+    let step = 0;
+    const seen: number[] = [];
+    const fast = compile((x: Tensor) => {
+      seen.push(step);
+      return x.mul(step);
+    }, { backend: 'eager', closure: { names: ['seen', 'step'], get: () => [seen, step] } });
+    for (step = 1; step <= 12; step++) expect(await values(fast(tensor([1])))).toEqual([step]);
+    expect(seen).toHaveLength(12);
+    expect(fast.stats.recompiles).toHaveLength(0);
+    expect(fast.explain().mode).toBe('re-run');
+    expect(fast.explain().guards.some((g) => g.startsWith('step'))).toBe(false);
+  });
+
   it('a free variable the transform did not pass (a global, or shadowed at the call) makes it re-run, and says so', () => {
     (globalThis as { kilnTestGlobal?: number }).kilnTestGlobal = 2;
     const fast = compile((x: Tensor) => x.mul((globalThis as { kilnTestGlobal?: number }).kilnTestGlobal ?? 1).add(offset), {

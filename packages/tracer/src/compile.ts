@@ -347,6 +347,10 @@ export class CompiledFunction {
       }
     }
     entry.modeReasons.push(...reasons);
+    if (entry.mode === 're-run' && this.closurePlans.has(entry)) {
+      // It reads its closure afresh on every call: guarding the closure would only cause recompiles.
+      entry.spec = inputSpec(roots, this.source.params, this.module !== null, (path, t) => this.dynamicDims(path, t));
+    }
     this.entries.push(entry);
     this.stats.entries = this.entries.length;
     if (recompile) this.stats.recompiles.push(recompile);
