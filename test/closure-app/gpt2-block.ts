@@ -104,21 +104,21 @@ function perCall(fs: readonly ((x: Tensor) => Tensor)[], x: Tensor, n: number, r
   return best;
 }
 
-const x = randn([1, T, D]);
-const want = block(x);
-const diffReplay = await maxDiff(fast(x), want);
-const diffRerun = await maxDiff(rerun(x), want);
+const input = randn([1, T, D]);
+const want = block(input);
+const diffReplay = await maxDiff(fast(input), want);
+const diffRerun = await maxDiff(rerun(input), want);
 const report = fast.explain();
 const rerunReport = rerun.explain();
 
 // A weight rebound between calls is seen by the replaying block (it is read fresh through the getter).
 ln1w = gain();
-const afterRebind = await maxDiff(fast(x), block(x));
+const afterRebind = await maxDiff(fast(input), block(input));
 
 const n = quick ? 10 : 50;
 const rounds = quick ? 3 : 20;
-const [eagerUs, replayUs, rerunUs] = perCall([block, fast, rerun], x, n, rounds) as [number, number, number];
-const [replayOverheadUs, rerunOverheadUs] = perCall([replayOverhead, rerunOverhead], x, n * 4, rounds) as [number, number];
+const [eagerUs, replayUs, rerunUs] = perCall([block, fast, rerun], input, n, rounds) as [number, number, number];
+const [replayOverheadUs, rerunOverheadUs] = perCall([replayOverhead, rerunOverhead], input, n * 4, rounds) as [number, number];
 
 const stackLine = Number(/gpt2-block\.ts:(\d+):\d+/.exec(new Error('where').stack ?? '')?.[1] ?? -1); // STACK-MARKER
 
