@@ -145,9 +145,11 @@ function rows(k: RowKernel, lang: Lang): string[] {
 }
 
 /**
- * i-k-j order: each row of the output accumulates in a scratch row while
- * B is walked row by row (contiguous when B is row-major), then the
- * epilogue writes it out.
+ * The cpu matmul, as eager's: B packed to contiguous rows when it is read
+ * through strides (a transposed weight), then four rows of A at a time
+ * sweep B row by row (i-k-j order: each B element loaded feeds four float64
+ * accumulator rows, the inner loop runs over contiguous memory), and the
+ * epilogue applied as each block of rows is written out.
  */
 function matmul(k: MatmulKernel, lang: Lang): string[] {
   const fixed = new Map([
@@ -155,7 +157,7 @@ function matmul(k: MatmulKernel, lang: Lang): string[] {
     ['m', 'm'],
     ['n', 'n'],
   ]);
-  const e = new ExprEmitter(lang, scopeOf(k, () => 'row[n]', fixed), 'ep_');
+  const e = new ExprEmitter(lang, scopeOf(k, () => 'acc[r * N + n]', fixed), 'ep_');
   const value = e.value(k.epilogue, 'float32');
   const { a, b } = k;
   const rank = a.strides.length;
@@ -165,21 +167,35 @@ function matmul(k: MatmulKernel, lang: Lang): string[] {
     k.batch.map((_, d) => `(Math.floor(bt / (${text(size(numelOf(k.batch.slice(d + 1))))})) % ${text(size(k.batch[d]!))}) * ${text(op.strides[d]!)}`);
   return [
     `const M = ${M}, N = ${N}, K = ${K};`,
-    'const row = new Float64Array(N);',
-    `const A = in${a.input}, B = in${b.input};`,
+    'const acc = new Float64Array(4 * N);',
+    `const A = in${a.input}, Bsrc = in${b.input};`,
     `const sam = ${text(a.strides[rank - 2]!)}, sak = ${text(a.strides[rank - 1]!)}, sbk = ${text(b.strides[rank - 2]!)}, sbn = ${text(b.strides[rank - 1]!)};`,
+    'const packed = sbn === 1 ? undefined : new Float32Array(K * N);',
     `for (let bt = 0, batches = ${text(size(numelOf(k.batch)))}; bt < batches; bt++) {`,
     `  const aBase = ${[text(a.offset), ...batchTerms(a)].join(' + ')};`,
-    `  const bBase = ${[text(b.offset), ...batchTerms(b)].join(' + ')};`,
-    '  for (let m = 0; m < M; m++) {',
-    '    row.fill(0);',
+    `  let B = Bsrc, bBase = ${[text(b.offset), ...batchTerms(b)].join(' + ')}, brs = sbk;`,
+    '  if (packed) {',
+    '    for (let kk = 0; kk < K; kk++) for (let n = 0; n < N; n++) packed[kk * N + n] = Bsrc[bBase + kk * sbk + n * sbn];',
+    '    B = packed; bBase = 0; brs = N;',
+    '  }',
+    '  for (let m0 = 0; m0 < M; m0 += 4) {',
+    '    const rows = Math.min(4, M - m0);',
+    '    acc.fill(0);',
     '    for (let kk = 0; kk < K; kk++) {',
-    '      const av = A[aBase + m * sam + kk * sak];',
-    '      const bRow = bBase + kk * sbk;',
-    '      for (let n = 0; n < N; n++) row[n] += av * B[bRow + n * sbn];',
+    '      const ak = aBase + m0 * sam + kk * sak;',
+    '      // Missing rows of the last block multiply by 0 rather than branch in the inner loop.',
+    '      const a0 = A[ak], a1 = rows > 1 ? A[ak + sam] : 0, a2 = rows > 2 ? A[ak + 2 * sam] : 0, a3 = rows > 3 ? A[ak + 3 * sam] : 0;',
+    '      const bk = bBase + kk * brs;',
+    '      for (let n = 0; n < N; n++) {',
+    '        const bv = B[bk + n];',
+    '        acc[n] += a0 * bv; acc[N + n] += a1 * bv; acc[2 * N + n] += a2 * bv; acc[3 * N + n] += a3 * bv;',
+    '      }',
     '    }',
-    '    for (let n = 0; n < N; n++) {',
-    indent([...e.lines, store(`out${k.output}`, '(bt * M + m) * N + n', value)], 6),
+    '    for (let r = 0; r < rows; r++) {',
+    '      const m = m0 + r;',
+    '      for (let n = 0; n < N; n++) {',
+    indent([...e.lines, store(`out${k.output}`, '(bt * M + m) * N + n', value)], 8),
+    '      }',
     '    }',
     '  }',
     '}',
