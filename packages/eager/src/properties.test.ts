@@ -39,7 +39,7 @@ describe('broadcasting (property)', () => {
           tensor(new Float32Array(R.size(sa))).reshape(sa).add(tensor(new Float32Array(n)));
           return false;
         } catch (e) {
-          return e instanceof KilnError && e.message === `add: cannot broadcast shapes [${sa.join(',')}] and [${n}]`;
+          return e instanceof KilnError && e.message === `add: cannot broadcast shapes [${sa.join(',')}] and [${sb.join(',')}]`;
         }
       }),
     );
