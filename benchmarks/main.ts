@@ -53,7 +53,7 @@ const devices: Device[] = options.devices.filter((d) => d === 'cpu' || rt !== un
 if (rt) {
   console.log(`webgpu: ${describeAdapter(rt.adapterInfo)}; features: ${[...rt.features].join(', ') || 'none'}`);
 } else {
-  console.log(`webgpu columns missing: ${webgpuMissing}${options.devices.includes('cpu') ? '; running the cpu columns only' : ''}`);
+  console.log(`webgpu columns missing: ${webgpuMissing?.replace(/\.$/, '')}${options.devices.includes('cpu') ? '; running the cpu columns only' : ''}`);
 }
 
 let floors: DeviceFloors | undefined;

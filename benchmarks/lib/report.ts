@@ -69,13 +69,15 @@ const COMPARED: Record<Device, Column[]> = { webgpu: ['eager', 'tfjs-webgpu', 'h
 const TIMED: Record<Device, Column[]> = { webgpu: ['eager', 'compiled', 'tfjs-webgpu', 'hand'], cpu: ['eager', 'compiled', 'tfjs-cpu', 'tfjs-wasm'] };
 
 const ms = (v: number | undefined) => (v === undefined ? '—' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
-const ratio = (r: number | undefined) => (r === undefined ? '—' : `${r.toFixed(2)} (${(1 / r).toFixed(1)}×)`);
+const speedup = (x: number) => (x >= 10 ? x.toFixed(0) : x >= 1 ? x.toFixed(1) : x.toPrecision(2));
+const ratio = (r: number | undefined) => (r === undefined ? '—' : `${r.toFixed(2)} (${speedup(1 / r)}×)`);
 
 /** One markdown table per device, and the notes that explain missing cells. */
 export function renderTables(report: BenchReport): string {
   const out: string[] = [];
   for (const device of ['webgpu', 'cpu'] as Device[]) {
     const rows = report.rows.filter((r) => r.device === device);
+    if (device === 'webgpu' && 'missing' in report.webgpu) out.push(`### webgpu: not run (${report.webgpu.missing})`, '');
     if (rows.length === 0) continue;
     const timed = TIMED[device];
     const compared = COMPARED[device];
