@@ -6,15 +6,11 @@
  * what is read. Names a test runner gave imports (`__vi_import_0__.F`)
  * are read back as the names the code was written with.
  */
-import { parse } from 'acorn';
-import type * as acorn from 'acorn';
+import { IMPORT_NAMESPACE, parseFunction, sourceOf } from './function-source';
 import { analyzeScopes, freeVariables } from './transform/scope';
-import type { FunctionNode } from './transform/scope';
 
 /** Field paths read off a variable; `'whole'`: the value itself is used. */
 export type FieldUse = readonly (readonly string[])[] | 'whole';
-
-const IMPORT_NAMESPACE = /^__(vi|vite_ssr)_import_\d+__$/;
 
 const cache = new WeakMap<object, ReadonlyMap<string, FieldUse> | null>();
 
@@ -28,16 +24,8 @@ export function fieldsRead(fn: (...args: never[]) => unknown): ReadonlyMap<strin
   return found;
 }
 
-function sourceOf(fn: (...args: never[]) => unknown): string {
-  try {
-    return Function.prototype.toString.call(fn);
-  } catch {
-    return '';
-  }
-}
-
 function analyze(source: string): ReadonlyMap<string, FieldUse> | null {
-  const fn = parseFunction(source);
+  const fn = parseFunction(source)?.fn;
   if (!fn) return null;
   const out = new Map<string, FieldUse>();
   const merge = (name: string, use: FieldUse) => {
@@ -54,36 +42,4 @@ function analyze(source: string): ReadonlyMap<string, FieldUse> | null {
     merge(v.name, v.fields === null || v.written ? 'whole' : v.fields);
   }
   return out;
-}
-
-/** A function expression, arrow, method or class method, in whatever form toString gave it. */
-function parseFunction(source: string): FunctionNode | null {
-  const forms: [string, string, (p: acorn.Program) => FunctionNode | undefined][] = [
-    ['(', ')', (p) => {
-      const s = p.body[0];
-      const e = s?.type === 'ExpressionStatement' ? s.expression : undefined;
-      return e && (e.type === 'FunctionExpression' || e.type === 'ArrowFunctionExpression') ? e : undefined;
-    }],
-    ['({', '})', (p) => {
-      const s = p.body[0];
-      const prop = s?.type === 'ExpressionStatement' && s.expression.type === 'ObjectExpression' ? s.expression.properties[0] : undefined;
-      return prop?.type === 'Property' && prop.value.type === 'FunctionExpression' ? prop.value : undefined;
-    }],
-    ['(class { ', ' })', (p) => {
-      const s = p.body[0];
-      const m = s?.type === 'ExpressionStatement' && s.expression.type === 'ClassExpression' ? s.expression.body.body[0] : undefined;
-      return m?.type === 'MethodDefinition' ? m.value : undefined;
-    }],
-  ];
-  for (const [open, close, pick] of forms) {
-    try {
-      const program = parse(open + source + close, { ecmaVersion: 'latest', sourceType: 'script' });
-      if (program.body.length !== 1) continue;
-      const fn = pick(program);
-      if (fn) return fn;
-    } catch {
-      // the next form
-    }
-  }
-  return null;
 }

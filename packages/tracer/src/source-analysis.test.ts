@@ -89,4 +89,17 @@ describe('source analysis', () => {
     expect(a('(x) => arguments[0]').freeVariables).toEqual(['arguments']);
     expect(a('function f(x) { return arguments.length; }').freeVariables).toEqual([]);
   });
+
+  it('resolves names with the transform\'s scope rules: destructured locals hold outer values, block functions stay in their block', () => {
+    // `a` is `out`, not an array the function made: pushing to it changes `out`.
+    expect(a('(x) => { const [a] = [out]; a.push(x); }').sideEffects.map((s) => s.description)).toEqual(['a.push(...) changes `a`']);
+    expect(a('(x) => { const b = []; b.push(x); return b; }').sideEffects).toEqual([]);
+    expect(a('(x) => { { function g() {} } return g(x); }').freeVariables).toEqual(['g']);
+    expect(a('(x) => { function g() { return 1; } return g(x); }')).toMatchObject({ freeVariables: [], sideEffects: [] });
+  });
+
+  it('reads `this` in class field initializers and static blocks as the enclosing function\'s', () => {
+    expect(a('m(x) { class A { y = this.z; } return x; }').usesThis).toBe(true);
+    expect(a('(x) => { class A { static { this.q = 1; } } return x; }').freeVariables).toEqual(['this']);
+  });
 });

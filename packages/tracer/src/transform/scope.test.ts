@@ -130,4 +130,15 @@ describe('free variables: scoping rules', () => {
     const [v] = freeVariables(analyzeScopes(program), fn);
     expect(v).toMatchObject({ name: 'count', written: true, fields: null });
   });
+
+  it("knows which function a scope's `this` comes from: arrows see through to the function around them", () => {
+    const program = parse('function outer() { const f = () => { return (function () {})(); }; }', { ecmaVersion: 'latest' });
+    const a = analyzeScopes(program);
+    const outer = program.body[0] as acorn.FunctionDeclaration;
+    const arrow = ((outer.body.body[0] as acorn.VariableDeclaration).declarations[0]!.init) as acorn.ArrowFunctionExpression;
+    const inner = ((arrow.body as acorn.BlockStatement).body[0] as acorn.ReturnStatement).argument as acorn.CallExpression;
+    expect(a.scopeOf(arrow)!.thisScope).toBe(a.scopeOf(outer));
+    expect(a.scopeOf(inner.callee)!.thisScope).toBe(a.scopeOf(inner.callee));
+    expect(a.root.thisScope).toBe(a.root);
+  });
 });

@@ -63,6 +63,18 @@ export class Scope {
     return s;
   }
 
+  /**
+   * Where `this` and `arguments` come from: the nearest function scope that
+   * is not an arrow's, or the root. Class field initializers and static
+   * blocks open arrow-like scopes, so their `this` is read as the enclosing
+   * function's: a conservative answer for the side-effect analysis.
+   */
+  get thisScope(): Scope {
+    let s: Scope = this;
+    while (s.parent && !(s.kind === 'function' && !s.isArrow)) s = s.parent;
+    return s;
+  }
+
   /** Whether `other` is this scope or inside it. */
   contains(other: Scope): boolean {
     for (let s: Scope | null = other; s && s.depth >= this.depth; s = s.parent) if (s === this) return true;
@@ -102,7 +114,7 @@ function isNode(v: unknown): v is AnyNode {
 }
 
 /** Child nodes in source order. */
-function children(node: AnyNode): AnyNode[] {
+export function children(node: AnyNode): AnyNode[] {
   const out: AnyNode[] = [];
   for (const [key, value] of Object.entries(node)) {
     if (key === 'loc' || key === 'range') continue;
@@ -166,45 +178,29 @@ class Walker {
     for (const id of names) this.declare(scope, id, id.name, kind, whole);
   }
 
-  /** Default values and computed keys inside a declared pattern are expressions read in `scope`. */
-  private visitPattern(p: AnyNode | null | undefined, scope: Scope): void {
+  /**
+   * The parts of a pattern that are not its names: default values and
+   * computed keys are expressions read in `scope`, member targets read their
+   * object. In an assignment target (`write`) its names are written; in a
+   * declaration they are declared by declarePattern instead.
+   */
+  private visitPattern(p: AnyNode | null | undefined, scope: Scope, write = false): void {
     if (!p) return;
     switch (p.type) {
-      case 'Identifier': return;
-      case 'AssignmentPattern': this.visitPattern(p.left, scope); this.visit(p.right, scope); return;
+      case 'Identifier': if (write) this.ref(p, scope, true, null); return;
+      case 'AssignmentPattern': this.visitPattern(p.left, scope, write); this.visit(p.right, scope); return;
       case 'ObjectPattern':
         for (const prop of p.properties) {
-          if (prop.type === 'RestElement') this.visitPattern(prop.argument, scope);
+          if (prop.type === 'RestElement') this.visitPattern(prop.argument, scope, write);
           else {
             if (prop.computed) this.visit(prop.key, scope);
-            this.visitPattern(prop.value, scope);
+            this.visitPattern(prop.value, scope, write);
           }
         }
         return;
-      case 'ArrayPattern': for (const e of p.elements) this.visitPattern(e, scope); return;
-      case 'RestElement': this.visitPattern(p.argument, scope); return;
-      default: this.visit(p, scope);
-    }
-  }
-
-  /** An assignment target: its names are written, member targets read their object. */
-  private visitTarget(p: AnyNode | null | undefined, scope: Scope): void {
-    if (!p) return;
-    switch (p.type) {
-      case 'Identifier': this.ref(p, scope, true, null); return;
-      case 'AssignmentPattern': this.visitTarget(p.left, scope); this.visit(p.right, scope); return;
-      case 'ObjectPattern':
-        for (const prop of p.properties) {
-          if (prop.type === 'RestElement') this.visitTarget(prop.argument, scope);
-          else {
-            if (prop.computed) this.visit(prop.key, scope);
-            this.visitTarget(prop.value, scope);
-          }
-        }
-        return;
-      case 'ArrayPattern': for (const e of p.elements) this.visitTarget(e, scope); return;
-      case 'RestElement': this.visitTarget(p.argument, scope); return;
-      case 'MemberExpression': this.member(p, scope, true); return;
+      case 'ArrayPattern': for (const e of p.elements) this.visitPattern(e, scope, write); return;
+      case 'RestElement': this.visitPattern(p.argument, scope, write); return;
+      case 'MemberExpression': this.member(p, scope, write); return;
       default: this.visit(p, scope);
     }
   }
@@ -352,7 +348,7 @@ class Walker {
       case 'ForOfStatement': {
         const loop = new Scope(scope, 'block', n);
         if (n.left.type === 'VariableDeclaration') this.visit(n.left, loop);
-        else this.visitTarget(n.left, loop);
+        else this.visitPattern(n.left, loop, true);
         this.visit(n.right, loop);
         this.visit(n.body, loop);
         return;
@@ -389,11 +385,11 @@ class Walker {
         this.visit(n.value, scope);
         return;
       case 'AssignmentExpression':
-        this.visitTarget(n.left, scope);
+        this.visitPattern(n.left, scope, true);
         this.visit(n.right, scope);
         return;
       case 'UpdateExpression':
-        this.visitTarget(n.argument, scope);
+        this.visitPattern(n.argument, scope, true);
         return;
       case 'LabeledStatement':
         this.visit(n.body, scope);
