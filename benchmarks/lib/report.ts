@@ -153,10 +153,10 @@ const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').rep
 export function renderSvg(report: BenchReport): string {
   const width = 960;
   const left = 230;
-  const right = 40;
+  const right = 110; // room for the label of the longest bar
   const barH = 14;
   const speedups = report.rows.flatMap((r) => Object.values(r.ratios).map((v) => 1 / v!));
-  const lo = 10 ** Math.floor(Math.log10(Math.min(0.1, ...speedups) / 1.2));
+  const lo = Math.min(0.1, ...speedups) / 1.3;
   const hi = Math.max(10, ...speedups) * 1.5;
   const x = (v: number) => left + ((Math.log10(Math.min(Math.max(v, lo), hi)) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * (width - left - right);
   const parts: string[] = [];
