@@ -22,6 +22,9 @@ export class CommandBatcher {
   /** When set, every dispatch is timed (own pass with timestamps, or wall). */
   timer: KernelTimer | undefined;
   private holding = false;
+  /** Kernels dispatched since the last `takeWork()`, for the readback waiter's history. */
+  private work: string[] = [];
+  private workCount = 0;
 
   constructor(
     private readonly device: GPUDevice,
@@ -29,6 +32,18 @@ export class CommandBatcher {
     private readonly afterSubmit: () => void,
     public maxDispatchesPerSubmit = 32,
   ) {}
+
+  /**
+   * What was dispatched since the last call, as a short signature (the first
+   * kernels' names and the count): a readback after the same work takes
+   * about as long again, a readback after other work may not.
+   */
+  takeWork(): string {
+    const signature = `${this.workCount}:${this.work.join(',')}`;
+    this.work = [];
+    this.workCount = 0;
+    return signature;
+  }
 
   /** True when commands are recorded but not submitted. */
   get hasPending(): boolean {
@@ -51,6 +66,7 @@ export class CommandBatcher {
     if (timestamps) pass.end();
     this.pending++;
     this.dispatches++;
+    if (this.workCount++ < 16) this.work.push(label ?? pipeline.label);
     if (this.timer?.method === 'wall') this.timer.wallMark(label ?? pipeline.label, () => this.flush());
     else if (!this.holding && this.pending >= this.maxDispatchesPerSubmit) this.flush();
   }

@@ -3,7 +3,7 @@
  * pending; on a CPU device (lavapipe) that spin takes a core from the kernels
  * themselves. Measured here: a 43 ms kernel read back at once took 61 ms,
  * after a 20 ms sleep 44 ms. So a readback first sleeps for most of the
- * shortest time the same kind of readback (same pending dispatch count and
+ * shortest time the same kind of readback (after the same kernels, same
  * size) took recently, and only then maps. Taking the minimum keeps one slow
  * call (a first call, a busy machine) from making later ones oversleep, and
  * an oversleep shrinks the next sleep. Short waits are not worth a timer.
@@ -19,8 +19,8 @@ export class ReadbackWaiter {
   ) {}
 
   /** Sleeps if this readback is known to take long; returns the call to make once mapped. */
-  async beforeMap(dispatches: number, bytes: number): Promise<() => void> {
-    const key = `${dispatches}:${bytes}`;
+  async beforeMap(work: string, bytes: number): Promise<() => void> {
+    const key = `${work}|${bytes}`;
     const start = performance.now();
     const seen = this.recent.get(key);
     const sleep = seen ? Math.min(...seen) * this.fraction : 0;

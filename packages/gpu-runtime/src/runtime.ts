@@ -155,10 +155,10 @@ export class GpuRuntime {
     const end = Math.min(buffer.size, Math.ceil((byteOffset + byteLength) / 4) * 4);
     const staging = this.pool.acquire(end - start, READBACK_USAGE, 'kiln-readback');
     this.batcher.copy(buffer, start, staging, 0, end - start);
-    const dispatches = this.batcher.pendingDispatches;
+    const work = this.batcher.takeWork();
     this.flush();
     try {
-      const mapped = await this.waiter.beforeMap(dispatches, end - start);
+      const mapped = await this.waiter.beforeMap(work, end - start);
       await staging.mapAsync(GPUMapMode.READ, 0, end - start);
       mapped();
       const head = byteOffset - start;
