@@ -1,6 +1,6 @@
 /** W4: an MLP, x[256, 768] -> linear 3072 -> gelu -> linear 768: two matmuls with bias and activation epilogues. */
 import { F, manualSeed, randn, type Device, type Tensor } from '@kiln/eager';
-import { PEER_TOLERANCE, type Workload } from './workload';
+import type { Workload } from './workload';
 
 const tokens = (quick: boolean) => (quick ? 64 : 256);
 const D = 768;

@@ -7,7 +7,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { compile, explain } from './index';
 import type { ExplainReport } from './index';
 
-/** Two graph breaks (two `.item()` reads), an extern (an int32 matmul runs as its eager kernel), fusible chains. */
+/**
+ * Two graph breaks (two `.item()` reads), an extern (an int32 matmul runs as its eager kernel), fusible chains.
+ * Written in each test file on purpose: break locations skip kiln's own files, so a shared fixture
+ * inside packages/ would report no location.
+ */
 async function twoBreaks(x: Tensor, w: Tensor): Promise<Tensor> {
   const counts = x.cast('int32').matmul(w.cast('int32')).cast('float32');
   const h = x.matmul(w).relu().add(counts.mul(0.01));
