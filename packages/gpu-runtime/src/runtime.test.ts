@@ -123,34 +123,31 @@ describe('GpuRuntime', () => {
     rt.release(tmp);
   });
 
-  it('flushes by itself at the dispatch threshold', (ctx) => {
-    if (!gpu.runtime) return ctx.skip(gpu.reason);
-    const rt = gpu.runtime;
+  /** Submits made while `record(dispatch)` runs with the batcher's threshold at `threshold`. */
+  function submitsWith(rt: NonNullable<typeof gpu.runtime>, threshold: number, record: (dispatch: () => void) => void): number {
     rt.flush();
     const saved = rt.batcher.maxDispatchesPerSubmit;
-    rt.batcher.maxDispatchesPerSubmit = 10;
+    rt.batcher.maxDispatchesPerSubmit = threshold;
     const pipeline = rt.pipeline({ wgsl: AXPY });
     const a = rt.alloc(256), b = rt.alloc(256);
-    const submits = rt.batcher.submits;
-    for (let i = 0; i < 25; i++) rt.dispatch(pipeline, [a, b], [1]);
-    expect(rt.batcher.submits).toBe(submits + 2);
-    rt.batcher.maxDispatchesPerSubmit = saved;
+    const before = rt.batcher.submits;
+    try {
+      record(() => rt.dispatch(pipeline, [a, b], [1]));
+      return rt.batcher.submits - before;
+    } finally {
+      rt.batcher.maxDispatchesPerSubmit = saved;
+    }
+  }
+
+  it('flushes by itself at the dispatch threshold', (ctx) => {
+    if (!gpu.runtime) return ctx.skip(gpu.reason);
+    expect(submitsWith(gpu.runtime, 10, (dispatch) => { for (let i = 0; i < 25; i++) dispatch(); })).toBe(2);
   });
 
   it('submits a batch once, whatever the threshold', (ctx) => {
     if (!gpu.runtime) return ctx.skip(gpu.reason);
     const rt = gpu.runtime;
-    rt.flush();
-    const saved = rt.batcher.maxDispatchesPerSubmit;
-    rt.batcher.maxDispatchesPerSubmit = 4;
-    const pipeline = rt.pipeline({ wgsl: AXPY });
-    const a = rt.alloc(256), b = rt.alloc(256);
-    const submits = rt.batcher.submits;
-    rt.batcher.batch(() => {
-      for (let i = 0; i < 20; i++) rt.dispatch(pipeline, [a, b], [1]);
-    });
-    expect(rt.batcher.submits).toBe(submits + 1);
-    rt.batcher.maxDispatchesPerSubmit = saved;
+    expect(submitsWith(rt, 4, (dispatch) => rt.batcher.batch(() => { for (let i = 0; i < 20; i++) dispatch(); }))).toBe(1);
   });
 
   it.for(['timestamp', 'wall'] as const)('profiles each dispatch by %s', async (method, ctx) => {
