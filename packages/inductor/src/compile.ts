@@ -2,7 +2,7 @@
  * The inductor's entry: graph -> lowered IR -> schedule -> kernels for the
  * graph's device -> a CompiledGraph. Also the tracer's backend interface.
  */
-import { KilnError, type Graph, type Tensor } from '@kiln/eager';
+import { KilnError, type Graph } from '@kiln/eager';
 import { currentRuntime, log } from '@kiln/gpu-runtime';
 import { lowerGraph, type DynamicDims } from './lower-graph';
 import { CompiledGraph } from './runtime/compiled-graph';
@@ -44,10 +44,4 @@ export function compileGraph(graph: Graph, options: InductorOptions = {}): Compi
   for (const k of compiled.kernels) log('output_code', () => `${k.name} (${k.kind}: ${k.fusedOps.join(', ')})\n${k.source}`);
   log('perf', `inductor: ${graph.nodes.length} nodes -> ${compiled.kernels.length} kernels on ${device} in ${(performance.now() - started).toFixed(1)} ms`);
   return compiled;
-}
-
-/** The tracer's backend interface: `(graph, exampleInputs) => (inputs) => outputs`. */
-export function inductorBackend(graph: Graph, _exampleInputs: readonly Tensor[]): (inputs: readonly Tensor[]) => Tensor[] {
-  const compiled = compileGraph(graph);
-  return (inputs) => compiled.run(inputs);
 }

@@ -3,7 +3,7 @@
  * WGSL (webgpu) or JS (cpu) kernels -> a compiled graph with planned
  * buffers. See DESIGN.md, "Inductor".
  */
-export { compileGraph, inductorBackend } from './compile';
+export { compileGraph } from './compile';
 export type { InductorOptions } from './compile';
 export type { DynamicDims } from './lower-graph';
 export { CompiledGraph } from './runtime/compiled-graph';
