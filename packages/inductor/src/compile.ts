@@ -1,6 +1,6 @@
 /**
  * The inductor's entry: graph -> lowered IR -> schedule -> kernels for the
- * graph's device -> a CompiledGraph. Also the tracer's backend interface.
+ * graph's device -> a CompiledGraph (what the tracer's 'inductor' backend calls).
  */
 import { KilnError, type Graph } from '@kiln/eager';
 import { currentRuntime, log } from '@kiln/gpu-runtime';
