@@ -52,3 +52,5 @@ export type { GpuStorage } from './backend-webgpu';
 export { DEFAULT_TILES, planMatmul, renderMatmulTemplate } from './backend-webgpu/matmul-kernel';
 export type { MatmulLaunch, MatmulTemplate, MatmulTile, MatmulVariant } from './backend-webgpu/matmul-kernel';
 export * as wgsl from './wgsl';
+export { reductionStatements } from './backend-webgpu/reduce-statements';
+export type { ReductionStatements } from './backend-webgpu/reduce-statements';

@@ -1,6 +1,6 @@
 import type { GpuRuntime } from '@kiln/gpu-runtime';
-import type { DType } from '../dtype';
 import { REDUCTIONS, type ReduceOp } from '../ops/reductions';
+import { reductionStatements } from './reduce-statements';
 import { isContiguous, numelOf } from '../view';
 import { memoPipeline } from './pipeline-memo';
 import { gridFor, kernelPrelude, type StridedOperand } from './strided-operand';
@@ -35,24 +35,6 @@ export function defaultStrategy(rows: number, rowLength: number): ReduceStrategy
 const WG_THREAD = 64;
 const WG_ROW = 128;
 
-/**
- * The statements of a row reduction, from the op's template (../ops/reductions):
- * `update` folds value `v` at position `j` into (acc, idx); `combine` folds a
- * partial (acc2, idx2) from another thread in. Select ops keep the earliest
- * index on ties (neither beats the other), and idx -1 marks "nothing yet".
- */
-function statements(op: ReduceOp, t: DType) {
-  const spec = REDUCTIONS[op];
-  const step = (acc: string, x: string) => spec.wgsl.step(acc, x, t);
-  if (spec.mode === 'accumulate') {
-    return { update: `acc = ${step('acc', 'v')};`, combine: `acc = ${step('acc', 'acc2')};` };
-  }
-  return {
-    update: `if (idx < 0 || ${step('acc', 'v')}) { acc = v; idx = i32(j); }`,
-    combine: `if (idx2 >= 0 && (idx < 0 || ${step('acc', 'acc2')} || (!${step('acc2', 'acc')} && idx2 < idx))) { acc = acc2; idx = idx2; }`,
-  };
-}
-
 /** One dispatch reducing each row of `input` (the trailing dims) into one output element. */
 export function runReduction(rt: GpuRuntime, spec: ReduceSpec): void {
   const { input, outerRank } = spec;
@@ -76,16 +58,15 @@ export function renderReduction(spec: ReduceSpec, strategy: ReduceStrategy, dens
   const rank = input.shape.length;
   const table = REDUCTIONS[spec.op];
   const t = table.math(input.dtype);
-  const c = statements(spec.op, t);
-  // Select ops track the winner's position (ties go to the earliest) even when only its value is stored.
-  const tracked = table.mode === 'select';
+  const c = reductionStatements(spec.op, t);
+  const tracked = c.tracked;
   // Element offset of (row, j): linear when dense, else unravel both over strides.
   const offset = dense
     ? 'info(2u) + row * info(1u) + j'
     : `info(2u) + ${[...unravel('row', 0, outerRank, rank), ...unravel('j', outerRank, rank, rank)].join(' + ') || '0u'}`;
   const load = loadAs(`src[${offset}]`, input.dtype, t);
-  const store = `dst[info(3u) + row] = ${table.index ? storeAs('idx', 'int32', spec.output.dtype) : storeAs('acc', t, spec.output.dtype)};`;
-  const declare = `var acc: ${VALUE_TYPE[t]} = ${table.wgsl.init(t)};${tracked ? ' var idx: i32 = -1;' : ''}`;
+  const store = `dst[info(3u) + row] = ${storeAs(c.result, table.out(t), spec.output.dtype)};`;
+  const declare = c.declare;
   const header = `// kiln eager kernel: ${spec.name} (${spec.op} over rows, ${strategy}${dense ? '' : ', strided'})
 ${kernelPrelude(4 + (dense ? 0 : 2 * rank))}
 @group(0) @binding(1) var<storage, read> src: array<${STORAGE_TYPE[input.dtype]}>;
@@ -99,7 +80,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     ${declare}
     for (var j = 0u; j < info(1u); j++) {
       let v = ${load};
-      ${c.update}
+      ${c.update('v')}
     }
     ${store}
   }
@@ -115,7 +96,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
     ${declare}
     for (var j = lid.x; j < info(1u); j += ${WG_ROW}u) {
       let v = ${load};
-      ${c.update}
+      ${c.update('v')}
     }
     part[lid.x] = acc;${tracked ? '\n    partIdx[lid.x] = idx;' : ''}
     workgroupBarrier();

@@ -4,7 +4,7 @@
  * metadata words: [syms..., params...]. Buffers: binding 0 is the metadata,
  * then inputs, then outputs.
  */
-import { helpersFor, PHILOX_WGSL, REDUCTIONS, type DType } from '@kiln/eager';
+import { helpersFor, PHILOX_WGSL, reductionStatements, type DType } from '@kiln/eager';
 import { wgsl as W } from '@kiln/eager';
 import { renderMatmulTemplate, type MatmulTile, type MatmulVariant } from '@kiln/eager';
 import { keyOf, size, type Expr, type Size } from '../ir/expr';
@@ -169,29 +169,6 @@ function linearInputs(k: PointwiseKernel): Set<number> {
   return linear;
 }
 
-/** The accumulator statements of each reduction (from the op table's templates). */
-function reductionCode(r: RowKernel['reductions'][number]) {
-  const spec = REDUCTIONS[r.op];
-  const t = r.dtype;
-  const step = (acc: string, x: string) => spec.wgsl.step(acc, x, t);
-  const a = `acc${r.id}`;
-  const ix = `idx${r.id}`;
-  // Only argmax/argmin track a position (earliest wins ties); plain max/min keep the value.
-  const tracked = spec.index;
-  const select = spec.mode === 'select';
-  return {
-    declare: `var ${a}: ${W.VALUE_TYPE[t]} = ${spec.wgsl.init(t)};${tracked ? ` var ${ix}: i32 = -1;` : ''}`,
-    update: (v: string) =>
-      tracked ? `if (${ix} < 0 || ${step(a, v)}) { ${a} = ${v}; ${ix} = i32(j); }` : select ? `if (${step(a, v)}) { ${a} = ${v}; }` : `${a} = ${step(a, v)};`,
-    combine: tracked
-      ? `if (${ix}2 >= 0 && (${ix} < 0 || ${step(a, `${a}2`)} || (!${step(`${a}2`, a)} && ${ix}2 < ${ix}))) { ${a} = ${a}2; ${ix} = ${ix}2; }`
-      : select ? `if (${step(a, `${a}2`)}) { ${a} = ${a}2; }` : `${a} = ${step(a, `${a}2`)};`,
-    tracked,
-    /** The finished value, as the reduction's output dtype. */
-    result: spec.index ? ix : W.convert(a, t, spec.out(t)),
-  };
-}
-
 /**
  * Row kernels. 'thread': one thread per row walks the row once per
  * reduction, then writes the row's outputs. 'workgroup': one workgroup per
@@ -200,7 +177,7 @@ function reductionCode(r: RowKernel['reductions'][number]) {
  */
 function renderRows(k: RowKernel, o: WgslOptions): string {
   const L = lang(o.symCount);
-  const codes = new Map(k.reductions.map((r) => [r.id, reductionCode(r)]));
+  const codes = new Map(k.reductions.map((r) => [r.id, reductionStatements(r.op, r.dtype, `acc${r.id}`, `idx${r.id}`)]));
   const root = new ExprEmitter(L, scopeOf(k, (id) => codes.get(id)!.result));
   const rows = numelText(k.outer, o.symCount);
   const inner = numelText(k.inner, o.symCount);
