@@ -180,7 +180,7 @@ class Scheduler {
     for (const n of this.nodes) {
       if (claimed.has(n) || !this.realized.has(n) || n.kind === 'input') continue;
       if (n.kind === 'matmul') {
-        const fused = this.matmulWithEpilogue(n);
+        const fused = this.matmulWithEpilogue(n, claimed);
         fused.writes.forEach((w) => claimed.add(w));
         claimed.add(n);
         kernels.push(fused);
@@ -316,11 +316,12 @@ class Scheduler {
    * (bias, activation, residual add, scale) is applied to each product
    * before it is stored, saving the product's buffer and a kernel.
    */
-  private matmulWithEpilogue(mm: MatmulNode): ScheduledKernel {
+  private matmulWithEpilogue(mm: MatmulNode, claimed: ReadonlySet<IRNode>): ScheduledKernel {
     const batch = mm.shape.slice(0, -2);
     const idx = [...unravel(ivar('bt', numelOf(batch)), batch), ivar('m', mm.shape.at(-2)), ivar('n', mm.shape.at(-1))];
     const candidates = this.nodes.filter(
-      (p): p is PointwiseNode => p.kind === 'pointwise' && this.realized.has(p) && sameShape(p.shape, mm.shape) && this.readsInlined(p, mm),
+      (p): p is PointwiseNode =>
+        p.kind === 'pointwise' && this.realized.has(p) && !claimed.has(p) && sameShape(p.shape, mm.shape) && this.readsInlined(p, mm),
     );
     const consumer = candidates.length === 1 && !this.outputs.includes(mm) && this.onlyFeeds(mm, candidates[0]!) ? candidates[0]! : undefined;
     const build = (target: PointwiseNode | undefined) => {
