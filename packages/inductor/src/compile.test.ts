@@ -1,4 +1,4 @@
-import { cat, F, manualSeed, randn, runGraph, tidy, type Tensor } from '@kiln/eager';
+import { arange, cat, F, manualSeed, randn, runGraph, tidy, type Device, type Tensor } from '@kiln/eager';
 import { devicesUnderTest } from '@kiln/eager/testing';
 import { describe, expect, it } from 'vitest';
 import { compileGraph } from './compile';
@@ -44,6 +44,15 @@ const PATTERNS: Pattern[] = [
     name: 'a sum of 12 inputs splits at the binding limit', shapes: Array.from({ length: 12 }, () => [6]),
     fn: (...xs) => xs.slice(1).reduce((acc, x) => acc.add(x), xs[0]!).tanh(), kernels: 2,
   },
+  { name: 'two matmuls added (a@b + c@d)', shapes: [[5, 6], [6, 7], [5, 3], [3, 7]], fn: (a, b, c, d) => a.matmul(b).add(c.matmul(d)), kernels: 2 },
+  {
+    name: 'RNN cell tanh(linear(x) + linear(h))', shapes: [[4, 6], [8, 6], [8], [4, 8], [8, 8]],
+    fn: (x, wx, b, h, wh) => F.linear(x, wx, b).add(F.linear(h, wh)).tanh(), kernels: 2,
+  },
+  {
+    name: 'SwiGLU MLP linear(silu(linear(x, w1)) * linear(x, w3), w2)', shapes: [[6, 8], [12, 8], [12, 8], [8, 12]],
+    fn: (x, w1, w3, w2) => F.linear(F.silu(F.linear(x, w1)).mul(F.linear(x, w3)), w2), kernels: 3,
+  },
   {
     name: 'int32 matmul runs as an extern between fused kernels', shapes: [[4, 6], [6, 5]],
     fn: (a, b) => a.mul(3).cast('int32').matmul(b.mul(3).cast('int32')).add(1), kernels: 4,
@@ -81,6 +90,31 @@ describe.each(devices)('compiled == eager on %s', (device) => {
         expect(Math.abs(g[j]! - w[j]!), `element ${j}: ${g[j]} vs ${w[j]}`).toBeLessThanOrEqual(1e-5 + 1e-4 * Math.abs(w[j]!));
       }
     }
+  });
+});
+
+/** Inputs given as views: the graph was traced for dense inputs, so the compiled call must read these through their layout. */
+const LAYOUTS: { name: string; view: (device: Device) => Tensor }[] = [
+  { name: 'a dense slice at a storage offset', view: (device) => arange(0, 40, 1, { device }).cast('float32').slice(0, 20, 40).reshape([4, 5]) },
+  { name: 'a step slice', view: (device) => arange(0, 40, 1, { device }).cast('float32').slice(0, 1, 40, 2).reshape([4, 5]) },
+  { name: 'a transpose', view: (device) => arange(0, 20, 1, { device }).cast('float32').reshape([5, 4]).transpose(0, 1) },
+  { name: 'an expand', view: (device) => arange(0, 5, 1, { device }).cast('float32').expand([4, 5]) },
+  { name: 'a row of a matrix at an offset', view: (device) => arange(0, 60, 1, { device }).cast('float32').reshape([3, 4, 5]).slice(0, 2, 3).squeeze(0) },
+];
+
+describe.each(devices)('inputs that are views on %s', (device) => {
+  const graph = record([{ shape: [4, 5], dtype: 'float32', device }, { shape: [5, 3], dtype: 'float32', device }], (x, w) => [x.mul(2).add(1), x.matmul(w), x.sum(1)]);
+  it.each(LAYOUTS)('$name', async ({ view }) => {
+    const compiled = compileGraph(graph);
+    const x = view(device);
+    const w = randn([5, 3], { device });
+    const got = compiled.run([x, w]);
+    const want = tidy(() => runGraph(graph, [x, w]));
+    for (let i = 0; i < want.length; i++) {
+      const [g, e] = [await got[i]!.data(), await want[i]!.data()];
+      for (let j = 0; j < e.length; j++) expect(Math.abs(g[j]! - e[j]!), `output ${i} element ${j}: ${g[j]} vs ${e[j]}`).toBeLessThanOrEqual(1e-5 + 1e-4 * Math.abs(e[j]!));
+    }
+    compiled.dispose();
   });
 });
 

@@ -35,6 +35,15 @@ describe.each(devices)('compiled with the inductor == eager on %s', (device) => 
     expect(fast.stats.graphsCompiled).toBe(1);
   });
 
+  it('reads an input that is a dense view at a storage offset from its offset, first call included', async () => {
+    const fast = compile((x: Tensor) => x.mul(2));
+    const base = tensor([0, 1, 2, 3, 4, 5, 6, 7], { device });
+    for (const [start, end] of [[4, 8], [2, 6], [0, 4]] as const) {
+      const x = base.slice(0, start, end);
+      await expectClose(fast(x), x.mul(2));
+    }
+  });
+
   it('re-runs a function using F (an imported binding) and compiles each structure once', async () => {
     const fn = (x: Tensor, w: Tensor, b: Tensor) => F.softmax(F.gelu(F.linear(x, w, b)), -1);
     const fast = compile(fn);

@@ -133,8 +133,9 @@ export class CompiledGraph {
       throw new KilnError(`expected ${this.inputs.length} inputs, got ${inputs.length}`, { op: 'compiled graph' });
     }
     const syms = this.symValues(inputs);
-    // The kernels read inputs as contiguous buffers; any other layout is copied into one first.
-    const args = inputs.map((t) => (t.offset === 0 && views.isContiguous(t.layout) ? t : t.contiguous()));
+    // The kernels read each input as a dense buffer from element 0; any other layout (strided, or a
+    // dense view at a storage offset such as a slice of a batch) is copied into one first.
+    const args = inputs.map((t) => (t.offset === 0 && views.isContiguous(t.layout) ? t : denseCopy(t)));
     const params = new Map(this.randomOps.map((r) => [r.source, takeRandom(sizeValue(r.numel, syms))]));
     const count = (n: IRNode) => sizeValue(numelOf(n.shape), syms);
     // Values an extern reads or writes live in eager tensors for this call; the rest in planned buffers.
@@ -272,6 +273,11 @@ export class CompiledGraph {
     if (this.rt) for (const b of this.slots) if (b) this.rt.release(b as GPUBuffer);
     this.slots.length = 0;
   }
+}
+
+/** A new contiguous tensor at offset 0 with `t`'s elements (`contiguous()` keeps an offset view as it is). */
+function denseCopy(t: Tensor): Tensor {
+  return execute('cast', [t], { dtype: t.dtype }, { shape: t.shape, dtype: t.dtype, device: t.device });
 }
 
 /** An index expression's value for this call's dynamic sizes (no loop variables). */
