@@ -86,7 +86,9 @@ const tensorAt = (inputs: readonly Input[], i: number) => inputs[i] as Tensor;
 
 function operand(x: Input, op: string, shape: readonly number[]): Operand {
   if (x instanceof Tensor) return { storage: x.storage, view: expand(op, x.layout, shape) };
-  return { value: Number(x), dtype: scalarDtype(x) };
+  const dtype = scalarDtype(x);
+  // A float scalar takes part as float32, as PyTorch converts it: 3.5e38 is Infinity.
+  return { value: dtype === 'float32' ? Math.fround(Number(x)) : Number(x), dtype };
 }
 
 /** A new tensor of `meta` whose elements `kernel` writes (freed again if the kernel throws). */

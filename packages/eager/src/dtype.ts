@@ -54,13 +54,26 @@ export function canCast(from: DType, to: DType): boolean {
 
 /**
  * The dtype a JS scalar takes part in promotion as: booleans are bool,
- * integral numbers inside the int32 range are int32, anything else float32.
+ * integral numbers inside the int32 range are int32 (but -0), anything else float32.
  * JS cannot tell `2.0` from `2`, so `intTensor.mul(2.0)` stays int32 (use
  * `cast` first); integers outside int32 count as float so they never wrap.
  */
 export function scalarDtype(s: Scalar): DType {
   if (typeof s === 'boolean') return 'bool';
-  return Number.isInteger(s) && s >= -2147483648 && s <= 2147483647 ? 'int32' : 'float32';
+  // -0 is a float: as an int it would be 0 and lose its sign (x * -0 is -0 for positive x).
+  return Number.isInteger(s) && !Object.is(s, -0) && s >= -2147483648 && s <= 2147483647 ? 'int32' : 'float32';
+}
+
+/**
+ * A JS scalar of dtype `from` converted to `to` by kiln's cast rules, as the
+ * kernels convert (float to int32: toward zero, saturating, NaN to 0; to
+ * bool: x != 0, NaN included).
+ */
+export function castScalar(value: number, from: DType, to: DType): number {
+  if (from === to || to === 'float32') return to === 'float32' ? Math.fround(value) : value;
+  if (to === 'bool') return value !== 0 ? 1 : 0;
+  if (from === 'bool') return value;
+  return Number.isNaN(value) ? 0 : Math.trunc(Math.min(Math.max(value, -2147483648), 2147483647));
 }
 
 /** Promotion over any mix of dtypes (of tensors and scalars). */

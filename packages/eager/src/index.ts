@@ -41,7 +41,7 @@ export type { Device, DeviceBackend, Operand, RandomDist, ScalarRef, Storage, Te
 export { cpuBackend } from './backend-cpu';
 
 // Shared vocabulary.
-export { DTYPES, promoteTypes, resultType, scalarDtype, allocArray } from './dtype';
+export { DTYPES, promoteTypes, resultType, scalarDtype, allocArray, castScalar } from './dtype';
 export type { DType, Scalar, TypedArray, TypedArrayOf } from './dtype';
 export * as views from './view';
 export type { View } from './view';

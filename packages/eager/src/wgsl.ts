@@ -22,31 +22,60 @@ export function storeAs(expr: string, from: WgslDType, to: WgslDType): string {
   return convert(expr, from, to);
 }
 
-/** A value of dtype `from` converted to dtype `to` (PyTorch cast rules). */
+/**
+ * A value of dtype `from` converted to dtype `to` (PyTorch's cast rules; NaN
+ * is true as a bool; float to int32 truncates toward zero, saturates at the
+ * int32 range and maps NaN to 0, the same rule as the cpu device's).
+ */
 export function convert(expr: string, from: WgslDType, to: WgslDType): string {
   if (from === to) return expr;
-  if (to === 'bool') return `(${expr} != ${from === 'float32' ? '0.0' : '0'})`;
+  if (to === 'bool') return from === 'float32' ? `kiln_f2b(${expr})` : `(${expr} != 0)`;
   if (from === 'bool') return `select(${to === 'float32' ? '0.0, 1.0' : '0, 1'}, ${expr})`;
-  return `${VALUE_TYPE[to]}(${expr})`;
+  return from === 'float32' ? `kiln_f2i(${expr})` : `${VALUE_TYPE[to]}(${expr})`;
 }
 
-/** A WGSL literal of dtype `dtype`. */
+/** The bits of `value` as a float32 (rounded to it first: beyond its range is ±Infinity). */
+export function f32Bits(value: number): number {
+  return new Uint32Array(new Float32Array([value]).buffer)[0]!;
+}
+
+/**
+ * A WGSL literal of dtype `dtype`. Floats are spelled by their float32 bits
+ * through `kiln_f32` (see FLOAT_PRELUDE), so NaN, ±Infinity, -0 and values
+ * beyond float32's range (which become ±Infinity) all have a spelling, and
+ * the shader compiler cannot fold them.
+ */
 export function literal(value: number | boolean, dtype: WgslDType): string {
   if (dtype === 'bool') return value ? 'true' : 'false';
   const n = Number(value);
   if (dtype === 'int32') return `i32(${n | 0})`;
-  if (Number.isNaN(n)) return 'bitcast<f32>(special_bits[0])';
-  if (n === Infinity) return 'bitcast<f32>(special_bits[1])';
-  if (n === -Infinity) return 'bitcast<f32>(special_bits[2])';
-  const text = Object.is(n, -0) ? '-0.0' : String(Math.fround(n));
-  return /[.e]/.test(text) ? `f32(${text})` : `f32(${text}.0)`;
+  const f = Math.fround(n);
+  const shown = Number.isNaN(f) ? 'NaN' : Object.is(f, -0) ? '-0' : String(f);
+  return `kiln_f32(0x${f32Bits(f).toString(16)}u /* ${shown} */)`;
 }
 
 /**
- * WGSL rejects NaN and infinities in constant expressions, so `literal`
- * spells them as bitcasts of a module-scope (non-constant) array; and
- * implementations may assume no NaN in float math (lavapipe folds `v != v`
- * to false), so NaN tests look at the bits. Every kernel includes these.
+ * Shader compilers may assume that float math sees no NaN, infinity or
+ * signed zero (lavapipe folds `v != v` to false, `x * 0.0` and `x - x` to 0,
+ * `log(exp(x))` to x, and the sign of a -0.0 literal away), which would
+ * make kernels disagree with IEEE 754 and with the cpu device. So kernels:
+ * - test NaN through its bits (`is_nan`), and the op templates say what
+ *   NaN does instead of leaving it to max, sign or a comparison;
+ * - spell float constants as bits XORed with `kiln_zero`, which is 0 when
+ *   the kernel runs but unknown to the compiler (`kiln_f32`);
+ * - (compiled kernels) pass each float op's result through `kiln_keep(v, k)`,
+ *   an identity the compiler cannot see through, with a distinct k at each
+ *   use, so no two results are provably equal and nothing folds across ops,
+ *   as nothing does between eager's one-op kernels.
+ * Every entry point runs OPAQUE_ZERO_INIT first (the workgroup count is never
+ * 0 when a kernel runs). Float to int32 and to bool follow `convert`.
  */
-export const SPECIAL_FLOATS = `var<private> special_bits: array<u32, 3> = array<u32, 3>(0x7fc00000u, 0x7f800000u, 0xff800000u);
-fn is_nan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }`;
+export const FLOAT_PRELUDE = `var<private> kiln_zero: u32;
+fn is_nan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
+fn kiln_f32(bits: u32) -> f32 { return bitcast<f32>(bits ^ kiln_zero); }
+fn kiln_keep(v: f32, k: u32) -> f32 { return bitcast<f32>(bitcast<u32>(v) ^ (kiln_zero * k)); }
+fn kiln_f2b(v: f32) -> bool { return v != 0.0 || is_nan(v); }
+fn kiln_f2i(v: f32) -> i32 { return select(select(i32(v), 2147483647, v >= 2147483648.0), 0, is_nan(v)); }`;
+
+/** The first statement of every kernel's entry point (which must name `@builtin(num_workgroups) nwg`). */
+export const OPAQUE_ZERO_INIT = 'kiln_zero = u32(nwg.x == 0u);';

@@ -28,12 +28,12 @@ function source(op: ElementwiseOp, inputs: readonly Operand[], out: TensorRef, t
     const w = walkers.push({ ptr: `p${k}_`, start: `ao${k}`, stride: `s${k}_` }) - 1;
     return { k, from: o.storage.dtype, expr: (at: (w: number) => string) => `A${k}[${at(w)}]` };
   });
-  const value = ELEMENTWISE[op].js(reads.map((r) => `x${r.k}`), types.result);
+  const value = ELEMENTWISE[op].js(reads.map((r) => `x${r.k}`), types.operand);
   const body = loopNest(rank, 'n', 'i', walkers, (at) => [
     ...reads.map((r) => `const x${r.k} = ${jsConvert(r.expr(at), r.from, types.compute[r.k])};`),
     `O[${at(0)}] = ${jsConvert(value, types.result, out.storage.dtype)};`,
   ].join('\n'));
-  return `${helpersFor(value, 'js').join('\n')}
+  return `${helpersFor(body, 'js').join('\n')}
 return function ${op}(shape, O, oo, os, ${params.join(', ')}) {
 ${hoist.join('\n')}
 ${body}

@@ -3,7 +3,7 @@ import type { DType } from '../dtype';
 import { isContiguous, numelOf } from '../view';
 import { memoPipeline } from './pipeline-memo';
 import { gridFor, kernelPrelude, type StridedOperand } from './strided-operand';
-import { loadAs, STORAGE_TYPE, storeAs, type WgslDType } from '../wgsl';
+import { loadAs, STORAGE_TYPE, storeAs, type WgslDType, OPAQUE_ZERO_INIT } from '../wgsl';
 
 /** A JS number taking part as a broadcast constant; passed in the metadata, so its value is not in the shader. */
 export interface ScalarOperand {
@@ -142,6 +142,7 @@ ${decls.join('\n')}
 ${(spec.helpers ?? []).join('\n')}
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  ${OPAQUE_ZERO_INIT}
   let count = ${count};
   for (var i = gid.x; i < count; i += nwg.x * ${WORKGROUP}u) {
 ${[...(rank > 0 ? ['var rem = i;', ...unravel] : []), ...lines].map((l) => `    ${l}`).join('\n')}

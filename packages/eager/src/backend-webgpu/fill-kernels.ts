@@ -2,7 +2,7 @@ import type { GpuRuntime } from '@kiln/gpu-runtime';
 import { PHILOX_WGSL, splitU64 } from '../random';
 import { numelOf } from '../view';
 import { gridFor, kernelPrelude, type StridedOperand } from './strided-operand';
-import { STORAGE_TYPE, storeAs } from '../wgsl';
+import { STORAGE_TYPE, storeAs, OPAQUE_ZERO_INIT } from '../wgsl';
 
 /** Kernels that write a dense output from its index alone: arange and the random streams. */
 
@@ -17,6 +17,7 @@ ${kernelPrelude(2 + words.length)}
 ${helpers}
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  ${OPAQUE_ZERO_INIT}
   for (var i = gid.x; i < info(0u); i += nwg.x * ${WORKGROUP}u) {
     out[info(1u) + i] = ${value};
   }

@@ -1,7 +1,7 @@
 import type { GpuRuntime } from '@kiln/gpu-runtime';
 import { numelOf } from '../view';
 import { gridFor, kernelPrelude, type StridedOperand } from './strided-operand';
-import { STORAGE_TYPE } from '../wgsl';
+import { STORAGE_TYPE, OPAQUE_ZERO_INIT } from '../wgsl';
 
 const WORKGROUP = 256;
 
@@ -38,6 +38,7 @@ ${kernelPrelude(5 + 3 * rank)}
 @group(0) @binding(3) var<storage, read_write> out: array<${STORAGE_TYPE[outType]}>;
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  ${OPAQUE_ZERO_INIT}
   for (var i = gid.x; i < info(0u); i += nwg.x * ${WORKGROUP}u) {
     var rem = i;
     ${unravel.join('\n    ')}

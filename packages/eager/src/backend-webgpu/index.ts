@@ -66,14 +66,14 @@ export function webGpuBackend(rt: GpuRuntime): DeviceBackend {
     },
     elementwise(op, inputs, out, types) {
       const spec = ELEMENTWISE[op];
-      const sample = spec.wgsl(inputs.map((_, k) => `a${k}`), types.result);
+      const sample = spec.wgsl(inputs.map((_, k) => `a${k}`), types.operand);
       runElementwise(rt, {
         name: op,
         inputs: inputs.map((o): ElementwiseInput => (isTensorRef(o) ? operand(o) : { value: o.value, dtype: o.dtype })),
         computeDTypes: types.compute,
         resultDType: types.result,
         output: operand(out),
-        expr: (args) => spec.wgsl(args, types.result),
+        expr: (args) => spec.wgsl(args, types.operand),
         helpers: helpersFor(sample, 'wgsl'),
       });
     },

@@ -3,6 +3,7 @@ import { KilnError } from '@kiln/gpu-runtime';
 import { numelOf } from '../view';
 import { memoPipeline } from './pipeline-memo';
 import { kernelPrelude, type StridedOperand } from './strided-operand';
+import { OPAQUE_ZERO_INIT } from '../wgsl';
 
 /**
  * Register blocking: each thread computes a `rows` x `cols` block of C and
@@ -216,7 +217,8 @@ ${kernelPrelude(10 + 3 * t.batchRank + (t.extraInfoWords ?? 0))}
 ${bindings}
 ${(t.helpers?.(text) ?? []).join('\n')}
 @compute @workgroup_size(${wx}, ${wy})
-fn main(@builtin(global_invocation_id) gid: vec3u) {
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  ${OPAQUE_ZERO_INIT}
   let M = info(0u); let N = info(1u); let K = info(2u);
   let sam = info(6u); let sak = info(7u); let sbk = info(8u); let sbn = info(9u);
   let batch = gid.z;

@@ -4,7 +4,7 @@ import { reductionStatements } from './reduce-statements';
 import { isContiguous, numelOf } from '../view';
 import { memoPipeline } from './pipeline-memo';
 import { gridFor, kernelPrelude, type StridedOperand } from './strided-operand';
-import { loadAs, STORAGE_TYPE, storeAs, VALUE_TYPE } from '../wgsl';
+import { loadAs, STORAGE_TYPE, storeAs, VALUE_TYPE, OPAQUE_ZERO_INIT } from '../wgsl';
 
 /**
  * How rows are spread over threads. 'thread': one thread per output row,
@@ -76,6 +76,7 @@ ${kernelPrelude(4 + (dense ? 0 : 2 * rank))}
     return `${header}
 @compute @workgroup_size(${WG_THREAD})
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  ${OPAQUE_ZERO_INIT}
   for (var row = gid.x; row < info(0u); row += nwg.x * ${WG_THREAD}u) {
     ${declare}
     for (var j = 0u; j < info(1u); j++) {
@@ -92,6 +93,7 @@ var<workgroup> part: array<${VALUE_TYPE[t]}, ${WG_ROW}>;
 ${tracked ? `var<workgroup> partIdx: array<i32, ${WG_ROW}>;` : ''}
 @compute @workgroup_size(${WG_ROW})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  ${OPAQUE_ZERO_INIT}
   for (var row = wid.x; row < info(0u); row += nwg.x) {
     ${declare}
     for (var j = lid.x; j < info(1u); j += ${WG_ROW}u) {

@@ -41,7 +41,7 @@ export type ElementwiseOp = UnaryOp | BinaryOp | 'where' | 'cast';
  */
 export type TypeRule = 'arith' | 'float' | 'compare' | 'logical' | 'where' | 'cast';
 
-/** Renders the math for `dt`, the dtype the expression computes in. */
+/** Renders the math on operands of dtype `dt` (`ElementwiseTypes.operand`). */
 export type Render = (args: readonly string[], dt: DType) => string;
 
 export interface ElementwiseSpec {
@@ -64,8 +64,16 @@ const call = (js: string, wgsl: string) => unary('float', same((a) => `${js}(${a
 /** Rounding ops: identity on integers. */
 const rounding = (js: string, wgsl: string) =>
   unary('arith', byType(same((a) => a), same((a) => `${js}(${a})`)), byType(same((a) => a), same((a) => `${wgsl}(${a})`)));
+/**
+ * Comparisons: false with a NaN operand, except `ne` (true). WGSL may assume
+ * no NaN, so float comparisons test for it through the bits (../wgsl).
+ */
 const compare = (js: string, wgsl: string) =>
-  binary('compare', same((a, b) => `+(${a} ${js} ${b})`), same((a, b) => `(${a} ${wgsl} ${b})`));
+  binary('compare', same((a, b) => `+(${a} ${js} ${b})`), byType(same((a, b) => `(${a} ${wgsl} ${b})`), same((a, b) =>
+    wgsl === '!=' ? `(${a} != ${b} || is_nan(${a}) || is_nan(${b}))` : `(${a} ${wgsl} ${b} && !is_nan(${a}) && !is_nan(${b}))`)));
+/** Float math whose WGSL builtin drops NaN (max, min, sign): NaN operands give NaN, as in JS and PyTorch. */
+const nanFirst = (wgsl: (...a: string[]) => string): Render => (a) =>
+  a.reduceRight((value, x) => `select(${value}, ${x}, is_nan(${x}))`, wgsl(...a));
 
 export const UNARY: Record<UnaryOp, ElementwiseSpec> = {
   neg: unary('arith', byType(same((a) => `((-${a}) | 0)`), same((a) => `(-${a})`)), same((a) => `(-${a})`), true),
@@ -79,7 +87,7 @@ export const UNARY: Record<UnaryOp, ElementwiseSpec> = {
   tanh: call('Math.tanh', 'tanh'),
   sigmoid: unary('float', same((a) => `(1 / (1 + Math.exp(-${a})))`), same((a) => `(1.0 / (1.0 + exp(-${a})))`)),
   // Math.max keeps NaN, as PyTorch's relu does.
-  relu: unary('arith', same((a) => `Math.max(${a}, 0)`), byType(same((a) => `max(${a}, 0)`), same((a) => `max(${a}, 0.0)`))),
+  relu: unary('arith', same((a) => `Math.max(${a}, 0)`), byType(same((a) => `max(${a}, 0)`), nanFirst((a) => `max(${a}, 0.0)`))),
   erf: call('kiln_erf', 'kiln_erf'),
   square: unary('arith', byType(same((a) => `Math.imul(${a}, ${a})`), same((a) => `(${a} * ${a})`)), same((a) => `(${a} * ${a})`)),
   reciprocal: unary('float', same((a) => `(1 / ${a})`), same((a) => `(1.0 / ${a})`)),
@@ -87,7 +95,7 @@ export const UNARY: Record<UnaryOp, ElementwiseSpec> = {
   ceil: rounding('Math.ceil', 'ceil'),
   // Half to even, like PyTorch (and WGSL's round); Math.round rounds half up.
   round: rounding('kiln_rint', 'round'),
-  sign: unary('arith', same((a) => `Math.sign(${a})`), same((a) => `sign(${a})`)),
+  sign: unary('arith', same((a) => `Math.sign(${a})`), byType(same((a) => `sign(${a})`), nanFirst((a) => `sign(${a})`))),
   logicalNot: unary('logical', same((a) => `(${a} ^ 1)`), same((a) => `(!${a})`)),
 };
 
@@ -97,10 +105,10 @@ export const BINARY: Record<BinaryOp, ElementwiseSpec> = {
   mul: binary('arith', byType(same((a, b) => `Math.imul(${a}, ${b})`), same((a, b) => `(${a} * ${b})`)), same((a, b) => `(${a} * ${b})`)),
   div: binary('float', same((a, b) => `(${a} / ${b})`), same((a, b) => `(${a} / ${b})`)),
   // Integer pow wraps; a negative exponent gives 0 except for bases 1 and -1 (PyTorch's tensor rule).
-  pow: binary('arith', byType(same((a, b) => `kiln_ipow(${a}, ${b})`), same((a, b) => `Math.pow(${a}, ${b})`)),
+  pow: binary('arith', byType(same((a, b) => `kiln_ipow(${a}, ${b})`), same((a, b) => `kiln_pow(${a}, ${b})`)),
     byType(same((a, b) => `kiln_ipow(${a}, ${b})`), same((a, b) => `kiln_pow(${a}, ${b})`))),
-  maximum: binary('arith', same((a, b) => `Math.max(${a}, ${b})`), same((a, b) => `max(${a}, ${b})`)),
-  minimum: binary('arith', same((a, b) => `Math.min(${a}, ${b})`), same((a, b) => `min(${a}, ${b})`)),
+  maximum: binary('arith', same((a, b) => `Math.max(${a}, ${b})`), byType(same((a, b) => `max(${a}, ${b})`), nanFirst((a, b) => `max(${a}, ${b})`))),
+  minimum: binary('arith', same((a, b) => `Math.min(${a}, ${b})`), byType(same((a, b) => `min(${a}, ${b})`), nanFirst((a, b) => `min(${a}, ${b})`))),
   eq: compare('===', '=='),
   ne: compare('!==', '!='),
   lt: compare('<', '<'),
@@ -124,6 +132,8 @@ export interface ElementwiseTypes {
   readonly compute: readonly DType[];
   /** The dtype of the template's value (converted to `out` on store). */
   readonly result: DType;
+  /** The dtype the template's math runs on: its operands' (for where, its branches'; bool for a comparison's result). */
+  readonly operand: DType;
   /** The dtype of the output tensor. */
   readonly out: DType;
 }
@@ -139,29 +149,35 @@ export function elementwiseTypes(op: ElementwiseOp, dtypes: readonly DType[], ca
         throw new KilnError('is not supported on bool tensors (use logicalNot / logicalAnd / cast)', { op });
       }
       const math = p === 'bool' ? 'int32' : p;
-      return { compute: all(math), result: math, out: p };
+      return { compute: all(math), result: math, operand: math, out: p };
     }
     case 'float':
-      return { compute: all('float32'), result: 'float32', out: 'float32' };
+      return { compute: all('float32'), result: 'float32', operand: 'float32', out: 'float32' };
     case 'compare': {
       const p = resultType(dtypes);
-      return { compute: all(p), result: 'bool', out: 'bool' };
+      return { compute: all(p), result: 'bool', operand: p, out: 'bool' };
     }
     case 'logical':
-      return { compute: all('bool'), result: 'bool', out: 'bool' };
+      return { compute: all('bool'), result: 'bool', operand: 'bool', out: 'bool' };
     case 'where': {
       const p = resultType(dtypes.slice(1));
-      return { compute: ['bool', p, p], result: p, out: p };
+      return { compute: ['bool', p, p], result: p, operand: p, out: p };
     }
     case 'cast':
-      return { compute: [dtypes[0]], result: dtypes[0], out: castTo ?? dtypes[0] };
+      return { compute: [dtypes[0]], result: dtypes[0], operand: dtypes[0], out: castTo ?? dtypes[0] };
   }
 }
 
-/** A value of dtype `from` as dtype `to`, in JS (see the value conventions above). */
+/**
+ * A value of dtype `from` as dtype `to`, in JS (see the value conventions
+ * above). Float to int32 truncates toward zero, saturates at the int32 range
+ * and maps NaN to 0 (`kiln_f2i`, as on webgpu); anything to bool is x != 0
+ * (NaN is true).
+ */
 export function jsConvert(expr: string, from: DType, to: DType): string {
   if (from === to || to === 'float32' || from === 'bool') return expr;
-  return to === 'bool' ? `+(${expr} !== 0)` : `(${expr} | 0)`;
+  if (to === 'bool') return `+(${expr} !== 0)`;
+  return from === 'float32' ? `kiln_f2i(${expr})` : `(${expr} | 0)`;
 }
 
 type Helper = { readonly js: string; readonly wgsl: string };
@@ -180,6 +196,12 @@ export const HELPERS: Record<string, Helper> = {
   let y = 1.0 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * exp(-x * x);
   return select(select(x, y, x > 0.0), -y, x < 0.0);
 }`,
+  },
+  kiln_f2i: {
+    js: `function kiln_f2i(x) {
+  return x !== x ? 0 : x >= 2147483647 ? 2147483647 : x <= -2147483648 ? -2147483648 : x | 0;
+}`,
+    wgsl: '', // in every kernel's prelude (../wgsl FLOAT_PRELUDE): conversions use it
   },
   kiln_rint: {
     js: `function kiln_rint(x) {
@@ -217,17 +239,27 @@ export const HELPERS: Record<string, Helper> = {
   return r;
 }`,
   },
-  // WGSL's pow is undefined for a negative base; JS's Math.pow defines it for integral exponents.
+  // C's pow (PyTorch's): pow(x, 0) and pow(1, y) are 1 even for NaN, pow(-1, ±inf) is 1 (JS's Math.pow says NaN
+  // for the last two); WGSL's pow is undefined for a negative base and may assume no NaN or inf.
   kiln_pow: {
-    js: '',
-    // NaN and inf through special_bits: WGSL rejects them as constants (see ../wgsl).
+    js: `function kiln_pow(a, b) {
+  return b === 0 || a === 1 || (a === -1 && Math.abs(b) === Infinity) ? 1 : Math.pow(a, b);
+}`,
     wgsl: `fn kiln_pow(a: f32, b: f32) -> f32 {
-  if (b == 0.0) { return 1.0; }
-  if (a == 0.0) { return select(bitcast<f32>(special_bits[1]), 0.0, b > 0.0); }
-  if (a > 0.0) { return pow(a, b); }
-  if (b != floor(b)) { return bitcast<f32>(special_bits[0]); }
-  let m = pow(-a, b);
-  return select(m, -m, abs(b) < 16777216.0 && (i32(b) & 1) != 0);
+  if (b == 0.0 || a == 1.0) { return 1.0; }
+  if (is_nan(a) || is_nan(b)) { return kiln_f32(0x7fc00000u); }
+  if (b == 1.0) { return a; } // exp2(log2(a)) can overflow near float32's largest values
+  let inf = kiln_f32(0x7f800000u);
+  if (abs(b) == inf) {
+    if (abs(a) == 1.0) { return 1.0; }
+    return select(0.0, inf, (abs(a) > 1.0) == (b > 0.0));
+  }
+  let integral = b == floor(b);
+  let negative = (bitcast<u32>(a) & 0x80000000u) != 0u;
+  if (negative && a != 0.0 && abs(a) != inf && !integral) { return kiln_f32(0x7fc00000u); }
+  let m = select(pow(abs(a), b), select(inf, 0.0, b > 0.0), a == 0.0);
+  let odd = integral && abs(b) < 16777216.0 && (i32(b) & 1) != 0;
+  return select(m, -m, negative && odd);
 }`,
   },
 };
