@@ -6,7 +6,7 @@
  * gets one `let`, keyed by its structure, so a load or an unravel used by
  * several ops is computed once.
  */
-import { ELEMENTWISE, type DType } from '@kiln/eager';
+import { castScalar, ELEMENTWISE, type DType } from '@kiln/eager';
 import { keyOf, type Expr, type Index } from '../ir/expr';
 import type { Kernel } from './kernel';
 
@@ -25,6 +25,13 @@ export interface Lang {
   reload(output: number, index: string, dtype: DType): string;
   constant(value: number, dtype: DType): string;
   convert(value: string, from: DType, to: DType): string;
+  /**
+   * An op's result of dtype `dtype` as the kernel keeps it: rounded to
+   * float32 (JS), or through an identity the shader compiler cannot see
+   * through, distinct at each `site` (WGSL): so fused ops round and see
+   * NaN, infinities and -0 as eager's one-op kernels do.
+   */
+  keep(value: string, dtype: DType, site: number): string;
   less(a: string, b: string): string;
   fromIndex(index: string, dtype: DType): string;
   random(dist: 'uniform' | 'normal', param: number, index: string): string;
@@ -49,17 +56,21 @@ export class ExprEmitter {
     private readonly lang: Lang,
     private readonly scope: EmitScope,
     private readonly prefix = 't',
+    /** The kernel's next `keep` site, shared with child scopes. */
+    private readonly sites = { next: 1 },
   ) {}
 
   /** A child scope (a nested loop): sees this scope's names, adds its own lines. */
   child(prefix: string): ExprEmitter {
-    const c = new ExprEmitter(this.lang, this.scope, prefix);
+    const c = new ExprEmitter(this.lang, this.scope, prefix, this.sites);
     for (const [k, v] of this.names) c.names.set(k, v);
     return c;
   }
 
   /** An atom holding the value of `e` (converted to `as` if given). */
   value(e: Expr, as: DType = e.dtype): string {
+    // A constant is spelled in the dtype it is used as: a converted literal is one the shader compiler could fold.
+    if (e.kind === 'const') return this.lang.constant(castScalar(e.value, e.dtype, as), as);
     return this.lang.convert(this.valueRaw(e), e.dtype, as);
   }
 
@@ -99,9 +110,14 @@ export class ExprEmitter {
       case 'reload':
         return this.lang.reload(e.output, this.index(e.index), e.dtype);
       case 'call': {
-        const args = e.args.map((a, k) => this.value(a, e.types.compute[k]));
-        const math = ELEMENTWISE[e.op][this.lang.name](args, e.types.result);
-        return this.lang.convert(math, e.types.result, e.types.out);
+        const args: string[] = [];
+        e.args.forEach((a, k) => {
+          const v = this.value(a, e.types.compute[k]);
+          // A repeated operand (x - x) is kept a second time, so the compiler cannot fold the op to a constant.
+          args.push(args.includes(v) ? this.keep(v, e.types.compute[k]!) : v);
+        });
+        const math = ELEMENTWISE[e.op][this.lang.name](args, e.types.operand);
+        return this.keep(this.lang.convert(math, e.types.result, e.types.out), e.types.out);
       }
       case 'less':
         return this.lang.less(this.index(e.a), this.index(e.b));
@@ -112,6 +128,10 @@ export class ExprEmitter {
       default:
         throw new Error(`unreachable: ${e.kind}`);
     }
+  }
+
+  private keep(value: string, dtype: DType): string {
+    return this.lang.keep(value, dtype, this.sites.next++);
   }
 
   private memo(key: string, make: () => string, dtype?: DType): string {

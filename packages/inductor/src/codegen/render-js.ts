@@ -23,8 +23,6 @@ export type JsKernel = (
 
 const jsLang = (symCount: number): Lang => ({
   name: 'js',
-  // Values stay doubles between ops (rounding each to float32 doubled the
-  // cost of W1's kernel); stores and reduction results round to float32.
   bind: (name, value) => `const ${name} = ${value};`,
   int: (v) => String(v),
   sym: (s) => `info[${s}]`,
@@ -35,6 +33,8 @@ const jsLang = (symCount: number): Lang => ({
   reload: (output, index) => `out${output}[${index}]`,
   constant: (value, dtype) => (dtype === 'bool' ? (value ? '1' : '0') : Number.isNaN(value) ? 'NaN' : Object.is(value, -0) ? '-0' : String(dtype === 'float32' ? Math.fround(value) : value | 0)),
   convert: (value, from, to) => jsConvert(value, from, to),
+  // Each float result rounds to float32 as eager's store does: a double would differ where float32 overflows or cancels.
+  keep: (value, dtype) => (dtype === 'float32' ? `Math.fround(${value})` : value),
   less: (a, b) => `+(${a} < ${b})`,
   fromIndex: (index) => index,
   random: (dist, param, index) => {

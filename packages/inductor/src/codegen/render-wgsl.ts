@@ -42,6 +42,7 @@ const lang = (symCount: number, symBase = 0): Lang => ({
   reload: (output, index, dtype) => W.loadAs(`out${output}[${index}]`, dtype, dtype),
   constant: (value, dtype) => W.literal(value, dtype),
   convert: (value, from, to) => W.convert(value, from, to),
+  keep: (value, dtype, site) => (dtype === 'float32' ? `kiln_keep(${value}, ${site}u)` : value),
   less: (a, b) => `(${a} < ${b})`,
   fromIndex: (index, dtype) => (dtype === 'float32' ? `f32(${index})` : dtype === 'int32' ? `i32(${index})` : `(${index} != 0u)`),
   random: (dist, param, index) => {
@@ -63,7 +64,7 @@ function header(k: Kernel, symCount: number, vectorInputs: ReadonlySet<number>, 
   const helpers = new Set(helpersFor(body, 'wgsl'));
   if (body.includes('kiln_random(')) helpers.add(PHILOX_WGSL);
   return `// kiln kernel ${k.name}: ${k.fusedOps.join(', ')}
-${W.SPECIAL_FLOATS}
+${W.FLOAT_PRELUDE}
 struct Info { v: array<vec4u, ${Math.ceil(words / 4)}> }
 @group(0) @binding(0) var<uniform> info_: Info;
 fn info(i: u32) -> u32 { return info_.v[i / 4u][i % 4u]; }
@@ -128,6 +129,7 @@ function renderPointwise(k: PointwiseKernel, o: WgslOptions): RenderedWgsl {
   const text = body.join('\n');
   const source = `${header(k, o.symCount, vectorInputs, vec4, text)}@compute @workgroup_size(${o.workgroupSize})
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  ${W.OPAQUE_ZERO_INIT}
   _ = info(0u); // the metadata stays bound even when this kernel needs none
   let count = ${count};
   for (var ${loopVar} = gid.x; ${loopVar} < count; ${loopVar} += nwg.x * ${o.workgroupSize}u) {
@@ -233,11 +235,13 @@ function renderRows(k: RowKernel, o: WgslOptions): string {
   const entry = perThread
     ? `@compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  ${W.OPAQUE_ZERO_INIT}
   _ = info(0u); // the metadata stays bound even when this kernel needs none
   for (var o = gid.x; o < ${rows}; o += nwg.x * 64u) {`
     : `${shared}
 @compute @workgroup_size(128)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  ${W.OPAQUE_ZERO_INIT}
   _ = info(0u); // the metadata stays bound even when this kernel needs none
   for (var o = wid.x; o < ${rows}; o += nwg.x) {`;
   return `${header(k, o.symCount, new Set(), false, text)}${entry}
