@@ -87,10 +87,12 @@ export interface DeviceBackend {
   matmul(a: TensorRef, b: TensorRef, out: TensorRef): void;
   /**
    * out[i...] = input[i... with i[dim] replaced by index[i...]]; index is
-   * int32 with out's shape and the input's rank; out contiguous. Indices
-   * outside [0, size) are an error where the device can report it (cpu).
+   * int32 with out's shape and the input's rank; out contiguous. An index
+   * outside [0, size) is a KilnError naming `op` (the op the user called),
+   * thrown at once (cpu) or at the next sync (webgpu: a device-side assert,
+   * see @kiln/gpu-runtime's device-asserts); it never reads outside the input.
    */
-  gather(input: TensorRef, index: TensorRef, out: TensorRef, dim: number): void;
+  gather(input: TensorRef, index: TensorRef, out: TensorRef, dim: number, op: string): void;
   /** out (contiguous, 1-D) [i] = start + i * step, computed in out's dtype. */
   arange(out: TensorRef, start: number, step: number): void;
   /**

@@ -142,9 +142,19 @@ function runMovement<N extends MovementOp>(inputs: readonly Input[], attrs: Attr
   return out;
 }
 
+/** The outermost composite op being decomposed: what errors from its pieces name (embedding, not gather). */
+let composite: string | undefined;
+
 function runComposite<N extends CompositeOp>(inputs: readonly Input[], attrs: AttrsOf[N], meta: TensorMeta, op: N): Tensor {
   const decomposition: Decomposition<N> = DECOMPOSITIONS[op];
-  const out = tidy(() => decomposition(inputs, attrs));
+  const outer = composite;
+  composite ??= op;
+  let out: Tensor;
+  try {
+    out = tidy(() => decomposition(inputs, attrs));
+  } finally {
+    composite = outer;
+  }
   if (shapeStr(out.shape) !== shapeStr(meta.shape) || out.dtype !== meta.dtype) {
     throw new KilnError(`internal: the decomposition gave ${out}, inference promised ${meta.dtype}${shapeStr(meta.shape)}`, { op });
   }
@@ -192,7 +202,7 @@ const EXECUTORS: { [N in OpName]: Executor<N> } = {
   gather: (inputs, attrs, meta) => {
     const [x, index] = [tensorAt(inputs, 0), tensorAt(inputs, 1)];
     const d = attrs.dim < 0 ? attrs.dim + x.ndim : attrs.dim;
-    return produce(meta, (out) => getBackend(meta.device, 'gather').gather(x.ref('gather'), index.ref('gather'), out, d));
+    return produce(meta, (out) => getBackend(meta.device, 'gather').gather(x.ref('gather'), index.ref('gather'), out, d, composite ?? 'gather'));
   },
 
   full: (_inputs, attrs, meta) => produce(meta, (out) => copyInto('full', operand(attrs.value, 'full', []), out)),

@@ -92,7 +92,7 @@ describe('errors', () => {
 
   it('other misuse', () => {
     expectKilnError(() => zeros([0, 3]).max(0), 'max: cannot reduce over dim 0 of size 0 of float32[0,3]: the op has no identity');
-    expectKilnError(() => x23().gather(1, tensor([[3]], { dtype: 'int32' })), 'gather: index 3 is out of range for dim 1 of size 3 (input shape [2,3])');
+    expectKilnError(() => x23().gather(1, tensor([[3]], { dtype: 'int32' })), 'gather: index 3 is out of range for dim 1 of size 3');
     expectKilnError(() => cat([x23(), zeros([2, 2])], 0), 'cat: tensors must match except in dim 0: float32[2,3] (input 0) vs float32[2,2] (input 1)');
     expectKilnError(() => zeros([3]).expand([2, 3]).fill_(1), 'fill_: cannot write into Tensor(float32[2,3], cpu): it is a broadcast (expanded) view');
     expectKilnError(() => arange(0, 5, -1), 'arange: cannot go from 0 to 5 in steps of -1');

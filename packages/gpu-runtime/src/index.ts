@@ -1,4 +1,5 @@
 export { KilnError } from './errors';
+export { assertSite, assertWgsl, indexError } from './device-asserts';
 export { acquireDevice, gpuEntry, NoAdapterError, OPTIONAL_FEATURES } from './device';
 export type { AcquiredDevice, AdapterDescription, OptionalFeature } from './device';
 export { BufferPool, sizeClass } from './buffer-pool';

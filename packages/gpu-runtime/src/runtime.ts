@@ -2,6 +2,7 @@ import { BindGroupCache } from './bind-group-cache';
 import { BufferPool } from './buffer-pool';
 import { CommandBatcher, type Workgroups } from './command-batcher';
 import { acquireDevice, type AcquiredDevice } from './device';
+import { ASSERT_WORDS, recordedError } from './device-asserts';
 import { KilnError } from './errors';
 import { PipelineCache, type PipelineKey } from './pipeline-cache';
 import { KernelTimer, type ProfileReport } from './profiler';
@@ -29,6 +30,10 @@ export class GpuRuntime {
   private readonly uniforms = new Map<string, GPUBuffer>();
   private readonly errors: KilnError[] = [];
   private lostReason: string | undefined;
+  private asserts: GPUBuffer | undefined;
+  /** Dispatches that bound the assert buffer, and how many of them a readback of it has covered. */
+  private assertDispatches = 0;
+  private assertsChecked = 0;
 
   constructor(readonly acquired: AcquiredDevice) {
     const device = acquired.device;
@@ -128,9 +133,20 @@ export class GpuRuntime {
     return this.bindGroups.get(pipeline, bindings);
   }
 
+  /**
+   * The device-side assert buffer (./device-asserts): kernels that check
+   * indices bind it; a violation they record is raised at the next readback
+   * or sync.
+   */
+  get assertBuffer(): GPUBuffer {
+    this.asserts ??= this.device.createBuffer({ size: ASSERT_WORDS * 4, usage: STORAGE_USAGE, label: 'kiln-asserts' });
+    return this.asserts;
+  }
+
   /** Records one dispatch into the shared encoder. */
   dispatch(pipeline: GPUComputePipeline, bindings: readonly Binding[], workgroups: Workgroups, label?: string): void {
     this.assertAlive();
+    if (this.asserts && bindings.includes(this.asserts)) this.assertDispatches++;
     this.batcher.dispatch(pipeline, [this.bindGroup(pipeline, bindings)], workgroups, label);
   }
 
@@ -146,24 +162,30 @@ export class GpuRuntime {
   async read(buffer: GPUBuffer, byteOffset = 0, byteLength = buffer.size - byteOffset): Promise<ArrayBuffer> {
     this.assertAlive();
     if (byteLength === 0) {
-      this.flush();
-      await this.raiseErrors();
+      await this.sync();
       return new ArrayBuffer(0);
     }
-    // Buffer copies move whole 4-byte words; read the covering words.
+    // Buffer copies move whole 4-byte words; read the covering words (and the assert words after them when a check ran).
     const start = byteOffset & ~3;
     const end = Math.min(buffer.size, Math.ceil((byteOffset + byteLength) / 4) * 4);
-    const staging = this.pool.acquire(end - start, READBACK_USAGE, 'kiln-readback');
-    this.batcher.copy(buffer, start, staging, 0, end - start);
+    const n = end - start;
+    const checked = this.assertDispatches > this.assertsChecked;
+    const covered = this.assertDispatches;
+    const at = Math.ceil(n / 8) * 8; // getMappedRange offsets are multiples of 8
+    const staging = this.pool.acquire(checked ? at + ASSERT_WORDS * 4 : n, READBACK_USAGE, 'kiln-readback');
+    this.batcher.copy(buffer, start, staging, 0, n);
+    if (checked) this.batcher.copy(this.assertBuffer, 0, staging, at, ASSERT_WORDS * 4);
     const work = this.batcher.takeWork();
     this.flush();
     try {
-      const mapped = await this.waiter.beforeMap(work, end - start);
-      await staging.mapAsync(GPUMapMode.READ, 0, end - start);
+      const mapped = await this.waiter.beforeMap(work, n);
+      await staging.mapAsync(GPUMapMode.READ, 0, checked ? at + ASSERT_WORDS * 4 : n);
       mapped();
+      if (checked) this.raiseAssert(new Uint32Array(staging.getMappedRange(at, ASSERT_WORDS * 4).slice(0)), covered);
       const head = byteOffset - start;
-      return staging.getMappedRange(0, end - start).slice(head, head + byteLength);
+      return staging.getMappedRange(0, n).slice(head, head + byteLength);
     } catch (error) {
+      if (error instanceof KilnError) throw error;
       this.assertAlive();
       throw new KilnError(`readback failed: ${String(error)}`, { op: 'read', cause: error });
     } finally {
@@ -173,11 +195,35 @@ export class GpuRuntime {
     }
   }
 
-  /** Waits until the device has finished all submitted work. */
+  /** Waits until the device has finished all submitted work; raises what it reported (errors, failed asserts). */
   async sync(): Promise<void> {
-    this.flush();
-    await this.device.queue.onSubmittedWorkDone();
+    if (this.assertDispatches > this.assertsChecked) {
+      // A readback of the assert words alone: it waits for all work like onSubmittedWorkDone.
+      const covered = this.assertDispatches;
+      const staging = this.pool.acquire(ASSERT_WORDS * 4, READBACK_USAGE, 'kiln-readback');
+      this.batcher.copy(this.assertBuffer, 0, staging, 0, ASSERT_WORDS * 4);
+      this.flush();
+      try {
+        await staging.mapAsync(GPUMapMode.READ, 0, ASSERT_WORDS * 4);
+        this.raiseAssert(new Uint32Array(staging.getMappedRange(0, ASSERT_WORDS * 4).slice(0)), covered);
+      } finally {
+        if (staging.mapState === 'mapped') staging.unmap();
+        this.pool.release(staging);
+      }
+    } else {
+      this.flush();
+      await this.device.queue.onSubmittedWorkDone();
+    }
     await this.raiseErrors();
+  }
+
+  /** Notes that dispatches up to `covered` were checked; clears the assert words and throws what they recorded. */
+  private raiseAssert(words: Uint32Array, covered: number): void {
+    this.assertsChecked = Math.max(this.assertsChecked, covered);
+    const error = recordedError(words);
+    if (!error) return;
+    this.device.queue.writeBuffer(this.assertBuffer, 0, new Uint32Array(ASSERT_WORDS));
+    throw error;
   }
 
   /**

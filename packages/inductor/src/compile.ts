@@ -37,7 +37,8 @@ export function compileGraph(graph: Graph, options: InductorOptions = {}): Compi
   const lowered = lowerGraph(graph, options.dynamicDims);
   const sched = schedule(lowered.nodes, lowered.outputs, {
     inlineBudget: options.inlineBudget ?? 40,
-    maxBuffers: rt ? rt.limits.maxStorageBuffersPerShaderStage : Number.POSITIVE_INFINITY,
+    // One storage binding stays free for the device-side assert buffer of kernels that check indices.
+    maxBuffers: rt ? rt.limits.maxStorageBuffersPerShaderStage - 1 : Number.POSITIVE_INFINITY,
   });
   for (const d of sched.decisions) log('fusion', d);
   const compiled = new CompiledGraph(device, sched, lowered, rt, options.rowStrategy ?? 'auto');

@@ -259,8 +259,9 @@ function select(cond: Expr, a: Expr, b: Expr): Expr {
 function gatherRule(ins: readonly LowerInput[], attrs: AttrsOf['gather'], meta: LowerMeta, ids: IdSource): IRNode {
   const [x, index] = [node(ins, 0), node(ins, 1)];
   const d = views.normalizeDim('gather', attrs.dim, x.shape.length);
+  const check = { op: ids.composite ?? 'gather', dim: d };
   return pointwise(ids, 'gather', meta, [x, index], (idx, read) =>
-    read(x, idx.map((i, k) => (k === d ? { kind: 'value', value: read(index, idx) } : i))),
+    read(x, idx.map((i, k) => (k === d ? { kind: 'value', value: read(index, idx), bound: size(x.shape[d]!), check } : i))),
   );
 }
 

@@ -330,8 +330,9 @@ class Scheduler {
       const bOp = b.operand(mm.b);
       b.fusedMatmul = { node: mm, idx };
       const epilogue: Expr = target ? b.track(target, () => target.body(idx, b.read)) : { kind: 'acc', id: 0, dtype: mm.dtype };
-      // The template's metadata has no room for random streams.
+      // The template's metadata has no room for random streams, nor its bindings for the assert buffer.
       if (b.randomSources().length > 0) throw new FusionMismatch('random numbers in a matmul epilogue');
+      if (checksIndices(epilogue)) throw new FusionMismatch('an index check (gather) in a matmul epilogue');
       if (3 + loadedInputs(epilogue).length > this.options.maxBuffers) throw new FusionMismatch('over the binding limit');
       return { b, a, bOp, epilogue };
     };
@@ -550,6 +551,11 @@ function attempt<T>(f: () => T): T | undefined {
     if (e instanceof FusionMismatch) return undefined;
     throw e;
   }
+}
+
+/** Whether an expression reads through a checked, data-dependent index (a gather). */
+function checksIndices(e: Expr | Index): boolean {
+  return e.kind === 'value' || children(e).some(checksIndices);
 }
 
 /** Input slots an expression loads from, in order of first use. */

@@ -1,6 +1,6 @@
-import { KilnError } from '@kiln/gpu-runtime';
+import { assertSite, indexError } from '@kiln/gpu-runtime';
 import type { TensorRef } from '../backend';
-import { numelOf, shapeStr } from '../view';
+import { numelOf } from '../view';
 import { dataOf } from './storage';
 
 /**
@@ -8,7 +8,7 @@ import { dataOf } from './storage';
  * multi-index with an odometer so that input and index are read through
  * their strides.
  */
-export function gather(input: TensorRef, index: TensorRef, out: TensorRef, dim: number): void {
+export function gather(input: TensorRef, index: TensorRef, out: TensorRef, dim: number, op: string): void {
   const shape = out.view.shape;
   const n = numelOf(shape);
   const rank = shape.length;
@@ -21,9 +21,7 @@ export function gather(input: TensorRef, index: TensorRef, out: TensorRef, dim: 
   let io = index.view.offset;
   for (let i = 0; i < n; i++) {
     const j = I[io];
-    if (!(j >= 0 && j < size)) {
-      throw new KilnError(`index ${j} is out of range for dim ${dim} of size ${size} (input shape ${shapeStr(input.view.shape)})`, { op: 'gather' });
-    }
+    if (!(j >= 0 && j < size)) throw indexError(assertSite(op, dim), j, size);
     O[out.view.offset + i] = X[xo + j * (xs[dim] ?? 0)];
     // Advance the odometer; the dim being gathered contributes through j, not through xo.
     for (let d = rank - 1; d >= 0; d--) {

@@ -1,4 +1,4 @@
-import type { GpuRuntime } from '@kiln/gpu-runtime';
+import { assertSite, assertWgsl, type GpuRuntime } from '@kiln/gpu-runtime';
 import { numelOf } from '../view';
 import { gridFor, kernelPrelude, type StridedOperand } from './strided-operand';
 import { STORAGE_TYPE, OPAQUE_ZERO_INIT } from '../wgsl';
@@ -7,20 +7,22 @@ const WORKGROUP = 256;
 
 /**
  * out[i...] = input[i... with i[dim] = index[i...]], reading input and index
- * through their strides; out is dense. An index outside [0, size) cannot be
- * reported from a kernel, so it reads 0 (never another element).
+ * through their strides; out is dense. An index outside [0, size) is
+ * recorded as a device-side assert of `op` (raised at the next sync) and
+ * reads element 0 of the dim instead (never outside the input).
  */
-export function runGather(rt: GpuRuntime, input: StridedOperand, index: StridedOperand, out: StridedOperand, dim: number): void {
+export function runGather(rt: GpuRuntime, input: StridedOperand, index: StridedOperand, out: StridedOperand, dim: number, op: string): void {
   const n = numelOf(out.shape);
   if (n === 0) return;
   const rank = out.shape.length;
   const words = [n, input.shape[dim]!, input.offset, index.offset, out.offset, ...out.shape, ...input.strides, ...index.strides];
-  const wgsl = renderGather(rank, dim, input.dtype, out.dtype);
+  const wgsl = renderGather(rank, dim, input.dtype, out.dtype, assertSite(op, dim));
   const pipeline = rt.pipeline({ wgsl, label: 'gather' });
-  rt.dispatch(pipeline, [rt.uniform(new Uint32Array(words)), input.buffer, index.buffer, out.buffer], [gridFor(n, WORKGROUP)], 'gather');
+  const bindings = [rt.uniform(new Uint32Array(words)), input.buffer, index.buffer, out.buffer, rt.assertBuffer];
+  rt.dispatch(pipeline, bindings, [gridFor(n, WORKGROUP)], 'gather');
 }
 
-function renderGather(rank: number, dim: number, inType: StridedOperand['dtype'], outType: StridedOperand['dtype']): string {
+function renderGather(rank: number, dim: number, inType: StridedOperand['dtype'], outType: StridedOperand['dtype'], site: number): string {
   const shape = (d: number) => `info(${5 + d}u)`;
   const inStride = (d: number) => `info(${5 + rank + d}u)`;
   const ixStride = (d: number) => `info(${5 + 2 * rank + d}u)`;
@@ -36,16 +38,15 @@ ${kernelPrelude(5 + 3 * rank)}
 @group(0) @binding(1) var<storage, read> src: array<${STORAGE_TYPE[inType]}>;
 @group(0) @binding(2) var<storage, read> index: array<i32>;
 @group(0) @binding(3) var<storage, read_write> out: array<${STORAGE_TYPE[outType]}>;
+${assertWgsl(4)}
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   ${OPAQUE_ZERO_INIT}
   for (var i = gid.x; i < info(0u); i += nwg.x * ${WORKGROUP}u) {
     var rem = i;
     ${unravel.join('\n    ')}
-    let at = index[${['info(3u)', ...ixTerms].join(' + ')}];
-    let inside = at >= 0 && u32(at) < info(1u);
-    let value = src[${['info(2u)', ...inTerms, `u32(max(at, 0)) * ${inStride(dim)}`].join(' + ')}];
-    out[info(4u) + i] = select(${STORAGE_TYPE[outType]}(0), value, inside);
+    let at = kiln_index(index[${['info(3u)', ...ixTerms].join(' + ')}], info(1u), ${site}u);
+    out[info(4u) + i] = src[${['info(2u)', ...inTerms, `at * ${inStride(dim)}`].join(' + ')}];
   }
 }
 `;

@@ -86,7 +86,7 @@ export function webGpuBackend(rt: GpuRuntime): DeviceBackend {
       runReduction(rt, { name: op, op, input: { ...operand(input), ...view }, outerRank: kept.length, output: operand(out) });
     },
     matmul: (a, b, out) => runMatmul(rt, { name: 'matmul', a: operand(a), b: operand(b), out: operand(out) }),
-    gather: (input, index, out, dim) => runGather(rt, operand(input), operand(index), operand(out), dim),
+    gather: (input, index, out, dim, op) => runGather(rt, operand(input), operand(index), operand(out), dim, op),
     arange: (out, start, step) => runArange(rt, operand(out), start, step),
     random: (out, dist, seed, offset) => runRandom(rt, operand(out), dist, seed, offset),
   };

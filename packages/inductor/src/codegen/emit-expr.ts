@@ -7,6 +7,7 @@
  * several ops is computed once.
  */
 import { castScalar, ELEMENTWISE, type DType } from '@kiln/eager';
+import { assertSite } from '@kiln/gpu-runtime';
 import { keyOf, type Expr, type Index } from '../ir/expr';
 import type { Kernel } from './kernel';
 
@@ -18,8 +19,8 @@ export interface Lang {
   /** Dynamic size `sym`, read from the kernel's metadata. */
   sym(sym: number): string;
   binary(op: 'add' | 'sub' | 'mul' | 'div' | 'mod' | 'min', a: string, b: string): string;
-  /** An int32 value used as an index. */
-  indexFromValue(value: string): string;
+  /** An int32 value used as an index, checked to be in [0, bound): a violation is an error of assert `site`. */
+  indexFromValue(value: string, bound: string, site: number): string;
   load(input: number, index: string, dtype: DType): string;
   /** Element `index` of the kernel's output `output` (read back by the thread that wrote it). */
   reload(output: number, index: string, dtype: DType): string;
@@ -84,7 +85,9 @@ export class ExprEmitter {
         return this.lang.sym(ix.sym);
       default:
         return this.memo(keyOf(ix), () => {
-          if (ix.kind === 'value') return this.lang.indexFromValue(this.value(ix.value, 'int32'));
+          if (ix.kind === 'value') {
+            return this.lang.indexFromValue(this.value(ix.value, 'int32'), this.index(ix.bound), assertSite(ix.check.op, ix.check.dim));
+          }
           // Indices are unsigned in WGSL: adding a negative constant is a subtraction.
           if (ix.kind === 'add' && ix.b.kind === 'int' && ix.b.value < 0) return this.lang.binary('sub', this.index(ix.a), this.lang.int(-ix.b.value));
           return this.lang.binary(ix.kind, this.index(ix.a), this.index(ix.b));

@@ -4,8 +4,9 @@
  * text with `new Function`. Values are JS numbers (bool 0/1, int32 kept in
  * range by the templates), as in @kiln/eager's cpu kernels.
  *
- * A built kernel is `(ins, outs, info, random)`: typed arrays, the metadata
- * words ([syms..., params...], as on WGSL) and the Philox function.
+ * A built kernel is `(ins, outs, info, random, fail)`: typed arrays, the
+ * metadata words ([syms..., params...], as on WGSL), the Philox function and
+ * the thrower of failed index checks.
  */
 import { helpersFor, jsConvert, REDUCTIONS, type DType } from '@kiln/eager';
 import { size, type Index, type Size } from '../ir/expr';
@@ -19,6 +20,8 @@ export type JsKernel = (
   outs: readonly { [i: number]: number; length: number }[],
   info: readonly number[],
   random: (dist: 0 | 1, offsetLo: number, offsetHi: number, seedLo: number, seedHi: number, index: number) => number,
+  /** Throws the error of a failed index check (assert `site`, see @kiln/gpu-runtime's device-asserts). */
+  fail: (site: number, index: number, size: number) => never,
 ) => void;
 
 const jsLang = (symCount: number): Lang => ({
@@ -28,7 +31,7 @@ const jsLang = (symCount: number): Lang => ({
   sym: (s) => `info[${s}]`,
   binary: (op, a, b) =>
     op === 'div' ? `Math.floor(${a} / ${b})` : op === 'min' ? `Math.min(${a}, ${b})` : `(${a} ${{ add: '+', sub: '-', mul: '*', mod: '%' }[op]} ${b})`,
-  indexFromValue: (v) => `Math.max(${v}, 0)`,
+  indexFromValue: (v, bound, site) => `(${v} >= 0 && ${v} < ${bound} ? ${v} : fail(${site}, ${v}, ${bound}))`,
   load: (input, index) => `in${input}[${index}]`,
   reload: (output, index) => `out${output}[${index}]`,
   constant: (value, dtype) => (dtype === 'bool' ? (value ? '1' : '0') : Number.isNaN(value) ? 'NaN' : Object.is(value, -0) ? '-0' : String(dtype === 'float32' ? Math.fround(value) : value | 0)),
@@ -70,7 +73,7 @@ export function renderJs(k: Kernel, symCount: number): string {
   ];
   return `// kiln kernel ${k.name}: ${k.fusedOps.join(', ')}
 ${helpersFor(text, 'js').join('\n')}
-return function ${k.name}(ins, outs, info, random) {
+return function ${k.name}(ins, outs, info, random, fail) {
 ${indent([...bind, ...body], 2)}
 };`;
 }

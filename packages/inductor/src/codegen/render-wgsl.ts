@@ -5,6 +5,7 @@
  * then inputs, then outputs.
  */
 import { helpersFor, PHILOX_WGSL, reductionStatements, type DType } from '@kiln/eager';
+import { assertWgsl } from '@kiln/gpu-runtime';
 import { wgsl as W } from '@kiln/eager';
 import { renderMatmulTemplate, type MatmulTile, type MatmulVariant } from '@kiln/eager';
 import { keyOf, size, type Expr, type Size } from '../ir/expr';
@@ -28,7 +29,12 @@ export interface RenderedWgsl {
   /** Pointwise kernels: true when the iteration runs 4 elements per step. */
   vec4: boolean;
   workgroupSize: number;
+  /** The kernel checks indices: the runtime's assert buffer is bound after the outputs. */
+  asserts: boolean;
 }
+
+/** Whether a kernel's WGSL checks indices (and so binds the assert buffer after its outputs). */
+export const usesAsserts = (source: string) => source.includes('kiln_index(');
 
 /** WGSL spelling; dynamic sizes are metadata words from `symBase` (after a matmul template's own words). */
 const lang = (symCount: number, symBase = 0): Lang => ({
@@ -37,7 +43,7 @@ const lang = (symCount: number, symBase = 0): Lang => ({
   int: (v) => `${v}u`,
   sym: (s) => `info(${symBase + s}u)`,
   binary: (op, a, b) => (op === 'min' ? `min(${a}, ${b})` : `(${a} ${{ add: '+', sub: '-', mul: '*', div: '/', mod: '%' }[op]} ${b})`),
-  indexFromValue: (v) => `u32(max(${v}, 0))`,
+  indexFromValue: (v, bound, site) => `kiln_index(${v}, ${bound}, ${site}u)`,
   load: (input, index, dtype) => W.loadAs(`in${input}[${index}]`, dtype, dtype),
   reload: (output, index, dtype) => W.loadAs(`out${output}[${index}]`, dtype, dtype),
   constant: (value, dtype) => W.literal(value, dtype),
@@ -63,6 +69,7 @@ function header(k: Kernel, symCount: number, vectorInputs: ReadonlySet<number>, 
   ];
   const helpers = new Set(helpersFor(body, 'wgsl'));
   if (body.includes('kiln_random(')) helpers.add(PHILOX_WGSL);
+  if (usesAsserts(body)) helpers.add(assertWgsl(1 + k.inputs.length + k.outputs.length));
   return `// kiln kernel ${k.name}: ${k.fusedOps.join(', ')}
 ${W.FLOAT_PRELUDE}
 struct Info { v: array<vec4u, ${Math.ceil(words / 4)}> }
@@ -80,12 +87,14 @@ export function renderWgsl(k: Kernel, options: WgslOptions): RenderedWgsl {
   switch (k.kind) {
     case 'pointwise':
       return renderPointwise(k, options);
-    case 'rows':
-      return { source: renderRows(k, options), vec4: false, workgroupSize: options.rowStrategy === 'thread' ? 64 : 128 };
+    case 'rows': {
+      const source = renderRows(k, options);
+      return { source, vec4: false, workgroupSize: options.rowStrategy === 'thread' ? 64 : 128, asserts: usesAsserts(source) };
+    }
     case 'matmul':
-      return { source: renderMatmul(k, options), vec4: false, workgroupSize: 0 };
+      return { source: renderMatmul(k, options), vec4: false, workgroupSize: 0, asserts: false };
     case 'extern':
-      return { source: externSource(k), vec4: false, workgroupSize: 0 };
+      return { source: externSource(k), vec4: false, workgroupSize: 0, asserts: false };
   }
 }
 
@@ -137,7 +146,7 @@ ${indent(body, 4)}
   }
 }
 `;
-  return { source, vec4, workgroupSize: o.workgroupSize };
+  return { source, vec4, workgroupSize: o.workgroupSize, asserts: usesAsserts(source) };
 }
 
 /** Inputs every load of which is at exactly the linear index `i`. */

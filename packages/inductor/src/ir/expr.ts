@@ -19,8 +19,18 @@ export type Index =
   | { readonly kind: 'var'; readonly name: string; readonly bound?: number }
   | { readonly kind: 'sym'; readonly sym: number }
   | { readonly kind: 'add' | 'mul' | 'div' | 'mod' | 'min'; readonly a: Index; readonly b: Index }
-  /** A data-dependent index: an int32 value used as an index (gather). */
-  | { readonly kind: 'value'; readonly value: Expr };
+  /**
+   * A data-dependent index: an int32 value used as an index (gather),
+   * checked against `bound` (0 <= value < bound) when the kernel runs; a
+   * value outside is an error of `check` (the op the user called, the dim).
+   */
+  | { readonly kind: 'value'; readonly value: Expr; readonly bound: Index; readonly check: IndexCheck };
+
+/** What a checked index indexes, for its error: the op the user called and the dim. */
+export interface IndexCheck {
+  readonly op: string;
+  readonly dim: number;
+}
 
 export type Expr =
   | { readonly kind: 'const'; readonly value: number; readonly dtype: DType }
@@ -75,7 +85,7 @@ export function rangeOf(e: Index): [number, number] {
       return [Math.min(a[0], b[0]), Math.min(a[1], b[1])];
     }
     case 'value':
-      return [0, Infinity];
+      return [0, rangeOf(e.bound)[1] - 1];
   }
 }
 
@@ -206,7 +216,7 @@ export function keyOf(e: Expr | Index): string {
     case 'var': return e.name;
     case 'sym': return `s${e.sym}`;
     case 'add': case 'mul': case 'div': case 'mod': case 'min': return `${e.kind}(${keyOf(e.a)},${keyOf(e.b)})`;
-    case 'value': return `ix(${keyOf(e.value)})`;
+    case 'value': return `ix(${keyOf(e.value)}<${keyOf(e.bound)}:${e.check.op}@${e.check.dim})`;
     case 'const': return `${e.dtype}:${Object.is(e.value, -0) ? '-0' : e.value}`;
     case 'load': return `in${e.input}[${keyOf(e.index)}]`;
     case 'call': return `${e.op}<${e.types.compute.join(',')}>${e.types.out}(${e.args.map(keyOf).join(',')})`;
@@ -222,7 +232,7 @@ export function keyOf(e: Expr | Index): string {
 export function children(e: Expr | Index): (Expr | Index)[] {
   switch (e.kind) {
     case 'add': case 'mul': case 'div': case 'mod': case 'min': return [e.a, e.b];
-    case 'value': return [e.value];
+    case 'value': return [e.value, e.bound];
     case 'load': case 'fromIndex': case 'random': case 'reload': return [e.index];
     case 'call': return [...e.args];
     case 'less': return [e.a, e.b];

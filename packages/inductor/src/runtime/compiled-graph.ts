@@ -10,7 +10,7 @@ import {
   allocStorage, DEFAULT_TILES, execute, inferMeta, KilnError, philoxFill, planMatmul, takeRandom, Tensor, views,
   type Device, type DType, type GpuStorage, type MatmulVariant, type Storage, type TypedArray,
 } from '@kiln/eager';
-import type { GpuRuntime } from '@kiln/gpu-runtime';
+import { indexError, type GpuRuntime } from '@kiln/gpu-runtime';
 import type { Kernel, MatmulKernel } from '../codegen/kernel';
 import { metadataWords } from '../codegen/kernel';
 import { buildJs, renderJs, type JsKernel } from '../codegen/render-js';
@@ -41,6 +41,8 @@ interface Prepared {
   pipeline?: GPUComputePipeline;
   vec4?: boolean;
   strategy?: 'thread' | 'workgroup';
+  /** The kernel checks indices: the assert buffer is bound after its outputs. */
+  asserts?: boolean;
   /** webgpu matmul: a pipeline per template variant, made on first use (the variant depends on sizes). */
   matmulPipelines?: Map<MatmulVariant, { pipeline: GPUComputePipeline; source: string }>;
 }
@@ -116,7 +118,8 @@ export class CompiledGraph {
     const few = isStatic(rows) && isStatic(inner) && rows < 64 && inner >= 256;
     const strategy = k.kind !== 'rows' ? 'thread' : this.rowStrategy === 'auto' ? (few ? 'workgroup' : 'thread') : this.rowStrategy;
     const rendered = renderWgsl(k, { workgroupSize: 256, rowStrategy: strategy, symCount: this.symCount });
-    return { scheduled: s, source: rendered.source, pipeline: this.rt!.pipeline({ wgsl: rendered.source, label: k.name }), vec4: rendered.vec4, strategy };
+    const pipeline = this.rt!.pipeline({ wgsl: rendered.source, label: k.name });
+    return { scheduled: s, source: rendered.source, pipeline, vec4: rendered.vec4, strategy, asserts: rendered.asserts };
   }
 
   /**
@@ -159,7 +162,7 @@ export class CompiledGraph {
         words.push(offset >>> 0, Math.floor(offset / 2 ** 32) >>> 0, seed >>> 0, Math.floor(seed / 2 ** 32) >>> 0);
       }
       if (this.device === 'cpu') {
-        p.js!(reads.map((r) => buffer(r) as TypedArray), writes.map((w) => buffer(w) as TypedArray), words, cpuRandom);
+        p.js!(reads.map((r) => buffer(r) as TypedArray), writes.map((w) => buffer(w) as TypedArray), words, cpuRandom, failIndex);
       } else {
         this.dispatch(p, reads.map((r) => buffer(r) as GPUBuffer), writes.map((w) => buffer(w) as GPUBuffer), words, syms);
       }
@@ -243,7 +246,7 @@ export class CompiledGraph {
     } else {
       throw new KilnError('externs do not dispatch (bug)', { op: 'inductor' });
     }
-    rt.dispatch(p.pipeline!, [rt.uniform(meta), ...reads, ...writes], [grid], k.name);
+    rt.dispatch(p.pipeline!, [rt.uniform(meta), ...reads, ...writes, ...(p.asserts ? [rt.assertBuffer] : [])], [grid], k.name);
   }
 
   private storageData(s: Storage): GPUBuffer | TypedArray {
@@ -301,6 +304,10 @@ function evalIndex(ix: Index, syms: readonly number[]): number {
       throw new KilnError(`cannot evaluate a ${ix.kind} index outside a kernel (bug)`, { op: 'inductor' });
   }
 }
+
+const failIndex: Parameters<JsKernel>[4] = (site, index, size) => {
+  throw indexError(site, index, size);
+};
 
 /** The Philox stream for JS kernels: the same numbers as eager's cpu and webgpu kernels. */
 const one = new Float32Array(1);
