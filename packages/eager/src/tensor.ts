@@ -25,14 +25,24 @@ export type NestedArray = number | boolean | NestedArray[];
 /** `dim` of a reduction: one dim, several, or all when omitted. */
 export type Dims = number | readonly number[] | null | undefined;
 
+/**
+ * `dim` as the attribute ops take: a list, or null for every dim. Anything
+ * else passes through unchanged, for the op's attribute check to reject
+ * with the value the user gave.
+ */
 export function dimList(dim: Dims): readonly number[] | null {
-  return dim === undefined || dim === null ? null : typeof dim === 'number' ? [dim] : dim;
+  if (dim === undefined || dim === null) return null;
+  return Number.isInteger(dim) ? [dim as number] : (dim as readonly number[]);
 }
 
-/** Shapes given as one array or as separate numbers (`reshape([2, 3])` or `reshape(2, 3)`). */
+/**
+ * Shapes given as one array or as separate numbers (`reshape([2, 3])` or
+ * `reshape(2, 3)`). Anything else passes through as given, for the op's
+ * attribute check to reject.
+ */
 type ShapeArgs = [readonly number[]] | number[];
 function shapeOf(args: ShapeArgs): readonly number[] {
-  return typeof args[0] === 'object' ? args[0] : (args as number[]);
+  return args.length === 1 && typeof args[0] === 'object' ? args[0] : (args as number[]);
 }
 
 export class Tensor implements TensorMeta {
