@@ -9,6 +9,7 @@ import { KilnError } from '@kiln/gpu-runtime';
 import './backend-cpu'; // cpu, the default device, is always registered
 import { getBackend, isTensorRef } from './backend';
 import type { Operand, TensorRef } from './backend';
+import { show } from './checks';
 import { scalarDtype } from './dtype';
 import type { Scalar } from './dtype';
 import { allocStorage, tidy, uploadStorage } from './memory';
@@ -20,7 +21,7 @@ import { MOVEMENT } from './ops/movement';
 import type { MovementOp, MovementRule } from './ops/movement';
 import { REDUCTIONS } from './ops/reductions';
 import type { ReduceOp } from './ops/reductions';
-import { inferMeta, reduceDims, reducedShape } from './ops/table';
+import { OPS, inferMeta, reduceDims, reducedShape } from './ops/table';
 import type { AttrsOf, CompositeOp, OpName, TensorMeta } from './ops/table';
 import { takeRandom } from './random';
 import { Tensor } from './tensor';
@@ -64,11 +65,24 @@ export function withMode<T>(m: Mode | null, fn: () => T): T {
   }
 }
 
+/**
+ * Checks what arrives at run time whatever the types said: every input is a
+ * live Tensor or, where `scalars` (elementwise operands), a JS number or
+ * boolean. Named after `op` and the input's position.
+ */
+export function checkInputs(op: string, inputs: readonly unknown[], scalars: boolean): void {
+  inputs.forEach((x, i) => {
+    if (x instanceof Tensor) {
+      if (x.isDisposed) throw new KilnError(`input ${i}, ${x}, was disposed`, { op });
+    } else if (!scalars || (typeof x !== 'number' && typeof x !== 'boolean')) {
+      throw new KilnError(`input ${i} must be a Tensor${scalars ? ', a number or a boolean' : ''}, got ${show(x)}`, { op });
+    }
+  });
+}
+
 /** The one entry point of every op. */
 export function dispatch<N extends OpName>(op: N, inputs: readonly Input[], attrs: AttrsOf[N]): Tensor {
-  inputs.forEach((x, i) => {
-    if (x instanceof Tensor && x.isDisposed) throw new KilnError(`input ${i}, ${x}, was disposed`, { op });
-  });
+  checkInputs(op, inputs, OPS[op].kind === 'elementwise');
   const meta = inferMeta(op, inputs, attrs);
   return mode ? mode.call(op, inputs, attrs, meta) : execute(op, inputs, attrs, meta);
 }

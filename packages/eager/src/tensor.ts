@@ -7,7 +7,8 @@
 import { KilnError } from '@kiln/gpu-runtime';
 import { getBackend } from './backend';
 import type { Device, Storage, TensorRef } from './backend';
-import { dispatch, getMode } from './dispatch';
+import { INT, check, checkArg } from './checks';
+import { checkInputs, dispatch, getMode } from './dispatch';
 import { canCast } from './dtype';
 import type { DType, Scalar, TypedArray } from './dtype';
 import { trackTensor, untrackTensor } from './memory';
@@ -238,14 +239,15 @@ export class Tensor implements TensorMeta {
     return this.fill_(0);
   }
   add_(other: Tensor | Scalar): Tensor {
-    return this.inPlace('add_', () => this.add(other));
+    return this.inPlace('add_', other, () => this.add(other));
   }
   mul_(other: Tensor | Scalar): Tensor {
-    return this.inPlace('mul_', () => this.mul(other));
+    return this.inPlace('mul_', other, () => this.mul(other));
   }
 
   /** `self = f(self)` as compute-then-copy_, with PyTorch's check that the result fits this tensor. */
-  private inPlace(op: string, f: () => Tensor): Tensor {
+  private inPlace(op: string, other: Tensor | Scalar, f: () => Tensor): Tensor {
+    checkInputs(op, [this, other], true);
     const result = f();
     try {
       if (shapeStr(result.shape) !== shapeStr(this.shape) || !canCast(result.dtype, this.dtype)) {
@@ -281,14 +283,21 @@ install([...keys(REDUCTIONS), 'mean' as const, 'logsumexp' as const], (op) => fu
   return dispatch(op, [this], { dim: dimList(dim), keepdim });
 });
 
+const SPLIT_SIZES = check<number | readonly number[]>(
+  'a positive integer or a list of non-negative integers',
+  (v) => (Number.isInteger(v) && (v as number) > 0) || (Array.isArray(v) && v.every((s) => Number.isInteger(s) && s >= 0)),
+);
+
 /** `split` is slices: the graph sees one `slice` per piece. */
 export function splitTensor(t: Tensor, sizes: number | readonly number[], dim = 0): Tensor[] {
+  checkInputs('split', [t], false);
+  checkArg('split', 'sizes', sizes, SPLIT_SIZES);
+  checkArg('split', 'dim', dim, INT);
   const d = dim < 0 ? dim + t.ndim : dim;
   const total = t.shape[d];
   if (total === undefined) throw new KilnError(`dim ${dim} is out of range for a tensor of rank ${t.ndim}`, { op: 'split' });
   let pieces: number[];
   if (typeof sizes === 'number') {
-    if (!(sizes > 0 && Number.isInteger(sizes))) throw new KilnError(`split size must be a positive integer, got ${sizes}`, { op: 'split' });
     pieces = Array.from({ length: Math.max(1, Math.ceil(total / sizes)) }, (_, i) => Math.min(sizes, total - i * sizes));
   } else {
     pieces = [...sizes];

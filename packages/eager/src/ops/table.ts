@@ -104,7 +104,7 @@ export interface OpDef<N extends OpName> {
 }
 
 export function isMeta(x: InputMeta): x is TensorMeta {
-  return typeof x === 'object';
+  return typeof x === 'object' && x !== null;
 }
 
 export function dtypeOf(x: InputMeta): DType {
