@@ -3,7 +3,8 @@
  * what it accepts, in words, so every rejection reads the same:
  * `<op>: <argument> must be <what it accepts>, got <what was given>`, as a
  * KilnError, before any kernel runs. The op table's attribute schemas
- * (./ops/attr-checks) are built from these.
+ * (./ops/attr-checks) are built from these; creation functions, `F` and
+ * the Tensor methods that convert arguments first use them directly.
  */
 import { KilnError } from '@kiln/gpu-runtime';
 import { DEVICES } from './backend';
@@ -64,6 +65,20 @@ export const DIMS = listOf(INT, 'a list of integers');
 export const DIM_LIST = nullable(DIMS, 'an integer, a list of integers or null (every dim)');
 export const DTYPE: Check<DType> = oneOf(DTYPES);
 export const DEVICE: Check<Device> = oneOf(DEVICES);
+
+/**
+ * An options object: undefined (no options) or a plain object whose keys are
+ * among `keys`; a misspelt key is an error rather than silently ignored.
+ * Values are checked by the caller.
+ */
+export function checkOptions<K extends string>(op: string, v: unknown, keys: readonly K[]): Partial<Record<K, unknown>> {
+  if (v === undefined) return {};
+  const isPlain = typeof v === 'object' && v !== null && [Object.prototype, null].includes(Object.getPrototypeOf(v));
+  if (!isPlain) throw new KilnError(`options must be an object with keys ${keys.join(', ')} (or omitted), got ${show(v)}`, { op });
+  const unknown = Object.keys(v).find((k) => !(keys as readonly string[]).includes(k));
+  if (unknown !== undefined) throw new KilnError(`unknown option '${unknown}' (accepted: ${keys.join(', ')})`, { op });
+  return v as Partial<Record<K, unknown>>;
+}
 
 /** A short description of any value for error messages (never reads tensor data). */
 export function show(v: unknown, depth = 0): string {
