@@ -11,6 +11,7 @@ import { DEVICES } from './backend';
 import type { Device } from './backend';
 import { DTYPES } from './dtype';
 import type { DType, Scalar } from './dtype';
+import { numelOf, shapeStr } from './view';
 
 /** A test of one value, and what it accepts in words ("an integer"). */
 export interface Check<T> {
@@ -65,6 +66,21 @@ export const DIMS = listOf(INT, 'a list of integers');
 export const DIM_LIST = nullable(DIMS, 'an integer, a list of integers or null (every dim)');
 export const DTYPE: Check<DType> = oneOf(DTYPES);
 export const DEVICE: Check<Device> = oneOf(DEVICES);
+
+/**
+ * The most elements a tensor may have: int32 is the only integer dtype, so
+ * positions (argmax, arange, gather indices) and the kernels' element
+ * indices are 32-bit; a JS typed array cannot be much longer either.
+ */
+export const MAX_ELEMENTS = 2 ** 31 - 1;
+
+/** Throws when `shape` (already checked to be a shape) has more elements than a tensor may hold. */
+export function checkNumel(op: string, what: string, shape: readonly number[]): void {
+  const n = numelOf(shape);
+  if (n > MAX_ELEMENTS) {
+    throw new KilnError(`${what} ${shapeStr(shape)} has ${n} elements, more than a tensor can hold (at most 2^31 - 1 = ${MAX_ELEMENTS})`, { op });
+  }
+}
 
 /**
  * An options object: undefined (no options) or a plain object whose keys are

@@ -5,7 +5,7 @@
  */
 import { KilnError } from '@kiln/gpu-runtime';
 import type { Device } from './backend';
-import { DEVICE, DTYPE, FINITE, SCALAR, SHAPE, checkArg, checkOptions, oneOf, show } from './checks';
+import { DEVICE, DTYPE, FINITE, SCALAR, SHAPE, checkArg, checkNumel, checkOptions, oneOf, show } from './checks';
 import { dispatch } from './dispatch';
 import { allocArray } from './dtype';
 import type { DType, Scalar, TypedArray } from './dtype';
@@ -35,9 +35,11 @@ function createOptions(op: string, options: unknown, keys: readonly (keyof Creat
   };
 }
 
-/** A shape argument: non-negative integer sizes. */
+/** A shape argument: non-negative integer sizes, and no more elements than a tensor can hold. */
 function checkShape(op: string, shape: unknown): readonly number[] {
-  return checkArg(op, 'shape', shape, SHAPE);
+  const checked = checkArg(op, 'shape', shape, SHAPE);
+  checkNumel(op, 'shape', checked);
+  return checked;
 }
 
 export function getDefaultDevice(): Device {

@@ -9,7 +9,7 @@ import { KilnError } from '@kiln/gpu-runtime';
 import './backend-cpu'; // cpu, the default device, is always registered
 import { getBackend, isTensorRef } from './backend';
 import type { Operand, TensorRef } from './backend';
-import { show } from './checks';
+import { checkNumel, show } from './checks';
 import { scalarDtype } from './dtype';
 import type { Scalar } from './dtype';
 import { allocStorage, tidy, uploadStorage } from './memory';
@@ -104,7 +104,8 @@ function operand(x: Input, op: string, shape: readonly number[]): Operand {
 }
 
 /** A new tensor of `meta` whose elements `kernel` writes (freed again if the kernel throws). */
-function produce(meta: TensorMeta, kernel: (out: TensorRef) => void): Tensor {
+function produce(op: string, meta: TensorMeta, kernel: (out: TensorRef) => void): Tensor {
+  checkNumel(op, 'the result of shape', meta.shape);
   const out = new Tensor(allocStorage(meta.device, meta.dtype, numelOf(meta.shape)), contiguousView(meta.shape));
   try {
     if (out.numel > 0) kernel(out.ref('kernel'));
@@ -122,20 +123,20 @@ function copyInto(op: string, src: Operand, dst: TensorRef): void {
 }
 
 function contiguousCopy(x: Tensor, op: string): Tensor {
-  return produce(x, (out) => copyInto(op, x.ref(op), out));
+  return produce(op, x, (out) => copyInto(op, x.ref(op), out));
 }
 
 const runElementwise: Executor<ElementwiseOp> = (inputs, attrs, meta, op) => {
   const operands = inputs.map((x) => operand(x, op, meta.shape));
   const dtypes = operands.map((o) => (isTensorRef(o) ? o.storage.dtype : o.dtype));
   const types = elementwiseTypes(op, dtypes, 'dtype' in attrs ? attrs.dtype : undefined);
-  return produce(meta, (out) => getBackend(meta.device, op).elementwise(op, operands, out, types));
+  return produce(op, meta, (out) => getBackend(meta.device, op).elementwise(op, operands, out, types));
 };
 
 const runReduce: Executor<ReduceOp> = (inputs, attrs, meta, op) => {
   const x = tensorAt(inputs, 0);
   const dims = reduceDims(op, x.shape, attrs.dim);
-  return produce(meta, (out) => {
+  return produce(op, meta, (out) => {
     // Kernels see the output without keepdim's size-1 dims (same contiguous storage).
     const flat = { storage: out.storage, view: contiguousView(reducedShape(x.shape, dims, false)) };
     getBackend(meta.device, op).reduce(op, x.ref(op), flat, dims);
@@ -180,7 +181,7 @@ const EXECUTORS: { [N in OpName]: Executor<N> } = {
     const bv = b.ndim === 1 ? unsqueeze('matmul', b.layout, 1) : b.layout;
     const [m, k, n] = [av.shape.at(-2)!, av.shape.at(-1)!, bv.shape.at(-1)!];
     const batch = meta.shape.slice(0, meta.shape.length - (a.ndim > 1 ? 1 : 0) - (b.ndim > 1 ? 1 : 0));
-    return produce(meta, (out) => {
+    return produce('matmul', meta, (out) => {
       getBackend(meta.device, 'matmul').matmul(
         { storage: a.storage, view: expand('matmul', av, [...batch, m, k]) },
         { storage: b.storage, view: expand('matmul', bv, [...batch, k, n]) },
@@ -190,7 +191,7 @@ const EXECUTORS: { [N in OpName]: Executor<N> } = {
   },
 
   cat: (inputs, attrs, meta) =>
-    produce(meta, (out) => {
+    produce('cat', meta, (out) => {
       const d = attrs.dim < 0 ? attrs.dim + meta.shape.length : attrs.dim;
       let start = 0;
       for (const x of inputs as readonly Tensor[]) {
@@ -204,21 +205,21 @@ const EXECUTORS: { [N in OpName]: Executor<N> } = {
   gather: (inputs, attrs, meta) => {
     const [x, index] = [tensorAt(inputs, 0), tensorAt(inputs, 1)];
     const d = attrs.dim < 0 ? attrs.dim + x.ndim : attrs.dim;
-    return produce(meta, (out) => getBackend(meta.device, 'gather').gather(x.ref('gather'), index.ref('gather'), out, d));
+    return produce('gather', meta, (out) => getBackend(meta.device, 'gather').gather(x.ref('gather'), index.ref('gather'), out, d));
   },
 
-  full: (_inputs, attrs, meta) => produce(meta, (out) => copyInto('full', operand(attrs.value, 'full', []), out)),
+  full: (_inputs, attrs, meta) => produce('full', meta, (out) => copyInto('full', operand(attrs.value, 'full', []), out)),
 
   arange: (_inputs, attrs, meta) =>
-    produce(meta, (out) => getBackend(meta.device, 'arange').arange(out, attrs.start, attrs.step)),
+    produce('arange', meta, (out) => getBackend(meta.device, 'arange').arange(out, attrs.start, attrs.step)),
 
   rand: (_inputs, _attrs, meta) => {
     const { seed, offset } = takeRandom(numelOf(meta.shape));
-    return produce(meta, (out) => getBackend(meta.device, 'rand').random(out, 'uniform', seed, offset));
+    return produce('rand', meta, (out) => getBackend(meta.device, 'rand').random(out, 'uniform', seed, offset));
   },
   randn: (_inputs, _attrs, meta) => {
     const { seed, offset } = takeRandom(numelOf(meta.shape));
-    return produce(meta, (out) => getBackend(meta.device, 'randn').random(out, 'normal', seed, offset));
+    return produce('randn', meta, (out) => getBackend(meta.device, 'randn').random(out, 'normal', seed, offset));
   },
 
   copy_: (inputs) => {
