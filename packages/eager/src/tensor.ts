@@ -7,7 +7,7 @@
 import { KilnError } from '@kiln/gpu-runtime';
 import { getBackend } from './backend';
 import type { Device, Storage, TensorRef } from './backend';
-import { INT, check, checkArg } from './checks';
+import { INT, check, checkArg, checkOptions } from './checks';
 import { checkInputs, dispatch, getMode } from './dispatch';
 import { canCast } from './dtype';
 import type { DType, Scalar, TypedArray } from './dtype';
@@ -44,6 +44,12 @@ export function dimList(dim: Dims): readonly number[] | null {
 type ShapeArgs = [readonly number[]] | number[];
 function shapeOf(args: ShapeArgs): readonly number[] {
   return args.length === 1 && typeof args[0] === 'object' ? args[0] : (args as number[]);
+}
+
+/** `gelu`'s options (the method and `F.gelu`). */
+export function geluAttrs(options: unknown): { approximate: 'none' | 'tanh' } {
+  const o = checkOptions('gelu', options, ['approximate']);
+  return { approximate: (o.approximate ?? 'none') as 'none' | 'tanh' }; // the attribute check rejects other values
 }
 
 export class Tensor implements TensorMeta {
@@ -156,7 +162,7 @@ export class Tensor implements TensorMeta {
     return dispatch('cast', [this], { dtype });
   }
   gelu(options: { approximate?: 'none' | 'tanh' } = {}): Tensor {
-    return dispatch('gelu', [this], { approximate: options.approximate ?? 'none' });
+    return dispatch('gelu', [this], geluAttrs(options));
   }
   softmax(dim: number): Tensor {
     return dispatch('softmax', [this], { dim });
