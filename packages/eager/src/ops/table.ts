@@ -176,10 +176,26 @@ function elementwiseDef(op: ElementwiseOp): OpDef<ElementwiseOp> {
       if (op === 'where' && dtypeOf(cond) !== 'bool') {
         throw new KilnError(`condition must be bool, got ${isMeta(cond) ? describe(cond) : typeof cond}`, { op });
       }
+      if (op === 'pow') checkIntegerPow(ins[0]!, ins[1]!);
       const types = elementwiseTypes(op, ins.map(dtypeOf), 'dtype' in attrs ? attrs.dtype : undefined);
       return { shape: broadcastShapes(op, ...tensors.map((t) => t.shape)), dtype: types.out, device: tensors[0]!.device };
     },
   };
+}
+
+/**
+ * PyTorch's rule for a scalar exponent: an integer tensor to a negative
+ * integer power is an error (the result would be 0 for most bases, and an
+ * integer dtype cannot hold the true value). Tensor exponents follow the
+ * elementwise rule instead (0, except for bases 1 and -1), as in PyTorch.
+ */
+function checkIntegerPow(base: InputMeta, exponent: InputMeta): void {
+  if (!isMeta(base) || typeof exponent !== 'number' || !(exponent < 0)) return;
+  if (resultType([base.dtype, scalarDtype(exponent)]) === 'float32') return;
+  throw new KilnError(
+    `integers to negative integer powers are not allowed (base ${describe(base)}, exponent ${exponent}); cast the base to float32 first`,
+    { op: 'pow' },
+  );
 }
 
 function movementDef<N extends MovementOp>(op: N): OpDef<N> {
