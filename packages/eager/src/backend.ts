@@ -18,6 +18,8 @@ import type { View } from './view';
 
 export type Device = 'cpu' | 'webgpu';
 
+export const DEVICES: readonly Device[] = ['cpu', 'webgpu'];
+
 /** Memory of one device holding `numel` elements of `dtype`. Shared by all views of it. */
 export interface Storage {
   readonly device: Device;

@@ -5,8 +5,9 @@
  */
 import { KilnError } from '@kiln/gpu-runtime';
 import type { Device } from './backend';
+import { DEVICE, DTYPE, FINITE, SCALAR, SHAPE, checkArg, checkNumel, checkOptions, oneOf, show } from './checks';
 import { dispatch } from './dispatch';
-import { allocArray, dtypeOfArray } from './dtype';
+import { allocArray } from './dtype';
 import type { DType, Scalar, TypedArray } from './dtype';
 import { uploadStorage } from './memory';
 import { Tensor } from './tensor';
@@ -22,14 +23,30 @@ let defaultDevice: Device = 'cpu';
 
 /** The device creation functions use when none is given. */
 export function setDefaultDevice(device: Device): void {
-  defaultDevice = device;
+  defaultDevice = checkArg('setDefaultDevice', 'device', device, DEVICE);
+}
+
+/** `options` checked: only `keys`, a known dtype and device; the device defaults to the default device. */
+function createOptions(op: string, options: unknown, keys: readonly (keyof CreateOptions)[] = ['dtype', 'device']): { dtype?: DType; device: Device } {
+  const o = checkOptions(op, options, keys);
+  return {
+    dtype: o.dtype === undefined ? undefined : checkArg(op, 'dtype', o.dtype, DTYPE),
+    device: o.device === undefined ? defaultDevice : checkArg(op, 'device', o.device, DEVICE),
+  };
+}
+
+/** A shape argument: non-negative integer sizes, and no more elements than a tensor can hold. */
+function checkShape(op: string, shape: unknown): readonly number[] {
+  const checked = checkArg(op, 'shape', shape, SHAPE);
+  checkNumel(op, 'shape', checked);
+  return checked;
 }
 
 export function getDefaultDevice(): Device {
   return defaultDevice;
 }
 
-/** Shape and row-major elements of nested arrays; ragged nesting is an error. */
+/** Shape and row-major elements of nested arrays; ragged nesting and anything but numbers and booleans are errors. */
 function flatten(data: NestedArray): { shape: number[]; values: (number | boolean)[] } {
   const shape: number[] = [];
   for (let level: NestedArray = data; Array.isArray(level); level = level[0] ?? 0) {
@@ -37,20 +54,30 @@ function flatten(data: NestedArray): { shape: number[]; values: (number | boolea
     if (level.length === 0) break;
   }
   const values: (number | boolean)[] = [];
-  const walk = (x: NestedArray, d: number): void => {
+  const at = (path: readonly number[]) => (path.length === 0 ? '' : ` at data${path.map((i) => `[${i}]`).join('')}`);
+  const walk = (x: NestedArray, path: number[]): void => {
+    const d = path.length;
     if (d === shape.length) {
       if (Array.isArray(x)) throw new KilnError(`ragged nested arrays: expected a number at depth ${d}`, { op: 'tensor' });
+      if (!SCALAR.test(x)) {
+        throw new KilnError(`data must hold numbers or booleans (nested arrays or a typed array), got ${show(x)}${at(path)}`, { op: 'tensor' });
+      }
       values.push(x);
       return;
     }
     if (!Array.isArray(x) || x.length !== shape[d]) {
       throw new KilnError(`ragged nested arrays: expected length ${shape[d]} at depth ${d} (shape ${shapeStr(shape)})`, { op: 'tensor' });
     }
-    for (const v of x) walk(v, d + 1);
+    x.forEach((v, i) => walk(v, [...path, i]));
   };
-  walk(data, 0);
+  walk(data, []);
   return { shape, values };
 }
+
+/** The typed arrays `tensor` takes, and the dtype each gives by default. */
+const TYPED_ARRAYS: readonly [new (n: number) => ArrayBufferView, DType][] = [
+  [Float32Array, 'float32'], [Float64Array, 'float32'], [Int32Array, 'int32'], [Uint8Array, 'bool'],
+];
 
 /**
  * A tensor holding a copy of `data`: nested arrays (shape from the nesting)
@@ -59,32 +86,44 @@ function flatten(data: NestedArray): { shape: number[]; values: (number | boolea
  * lists, because JS cannot tell `1.0` from `1`; pass `dtype: 'int32'`.
  */
 export function tensor(data: NestedArray | TypedArray | Float64Array, options: CreateOptions = {}): Tensor {
-  const device = options.device ?? defaultDevice;
+  const { dtype: given, device } = createOptions('tensor', options);
   if (ArrayBuffer.isView(data)) {
-    const dtype = options.dtype ?? (data instanceof Float64Array ? 'float32' : dtypeOfArray(data));
+    const known = TYPED_ARRAYS.find(([type]) => data instanceof type);
+    if (!known) {
+      const accepted = TYPED_ARRAYS.map(([type]) => type.name).join(', ');
+      throw new KilnError(`data must be nested arrays of numbers or booleans, or one of ${accepted}; got ${show(data)}`, { op: 'tensor' });
+    }
+    const dtype = given ?? known[1];
     const array = allocArray(dtype, data.length);
     if (dtype === 'bool') for (let i = 0; i < data.length; i++) array[i] = data[i] !== 0 ? 1 : 0;
     else array.set(data);
     return new Tensor(uploadStorage(device, array), contiguousView([data.length]));
   }
   const { shape, values } = flatten(data);
-  const dtype = options.dtype ?? (values.length > 0 && values.every((v) => typeof v === 'boolean') ? 'bool' : 'float32');
+  const dtype = given ?? (values.length > 0 && values.every((v) => typeof v === 'boolean') ? 'bool' : 'float32');
   const array = allocArray(dtype, values.length);
   values.forEach((v, i) => (array[i] = dtype === 'bool' ? Number(v !== 0 && v !== false) : Number(v)));
   return new Tensor(uploadStorage(device, array), contiguousView(shape));
 }
 
+/** `full` called as `op` (zeros and ones are full), so that errors name what the user called. */
+function filled(op: string, shape: readonly number[], value: Scalar, options: CreateOptions | undefined): Tensor {
+  checkShape(op, shape);
+  checkArg(op, 'value', value, SCALAR);
+  const { dtype, device } = createOptions(op, options);
+  return dispatch('full', [], { shape, value, dtype: dtype ?? (typeof value === 'boolean' ? 'bool' : 'float32'), device });
+}
+
 export function full(shape: readonly number[], value: Scalar, options: CreateOptions = {}): Tensor {
-  const dtype = options.dtype ?? (typeof value === 'boolean' ? 'bool' : 'float32');
-  return dispatch('full', [], { shape, value, dtype, device: options.device ?? defaultDevice });
+  return filled('full', shape, value, options);
 }
 
 export function zeros(shape: readonly number[], options: CreateOptions = {}): Tensor {
-  return full(shape, 0, options);
+  return filled('zeros', shape, 0, options);
 }
 
 export function ones(shape: readonly number[], options: CreateOptions = {}): Tensor {
-  return full(shape, 1, options);
+  return filled('ones', shape, 1, options);
 }
 
 /**
@@ -94,19 +133,28 @@ export function ones(shape: readonly number[], options: CreateOptions = {}): Ten
 export function arange(end: number, options?: CreateOptions): Tensor;
 export function arange(start: number, end: number, step?: number, options?: CreateOptions): Tensor;
 export function arange(...args: (number | CreateOptions | undefined)[]): Tensor {
-  const options = (typeof args.at(-1) === 'object' ? args.pop() : {}) as CreateOptions;
-  const nums = args.filter((a): a is number => typeof a === 'number');
+  // A trailing non-number is the options object (checked as such); the numbers before it are the bounds.
+  const last = args.at(-1);
+  const options = args.length > 1 && typeof last !== 'number' && last !== undefined ? args.pop() : undefined;
+  while (args.length > 1 && args.at(-1) === undefined) args.pop(); // arange(0, 5, undefined): step's default
+  if (args.length > 3) throw new KilnError(`expected arange(end) or arange(start, end, step?), got ${args.length} numbers`, { op: 'arange' });
+  if (args.length === 0) args.push(undefined); // arange(): end is missing
+  const names = args.length === 1 ? ['end'] : ['start', 'end', 'step'];
+  const nums = args.map((a, i) => checkArg('arange', names[i]!, a, FINITE));
   const [start, end, step] = nums.length === 1 ? [0, nums[0]!, 1] : [nums[0]!, nums[1]!, nums[2] ?? 1];
-  const dtype = options.dtype ?? ([start, end, step].every(Number.isInteger) ? 'int32' : 'float32');
-  return dispatch('arange', [], { start, end, step, dtype, device: options.device ?? defaultDevice });
+  const o = createOptions('arange', options);
+  const dtype = o.dtype === undefined ? ([start, end, step].every(Number.isInteger) ? 'int32' : 'float32') : checkArg('arange', 'dtype', o.dtype, ARANGE_DTYPE);
+  return dispatch('arange', [], { start, end, step, dtype, device: o.device });
 }
+
+const ARANGE_DTYPE = oneOf(['float32', 'int32']);
 
 /** Uniform on [0, 1), from the global Philox stream (see `manualSeed`). */
 export function rand(shape: readonly number[], options: { device?: Device } = {}): Tensor {
-  return dispatch('rand', [], { shape, device: options.device ?? defaultDevice });
+  return dispatch('rand', [], { shape: checkShape('rand', shape), device: createOptions('rand', options, ['device']).device });
 }
 
 /** Standard normal, from the global Philox stream. */
 export function randn(shape: readonly number[], options: { device?: Device } = {}): Tensor {
-  return dispatch('randn', [], { shape, device: options.device ?? defaultDevice });
+  return dispatch('randn', [], { shape: checkShape('randn', shape), device: createOptions('randn', options, ['device']).device });
 }

@@ -9,6 +9,7 @@ import { KilnError } from '@kiln/gpu-runtime';
 import './backend-cpu'; // cpu, the default device, is always registered
 import { getBackend, isTensorRef } from './backend';
 import type { Operand, TensorRef } from './backend';
+import { checkNumel, show } from './checks';
 import { scalarDtype } from './dtype';
 import type { Scalar } from './dtype';
 import { allocStorage, tidy, uploadStorage } from './memory';
@@ -20,7 +21,7 @@ import { MOVEMENT } from './ops/movement';
 import type { MovementOp, MovementRule } from './ops/movement';
 import { REDUCTIONS } from './ops/reductions';
 import type { ReduceOp } from './ops/reductions';
-import { inferMeta, reduceDims, reducedShape } from './ops/table';
+import { OPS, inferMeta, reduceDims, reducedShape } from './ops/table';
 import type { AttrsOf, CompositeOp, OpName, TensorMeta } from './ops/table';
 import { takeRandom } from './random';
 import { Tensor } from './tensor';
@@ -64,11 +65,24 @@ export function withMode<T>(m: Mode | null, fn: () => T): T {
   }
 }
 
+/**
+ * Checks what arrives at run time whatever the types said: every input is a
+ * live Tensor or, where `scalars` (elementwise operands), a JS number or
+ * boolean. Named after `op` and the input's position.
+ */
+export function checkInputs(op: string, inputs: readonly unknown[], scalars: boolean): void {
+  inputs.forEach((x, i) => {
+    if (x instanceof Tensor) {
+      if (x.isDisposed) throw new KilnError(`input ${i}, ${x}, was disposed`, { op });
+    } else if (!scalars || (typeof x !== 'number' && typeof x !== 'boolean')) {
+      throw new KilnError(`input ${i} must be a Tensor${scalars ? ', a number or a boolean' : ''}, got ${show(x)}`, { op });
+    }
+  });
+}
+
 /** The one entry point of every op. */
 export function dispatch<N extends OpName>(op: N, inputs: readonly Input[], attrs: AttrsOf[N]): Tensor {
-  inputs.forEach((x, i) => {
-    if (x instanceof Tensor && x.isDisposed) throw new KilnError(`input ${i}, ${x}, was disposed`, { op });
-  });
+  checkInputs(op, inputs, OPS[op].kind === 'elementwise');
   const meta = inferMeta(op, inputs, attrs);
   return mode ? mode.call(op, inputs, attrs, meta) : execute(op, inputs, attrs, meta);
 }
@@ -92,7 +106,8 @@ function operand(x: Input, op: string, shape: readonly number[]): Operand {
 }
 
 /** A new tensor of `meta` whose elements `kernel` writes (freed again if the kernel throws). */
-function produce(meta: TensorMeta, kernel: (out: TensorRef) => void): Tensor {
+function produce(op: string, meta: TensorMeta, kernel: (out: TensorRef) => void): Tensor {
+  checkNumel(op, 'the result of shape', meta.shape);
   const out = new Tensor(allocStorage(meta.device, meta.dtype, numelOf(meta.shape)), contiguousView(meta.shape));
   try {
     if (out.numel > 0) kernel(out.ref('kernel'));
@@ -110,20 +125,20 @@ function copyInto(op: string, src: Operand, dst: TensorRef): void {
 }
 
 function contiguousCopy(x: Tensor, op: string): Tensor {
-  return produce(x, (out) => copyInto(op, x.ref(op), out));
+  return produce(op, x, (out) => copyInto(op, x.ref(op), out));
 }
 
 const runElementwise: Executor<ElementwiseOp> = (inputs, attrs, meta, op) => {
   const operands = inputs.map((x) => operand(x, op, meta.shape));
   const dtypes = operands.map((o) => (isTensorRef(o) ? o.storage.dtype : o.dtype));
   const types = elementwiseTypes(op, dtypes, 'dtype' in attrs ? attrs.dtype : undefined);
-  return produce(meta, (out) => getBackend(meta.device, op).elementwise(op, operands, out, types));
+  return produce(op, meta, (out) => getBackend(meta.device, op).elementwise(op, operands, out, types));
 };
 
 const runReduce: Executor<ReduceOp> = (inputs, attrs, meta, op) => {
   const x = tensorAt(inputs, 0);
   const dims = reduceDims(op, x.shape, attrs.dim);
-  return produce(meta, (out) => {
+  return produce(op, meta, (out) => {
     // Kernels see the output without keepdim's size-1 dims (same contiguous storage).
     const flat = { storage: out.storage, view: contiguousView(reducedShape(x.shape, dims, false)) };
     getBackend(meta.device, op).reduce(op, x.ref(op), flat, dims);
@@ -178,7 +193,7 @@ const EXECUTORS: { [N in OpName]: Executor<N> } = {
     const bv = b.ndim === 1 ? unsqueeze('matmul', b.layout, 1) : b.layout;
     const [m, k, n] = [av.shape.at(-2)!, av.shape.at(-1)!, bv.shape.at(-1)!];
     const batch = meta.shape.slice(0, meta.shape.length - (a.ndim > 1 ? 1 : 0) - (b.ndim > 1 ? 1 : 0));
-    return produce(meta, (out) => {
+    return produce('matmul', meta, (out) => {
       getBackend(meta.device, 'matmul').matmul(
         { storage: a.storage, view: expand('matmul', av, [...batch, m, k]) },
         { storage: b.storage, view: expand('matmul', bv, [...batch, k, n]) },
@@ -188,7 +203,7 @@ const EXECUTORS: { [N in OpName]: Executor<N> } = {
   },
 
   cat: (inputs, attrs, meta) =>
-    produce(meta, (out) => {
+    produce('cat', meta, (out) => {
       const d = attrs.dim < 0 ? attrs.dim + meta.shape.length : attrs.dim;
       let start = 0;
       for (const x of inputs as readonly Tensor[]) {
@@ -202,21 +217,22 @@ const EXECUTORS: { [N in OpName]: Executor<N> } = {
   gather: (inputs, attrs, meta) => {
     const [x, index] = [tensorAt(inputs, 0), tensorAt(inputs, 1)];
     const d = attrs.dim < 0 ? attrs.dim + x.ndim : attrs.dim;
-    return produce(meta, (out) => getBackend(meta.device, 'gather').gather(x.ref('gather'), index.ref('gather'), out, d, composite ?? 'gather'));
+    const op = composite ?? 'gather';
+    return produce('gather', meta, (out) => getBackend(meta.device, 'gather').gather(x.ref('gather'), index.ref('gather'), out, d, op));
   },
 
-  full: (_inputs, attrs, meta) => produce(meta, (out) => copyInto('full', operand(attrs.value, 'full', []), out)),
+  full: (_inputs, attrs, meta) => produce('full', meta, (out) => copyInto('full', operand(attrs.value, 'full', []), out)),
 
   arange: (_inputs, attrs, meta) =>
-    produce(meta, (out) => getBackend(meta.device, 'arange').arange(out, attrs.start, attrs.step)),
+    produce('arange', meta, (out) => getBackend(meta.device, 'arange').arange(out, attrs.start, attrs.step)),
 
   rand: (_inputs, _attrs, meta) => {
     const { seed, offset } = takeRandom(numelOf(meta.shape));
-    return produce(meta, (out) => getBackend(meta.device, 'rand').random(out, 'uniform', seed, offset));
+    return produce('rand', meta, (out) => getBackend(meta.device, 'rand').random(out, 'uniform', seed, offset));
   },
   randn: (_inputs, _attrs, meta) => {
     const { seed, offset } = takeRandom(numelOf(meta.shape));
-    return produce(meta, (out) => getBackend(meta.device, 'randn').random(out, 'normal', seed, offset));
+    return produce('randn', meta, (out) => getBackend(meta.device, 'randn').random(out, 'normal', seed, offset));
   },
 
   copy_: (inputs) => {

@@ -1,17 +1,20 @@
 /** Free-function forms of multi-input ops (PyTorch's torch.cat, torch.where, ...). */
+import { check, checkArg } from './checks';
 import { dispatch } from './dispatch';
 import type { Scalar } from './dtype';
 import { splitTensor } from './tensor';
 import type { Tensor } from './tensor';
 
+const TENSOR_LIST = check<readonly Tensor[]>('a list of tensors', Array.isArray);
+
 /** Joins tensors along an existing dim; dtypes promote. */
 export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
-  return dispatch('cat', tensors, { dim });
+  return dispatch('cat', checkArg('cat', 'tensors', tensors, TENSOR_LIST), { dim });
 }
 
 /** Joins equally shaped tensors along a new dim. */
 export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
-  return dispatch('stack', tensors, { dim });
+  return dispatch('stack', checkArg('stack', 'tensors', tensors, TENSOR_LIST), { dim });
 }
 
 /** Elements of `a` where the bool `cond` holds, else of `b`; all three broadcast. */

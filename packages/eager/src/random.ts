@@ -14,7 +14,7 @@
  * Each random op consumes `numel` positions from a global offset, so two
  * ops never share numbers and a seed replays the same sequence of ops.
  */
-import { KilnError } from '@kiln/gpu-runtime';
+import { check, checkArg } from './checks';
 
 const M0 = 0xd2511f53;
 const M1 = 0xcd9e8d57;
@@ -126,10 +126,11 @@ fn kiln_random(pos: vec2u, key: vec2u, dist: u32) -> f32 {
 
 const state = { seed: 0, offset: 0 };
 
+const SEED = check<number>('a non-negative integer below 2^53', (v) => Number.isSafeInteger(v) && (v as number) >= 0);
+
 /** Restarts the global stream at position 0 under `seed` (a non-negative integer below 2^53). */
 export function manualSeed(seed: number): void {
-  if (!Number.isSafeInteger(seed) || seed < 0) throw new KilnError(`expected a non-negative safe integer seed, got ${seed}`, { op: 'manualSeed' });
-  state.seed = seed;
+  state.seed = checkArg('manualSeed', 'seed', seed, SEED);
   state.offset = 0;
 }
 

@@ -7,7 +7,8 @@
 import { KilnError } from '@kiln/gpu-runtime';
 import { getBackend } from './backend';
 import type { Device, Storage, TensorRef } from './backend';
-import { dispatch, getMode } from './dispatch';
+import { INT, check, checkArg, checkOptions } from './checks';
+import { checkInputs, dispatch, getMode } from './dispatch';
 import { canCast } from './dtype';
 import type { DType, Scalar, TypedArray } from './dtype';
 import { trackTensor, untrackTensor } from './memory';
@@ -25,14 +26,30 @@ export type NestedArray = number | boolean | NestedArray[];
 /** `dim` of a reduction: one dim, several, or all when omitted. */
 export type Dims = number | readonly number[] | null | undefined;
 
+/**
+ * `dim` as the attribute ops take: a list, or null for every dim. Anything
+ * else passes through unchanged, for the op's attribute check to reject
+ * with the value the user gave.
+ */
 export function dimList(dim: Dims): readonly number[] | null {
-  return dim === undefined || dim === null ? null : typeof dim === 'number' ? [dim] : dim;
+  if (dim === undefined || dim === null) return null;
+  return Number.isInteger(dim) ? [dim as number] : (dim as readonly number[]);
 }
 
-/** Shapes given as one array or as separate numbers (`reshape([2, 3])` or `reshape(2, 3)`). */
+/**
+ * Shapes given as one array or as separate numbers (`reshape([2, 3])` or
+ * `reshape(2, 3)`). Anything else passes through as given, for the op's
+ * attribute check to reject.
+ */
 type ShapeArgs = [readonly number[]] | number[];
 function shapeOf(args: ShapeArgs): readonly number[] {
-  return typeof args[0] === 'object' ? args[0] : (args as number[]);
+  return args.length === 1 && typeof args[0] === 'object' ? args[0] : (args as number[]);
+}
+
+/** `gelu`'s options (the method and `F.gelu`). */
+export function geluAttrs(options: unknown): { approximate: 'none' | 'tanh' } {
+  const o = checkOptions('gelu', options, ['approximate']);
+  return { approximate: (o.approximate ?? 'none') as 'none' | 'tanh' }; // the attribute check rejects other values
 }
 
 export class Tensor implements TensorMeta {
@@ -145,7 +162,7 @@ export class Tensor implements TensorMeta {
     return dispatch('cast', [this], { dtype });
   }
   gelu(options: { approximate?: 'none' | 'tanh' } = {}): Tensor {
-    return dispatch('gelu', [this], { approximate: options.approximate ?? 'none' });
+    return dispatch('gelu', [this], geluAttrs(options));
   }
   softmax(dim: number): Tensor {
     return dispatch('softmax', [this], { dim });
@@ -228,14 +245,15 @@ export class Tensor implements TensorMeta {
     return this.fill_(0);
   }
   add_(other: Tensor | Scalar): Tensor {
-    return this.inPlace('add_', () => this.add(other));
+    return this.inPlace('add_', other, () => this.add(other));
   }
   mul_(other: Tensor | Scalar): Tensor {
-    return this.inPlace('mul_', () => this.mul(other));
+    return this.inPlace('mul_', other, () => this.mul(other));
   }
 
   /** `self = f(self)` as compute-then-copy_, with PyTorch's check that the result fits this tensor. */
-  private inPlace(op: string, f: () => Tensor): Tensor {
+  private inPlace(op: string, other: Tensor | Scalar, f: () => Tensor): Tensor {
+    checkInputs(op, [this, other], true);
     const result = f();
     try {
       if (shapeStr(result.shape) !== shapeStr(this.shape) || !canCast(result.dtype, this.dtype)) {
@@ -271,14 +289,21 @@ install([...keys(REDUCTIONS), 'mean' as const, 'logsumexp' as const], (op) => fu
   return dispatch(op, [this], { dim: dimList(dim), keepdim });
 });
 
+const SPLIT_SIZES = check<number | readonly number[]>(
+  'a positive integer or a list of non-negative integers',
+  (v) => (Number.isInteger(v) && (v as number) > 0) || (Array.isArray(v) && v.every((s) => Number.isInteger(s) && s >= 0)),
+);
+
 /** `split` is slices: the graph sees one `slice` per piece. */
 export function splitTensor(t: Tensor, sizes: number | readonly number[], dim = 0): Tensor[] {
+  checkInputs('split', [t], false);
+  checkArg('split', 'sizes', sizes, SPLIT_SIZES);
+  checkArg('split', 'dim', dim, INT);
   const d = dim < 0 ? dim + t.ndim : dim;
   const total = t.shape[d];
   if (total === undefined) throw new KilnError(`dim ${dim} is out of range for a tensor of rank ${t.ndim}`, { op: 'split' });
   let pieces: number[];
   if (typeof sizes === 'number') {
-    if (!(sizes > 0 && Number.isInteger(sizes))) throw new KilnError(`split size must be a positive integer, got ${sizes}`, { op: 'split' });
     pieces = Array.from({ length: Math.max(1, Math.ceil(total / sizes)) }, (_, i) => Math.min(sizes, total - i * sizes));
   } else {
     pieces = [...sizes];

@@ -5,7 +5,7 @@
  * composites to primitives. Inputs have been checked by the op's inference
  * (./table) before a decomposition runs.
  */
-import { arange, rand } from '../creation';
+import { arange } from '../creation';
 import { dispatch } from '../dispatch';
 import type { Input } from '../dispatch';
 import type { Tensor } from '../tensor';
@@ -99,7 +99,8 @@ export const DECOMPOSITIONS: { [N in CompositeOp]: Decomposition<N> } = {
   dropout: (ins, a) => {
     const x = T(ins, 0);
     if (!a.training || a.p === 0) return x;
-    const keep = rand(x.shape, { device: x.device }).ge(a.p);
+    // dispatch, not rand(): the compiler traces with marker sizes that rand's user-facing size limit would refuse.
+    const keep = dispatch('rand', [], { shape: x.shape, device: x.device }).ge(a.p);
     return dispatch('where', [keep, x.mul(a.p === 1 ? 0 : 1 / (1 - a.p)), 0], {});
   },
   scaledDotProductAttention: (ins, a) => {

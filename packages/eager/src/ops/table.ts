@@ -15,6 +15,7 @@ import type { Device } from '../backend';
 import { resultType, scalarDtype } from '../dtype';
 import type { DType, Scalar } from '../dtype';
 import { broadcastShapes, expand, contiguousView, normalizeDim, normalizeDims, numelOf, shapeStr } from '../view';
+import { checkAttrs } from './attr-checks';
 import { ELEMENTWISE, elementwiseTypes } from './elementwise';
 import type { ElementwiseOp } from './elementwise';
 import { MOVEMENT, movementShape } from './movement';
@@ -103,7 +104,7 @@ export interface OpDef<N extends OpName> {
 }
 
 export function isMeta(x: InputMeta): x is TensorMeta {
-  return typeof x === 'object';
+  return typeof x === 'object' && x !== null;
 }
 
 export function dtypeOf(x: InputMeta): DType {
@@ -134,10 +135,6 @@ function expectDtype(op: string, what: string, t: TensorMeta, allowed: readonly 
 
 function like(x: TensorMeta, changes: Partial<TensorMeta> = {}): TensorMeta {
   return { shape: x.shape, dtype: x.dtype, device: x.device, ...changes };
-}
-
-function checkShape(op: string, shape: readonly number[]): void {
-  if (!shape.every((s) => Number.isInteger(s) && s >= 0)) throw new KilnError(`invalid shape ${shapeStr(shape)}`, { op });
 }
 
 /** The dims a reduction reduces, normalized and sorted. */
@@ -179,10 +176,26 @@ function elementwiseDef(op: ElementwiseOp): OpDef<ElementwiseOp> {
       if (op === 'where' && dtypeOf(cond) !== 'bool') {
         throw new KilnError(`condition must be bool, got ${isMeta(cond) ? describe(cond) : typeof cond}`, { op });
       }
+      if (op === 'pow') checkIntegerPow(ins[0]!, ins[1]!);
       const types = elementwiseTypes(op, ins.map(dtypeOf), 'dtype' in attrs ? attrs.dtype : undefined);
       return { shape: broadcastShapes(op, ...tensors.map((t) => t.shape)), dtype: types.out, device: tensors[0]!.device };
     },
   };
+}
+
+/**
+ * PyTorch's rule for a scalar exponent: an integer tensor to a negative
+ * integer power is an error (the result would be 0 for most bases, and an
+ * integer dtype cannot hold the true value). Tensor exponents follow the
+ * elementwise rule instead (0, except for bases 1 and -1), as in PyTorch.
+ */
+function checkIntegerPow(base: InputMeta, exponent: InputMeta): void {
+  if (!isMeta(base) || typeof exponent !== 'number' || !(exponent < 0)) return;
+  if (resultType([base.dtype, scalarDtype(exponent)]) === 'float32') return;
+  throw new KilnError(
+    `integers to negative integer powers are not allowed (base ${describe(base)}, exponent ${exponent}); cast the base to float32 first`,
+    { op: 'pow' },
+  );
 }
 
 function movementDef<N extends MovementOp>(op: N): OpDef<N> {
@@ -293,7 +306,6 @@ const COMPOSITE: { [N in CompositeOp]: OpDef<N> } = {
   }),
   dropout: def('composite', (ins, a) => {
     arity('dropout', ins, 1);
-    if (!(a.p >= 0 && a.p <= 1)) throw new KilnError(`p must be in [0, 1], got ${a.p}`, { op: 'dropout' });
     const x = tensorAt('dropout', ins, 0);
     expectDtype('dropout', 'input', x, ['float32']);
     return like(x);
@@ -388,7 +400,6 @@ export const OPS: { [N in OpName]: OpDef<N> } = {
   }),
   full: def('full', (ins, a) => {
     arity('full', ins, 0);
-    checkShape('full', a.shape);
     return { shape: a.shape, dtype: a.dtype, device: a.device };
   }),
   arange: def('arange', (ins, a) => {
@@ -401,12 +412,10 @@ export const OPS: { [N in OpName]: OpDef<N> } = {
   }),
   rand: def('random', (ins, a) => {
     arity('rand', ins, 0);
-    checkShape('rand', a.shape);
     return { shape: a.shape, dtype: 'float32', device: a.device };
   }),
   randn: def('random', (ins, a) => {
     arity('randn', ins, 0);
-    checkShape('randn', a.shape);
     return { shape: a.shape, dtype: 'float32', device: a.device };
   }),
   copy_: def('inplace', (ins) => {
@@ -426,11 +435,13 @@ export const OPS: { [N in OpName]: OpDef<N> } = {
 };
 
 /**
- * The checked output meta of `op` on `inputs`: all tensor inputs must be on
- * one device, then the op's own checks run. Used by the dispatcher and the
+ * The checked output meta of `op` on `inputs`: the attributes must be what
+ * the op accepts (./attr-checks), all tensor inputs must be on one device,
+ * then the op's own checks run. Used by the dispatcher and the
  * graph builder alike.
  */
 export function inferMeta<N extends OpName>(op: N, inputs: readonly InputMeta[], attrs: AttrsOf[N]): TensorMeta {
+  checkAttrs(op, attrs);
   const tensors = inputs.filter(isMeta);
   const other = tensors.find((t) => t.device !== tensors[0]!.device);
   if (other) {
