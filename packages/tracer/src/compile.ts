@@ -25,6 +25,7 @@ import { makeReport } from './explain';
 import type { ExplainReport, TraceRecord } from './explain';
 import { inputSpec } from './guards';
 import type { GuardFailure, InputSpec, Roots } from './guards';
+import { isProxy, readData } from './property-reads';
 import { planReplay } from './replay';
 import { writeReportFile } from './report-file';
 import type { LeafInfo } from './segment';
@@ -143,18 +144,12 @@ export class CompiledFunction {
     this.graphs = this.newGraphCache();
   }
 
-  /** The code that runs: a module's forward is read on each call (swapping it is guarded). */
-  private get code(): AnyFunction {
+  /**
+   * The code that runs: a module's forward, read once per call as calling
+   * `model.forward(x)` reads it (swapping it is guarded; a getter runs once).
+   */
+  private readCode(): AnyFunction {
     return this.module ? this.module.forward : this.fn!;
-  }
-
-  /** The source analysis of that code (cached per function). */
-  private get source(): SourceInfo {
-    return analyzeFunction(this.code);
-  }
-
-  private get isAsync(): boolean {
-    return isAsyncFunction(this.code);
   }
 
   private newGraphCache(): GraphCache {
@@ -171,7 +166,8 @@ export class CompiledFunction {
       return self.call(this, args);
     };
     Object.defineProperty(compiled, 'name', { value: this.name });
-    Object.defineProperty(compiled, 'length', { value: this.code.length });
+    const length = this.fn ? this.fn.length : readData(readData(this.module, 'forward'), 'length');
+    Object.defineProperty(compiled, 'length', { value: typeof length === 'number' ? length : 0 });
     Object.defineProperty(compiled, 'stats', { get: () => this.stats });
     const extras = { explain: () => this.explain(), reset: () => this.reset() };
     const result = Object.assign(compiled, extras) as unknown as AnyFunction & CompiledExtras;
@@ -181,13 +177,14 @@ export class CompiledFunction {
 
   call(thisArg: unknown, args: unknown[]): unknown {
     this.stats.calls++;
+    const code = this.readCode();
     // Inside another compiled function's capture: trace through (its recorder records these ops).
-    if (activeRecorder()) return this.invoke(thisArg, args);
+    if (activeRecorder()) return this.invoke(code, thisArg, args);
     let closure: readonly unknown[] | undefined;
     if (this.closure) {
       const values = this.closure.read();
       // A variable it closes over is not initialized yet: the function runs as written (and throws if it reads it).
-      if (values === null) return this.invoke(thisArg, args);
+      if (values === null) return this.invoke(code, thisArg, args);
       closure = values;
     }
     const roots: Roots = { args, self: this.module ?? thisArg, closure };
@@ -196,32 +193,31 @@ export class CompiledFunction {
       const e = entries[i]!;
       if (e.guards.check(roots)) {
         this.stats.cacheHits++;
-        return this.hit(e, roots, thisArg);
+        return this.hit(e, roots, thisArg, code);
       }
     }
-    return this.miss(roots, thisArg);
+    return this.miss(roots, thisArg, code);
   }
 
-  private invoke(thisArg: unknown, args: readonly unknown[]): unknown {
-    if (this.module) return (this.module.forward as (...a: unknown[]) => unknown).apply(this.module, args as unknown[]);
-    return (this.fn as (...a: unknown[]) => unknown).apply(thisArg, args as unknown[]);
+  private invoke(code: AnyFunction, thisArg: unknown, args: readonly unknown[]): unknown {
+    return (code as (...a: unknown[]) => unknown).apply(this.module ?? thisArg, args as unknown[]);
   }
 
-  private hit(e: Entry, roots: Roots, thisArg: unknown): unknown {
+  private hit(e: Entry, roots: Roots, thisArg: unknown, code: AnyFunction): unknown {
     if (e.mode === 'replay') {
       const key = e.guards.sizesKey(roots);
       const plan = e.plans.get(key);
       if (plan) {
         const value = plan.run(roots);
-        return this.isAsync ? Promise.resolve(value) : value;
+        return isAsyncFunction(code) ? Promise.resolve(value) : value;
       }
       // A size not seen yet (dynamic dims): run the JavaScript once and keep a plan for it.
-      if (plan === undefined) return this.trace(e, roots, thisArg, 'size', null);
+      if (plan === undefined) return this.trace(e, roots, thisArg, code, 'size', null);
     }
-    return this.trace(e, roots, thisArg, 'rerun', null);
+    return this.trace(e, roots, thisArg, code, 'rerun', null);
   }
 
-  private miss(roots: Roots, thisArg: unknown): unknown {
+  private miss(roots: Roots, thisArg: unknown, code: AnyFunction): unknown {
     let recompile: Recompile | null = null;
     const last = this.entries.at(-1);
     if (last) {
@@ -236,16 +232,16 @@ export class CompiledFunction {
           console.warn(`[kiln] ${text}`);
           log('recompiles', text);
         }
-        return this.invoke(thisArg, roots.args);
+        return this.invoke(code, thisArg, roots.args);
       }
       log('recompiles', `${this.name}: recompiling (entry ${this.entries.length + 1} of at most ${this.limit}): ${recompile.reason}`);
       if (this.dynamic === undefined) this.markDynamic(failures);
     }
-    const closure = this.closure?.plan(roots, this.module ? this.module.forward : this.fn!);
-    const spec = inputSpec(roots, this.source.params, this.module !== null, (path, t) => this.dynamicDims(path, t), closure && ((w) => closure.guard(w)));
+    const closure = this.closure?.plan(roots, code);
+    const spec = inputSpec(roots, analyzeFunction(code).params, this.module !== null, (path, t) => this.dynamicDims(path, t), closure && ((w) => closure.guard(w)));
     const entry = new Entry(spec, this.graphs);
     if (closure) this.closurePlans.set(entry, closure);
-    return this.trace(entry, roots, thisArg, 'new', recompile);
+    return this.trace(entry, roots, thisArg, code, 'new', recompile);
   }
 
   /** After a miss whose only failed guards are sizes, those dims become dynamic (sizes 0 and 1 stay specialized). */
@@ -270,31 +266,31 @@ export class CompiledFunction {
   }
 
   /** Runs the JavaScript with a recorder; for a new entry, commits it once the call succeeds. */
-  private trace(entry: Entry, roots: Roots, thisArg: unknown, kind: TraceKind, recompile: Recompile | null): unknown {
-    const source = this.closurePlans.get(entry)?.source ?? this.source;
+  private trace(entry: Entry, roots: Roots, thisArg: unknown, code: AnyFunction, kind: TraceKind, recompile: Recompile | null): unknown {
+    const source = this.closurePlans.get(entry)?.source ?? analyzeFunction(code);
     const host = new CallHost(this.name, entry, roots, this.fullgraph, source, kind === 'new' || this.explaining);
     const rec = new Recorder(host);
-    const isAsync = this.isAsync;
+    const isAsync = isAsyncFunction(code);
     let result: unknown;
     try {
-      result = runUnder(rec, isAsync, () => this.invoke(thisArg, roots.args), isAsync ? () => rec.flush() : undefined);
+      result = runUnder(rec, isAsync, () => this.invoke(code, thisArg, roots.args), isAsync ? () => rec.flush() : undefined);
     } catch (e) {
       this.abandon(rec, e);
       throw e;
     }
     if (isAsync && result instanceof Promise) {
       return result.then(
-        (value: unknown) => this.complete(rec, entry, roots, value, kind, recompile),
+        (value: unknown) => this.complete(rec, entry, roots, code, value, kind, recompile),
         (e: unknown) => {
           this.abandon(rec, e);
           throw e;
         },
       );
     }
-    return this.complete(rec, entry, roots, result, kind, recompile);
+    return this.complete(rec, entry, roots, code, result, kind, recompile);
   }
 
-  private complete(rec: Recorder, entry: Entry, roots: Roots, value: unknown, kind: TraceKind, recompile: Recompile | null): unknown {
+  private complete(rec: Recorder, entry: Entry, roots: Roots, code: AnyFunction, value: unknown, kind: TraceKind, recompile: Recompile | null): unknown {
     try {
       if (rec.failure) {
         // A fullgraph error the function caught, or a read's promise it returned: it is thrown here, once.
@@ -303,7 +299,7 @@ export class CompiledFunction {
       }
       const result = rec.finish(value);
       this.stats.graphBreaks += rec.breaks.length;
-      if (kind === 'new') this.commit(entry, rec, roots, value, recompile);
+      if (kind === 'new') this.commit(entry, rec, roots, analyzeFunction(code), value, recompile);
       else if (kind === 'size') {
         const plan = planReplay(rec, entry.spec, roots, value);
         if (entry.plans.size >= MAX_PLANS) entry.plans.delete(entry.plans.keys().next().value!);
@@ -334,10 +330,10 @@ export class CompiledFunction {
     }
   }
 
-  private commit(entry: Entry, rec: Recorder, roots: Roots, value: unknown, recompile: Recompile | null): void {
+  private commit(entry: Entry, rec: Recorder, roots: Roots, source: SourceInfo, value: unknown, recompile: Recompile | null): void {
     // Two async calls traced at once may both have missed: keep the first entry.
     if (this.entries.some((e) => e.guards.check(roots))) return;
-    const reasons = this.rerunReasons(entry.spec, this.closurePlans.get(entry));
+    const reasons = this.rerunReasons(entry.spec, source, this.closurePlans.get(entry));
     if (reasons.length === 0) {
       const plan = planReplay(rec, entry.spec, roots, value);
       if (typeof plan === 'string') reasons.push(plan);
@@ -349,7 +345,7 @@ export class CompiledFunction {
     entry.modeReasons.push(...reasons);
     if (entry.mode === 're-run' && this.closurePlans.has(entry)) {
       // It reads its closure afresh on every call: guarding the closure would only cause recompiles.
-      entry.spec = inputSpec(roots, this.source.params, this.module !== null, (path, t) => this.dynamicDims(path, t));
+      entry.spec = inputSpec(roots, source.params, this.module !== null, (path, t) => this.dynamicDims(path, t));
     }
     this.entries.push(entry);
     this.stats.entries = this.entries.length;
@@ -359,8 +355,8 @@ export class CompiledFunction {
   }
 
   /** Why cache hits of an entry must run the JavaScript (from the source and the inputs). */
-  private rerunReasons(spec: InputSpec, closure?: ClosurePlan): string[] {
-    const src = closure?.source ?? this.source;
+  private rerunReasons(spec: InputSpec, source: SourceInfo, closure?: ClosurePlan): string[] {
+    const src = closure?.source ?? source;
     const reasons: string[] = [];
     if (src.opaque !== null) reasons.push(`the source cannot be analyzed: ${src.opaque}`);
     else {
@@ -441,8 +437,8 @@ function describe(v: unknown): string {
 }
 
 function constructorName(o: object): string {
-  const proto = Object.getPrototypeOf(o) as { constructor?: { name?: string } } | null;
-  return proto && proto !== Object.prototype ? proto.constructor?.name || 'module' : 'module';
+  const name = isProxy(o) ? undefined : readData(readData(Object.getPrototypeOf(o), 'constructor'), 'name');
+  return typeof name === 'string' && name !== '' && name !== 'Object' ? name : 'module';
 }
 
 /**
