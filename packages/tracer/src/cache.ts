@@ -4,6 +4,7 @@
  * JavaScript, or re-run it with lazy tensors — and the compiled graphs,
  * found by structure (see ./segment) and shared by the entries.
  */
+import { LruCache } from '@kiln/eager';
 import { log } from '@kiln/gpu-runtime';
 import type { CompiledFn, KernelInfo, ResolvedBackend, TracedGraph } from './backend';
 import type { GuardSet, InputSpec } from './guards';
@@ -22,13 +23,13 @@ export interface CompiledSegment {
   readonly note?: string;
 }
 
-/** Compiled graphs are kept per structure key; a static backend also keys by the sizes of dynamic dims. */
+/** Compiled graphs kept per structure key (a static backend also keys by the sizes of dynamic dims), least recently used dropped first. */
 const MAX_GRAPHS = 256;
 
 export class GraphCache {
-  private readonly segments = new Map<string, CompiledSegment>();
+  private readonly segments = new LruCache<string, CompiledSegment>(MAX_GRAPHS);
   /** Base key -> slots of intermediates a later graph computed again (see planSegment). */
-  private readonly wantedSlots = new Map<string, Set<number>>();
+  private readonly wantedSlots = new LruCache<string, Set<number>>(MAX_GRAPHS);
 
   constructor(
     readonly backend: ResolvedBackend,
@@ -57,7 +58,6 @@ export class GraphCache {
       graph, run: compiled.run, kernels: compiled.kernels, compileMs: performance.now() - started,
       ops: graph.nodes.flatMap((n) => (n.op === 'call' ? [n.target] : [])), ...(compiled.note ? { note: compiled.note } : {}),
     };
-    if (this.segments.size >= MAX_GRAPHS) this.segments.delete(this.segments.keys().next().value!);
     this.segments.set(key, segment);
     log('perf', `${this.backend.name}: compiled a graph of ${segment.ops.length} ops in ${segment.compileMs.toFixed(1)} ms`);
     this.onCompile(segment);
@@ -67,12 +67,15 @@ export class GraphCache {
 
 export type EntryMode = 'replay' | 're-run';
 
+/** Replay plans kept per entry (one per distinct size of its dynamic dims). */
+const MAX_PLANS = 64;
+
 export class Entry {
   mode: EntryMode = 're-run';
   /** Why the entry re-runs the JavaScript (empty for replay). */
   readonly modeReasons: string[] = [];
   /** Replay plans by the sizes of the dynamic dims; null: calls with those sizes re-run. */
-  readonly plans = new Map<string, ReplayPlan | null>();
+  readonly plans = new LruCache<string, ReplayPlan | null>(MAX_PLANS);
 
   constructor(
     /** Replaced, without the closure's guards, when an entry traced with a closure (see ./closure) turns out to re-run. */

@@ -97,9 +97,6 @@ const COMPILED = new WeakMap<object, CompiledFunction>();
 
 type TraceKind = 'new' | 'size' | 'rerun';
 
-/** Plans kept per dynamic entry (one per distinct size of its dynamic dims). */
-const MAX_PLANS = 64;
-
 export class CompiledFunction {
   readonly name: string;
   private readonly module: Module | null;
@@ -302,7 +299,6 @@ export class CompiledFunction {
       if (kind === 'new') this.commit(entry, rec, roots, analyzeFunction(code), value, recompile);
       else if (kind === 'size') {
         const plan = planReplay(rec, entry.spec, roots, value);
-        if (entry.plans.size >= MAX_PLANS) entry.plans.delete(entry.plans.keys().next().value!);
         entry.plans.set(entry.guards.sizesKey(roots), typeof plan === 'string' ? null : plan);
       }
       if (kind === 'new' || this.explaining) this.lastTrace = { breaks: [...rec.breaks], runs: [...rec.runs], entry };
