@@ -21,6 +21,7 @@
 import { execute, KilnError, MOVEMENT, setMode, Tensor, views, withMode } from '@kiln/eager';
 import type { AttrsOf, Input, Mode, MovementOp, OpName, Storage, TensorMeta, View } from '@kiln/eager';
 import { log, logEnabled } from '@kiln/gpu-runtime';
+import type { TracedGraph } from './backend';
 import { fullgraphError, locate, methodName, userSite } from './breaks';
 import type { BreakKind, GraphBreak } from './breaks';
 import type { CompiledSegment, GraphCache } from './cache';
@@ -48,6 +49,8 @@ export interface RecorderHost {
   readonly escapes: boolean;
   /** The name and dynamic dims of a tensor the JavaScript received as an input. */
   leafInfo(t: Tensor): LeafInfo | undefined;
+  /** Whether the graph of `plan`, not in the cache, may be compiled (the `index`th graph of the call; false: the recompile limit, it runs op by op). */
+  admit(plan: SegmentPlan, index: number, graph: TracedGraph): boolean;
 }
 
 /** One graph that ran during the call. */
@@ -263,7 +266,8 @@ export class Recorder implements Mode, Materializer, PlanContext {
 
   private runSegment(targets: readonly LazyTensor[], final: boolean): void {
     const plan = planSegment(targets, this);
-    const { segment, fresh } = this.host.graphs.lookup(plan, () => buildGraph(plan));
+    const index = this.runs.length;
+    const { segment, fresh } = this.host.graphs.lookup(plan, () => buildGraph(plan), (g) => this.host.admit(plan, index, g));
     const previous = setMode(null);
     try {
       const results = segment.run(plan.leaves);

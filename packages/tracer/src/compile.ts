@@ -10,25 +10,30 @@
  * recompile (the guard that failed, expected and actual), marks dims whose
  * size alone changed as dynamic (`dynamic` undefined), and traces a new
  * entry; past `cacheSizeLimit` entries, calls that match none run eagerly.
+ * A re-running call whose graph has a structure its entry never ran is a
+ * recompile too (what changed: `slice's end was 7, now 8`); past
+ * `cacheSizeLimit` such variants, the entry runs `fn` eagerly. Each case
+ * warns once.
  */
 import { KilnError, Tensor } from '@kiln/eager';
 import { log } from '@kiln/gpu-runtime';
 import { resolveBackend } from './backend';
-import type { BackendOption, ResolvedBackend } from './backend';
+import type { BackendOption, ResolvedBackend, TracedGraph } from './backend';
 import { Entry, GraphCache } from './cache';
 import { Recorder } from './capture';
-import type { RecorderHost } from './capture';
+import type { RecorderHost, SegmentRun } from './capture';
 import { Closure } from './closure';
 import type { ClosurePlan, ClosureRecord } from './closure';
 import { activeRecorder, isAsyncFunction, runUnder } from './context';
 import { makeReport } from './explain';
 import type { ExplainReport, TraceRecord } from './explain';
+import { graphChange } from './graph-change';
 import { inputSpec } from './guards';
 import type { GuardFailure, InputSpec, Roots } from './guards';
 import { isProxy, readData } from './property-reads';
 import { planReplay } from './replay';
 import { writeReportFile } from './report-file';
-import type { LeafInfo } from './segment';
+import type { LeafInfo, SegmentPlan } from './segment';
 import { analyzeFunction } from './source-analysis';
 import type { SourceInfo } from './source-analysis';
 
@@ -39,7 +44,11 @@ export interface CompileOptions {
   fullgraph?: boolean;
   /** undefined: dims become dynamic after a recompile caused only by their size; true: dynamic from the start; false: never. */
   dynamic?: boolean;
-  /** Cache entries kept before calls that match none run eagerly (default 8). */
+  /**
+   * Cache entries kept before calls that match none run eagerly (default 8);
+   * also the graph variants an entry that re-runs the JavaScript compiles
+   * before its calls run eagerly (its graph changing from call to call).
+   */
   cacheSizeLimit?: number;
   /**
    * A getter of the function's free variables, written by the load-time
@@ -79,7 +88,7 @@ export interface CompileStats {
   graphsCompiled: number;
   /** Graph breaks over all calls. */
   graphBreaks: number;
-  /** Calls run eagerly because the cache was full. */
+  /** Calls run eagerly past cacheSizeLimit: they matched no entry and the cache was full, or their entry's graph kept changing. */
   eagerCalls: number;
 }
 
@@ -188,10 +197,7 @@ export class CompiledFunction {
     const entries = this.entries;
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]!;
-      if (e.guards.check(roots)) {
-        this.stats.cacheHits++;
-        return this.hit(e, roots, thisArg, code);
-      }
+      if (e.guards.check(roots)) return this.hit(e, roots, thisArg, code);
     }
     return this.miss(roots, thisArg, code);
   }
@@ -201,6 +207,12 @@ export class CompiledFunction {
   }
 
   private hit(e: Entry, roots: Roots, thisArg: unknown, code: AnyFunction): unknown {
+    if (e.mode === 'eager') {
+      // Past the recompile limit (its graph kept changing): `fn` as written.
+      this.stats.eagerCalls++;
+      return this.invoke(code, thisArg, roots.args);
+    }
+    this.stats.cacheHits++;
     if (e.mode === 'replay') {
       const key = e.guards.sizesKey(roots);
       const plan = e.plans.get(key);
@@ -265,7 +277,7 @@ export class CompiledFunction {
   /** Runs the JavaScript with a recorder; for a new entry, commits it once the call succeeds. */
   private trace(entry: Entry, roots: Roots, thisArg: unknown, code: AnyFunction, kind: TraceKind, recompile: Recompile | null): unknown {
     const source = this.closurePlans.get(entry)?.source ?? analyzeFunction(code);
-    const host = new CallHost(this.name, entry, roots, this.fullgraph, source, kind === 'new' || this.explaining);
+    const host = new CallHost(this.name, entry, roots, this.fullgraph, source, kind === 'new' || this.explaining, kind === 'rerun' ? this.limit : null, this.stats);
     const rec = new Recorder(host);
     const isAsync = isAsyncFunction(code);
     let result: unknown;
@@ -277,17 +289,17 @@ export class CompiledFunction {
     }
     if (isAsync && result instanceof Promise) {
       return result.then(
-        (value: unknown) => this.complete(rec, entry, roots, code, value, kind, recompile),
+        (value: unknown) => this.complete(rec, host, entry, roots, code, value, kind, recompile),
         (e: unknown) => {
           this.abandon(rec, e);
           throw e;
         },
       );
     }
-    return this.complete(rec, entry, roots, code, result, kind, recompile);
+    return this.complete(rec, host, entry, roots, code, result, kind, recompile);
   }
 
-  private complete(rec: Recorder, entry: Entry, roots: Roots, code: AnyFunction, value: unknown, kind: TraceKind, recompile: Recompile | null): unknown {
+  private complete(rec: Recorder, host: CallHost, entry: Entry, roots: Roots, code: AnyFunction, value: unknown, kind: TraceKind, recompile: Recompile | null): unknown {
     try {
       if (rec.failure) {
         // A fullgraph error the function caught, or a read's promise it returned: it is thrown here, once.
@@ -296,6 +308,7 @@ export class CompiledFunction {
       }
       const result = rec.finish(value);
       this.stats.graphBreaks += rec.breaks.length;
+      this.learnStructures(entry, rec.runs, host.change);
       if (kind === 'new') this.commit(entry, rec, roots, analyzeFunction(code), value, recompile);
       else if (kind === 'size') {
         const plan = planReplay(rec, entry.spec, roots, value);
@@ -350,6 +363,36 @@ export class CompiledFunction {
     log('perf', `${this.name}: entry ${this.entries.length} ${entry.mode === 'replay' ? 'replays its graph on a hit' : `re-runs the JavaScript on a hit (${reasons.join('; ')})`}`);
   }
 
+  /**
+   * After a call: the graph structures it ran are the entry's. A re-running
+   * call that ran one the entry had not run is a recompile (its reason: what
+   * differs from the graph the last call ran there); past cacheSizeLimit
+   * variants, that graph ran op by op and the entry now runs eagerly.
+   */
+  private learnStructures(entry: Entry, runs: readonly SegmentRun[], change: StructureChange | null): void {
+    for (const r of runs) entry.structures.add(r.plan.baseKey);
+    entry.lastGraphs = runs.map((r) => r.segment.graph);
+    if (!change) return;
+    const c = graphChange(change.before, change.after);
+    const what = `graph ${change.index + 1}: ${c.subject} was ${c.was}, now ${c.now}`;
+    if (change.admitted) {
+      entry.variants++;
+      this.stats.recompiles.push({
+        reason: `the graph changed while re-running the JavaScript (${what})`,
+        guard: `graph ${change.index + 1}: ${c.subject}`, expected: c.was, actual: c.now, call: change.call,
+      });
+      log('recompiles', `${this.name}: recompiling (graph variant ${entry.variants} of at most ${this.limit}): ${what}`);
+      return;
+    }
+    const why = entry.modeReasons.join('; ');
+    entry.mode = 'eager';
+    entry.modeReasons = [`its graph changed on more calls than cacheSizeLimit (${this.limit}) allows, last ${what}; it re-ran its JavaScript because: ${why}`];
+    const text = `${this.name}: its graph changed again (${what}) after ${this.limit} variants (cacheSizeLimit). ` +
+      `It re-runs its JavaScript (${why}), so a value that changes between calls changes its graph; calls that match this entry now run eagerly`;
+    console.warn(`[kiln] ${text}`);
+    log('recompiles', text);
+  }
+
   /** Why cache hits of an entry must run the JavaScript (from the source and the inputs). */
   private rerunReasons(spec: InputSpec, source: SourceInfo, closure?: ClosurePlan): string[] {
     const src = closure?.source ?? source;
@@ -383,11 +426,26 @@ export class CompiledFunction {
   }
 }
 
+/** A re-running call that ran a graph structure its entry had not run. */
+interface StructureChange {
+  /** The graph's place in the call. */
+  readonly index: number;
+  /** The graph the entry's last call ran there, if any. */
+  readonly before: TracedGraph | undefined;
+  readonly after: TracedGraph;
+  /** Compiled (within cacheSizeLimit variants); false: it ran op by op. */
+  readonly admitted: boolean;
+  readonly call: number;
+}
+
 /** What a recorder needs to know about the call it records. */
 class CallHost implements RecorderHost {
   readonly graphs: GraphCache;
   readonly escapes: boolean;
+  /** The first new structure this call ran (a re-running call only). */
+  change: StructureChange | null = null;
   private byTensor: Map<Tensor, LeafInfo> | null = null;
+  private readonly call: number;
 
   constructor(
     readonly name: string,
@@ -396,9 +454,20 @@ class CallHost implements RecorderHost {
     readonly fullgraph: boolean,
     readonly source: SourceInfo,
     readonly locate: boolean,
+    /** For a re-running call: cacheSizeLimit, the graph variants its entry may compile. */
+    private readonly limit: number | null,
+    stats: CompileStats,
   ) {
     this.graphs = entry.graphs;
     this.escapes = source.mayEscape;
+    this.call = stats.calls;
+  }
+
+  admit(plan: SegmentPlan, index: number, graph: TracedGraph): boolean {
+    if (this.limit === null || this.entry.structures.has(plan.baseKey)) return true;
+    // One recompile per call, however many of its graphs are new.
+    this.change ??= { index, before: this.entry.lastGraphs[index], after: graph, admitted: this.entry.variants < this.limit, call: this.call };
+    return this.change.admitted;
   }
 
   leafInfo(t: Tensor): LeafInfo | undefined {
