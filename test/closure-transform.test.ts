@@ -2,7 +2,9 @@
  * The load-time transform and the tracer together: a JavaScript module
  * (closure-app/rebind-fixture.mjs) is transformed as the Node hook and the
  * Vite plugin transform it, then loaded. Its compiled block replays, and a
- * weight rebound between calls is seen by the replaying block.
+ * weight rebound between calls is seen by the replaying block. A second
+ * fixture (closure-app/getter-fixture.mjs) reads getters, which run once
+ * per call as in the uncompiled function.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,17 +20,25 @@ interface Fixture {
   setConfig(key: string, value: unknown): void;
 }
 
-const here = import.meta.dirname;
-const source = readFileSync(join(here, 'closure-app/rebind-fixture.mjs'), 'utf8');
+interface GetterFixture {
+  reads: { cfg: number; opts: number };
+  scaled(x: Tensor, opts: { shift: number }): Tensor;
+  fast: Compiled<(x: Tensor, opts: { shift: number }) => Tensor>;
+  options(): { shift: number };
+}
 
-/** The fixture as the transform leaves it (or untouched), loaded as a fresh module. */
-async function load(transformed: boolean, name: string): Promise<Fixture> {
-  const out = transformed ? kilnPlugin().transform.call(undefined, source, join(here, 'closure-app/rebind-fixture.mjs')) : null;
+const here = import.meta.dirname;
+
+/** A fixture in closure-app/ as the transform leaves it (or untouched), loaded as a fresh module. */
+async function load<T = Fixture>(transformed: boolean, name: string, fixture = 'rebind-fixture.mjs'): Promise<T> {
+  const path = join(here, 'closure-app', fixture);
+  const source = readFileSync(path, 'utf8');
+  const out = transformed ? kilnPlugin().transform.call(undefined, source, path) : null;
   const dir = join(here, '.transformed');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${name}.mjs`);
   writeFileSync(file, out ? out.code : source);
-  return (await import(/* @vite-ignore */ file)) as Fixture;
+  return (await import(/* @vite-ignore */ file)) as T;
 }
 
 const values = (t: Tensor) => t.toArray();
@@ -68,5 +78,24 @@ describe('a module loaded through the load-time transform', () => {
     expect(m.block.explain().modeReason).toContain('free variables (not guarded without the load-time transform)');
     m.setWeight(tensor([[0, 1], [1, 0]]));
     expect(await values(m.block(x))).toEqual([[4, 2]]);
+  });
+
+  it('runs a getter on a closed-over object and one on an argument once per call, as the uncompiled function does', async () => {
+    const m = await load<GetterFixture>(true, 'getters', 'getter-fixture.mjs');
+    const x = tensor([1, 2]);
+    const compiled: unknown[] = [];
+    for (let call = 1; call <= 3; call++) {
+      compiled.push(await values(m.fast(x, m.options())));
+      expect(m.reads).toEqual({ cfg: call, opts: call });
+    }
+    m.reads.cfg = 0;
+    m.reads.opts = 0;
+    const plain: unknown[] = [];
+    for (let call = 1; call <= 3; call++) plain.push(await values(m.scaled(x, m.options())));
+    expect(compiled).toEqual(plain);
+    expect(compiled).toEqual([[11, 12], [22, 24], [33, 36]]);
+    const report = m.fast.explain();
+    expect(report.mode).toBe('re-run');
+    expect(report.modeReason).toContain('input cfg.scale is a getter, which guards cannot look into');
   });
 });

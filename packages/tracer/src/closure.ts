@@ -17,7 +17,10 @@
  * - a number, string, boolean (any primitive) by value;
  * - a plain object (or class instance) by its kind and the fields the code
  *   reads (`cfg.eps`, `cfg.model.nHead`); used whole (passed on, spread,
- *   read with a computed key), by its whole structure, as an argument is.
+ *   read with a computed key), by its whole structure, as an argument is;
+ * - a field read through a getter, or a Proxy, as something guards cannot
+ *   look into: they never run it, and the entry re-runs `fn`, whose own
+ *   reads run it as often as the code says.
  *
  * With every free variable guarded, the entry replays when nothing else
  * forbids it (graph breaks, side effects: see ./compile and ./replay).
@@ -27,6 +30,7 @@ import { KilnError, Tensor } from '@kiln/eager';
 import { fieldsRead } from './closure-fields';
 import type { FieldUse } from './closure-fields';
 import type { Getter, GuardWriter, Roots } from './guards';
+import { isInspectable, readData } from './property-reads';
 import { analyzeFunction, analyzeSource } from './source-analysis';
 import type { SourceInfo } from './source-analysis';
 
@@ -234,13 +238,14 @@ function guardValue(w: GuardWriter, v: unknown, path: string, get: Getter, field
     w.identity(v, path, get);
     return;
   }
-  if (typeof v !== 'object' || v === null || v instanceof Tensor || fields === 'whole' || Array.isArray(v)) {
+  // Getters and Proxies included: guards read data properties only (see ./property-reads).
+  if (!isInspectable(v) || v instanceof Tensor || fields === 'whole' || Array.isArray(v)) {
     w.walk(v, path, get);
     return;
   }
   w.sameType(v, path, get);
   for (const [key, sub] of fields) {
     const child = IDENT.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
-    guardValue(w, (v as Record<string, unknown>)[key], child, (r) => (get(r) as Record<string, unknown>)[key], sub);
+    guardValue(w, readData(v, key), child, (r) => readData(get(r), key), sub);
   }
 }

@@ -10,24 +10,30 @@
  * recompile (the guard that failed, expected and actual), marks dims whose
  * size alone changed as dynamic (`dynamic` undefined), and traces a new
  * entry; past `cacheSizeLimit` entries, calls that match none run eagerly.
+ * A re-running call whose graph has a structure its entry never ran is a
+ * recompile too (what changed: `slice's end was 7, now 8`); past
+ * `cacheSizeLimit` such variants, the entry runs `fn` eagerly. Each case
+ * warns once.
  */
 import { KilnError, Tensor } from '@kiln/eager';
 import { log } from '@kiln/gpu-runtime';
 import { resolveBackend } from './backend';
-import type { BackendOption, ResolvedBackend } from './backend';
+import type { BackendOption, ResolvedBackend, TracedGraph } from './backend';
 import { Entry, GraphCache } from './cache';
 import { Recorder } from './capture';
-import type { RecorderHost } from './capture';
+import type { RecorderHost, SegmentRun } from './capture';
 import { Closure } from './closure';
 import type { ClosurePlan, ClosureRecord } from './closure';
 import { activeRecorder, isAsyncFunction, runUnder } from './context';
 import { makeReport } from './explain';
 import type { ExplainReport, TraceRecord } from './explain';
+import { graphChange } from './graph-change';
 import { inputSpec } from './guards';
 import type { GuardFailure, InputSpec, Roots } from './guards';
+import { isProxy, readData } from './property-reads';
 import { planReplay } from './replay';
 import { writeReportFile } from './report-file';
-import type { LeafInfo } from './segment';
+import type { LeafInfo, SegmentPlan } from './segment';
 import { analyzeFunction } from './source-analysis';
 import type { SourceInfo } from './source-analysis';
 
@@ -38,7 +44,11 @@ export interface CompileOptions {
   fullgraph?: boolean;
   /** undefined: dims become dynamic after a recompile caused only by their size; true: dynamic from the start; false: never. */
   dynamic?: boolean;
-  /** Cache entries kept before calls that match none run eagerly (default 8). */
+  /**
+   * Cache entries kept before calls that match none run eagerly (default 8);
+   * also the graph variants an entry that re-runs the JavaScript compiles
+   * before its calls run eagerly (its graph changing from call to call).
+   */
   cacheSizeLimit?: number;
   /**
    * A getter of the function's free variables, written by the load-time
@@ -78,7 +88,7 @@ export interface CompileStats {
   graphsCompiled: number;
   /** Graph breaks over all calls. */
   graphBreaks: number;
-  /** Calls run eagerly because the cache was full. */
+  /** Calls run eagerly past cacheSizeLimit: they matched no entry and the cache was full, or their entry's graph kept changing. */
   eagerCalls: number;
 }
 
@@ -95,9 +105,6 @@ export type Compiled<F extends AnyFunction> = F & CompiledExtras;
 const COMPILED = new WeakMap<object, CompiledFunction>();
 
 type TraceKind = 'new' | 'size' | 'rerun';
-
-/** Plans kept per dynamic entry (one per distinct size of its dynamic dims). */
-const MAX_PLANS = 64;
 
 export class CompiledFunction {
   readonly name: string;
@@ -143,18 +150,12 @@ export class CompiledFunction {
     this.graphs = this.newGraphCache();
   }
 
-  /** The code that runs: a module's forward is read on each call (swapping it is guarded). */
-  private get code(): AnyFunction {
+  /**
+   * The code that runs: a module's forward, read once per call as calling
+   * `model.forward(x)` reads it (swapping it is guarded; a getter runs once).
+   */
+  private readCode(): AnyFunction {
     return this.module ? this.module.forward : this.fn!;
-  }
-
-  /** The source analysis of that code (cached per function). */
-  private get source(): SourceInfo {
-    return analyzeFunction(this.code);
-  }
-
-  private get isAsync(): boolean {
-    return isAsyncFunction(this.code);
   }
 
   private newGraphCache(): GraphCache {
@@ -171,7 +172,8 @@ export class CompiledFunction {
       return self.call(this, args);
     };
     Object.defineProperty(compiled, 'name', { value: this.name });
-    Object.defineProperty(compiled, 'length', { value: this.code.length });
+    const length = this.fn ? this.fn.length : readData(readData(this.module, 'forward'), 'length');
+    Object.defineProperty(compiled, 'length', { value: typeof length === 'number' ? length : 0 });
     Object.defineProperty(compiled, 'stats', { get: () => this.stats });
     const extras = { explain: () => this.explain(), reset: () => this.reset() };
     const result = Object.assign(compiled, extras) as unknown as AnyFunction & CompiledExtras;
@@ -181,47 +183,50 @@ export class CompiledFunction {
 
   call(thisArg: unknown, args: unknown[]): unknown {
     this.stats.calls++;
+    const code = this.readCode();
     // Inside another compiled function's capture: trace through (its recorder records these ops).
-    if (activeRecorder()) return this.invoke(thisArg, args);
+    if (activeRecorder()) return this.invoke(code, thisArg, args);
     let closure: readonly unknown[] | undefined;
     if (this.closure) {
       const values = this.closure.read();
       // A variable it closes over is not initialized yet: the function runs as written (and throws if it reads it).
-      if (values === null) return this.invoke(thisArg, args);
+      if (values === null) return this.invoke(code, thisArg, args);
       closure = values;
     }
     const roots: Roots = { args, self: this.module ?? thisArg, closure };
     const entries = this.entries;
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]!;
-      if (e.guards.check(roots)) {
-        this.stats.cacheHits++;
-        return this.hit(e, roots, thisArg);
-      }
+      if (e.guards.check(roots)) return this.hit(e, roots, thisArg, code);
     }
-    return this.miss(roots, thisArg);
+    return this.miss(roots, thisArg, code);
   }
 
-  private invoke(thisArg: unknown, args: readonly unknown[]): unknown {
-    if (this.module) return (this.module.forward as (...a: unknown[]) => unknown).apply(this.module, args as unknown[]);
-    return (this.fn as (...a: unknown[]) => unknown).apply(thisArg, args as unknown[]);
+  private invoke(code: AnyFunction, thisArg: unknown, args: readonly unknown[]): unknown {
+    return (code as (...a: unknown[]) => unknown).apply(this.module ?? thisArg, args as unknown[]);
   }
 
-  private hit(e: Entry, roots: Roots, thisArg: unknown): unknown {
+  private hit(e: Entry, roots: Roots, thisArg: unknown, code: AnyFunction): unknown {
+    if (e.mode === 'eager') {
+      // Past the recompile limit (its graph kept changing): `fn` as written.
+      this.stats.eagerCalls++;
+      return this.invoke(code, thisArg, roots.args);
+    }
+    this.stats.cacheHits++;
     if (e.mode === 'replay') {
       const key = e.guards.sizesKey(roots);
       const plan = e.plans.get(key);
       if (plan) {
         const value = plan.run(roots);
-        return this.isAsync ? Promise.resolve(value) : value;
+        return isAsyncFunction(code) ? Promise.resolve(value) : value;
       }
       // A size not seen yet (dynamic dims): run the JavaScript once and keep a plan for it.
-      if (plan === undefined) return this.trace(e, roots, thisArg, 'size', null);
+      if (plan === undefined) return this.trace(e, roots, thisArg, code, 'size', null);
     }
-    return this.trace(e, roots, thisArg, 'rerun', null);
+    return this.trace(e, roots, thisArg, code, 'rerun', null);
   }
 
-  private miss(roots: Roots, thisArg: unknown): unknown {
+  private miss(roots: Roots, thisArg: unknown, code: AnyFunction): unknown {
     let recompile: Recompile | null = null;
     const last = this.entries.at(-1);
     if (last) {
@@ -236,16 +241,16 @@ export class CompiledFunction {
           console.warn(`[kiln] ${text}`);
           log('recompiles', text);
         }
-        return this.invoke(thisArg, roots.args);
+        return this.invoke(code, thisArg, roots.args);
       }
       log('recompiles', `${this.name}: recompiling (entry ${this.entries.length + 1} of at most ${this.limit}): ${recompile.reason}`);
       if (this.dynamic === undefined) this.markDynamic(failures);
     }
-    const closure = this.closure?.plan(roots, this.module ? this.module.forward : this.fn!);
-    const spec = inputSpec(roots, this.source.params, this.module !== null, (path, t) => this.dynamicDims(path, t), closure && ((w) => closure.guard(w)));
+    const closure = this.closure?.plan(roots, code);
+    const spec = inputSpec(roots, analyzeFunction(code).params, this.module !== null, (path, t) => this.dynamicDims(path, t), closure && ((w) => closure.guard(w)));
     const entry = new Entry(spec, this.graphs);
     if (closure) this.closurePlans.set(entry, closure);
-    return this.trace(entry, roots, thisArg, 'new', recompile);
+    return this.trace(entry, roots, thisArg, code, 'new', recompile);
   }
 
   /** After a miss whose only failed guards are sizes, those dims become dynamic (sizes 0 and 1 stay specialized). */
@@ -270,31 +275,31 @@ export class CompiledFunction {
   }
 
   /** Runs the JavaScript with a recorder; for a new entry, commits it once the call succeeds. */
-  private trace(entry: Entry, roots: Roots, thisArg: unknown, kind: TraceKind, recompile: Recompile | null): unknown {
-    const source = this.closurePlans.get(entry)?.source ?? this.source;
-    const host = new CallHost(this.name, entry, roots, this.fullgraph, source, kind === 'new' || this.explaining);
+  private trace(entry: Entry, roots: Roots, thisArg: unknown, code: AnyFunction, kind: TraceKind, recompile: Recompile | null): unknown {
+    const source = this.closurePlans.get(entry)?.source ?? analyzeFunction(code);
+    const host = new CallHost(this.name, entry, roots, this.fullgraph, source, kind === 'new' || this.explaining, kind === 'rerun' ? this.limit : null, this.stats);
     const rec = new Recorder(host);
-    const isAsync = this.isAsync;
+    const isAsync = isAsyncFunction(code);
     let result: unknown;
     try {
-      result = runUnder(rec, isAsync, () => this.invoke(thisArg, roots.args), isAsync ? () => rec.flush() : undefined);
+      result = runUnder(rec, isAsync, () => this.invoke(code, thisArg, roots.args), isAsync ? () => rec.flush() : undefined);
     } catch (e) {
       this.abandon(rec, e);
       throw e;
     }
     if (isAsync && result instanceof Promise) {
       return result.then(
-        (value: unknown) => this.complete(rec, entry, roots, value, kind, recompile),
+        (value: unknown) => this.complete(rec, host, entry, roots, code, value, kind, recompile),
         (e: unknown) => {
           this.abandon(rec, e);
           throw e;
         },
       );
     }
-    return this.complete(rec, entry, roots, result, kind, recompile);
+    return this.complete(rec, host, entry, roots, code, result, kind, recompile);
   }
 
-  private complete(rec: Recorder, entry: Entry, roots: Roots, value: unknown, kind: TraceKind, recompile: Recompile | null): unknown {
+  private complete(rec: Recorder, host: CallHost, entry: Entry, roots: Roots, code: AnyFunction, value: unknown, kind: TraceKind, recompile: Recompile | null): unknown {
     try {
       if (rec.failure) {
         // A fullgraph error the function caught, or a read's promise it returned: it is thrown here, once.
@@ -303,10 +308,10 @@ export class CompiledFunction {
       }
       const result = rec.finish(value);
       this.stats.graphBreaks += rec.breaks.length;
-      if (kind === 'new') this.commit(entry, rec, roots, value, recompile);
+      this.learnStructures(entry, rec.runs, host.change);
+      if (kind === 'new') this.commit(entry, rec, roots, analyzeFunction(code), value, recompile);
       else if (kind === 'size') {
         const plan = planReplay(rec, entry.spec, roots, value);
-        if (entry.plans.size >= MAX_PLANS) entry.plans.delete(entry.plans.keys().next().value!);
         entry.plans.set(entry.guards.sizesKey(roots), typeof plan === 'string' ? null : plan);
       }
       if (kind === 'new' || this.explaining) this.lastTrace = { breaks: [...rec.breaks], runs: [...rec.runs], entry };
@@ -334,10 +339,10 @@ export class CompiledFunction {
     }
   }
 
-  private commit(entry: Entry, rec: Recorder, roots: Roots, value: unknown, recompile: Recompile | null): void {
+  private commit(entry: Entry, rec: Recorder, roots: Roots, source: SourceInfo, value: unknown, recompile: Recompile | null): void {
     // Two async calls traced at once may both have missed: keep the first entry.
     if (this.entries.some((e) => e.guards.check(roots))) return;
-    const reasons = this.rerunReasons(entry.spec, this.closurePlans.get(entry));
+    const reasons = this.rerunReasons(entry.spec, source, this.closurePlans.get(entry));
     if (reasons.length === 0) {
       const plan = planReplay(rec, entry.spec, roots, value);
       if (typeof plan === 'string') reasons.push(plan);
@@ -349,7 +354,7 @@ export class CompiledFunction {
     entry.modeReasons.push(...reasons);
     if (entry.mode === 're-run' && this.closurePlans.has(entry)) {
       // It reads its closure afresh on every call: guarding the closure would only cause recompiles.
-      entry.spec = inputSpec(roots, this.source.params, this.module !== null, (path, t) => this.dynamicDims(path, t));
+      entry.spec = inputSpec(roots, source.params, this.module !== null, (path, t) => this.dynamicDims(path, t));
     }
     this.entries.push(entry);
     this.stats.entries = this.entries.length;
@@ -358,9 +363,39 @@ export class CompiledFunction {
     log('perf', `${this.name}: entry ${this.entries.length} ${entry.mode === 'replay' ? 'replays its graph on a hit' : `re-runs the JavaScript on a hit (${reasons.join('; ')})`}`);
   }
 
+  /**
+   * After a call: the graph structures it ran are the entry's. A re-running
+   * call that ran one the entry had not run is a recompile (its reason: what
+   * differs from the graph the last call ran there); past cacheSizeLimit
+   * variants, that graph ran op by op and the entry now runs eagerly.
+   */
+  private learnStructures(entry: Entry, runs: readonly SegmentRun[], change: StructureChange | null): void {
+    for (const r of runs) entry.structures.add(r.plan.baseKey);
+    entry.lastGraphs = runs.map((r) => r.segment.graph);
+    if (!change) return;
+    const c = graphChange(change.before, change.after);
+    const what = `graph ${change.index + 1}: ${c.subject} was ${c.was}, now ${c.now}`;
+    if (change.admitted) {
+      entry.variants++;
+      this.stats.recompiles.push({
+        reason: `the graph changed while re-running the JavaScript (${what})`,
+        guard: `graph ${change.index + 1}: ${c.subject}`, expected: c.was, actual: c.now, call: change.call,
+      });
+      log('recompiles', `${this.name}: recompiling (graph variant ${entry.variants} of at most ${this.limit}): ${what}`);
+      return;
+    }
+    const why = entry.modeReasons.join('; ');
+    entry.mode = 'eager';
+    entry.modeReasons = [`its graph changed on more calls than cacheSizeLimit (${this.limit}) allows, last ${what}; it re-ran its JavaScript because: ${why}`];
+    const text = `${this.name}: its graph changed again (${what}) after ${this.limit} variants (cacheSizeLimit). ` +
+      `It re-runs its JavaScript (${why}), so a value that changes between calls changes its graph; calls that match this entry now run eagerly`;
+    console.warn(`[kiln] ${text}`);
+    log('recompiles', text);
+  }
+
   /** Why cache hits of an entry must run the JavaScript (from the source and the inputs). */
-  private rerunReasons(spec: InputSpec, closure?: ClosurePlan): string[] {
-    const src = closure?.source ?? this.source;
+  private rerunReasons(spec: InputSpec, source: SourceInfo, closure?: ClosurePlan): string[] {
+    const src = closure?.source ?? source;
     const reasons: string[] = [];
     if (src.opaque !== null) reasons.push(`the source cannot be analyzed: ${src.opaque}`);
     else {
@@ -391,11 +426,26 @@ export class CompiledFunction {
   }
 }
 
+/** A re-running call that ran a graph structure its entry had not run. */
+interface StructureChange {
+  /** The graph's place in the call. */
+  readonly index: number;
+  /** The graph the entry's last call ran there, if any. */
+  readonly before: TracedGraph | undefined;
+  readonly after: TracedGraph;
+  /** Compiled (within cacheSizeLimit variants); false: it ran op by op. */
+  readonly admitted: boolean;
+  readonly call: number;
+}
+
 /** What a recorder needs to know about the call it records. */
 class CallHost implements RecorderHost {
   readonly graphs: GraphCache;
   readonly escapes: boolean;
+  /** The first new structure this call ran (a re-running call only). */
+  change: StructureChange | null = null;
   private byTensor: Map<Tensor, LeafInfo> | null = null;
+  private readonly call: number;
 
   constructor(
     readonly name: string,
@@ -404,9 +454,20 @@ class CallHost implements RecorderHost {
     readonly fullgraph: boolean,
     readonly source: SourceInfo,
     readonly locate: boolean,
+    /** For a re-running call: cacheSizeLimit, the graph variants its entry may compile. */
+    private readonly limit: number | null,
+    stats: CompileStats,
   ) {
     this.graphs = entry.graphs;
     this.escapes = source.mayEscape;
+    this.call = stats.calls;
+  }
+
+  admit(plan: SegmentPlan, index: number, graph: TracedGraph): boolean {
+    if (this.limit === null || this.entry.structures.has(plan.baseKey)) return true;
+    // One recompile per call, however many of its graphs are new.
+    this.change ??= { index, before: this.entry.lastGraphs[index], after: graph, admitted: this.entry.variants < this.limit, call: this.call };
+    return this.change.admitted;
   }
 
   leafInfo(t: Tensor): LeafInfo | undefined {
@@ -441,8 +502,8 @@ function describe(v: unknown): string {
 }
 
 function constructorName(o: object): string {
-  const proto = Object.getPrototypeOf(o) as { constructor?: { name?: string } } | null;
-  return proto && proto !== Object.prototype ? proto.constructor?.name || 'module' : 'module';
+  const name = isProxy(o) ? undefined : readData(readData(Object.getPrototypeOf(o), 'constructor'), 'name');
+  return typeof name === 'string' && name !== '' && name !== 'Object' ? name : 'module';
 }
 
 /**

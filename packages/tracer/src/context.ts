@@ -13,6 +13,7 @@ import { execute, getMode, setMode, withMode } from '@kiln/eager';
 import type { AttrsOf, Input, Mode, OpName, Tensor, TensorMeta } from '@kiln/eager';
 import type { AsyncLocalStorage } from 'node:async_hooks';
 import { Recorder } from './capture';
+import { isProxy } from './property-reads';
 
 let storage: AsyncLocalStorage<Mode> | null | undefined;
 
@@ -53,8 +54,14 @@ export function activeRecorder(): Recorder | null {
 
 const AsyncFunction = (async () => {}).constructor;
 
+const proxiedAsync = new WeakMap<object, boolean>();
+
 export function isAsyncFunction(f: unknown): boolean {
-  return f instanceof AsyncFunction;
+  if (typeof f !== 'function' || !isProxy(f)) return f instanceof AsyncFunction;
+  // A Proxy's prototype is one of its traps: asked once, not on every call.
+  let known = proxiedAsync.get(f);
+  if (known === undefined) proxiedAsync.set(f, (known = f instanceof AsyncFunction));
+  return known;
 }
 
 /**

@@ -44,7 +44,7 @@ export interface ExplainReport {
   readonly opCount: number;
   /** The guards of the cache entry, as text. */
   readonly guards: readonly string[];
-  /** What a cache hit does: replay the graph without the JavaScript, or re-run the JavaScript with lazy tensors. */
+  /** What a cache hit does: replay the graph without the JavaScript, re-run the JavaScript with lazy tensors, or (past cacheSizeLimit graph variants) run `fn` eagerly. */
   readonly mode: EntryMode;
   /** Why that mode. */
   readonly modeReason: string;

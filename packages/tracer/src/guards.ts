@@ -7,9 +7,12 @@
  * stay specialized) and contiguity; a module's tensors by identity;
  * numbers, strings and booleans by value; arrays and plain objects by
  * structure; functions and other objects by identity or class (these make
- * the entry re-run, since what they do cannot be guarded).
+ * the entry re-run, since what they do cannot be guarded). Guards never run
+ * the user's code: they read data properties only, and a getter or a Proxy
+ * is guarded as being one and makes the entry re-run (see ./property-reads).
  */
 import { Tensor, views } from '@kiln/eager';
+import { HIDDEN, inheritedAccessor, isInspectable, isProxy, readData, typeName } from './property-reads';
 import type { ParamName } from './source-analysis';
 
 /** Where a compiled function's inputs come from: its arguments, `this` (the module), and the values of its closure (see ./closure). */
@@ -134,24 +137,31 @@ export function objectId(o: object): number {
 }
 
 function describeValue(v: unknown): string {
+  if (v === HIDDEN) return 'a getter';
   if (typeof v === 'string') return `'${v}'`;
   if (typeof v === 'bigint') return `${v}n`;
+  if ((typeof v === 'object' || typeof v === 'function') && v !== null && isProxy(v)) return `a Proxy #${objectId(v)}`;
   if (v instanceof Tensor) return `${v.dtype}[${v.shape.join(',')}] tensor`;
   if (Array.isArray(v)) return `an array of length ${v.length}`;
-  if (typeof v === 'function') return `<function ${v.name || 'anonymous'} #${objectId(v)}>`;
+  if (typeof v === 'function') return `<function ${functionName(v)} #${objectId(v)}>`;
   if (typeof v === 'object' && v !== null) return `${typeName(v)} #${objectId(v)}`;
   return String(v);
 }
 
-function typeName(v: object): string {
-  const proto = Object.getPrototypeOf(v) as { constructor?: { name?: string } } | null;
-  if (proto === null || proto === Object.prototype) return 'a plain object';
-  return `a ${proto.constructor?.name || 'object'}`;
+function functionName(f: object): string {
+  const name = readData(f, 'name');
+  return typeof name === 'string' && name !== '' ? name : 'anonymous';
 }
 
-function isPlainObject(v: object): boolean {
+function isPlainObject(v: unknown): v is object {
+  if (!isInspectable(v) || typeof v !== 'object') return false;
   const proto = Object.getPrototypeOf(v);
   return proto === Object.prototype || proto === null;
+}
+
+/** A tensor, asked without touching a Proxy (`instanceof` is one of its traps). */
+function isTensor(v: unknown): v is Tensor {
+  return isInspectable(v) && v instanceof Tensor;
 }
 
 const IDENT = /^[A-Za-z_$][\w$]*$/;
@@ -161,8 +171,13 @@ function childPath(path: string, key: string | number): string {
   return IDENT.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
 }
 
+/** An object's own property names, non-enumerable ones included (the code may read those too). */
+function keysOf(o: object): string[] {
+  return Object.getOwnPropertyNames(o);
+}
+
 function sameKeys(o: object, keys: readonly string[]): boolean {
-  const actual = Object.keys(o);
+  const actual = keysOf(o);
   if (actual.length !== keys.length) return false;
   for (let i = 0; i < keys.length; i++) if (actual[i] !== keys[i]) return false;
   return true;
@@ -190,7 +205,7 @@ function tensorGuards(b: Builder, t: Tensor, path: string, get: Getter): void {
   const expected = t.shape.map((s, d) => (dynamic.includes(d) ? -1 : s));
   const contiguous = views.isContiguous(t.layout);
   const asTensor = (v: unknown) => v as Tensor;
-  add(b, 'type', path, `${path} is a Tensor`, 'a Tensor', get, (v) => v instanceof Tensor);
+  add(b, 'type', path, `${path} is a Tensor`, 'a Tensor', get, isTensor);
   add(b, 'dtype', path, `${path}.dtype == '${dtype}'`, `'${dtype}'`, get, (v) => asTensor(v).dtype === dtype, (v) => `'${asTensor(v).dtype}'`);
   add(b, 'device', path, `${path}.device == '${device}'`, `'${device}'`, get, (v) => asTensor(v).device === device, (v) => `'${asTensor(v).device}'`);
   add(b, 'rank', path, `${path}.ndim == ${rank}`, String(rank), get, (v) => asTensor(v).ndim === rank, (v) => String(asTensor(v).ndim));
@@ -205,7 +220,7 @@ function tensorGuards(b: Builder, t: Tensor, path: string, get: Getter): void {
     (v) => (views.isContiguous(asTensor(v).layout) ? 'contiguous' : 'not contiguous'));
   b.fast.push((r) => {
     const v = get(r);
-    if (!(v instanceof Tensor) || v.dtype !== dtype || v.device !== device) return false;
+    if (!isTensor(v) || v.dtype !== dtype || v.device !== device) return false;
     const shape = v.shape;
     if (shape.length !== rank) return false;
     for (let d = 0; d < rank; d++) {
@@ -225,7 +240,24 @@ function identity(b: Builder, kind: GuardKind, path: string, get: Getter, o: obj
   b.fast.push((r) => get(r) === ref.deref());
 }
 
+/** Guards that `get` still gives something guards cannot look into (a getter): the entry re-runs, and the function's own read runs it. */
+function hidden(b: Builder, path: string, get: Getter): void {
+  add(b, 'structure', path, `${path} is a getter`, 'a getter', get, (x) => x === HIDDEN);
+  b.fast.push((r) => get(r) === HIDDEN);
+  b.opaque.push({ path, what: 'a getter' });
+}
+
 function walk(b: Builder, v: unknown, path: string, get: Getter, param: boolean): void {
+  if (v === HIDDEN) {
+    hidden(b, path, get);
+    return;
+  }
+  if ((typeof v === 'object' || typeof v === 'function') && v !== null && isProxy(v)) {
+    add(b, 'type', path, `${path} is a Proxy`, 'a Proxy', get, (x) => (typeof x === 'object' || typeof x === 'function') && x !== null && isProxy(x));
+    b.fast.push((r) => { const x = get(r); return (typeof x === 'object' || typeof x === 'function') && x !== null && isProxy(x); });
+    b.opaque.push({ path, what: 'a Proxy' });
+    return;
+  }
   if (v instanceof Tensor) {
     if (param) {
       identity(b, 'identity', path, get, v, `<tensor #${objectId(v)}>`);
@@ -247,7 +279,7 @@ function walk(b: Builder, v: unknown, path: string, get: Getter, param: boolean)
   if (typeof v === 'function') {
     identity(b, 'identity', path, get, v, describeValue(v));
     // A module's methods are its code, read by the source analysis when forward calls them; an argument that is a function is not.
-    if (!param) b.opaque.push({ path, what: `a function (${v.name || 'anonymous'})` });
+    if (!param) b.opaque.push({ path, what: `a function (${functionName(v)})` });
     return;
   }
   const o = v as object;
@@ -260,24 +292,29 @@ function walk(b: Builder, v: unknown, path: string, get: Getter, param: boolean)
   if (Array.isArray(o) || isPlainObject(o)) b.containers.push(get);
   if (Array.isArray(o)) {
     const n = o.length;
-    add(b, 'structure', path, `${path} is an array of length ${n}`, `an array of length ${n}`, get, (x) => Array.isArray(x) && x.length === n);
-    b.fast.push((r) => { const x = get(r); return Array.isArray(x) && x.length === n; });
-    o.forEach((item, i) => walk(b, item, childPath(path, i), (r) => (get(r) as unknown[])[i], param));
+    const ok = (x: unknown) => isInspectable(x) && Array.isArray(x) && x.length === n;
+    add(b, 'structure', path, `${path} is an array of length ${n}`, `an array of length ${n}`, get, ok);
+    b.fast.push((r) => ok(get(r)));
+    for (let i = 0; i < n; i++) walk(b, readData(o, i), childPath(path, i), (r) => readData(get(r), i), param);
   } else if (isPlainObject(o) || param) {
     // A module's own fields are parameters whatever the class of the module.
-    const keys = Object.keys(o);
+    const keys = keysOf(o);
     const plain = isPlainObject(o);
     const proto = Object.getPrototypeOf(o) as object | null;
     const text = `${path} has keys [${keys.join(', ')}]`;
-    const ok = (x: unknown) => typeof x === 'object' && x !== null && (plain ? isPlainObject(x) : Object.getPrototypeOf(x) === proto) && sameKeys(x, keys);
-    add(b, 'structure', path, text, `keys [${keys.join(', ')}]`, get, ok, (x) => (typeof x === 'object' && x !== null ? `keys [${Object.keys(x).join(', ')}]` : describeValue(x)));
+    const ok = (x: unknown) => isInspectable(x) && typeof x === 'object' && (plain ? isPlainObject(x) : Object.getPrototypeOf(x) === proto) && sameKeys(x, keys);
+    add(b, 'structure', path, text, `keys [${keys.join(', ')}]`, get, ok, (x) => (isInspectable(x) ? `keys [${keysOf(x).join(', ')}]` : describeValue(x)));
     b.fast.push((r) => ok(get(r)));
-    for (const k of keys) walk(b, (o as Record<string, unknown>)[k], childPath(path, k), (r) => (get(r) as Record<string, unknown>)[k], param);
+    // Its class's getters run when the code reads them (`this.scale`): guards cannot tell which it reads, so none is skipped.
+    const inherited = plain ? null : inheritedAccessor(o);
+    if (inherited !== null) b.opaque.push({ path, what: `an object whose class has the getter \`${inherited}\`` });
+    for (const k of keys) walk(b, readData(o, k), childPath(path, k), (r) => readData(get(r), k), param);
   } else {
     const proto = Object.getPrototypeOf(o) as object | null;
     const label = typeName(o);
-    add(b, 'type', path, `${path} is ${label}`, label, get, (x) => typeof x === 'object' && x !== null && Object.getPrototypeOf(x) === proto, (x) => (typeof x === 'object' && x !== null ? typeName(x) : describeValue(x)));
-    b.fast.push((r) => { const x = get(r); return typeof x === 'object' && x !== null && Object.getPrototypeOf(x) === proto; });
+    const ok = (x: unknown) => isInspectable(x) && typeof x === 'object' && Object.getPrototypeOf(x) === proto;
+    add(b, 'type', path, `${path} is ${label}`, label, get, ok, (x) => (isInspectable(x) ? typeName(x) : describeValue(x)));
+    b.fast.push((r) => ok(get(r)));
     b.opaque.push({ path, what: label });
   }
   b.seen.delete(o);
@@ -298,9 +335,9 @@ function sameType(b: Builder, o: object, path: string, get: Getter): void {
   const plain = !array && isPlainObject(o);
   const proto = Object.getPrototypeOf(o) as object | null;
   const label = array ? 'an array' : typeName(o);
-  const ok = (x: unknown) => typeof x === 'object' && x !== null
+  const ok = (x: unknown) => isInspectable(x) && typeof x === 'object'
     && (array ? Array.isArray(x) : plain ? isPlainObject(x) : Object.getPrototypeOf(x) === proto);
-  add(b, 'type', path, `${path} is ${label}`, label, get, ok, (x) => (typeof x === 'object' && x !== null ? typeName(x) : describeValue(x)));
+  add(b, 'type', path, `${path} is ${label}`, label, get, ok, (x) => (isInspectable(x) ? typeName(x) : describeValue(x)));
   b.fast.push((r) => ok(get(r)));
 }
 
@@ -329,11 +366,12 @@ export function inputSpec(
   b.fast.push((r) => r.args.length === n);
   roots.args.forEach((v, i) => walk(b, v, argPath(params, i), (r) => r.args[i], false));
   if (module) {
-    const self = roots.self as { forward?: unknown };
+    const self = roots.self;
     walk(b, self, 'model', (r) => r.self, true);
-    if (typeof self.forward === 'function' && !Object.prototype.hasOwnProperty.call(self, 'forward')) {
-      identity(b, 'identity', 'model.forward', (r) => (r.self as { forward?: unknown }).forward, self.forward, describeValue(self.forward));
-    }
+    // A forward on its class (an own one is a field, walked above): guarded by identity, read as data.
+    const forward = isInspectable(self) && !Object.prototype.hasOwnProperty.call(self, 'forward') ? readData(self, 'forward') : undefined;
+    if (typeof forward === 'function') identity(b, 'identity', 'model.forward', (r) => readData(r.self, 'forward'), forward, describeValue(forward));
+    else if (forward === HIDDEN) hidden(b, 'model.forward', (r) => readData(r.self, 'forward'));
   }
   extra?.({
     walk: (v, path, get) => walk(b, v, path, get, false),

@@ -15,6 +15,7 @@ import type { Recorder } from './capture';
 import type { CompiledSegment } from './cache';
 import type { Getter, InputSpec, Roots } from './guards';
 import { LazyTensor, Owned, Pin } from './lazy';
+import { HIDDEN, isProxy, readData, typeName } from './property-reads';
 
 type Template =
   | { readonly kind: 'value'; readonly value: unknown }
@@ -128,6 +129,9 @@ export function planReplay(rec: Recorder, spec: InputSpec, roots: Roots, result:
   };
 
   const template = (v: unknown, seen: Set<object>): Template | string => {
+    // Getters and Proxies are not run (see ./property-reads): such a result is the function's to build on every call.
+    if (v === HIDDEN) return 'the result holds a getter';
+    if ((typeof v === 'object' || typeof v === 'function') && v !== null && isProxy(v)) return 'the result holds a Proxy';
     if (v instanceof Tensor) return tensorTemplate(v);
     if (v === null || (typeof v !== 'object' && typeof v !== 'function')) return { kind: 'value', value: v };
     if (typeof v === 'function') return 'the result holds a function';
@@ -138,19 +142,19 @@ export function planReplay(rec: Recorder, spec: InputSpec, roots: Roots, result:
     try {
       if (Array.isArray(v)) {
         const items: Template[] = [];
-        for (const x of v) {
-          const t = template(x, seen);
+        for (let i = 0; i < v.length; i++) {
+          const t = template(readData(v, i), seen);
           if (typeof t === 'string') return t;
           items.push(t);
         }
         return { kind: 'array', items };
       }
       const proto = Object.getPrototypeOf(v);
-      if (proto !== Object.prototype && proto !== null) return `the result holds ${proto?.constructor?.name ?? 'an object'} that cannot be rebuilt`;
+      if (proto !== Object.prototype && proto !== null) return `the result holds ${typeName(v)} that cannot be rebuilt`;
       const keys = Object.keys(v);
       const items: Template[] = [];
       for (const k of keys) {
-        const t = template((v as Record<string, unknown>)[k], seen);
+        const t = template(readData(v, k), seen);
         if (typeof t === 'string') return t;
         items.push(t);
       }

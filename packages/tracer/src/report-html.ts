@@ -182,7 +182,7 @@ code,pre{font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 pre{background:#fff;border:1px solid var(--line);border-radius:6px;padding:10px;overflow:auto;max-height:480px;margin:6px 0}
 .summary{display:flex;flex-wrap:wrap;gap:8px;margin:10px 0}
 .pill{background:#fff;border:1px solid var(--line);border-radius:999px;padding:3px 10px}
-.mode{font-weight:600}.mode-replay{background:#e3f5e1;border-color:#9fd39a}.mode-re-run{background:#fff1d6;border-color:#f0c46a}
+.mode{font-weight:600}.mode-replay{background:#e3f5e1;border-color:#9fd39a}.mode-re-run{background:#fff1d6;border-color:#f0c46a}.mode-eager{background:#fde2e1;border-color:#e8a09a}
 .why{color:var(--muted);margin:4px 0 0}
 .card{background:#fff;border:1px solid var(--line);border-radius:8px;padding:14px;margin:12px 0}
 .meta,.muted{color:var(--muted);margin:0 0 8px}.note{color:#a14;margin:4px 0}

@@ -4,6 +4,7 @@
  * that starts at an expression and moves by a per-dim stride, so a kernel
  * reads any view (transposed, broadcast, sliced) with additions only.
  */
+import { LruCache } from '../lru';
 
 export interface Walker {
   /** Name prefix of the offset variables. */
@@ -46,14 +47,12 @@ export function locals(prefix: string, array: string, rank: number, from = 0): s
 }
 
 type Kernel = (...args: never[]) => void;
-const cache = new Map<string, Kernel>();
+
+/** Kernels kept (keys name op, dtypes and rank, not sizes: a program meets few; the bound is for the rest). */
+const KERNEL_LIMIT = 256;
+const cache = new LruCache<string, Kernel>(KERNEL_LIMIT);
 
 /** Compiles `source` (a function body returning the kernel) once per key. */
 export function compiled<F extends Kernel>(key: string, source: () => string): F {
-  let k = cache.get(key);
-  if (!k) {
-    k = new Function(`"use strict";\n${source()}`)() as Kernel;
-    cache.set(key, k);
-  }
-  return k as F;
+  return cache.getOrSet(key, () => new Function(`"use strict";\n${source()}`)() as Kernel) as F;
 }

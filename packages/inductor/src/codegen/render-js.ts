@@ -8,7 +8,7 @@
  * metadata words ([syms..., params...], as on WGSL), the Philox function and
  * the thrower of failed index checks.
  */
-import { helpersFor, jsConvert, REDUCTIONS, type DType } from '@kiln/eager';
+import { helpersFor, jsConvert, LruCache, REDUCTIONS, type DType } from '@kiln/eager';
 import { size, type Index, type Size } from '../ir/expr';
 import { numelOf } from '../ir/size';
 import { ExprEmitter, inlineIndex, scopeOf, type Lang } from './emit-expr';
@@ -78,16 +78,18 @@ ${indent([...bind, ...body], 2)}
 };`;
 }
 
-const cache = new Map<string, JsKernel>();
+/**
+ * Built kernels kept for reuse by later compiles. A compiled graph holds
+ * its own kernels, so the bound only limits sharing: a program whose
+ * constants change on every call would otherwise keep every kernel it ever
+ * built (a dropped one is built again from its source when asked for).
+ */
+export const JS_KERNEL_LIMIT = 256;
+export const jsKernels = new LruCache<string, JsKernel>(JS_KERNEL_LIMIT);
 
-/** Compiles a kernel's JS source once per distinct text. */
+/** Compiles a kernel's JS source once per distinct text (while it is kept). */
 export function buildJs(source: string): JsKernel {
-  let fn = cache.get(source);
-  if (!fn) {
-    fn = new Function(`"use strict";\n${source}`)() as JsKernel;
-    cache.set(source, fn);
-  }
-  return fn;
+  return jsKernels.getOrSet(source, () => new Function(`"use strict";\n${source}`)() as JsKernel);
 }
 
 function store(out: string, index: string, value: string): string {
