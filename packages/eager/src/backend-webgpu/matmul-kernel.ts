@@ -127,6 +127,8 @@ export interface MatmulTemplate {
   helpers?: (text: string) => string[];
   /** Element type (int32 matmul uses the scalar variant). */
   elementType?: 'f32' | 'i32';
+  /** Storage type of the output (defaults to the element type; an epilogue may compare, giving bool as u32). */
+  outputType?: 'f32' | 'i32' | 'u32';
   /** Metadata words the epilogue reads after the template's own (the compiler's dynamic sizes). */
   extraInfoWords?: number;
 }
@@ -154,7 +156,7 @@ export function renderMatmulTemplate(t: MatmulTemplate): string {
   const vecB = t.variant !== 'scalar';
   const bindings = `@group(0) @binding(1) var<storage, read> ${vecA ? 'a4: array<vec4f>' : `a: array<${T}>`};
 @group(0) @binding(2) var<storage, read> ${vecB ? 'b4: array<vec4f>' : `b: array<${T}>`};
-@group(0) @binding(3) var<storage, read_write> c: array<${T}>;
+@group(0) @binding(3) var<storage, read_write> c: array<${t.outputType ?? T}>;
 ${t.extraBindings ?? ''}`;
   let loop: string[];
   let accAt: (i: number, j: number) => string;

@@ -8,6 +8,7 @@ import { convert, VALUE_TYPE } from '../wgsl';
  * row kernels. The accumulator is named `acc`, argmax/argmin also track its
  * position in `idx` (-1: nothing yet; ties go to the earliest); a partial
  * from another thread is `${acc}2` / `${idx}2`. The loop index is `j`.
+ * `out` is the result's dtype (by default the op's for math dtype `t`).
  */
 export interface ReductionStatements {
   declare: string;
@@ -21,7 +22,7 @@ export interface ReductionStatements {
   result: string;
 }
 
-export function reductionStatements(op: ReduceOp, t: DType, acc = 'acc', idx = 'idx'): ReductionStatements {
+export function reductionStatements(op: ReduceOp, t: DType, acc = 'acc', idx = 'idx', out: DType = REDUCTIONS[op].out(t)): ReductionStatements {
   const spec = REDUCTIONS[op];
   const step = (a: string, x: string) => spec.wgsl.step(a, x, t);
   // Plain max/min keep only the value: -inf stays -inf, and NaN wins by the step itself.
@@ -36,6 +37,6 @@ export function reductionStatements(op: ReduceOp, t: DType, acc = 'acc', idx = '
       ? `if (${i2} >= 0 && (${idx} < 0 || ${step(acc, a2)} || (!${step(a2, acc)} && ${i2} < ${idx}))) { ${acc} = ${a2}; ${idx} = ${i2}; }`
       : select ? `if (${step(acc, a2)}) { ${acc} = ${a2}; }` : `${acc} = ${step(acc, a2)};`,
     tracked,
-    result: tracked ? idx : convert(acc, t, spec.out(t)),
+    result: tracked ? idx : convert(acc, t, out),
   };
 }

@@ -64,13 +64,13 @@ export const DECOMPOSITIONS: { [N in CompositeOp]: Decomposition<N> } = {
     return x.mul(x.sigmoid());
   },
   softmax: (ins, a) => {
-    const x = T(ins, 0);
+    const x = float(T(ins, 0));
     const e = x.sub(x.max(a.dim, true)).exp();
     return e.div(e.sum(a.dim, true));
   },
   logSoftmax: (ins, a) => {
-    const x = T(ins, 0);
-    const shifted = float(x.sub(x.max(a.dim, true)));
+    const x = float(T(ins, 0));
+    const shifted = x.sub(x.max(a.dim, true));
     return shifted.sub(shifted.exp().sum(a.dim, true).log());
   },
   layerNorm: (ins, a) => {

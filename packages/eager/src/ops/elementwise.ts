@@ -68,9 +68,14 @@ const rounding = (js: string, wgsl: string) =>
  * Comparisons: false with a NaN operand, except `ne` (true). WGSL may assume
  * no NaN, so float comparisons test for it through the bits (../wgsl).
  */
-const compare = (js: string, wgsl: string) =>
-  binary('compare', same((a, b) => `+(${a} ${js} ${b})`), byType(same((a, b) => `(${a} ${wgsl} ${b})`), same((a, b) =>
-    wgsl === '!=' ? `(${a} != ${b} || is_nan(${a}) || is_nan(${b}))` : `(${a} ${wgsl} ${b} && !is_nan(${a}) && !is_nan(${b}))`)));
+const compare = (js: string, wgsl: string): ElementwiseSpec =>
+  binary('compare', same((a, b) => `+(${a} ${js} ${b})`), (args, dt) => {
+    const [a, b] = args as [string, string];
+    // WGSL orders no bools: compare them as 0 and 1.
+    if (dt === 'bool') return `(i32(${a}) ${wgsl} i32(${b}))`;
+    if (dt !== 'float32') return `(${a} ${wgsl} ${b})`;
+    return wgsl === '!=' ? `(${a} != ${b} || is_nan(${a}) || is_nan(${b}))` : `(${a} ${wgsl} ${b} && !is_nan(${a}) && !is_nan(${b}))`;
+  });
 /** Float math whose WGSL builtin drops NaN (max, min, sign): NaN operands give NaN, as in JS and PyTorch. */
 const nanFirst = (wgsl: (...a: string[]) => string): Render => (a) =>
   a.reduceRight((value, x) => `select(${value}, ${x}, is_nan(${x}))`, wgsl(...a));
