@@ -248,7 +248,7 @@ class Scheduler {
       const b = new KernelBuilder(this.realized);
       b.rowContext = { reductions, outerIdx };
       const rows: RowReduction[] = reductions.map((r) => ({
-        id: r.id, op: r.op, dtype: r.mathDtype, body: b.track(r, () => r.body(outerIdx, innerIdx, b.read)), sideStores: [],
+        id: r.id, op: r.op, dtype: r.mathDtype, out: r.dtype, body: b.track(r, () => r.body(outerIdx, innerIdx, b.read)), sideStores: [],
       }));
       // Reductions read outside the group, or outputs, are stored per row; so are values computed per row (mean = sum / n, keepdim views).
       const rowStores = [

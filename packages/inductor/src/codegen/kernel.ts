@@ -40,6 +40,8 @@ export interface RowReduction {
   body: Expr;
   /** dtype the accumulator computes in. */
   dtype: DType;
+  /** dtype of the result (min over bool computes in int32 and gives bool). */
+  out: DType;
   /** Values written during this pass for the element stores to read back (see reuseRowValues). */
   sideStores: { output: number; index: Index; expr: Expr }[];
 }

@@ -122,7 +122,7 @@ function reductionCode(r: RowKernel['reductions'][number]) {
         ? `if (${ix} < 0 || ${spec.js.step(a, v, t)}) { ${a} = ${v}; ${ix} = j; }`
         : spec.mode === 'select' ? `if (${spec.js.step(a, v, t)}) ${a} = ${v};` : `${a} = ${spec.js.step(a, v, t)};`,
     // Rounded to float32 when read, as eager stores the reduction's result before the next op reads it.
-    result: spec.index ? ix : spec.out(t) === 'float32' ? `Math.fround(${a})` : jsConvert(a, t, spec.out(t)),
+    result: spec.index ? ix : r.out === 'float32' ? `Math.fround(${a})` : jsConvert(a, t, r.out),
   };
 }
 
@@ -163,7 +163,7 @@ function matmul(k: MatmulKernel, lang: Lang): string[] {
     ['n', 'n'],
   ]);
   const e = new ExprEmitter(lang, scopeOf(k, () => 'acc[r * N + n]', fixed), 'ep_');
-  const value = e.value(k.epilogue, 'float32');
+  const value = e.value(k.epilogue, k.outputs[k.output]!.dtype);
   const { a, b } = k;
   const rank = a.strides.length;
   const text = (ix: Index) => inlineIndex(lang, ix);

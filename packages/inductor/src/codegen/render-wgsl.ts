@@ -188,7 +188,7 @@ function linearInputs(k: PointwiseKernel): Set<number> {
  */
 function renderRows(k: RowKernel, o: WgslOptions): string {
   const L = lang(o.symCount);
-  const codes = new Map(k.reductions.map((r) => [r.id, reductionStatements(r.op, r.dtype, `acc${r.id}`, `idx${r.id}`)]));
+  const codes = new Map(k.reductions.map((r) => [r.id, reductionStatements(r.op, r.dtype, `acc${r.id}`, `idx${r.id}`, r.out)]));
   const root = new ExprEmitter(L, scopeOf(k, (id) => codes.get(id)!.result));
   const rows = numelText(k.outer, o.symCount);
   const inner = numelText(k.inner, o.symCount);
@@ -277,6 +277,7 @@ function renderMatmul(k: MatmulKernel, o: WgslOptions): string {
   ]);
   // The template binds a, b and the output first; the buffers the epilogue loads follow from binding 4.
   const extras = k.epilogueInputs;
+  const out = k.outputs[k.output]!.dtype;
   return renderMatmulTemplate({
     name: k.name,
     comment: `kiln kernel ${k.name}: ${k.fusedOps.join(', ')}`,
@@ -287,9 +288,10 @@ function renderMatmul(k: MatmulKernel, o: WgslOptions): string {
     extraBindings: extras
       .map((i, n) => `@group(0) @binding(${4 + n}) var<storage, read> in${i}: array<${W.STORAGE_TYPE[k.inputs[i]!.dtype]}>;`)
       .join('\n'),
+    outputType: W.STORAGE_TYPE[out] as 'f32' | 'i32' | 'u32',
     epilogue: (acc) => {
       const e = new ExprEmitter(L, scopeOf(k, () => acc, fixed), 'ep_');
-      const value = e.value(k.epilogue, 'float32');
+      const value = W.storeAs(e.value(k.epilogue, out), out, out);
       return { lines: e.lines, value };
     },
     helpers: (text) => [...helpersFor(text, 'wgsl')],

@@ -148,6 +148,8 @@ export function mul(a: Index, b: Index): Index {
  */
 export function div(a: Index, b: Index): Index {
   if (isInt(b, 1)) return a;
+  // A size-0 dim: no element is ever computed, and WGSL rejects a constant division by zero.
+  if (isInt(b, 0)) return int(0);
   if (isInt(a) && isInt(b)) return int(Math.floor(a.value / b.value));
   if (isInt(a, 0)) return a;
   if (isInt(b) && b.value > 0) {
@@ -166,7 +168,7 @@ export function div(a: Index, b: Index): Index {
 
 /** Remainder; by a constant c, terms c divides drop out, and a rest below c is itself. */
 export function mod(a: Index, b: Index): Index {
-  if (isInt(b, 1)) return int(0);
+  if (isInt(b, 1) || isInt(b, 0)) return int(0);
   if (isInt(a) && isInt(b)) return int(a.value % b.value);
   if (isInt(a, 0)) return a;
   if (isInt(b) && b.value > 0) {
