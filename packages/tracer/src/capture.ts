@@ -274,6 +274,9 @@ export class Recorder implements Mode, Materializer, PlanContext {
       if (results.length !== plan.outputs.length) {
         throw new KilnError(`the backend returned ${results.length} outputs for a graph with ${plan.outputs.length}`, { op: 'compile' });
       }
+      // A backend may return one tensor for several outputs (an op that returns its input, such as dropout in eval): release each once, after all took it.
+      const taken = new Set<Tensor>();
+      const release = new Set<Tensor>();
       for (let i = 0; i < results.length; i++) {
         const t = plan.outputs[i]!;
         const raw = results[i]!;
@@ -281,12 +284,18 @@ export class Recorder implements Mode, Materializer, PlanContext {
           throw new KilnError(`the backend returned ${String(raw)} for output ${i} of a graph, expected ${t.dtype}[${t.shape}] on ${t.device}`, { op: 'compile' });
         }
         const leaf = plan.leaves.includes(raw) || raw instanceof Owned;
-        if (this.direct?.has(t) && !leaf && sameLayout(raw.layout, t.layout)) t.real = raw;
+        const root = rootOf(t);
+        if (this.direct?.has(t) && !leaf && !taken.has(raw) && sameLayout(raw.layout, t.layout)) t.real = raw;
         else {
-          t.adopt(raw);
-          if (!leaf) raw.dispose();
+          if (t.viewOf !== null && !sameLayout(raw.layout, t.layout) && !(root instanceof LazyTensor && root.real === null)) {
+            // A view (of an expanded or strided tensor, say) of memory that is already real: it is that memory, as in eager.
+            this.resolveView(t);
+          } else t.adopt(raw);
+          if (!leaf) release.add(raw);
         }
+        taken.add(raw);
       }
+      for (const raw of release) if (![...plan.outputs].some((t) => t.real === raw)) raw.dispose();
     } finally {
       setMode(previous);
     }
