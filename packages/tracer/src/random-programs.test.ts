@@ -1,0 +1,82 @@
+/**
+ * compiled == eager and webgpu == cpu over random programs (./testing):
+ * 500 seeded programs in CI (`pnpm fuzz` runs 10k), and every program the
+ * generator found failing once, shrunk, kept here as a regression case.
+ */
+import { devicesUnderTest } from '@kiln/eager/testing';
+import { describe, expect, it } from 'vitest';
+import { checkSeed, problemOf } from './testing/differential';
+import { programText, type Program } from './testing/random-program';
+
+const devices = await devicesUnderTest();
+
+/** Programs the generator found failing (shrunk), with what was wrong. */
+const FOUND: { name: string; program: Program }[] = [
+  {
+    name: 'min over bool dims on webgpu (the result was stored as i32 into a bool buffer)',
+    program: { seed: 150, inputs: [{ shape: [1, 4], dtype: 'bool', layout: 'contiguous', values: 'bool' }], steps: [{ expr: '$0.min([0, 1], true)', uses: [0] }], outputs: [1] },
+  },
+  {
+    name: 'a cast of an empty slice (a constant division by zero in the index math)',
+    program: {
+      seed: 3, inputs: [{ shape: [3, 1, 1], dtype: 'float32', layout: 'contiguous', values: 'normal' }],
+      steps: [{ expr: '$0.slice(2, -1, 0, 2)', uses: [0] }, { expr: "$0.cast('int32')", uses: [1] }], outputs: [2],
+    },
+  },
+  {
+    name: 'logSoftmax of a bool tensor (its decomposition subtracted bools)',
+    program: { seed: 1, inputs: [{ shape: [5], dtype: 'bool', layout: 'contiguous', values: 'bool' }], steps: [{ expr: 'F.logSoftmax($0, -1)', uses: [0] }], outputs: [1] },
+  },
+  {
+    name: 'bools compared with lt on webgpu (WGSL orders no bools)',
+    program: {
+      seed: 30, inputs: [{ shape: [5], dtype: 'bool', layout: 'expand', values: 'bool' }],
+      steps: [{ expr: '$0.unsqueeze(1).expand([5, 3])', uses: [0] }, { expr: '$0.lt($0)', uses: [1] }], outputs: [2],
+    },
+  },
+  {
+    name: 'a comparison fused into a matmul epilogue (the bool result was stored as f32)',
+    program: {
+      seed: 104, inputs: [{ shape: [3, 2], dtype: 'float32', layout: 'contiguous', values: 'normal' }],
+      steps: [{ expr: '$0.matmul($0.transpose(-1, -2))', uses: [0], rounds: true }, { expr: '$0.le(100)', uses: [1] }, { expr: "$0.mul(2).cast('int32')", uses: [1] }],
+      outputs: [2, 3],
+    },
+  },
+  {
+    name: 'a view of a broadcast input, computed by a cached graph (it became a copy, which a broadcast layout cannot hold)',
+    program: {
+      seed: 539, inputs: [{ shape: [7], dtype: 'bool', layout: 'expand', values: 'bool' }],
+      steps: [{ expr: '$0.unsqueeze(0)', uses: [0] }, { expr: '$0.mul(1).add_($1)', uses: [1, 0] }, { expr: 'F.logSoftmax($0, -1)', uses: [1] }],
+      outputs: [3],
+    },
+  },
+  {
+    name: 'dropout in eval mode twice (one tensor returned for two graph outputs was released twice)',
+    program: {
+      seed: 1115, inputs: [{ shape: [1, 1], dtype: 'float32', layout: 'contiguous', values: 'normal' }],
+      steps: [{ expr: '$0.slice(0, -1, Infinity, 2)', uses: [0] }, { expr: 'F.dropout($0, 0.5, false)', uses: [1] }, { expr: 'F.dropout($0, 0.5, false)', uses: [2] }],
+      outputs: [2],
+    },
+  },
+];
+
+describe('programs the generator once found failing', () => {
+  it.each(FOUND)('$name', async ({ program }) => {
+    const problem = await problemOf(program, devices);
+    expect(problem, `${problem}\n${programText(program)}`).toBeUndefined();
+  });
+});
+
+describe(`random programs on ${devices.join(' and ')}`, () => {
+  // Fixed seeds: a CI failure reproduces with `pnpm fuzz 1 <seed>`.
+  const FIRST = 20261130;
+  const COUNT = 500;
+  it(`compiled == eager (first and cached call) and webgpu == cpu for ${COUNT} programs (pnpm fuzz runs 10k)`, async () => {
+    const failures: string[] = [];
+    for (let seed = FIRST; seed < FIRST + COUNT && failures.length < 3; seed++) {
+      const failure = await checkSeed(seed, devices);
+      if (failure) failures.push(failure);
+    }
+    expect(failures, failures.join('\n\n')).toEqual([]);
+  }, 900_000);
+});

@@ -1,0 +1,177 @@
+/**
+ * Differential checks of random programs (./random-program): on every
+ * device, the compiled function (first call and a cached call, each on
+ * fresh inputs) must give what the eager function gives, outputs and the
+ * inputs it writes into alike; and eager webgpu must give what eager cpu
+ * gives. A failure is shrunk to a smaller program that still fails, and
+ * reported with its seed and source.
+ *
+ * Tolerance (DESIGN.md's float32 rule): NaN must be NaN, an infinity the
+ * same infinity, other floats within rtol 1e-4 and atol 1e-5; int32 and
+ * bool exactly.
+ */
+import { manualSeed, tensor, type Device, type DType, type Tensor } from '@kiln/eager';
+import { compile } from '../compile';
+import { buildFunction, deviceDependentValues, makeInput, programText, randomProgram, unstableValues, type Program } from './random-program';
+
+/** A tensor read back: what comparisons need. */
+interface Snapshot {
+  shape: readonly number[];
+  dtype: DType;
+  data: number[];
+}
+
+interface Outcome {
+  outputs: Snapshot[];
+  /** The inputs after the call (a program may write into them). */
+  inputs: Snapshot[];
+}
+
+async function snapshot(t: Tensor): Promise<Snapshot> {
+  return { shape: [...t.shape], dtype: t.dtype, data: Array.from(await t.data()) };
+}
+
+function inputsOf(p: Program, device: Device): Tensor[] {
+  return p.inputs.map((_, i) => makeInput(p, i, (data, shape, dtype) => tensor(data, { device, dtype }).reshape(shape)));
+}
+
+async function outcome(p: Program, inputs: Tensor[], outputs: Tensor[]): Promise<Outcome> {
+  const result = { outputs: await Promise.all(outputs.map(snapshot)), inputs: await Promise.all(inputs.map(snapshot)) };
+  for (const t of [...inputs, ...outputs]) t.dispose();
+  return result;
+}
+
+/** Runs `call` on fresh inputs with the random streams reset, as every run of a program must. */
+async function run(p: Program, device: Device, call: (inputs: Tensor[]) => Tensor[]): Promise<Outcome> {
+  manualSeed(p.seed);
+  const inputs = inputsOf(p, device);
+  manualSeed(p.seed);
+  return outcome(p, inputs, call(inputs));
+}
+
+function close(got: number, want: number): boolean {
+  if (Number.isNaN(want)) return Number.isNaN(got);
+  if (!Number.isFinite(want)) return got === want;
+  return Math.abs(got - want) <= 1e-5 + 1e-4 * Math.abs(want);
+}
+
+/** What a comparison skips beyond shape and dtype: outputs and written inputs whose values depend on rounding (see unstableValues). */
+interface Unstable {
+  outputs: ReadonlySet<number>;
+  inputs: ReadonlySet<number>;
+}
+
+function unstableParts(p: Program, values: ReadonlySet<number>): Unstable {
+  const inputs = new Set<number>();
+  // An in-place write into an input (`x0.add_(...)`) of an unstable value makes the input unstable.
+  p.steps.forEach((s, i) => {
+    if (values.has(p.inputs.length + i) && /^\$0\.\w+_\(/.test(s.expr) && s.uses[0]! < p.inputs.length) inputs.add(s.uses[0]!);
+  });
+  return { outputs: new Set(p.outputs.flatMap((v, i) => (values.has(v) ? [i] : []))), inputs };
+}
+
+/** The first difference between two outcomes, as text, or undefined. */
+function difference(got: Outcome, want: Outcome, unstable: Unstable): string | undefined {
+  const parts = [
+    ...want.outputs.map((w, i) => [`output ${i}`, got.outputs[i], w, unstable.outputs.has(i)] as const),
+    ...want.inputs.map((w, i) => [`input x${i} after the call`, got.inputs[i], w, unstable.inputs.has(i)] as const),
+  ];
+  for (const [what, g, w, skip] of parts) {
+    if (!g) return `${what}: missing`;
+    if (g.dtype !== w.dtype || g.shape.join() !== w.shape.join()) return `${what}: ${g.dtype}[${g.shape}] vs ${w.dtype}[${w.shape}]`;
+    if (skip) continue;
+    const exact = w.dtype !== 'float32';
+    const j = w.data.findIndex((v, k) => !(exact ? g.data[k] === v : close(g.data[k]!, v)));
+    if (j >= 0) return `${what} element ${j}: ${g.data[j]} vs ${w.data[j]}`;
+  }
+  return undefined;
+}
+
+const message = (e: unknown) => (e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+
+/** What is wrong with program `p` on `devices` (the first problem found), or undefined. */
+export async function problemOf(p: Program, devices: readonly Device[]): Promise<string | undefined> {
+  const eager: Partial<Record<Device, Outcome>> = {};
+  const unstable = unstableParts(p, unstableValues(p));
+  for (const device of devices) {
+    const fn = buildFunction(p);
+    try {
+      eager[device] = await run(p, device, (xs) => fn(...xs));
+    } catch (e) {
+      return `eager on ${device} threw ${message(e)}`;
+    }
+    const fast = compile(buildFunction(p));
+    for (const call of ['first', 'second'] as const) {
+      let got: Outcome;
+      try {
+        got = await run(p, device, (xs) => fast(...xs));
+      } catch (e) {
+        return `compiled (${call} call) on ${device} threw ${message(e)}`;
+      }
+      const diff = difference(got, eager[device]!, unstable);
+      if (diff) return `compiled (${call} call) vs eager on ${device}: ${diff}`;
+    }
+  }
+  if (eager.cpu && eager.webgpu) {
+    const acrossDevices = unstableParts(p, new Set([...unstableValues(p), ...deviceDependentValues(p)]));
+    const diff = difference(eager.webgpu, eager.cpu, acrossDevices);
+    if (diff) return `eager webgpu vs eager cpu: ${diff}`;
+  }
+  return undefined;
+}
+
+/** Program `p` without step `i` and every step that reads it (outputs that went with them are dropped). */
+function withoutStep(p: Program, i: number): Program | undefined {
+  const first = p.inputs.length;
+  const removed = new Set([first + i]);
+  p.steps.forEach((s, k) => {
+    if (s.uses.some((v) => removed.has(v))) removed.add(first + k);
+  });
+  const renumber = (v: number) => v - [...removed].filter((r) => r < v).length;
+  const steps = p.steps.filter((_, k) => !removed.has(first + k)).map((s) => ({ ...s, uses: s.uses.map(renumber) }));
+  let outputs = p.outputs.filter((v) => !removed.has(v)).map(renumber);
+  if (outputs.length === 0) outputs = steps.length > 0 ? [first + steps.length - 1] : [];
+  return outputs.length === 0 ? undefined : { ...p, steps, outputs };
+}
+
+/** Smaller variants of `p`: a step (and what reads it) removed, fewer outputs, plainer inputs. */
+function* simplifications(p: Program): Generator<Program> {
+  for (let i = p.steps.length - 1; i >= 0; i--) {
+    const q = withoutStep(p, i);
+    if (q) yield q;
+  }
+  if (p.outputs.length > 1) for (const o of p.outputs) yield { ...p, outputs: [o] };
+  for (let i = 0; i < p.inputs.length; i++) {
+    const x = p.inputs[i]!;
+    if (x.layout !== 'contiguous') yield { ...p, inputs: p.inputs.map((y, k) => (k === i ? { ...y, layout: 'contiguous' } : y)) };
+    if (x.values === 'special' || x.values === 'extreme') yield { ...p, inputs: p.inputs.map((y, k) => (k === i ? { ...y, values: 'normal' } : y)) };
+  }
+}
+
+/** The smallest variant of `p` that still fails, found greedily (each kept step removes something). */
+export async function shrink(p: Program, devices: readonly Device[]): Promise<{ program: Program; problem: string }> {
+  let best = p;
+  let problem = (await problemOf(p, devices)) ?? 'no longer fails';
+  // A smaller program counts only if it fails the same way (the same check, before the details).
+  const kind = (text: string) => text.split(': ')[0];
+  for (let improved = true; improved; ) {
+    improved = false;
+    for (const q of simplifications(best)) {
+      const found = await problemOf(q, devices).catch((e: unknown) => `threw ${message(e)}`);
+      if (found && kind(found) === kind(problem)) {
+        [best, problem, improved] = [q, found, true];
+        break;
+      }
+    }
+  }
+  return { program: best, problem };
+}
+
+/** Checks program `seed`; a failure is shrunk and reported with both listings. */
+export async function checkSeed(seed: number, devices: readonly Device[]): Promise<string | undefined> {
+  const p = randomProgram(seed);
+  const problem = await problemOf(p, devices).catch((e: unknown) => `threw ${message(e)}`);
+  if (!problem) return undefined;
+  const small = await shrink(p, devices);
+  return `program ${seed} failed: ${problem}\n${programText(p)}\n\nshrunk: ${small.problem}\n${programText(small.program)}`;
+}
