@@ -43,13 +43,13 @@ export const ASSERT_WORDS = 4;
 
 /**
  * WGSL of the checks for a kernel that binds the assert buffer at `binding`:
- * `kiln_index(v, n, site)` is `v` as an index when 0 <= v < n, else records
- * the first violation and gives 0 (a read inside the tensor).
+ * `kiln_check_index(v, n, site)` records the first violation of 0 <= v < n
+ * (the kernel reads a clamped index meanwhile: never outside a tensor).
  */
 export function assertWgsl(binding: number): string {
   return `@group(0) @binding(${binding}) var<storage, read_write> kiln_assert: array<atomic<u32>, ${ASSERT_WORDS}>;
-fn kiln_index(v: i32, n: u32, site: u32) -> u32 {
-  if (v >= 0 && u32(v) < n) { return u32(v); }
+fn kiln_check_index(v: i32, n: u32, site: u32) {
+  if (v >= 0 && u32(v) < n) { return; }
   loop {
     let r = atomicCompareExchangeWeak(&kiln_assert[0], 0u, site);
     if (r.exchanged) {
@@ -59,7 +59,6 @@ fn kiln_index(v: i32, n: u32, site: u32) -> u32 {
     }
     if (r.old_value != 0u) { break; }
   }
-  return 0u;
 }`;
 }
 

@@ -260,9 +260,12 @@ function gatherRule(ins: readonly LowerInput[], attrs: AttrsOf['gather'], meta: 
   const [x, index] = [node(ins, 0), node(ins, 1)];
   const d = views.normalizeDim('gather', attrs.dim, x.shape.length);
   const check = { op: ids.composite ?? 'gather', dim: d };
-  return pointwise(ids, 'gather', meta, [x, index], (idx, read) =>
-    read(x, idx.map((i, k) => (k === d ? { kind: 'value', value: read(index, idx), bound: size(x.shape[d]!), check } : i))),
-  );
+  const bound = size(x.shape[d]!);
+  return pointwise(ids, 'gather', meta, [x, index], (idx, read) => {
+    const value = read(index, idx);
+    const then = read(x, idx.map((i, k) => (k === d ? { kind: 'value', value, bound } : i)));
+    return { kind: 'check', value, bound, check, then, dtype: then.dtype };
+  });
 }
 
 function call(op: ElementwiseOp, args: Expr[], dtype: DType): Expr {

@@ -553,9 +553,9 @@ function attempt<T>(f: () => T): T | undefined {
   }
 }
 
-/** Whether an expression reads through a checked, data-dependent index (a gather). */
+/** Whether an expression checks a data-dependent index (a gather). */
 function checksIndices(e: Expr | Index): boolean {
-  return e.kind === 'value' || children(e).some(checksIndices);
+  return e.kind === 'check' || children(e).some(checksIndices);
 }
 
 /** Input slots an expression loads from, in order of first use. */
@@ -572,28 +572,9 @@ function loadedInputs(e: Expr): number[] {
   return slots;
 }
 
-function collectRandom(e: Expr, into: Set<number>): void {
-  const visitIndex = (ix: Index): void => {
-    if (ix.kind === 'value') collectRandom(ix.value, into);
-    else if (ix.kind === 'add' || ix.kind === 'mul' || ix.kind === 'div' || ix.kind === 'mod' || ix.kind === 'min') {
-      visitIndex(ix.a);
-      visitIndex(ix.b);
-    }
-  };
-  switch (e.kind) {
-    case 'random':
-      into.add(e.source);
-      return visitIndex(e.index);
-    case 'call':
-      return e.args.forEach((a) => collectRandom(a, into));
-    case 'load': case 'fromIndex':
-      return visitIndex(e.index);
-    case 'less':
-      visitIndex(e.a);
-      return visitIndex(e.b);
-    default:
-      return;
-  }
+function collectRandom(e: Expr | Index, into: Set<number>): void {
+  if (e.kind === 'random') into.add(e.source);
+  children(e).forEach((c) => collectRandom(c, into));
 }
 
 /** Number of value and index nodes in an expression (the inline cost). */

@@ -58,6 +58,14 @@ const FOUND: { name: string; program: Program }[] = [
       outputs: [2],
     },
   },
+  {
+    name: 'indexSelect along a size-1 dim of a reduction (the index read was simplified away, and with it a kernel binding)',
+    program: {
+      seed: 3008, inputs: [{ shape: [5, 1], dtype: 'float32', layout: 'offset', values: 'special' }, { shape: [1], dtype: 'int32', layout: 'contiguous', values: 'index', bound: 1 }],
+      steps: [{ expr: '$0.min([0, 1], true)', uses: [0] }, { expr: '$0.indexSelect(1, $1)', uses: [2, 1] }],
+      outputs: [3],
+    },
+  },
 ];
 
 describe('programs the generator once found failing', () => {

@@ -45,7 +45,9 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   for (var i = gid.x; i < info(0u); i += nwg.x * ${WORKGROUP}u) {
     var rem = i;
     ${unravel.join('\n    ')}
-    let at = kiln_index(index[${['info(3u)', ...ixTerms].join(' + ')}], info(1u), ${site}u);
+    let v = index[${['info(3u)', ...ixTerms].join(' + ')}];
+    kiln_check_index(v, info(1u), ${site}u);
+    let at = min(u32(max(v, 0)), info(1u) - 1u);
     out[info(4u) + i] = src[${['info(2u)', ...inTerms, `at * ${inStride(dim)}`].join(' + ')}];
   }
 }

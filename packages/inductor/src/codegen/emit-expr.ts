@@ -19,8 +19,10 @@ export interface Lang {
   /** Dynamic size `sym`, read from the kernel's metadata. */
   sym(sym: number): string;
   binary(op: 'add' | 'sub' | 'mul' | 'div' | 'mod' | 'min', a: string, b: string): string;
-  /** An int32 value used as an index, checked to be in [0, bound): a violation is an error of assert `site`. */
-  indexFromValue(value: string, bound: string, site: number): string;
+  /** An int32 value used as an index, clamped into [0, bound). */
+  indexFromValue(value: string, bound: string): string;
+  /** A statement checking that int32 `value` is in [0, bound): a violation is an error of assert `site` (@kiln/gpu-runtime). */
+  checkIndex(value: string, bound: string, site: number): string;
   load(input: number, index: string, dtype: DType): string;
   /** Element `index` of the kernel's output `output` (read back by the thread that wrote it). */
   reload(output: number, index: string, dtype: DType): string;
@@ -85,9 +87,7 @@ export class ExprEmitter {
         return this.lang.sym(ix.sym);
       default:
         return this.memo(keyOf(ix), () => {
-          if (ix.kind === 'value') {
-            return this.lang.indexFromValue(this.value(ix.value, 'int32'), this.index(ix.bound), assertSite(ix.check.op, ix.check.dim));
-          }
+          if (ix.kind === 'value') return this.lang.indexFromValue(this.value(ix.value, 'int32'), this.index(ix.bound));
           // Indices are unsigned in WGSL: adding a negative constant is a subtraction.
           if (ix.kind === 'add' && ix.b.kind === 'int' && ix.b.value < 0) return this.lang.binary('sub', this.index(ix.a), this.lang.int(-ix.b.value));
           return this.lang.binary(ix.kind, this.index(ix.a), this.index(ix.b));
@@ -124,6 +124,11 @@ export class ExprEmitter {
       }
       case 'less':
         return this.lang.less(this.index(e.a), this.index(e.b));
+      case 'check': {
+        const site = assertSite(e.check.op, e.check.dim);
+        this.statement(`check:${site}:${keyOf(e.value)}`, this.lang.checkIndex(this.value(e.value, 'int32'), this.index(e.bound), site));
+        return this.value(e.then);
+      }
       case 'fromIndex':
         return this.lang.fromIndex(this.index(e.index), e.dtype);
       case 'random':
@@ -131,6 +136,13 @@ export class ExprEmitter {
       default:
         throw new Error(`unreachable: ${e.kind}`);
     }
+  }
+
+  /** A statement emitted once per scope (like a value, keyed by what it does). */
+  private statement(key: string, text: string): void {
+    if (this.names.has(key)) return;
+    this.names.set(key, '');
+    this.lines.push(text);
   }
 
   private keep(value: string, dtype: DType): string {

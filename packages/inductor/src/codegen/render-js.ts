@@ -31,7 +31,8 @@ const jsLang = (symCount: number): Lang => ({
   sym: (s) => `info[${s}]`,
   binary: (op, a, b) =>
     op === 'div' ? `Math.floor(${a} / ${b})` : op === 'min' ? `Math.min(${a}, ${b})` : `(${a} ${{ add: '+', sub: '-', mul: '*', mod: '%' }[op]} ${b})`,
-  indexFromValue: (v, bound, site) => `(${v} >= 0 && ${v} < ${bound} ? ${v} : fail(${site}, ${v}, ${bound}))`,
+  indexFromValue: (v, bound) => `Math.min(Math.max(${v}, 0), ${bound} - 1)`,
+  checkIndex: (v, bound, site) => `if (!(${v} >= 0 && ${v} < ${bound})) fail(${site}, ${v}, ${bound});`,
   load: (input, index) => `in${input}[${index}]`,
   reload: (output, index) => `out${output}[${index}]`,
   constant: (value, dtype) => (dtype === 'bool' ? (value ? '1' : '0') : Number.isNaN(value) ? 'NaN' : Object.is(value, -0) ? '-0' : String(dtype === 'float32' ? Math.fround(value) : value | 0)),

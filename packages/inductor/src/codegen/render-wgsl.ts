@@ -8,7 +8,7 @@ import { helpersFor, PHILOX_WGSL, reductionStatements, type DType } from '@kiln/
 import { assertWgsl } from '@kiln/gpu-runtime';
 import { wgsl as W } from '@kiln/eager';
 import { renderMatmulTemplate, type MatmulTile, type MatmulVariant } from '@kiln/eager';
-import { keyOf, size, type Expr, type Size } from '../ir/expr';
+import { children, keyOf, size, type Expr, type Index, type Size } from '../ir/expr';
 import { numelOf } from '../ir/size';
 import { ExprEmitter, inlineIndex, scopeOf, type Lang } from './emit-expr';
 import { metadataWords, wordsPerParam, type ExternKernel, type Kernel, type MatmulKernel, type PointwiseKernel, type RowKernel } from './kernel';
@@ -34,7 +34,7 @@ export interface RenderedWgsl {
 }
 
 /** Whether a kernel's WGSL checks indices (and so binds the assert buffer after its outputs). */
-export const usesAsserts = (source: string) => source.includes('kiln_index(');
+export const usesAsserts = (source: string) => source.includes('kiln_check_index(');
 
 /** WGSL spelling; dynamic sizes are metadata words from `symBase` (after a matmul template's own words). */
 const lang = (symCount: number, symBase = 0): Lang => ({
@@ -43,7 +43,8 @@ const lang = (symCount: number, symBase = 0): Lang => ({
   int: (v) => `${v}u`,
   sym: (s) => `info(${symBase + s}u)`,
   binary: (op, a, b) => (op === 'min' ? `min(${a}, ${b})` : `(${a} ${{ add: '+', sub: '-', mul: '*', div: '/', mod: '%' }[op]} ${b})`),
-  indexFromValue: (v, bound, site) => `kiln_index(${v}, ${bound}, ${site}u)`,
+  indexFromValue: (v, bound) => `min(u32(max(${v}, 0)), ${bound} - 1u)`,
+  checkIndex: (v, bound, site) => `kiln_check_index(${v}, ${bound}, ${site}u);`,
   load: (input, index, dtype) => W.loadAs(`in${input}[${index}]`, dtype, dtype),
   reload: (output, index, dtype) => W.loadAs(`out${output}[${index}]`, dtype, dtype),
   constant: (value, dtype) => W.literal(value, dtype),
@@ -152,29 +153,9 @@ ${indent(body, 4)}
 /** Inputs every load of which is at exactly the linear index `i`. */
 function linearInputs(k: PointwiseKernel): Set<number> {
   const linear = new Set<number>(k.inputs.map((_, i) => i));
-  const visit = (e: Expr): void => {
-    switch (e.kind) {
-      case 'load':
-        if (keyOf(e.index) !== 'i') linear.delete(e.input);
-        visitIndex(e.index);
-        return;
-      case 'call':
-        return e.args.forEach(visit);
-      case 'less':
-        visitIndex(e.a);
-        return visitIndex(e.b);
-      case 'fromIndex': case 'random':
-        return visitIndex(e.index);
-      default:
-        return;
-    }
-  };
-  const visitIndex = (ix: Parameters<typeof keyOf>[0]): void => {
-    if (ix.kind === 'value') visit(ix.value);
-    else if ('a' in ix && 'b' in ix && typeof ix.a === 'object') {
-      visitIndex(ix.a);
-      visitIndex(ix.b as typeof ix.a);
-    }
+  const visit = (e: Expr | Index): void => {
+    if (e.kind === 'load' && keyOf(e.index) !== 'i') linear.delete(e.input);
+    children(e).forEach(visit);
   };
   k.stores.forEach((s) => visit(s.expr));
   return linear;

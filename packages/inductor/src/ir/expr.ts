@@ -21,10 +21,11 @@ export type Index =
   | { readonly kind: 'add' | 'mul' | 'div' | 'mod' | 'min'; readonly a: Index; readonly b: Index }
   /**
    * A data-dependent index: an int32 value used as an index (gather),
-   * checked against `bound` (0 <= value < bound) when the kernel runs; a
-   * value outside is an error of `check` (the op the user called, the dim).
+   * clamped into [0, bound) so that no read leaves the tensor. That the value
+   * was in range is checked by a `check` expression around the read, which
+   * stays when simplification or a view drops this index (a size-1 dim).
    */
-  | { readonly kind: 'value'; readonly value: Expr; readonly bound: Index; readonly check: IndexCheck };
+  | { readonly kind: 'value'; readonly value: Expr; readonly bound: Index };
 
 /** What a checked index indexes, for its error: the op the user called and the dim. */
 export interface IndexCheck {
@@ -43,6 +44,12 @@ export type Expr =
   | { readonly kind: 'fromIndex'; readonly index: Index; readonly dtype: DType }
   /** Element `index` of the kernel's own output `output`, written earlier in the same thread (see reuseRowValues). */
   | { readonly kind: 'reload'; readonly output: number; readonly index: Index; readonly dtype: DType }
+  /**
+   * `then`, after checking that int32 `value` is in [0, bound); a value
+   * outside is an error of `check` (the op the user called, the dim),
+   * raised at once (JS) or as a device-side assert (WGSL).
+   */
+  | { readonly kind: 'check'; readonly value: Expr; readonly bound: Index; readonly check: IndexCheck; readonly then: Expr; readonly dtype: DType }
   /** The finished accumulator of reduction `id` of the enclosing row kernel. */
   | { readonly kind: 'acc'; readonly id: number; readonly dtype: DType }
   /**
@@ -218,7 +225,8 @@ export function keyOf(e: Expr | Index): string {
     case 'var': return e.name;
     case 'sym': return `s${e.sym}`;
     case 'add': case 'mul': case 'div': case 'mod': case 'min': return `${e.kind}(${keyOf(e.a)},${keyOf(e.b)})`;
-    case 'value': return `ix(${keyOf(e.value)}<${keyOf(e.bound)}:${e.check.op}@${e.check.dim})`;
+    case 'value': return `ix(${keyOf(e.value)}<${keyOf(e.bound)})`;
+    case 'check': return `check(${keyOf(e.value)}<${keyOf(e.bound)}:${e.check.op}@${e.check.dim},${keyOf(e.then)})`;
     case 'const': return `${e.dtype}:${Object.is(e.value, -0) ? '-0' : e.value}`;
     case 'load': return `in${e.input}[${keyOf(e.index)}]`;
     case 'call': return `${e.op}<${e.types.compute.join(',')}>${e.types.out}(${e.args.map(keyOf).join(',')})`;
@@ -235,6 +243,7 @@ export function children(e: Expr | Index): (Expr | Index)[] {
   switch (e.kind) {
     case 'add': case 'mul': case 'div': case 'mod': case 'min': return [e.a, e.b];
     case 'value': return [e.value, e.bound];
+    case 'check': return [e.value, e.bound, e.then];
     case 'load': case 'fromIndex': case 'random': case 'reload': return [e.index];
     case 'call': return [...e.args];
     case 'less': return [e.a, e.b];
