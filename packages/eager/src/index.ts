@@ -3,7 +3,7 @@
  * op table and dispatcher (with the mode hook a tracer uses) and the
  * op-level graph IR. See DESIGN.md, "Eager API".
  */
-export { KilnError } from '@kiln/gpu-runtime';
+export { DeviceLimitError, KilnError } from '@kiln/gpu-runtime';
 export { Tensor } from './tensor';
 export type { Dims, NestedArray } from './tensor';
 export { tensor, zeros, ones, full, arange, rand, randn, setDefaultDevice, getDefaultDevice } from './creation';

@@ -1,3 +1,4 @@
+import { DeviceLimitError, KilnError } from './errors';
 import type { Binding } from './runtime';
 
 /**
@@ -16,13 +17,15 @@ export class BindGroupCache {
     private readonly maxPerPipeline = 512,
   ) {}
 
-  get(pipeline: GPUComputePipeline, bindings: readonly Binding[]): GPUBindGroup {
+  /** The bind group of `bindings` for `pipeline`; a new one is first checked against the device's limits. */
+  get(pipeline: GPUComputePipeline, bindings: readonly Binding[], label = pipeline.label): GPUBindGroup {
     let byKey = this.groups.get(pipeline);
     if (!byKey) this.groups.set(pipeline, (byKey = new Map()));
     const key = bindings.map((b) => this.key(b)).join(',');
     let group = byKey.get(key);
     if (!group) {
       if (byKey.size >= this.maxPerPipeline) byKey.clear(); // bounded: destroyed buffers drop out here
+      checkBindings(this.device.limits, bindings, label);
       group = this.device.createBindGroup({
         layout: this.layout(pipeline),
         entries: bindings.map((b, binding) => ({ binding, resource: 'buffer' in b ? b : { buffer: b } })),
@@ -43,5 +46,37 @@ export class BindGroupCache {
     let id = this.ids.get(buffer);
     if (id === undefined) this.ids.set(buffer, (id = this.nextId++));
     return 'buffer' in binding ? `${id}@${binding.offset ?? 0}+${binding.size ?? ''}` : String(id);
+  }
+}
+
+const STORAGE = 0x80;
+const UNIFORM = 0x40;
+
+/**
+ * Throws where a bind group would fail validation for a limit: an invalid
+ * group recorded into the shared encoder would void every dispatch with it.
+ */
+function checkBindings(limits: GPUSupportedLimits, bindings: readonly Binding[], label: string): void {
+  let storage = 0;
+  bindings.forEach((b, i) => {
+    const buffer = 'buffer' in b ? b.buffer : b;
+    const offset = 'buffer' in b ? (b.offset ?? 0) : 0;
+    const size = 'buffer' in b && b.size !== undefined ? b.size : buffer.size - offset;
+    const [limitName, limit, align] =
+      buffer.usage & STORAGE
+        ? ['maxStorageBufferBindingSize', limits.maxStorageBufferBindingSize, limits.minStorageBufferOffsetAlignment]
+        : ['maxUniformBufferBindingSize', limits.maxUniformBufferBindingSize, limits.minUniformBufferOffsetAlignment];
+    if (buffer.usage & STORAGE) storage++;
+    else if (!(buffer.usage & UNIFORM)) throw new KilnError(`binding ${i} is neither a storage nor a uniform buffer`, { op: label });
+    if (size > limit) throw new DeviceLimitError(`binding ${i} of kernel '${label}'`, size, limitName, limit, '', label);
+    if (offset % align !== 0) {
+      throw new KilnError(`binding ${i} starts at byte ${offset}, not a multiple of this device's offset alignment ${align}`, { op: label });
+    }
+  });
+  if (storage > limits.maxStorageBuffersPerShaderStage) {
+    throw new KilnError(
+      `kernel binds ${storage} storage buffers; this device allows ${limits.maxStorageBuffersPerShaderStage} (maxStorageBuffersPerShaderStage)`,
+      { op: label },
+    );
   }
 }

@@ -1,4 +1,4 @@
-import { KilnError } from './errors';
+import { DeviceLimitError, formatBytes, KilnError } from './errors';
 
 export interface PoolStats {
   /** Bytes of buffers handed out and not yet released (capacity, not request). */
@@ -50,14 +50,16 @@ export class BufferPool {
     if (!Number.isFinite(byteLength) || byteLength < 0) {
       throw new KilnError(`cannot allocate ${byteLength} bytes`, { op: 'BufferPool.acquire' });
     }
-    const size = sizeClass(byteLength);
-    const maxSize = this.device.limits.maxBufferSize;
-    if (size > maxSize) {
-      throw new KilnError(
-        `a buffer of ${byteLength} bytes exceeds this device's maxBufferSize (${maxSize}); split the tensor`,
-        { op: 'BufferPool.acquire' },
-      );
+    const [limitName, limit] = sizeLimit(this.device.limits, usage);
+    // The cap keeps the size class from rounding past a limit that is not a power of two.
+    const cap = Math.floor(limit / 16) * 16;
+    if (byteLength > cap) {
+      // Kernels bind whole buffers: a storage buffer above the binding limit
+      // would fail validation only when bound, and take its whole batch with it.
+      const advice = usage & STORAGE ? `a kernel cannot bind more: keep it on 'cpu', or split it into tensors of at most ${formatBytes(limit)}` : '';
+      throw new DeviceLimitError(`a buffer${label ? ` '${label}'` : ''}`, byteLength, limitName, limit, advice, 'webgpu');
     }
+    const size = Math.min(sizeClass(byteLength), cap);
     const bucket = this.free.get(key(size, usage));
     let buffer = bucket?.pop();
     if (buffer) {
@@ -110,6 +112,20 @@ export class BufferPool {
   stats(): PoolStats {
     return { ...this.stat };
   }
+}
+
+const STORAGE = 0x80;
+const UNIFORM = 0x40;
+
+/** The largest buffer of this usage a kernel can use: a binding limit for bound buffers, else maxBufferSize. */
+function sizeLimit(limits: GPUSupportedLimits, usage: number): [string, number] {
+  if (usage & STORAGE && limits.maxStorageBufferBindingSize < limits.maxBufferSize) {
+    return ['maxStorageBufferBindingSize', limits.maxStorageBufferBindingSize];
+  }
+  if (usage & UNIFORM && limits.maxUniformBufferBindingSize < limits.maxBufferSize) {
+    return ['maxUniformBufferBindingSize', limits.maxUniformBufferBindingSize];
+  }
+  return ['maxBufferSize', limits.maxBufferSize];
 }
 
 function key(size: number, usage: number): string {

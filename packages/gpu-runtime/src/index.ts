@@ -1,4 +1,4 @@
-export { KilnError } from './errors';
+export { DeviceLimitError, formatBytes, KilnError } from './errors';
 export { assertSite, assertWgsl, indexError } from './device-asserts';
 export { acquireDevice, gpuEntry, NoAdapterError, OPTIONAL_FEATURES } from './device';
 export type { AcquiredDevice, AdapterDescription, OptionalFeature } from './device';

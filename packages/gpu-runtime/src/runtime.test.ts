@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KilnError } from './errors';
+import { DeviceLimitError, formatBytes, KilnError } from './errors';
 import { probeWebGpu } from './probe';
 
 const gpu = await probeWebGpu();
@@ -90,14 +90,39 @@ describe('GpuRuntime', () => {
     await expect(rt.read(rt.alloc(4), 0, 4)).resolves.toBeInstanceOf(ArrayBuffer);
   });
 
-  it('surfaces a validation error as a KilnError, not a crash', async (ctx) => {
+  it('refuses a grid above the device limit at dispatch, before recording it', async (ctx) => {
     if (!gpu.runtime) return ctx.skip(gpu.reason);
     const rt = gpu.runtime;
-    const pipeline = rt.pipeline({ wgsl: AXPY });
-    const tooMany = rt.limits.maxComputeWorkgroupsPerDimension + 1;
-    rt.dispatch(pipeline, [rt.alloc(256), rt.alloc(256)], [tooMany]);
-    await expect(rt.sync()).rejects.toThrow(KilnError);
+    const pipeline = rt.pipeline({ wgsl: AXPY, label: 'axpy' });
+    const max = rt.limits.maxComputeWorkgroupsPerDimension;
+    const before = rt.batcher.dispatches;
+    expect(() => rt.dispatch(pipeline, [rt.alloc(256), rt.alloc(256)], [max + 1])).toThrow(
+      new RegExp(`axpy: kernel dispatches \\[${max + 1}\\] workgroups; this device allows at most ${max} per dimension`),
+    );
+    expect(rt.batcher.dispatches).toBe(before);
     await expect(rt.sync()).resolves.toBeUndefined();
+  });
+
+  it('refuses a storage buffer above the binding limit when it is allocated', (ctx) => {
+    if (!gpu.runtime) return ctx.skip(gpu.reason);
+    const rt = gpu.runtime;
+    const limit = rt.limits.maxStorageBufferBindingSize;
+    const error = (() => {
+      try {
+        rt.alloc(limit + 4, 'too-big');
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(DeviceLimitError);
+    expect((error as Error).message).toContain(`'too-big' needs ${formatBytes(limit + 4)} (${limit + 4} bytes)`);
+    expect((error as Error).message).toContain(`maxStorageBufferBindingSize of ${formatBytes(limit)} (${limit} bytes)`);
+    // At the limit itself the buffer is bindable: its size class never rounds past the limit.
+    if (limit <= 256 * 2 ** 20) {
+      const edge = rt.alloc(limit - 4);
+      expect(edge.size).toBeLessThanOrEqual(limit);
+      rt.release(edge);
+    }
   });
 
   it('submits once for many dispatches, then once per flush', async (ctx) => {

@@ -129,8 +129,8 @@ export class GpuRuntime {
   }
 
   /** `bindings` bound in order to group 0 of the pipeline (cached). */
-  bindGroup(pipeline: GPUComputePipeline, bindings: readonly Binding[]): GPUBindGroup {
-    return this.bindGroups.get(pipeline, bindings);
+  bindGroup(pipeline: GPUComputePipeline, bindings: readonly Binding[], label?: string): GPUBindGroup {
+    return this.bindGroups.get(pipeline, bindings, label);
   }
 
   /**
@@ -143,11 +143,22 @@ export class GpuRuntime {
     return this.asserts;
   }
 
-  /** Records one dispatch into the shared encoder. */
-  dispatch(pipeline: GPUComputePipeline, bindings: readonly Binding[], workgroups: Workgroups, label?: string): void {
+  /**
+   * Records one dispatch into the shared encoder. A dispatch that breaks a
+   * device limit (grid, bindings) throws here, before anything is recorded.
+   */
+  dispatch(pipeline: GPUComputePipeline, bindings: readonly Binding[], workgroups: Workgroups, label = pipeline.label): void {
     this.assertAlive();
+    const max = this.limits.maxComputeWorkgroupsPerDimension;
+    if (workgroups.some((n) => n !== undefined && n > max)) {
+      throw new KilnError(
+        `kernel dispatches [${workgroups.join(', ')}] workgroups; this device allows at most ${max} per dimension (maxComputeWorkgroupsPerDimension)`,
+        { op: label },
+      );
+    }
+    const group = this.bindGroup(pipeline, bindings, label);
     if (this.asserts && bindings.includes(this.asserts)) this.assertDispatches++;
-    this.batcher.dispatch(pipeline, [this.bindGroup(pipeline, bindings)], workgroups, label);
+    this.batcher.dispatch(pipeline, [group], workgroups, label);
   }
 
   flush(): void {
