@@ -1,4 +1,5 @@
 import { DeviceLimitError, KilnError } from './errors';
+import type { CaptureErrors } from './pipeline-cache';
 import type { Binding } from './runtime';
 
 /**
@@ -14,6 +15,8 @@ export class BindGroupCache {
 
   constructor(
     private readonly device: GPUDevice,
+    /** Where errors are synchronous: a bind group that fails validation throws here instead of voiding a batch. */
+    private readonly capture?: CaptureErrors,
     private readonly maxPerPipeline = 512,
   ) {}
 
@@ -26,10 +29,18 @@ export class BindGroupCache {
     if (!group) {
       if (byKey.size >= this.maxPerPipeline) byKey.clear(); // bounded: destroyed buffers drop out here
       checkBindings(this.device.limits, bindings, label);
-      group = this.device.createBindGroup({
-        layout: this.layout(pipeline),
-        entries: bindings.map((b, binding) => ({ binding, resource: 'buffer' in b ? b : { buffer: b } })),
-      });
+      const create = () =>
+        this.device.createBindGroup({
+          layout: this.layout(pipeline),
+          entries: bindings.map((b, binding) => ({ binding, resource: 'buffer' in b ? b : { buffer: b } })),
+        });
+      if (this.capture) {
+        const [made, errors] = this.capture(create);
+        if (errors.length > 0) throw new KilnError(`the kernel's bindings were rejected: ${errors[0]!.message}`, { op: label });
+        group = made;
+      } else {
+        group = create();
+      }
       byKey.set(key, group);
     }
     return group;

@@ -40,7 +40,7 @@ let pending: Promise<AcquiredDevice> | undefined;
 
 /** One shared device for the process; later calls return the same one. */
 export function acquireDevice(): Promise<AcquiredDevice> {
-  pending ??= requestDevice().catch((error: unknown) => {
+  pending ??= openDevice().catch((error: unknown) => {
     pending = undefined; // let a later call try again (e.g. after installing a driver)
     throw error;
   });
@@ -88,7 +88,8 @@ const COMPUTE_LIMITS = [
   'maxComputeWorkgroupsPerDimension',
 ] as const satisfies readonly (keyof GPUSupportedLimits)[];
 
-async function requestDevice(): Promise<AcquiredDevice> {
+/** A new device of its own (tests that must not share the process's device); most code wants `acquireDevice`. */
+export async function openDevice(): Promise<AcquiredDevice> {
   const gpu = await gpuEntry();
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) throw new NoAdapterError('requestAdapter() returned null (no Vulkan/Metal/D3D driver found)');

@@ -1,6 +1,6 @@
 export { DeviceLimitError, formatBytes, KilnError } from './errors';
 export { assertSite, assertWgsl, indexError } from './device-asserts';
-export { acquireDevice, gpuEntry, NoAdapterError, OPTIONAL_FEATURES } from './device';
+export { acquireDevice, openDevice, gpuEntry, NoAdapterError, OPTIONAL_FEATURES } from './device';
 export type { AcquiredDevice, AdapterDescription, OptionalFeature } from './device';
 export { BufferPool, sizeClass } from './buffer-pool';
 export type { PoolStats } from './buffer-pool';

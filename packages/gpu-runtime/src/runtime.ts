@@ -8,6 +8,8 @@ import { PipelineCache, type PipelineKey } from './pipeline-cache';
 import { KernelTimer, type ProfileReport } from './profiler';
 import { ReadbackWaiter } from './readback-waiter';
 
+const PROBE_LABEL = 'kiln-probe-synchronous-errors';
+
 export const STORAGE_USAGE = 0x80 | 0x08 | 0x04; // STORAGE | COPY_DST | COPY_SRC
 const READBACK_USAGE = 0x01 | 0x08; // MAP_READ | COPY_DST
 const UNIFORM_USAGE = 0x40 | 0x08; // UNIFORM | COPY_DST
@@ -29,26 +31,60 @@ export class GpuRuntime {
   private readonly bindGroups: BindGroupCache;
   private readonly uniforms = new Map<string, GPUBuffer>();
   private readonly errors: KilnError[] = [];
+  /** Open `capture` calls, innermost last: errors reported during them go there. */
+  private readonly captures: GPUError[][] = [];
+  /**
+   * True where the device reports a validation error during the call that
+   * caused it (Dawn in Node; found by a probe at start). Then a pipeline that
+   * fails to compile, or a bind group that fails validation, throws where it
+   * is made; elsewhere such errors reach the next sync point.
+   */
+  readonly synchronousErrors: boolean;
   private lostReason: string | undefined;
   private asserts: GPUBuffer | undefined;
   /** Dispatches that bound the assert buffer, and how many of them a readback of it has covered. */
   private assertDispatches = 0;
   private assertsChecked = 0;
 
-  constructor(readonly acquired: AcquiredDevice) {
+  /** `synchronousErrors: false` takes the browser's path on Dawn too (for tests). */
+  constructor(
+    readonly acquired: AcquiredDevice,
+    options: { synchronousErrors?: false } = {},
+  ) {
     const device = acquired.device;
     this.device = device;
-    this.pool = new BufferPool(device);
-    this.pipelines = new PipelineCache(device);
-    this.batcher = new CommandBatcher(device, () => this.pool.recycle());
-    this.bindGroups = new BindGroupCache(device);
     device.addEventListener('uncapturederror', (event) => {
       const error = (event as GPUUncapturedErrorEvent).error;
+      const capture = this.captures.at(-1);
+      if (capture || error.message.includes(PROBE_LABEL)) {
+        event.preventDefault(); // handled here: Dawn prints unhandled ones to stdout
+        capture?.push(error);
+        return;
+      }
       this.errors.push(new KilnError(`WebGPU reported an error: ${error.message}`, { op: 'webgpu' }));
     });
+    // MAP_READ with MAP_WRITE is invalid in every implementation.
+    const [, probe] = this.capture(() => device.createBuffer({ label: PROBE_LABEL, size: 4, usage: 0x1 | 0x2 }));
+    this.synchronousErrors = probe.length > 0 && options.synchronousErrors !== false;
+    const capture = this.synchronousErrors ? <T>(fn: () => T) => this.capture(fn) : undefined;
+    this.pool = new BufferPool(device);
+    this.pipelines = new PipelineCache(device, capture);
+    this.batcher = new CommandBatcher(device, () => this.pool.recycle());
+    this.bindGroups = new BindGroupCache(device, capture);
     void device.lost.then((info) => {
       this.lostReason = `${info.reason}: ${info.message || 'no message'}`;
     });
+  }
+
+  /** Runs `fn`, collecting the WebGPU errors reported while it runs (all of its errors where `synchronousErrors`). */
+  private capture<T>(fn: () => T): [T, GPUError[]] {
+    const errors: GPUError[] = [];
+    this.captures.push(errors);
+    try {
+      return [fn(), errors];
+    } finally {
+      this.captures.pop();
+    }
   }
 
   get adapterInfo() {
@@ -144,8 +180,12 @@ export class GpuRuntime {
   }
 
   /**
-   * Records one dispatch into the shared encoder. A dispatch that breaks a
-   * device limit (grid, bindings) throws here, before anything is recorded.
+   * Records one dispatch. A dispatch that breaks a device limit (grid,
+   * bindings), or uses a pipeline known not to compile, throws here, before
+   * anything is recorded. A pipeline whose compile is still being checked
+   * runs in a submission of its own: if it turns out invalid, only its own
+   * work fails (reported at the next sync point), never the other dispatches
+   * batched with it.
    */
   dispatch(pipeline: GPUComputePipeline, bindings: readonly Binding[], workgroups: Workgroups, label = pipeline.label): void {
     this.assertAlive();
@@ -156,9 +196,19 @@ export class GpuRuntime {
         { op: label },
       );
     }
+    const verdict = this.pipelines.verdict(pipeline);
+    if (verdict instanceof KilnError) {
+      this.pipelines.reported(pipeline);
+      throw verdict;
+    }
+    const isolate = verdict === 'pending';
+    // Still being checked (no synchronous errors here): a submission of its own,
+    // so that if it is invalid the work batched before and after it still runs.
+    if (isolate) this.batcher.flush();
     const group = this.bindGroup(pipeline, bindings, label);
     if (this.asserts && bindings.includes(this.asserts)) this.assertDispatches++;
     this.batcher.dispatch(pipeline, [group], workgroups, label);
+    if (isolate) this.batcher.flush();
   }
 
   flush(): void {
