@@ -5,6 +5,7 @@ import { acquireDevice, type AcquiredDevice } from './device';
 import { ASSERT_WORDS, recordedError } from './device-asserts';
 import { KilnError } from './errors';
 import { PipelineCache, type PipelineKey } from './pipeline-cache';
+import { log } from './log';
 import { KernelTimer, type ProfileReport } from './profiler';
 import { ReadbackWaiter } from './readback-waiter';
 
@@ -54,14 +55,14 @@ export class GpuRuntime {
     const device = acquired.device;
     this.device = device;
     device.addEventListener('uncapturederror', (event) => {
+      // Handled here, always: Dawn in Node prints an error nobody prevented to stdout.
+      event.preventDefault();
       const error = (event as GPUUncapturedErrorEvent).error;
       const capture = this.captures.at(-1);
-      if (capture || error.message.includes(PROBE_LABEL)) {
-        event.preventDefault(); // handled here: Dawn prints unhandled ones to stdout
-        capture?.push(error);
-        return;
-      }
-      this.errors.push(new KilnError(`WebGPU reported an error: ${error.message}`, { op: 'webgpu' }));
+      if (error.message.includes(PROBE_LABEL)) return void capture?.push(error);
+      log('webgpu', () => `${error.constructor.name}: ${error.message.trimEnd()}`);
+      if (capture) capture.push(error);
+      else this.errors.push(new KilnError(`WebGPU reported an error: ${error.message.trimEnd()}`, { op: 'webgpu' }));
     });
     // MAP_READ with MAP_WRITE is invalid in every implementation.
     const [, probe] = this.capture(() => device.createBuffer({ label: PROBE_LABEL, size: 4, usage: 0x1 | 0x2 }));
