@@ -3,7 +3,7 @@
  * op table and dispatcher (with the mode hook a tracer uses) and the
  * op-level graph IR. See DESIGN.md, "Eager API".
  */
-export { DeviceLimitError, KilnError } from '@kiln/gpu-runtime';
+export { DeviceLimitError, KilnError, OutOfMemoryError } from '@kiln/gpu-runtime';
 export { Tensor } from './tensor';
 export type { Dims, NestedArray } from './tensor';
 export { tensor, zeros, ones, full, arange, rand, randn, setDefaultDevice, getDefaultDevice } from './creation';
@@ -49,7 +49,7 @@ export { LruCache } from './lru';
 
 // The webgpu device: init, and the kernel templates the compiler shares.
 export { initWebGpu, webGpuBackend } from './backend-webgpu';
-export type { GpuStorage } from './backend-webgpu';
+export type { GpuStorage, WebGpuOptions } from './backend-webgpu';
 export { DEFAULT_TILES, planMatmul, renderMatmulTemplate } from './backend-webgpu/matmul-kernel';
 export type { MatmulLaunch, MatmulTemplate, MatmulTile, MatmulVariant } from './backend-webgpu/matmul-kernel';
 export * as wgsl from './wgsl';

@@ -1,9 +1,12 @@
-export { DeviceLimitError, formatBytes, KilnError } from './errors';
+export { DeviceLimitError, DeviceMemoryError, formatBytes, KilnError, OutOfMemoryError } from './errors';
+export type { MemoryFigures } from './errors';
+export { BUDGET_ENV, budgetFor, hostMemory, parseBudget } from './memory-budget';
+export type { HostMemory } from './memory-budget';
 export { assertSite, assertWgsl, indexError } from './device-asserts';
 export { acquireDevice, openDevice, gpuEntry, NoAdapterError, OPTIONAL_FEATURES } from './device';
 export type { AcquiredDevice, AdapterDescription, OptionalFeature } from './device';
 export { BufferPool, sizeClass } from './buffer-pool';
-export type { PoolStats } from './buffer-pool';
+export type { PoolOptions, PoolStats } from './buffer-pool';
 export { PipelineCache, codeFrame } from './pipeline-cache';
 export type { PipelineKey } from './pipeline-cache';
 export { CommandBatcher } from './command-batcher';

@@ -6,6 +6,7 @@ import { ASSERT_WORDS, recordedError } from './device-asserts';
 import { KilnError } from './errors';
 import { PipelineCache, type PipelineKey } from './pipeline-cache';
 import { log } from './log';
+import { initialBudget, parseBudget } from './memory-budget';
 import { KernelTimer, type ProfileReport } from './profiler';
 import { ReadbackWaiter } from './readback-waiter';
 
@@ -19,9 +20,11 @@ const UNIFORM_USAGE = 0x40 | 0x08; // UNIFORM | COPY_DST
 export type Binding = GPUBuffer | { buffer: GPUBuffer; offset?: number; size?: number };
 
 /**
- * Everything kiln needs from one WebGPU device: pooled buffers, uploads and
- * readbacks, cached pipelines, batched dispatches, profiling, and errors
- * raised as KilnErrors at the next point where the caller waits.
+ * Everything kiln needs from one WebGPU device: pooled buffers kept within a
+ * memory budget, uploads and readbacks, cached pipelines, batched dispatches,
+ * profiling, and errors raised as KilnErrors: where they are made when the
+ * device reports them synchronously (Dawn), else at the next point where the
+ * caller waits.
  */
 export class GpuRuntime {
   readonly device: GPUDevice;
@@ -47,10 +50,15 @@ export class GpuRuntime {
   private assertDispatches = 0;
   private assertsChecked = 0;
 
-  /** `synchronousErrors: false` takes the browser's path on Dawn too (for tests). */
+  /**
+   * `memoryBudget`: device bytes the buffer pool may hold (default unlimited;
+   * `getRuntime()` starts from KILN_GPU_MEMORY_BUDGET or half the host's
+   * memory). `synchronousErrors: false` takes the browser's path on Dawn too
+   * (for tests).
+   */
   constructor(
     readonly acquired: AcquiredDevice,
-    options: { synchronousErrors?: false } = {},
+    options: { memoryBudget?: number; synchronousErrors?: false } = {},
   ) {
     const device = acquired.device;
     this.device = device;
@@ -68,7 +76,7 @@ export class GpuRuntime {
     const [, probe] = this.capture(() => device.createBuffer({ label: PROBE_LABEL, size: 4, usage: 0x1 | 0x2 }));
     this.synchronousErrors = probe.length > 0 && options.synchronousErrors !== false;
     const capture = this.synchronousErrors ? <T>(fn: () => T) => this.capture(fn) : undefined;
-    this.pool = new BufferPool(device);
+    this.pool = new BufferPool(device, { budget: options.memoryBudget, reclaim: () => this.flush(), capture });
     this.pipelines = new PipelineCache(device, capture);
     this.batcher = new CommandBatcher(device, () => this.pool.recycle());
     this.bindGroups = new BindGroupCache(device, capture);
@@ -94,6 +102,21 @@ export class GpuRuntime {
 
   get features() {
     return this.acquired.features;
+  }
+
+  /**
+   * Device bytes the buffer pool may hold, live and cached (PoolStats.budget).
+   * An allocation beyond it first frees cached buffers, then throws an
+   * OutOfMemoryError naming live, requested and budget bytes. Settable, in
+   * bytes or as a size ('512MiB', '2GiB'); a share of host memory ('25%') is
+   * read by KILN_GPU_MEMORY_BUDGET and eager's initWebGpu({ memoryBudget }).
+   */
+  get memoryBudget(): number {
+    return this.pool.budget;
+  }
+
+  set memoryBudget(budget: number | string) {
+    this.pool.budget = parseBudget(budget);
   }
 
   get limits(): GPUSupportedLimits {
@@ -176,7 +199,10 @@ export class GpuRuntime {
    * or sync.
    */
   get assertBuffer(): GPUBuffer {
-    this.asserts ??= this.device.createBuffer({ size: ASSERT_WORDS * 4, usage: STORAGE_USAGE, label: 'kiln-asserts' });
+    if (!this.asserts) {
+      this.asserts = this.pool.acquire(ASSERT_WORDS * 4, STORAGE_USAGE, 'kiln-asserts');
+      this.writeNow(this.asserts, new Uint32Array(ASSERT_WORDS), 0); // a pooled buffer may hold old words
+    }
     return this.asserts;
   }
 
@@ -298,11 +324,15 @@ export class GpuRuntime {
       throw new KilnError("this device has no 'timestamp-query'; profile with method 'wall'", { op: 'profile' });
     }
     this.flush();
-    const timer = new KernelTimer(this.device, chosen);
+    const timer = new KernelTimer(this.device, this.pool, chosen);
     this.batcher.timer = timer;
     try {
       await fn();
       this.flush();
+    } catch (error) {
+      this.flush();
+      timer.discard();
+      throw error;
     } finally {
       this.batcher.timer = undefined;
     }
@@ -345,8 +375,8 @@ export function currentRuntime(): GpuRuntime | undefined {
 
 /** The process-wide runtime on the shared device. */
 export function getRuntime(): Promise<GpuRuntime> {
-  shared ??= acquireDevice().then(
-    (acquired) => (ready = new GpuRuntime(acquired)),
+  shared ??= Promise.all([acquireDevice(), initialBudget()]).then(
+    ([acquired, memoryBudget]) => (ready = new GpuRuntime(acquired, { memoryBudget })),
     (error: unknown) => {
       shared = undefined;
       throw error;
