@@ -45,7 +45,7 @@ export { DTYPES, promoteTypes, resultType, scalarDtype, allocArray, castScalar }
 export type { DType, Scalar, TypedArray, TypedArrayOf } from './dtype';
 export * as views from './view';
 export type { View } from './view';
-export { LruCache } from './lru';
+export { LruCache } from '@kiln/gpu-runtime';
 
 // The webgpu device: init, and the kernel templates the compiler shares.
 export { initWebGpu, webGpuBackend } from './backend-webgpu';

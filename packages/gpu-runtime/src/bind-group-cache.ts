@@ -1,33 +1,49 @@
 import { DeviceLimitError, KilnError } from './errors';
+import { LruCache } from './lru';
 import type { CaptureErrors } from './pipeline-cache';
 import type { Binding } from './runtime';
 
 /**
  * Bind groups cached by pipeline and bound buffer ranges. Creating one costs
  * about 14 µs of JS time in Dawn, more than the dispatch it serves; pooled
- * buffers come back in loops, so the same groups recur.
+ * buffers come back in loops, so the same groups recur. At most `limit`
+ * (default 4096) are kept, least recently used dropped first; a group of a
+ * destroyed buffer is never asked for again (buffers are keyed by identity)
+ * and ages out.
  */
 export class BindGroupCache {
   private readonly layouts = new WeakMap<GPUComputePipeline, GPUBindGroupLayout>();
-  private readonly groups = new WeakMap<GPUComputePipeline, Map<string, GPUBindGroup>>();
-  private readonly ids = new WeakMap<GPUBuffer, number>();
+  private readonly groups: LruCache<string, GPUBindGroup>;
+  private readonly ids = new WeakMap<GPUBuffer | GPUComputePipeline, number>();
   private nextId = 0;
 
   constructor(
     private readonly device: GPUDevice,
     /** Where errors are synchronous: a bind group that fails validation throws here instead of voiding a batch. */
     private readonly capture?: CaptureErrors,
-    private readonly maxPerPipeline = 512,
-  ) {}
+    limit = 4096,
+  ) {
+    this.groups = new LruCache(limit);
+  }
+
+  get size(): number {
+    return this.groups.size;
+  }
+
+  /** How many bind groups are kept; settable. */
+  get limit(): number {
+    return this.groups.limit;
+  }
+
+  set limit(n: number) {
+    this.groups.limit = n;
+  }
 
   /** The bind group of `bindings` for `pipeline`; a new one is first checked against the device's limits. */
   get(pipeline: GPUComputePipeline, bindings: readonly Binding[], label = pipeline.label): GPUBindGroup {
-    let byKey = this.groups.get(pipeline);
-    if (!byKey) this.groups.set(pipeline, (byKey = new Map()));
-    const key = bindings.map((b) => this.key(b)).join(',');
-    let group = byKey.get(key);
+    const key = `${this.id(pipeline)}:${bindings.map((b) => this.key(b)).join(',')}`;
+    let group = this.groups.get(key);
     if (!group) {
-      if (byKey.size >= this.maxPerPipeline) byKey.clear(); // bounded: destroyed buffers drop out here
       checkBindings(this.device.limits, bindings, label);
       const create = () =>
         this.device.createBindGroup({
@@ -41,7 +57,7 @@ export class BindGroupCache {
       } else {
         group = create();
       }
-      byKey.set(key, group);
+      this.groups.set(key, group);
     }
     return group;
   }
@@ -52,11 +68,15 @@ export class BindGroupCache {
     return layout;
   }
 
+  private id(object: GPUBuffer | GPUComputePipeline): number {
+    let id = this.ids.get(object);
+    if (id === undefined) this.ids.set(object, (id = this.nextId++));
+    return id;
+  }
+
   private key(binding: Binding): string {
-    const buffer = 'buffer' in binding ? binding.buffer : binding;
-    let id = this.ids.get(buffer);
-    if (id === undefined) this.ids.set(buffer, (id = this.nextId++));
-    return 'buffer' in binding ? `${id}@${binding.offset ?? 0}+${binding.size ?? ''}` : String(id);
+    if (!('buffer' in binding)) return String(this.id(binding));
+    return `${this.id(binding.buffer)}@${binding.offset ?? 0}+${binding.size ?? ''}`;
   }
 }
 

@@ -8,6 +8,9 @@ export type { AcquiredDevice, AdapterDescription, OptionalFeature } from './devi
 export { BufferPool, sizeClass } from './buffer-pool';
 export type { PoolOptions, PoolStats } from './buffer-pool';
 export { PipelineCache, codeFrame } from './pipeline-cache';
+export type { CaptureErrors, PipelineVerdict } from './pipeline-cache';
+export { LruCache } from './lru';
+export { BindGroupCache } from './bind-group-cache';
 export type { PipelineKey } from './pipeline-cache';
 export { CommandBatcher } from './command-batcher';
 export type { Workgroups } from './command-batcher';

@@ -1,4 +1,5 @@
 import { KilnError } from './errors';
+import { LruCache } from './lru';
 
 export interface PipelineKey {
   wgsl: string;
@@ -20,7 +21,11 @@ export type CaptureErrors = <T>(fn: () => T) => [T, GPUError[]];
 
 /**
  * Compute pipelines cached by WGSL text, entry point and override constants,
- * so generated kernels that come out identical compile once.
+ * so generated kernels that come out identical compile once. At most
+ * `limit` (default 256) are kept, least recently used dropped first:
+ * WebGPU has no pipeline.destroy(), a dropped pipeline is freed when nothing
+ * else holds it and JS collects it (unbounded, 1000 distinct kernels once
+ * grew a process on lavapipe from 232 to 926 MiB).
  *
  * `get` is synchronous (eager ops must be) and does not throw; `verdict` says
  * whether the pipeline compiled. Under Dawn that is known when `get` returns;
@@ -31,7 +36,7 @@ export type CaptureErrors = <T>(fn: () => T) => [T, GPUError[]];
  * `getAsync`, or by the runtime when the pipeline is dispatched.
  */
 export class PipelineCache {
-  private readonly cache = new Map<string, GPUComputePipeline>();
+  private readonly cache: LruCache<string, GPUComputePipeline>;
   private readonly verdicts = new WeakMap<GPUComputePipeline, PipelineVerdict>();
   private readonly checks = new WeakMap<GPUComputePipeline, Promise<KilnError | undefined>>();
   /** Checks whose error nobody has seen yet: takeErrors reports them. */
@@ -43,10 +48,22 @@ export class PipelineCache {
     private readonly device: GPUDevice,
     /** Where errors are synchronous: a pipeline's verdict is known when `get` returns. */
     private readonly capture?: CaptureErrors,
-  ) {}
+    limit = 256,
+  ) {
+    this.cache = new LruCache(limit);
+  }
 
   get size(): number {
     return this.cache.size;
+  }
+
+  /** How many pipelines are kept; settable. */
+  get limit(): number {
+    return this.cache.limit;
+  }
+
+  set limit(n: number) {
+    this.cache.limit = n;
   }
 
   get(spec: PipelineKey): GPUComputePipeline {

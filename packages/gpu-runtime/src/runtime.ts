@@ -6,6 +6,7 @@ import { ASSERT_WORDS, recordedError } from './device-asserts';
 import { KilnError } from './errors';
 import { PipelineCache, type PipelineKey } from './pipeline-cache';
 import { log } from './log';
+import { LruCache } from './lru';
 import { initialBudget, parseBudget } from './memory-budget';
 import { KernelTimer, type ProfileReport } from './profiler';
 import { ReadbackWaiter } from './readback-waiter';
@@ -32,8 +33,9 @@ export class GpuRuntime {
   readonly pipelines: PipelineCache;
   readonly batcher: CommandBatcher;
   private readonly waiter = new ReadbackWaiter();
-  private readonly bindGroups: BindGroupCache;
-  private readonly uniforms = new Map<string, GPUBuffer>();
+  readonly bindGroups: BindGroupCache;
+  /** Uniform buffers by contents, at most 4096 (256 bytes each from the pool); an evicted one goes back to the pool. */
+  readonly uniforms = new LruCache<string, GPUBuffer>(4096, (buffer) => this.pool.release(buffer));
   private readonly errors: KilnError[] = [];
   /** Open `capture` calls, innermost last: errors reported during them go there. */
   private readonly captures: GPUError[][] = [];
@@ -163,24 +165,20 @@ export class GpuRuntime {
    * A uniform buffer holding `data` (e.g. sizes and strides of a kernel),
    * shared by every caller with the same contents so that the bind groups
    * that use it can be cached too. Owned by the runtime: never release it.
+   * Valid for dispatches recorded before the next `uniform()` call that
+   * could evict it; an evicted buffer is reused only after a submit.
    */
   uniform(data: Uint32Array | Int32Array | Float32Array): GPUBuffer {
     this.assertAlive();
     const key = `${data.constructor.name}:${data.join(',')}`;
     let buffer = this.uniforms.get(key);
     if (!buffer) {
-      if (this.uniforms.size >= 4096) this.dropUniforms();
-      buffer = this.device.createBuffer({ size: Math.max(16, Math.ceil(data.byteLength / 16) * 16), usage: UNIFORM_USAGE });
-      this.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+      buffer = this.pool.acquire(Math.max(16, Math.ceil(data.byteLength / 16) * 16), UNIFORM_USAGE, 'kiln-uniform');
+      // A buffer from the pool is read by no pending command: it was released before the last submit.
+      this.writeNow(buffer, data, 0);
       this.uniforms.set(key, buffer);
     }
     return buffer;
-  }
-
-  private dropUniforms(): void {
-    this.flush(); // pending commands may use them; destroy only after submit
-    for (const buffer of this.uniforms.values()) buffer.destroy();
-    this.uniforms.clear();
   }
 
   pipeline(spec: PipelineKey): GPUComputePipeline {
