@@ -6,8 +6,8 @@
 import { KilnError } from '@kiln/gpu-runtime';
 import type { Device } from './backend';
 import { DEVICE, DTYPE, FINITE, SCALAR, SHAPE, checkArg, checkNumel, checkOptions, oneOf, show } from './checks';
-import { dispatch } from './dispatch';
-import { allocArray } from './dtype';
+import { dispatch, inContext } from './dispatch';
+import { allocArray, dtypeOfArray } from './dtype';
 import type { DType, Scalar, TypedArray } from './dtype';
 import { uploadStorage } from './memory';
 import { Tensor } from './tensor';
@@ -97,13 +97,21 @@ export function tensor(data: NestedArray | TypedArray | Float64Array, options: C
     const array = allocArray(dtype, data.length);
     if (dtype === 'bool') for (let i = 0; i < data.length; i++) array[i] = data[i] !== 0 ? 1 : 0;
     else array.set(data);
-    return new Tensor(uploadStorage(device, array), contiguousView([data.length]));
+    return new Tensor(upload(device, array, [data.length]), contiguousView([data.length]));
   }
   const { shape, values } = flatten(data);
   const dtype = given ?? (values.length > 0 && values.every((v) => typeof v === 'boolean') ? 'bool' : 'float32');
   const array = allocArray(dtype, values.length);
   values.forEach((v, i) => (array[i] = dtype === 'bool' ? Number(v !== 0 && v !== false) : Number(v)));
-  return new Tensor(uploadStorage(device, array), contiguousView(shape));
+  return new Tensor(upload(device, array, shape), contiguousView(shape));
+}
+
+function upload(device: Device, array: TypedArray, shape: readonly number[]) {
+  try {
+    return uploadStorage(device, array);
+  } catch (e) {
+    throw inContext(e, 'tensor', { dtype: dtypeOfArray(array), shape });
+  }
 }
 
 /** `full` called as `op` (zeros and ones are full), so that errors name what the user called. */

@@ -5,7 +5,7 @@
  * runs it: a composite op runs its decomposition (through `dispatch` again,
  * on the same device), any other op runs its device's kernel.
  */
-import { KilnError } from '@kiln/gpu-runtime';
+import { DeviceMemoryError, KilnError } from '@kiln/gpu-runtime';
 import './backend-cpu'; // cpu, the default device, is always registered
 import { getBackend, isTensorRef } from './backend';
 import type { Operand, TensorRef } from './backend';
@@ -90,7 +90,16 @@ export function dispatch<N extends OpName>(op: N, inputs: readonly Input[], attr
 /** Runs an op eagerly on its device (inputs already checked, `meta` from inference). */
 export function execute<N extends OpName>(op: N, inputs: readonly Input[], attrs: AttrsOf[N], meta: TensorMeta): Tensor {
   const run: Executor<N> = EXECUTORS[op];
-  return run(inputs, attrs, meta, op);
+  try {
+    return run(inputs, attrs, meta, op);
+  } catch (e) {
+    throw inContext(e, op, meta);
+  }
+}
+
+/** A device's memory error raised below an op names the op and the tensor it was making (once, at the innermost op). */
+export function inContext(e: unknown, op: string, meta: { dtype: string; shape: readonly number[] }): unknown {
+  return e instanceof DeviceMemoryError && e.op === 'webgpu' ? e.withContext(op, `${meta.dtype}${shapeStr(meta.shape)}`) : e;
 }
 
 type Executor<N extends OpName> = (inputs: readonly Input[], attrs: AttrsOf[N], meta: TensorMeta, op: N) => Tensor;

@@ -3,7 +3,7 @@
  * op table and dispatcher (with the mode hook a tracer uses) and the
  * op-level graph IR. See DESIGN.md, "Eager API".
  */
-export { KilnError } from '@kiln/gpu-runtime';
+export { DeviceLimitError, KilnError, OutOfMemoryError } from '@kiln/gpu-runtime';
 export { Tensor } from './tensor';
 export type { Dims, NestedArray } from './tensor';
 export { tensor, zeros, ones, full, arange, rand, randn, setDefaultDevice, getDefaultDevice } from './creation';
@@ -45,11 +45,11 @@ export { DTYPES, promoteTypes, resultType, scalarDtype, allocArray, castScalar }
 export type { DType, Scalar, TypedArray, TypedArrayOf } from './dtype';
 export * as views from './view';
 export type { View } from './view';
-export { LruCache } from './lru';
+export { LruCache } from '@kiln/gpu-runtime';
 
 // The webgpu device: init, and the kernel templates the compiler shares.
 export { initWebGpu, webGpuBackend } from './backend-webgpu';
-export type { GpuStorage } from './backend-webgpu';
+export type { GpuStorage, WebGpuOptions } from './backend-webgpu';
 export { DEFAULT_TILES, planMatmul, renderMatmulTemplate } from './backend-webgpu/matmul-kernel';
 export type { MatmulLaunch, MatmulTemplate, MatmulTile, MatmulVariant } from './backend-webgpu/matmul-kernel';
 export * as wgsl from './wgsl';

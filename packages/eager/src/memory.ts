@@ -5,7 +5,7 @@
  * at the end of the `tidy` it was created in (unless returned), or, as a
  * backstop, when it is garbage-collected.
  */
-import { KilnError } from '@kiln/gpu-runtime';
+import { currentRuntime, KilnError, type PoolStats } from '@kiln/gpu-runtime';
 import { getBackend } from './backend';
 import type { Device, Storage } from './backend';
 import type { DType, TypedArray } from './dtype';
@@ -15,12 +15,20 @@ export interface MemoryStats {
   liveTensors: number;
   /** Bytes of live storages per device. */
   bytes: Record<Device, number>;
+  /**
+   * The webgpu device's own account, once initWebGpu() has run: every buffer
+   * kiln holds there (tensors, compiled graphs' buffers, staging), in size
+   * classes: `bytesLive` in use, `bytesPooled` cached for reuse,
+   * `bytesReserved` both, against `budget` (see initWebGpu's memoryBudget).
+   */
+  webgpu?: PoolStats;
 }
 
-const stats: MemoryStats = { liveTensors: 0, bytes: { cpu: 0, webgpu: 0 } };
+const stats = { liveTensors: 0, bytes: { cpu: 0, webgpu: 0 } };
 
 export function memoryStats(): MemoryStats {
-  return { liveTensors: stats.liveTensors, bytes: { ...stats.bytes } };
+  const device = currentRuntime()?.pool.stats();
+  return { liveTensors: stats.liveTensors, bytes: { ...stats.bytes }, ...(device && { webgpu: device }) };
 }
 
 function counted(s: Storage): Storage {

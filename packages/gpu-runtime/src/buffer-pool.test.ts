@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { sizeClass } from './buffer-pool';
+import { formatBytes, OutOfMemoryError } from './errors';
 import { probeWebGpu } from './probe';
 
 describe('sizeClass', () => {
@@ -79,5 +80,47 @@ describe('BufferPool on the device', () => {
     // Buffers wait for a submit before reuse, so one 100-cycle window's worth
     // may be created; after that every cycle is served from the pool.
     expect(s1.created - s0.created).toBeLessThanOrEqual(sizes.length * 100);
+  });
+
+  it('under its budget, frees cached buffers first, then raises OutOfMemoryError with live, requested and budget figures', (ctx) => {
+    if (!gpu.runtime) return ctx.skip(gpu.reason);
+    const rt = gpu.runtime;
+    const saved = rt.memoryBudget;
+    const MiB = 2 ** 20;
+    rt.flush();
+    const cached = rt.alloc(8 * MiB); // size classes (8, 6, 4, 3 MiB) not used before in this file
+    rt.release(cached);
+    rt.flush();
+    const s0 = rt.pool.stats();
+    expect(s0.bytesPooled).toBeGreaterThanOrEqual(8 * MiB);
+    const held: GPUBuffer[] = [];
+    try {
+      // Room for 10 MiB more of live buffers, if the cached ones go.
+      rt.memoryBudget = s0.bytesLive + 10 * MiB;
+      held.push(rt.alloc(6 * MiB)); // 6 + 8 cached > 10
+      const s1 = rt.pool.stats();
+      expect(s1.bytesPooled).toBe(0); // the cached buffers were destroyed to make room
+      expect(s1.bytesReserved).toBeLessThanOrEqual(s1.budget);
+      // Released but not yet submitted: freed after a submit, when the budget needs it.
+      const pending = rt.alloc(3 * MiB);
+      rt.release(pending);
+      held.push(rt.alloc(4 * MiB)); // 6 + 3 released + 4 > 10: submits, then frees the 3
+      let error: unknown;
+      try {
+        rt.alloc(2 * MiB - 100);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(OutOfMemoryError);
+      const live = rt.pool.stats().bytesLive;
+      expect((error as Error).message).toMatch(
+        new RegExp(`^webgpu: out of memory: ${formatBytes(live)} live, ${formatBytes(2 * MiB - 100)} requested, budget ${formatBytes(s0.bytesLive + 10 * MiB)}\\. Free tensors with dispose\\(\\) or tidy\\(\\)`),
+      );
+      expect((error as OutOfMemoryError).figures).toEqual({ live, requested: 2 * MiB - 100, budget: s0.bytesLive + 10 * MiB, freed: 0 });
+      expect(rt.pool.stats().bytesLive).toBe(live); // nothing was allocated
+    } finally {
+      held.forEach((b) => rt.release(b));
+      rt.memoryBudget = saved;
+    }
   });
 });

@@ -1,17 +1,33 @@
-import { KilnError } from './errors';
+import { DeviceLimitError, formatBytes, KilnError, OutOfMemoryError } from './errors';
+import type { CaptureErrors } from './pipeline-cache';
 
 export interface PoolStats {
   /** Bytes of buffers handed out and not yet released (capacity, not request). */
   bytesLive: number;
-  /** Bytes of released buffers kept for reuse. */
+  /** Bytes of released buffers kept for reuse (or waiting for a submit to become reusable). */
   bytesPooled: number;
-  /** Highest bytesLive seen since the pool was made (or stats were reset). */
+  /** Device bytes the pool holds: bytesLive + bytesPooled. Never above `budget`. */
+  bytesReserved: number;
+  /** What bytesReserved may reach; an allocation beyond it frees cached buffers, then throws OutOfMemoryError. */
+  budget: number;
+  /** Highest bytesLive seen since the pool was made. */
   peakBytesLive: number;
   buffersLive: number;
   /** GPU buffers created; with good reuse this stays small. */
   created: number;
   /** Acquisitions served from the pool instead of a new buffer. */
   reused: number;
+}
+
+export interface PoolOptions {
+  /** Device bytes the pool may hold (live and cached); default unlimited. */
+  budget?: number;
+  /** Pooled bytes above this are destroyed instead of kept. */
+  maxPooledBytes?: number;
+  /** Submits pending work, so that buffers released before it can be freed (called when over budget). */
+  reclaim?: () => void;
+  /** Where errors are synchronous: a buffer the driver cannot allocate throws OutOfMemoryError here. */
+  capture?: CaptureErrors;
 }
 
 /**
@@ -38,33 +54,41 @@ export class BufferPool {
   private readonly free = new Map<string, GPUBuffer[]>();
   private readonly live = new Set<GPUBuffer>();
   private deferred: GPUBuffer[] = [];
-  private stat: PoolStats = { bytesLive: 0, bytesPooled: 0, peakBytesLive: 0, buffersLive: 0, created: 0, reused: 0 };
+  private stat = { bytesLive: 0, bytesPooled: 0, peakBytesLive: 0, buffersLive: 0, created: 0, reused: 0 };
+  /** Device bytes (live and cached) the pool may hold; settable at any time. */
+  budget: number;
+  private readonly maxPooledBytes: number;
 
   constructor(
     private readonly device: GPUDevice,
-    /** Pooled bytes above this are destroyed instead of kept. */
-    private readonly maxPooledBytes = 512 * 1024 * 1024,
-  ) {}
+    private readonly options: PoolOptions = {},
+  ) {
+    this.budget = options.budget ?? Infinity;
+    this.maxPooledBytes = options.maxPooledBytes ?? 512 * 1024 * 1024;
+  }
 
   acquire(byteLength: number, usage: GPUBufferUsageFlags, label?: string): GPUBuffer {
     if (!Number.isFinite(byteLength) || byteLength < 0) {
       throw new KilnError(`cannot allocate ${byteLength} bytes`, { op: 'BufferPool.acquire' });
     }
-    const size = sizeClass(byteLength);
-    const maxSize = this.device.limits.maxBufferSize;
-    if (size > maxSize) {
-      throw new KilnError(
-        `a buffer of ${byteLength} bytes exceeds this device's maxBufferSize (${maxSize}); split the tensor`,
-        { op: 'BufferPool.acquire' },
-      );
+    const [limitName, limit] = sizeLimit(this.device.limits, usage);
+    // The cap keeps the size class from rounding past a limit that is not a power of two.
+    const cap = Math.floor(limit / 16) * 16;
+    if (byteLength > cap) {
+      // Kernels bind whole buffers: a storage buffer above the binding limit
+      // would fail validation only when bound, and take its whole batch with it.
+      const advice = usage & STORAGE ? `a kernel cannot bind more: keep it on 'cpu', or split it into tensors of at most ${formatBytes(limit)}` : '';
+      throw new DeviceLimitError(`a buffer${label ? ` '${label}'` : ''}`, byteLength, limitName, limit, advice, 'webgpu');
     }
+    const size = Math.min(sizeClass(byteLength), cap);
     const bucket = this.free.get(key(size, usage));
     let buffer = bucket?.pop();
     if (buffer) {
       this.stat.reused++;
       this.stat.bytesPooled -= size;
     } else {
-      buffer = this.device.createBuffer({ size, usage, label: label ?? `kiln-pool-${size}` });
+      this.makeRoom(size, byteLength);
+      buffer = this.create({ size, usage, label: label ?? `kiln-pool-${size}` }, byteLength);
       this.stat.created++;
     }
     this.live.add(buffer);
@@ -81,35 +105,86 @@ export class BufferPool {
     }
     this.stat.buffersLive--;
     this.stat.bytesLive -= buffer.size;
+    this.stat.bytesPooled += buffer.size;
     this.deferred.push(buffer);
   }
 
   /** Called after a submit: buffers released before it may now be reused. */
   recycle(): void {
+    let kept = this.stat.bytesPooled - this.deferred.reduce((n, b) => n + b.size, 0);
     for (const buffer of this.deferred) {
-      if (this.stat.bytesPooled + buffer.size > this.maxPooledBytes) {
+      if (kept + buffer.size > this.maxPooledBytes) {
         buffer.destroy();
+        this.stat.bytesPooled -= buffer.size;
         continue;
       }
       const k = key(buffer.size, buffer.usage);
       let bucket = this.free.get(k);
       if (!bucket) this.free.set(k, (bucket = []));
       bucket.push(buffer);
-      this.stat.bytesPooled += buffer.size;
+      kept += buffer.size;
     }
     this.deferred = [];
   }
 
-  /** Destroys every pooled (not live) buffer. */
+  /**
+   * Frees cached buffers until `size` more bytes fit the budget: the free
+   * ones first, then (after a submit) those released since the last one.
+   * Throws OutOfMemoryError, allocating nothing, when even that is not enough.
+   */
+  private makeRoom(size: number, requested: number): void {
+    const fits = () => this.stat.bytesLive + this.stat.bytesPooled + size <= this.budget;
+    if (fits()) return;
+    const before = this.stat.bytesPooled;
+    this.trim();
+    if (!fits() && this.deferred.length > 0) {
+      this.options.reclaim?.();
+      this.trim();
+    }
+    if (fits()) return;
+    const freed = before - this.stat.bytesPooled;
+    throw new OutOfMemoryError({ live: this.stat.bytesLive, requested, budget: this.budget, freed }, '', 'webgpu');
+  }
+
+  private create(descriptor: GPUBufferDescriptor, requested: number): GPUBuffer {
+    if (!this.options.capture) return this.device.createBuffer(descriptor);
+    const [buffer, errors] = this.options.capture(() => this.device.createBuffer(descriptor));
+    if (errors.length === 0) return buffer;
+    buffer.destroy();
+    const figures = { live: this.stat.bytesLive, requested, budget: this.budget, freed: 0 };
+    if (typeof GPUOutOfMemoryError !== 'undefined' && errors[0] instanceof GPUOutOfMemoryError) throw new OutOfMemoryError(figures, '', 'webgpu', errors[0]!.message.trimEnd());
+    throw new KilnError(`creating a buffer of ${formatBytes(descriptor.size)} failed: ${errors[0]!.message.trimEnd()}`, { op: 'webgpu' });
+  }
+
+  /** Destroys every pooled buffer that is free (not live, not waiting for a submit). */
   trim(): void {
-    for (const bucket of this.free.values()) for (const b of bucket) b.destroy();
+    for (const bucket of this.free.values()) {
+      for (const b of bucket) {
+        this.stat.bytesPooled -= b.size;
+        b.destroy();
+      }
+    }
     this.free.clear();
-    this.stat.bytesPooled = 0;
   }
 
   stats(): PoolStats {
-    return { ...this.stat };
+    const { bytesLive, bytesPooled } = this.stat;
+    return { ...this.stat, bytesReserved: bytesLive + bytesPooled, budget: this.budget };
   }
+}
+
+const STORAGE = 0x80;
+const UNIFORM = 0x40;
+
+/** The largest buffer of this usage a kernel can use: a binding limit for bound buffers, else maxBufferSize. */
+function sizeLimit(limits: GPUSupportedLimits, usage: number): [string, number] {
+  if (usage & STORAGE && limits.maxStorageBufferBindingSize < limits.maxBufferSize) {
+    return ['maxStorageBufferBindingSize', limits.maxStorageBufferBindingSize];
+  }
+  if (usage & UNIFORM && limits.maxUniformBufferBindingSize < limits.maxBufferSize) {
+    return ['maxUniformBufferBindingSize', limits.maxUniformBufferBindingSize];
+  }
+  return ['maxBufferSize', limits.maxBufferSize];
 }
 
 function key(size: number, usage: number): string {

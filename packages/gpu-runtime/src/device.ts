@@ -40,7 +40,7 @@ let pending: Promise<AcquiredDevice> | undefined;
 
 /** One shared device for the process; later calls return the same one. */
 export function acquireDevice(): Promise<AcquiredDevice> {
-  pending ??= requestDevice().catch((error: unknown) => {
+  pending ??= openDevice().catch((error: unknown) => {
     pending = undefined; // let a later call try again (e.g. after installing a driver)
     throw error;
   });
@@ -73,23 +73,35 @@ export async function gpuEntry(): Promise<GPU> {
   return nodeGpu;
 }
 
-async function requestDevice(): Promise<AcquiredDevice> {
+/** The limits kiln's kernels and buffers run into, requested at the adapter's maximum. */
+const COMPUTE_LIMITS = [
+  'maxBufferSize',
+  'maxStorageBufferBindingSize',
+  'maxStorageBuffersPerShaderStage',
+  'maxUniformBufferBindingSize',
+  'maxUniformBuffersPerShaderStage',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupSizeZ',
+  'maxComputeWorkgroupsPerDimension',
+] as const satisfies readonly (keyof GPUSupportedLimits)[];
+
+/** A new device of its own (tests that must not share the process's device); most code wants `acquireDevice`. */
+export async function openDevice(): Promise<AcquiredDevice> {
   const gpu = await gpuEntry();
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) throw new NoAdapterError('requestAdapter() returned null (no Vulkan/Metal/D3D driver found)');
   const features = new Set(OPTIONAL_FEATURES.filter((f) => adapter.features.has(f)));
-  // Ask for the adapter's own limits where they exceed the defaults: kernels
-  // with many inputs need more storage buffers, big tensors bigger bindings.
-  const wanted: (keyof GPUSupportedLimits)[] = [
-    'maxStorageBuffersPerShaderStage',
-    'maxStorageBufferBindingSize',
-    'maxBufferSize',
-    'maxComputeWorkgroupStorageSize',
-    'maxComputeInvocationsPerWorkgroup',
-    'maxComputeWorkgroupSizeX',
-  ];
+  // Ask for the adapter's own limits, not WebGPU's defaults: kernels with
+  // many inputs need more storage buffers, big tensors bigger buffers and
+  // bindings (the pool refuses a tensor above maxStorageBufferBindingSize).
   const requiredLimits: Record<string, number> = {};
-  for (const name of wanted) requiredLimits[name] = adapter.limits[name] as number;
+  for (const name of COMPUTE_LIMITS) {
+    const value = adapter.limits[name];
+    if (typeof value === 'number') requiredLimits[name] = value;
+  }
   const device = await adapter.requestDevice({ requiredFeatures: [...features], requiredLimits });
   const info = adapter.info;
   const text = [info.vendor, info.architecture, info.device, info.description].join(' ').toLowerCase();

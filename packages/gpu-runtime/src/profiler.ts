@@ -1,3 +1,4 @@
+import type { BufferPool } from './buffer-pool';
 import { KilnError } from './errors';
 
 export interface KernelTime {
@@ -31,14 +32,12 @@ export class KernelTimer {
 
   constructor(
     private readonly device: GPUDevice,
+    private readonly pool: BufferPool,
     readonly method: 'timestamp' | 'wall',
   ) {
     if (method === 'timestamp') {
       this.querySet = device.createQuerySet({ type: 'timestamp', count: 2 * MAX_TIMED_DISPATCHES });
-      this.resolveBuffer = device.createBuffer({
-        size: 16 * MAX_TIMED_DISPATCHES,
-        usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
-      });
+      this.resolveBuffer = pool.acquire(16 * MAX_TIMED_DISPATCHES, GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC, 'kiln-timestamps');
     }
   }
 
@@ -62,22 +61,29 @@ export class KernelTimer {
     this.wallDone.push(this.device.queue.onSubmittedWorkDone().then(() => performance.now()));
   }
 
+  /** Gives the buffers back without reading them (the profiled function threw). */
+  discard(): void {
+    if (this.resolveBuffer) this.pool.release(this.resolveBuffer);
+    this.querySet?.destroy();
+  }
+
   /** Reads the times back; the batcher must have been flushed. */
   async report(): Promise<ProfileReport> {
     let kernels: KernelTime[];
     if (this.resolveBuffer && this.querySet) {
       const bytes = Math.max(16, this.labels.length * 16);
-      const staging = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      const staging = this.pool.acquire(bytes, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'kiln-timestamps-readback');
       const encoder = this.device.createCommandEncoder();
       // All at once at the end: resolving per submit would need 256-byte-aligned offsets.
       if (this.labels.length > 0) encoder.resolveQuerySet(this.querySet, 0, 2 * this.labels.length, this.resolveBuffer, 0);
       encoder.copyBufferToBuffer(this.resolveBuffer, 0, staging, 0, bytes);
       this.device.queue.submit([encoder.finish()]);
-      await staging.mapAsync(GPUMapMode.READ);
-      const ns = new BigUint64Array(staging.getMappedRange().slice(0));
-      staging.destroy();
+      await staging.mapAsync(GPUMapMode.READ, 0, bytes);
+      const ns = new BigUint64Array(staging.getMappedRange(0, bytes).slice(0));
+      staging.unmap();
+      this.pool.release(staging);
+      this.pool.release(this.resolveBuffer);
       this.querySet.destroy();
-      this.resolveBuffer.destroy();
       kernels = this.labels.map((label, i) => ({ label, ms: Number(ns[2 * i + 1]! - ns[2 * i]!) / 1e6 }));
     } else {
       const ends = await Promise.all(this.wallDone);

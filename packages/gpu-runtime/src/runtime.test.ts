@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { KilnError } from './errors';
+import { DeviceLimitError, formatBytes, KilnError } from './errors';
 import { probeWebGpu } from './probe';
+import { GpuRuntime } from './runtime';
+import { openDevice } from './device';
 
 const gpu = await probeWebGpu();
 
@@ -90,14 +92,86 @@ describe('GpuRuntime', () => {
     await expect(rt.read(rt.alloc(4), 0, 4)).resolves.toBeInstanceOf(ArrayBuffer);
   });
 
-  it('surfaces a validation error as a KilnError, not a crash', async (ctx) => {
+  it.for(['synchronous', 'asynchronous'] as const)('a kernel that does not compile fails alone: the work batched around it keeps its values (%s errors)', async (mode, ctx) => {
+    if (!gpu.runtime) return ctx.skip(gpu.reason);
+    // The asynchronous mode is the browser's, where errors reach JS after the call that made them.
+    // A device of its own, so that its errors stay out of the shared runtime.
+    const rt = mode === 'synchronous' ? gpu.runtime : new GpuRuntime(await openDevice(), { synchronousErrors: false });
+    if (rt !== gpu.runtime) ctx.onTestFinished(() => rt.device.destroy());
+    const good = await rt.pipelines.getAsync({ wgsl: AXPY, label: 'axpy' });
+    const input = rt.upload(Float32Array.from([1, 2, 3, 4]));
+    const outs = [rt.alloc(16), rt.alloc(16), rt.alloc(16)];
+    const bind = (out: GPUBuffer) => [input, { buffer: out, size: 16 }];
+    const broken = { wgsl: AXPY.replace('a[g.x] * 3.0', 'a[g.x] * undefined_thing'), label: 'broken_axpy' };
+    rt.dispatch(good, bind(outs[0]!), [1]);
+    const failed = rt.pipeline(broken);
+    const thrown = (() => {
+      try {
+        rt.dispatch(failed, bind(outs[1]!), [1]);
+      } catch (e) {
+        return e;
+      }
+    })();
+    rt.dispatch(good, bind(outs[2]!), [1]);
+    const compileError = /'broken_axpy' failed to compile:[^]*undefined_thing/;
+    if (rt.synchronousErrors) {
+      // Dawn: known when the pipeline is made, so the dispatch throws and records nothing.
+      expect(String(thrown)).toMatch(compileError);
+    } else {
+      // Elsewhere: at the next sync point, like an asynchronous CUDA error.
+      await expect(rt.read(outs[0]!, 0, 16)).rejects.toThrow(compileError);
+    }
+    for (const out of [outs[0]!, outs[2]!]) expect(Array.from(new Float32Array(await rt.read(out, 0, 16)))).toEqual([3, 7, 11, 15]);
+    // Once known, the failed pipeline throws its compile error where it is used, recording nothing.
+    const dispatches = rt.batcher.dispatches;
+    expect(() => rt.dispatch(failed, bind(outs[1]!), [1])).toThrow(compileError);
+    expect(rt.batcher.dispatches).toBe(dispatches);
+    // It left the cache: the same source compiles anew and reports its error again.
+    const again = rt.pipeline(broken);
+    expect(again).not.toBe(failed);
+    if (rt.synchronousErrors) expect(() => rt.dispatch(again, bind(outs[1]!), [1])).toThrow(compileError);
+    else rt.pipelines.reported(again);
+    await expect(rt.pipelines.getAsync(broken)).rejects.toThrow(compileError);
+    // A valid kernel still works, in the shared batch.
+    rt.dispatch(good, bind(outs[1]!), [1]);
+    expect(Array.from(new Float32Array(await rt.read(outs[1]!, 0, 16)))).toEqual([3, 7, 11, 15]);
+    [input, ...outs].forEach((b) => rt.release(b));
+    expect(rt.synchronousErrors).toBe(mode === 'synchronous'); // Dawn in Node reports errors during the call
+  });
+
+  it('refuses a grid above the device limit at dispatch, before recording it', async (ctx) => {
     if (!gpu.runtime) return ctx.skip(gpu.reason);
     const rt = gpu.runtime;
-    const pipeline = rt.pipeline({ wgsl: AXPY });
-    const tooMany = rt.limits.maxComputeWorkgroupsPerDimension + 1;
-    rt.dispatch(pipeline, [rt.alloc(256), rt.alloc(256)], [tooMany]);
-    await expect(rt.sync()).rejects.toThrow(KilnError);
+    const pipeline = rt.pipeline({ wgsl: AXPY, label: 'axpy' });
+    const max = rt.limits.maxComputeWorkgroupsPerDimension;
+    const before = rt.batcher.dispatches;
+    expect(() => rt.dispatch(pipeline, [rt.alloc(256), rt.alloc(256)], [max + 1])).toThrow(
+      new RegExp(`axpy: kernel dispatches \\[${max + 1}\\] workgroups; this device allows at most ${max} per dimension`),
+    );
+    expect(rt.batcher.dispatches).toBe(before);
     await expect(rt.sync()).resolves.toBeUndefined();
+  });
+
+  it('refuses a storage buffer above the binding limit when it is allocated', (ctx) => {
+    if (!gpu.runtime) return ctx.skip(gpu.reason);
+    const rt = gpu.runtime;
+    const limit = rt.limits.maxStorageBufferBindingSize;
+    const error = (() => {
+      try {
+        rt.alloc(limit + 4, 'too-big');
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(DeviceLimitError);
+    expect((error as Error).message).toContain(`'too-big' needs ${formatBytes(limit + 4)} (${limit + 4} bytes)`);
+    expect((error as Error).message).toContain(`maxStorageBufferBindingSize of ${formatBytes(limit)} (${limit} bytes)`);
+    // At the limit itself the buffer is bindable: its size class never rounds past the limit.
+    if (limit <= 256 * 2 ** 20) {
+      const edge = rt.alloc(limit - 4);
+      expect(edge.size).toBeLessThanOrEqual(limit);
+      rt.release(edge);
+    }
   });
 
   it('submits once for many dispatches, then once per flush', async (ctx) => {

@@ -5,8 +5,13 @@ import { acquireDevice, type AcquiredDevice } from './device';
 import { ASSERT_WORDS, recordedError } from './device-asserts';
 import { KilnError } from './errors';
 import { PipelineCache, type PipelineKey } from './pipeline-cache';
+import { log } from './log';
+import { LruCache } from './lru';
+import { initialBudget, parseBudget } from './memory-budget';
 import { KernelTimer, type ProfileReport } from './profiler';
 import { ReadbackWaiter } from './readback-waiter';
+
+const PROBE_LABEL = 'kiln-probe-synchronous-errors';
 
 export const STORAGE_USAGE = 0x80 | 0x08 | 0x04; // STORAGE | COPY_DST | COPY_SRC
 const READBACK_USAGE = 0x01 | 0x08; // MAP_READ | COPY_DST
@@ -16,9 +21,11 @@ const UNIFORM_USAGE = 0x40 | 0x08; // UNIFORM | COPY_DST
 export type Binding = GPUBuffer | { buffer: GPUBuffer; offset?: number; size?: number };
 
 /**
- * Everything kiln needs from one WebGPU device: pooled buffers, uploads and
- * readbacks, cached pipelines, batched dispatches, profiling, and errors
- * raised as KilnErrors at the next point where the caller waits.
+ * Everything kiln needs from one WebGPU device: pooled buffers kept within a
+ * memory budget, uploads and readbacks, cached pipelines, batched dispatches,
+ * profiling, and errors raised as KilnErrors: where they are made when the
+ * device reports them synchronously (Dawn), else at the next point where the
+ * caller waits.
  */
 export class GpuRuntime {
   readonly device: GPUDevice;
@@ -26,29 +33,69 @@ export class GpuRuntime {
   readonly pipelines: PipelineCache;
   readonly batcher: CommandBatcher;
   private readonly waiter = new ReadbackWaiter();
-  private readonly bindGroups: BindGroupCache;
-  private readonly uniforms = new Map<string, GPUBuffer>();
+  readonly bindGroups: BindGroupCache;
+  /** Uniform buffers by contents, at most 4096 (256 bytes each from the pool); an evicted one goes back to the pool. */
+  readonly uniforms = new LruCache<string, GPUBuffer>(4096, (buffer) => this.pool.release(buffer));
   private readonly errors: KilnError[] = [];
+  /** Open `capture` calls, innermost last: errors reported during them go there. */
+  private readonly captures: GPUError[][] = [];
+  /**
+   * True where the device reports a validation error during the call that
+   * caused it (Dawn in Node; found by a probe at start). Then a pipeline that
+   * fails to compile, or a bind group that fails validation, throws where it
+   * is made; elsewhere such errors reach the next sync point.
+   */
+  readonly synchronousErrors: boolean;
   private lostReason: string | undefined;
   private asserts: GPUBuffer | undefined;
   /** Dispatches that bound the assert buffer, and how many of them a readback of it has covered. */
   private assertDispatches = 0;
   private assertsChecked = 0;
 
-  constructor(readonly acquired: AcquiredDevice) {
+  /**
+   * `memoryBudget`: device bytes the buffer pool may hold (default unlimited;
+   * `getRuntime()` starts from KILN_GPU_MEMORY_BUDGET or half the host's
+   * memory). `synchronousErrors: false` takes the browser's path on Dawn too
+   * (for tests).
+   */
+  constructor(
+    readonly acquired: AcquiredDevice,
+    options: { memoryBudget?: number; synchronousErrors?: false } = {},
+  ) {
     const device = acquired.device;
     this.device = device;
-    this.pool = new BufferPool(device);
-    this.pipelines = new PipelineCache(device);
-    this.batcher = new CommandBatcher(device, () => this.pool.recycle());
-    this.bindGroups = new BindGroupCache(device);
     device.addEventListener('uncapturederror', (event) => {
+      // Handled here, always: Dawn in Node prints an error nobody prevented to stdout.
+      event.preventDefault();
       const error = (event as GPUUncapturedErrorEvent).error;
-      this.errors.push(new KilnError(`WebGPU reported an error: ${error.message}`, { op: 'webgpu' }));
+      const capture = this.captures.at(-1);
+      if (error.message.includes(PROBE_LABEL)) return void capture?.push(error);
+      log('webgpu', () => `${error.constructor.name}: ${error.message.trimEnd()}`);
+      if (capture) capture.push(error);
+      else this.errors.push(new KilnError(`WebGPU reported an error: ${error.message.trimEnd()}`, { op: 'webgpu' }));
     });
+    // MAP_READ with MAP_WRITE is invalid in every implementation.
+    const [, probe] = this.capture(() => device.createBuffer({ label: PROBE_LABEL, size: 4, usage: 0x1 | 0x2 }));
+    this.synchronousErrors = probe.length > 0 && options.synchronousErrors !== false;
+    const capture = this.synchronousErrors ? <T>(fn: () => T) => this.capture(fn) : undefined;
+    this.pool = new BufferPool(device, { budget: options.memoryBudget, reclaim: () => this.flush(), capture });
+    this.pipelines = new PipelineCache(device, capture);
+    this.batcher = new CommandBatcher(device, () => this.pool.recycle());
+    this.bindGroups = new BindGroupCache(device, capture);
     void device.lost.then((info) => {
       this.lostReason = `${info.reason}: ${info.message || 'no message'}`;
     });
+  }
+
+  /** Runs `fn`, collecting the WebGPU errors reported while it runs (all of its errors where `synchronousErrors`). */
+  private capture<T>(fn: () => T): [T, GPUError[]] {
+    const errors: GPUError[] = [];
+    this.captures.push(errors);
+    try {
+      return [fn(), errors];
+    } finally {
+      this.captures.pop();
+    }
   }
 
   get adapterInfo() {
@@ -57,6 +104,21 @@ export class GpuRuntime {
 
   get features() {
     return this.acquired.features;
+  }
+
+  /**
+   * Device bytes the buffer pool may hold, live and cached (PoolStats.budget).
+   * An allocation beyond it first frees cached buffers, then throws an
+   * OutOfMemoryError naming live, requested and budget bytes. Settable, in
+   * bytes or as a size ('512MiB', '2GiB'); a share of host memory ('25%') is
+   * read by KILN_GPU_MEMORY_BUDGET and eager's initWebGpu({ memoryBudget }).
+   */
+  get memoryBudget(): number {
+    return this.pool.budget;
+  }
+
+  set memoryBudget(budget: number | string) {
+    this.pool.budget = parseBudget(budget);
   }
 
   get limits(): GPUSupportedLimits {
@@ -103,24 +165,20 @@ export class GpuRuntime {
    * A uniform buffer holding `data` (e.g. sizes and strides of a kernel),
    * shared by every caller with the same contents so that the bind groups
    * that use it can be cached too. Owned by the runtime: never release it.
+   * Valid for dispatches recorded before the next `uniform()` call that
+   * could evict it; an evicted buffer is reused only after a submit.
    */
   uniform(data: Uint32Array | Int32Array | Float32Array): GPUBuffer {
     this.assertAlive();
     const key = `${data.constructor.name}:${data.join(',')}`;
     let buffer = this.uniforms.get(key);
     if (!buffer) {
-      if (this.uniforms.size >= 4096) this.dropUniforms();
-      buffer = this.device.createBuffer({ size: Math.max(16, Math.ceil(data.byteLength / 16) * 16), usage: UNIFORM_USAGE });
-      this.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+      buffer = this.pool.acquire(Math.max(16, Math.ceil(data.byteLength / 16) * 16), UNIFORM_USAGE, 'kiln-uniform');
+      // A buffer from the pool is read by no pending command: it was released before the last submit.
+      this.writeNow(buffer, data, 0);
       this.uniforms.set(key, buffer);
     }
     return buffer;
-  }
-
-  private dropUniforms(): void {
-    this.flush(); // pending commands may use them; destroy only after submit
-    for (const buffer of this.uniforms.values()) buffer.destroy();
-    this.uniforms.clear();
   }
 
   pipeline(spec: PipelineKey): GPUComputePipeline {
@@ -129,8 +187,8 @@ export class GpuRuntime {
   }
 
   /** `bindings` bound in order to group 0 of the pipeline (cached). */
-  bindGroup(pipeline: GPUComputePipeline, bindings: readonly Binding[]): GPUBindGroup {
-    return this.bindGroups.get(pipeline, bindings);
+  bindGroup(pipeline: GPUComputePipeline, bindings: readonly Binding[], label?: string): GPUBindGroup {
+    return this.bindGroups.get(pipeline, bindings, label);
   }
 
   /**
@@ -139,15 +197,43 @@ export class GpuRuntime {
    * or sync.
    */
   get assertBuffer(): GPUBuffer {
-    this.asserts ??= this.device.createBuffer({ size: ASSERT_WORDS * 4, usage: STORAGE_USAGE, label: 'kiln-asserts' });
+    if (!this.asserts) {
+      this.asserts = this.pool.acquire(ASSERT_WORDS * 4, STORAGE_USAGE, 'kiln-asserts');
+      this.writeNow(this.asserts, new Uint32Array(ASSERT_WORDS), 0); // a pooled buffer may hold old words
+    }
     return this.asserts;
   }
 
-  /** Records one dispatch into the shared encoder. */
-  dispatch(pipeline: GPUComputePipeline, bindings: readonly Binding[], workgroups: Workgroups, label?: string): void {
+  /**
+   * Records one dispatch. A dispatch that breaks a device limit (grid,
+   * bindings), or uses a pipeline known not to compile, throws here, before
+   * anything is recorded. A pipeline whose compile is still being checked
+   * runs in a submission of its own: if it turns out invalid, only its own
+   * work fails (reported at the next sync point), never the other dispatches
+   * batched with it.
+   */
+  dispatch(pipeline: GPUComputePipeline, bindings: readonly Binding[], workgroups: Workgroups, label = pipeline.label): void {
     this.assertAlive();
+    const max = this.limits.maxComputeWorkgroupsPerDimension;
+    if (workgroups.some((n) => n !== undefined && n > max)) {
+      throw new KilnError(
+        `kernel dispatches [${workgroups.join(', ')}] workgroups; this device allows at most ${max} per dimension (maxComputeWorkgroupsPerDimension)`,
+        { op: label },
+      );
+    }
+    const verdict = this.pipelines.verdict(pipeline);
+    if (verdict instanceof KilnError) {
+      this.pipelines.reported(pipeline);
+      throw verdict;
+    }
+    const isolate = verdict === 'pending';
+    // Still being checked (no synchronous errors here): a submission of its own,
+    // so that if it is invalid the work batched before and after it still runs.
+    if (isolate) this.batcher.flush();
+    const group = this.bindGroup(pipeline, bindings, label);
     if (this.asserts && bindings.includes(this.asserts)) this.assertDispatches++;
-    this.batcher.dispatch(pipeline, [this.bindGroup(pipeline, bindings)], workgroups, label);
+    this.batcher.dispatch(pipeline, [group], workgroups, label);
+    if (isolate) this.batcher.flush();
   }
 
   flush(): void {
@@ -236,11 +322,15 @@ export class GpuRuntime {
       throw new KilnError("this device has no 'timestamp-query'; profile with method 'wall'", { op: 'profile' });
     }
     this.flush();
-    const timer = new KernelTimer(this.device, chosen);
+    const timer = new KernelTimer(this.device, this.pool, chosen);
     this.batcher.timer = timer;
     try {
       await fn();
       this.flush();
+    } catch (error) {
+      this.flush();
+      timer.discard();
+      throw error;
     } finally {
       this.batcher.timer = undefined;
     }
@@ -283,8 +373,8 @@ export function currentRuntime(): GpuRuntime | undefined {
 
 /** The process-wide runtime on the shared device. */
 export function getRuntime(): Promise<GpuRuntime> {
-  shared ??= acquireDevice().then(
-    (acquired) => (ready = new GpuRuntime(acquired)),
+  shared ??= Promise.all([acquireDevice(), initialBudget()]).then(
+    ([acquired, memoryBudget]) => (ready = new GpuRuntime(acquired, { memoryBudget })),
     (error: unknown) => {
       shared = undefined;
       throw error;

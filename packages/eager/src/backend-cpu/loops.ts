@@ -4,7 +4,7 @@
  * that starts at an expression and moves by a per-dim stride, so a kernel
  * reads any view (transposed, broadcast, sliced) with additions only.
  */
-import { LruCache } from '../lru';
+import { LruCache } from '@kiln/gpu-runtime';
 
 export interface Walker {
   /** Name prefix of the offset variables. */

@@ -4,7 +4,7 @@
  * encoder, and data is seen only through the async `read`.
  * `initWebGpu()` acquires the device and registers the backend.
  */
-import { getRuntime, KilnError, type GpuRuntime } from '@kiln/gpu-runtime';
+import { getRuntime, hostMemory, KilnError, parseBudget, type GpuRuntime } from '@kiln/gpu-runtime';
 import { isTensorRef, registerBackend, type DeviceBackend, type Storage, type TensorRef } from '../backend';
 import { allocArray, dtypeOfArray, type DType, type TypedArray } from '../dtype';
 import { ELEMENTWISE, elementwiseTypes, helpersFor } from '../ops/elementwise';
@@ -95,12 +95,24 @@ export function webGpuBackend(rt: GpuRuntime): DeviceBackend {
 
 let ready: Promise<GpuRuntime> | undefined;
 
+export interface WebGpuOptions {
+  /**
+   * Device bytes kiln's buffer pool may hold (tensors, compiled graphs'
+   * buffers, staging; live and cached): bytes, or '512MiB', '2GiB', '25%' (of
+   * host memory). Beyond it an allocation frees cached buffers, then throws
+   * OutOfMemoryError. Default: KILN_GPU_MEMORY_BUDGET, else half the host's
+   * memory. Also settable later as `runtime.memoryBudget`.
+   */
+  memoryBudget?: number | string;
+}
+
 /**
  * Acquires the shared WebGPU device and makes the 'webgpu' device usable.
  * Call (and await) once before creating webgpu tensors; later calls return
- * the same runtime. Rejects with a KilnError saying why when there is no adapter.
+ * the same runtime (options given then apply to it). Rejects with a KilnError
+ * saying why when there is no adapter.
  */
-export function initWebGpu(): Promise<GpuRuntime> {
+export function initWebGpu(options: WebGpuOptions = {}): Promise<GpuRuntime> {
   ready ??= getRuntime().then(
     (rt) => {
       registerBackend(webGpuBackend(rt));
@@ -111,5 +123,10 @@ export function initWebGpu(): Promise<GpuRuntime> {
       throw error;
     },
   );
-  return ready;
+  if (options.memoryBudget === undefined) return ready;
+  const budget = options.memoryBudget;
+  return ready.then(async (rt) => {
+    rt.pool.budget = parseBudget(budget, await hostMemory());
+    return rt;
+  });
 }

@@ -1,5 +1,4 @@
-import type { GpuRuntime } from '@kiln/gpu-runtime';
-import { LruCache } from '../lru';
+import { LruCache, type GpuRuntime } from '@kiln/gpu-runtime';
 
 /**
  * Pipelines by a short signature of what determines a kernel's source (op,

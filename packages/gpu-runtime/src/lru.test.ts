@@ -29,3 +29,17 @@ describe('LruCache', () => {
     expect(() => new LruCache(0)).toThrow(RangeError);
   });
 });
+
+describe('LruCache eviction', () => {
+  it('tells onEvict of each entry dropped for room, also when the limit is lowered', () => {
+    const dropped: string[] = [];
+    const c = new LruCache<string, number>(3, (_, key) => dropped.push(key));
+    for (const k of ['a', 'b', 'c', 'd']) c.set(k, 0);
+    expect(dropped).toEqual(['a']);
+    c.get('b'); // now c is the least recently used
+    c.limit = 1;
+    expect(dropped).toEqual(['a', 'c', 'd']);
+    expect(c.size).toBe(1);
+    expect(() => (c.limit = 0)).toThrow(RangeError);
+  });
+});
