@@ -154,7 +154,9 @@ export function sameLayout(a: View, b: View): boolean {
 }
 
 function contiguousCopyOf(t: Tensor, layout: View): Tensor {
-  if (!views.isContiguous(layout)) throw new KilnError(`internal: a computed tensor must be contiguous, got strides ${layout.strides}`, { op: 'compile' });
+  if (!views.isContiguous(layout) || layout.offset !== 0) {
+    throw new KilnError(`internal: a computed tensor must be contiguous from offset 0, got strides ${layout.strides}, offset ${layout.offset}`, { op: 'compile' });
+  }
   const copy = withMode(null, () => t.cast(t.dtype)); // always a new contiguous buffer
   const out = new Owned(copy.storage, layout);
   copy.dispose();

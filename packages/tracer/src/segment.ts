@@ -133,8 +133,10 @@ class Planner {
     const wanted = this.ctx.wanted(baseKey);
     if (wanted) {
       for (const slot of wanted) {
-        const t = nodes[slot]!;
-        if (!t.isDisposed && !seen.has(t)) {
+        // A view is kept as the tensor it views (a graph output has a layout of its own; the view is then made from it).
+        let t = nodes[slot]!;
+        while (t.viewOf instanceof LazyTensor && t.viewOf.mark === this.mark && t.viewOf.real === null) t = t.viewOf;
+        if (t.viewOf === null && !t.isDisposed && !seen.has(t)) {
           seen.add(t);
           outputs.push(t);
         }
