@@ -74,7 +74,9 @@ export class ExprEmitter {
   value(e: Expr, as: DType = e.dtype): string {
     // A constant is spelled in the dtype it is used as: a converted literal is one the shader compiler could fold.
     if (e.kind === 'const') return this.lang.constant(castScalar(e.value, e.dtype, as), as);
-    return this.lang.convert(this.valueRaw(e), e.dtype, as);
+    const converted = this.lang.convert(this.valueRaw(e), e.dtype, as);
+    // A bool made a float is select(0.0, 1.0, b): kept, or the compiler folds the constants into the op reading it (0 / y to 0).
+    return e.dtype === as ? converted : this.keep(converted, as);
   }
 
   index(ix: Index): string {
