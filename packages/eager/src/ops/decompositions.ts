@@ -65,11 +65,13 @@ export const DECOMPOSITIONS: { [N in CompositeOp]: Decomposition<N> } = {
   },
   softmax: (ins, a) => {
     const x = float(T(ins, 0));
+    if (x.numel === 0) return x; // over an empty dim: empty, as in PyTorch (max has no identity)
     const e = x.sub(x.max(a.dim, true)).exp();
     return e.div(e.sum(a.dim, true));
   },
   logSoftmax: (ins, a) => {
     const x = float(T(ins, 0));
+    if (x.numel === 0) return x;
     const shifted = x.sub(x.max(a.dim, true));
     return shifted.sub(shifted.exp().sum(a.dim, true).log());
   },
