@@ -66,6 +66,39 @@ const FOUND: { name: string; program: Program }[] = [
       outputs: [3],
     },
   },
+  {
+    name: 'a bool made a float and divided by zero on webgpu (the compiler folded select(0.0, 1.0, b) / y to 0)',
+    program: {
+      seed: 3009, inputs: [{ shape: [], dtype: 'bool', layout: 'contiguous', values: 'bool' }],
+      steps: [
+        { expr: 'full([], 0, { device: $0.device }).logicalAnd($0)', uses: [0] }, { expr: '$0.logsumexp(null, false)', uses: [1], rounds: true },
+        { expr: '$0.ceil()', uses: [1] }, { expr: '$0.div($1)', uses: [3, 2], rounds: true },
+      ],
+      outputs: [4],
+    },
+  },
+  {
+    name: 'attention over an empty key dim (softmax over an empty dim reduced with max, which has no identity)',
+    program: {
+      seed: 3324, inputs: [{ shape: [1, 1, 1], dtype: 'float32', layout: 'contiguous', values: 'normal' }],
+      steps: [
+        { expr: '$0.slice(1, 0, 0, 2)', uses: [0] }, { expr: 'full([], 0.5, { device: $0.device }).pow($0)', uses: [1] },
+        { expr: 'F.scaledDotProductAttention($0, $0, $0, { isCausal: false })', uses: [2] },
+      ],
+      outputs: [3],
+    },
+  },
+  {
+    name: 'a view kept for a later graph on the second call (it was written at its base offset into a buffer of its own size)',
+    program: {
+      seed: 3629, inputs: [{ shape: [4, 3], dtype: 'float32', layout: 'transpose', values: 'normal' }],
+      steps: [
+        { expr: '$0.flatten(0, 1).reshape([3, 4])', uses: [0] }, { expr: '$0.split(1, 0)[1]', uses: [1] }, { expr: '$0.pow(-0.75)', uses: [2] },
+        { expr: '$0.mul(1).mul_(-Infinity)', uses: [2] }, { expr: 'F.dropout($0, 0.25, true)', uses: [3] },
+      ],
+      outputs: [5],
+    },
+  },
 ];
 
 describe('programs the generator once found failing', () => {
