@@ -3,7 +3,7 @@ import type { DType } from '../dtype';
 import { isContiguous, numelOf } from '../view';
 import { memoPipeline } from './pipeline-memo';
 import { gridFor, kernelPrelude, type StridedOperand } from './strided-operand';
-import { loadAs, STORAGE_TYPE, storeAs, type WgslDType, OPAQUE_ZERO_INIT } from '../wgsl';
+import { loadAs, OPAQUE_ZERO_INIT, STORAGE_TYPE, storeAs, type WgslDType } from '../wgsl';
 
 /** A JS number taking part as a broadcast constant; passed in the metadata, so its value is not in the shader. */
 export interface ScalarOperand {

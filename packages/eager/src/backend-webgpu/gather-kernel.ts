@@ -1,7 +1,7 @@
 import { assertSite, assertWgsl, type GpuRuntime } from '@kiln/gpu-runtime';
 import { numelOf } from '../view';
 import { gridFor, kernelPrelude, type StridedOperand } from './strided-operand';
-import { STORAGE_TYPE, OPAQUE_ZERO_INIT } from '../wgsl';
+import { OPAQUE_ZERO_INIT, STORAGE_TYPE } from '../wgsl';
 
 const WORKGROUP = 256;
 

@@ -4,7 +4,7 @@ import { reductionStatements } from './reduce-statements';
 import { isContiguous, numelOf } from '../view';
 import { memoPipeline } from './pipeline-memo';
 import { gridFor, kernelPrelude, type StridedOperand } from './strided-operand';
-import { loadAs, STORAGE_TYPE, storeAs, VALUE_TYPE, OPAQUE_ZERO_INIT } from '../wgsl';
+import { loadAs, OPAQUE_ZERO_INIT, STORAGE_TYPE, storeAs, VALUE_TYPE } from '../wgsl';
 
 /**
  * How rows are spread over threads. 'thread': one thread per output row,
