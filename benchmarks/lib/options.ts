@@ -52,7 +52,7 @@ export function parseOptions(argv: readonly string[], known: readonly string[]):
       case '--help':
       case '-h':
         console.log(USAGE);
-        process.exit(0);
+        return process.exit(0);
       default:
         throw new Error(`unknown option '${arg}'\n${USAGE}`);
     }

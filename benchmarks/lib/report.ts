@@ -143,7 +143,7 @@ const COLORS: Record<string, string> = {
   eager: '#4c78a8', 'tfjs-webgpu': '#f58518', 'tfjs-cpu': '#f58518', 'tfjs-wasm': '#e45756', hand: '#54a24b',
 };
 
-const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /**
  * Horizontal bars on a log axis: for each row, X / compiled for each other
@@ -170,10 +170,10 @@ export function renderSvg(report: BenchReport): string {
     for (const row of rows) {
       const bars = COMPARED[device].filter((c) => row.ratios[c] !== undefined);
       const h = Math.max(1, bars.length) * (barH + 3) + 10;
-      parts.push(`<text x="20" y="${y + h / 2}" font-size="12" dominant-baseline="middle">${escape(`${row.id} ${row.title}`)}</text>`);
-      parts.push(`<text x="20" y="${y + h / 2 + 13}" font-size="10" fill="#666" dominant-baseline="middle">${escape(row.size)}</text>`);
+      parts.push(`<text x="20" y="${y + h / 2}" font-size="12" dominant-baseline="middle">${escapeHtml(`${row.id} ${row.title}`)}</text>`);
+      parts.push(`<text x="20" y="${y + h / 2 + 13}" font-size="10" fill="#666" dominant-baseline="middle">${escapeHtml(row.size)}</text>`);
       if (bars.length === 0) {
-        parts.push(`<text x="${left + 6}" y="${y + h / 2}" font-size="11" fill="#b00" dominant-baseline="middle">${escape(row.failure ? 'compiled FAILED (see report)' : 'no compiled figure')}</text>`);
+        parts.push(`<text x="${left + 6}" y="${y + h / 2}" font-size="11" fill="#b00" dominant-baseline="middle">${escapeHtml(row.failure ? 'compiled FAILED (see report)' : 'no compiled figure')}</text>`);
       }
       bars.forEach((c, i) => {
         const speedup = 1 / row.ratios[c]!;
@@ -183,7 +183,7 @@ export function renderSvg(report: BenchReport): string {
         parts.push(`<rect x="${Math.min(x0, x1)}" y="${by}" width="${Math.max(1, Math.abs(x1 - x0))}" height="${barH}" fill="${COLORS[c]}"/>`);
         const label = `${speedup >= 10 ? speedup.toFixed(0) : speedup.toFixed(2)}× vs ${c}`;
         const tx = speedup >= 1 ? x1 + 4 : x1 - 4;
-        parts.push(`<text x="${tx}" y="${by + barH / 2}" font-size="10" dominant-baseline="middle" text-anchor="${speedup >= 1 ? 'start' : 'end'}">${escape(label)}</text>`);
+        parts.push(`<text x="${tx}" y="${by + barH / 2}" font-size="10" dominant-baseline="middle" text-anchor="${speedup >= 1 ? 'start' : 'end'}">${escapeHtml(label)}</text>`);
       });
       y += h;
       parts.push(`<line x1="20" x2="${width - right}" y1="${y}" y2="${y}" stroke="#eee"/>`);
@@ -203,7 +203,7 @@ export function renderSvg(report: BenchReport): string {
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}" viewBox="0 0 ${width} ${y}" font-family="sans-serif">`,
     `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="20" y="22" font-size="14" font-weight="bold">${escape(title)}</text>`,
+    `<text x="20" y="22" font-size="14" font-weight="bold">${escapeHtml(title)}</text>`,
     legend,
     ...parts,
     '</svg>',

@@ -153,7 +153,7 @@ export async function runRow(workload: Workload, device: Device, ctx: RowContext
 
   for (const backend of PEERS_OF[device]) {
     const peers = ctx.peers;
-    if (!peers || !peers.available.has(backend)) {
+    if (!peers?.available.has(backend)) {
       row.cells[backend] = { missing: peers?.missing[backend] ?? ctx.peersMissing ?? 'not loaded' };
       continue;
     }

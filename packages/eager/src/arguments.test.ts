@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  F, Graph, KilnError, Tensor, arange, cat, full, getDefaultDevice, manualSeed, matmul, ones, rand, randn, setDefaultDevice, split,
+  F, Graph, KilnError, type Tensor, arange, cat, full, getDefaultDevice, manualSeed, matmul, ones, rand, randn, setDefaultDevice, split,
   stack, tensor, where, withMode, zeros,
 } from './index';
 import type { Device, Mode } from './index';
@@ -170,7 +170,12 @@ describe.each(await devicesUnderTest())('bad arguments on %s', (device) => {
 
   it('rejects before a mode (a tracer) sees the op, and when a graph is built', () => {
     const seen: string[] = [];
-    const recorder: Mode = { call: (op) => (seen.push(op), x23(device)) };
+    const recorder: Mode = {
+      call: (op) => {
+        seen.push(op);
+        return x23(device);
+      },
+    };
     expect(() => withMode(recorder, () => F.gelu(x23(device), { approximate: 'bogus' as never }))).toThrow("gelu: approximate must be 'none' or 'tanh'");
     expect(() => withMode(recorder, () => x23(device).add('1' as never))).toThrow('add: input 1 must be a Tensor');
     expect(seen).toEqual([]);

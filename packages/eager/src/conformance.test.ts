@@ -110,7 +110,7 @@ const UNARY_REF: Record<UnaryOp, Elementwise> = {
   cos: { f: Math.cos, out: 'float' },
   tanh: { f: Math.tanh, out: 'float' },
   sigmoid: { f: sigmoid, out: 'float', also: ['int32'] },
-  relu: { f: (x) => (x > 0 ? x : 0), out: 'promote', also: ['int32'] },
+  relu: { f: (x) => Math.max(x, 0), out: 'promote', also: ['int32'] },
   erf: { f: R.erf, out: 'float' },
   square: { f: (x) => x * x, out: 'promote', also: ['int32', 'bool'] },
   reciprocal: { f: (x) => 1 / x, out: 'float', domains: ['nonzero'] },

@@ -102,6 +102,6 @@ describe('errors', () => {
     expectKilnError(() => x23().split([1, 2], 0), 'split: sizes [1,2] do not add up to 2, the size of dim 0');
     expectKilnError(() => F.layerNorm(x23(), [2]), 'layerNorm: normalizedShape [2] does not match the trailing dims of float32[2,3]');
     expectKilnError(() => F.scaledDotProductAttention(zeros([2, 3]), zeros([4, 3]), zeros([5, 3])), 'scaledDotProductAttention: expected q [..., L, E], k [..., S, E], v [..., S, Ev]');
-    expectKilnError(() => `${x23()}` + Number(x23()), 'toPrimitive: Tensor(float32[2,3], cpu) cannot be read synchronously');
+    expectKilnError(() => `${x23()}${Number(x23())}`, 'toPrimitive: Tensor(float32[2,3], cpu) cannot be read synchronously');
   });
 });

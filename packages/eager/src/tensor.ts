@@ -52,6 +52,7 @@ export function geluAttrs(options: unknown): { approximate: 'none' | 'tanh' } {
   return { approximate: (o.approximate ?? 'none') as 'none' | 'tanh' }; // the attribute check rejects other values
 }
 
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface below declares the methods installed from the op tables.
 export class Tensor implements TensorMeta {
   /** Where the elements live in the storage. */
   readonly layout: View;

@@ -68,7 +68,7 @@ describe('GpuRuntime', () => {
     expect(cache.get({ wgsl: withConst })).toBe(p1);
     expect(cache.hits).toBe(hits + 1);
     expect(cache.get({ wgsl: withConst, constants: { k: 2 } })).not.toBe(p1);
-    expect(cache.get({ wgsl: withConst + '\n' })).not.toBe(p1);
+    expect(cache.get({ wgsl: `${withConst}\n` })).not.toBe(p1);
   });
 
   it('turns a broken shader into a KilnError quoting the numbered line', async (ctx) => {
@@ -113,7 +113,7 @@ describe('GpuRuntime', () => {
       }
     })();
     rt.dispatch(good, bind(outs[2]!), [1]);
-    const compileError = /'broken_axpy' failed to compile:[^]*undefined_thing/;
+    const compileError = /'broken_axpy' failed to compile:[\s\S]*undefined_thing/;
     if (rt.synchronousErrors) {
       // Dawn: known when the pipeline is made, so the dispatch throws and records nothing.
       expect(String(thrown)).toMatch(compileError);

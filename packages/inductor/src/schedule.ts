@@ -506,7 +506,7 @@ export function operandView(x: IRNode, isRealized: (n: IRNode) => boolean): { bu
     throw new FusionMismatch('computed');
   };
   const e = attempt(() => read(x, vars));
-  if (!e || e.kind !== 'load' || !buffer) return undefined;
+  if (e?.kind !== 'load' || !buffer) return undefined;
   const affine = affineOf(e.index, vars.map((v) => (v as { name: string }).name));
   return affine ? { buffer, ...affine } : undefined;
 }

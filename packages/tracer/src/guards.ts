@@ -369,7 +369,7 @@ export function inputSpec(
     const self = roots.self;
     walk(b, self, 'model', (r) => r.self, true);
     // A forward on its class (an own one is a field, walked above): guarded by identity, read as data.
-    const forward = isInspectable(self) && !Object.prototype.hasOwnProperty.call(self, 'forward') ? readData(self, 'forward') : undefined;
+    const forward = isInspectable(self) && !Object.hasOwn(self as object, 'forward') ? readData(self, 'forward') : undefined;
     if (typeof forward === 'function') identity(b, 'identity', 'model.forward', (r) => readData(r.self, 'forward'), forward, describeValue(forward));
     else if (forward === HIDDEN) hidden(b, 'model.forward', (r) => readData(r.self, 'forward'));
   }

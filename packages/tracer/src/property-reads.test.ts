@@ -114,7 +114,7 @@ describe('guards never run the user\'s code', () => {
 
   it('a module whose forward is a getter reads it once per call, as model.forward(x) does', async () => {
     let reads = 0;
-    const impl = function (x: Tensor) { return x.mul(2); };
+    const impl = (x: Tensor) => x.mul(2);
     const m = { get forward() { reads++; return impl; } };
     const fast = compile(m, { backend: 'eager' });
     reads = 0;

@@ -166,7 +166,7 @@ class Planner {
       let shape = '';
       for (let d = 0; d < real.shape.length; d++) {
         const n = real.shape[d]!;
-        if (dyn && dyn.includes(d)) {
+        if (dyn?.includes(d)) {
           shape += 's,';
           this.sizes += `${n},`;
         } else shape += `${n},`;

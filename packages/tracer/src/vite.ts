@@ -28,7 +28,7 @@ export interface PluginContextLike {
 export interface KilnPlugin {
   readonly name: 'kiln';
   readonly enforce: 'post';
-  transform(this: PluginContextLike | void, code: string, id: string): { code: string; map: SourceMapJSON } | null;
+  transform(this: PluginContextLike | undefined, code: string, id: string): { code: string; map: SourceMapJSON } | null;
 }
 
 const SCRIPT = /\.(?:[cm]?[jt]sx?|vue|svelte|astro)$/;

@@ -37,7 +37,7 @@ export function loopNest(
   for (let d = rank - 1; d >= 0; d--) {
     close += `${walkers.map((w, k) => `${name(k, d)} += ${w.stride}${d};`).join(' ')}\n}\n`;
   }
-  return open + body((k) => name(k, rank - 1)) + '\n' + close;
+  return `${open + body((k) => name(k, rank - 1))}\n${close}`;
 }
 
 /** `const ${prefix}0 = ${array}[0], ...;` for dims 0..rank-1 (hoists sizes and strides into locals). */

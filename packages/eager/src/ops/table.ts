@@ -304,7 +304,7 @@ const COMPOSITE: { [N in CompositeOp]: OpDef<N> } = {
     if (w.shape.length !== 2) throw new KilnError(`weight must be 2-D [num, dim], got ${describe(w)}`, { op: 'embedding' });
     return like(w, { shape: [...idx.shape, w.shape[1]!] });
   }),
-  dropout: def('composite', (ins, a) => {
+  dropout: def('composite', (ins) => {
     arity('dropout', ins, 1);
     const x = tensorAt('dropout', ins, 0);
     expectDtype('dropout', 'input', x, ['float32']);

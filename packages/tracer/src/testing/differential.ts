@@ -35,7 +35,7 @@ function inputsOf(p: Program, device: Device): Tensor[] {
   return p.inputs.map((_, i) => makeInput(p, i, (data, shape, dtype) => tensor(data, { device, dtype }).reshape(shape)));
 }
 
-async function outcome(p: Program, inputs: Tensor[], outputs: Tensor[]): Promise<Outcome> {
+async function outcome(inputs: Tensor[], outputs: Tensor[]): Promise<Outcome> {
   const result = { outputs: await Promise.all(outputs.map(snapshot)), inputs: await Promise.all(inputs.map(snapshot)) };
   for (const t of [...inputs, ...outputs]) t.dispose();
   return result;
@@ -46,7 +46,7 @@ async function run(p: Program, device: Device, call: (inputs: Tensor[]) => Tenso
   manualSeed(p.seed);
   const inputs = inputsOf(p, device);
   manualSeed(p.seed);
-  return outcome(p, inputs, call(inputs));
+  return outcome(inputs, call(inputs));
 }
 
 function close(got: number, want: number): boolean {

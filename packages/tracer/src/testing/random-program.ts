@@ -311,7 +311,7 @@ const STEPS: { weight: number; make: StepGen }[] = [
   } },
   // index ops with in-range indices (index inputs hold values below their bound)
   { weight: 3, make: (p) => {
-    const i = p.any((t, n) => p.inputs[n]?.values === 'index'); if (i === undefined) return undefined;
+    const i = p.any((_t, n) => p.inputs[n]?.values === 'index'); if (i === undefined) return undefined;
     const bound = p.inputs[i]!.bound!;
     const k = p.values[i]!.shape[0]!;
     const x = p.any((t) => t.ndim >= 1 && t.shape.some((s) => s >= bound)); if (x === undefined) return undefined;
@@ -391,7 +391,7 @@ export function randomProgram(seed: number): Program {
   const pool: Pool = {
     rng, values, inputs,
     any(filter) {
-      const ok = values.map((t, v) => v).filter((v) => !filter || filter(values[v]!, v));
+      const ok = values.map((_t, v) => v).filter((v) => !filter || filter(values[v]!, v));
       if (ok.length === 0) return undefined;
       // Half the time one of the last three values: chains, with some fan-in.
       return rng.chance(0.5) ? ok.slice(-3)[rng.int(Math.min(3, ok.length))]! : ok[rng.int(ok.length)]!;
