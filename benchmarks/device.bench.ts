@@ -4,8 +4,9 @@
  * what the readback waiter saves. These are the floors the eager and compiled
  * paths are judged against. Run: pnpm bench:device
  */
-import { getRuntime, type GpuRuntime } from '@kiln/gpu-runtime';
+
 import { pathToFileURL } from 'node:url';
+import { type GpuRuntime, getRuntime } from '@kiln/gpu-runtime';
 import { measure } from './lib/measure';
 
 const TINY = `

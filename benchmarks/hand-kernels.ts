@@ -31,7 +31,12 @@ interface Variant {
 }
 
 /** Uploads the inputs, times each variant briefly, keeps the fastest. */
-async function tuned(rt: GpuRuntime, inputs: readonly Float32Array[], outElements: number, variants: readonly Variant[]): Promise<HandKernel> {
+async function tuned(
+  rt: GpuRuntime,
+  inputs: readonly Float32Array[],
+  outElements: number,
+  variants: readonly Variant[],
+): Promise<HandKernel> {
   const buffers = inputs.map((data) => rt.upload(data, 'hand-in'));
   const out = rt.alloc(outElements * 4, 'hand-out');
   const bindings = [...buffers, out];
@@ -146,7 +151,8 @@ export function handMatmul(rt: GpuRuntime, a: Float32Array, b: Float32Array, m: 
     for (let q = 0; q < 4; q++) {
       for (let j = 0; j < tn; j++) body.push(`    let b${q}_${j} = b[(kk * 4u + ${q}u) * ${n4}u + col + ${j}u];`);
       const lane = 'xyzw'[q];
-      for (let i = 0; i < tm; i++) for (let j = 0; j < tn; j++) body.push(`    c${i}_${j} = fma(vec4f(a${i}.${lane}), b${q}_${j}, c${i}_${j});`);
+      for (let i = 0; i < tm; i++)
+        for (let j = 0; j < tn; j++) body.push(`    c${i}_${j} = fma(vec4f(a${i}.${lane}), b${q}_${j}, c${i}_${j});`);
     }
     const store: string[] = [];
     for (let i = 0; i < tm; i++) for (let j = 0; j < tn; j++) store.push(`  c[(row + ${i}u) * ${n4}u + col + ${j}u] = c${i}_${j};`);
@@ -169,7 +175,14 @@ ${store.join('\n')}
 }`,
     };
   };
-  const variants = [variant(4, 1, 16, 16), variant(4, 2, 8, 8), variant(8, 2, 8, 8), variant(4, 1, 8, 8), variant(8, 1, 8, 8), variant(8, 2, 4, 4)].filter((v): v is Variant => v !== undefined);
+  const variants = [
+    variant(4, 1, 16, 16),
+    variant(4, 2, 8, 8),
+    variant(8, 2, 8, 8),
+    variant(4, 1, 8, 8),
+    variant(8, 1, 8, 8),
+    variant(8, 2, 4, 4),
+  ].filter((v): v is Variant => v !== undefined);
   if (variants.length === 0) throw new Error(`handMatmul: no variant fits ${m}x${k}x${n}`);
   return tuned(rt, [a, b], m * n, variants);
 }
@@ -180,7 +193,11 @@ export const HAND_TOLERANCE: Record<string, { rtol: number; atol: number }> = {
 };
 
 /** The hand kernel of a workload (W1, W2, W5), given its inputs' values; undefined for the others. */
-export function handKernelFor(id: string, rt: GpuRuntime, inputs: readonly { data: Float32Array; shape: readonly number[] }[]): Promise<HandKernel | undefined> {
+export function handKernelFor(
+  id: string,
+  rt: GpuRuntime,
+  inputs: readonly { data: Float32Array; shape: readonly number[] }[],
+): Promise<HandKernel | undefined> {
   const [x, y] = inputs;
   switch (id) {
     case 'W1':

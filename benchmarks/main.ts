@@ -8,17 +8,18 @@
  *
  *   pnpm bench [--quick] [--only W2,W6] [--device cpu|webgpu] [--no-floors]
  */
-import { initWebGpu, type Device } from '@kiln/eager';
-import { probeWebGpu, type GpuRuntime } from '@kiln/gpu-runtime';
+
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { measureDeviceFloors, printDeviceFloors, type DeviceFloors } from './device.bench';
+import { type Device, initWebGpu } from '@kiln/eager';
+import { type GpuRuntime, probeWebGpu } from '@kiln/gpu-runtime';
+import { type DeviceFloors, measureDeviceFloors, printDeviceFloors } from './device.bench';
 import { compiler } from './lib/compiled';
-import { parseOptions, type BenchOptions } from './lib/options';
-import { describeAdapter, LEGEND, machineInfo, ratios, renderSvg, renderTables, TIMING_NOTE, type BenchReport } from './lib/report';
-import { runRow, type RowResult } from './lib/run-row';
+import { type BenchOptions, parseOptions } from './lib/options';
+import { type BenchReport, describeAdapter, LEGEND, machineInfo, ratios, renderSvg, renderTables, TIMING_NOTE } from './lib/report';
+import { type RowResult, runRow } from './lib/run-row';
 import { loadTfjs, type TfBackend, type TfPeers } from './lib/tfjs';
 import { FULL, QUICK } from './lib/timing';
 import { WORKLOADS } from './workloads';
@@ -29,7 +30,10 @@ const date = new Date().toISOString();
 
 let options: BenchOptions;
 try {
-  options = parseOptions(process.argv.slice(2), WORKLOADS.map((w) => w.id));
+  options = parseOptions(
+    process.argv.slice(2),
+    WORKLOADS.map((w) => w.id),
+  );
 } catch (error) {
   console.error(error instanceof Error ? error.message : String(error));
   process.exit(2);
@@ -37,7 +41,9 @@ try {
 const workloads = options.only.length > 0 ? WORKLOADS.filter((w) => options.only.includes(w.id)) : WORKLOADS;
 const machine = machineInfo();
 console.log(`kiln bench${options.quick ? ' --quick' : ''} — ${date}`);
-console.log(`machine: ${machine.cpuCount} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, ${machine.os}, Node ${machine.node}, load average ${machine.loadAverageAtStart} at start`);
+console.log(
+  `machine: ${machine.cpuCount} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, ${machine.os}, Node ${machine.node}, load average ${machine.loadAverageAtStart} at start`,
+);
 
 // --- the device -------------------------------------------------------------
 let rt: GpuRuntime | undefined;
@@ -53,7 +59,9 @@ const devices: Device[] = options.devices.filter((d) => d === 'cpu' || rt !== un
 if (rt) {
   console.log(`webgpu: ${describeAdapter(rt.adapterInfo)}; features: ${[...rt.features].join(', ') || 'none'}`);
 } else {
-  console.log(`webgpu columns missing: ${webgpuMissing?.replace(/\.$/, '')}${options.devices.includes('cpu') ? '; running the cpu columns only' : ''}`);
+  console.log(
+    `webgpu columns missing: ${webgpuMissing?.replace(/\.$/, '')}${options.devices.includes('cpu') ? '; running the cpu columns only' : ''}`,
+  );
 }
 
 let floors: DeviceFloors | undefined;
@@ -71,7 +79,9 @@ let peersMissing: string | undefined;
 try {
   peers = await loadTfjs(wanted, rt);
   const missing = Object.entries(peers.missing).map(([b, why]) => `${b} (${why})`);
-  console.log(`peers: TensorFlow.js ${peers.version}: ${[...peers.available].join(', ') || 'none'}${missing.length ? `; missing: ${missing.join('; ')}` : ''}`);
+  console.log(
+    `peers: TensorFlow.js ${peers.version}: ${[...peers.available].join(', ') || 'none'}${missing.length ? `; missing: ${missing.join('; ')}` : ''}`,
+  );
 } catch (error) {
   peersMissing = `TensorFlow.js did not load: ${error instanceof Error ? error.message : String(error)}`;
   console.log(`peers: ${peersMissing}`);
@@ -83,10 +93,17 @@ console.log(`\n## Workloads (${options.quick ? 'quick sizes' : 'full sizes'}; ${
 const rows: RowResult[] = [];
 for (const device of devices) {
   for (const workload of workloads) {
-    rows.push(await runRow(workload, device, {
-      quick: options.quick, policy, compiler, rt, peers, ...(peersMissing ? { peersMissing } : {}),
-      progress: (text) => process.stdout.write(text),
-    }));
+    rows.push(
+      await runRow(workload, device, {
+        quick: options.quick,
+        policy,
+        compiler,
+        rt,
+        peers,
+        ...(peersMissing ? { peersMissing } : {}),
+        progress: (text) => process.stdout.write(text),
+      }),
+    );
   }
 }
 
@@ -100,14 +117,20 @@ const report: BenchReport = {
   machine,
   webgpu: rt ? { adapter: rt.adapterInfo, features: [...rt.features] } : { missing: webgpuMissing ?? 'unknown' },
   compiler: compiler.via,
-  peers: { ...(peers ? { tfjsVersion: peers.version } : {}), available: [...(peers?.available ?? [])], missing: { ...(peers?.missing ?? {}), ...(peersMissing ? { tfjs: peersMissing } : {}) } },
+  peers: {
+    ...(peers ? { tfjsVersion: peers.version } : {}),
+    available: [...(peers?.available ?? [])],
+    missing: { ...(peers?.missing ?? {}), ...(peersMissing ? { tfjs: peersMissing } : {}) },
+  },
   ...(floors ? { floors } : {}),
   timing: TIMING_NOTE,
   rows: rows.map((r) => ({ ...r, ratios: ratios(r) })),
   failures,
 };
 
-console.log(`\n## Results — ${date.slice(0, 10)}, ${machine.cpuCount} × ${machine.cpuModel} (shared machine: other work may run alongside)\n`);
+console.log(
+  `\n## Results — ${date.slice(0, 10)}, ${machine.cpuCount} × ${machine.cpuModel} (shared machine: other work may run alongside)\n`,
+);
 console.log(renderTables(report));
 console.log(LEGEND);
 
@@ -118,7 +141,8 @@ writeFileSync(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
 writeFileSync(`${base}.md`, `${renderTables(report)}\n${LEGEND}\n`);
 const svg = renderSvg(report);
 writeFileSync(`${base}.svg`, svg);
-for (const name of ['latest.json', 'latest.svg']) writeFileSync(join(RESULTS, name), name.endsWith('json') ? `${JSON.stringify(report, null, 2)}\n` : svg);
+for (const name of ['latest.json', 'latest.svg'])
+  writeFileSync(join(RESULTS, name), name.endsWith('json') ? `${JSON.stringify(report, null, 2)}\n` : svg);
 const written = [`${base}.json`, `${base}.md`, `${base}.svg`];
 const png = toPng(`${base}.svg`);
 if (png) written.push(png);
@@ -136,7 +160,10 @@ process.exit(0);
 /** A PNG of the chart where rsvg-convert or ImageMagick is installed; never required. */
 function toPng(svgPath: string): string | undefined {
   const pngPath = svgPath.replace(/\.svg$/, '.png');
-  for (const [cmd, args] of [['rsvg-convert', ['-o', pngPath, svgPath]], ['convert', [svgPath, pngPath]]] as const) {
+  for (const [cmd, args] of [
+    ['rsvg-convert', ['-o', pngPath, svgPath]],
+    ['convert', [svgPath, pngPath]],
+  ] as const) {
     try {
       execFileSync(cmd, [...args], { stdio: 'ignore', timeout: 30_000 });
       return pngPath;

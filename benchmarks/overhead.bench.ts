@@ -16,8 +16,8 @@
  * Run: npx tsx benchmarks/overhead.bench.ts   (targets: replay guard check
  * <= 10 us per call, re-run <= 2 us per op)
  */
-import { allocStorage, cat, metaStorage, tensor, Tensor, views, withMode, type Mode } from '@kiln/eager';
-import { compile, type Backend } from '@kiln/tracer';
+import { allocStorage, cat, type Mode, metaStorage, Tensor, tensor, views, withMode } from '@kiln/eager';
+import { type Backend, compile } from '@kiln/tracer';
 import { measure } from './lib/measure';
 
 /**
@@ -27,21 +27,36 @@ import { measure } from './lib/measure';
  */
 const medians = new Map<string, number>();
 async function perCall(name: string, fn: () => unknown, reps = 200): Promise<number> {
-  const t = await measure(name, () => {
-    for (let i = 0; i < reps; i++) fn();
-  }, { timeMs: 400, iterations: 20, warmupIterations: 5 });
+  const t = await measure(
+    name,
+    () => {
+      for (let i = 0; i < reps; i++) fn();
+    },
+    { timeMs: 400, iterations: 20, warmupIterations: 5 },
+  );
   medians.set(name, (t.medianMs * 1000) / reps);
   return (t.minMs * 1000) / reps;
 }
 
 /** A new uninitialized float32 tensor: what a backend must at least do per output. */
-const fresh = (shape: readonly number[]) => new Tensor(allocStorage('cpu', 'float32', shape.reduce((a, b) => a * b, 1)), views.contiguousView(shape));
+const fresh = (shape: readonly number[]) =>
+  new Tensor(
+    allocStorage(
+      'cpu',
+      'float32',
+      shape.reduce((a, b) => a * b, 1),
+    ),
+    views.contiguousView(shape),
+  );
 
 /** A backend that returns new, uncomputed results: what is left of a call is the tracer. */
-const noWork: Backend = Object.assign((graph: Parameters<Backend>[0]) => {
-  const outs = graph.outputs;
-  return () => outs.map((o) => fresh(o.shape));
-}, { dynamic: true });
+const noWork: Backend = Object.assign(
+  (graph: Parameters<Backend>[0]) => {
+    const outs = graph.outputs;
+    return () => outs.map((o) => fresh(o.shape));
+  },
+  { dynamic: true },
+);
 
 const [a, b, c, d] = [0, 1, 2, 3].map((i) => tensor([i, i + 1, i + 2, i + 3]));
 const catFn = (p: Tensor, q: Tensor, r: Tensor, s: Tensor) => cat([p, q, r, s]);
@@ -81,7 +96,9 @@ const chain = (n: number) => (x: Tensor) => {
   return y;
 };
 /** The dispatcher's share: checking inputs, inferring the output, and a symbolic tensor per op. */
-const floorMode: Mode = { call: (_op, _ins, _attrs, meta) => new Tensor(metaStorage(meta.device, meta.dtype, 0), views.contiguousView(meta.shape)) };
+const floorMode: Mode = {
+  call: (_op, _ins, _attrs, meta) => new Tensor(metaStorage(meta.device, meta.dtype, 0), views.contiguousView(meta.shape)),
+};
 for (const n of [10, 50]) {
   const f = chain(n);
   const floor = await perCall(`floor ${n}`, () => withMode(floorMode, () => f(a!)), 50);
@@ -95,7 +112,11 @@ for (const n of [10, 50]) {
   const tInductor = await perCall(`re-run inductor ${n}`, () => reInductor(a!), 50);
   row(`eager: chain of ${n} ops`, eager, `${(eager / n).toFixed(2)} us per op`);
   row(`dispatch floor (symbolic tensors only), ${n} ops`, floor, `${(floor / n).toFixed(2)} us per op`);
-  row(`re-run, no-work backend, ${n} ops`, tNoWork, `${((tNoWork - makeOut) / n).toFixed(2)} us per recorded op (target <= 2); the tracer's own share ${((tNoWork - makeOut - floor) / n).toFixed(2)} us`);
+  row(
+    `re-run, no-work backend, ${n} ops`,
+    tNoWork,
+    `${((tNoWork - makeOut) / n).toFixed(2)} us per recorded op (target <= 2); the tracer's own share ${((tNoWork - makeOut - floor) / n).toFixed(2)} us`,
+  );
   row(`re-run, inductor backend, ${n} ops`, tInductor, `${(tInductor / n).toFixed(2)} us per op, one fused kernel`);
 }
 k = 2;

@@ -2,7 +2,7 @@
  * Acceptance: the README's example and DESIGN.md's promises, end to end
  * through the public packages (eager -> tracer -> inductor), on every device.
  */
-import { F, manualSeed, randn, tidy, type Tensor } from '@kiln/eager';
+import { F, manualSeed, randn, type Tensor, tidy } from '@kiln/eager';
 import { devicesUnderTest } from '@kiln/eager/testing';
 import { compile, explain } from '@kiln/tracer';
 import { describe, expect, it } from 'vitest';
@@ -43,7 +43,11 @@ describe.each(devices)('acceptance on %s', (device) => {
     manualSeed(1);
     const args = [[8, 16], [32, 16], [32], [16, 32], [16]].map((s) => randn(s, { device })) as [Tensor, Tensor, Tensor, Tensor, Tensor];
     const fast = compile(mlp);
-    for (let call = 0; call < 3; call++) await expectClose(fast(...args), tidy(() => mlp(...args)));
+    for (let call = 0; call < 3; call++)
+      await expectClose(
+        fast(...args),
+        tidy(() => mlp(...args)),
+      );
     expect(fast.stats.recompiles).toEqual([]);
     const report = await explain(mlp)(...args);
     expect(report.graphCount).toBe(1);
@@ -60,19 +64,37 @@ describe.each(devices)('acceptance on %s', (device) => {
     const [T, C] = [16, 32];
     const r = (...s: number[]) => randn(s, { device }).mul(0.2);
     const p: Record<string, Tensor> = {
-      ln1w: r(C).add(1), ln1b: r(C), wqkv: r(3 * C, C), bqkv: r(3 * C), wo: r(C, C), bo: r(C),
-      ln2w: r(C).add(1), ln2b: r(C), w1: r(4 * C, C), b1: r(4 * C), w2: r(C, 4 * C), b2: r(C),
+      ln1w: r(C).add(1),
+      ln1b: r(C),
+      wqkv: r(3 * C, C),
+      bqkv: r(3 * C),
+      wo: r(C, C),
+      bo: r(C),
+      ln2w: r(C).add(1),
+      ln2b: r(C),
+      w1: r(4 * C, C),
+      b1: r(4 * C),
+      w2: r(C, 4 * C),
+      b2: r(C),
     };
     const x = r(T, C);
     const fast = compile(block);
-    await expectClose(fast(x, p), tidy(() => block(x, p)));
-    await expectClose(fast(x, p), tidy(() => block(x, p)));
+    await expectClose(
+      fast(x, p),
+      tidy(() => block(x, p)),
+    );
+    await expectClose(
+      fast(x, p),
+      tidy(() => block(x, p)),
+    );
     const report = await explain(block)(x, p);
     const kernels = report.graphs.flatMap((g) => g.kernels);
     // 2 layerNorms, 4 linears with fused epilogues (bias, gelu, residuals), attention in 3, one head merge.
     expect(kernels.length, kernels.map((k) => k.name).join(', ')).toBeLessThanOrEqual(10);
     expect(report.opCount).toBeGreaterThan(2 * kernels.length);
-    console.log(`GPT-2-style block on ${device}: ${report.opCount} ops -> ${kernels.length} kernels: ${kernels.map((k) => k.name).join(', ')}`);
+    console.log(
+      `GPT-2-style block on ${device}: ${report.opCount} ops -> ${kernels.length} kernels: ${kernels.map((k) => k.name).join(', ')}`,
+    );
   });
 
   it('a data-dependent branch breaks the graph, is reported at its line, and stays right on both branches', async () => {

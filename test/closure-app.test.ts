@@ -14,9 +14,15 @@ const here = import.meta.dirname;
 
 describe('the load-time transform in a real app (node --import @kiln/tracer/register)', () => {
   it('replays a GPT-2 block whose weights live in closures', () => {
-    const out = execFileSync(process.execPath, ['--import', 'tsx', '--import', '@kiln/tracer/register', 'closure-app/gpt2-block.ts', '--json', '--quick'], {
-      cwd: here, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '', D: '32', T: '8', HEADS: '2' },
-    });
+    const out = execFileSync(
+      process.execPath,
+      ['--import', 'tsx', '--import', '@kiln/tracer/register', 'closure-app/gpt2-block.ts', '--json', '--quick'],
+      {
+        cwd: here,
+        encoding: 'utf8',
+        env: { ...process.env, NODE_OPTIONS: '', D: '32', T: '8', HEADS: '2' },
+      },
+    );
     const r = JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, unknown>;
     expect(r.mode).toBe('replay');
     expect(r.modeReason).toMatch(/^closures guarded by the load-time transform \(attention, cfg, ln1w, .*mlp, .*fc2B\)/);

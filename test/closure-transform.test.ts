@@ -56,7 +56,12 @@ describe('a module loaded through the load-time transform', () => {
     expect(report.guards).toEqual(expect.arrayContaining(['cfg.scale == 2', "w.dtype == 'float32'", 'bias.shape[0] == 2']));
 
     const mul = vi.spyOn(Tensor.prototype, 'mul'); // replay runs the graph, not the JavaScript
-    m.setWeight(tensor([[0, 1], [1, 0]]));
+    m.setWeight(
+      tensor([
+        [0, 1],
+        [1, 0],
+      ]),
+    );
     expect(await values(m.block(x))).toEqual([[4, 2]]);
     m.setBias(tensor([10, 20]));
     expect(await values(m.block(x))).toEqual([[24, 42]]);
@@ -76,7 +81,12 @@ describe('a module loaded through the load-time transform', () => {
     m.block(x);
     expect(m.block.explain().mode).toBe('re-run');
     expect(m.block.explain().modeReason).toContain('free variables (not guarded without the load-time transform)');
-    m.setWeight(tensor([[0, 1], [1, 0]]));
+    m.setWeight(
+      tensor([
+        [0, 1],
+        [1, 0],
+      ]),
+    );
     expect(await values(m.block(x))).toEqual([[4, 2]]);
   });
 
@@ -93,7 +103,11 @@ describe('a module loaded through the load-time transform', () => {
     const plain: unknown[] = [];
     for (let call = 1; call <= 3; call++) plain.push(await values(m.scaled(x, m.options())));
     expect(compiled).toEqual(plain);
-    expect(compiled).toEqual([[11, 12], [22, 24], [33, 36]]);
+    expect(compiled).toEqual([
+      [11, 12],
+      [22, 24],
+      [33, 36],
+    ]);
     const report = m.fast.explain();
     expect(report.mode).toBe('re-run');
     expect(report.modeReason).toContain('input cfg.scale is a getter, which guards cannot look into');

@@ -5,7 +5,7 @@
  * compiled. cpu raises it at once; webgpu kernels record it as a device-side
  * assert that the next readback raises, after which the device works on.
  */
-import { F, tensor, type Tensor } from '@kiln/eager';
+import { F, type Tensor, tensor } from '@kiln/eager';
 import { devicesUnderTest } from '@kiln/eager/testing';
 import { compile } from '@kiln/tracer';
 import { describe, expect, it } from 'vitest';
@@ -38,7 +38,15 @@ const BAD = [
 ];
 
 describe.each(devices)('out-of-range indices on %s', (device) => {
-  const x = () => tensor([[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12]], { device });
+  const x = () =>
+    tensor(
+      [
+        [1, 2, 3, 4],
+        [5, 6, 7, 8],
+        [9, 10, 11, 12],
+      ],
+      { device },
+    );
   const message = (c: Case, index: number) => new RegExp(`^${c.op}: index ${index} is out of range for dim ${c.dim} of size ${c.size}`);
 
   describe.each(CASES.map((c) => ({ ...c, title: c.name ? `${c.op} ${c.name}` : c.op })))('$title', (c) => {

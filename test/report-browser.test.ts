@@ -11,8 +11,8 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { F, manualSeed, randn } from '@kiln/eager';
 import type { Tensor } from '@kiln/eager';
+import { F, manualSeed, randn } from '@kiln/eager';
 import { explain } from '@kiln/tracer';
 import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
@@ -41,7 +41,8 @@ async function twoBreaks(x: Tensor, w: Tensor): Promise<Tensor> {
 describe('the HTML report in headless Chromium', () => {
   it('shows each graph drawn and the two breaks, fetching nothing', async (ctx) => {
     if (!found && !ci) return ctx.skip(missing);
-    if (!found) throw new Error(`Chromium not found at ${CHROMIUM}: CI must install it (scripts/bootstrap.sh installs Debian's chromium package)`);
+    if (!found)
+      throw new Error(`Chromium not found at ${CHROMIUM}: CI must install it (scripts/bootstrap.sh installs Debian's chromium package)`);
     manualSeed(3);
     const report = await explain(twoBreaks)(randn([6, 8]), randn([8, 5]));
     expect(report.graphBreakCount).toBe(2);
@@ -53,12 +54,20 @@ describe('the HTML report in headless Chromium', () => {
     const context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
       viewport: { width: 1280, height: 900 },
     });
     try {
-      const page = context.pages()[0] ?? await context.newPage();
+      const page = context.pages()[0] ?? (await context.newPage());
       const requests: string[] = [];
       page.on('request', (r) => requests.push(r.url()));
       const errors: string[] = [];
@@ -75,7 +84,11 @@ describe('the HTML report in headless Chromium', () => {
       const extern = page.locator('svg.graph g.node.extern').first();
       await expect.poll(() => extern.isVisible()).toBe(true);
       expect(await extern.getAttribute('data-op')).toBe('matmul');
-      const fills = await page.locator('svg.graph').first().locator('g.node-call rect').evaluateAll((rs) => rs.map((r) => r.getAttribute('fill')));
+      const fills = await page
+        .locator('svg.graph')
+        .first()
+        .locator('g.node-call rect')
+        .evaluateAll((rs) => rs.map((r) => r.getAttribute('fill')));
       expect(new Set(fills).size).toBeGreaterThan(2); // nodes colored by kernel
 
       // the break list, with locations and code frames

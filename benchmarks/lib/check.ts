@@ -22,11 +22,19 @@ function unravel(i: number, shape: readonly number[]): number[] {
 }
 
 /** |actual - expected| <= atol + rtol * |expected| for every element; NaN matches only NaN. */
-export function allClose(actual: ArrayLike<number>, expected: ArrayLike<number>, shape: readonly number[], tolerance: Tolerance): CheckResult {
+export function allClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  shape: readonly number[],
+  tolerance: Tolerance,
+): CheckResult {
   if (actual.length !== expected.length) {
     return {
-      ok: false, mismatches: Math.max(actual.length, expected.length), maxAbsError: Number.POSITIVE_INFINITY,
-      worst: { index: [], actual: actual.length, expected: expected.length, absError: Number.POSITIVE_INFINITY }, tolerance,
+      ok: false,
+      mismatches: Math.max(actual.length, expected.length),
+      maxAbsError: Number.POSITIVE_INFINITY,
+      worst: { index: [], actual: actual.length, expected: expected.length, absError: Number.POSITIVE_INFINITY },
+      tolerance,
     };
   }
   let mismatches = 0;
@@ -51,13 +59,20 @@ export function allClose(actual: ArrayLike<number>, expected: ArrayLike<number>,
     ok: mismatches === 0,
     mismatches,
     maxAbsError: maxAbs,
-    worst: { index: unravel(worstAt, shape), actual: actual[worstAt]!, expected: expected[worstAt]!, absError: Math.abs(actual[worstAt]! - expected[worstAt]!) },
+    worst: {
+      index: unravel(worstAt, shape),
+      actual: actual[worstAt]!,
+      expected: expected[worstAt]!,
+      absError: Math.abs(actual[worstAt]! - expected[worstAt]!),
+    },
     tolerance,
   };
 }
 
 export function describeCheck(c: CheckResult, total: number): string {
   const w = c.worst;
-  return `${c.mismatches} of ${total} elements outside rtol ${c.tolerance.rtol} / atol ${c.tolerance.atol}; ` +
-    `worst at [${w.index.join(', ')}]: got ${w.actual}, eager ${w.expected} (|error| ${w.absError.toExponential(2)})`;
+  return (
+    `${c.mismatches} of ${total} elements outside rtol ${c.tolerance.rtol} / atol ${c.tolerance.atol}; ` +
+    `worst at [${w.index.join(', ')}]: got ${w.actual}, eager ${w.expected} (|error| ${w.absError.toExponential(2)})`
+  );
 }

@@ -4,7 +4,7 @@
  * and compiles; later calls hit the cache entry.
  */
 import type { Tensor } from '@kiln/eager';
-import { compile, type CompiledExtras } from '@kiln/tracer';
+import { type CompiledExtras, compile } from '@kiln/tracer';
 import type { Model } from '../workloads/workload';
 
 export type CompiledModel = ((...args: Tensor[]) => Tensor) & CompiledExtras;

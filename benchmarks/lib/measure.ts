@@ -1,5 +1,5 @@
-import { Bench } from 'tinybench';
 import { KilnError } from '@kiln/gpu-runtime';
+import { Bench } from 'tinybench';
 
 export interface Timing {
   medianMs: number;
@@ -35,5 +35,11 @@ export async function measure(name: string, fn: () => unknown, options: MeasureO
   if (result.state === 'errored') throw result.error;
   if (result.state !== 'completed') throw new KilnError(`benchmark '${name}' did not complete (${result.state})`);
   const { latency } = result;
-  return { medianMs: latency.p50, minMs: latency.min, maxMs: latency.max, samples: latency.samplesCount, samplesMs: [...(latency.samples ?? [])] };
+  return {
+    medianMs: latency.p50,
+    minMs: latency.min,
+    maxMs: latency.max,
+    samples: latency.samplesCount,
+    samplesMs: [...(latency.samples ?? [])],
+  };
 }

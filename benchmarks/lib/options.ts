@@ -38,7 +38,10 @@ export function parseOptions(argv: readonly string[], known: readonly string[]):
         options.noFloors = true;
         break;
       case '--only': {
-        options.only = value(flag, inline).split(',').map((s) => s.trim().toUpperCase()).filter(Boolean);
+        options.only = value(flag, inline)
+          .split(',')
+          .map((s) => s.trim().toUpperCase())
+          .filter(Boolean);
         const unknown = options.only.filter((id) => !known.includes(id));
         if (unknown.length > 0) throw new Error(`unknown workload ${unknown.join(', ')} (known: ${known.join(', ')})`);
         break;

@@ -3,12 +3,13 @@
  * paste into the README), a JSON file with every figure, and an SVG chart of
  * the speedups, all in benchmarks/results/.
  */
+
+import { cpus, loadavg, type as osType, release, totalmem } from 'node:os';
 import type { Device } from '@kiln/eager';
 import type { AdapterDescription } from '@kiln/gpu-runtime';
-import { cpus, loadavg, release, totalmem, type as osType } from 'node:os';
 import type { DeviceFloors } from '../device.bench';
 import type { BenchOptions } from './options';
-import { cellMs, type Column, type RowResult } from './run-row';
+import { type Column, cellMs, type RowResult } from './run-row';
 
 export interface MachineInfo {
   cpuModel: string;
@@ -66,7 +67,10 @@ export function ratios(row: RowResult): Partial<Record<Column, number>> {
 }
 
 const COMPARED: Record<Device, Column[]> = { webgpu: ['eager', 'tfjs-webgpu', 'hand'], cpu: ['eager', 'tfjs-cpu', 'tfjs-wasm'] };
-const TIMED: Record<Device, Column[]> = { webgpu: ['eager', 'compiled', 'tfjs-webgpu', 'hand'], cpu: ['eager', 'compiled', 'tfjs-cpu', 'tfjs-wasm'] };
+const TIMED: Record<Device, Column[]> = {
+  webgpu: ['eager', 'compiled', 'tfjs-webgpu', 'hand'],
+  cpu: ['eager', 'compiled', 'tfjs-cpu', 'tfjs-wasm'],
+};
 
 const ms = (v: number | undefined) => (v === undefined ? '—' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
 const speedup = (x: number) => (x >= 10 ? x.toFixed(0) : x >= 1 ? x.toFixed(1) : x.toPrecision(2));
@@ -101,9 +105,18 @@ export function renderTables(report: BenchReport): string {
       lines.push(line);
     }
     for (const row of rows) {
-      if (row.capture?.fallbacks.length) notes.set(`compiled ${row.id}: ${row.capture.fallbacks.length} graph(s) ran op by op (backend could not compile: ${row.capture.fallbacks.join('; ')})`, []);
+      if (row.capture?.fallbacks.length)
+        notes.set(
+          `compiled ${row.id}: ${row.capture.fallbacks.length} graph(s) ran op by op (backend could not compile: ${row.capture.fallbacks.join('; ')})`,
+          [],
+        );
     }
-    const captured = rows.filter((r) => r.capture).map((r) => `${r.id} ${r.capture!.kernels} (${r.capture!.ops} ops, ${r.capture!.graphs} graph${r.capture!.graphs === 1 ? '' : 's'}, ${r.capture!.mode})`);
+    const captured = rows
+      .filter((r) => r.capture)
+      .map(
+        (r) =>
+          `${r.id} ${r.capture!.kernels} (${r.capture!.ops} ops, ${r.capture!.graphs} graph${r.capture!.graphs === 1 ? '' : 's'}, ${r.capture!.mode})`,
+      );
     if (captured.length > 0) notes.set(`compiled kernels per call: ${captured.join('; ')}`, []);
     for (const reason of new Set(rows.flatMap((r) => (r.capture ? [`${r.capture.mode}: ${r.capture.modeReason}`] : [])))) {
       const ids = rows.filter((r) => r.capture && `${r.capture.mode}: ${r.capture.modeReason}` === reason).map((r) => r.id);
@@ -129,7 +142,7 @@ export function describeAdapter(a: AdapterDescription): string {
 export const LEGEND = [
   'Columns: median wall time per call in ms (tinybench; min/max and sample counts in the JSON).',
   '  eager: kiln eager, one kernel per op. compiled: compile(fn) from @kiln/tracer, warm (cached entry).',
-  '  first call ms: the compiled function\'s first call (trace + compile + run, to completion).',
+  "  first call ms: the compiled function's first call (trace + compile + run, to completion).",
   '  tfjs-*: TensorFlow.js on the same device (tfjs-webgpu on the same Dawn GPUDevice as kiln).',
   '  hand: a hand-written WGSL kernel (W1, W2) or tuned matmul (W5): how close to the limit.',
   '  compiled/X: ratio of medians; below 1 compiled is faster, and (N×) is the speedup X/compiled.',
@@ -140,7 +153,11 @@ export const LEGEND = [
 // --- chart -----------------------------------------------------------------
 
 const COLORS: Record<string, string> = {
-  eager: '#4c78a8', 'tfjs-webgpu': '#f58518', 'tfjs-cpu': '#f58518', 'tfjs-wasm': '#e45756', hand: '#54a24b',
+  eager: '#4c78a8',
+  'tfjs-webgpu': '#f58518',
+  'tfjs-cpu': '#f58518',
+  'tfjs-wasm': '#e45756',
+  hand: '#54a24b',
 };
 
 const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -158,7 +175,8 @@ export function renderSvg(report: BenchReport): string {
   const speedups = report.rows.flatMap((r) => Object.values(r.ratios).map((v) => 1 / v!));
   const lo = Math.min(0.1, ...speedups) / 1.3;
   const hi = Math.max(10, ...speedups) * 1.5;
-  const x = (v: number) => left + ((Math.log10(Math.min(Math.max(v, lo), hi)) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * (width - left - right);
+  const x = (v: number) =>
+    left + ((Math.log10(Math.min(Math.max(v, lo), hi)) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * (width - left - right);
   const parts: string[] = [];
   let y = 70;
   for (const device of ['webgpu', 'cpu'] as Device[]) {
@@ -173,17 +191,23 @@ export function renderSvg(report: BenchReport): string {
       parts.push(`<text x="20" y="${y + h / 2}" font-size="12" dominant-baseline="middle">${escapeHtml(`${row.id} ${row.title}`)}</text>`);
       parts.push(`<text x="20" y="${y + h / 2 + 13}" font-size="10" fill="#666" dominant-baseline="middle">${escapeHtml(row.size)}</text>`);
       if (bars.length === 0) {
-        parts.push(`<text x="${left + 6}" y="${y + h / 2}" font-size="11" fill="#b00" dominant-baseline="middle">${escapeHtml(row.failure ? 'compiled FAILED (see report)' : 'no compiled figure')}</text>`);
+        parts.push(
+          `<text x="${left + 6}" y="${y + h / 2}" font-size="11" fill="#b00" dominant-baseline="middle">${escapeHtml(row.failure ? 'compiled FAILED (see report)' : 'no compiled figure')}</text>`,
+        );
       }
       bars.forEach((c, i) => {
         const speedup = 1 / row.ratios[c]!;
         const by = y + 5 + i * (barH + 3);
         const x0 = x(1);
         const x1 = x(speedup);
-        parts.push(`<rect x="${Math.min(x0, x1)}" y="${by}" width="${Math.max(1, Math.abs(x1 - x0))}" height="${barH}" fill="${COLORS[c]}"/>`);
+        parts.push(
+          `<rect x="${Math.min(x0, x1)}" y="${by}" width="${Math.max(1, Math.abs(x1 - x0))}" height="${barH}" fill="${COLORS[c]}"/>`,
+        );
         const label = `${speedup >= 10 ? speedup.toFixed(0) : speedup.toFixed(2)}× vs ${c}`;
         const tx = speedup >= 1 ? x1 + 4 : x1 - 4;
-        parts.push(`<text x="${tx}" y="${by + barH / 2}" font-size="10" dominant-baseline="middle" text-anchor="${speedup >= 1 ? 'start' : 'end'}">${escapeHtml(label)}</text>`);
+        parts.push(
+          `<text x="${tx}" y="${by + barH / 2}" font-size="10" dominant-baseline="middle" text-anchor="${speedup >= 1 ? 'start' : 'end'}">${escapeHtml(label)}</text>`,
+        );
       });
       y += h;
       parts.push(`<line x1="20" x2="${width - right}" y1="${y}" y2="${y}" stroke="#eee"/>`);
@@ -191,13 +215,23 @@ export function renderSvg(report: BenchReport): string {
     // axis: decades, and the line at 1 (as fast as the other column)
     for (let d = Math.ceil(Math.log10(lo)); 10 ** d <= hi; d++) {
       const v = 10 ** d;
-      parts.push(`<line x1="${x(v)}" x2="${x(v)}" y1="${top}" y2="${y}" stroke="${v === 1 ? '#333' : '#ccc'}" stroke-dasharray="${v === 1 ? '' : '3,3'}"/>`);
+      parts.push(
+        `<line x1="${x(v)}" x2="${x(v)}" y1="${top}" y2="${y}" stroke="${v === 1 ? '#333' : '#ccc'}" stroke-dasharray="${v === 1 ? '' : '3,3'}"/>`,
+      );
       parts.push(`<text x="${x(v)}" y="${y + 14}" font-size="10" text-anchor="middle">${v}×</text>`);
     }
     y += 44;
   }
-  const legend = Object.entries({ eager: 'vs kiln eager', 'tfjs-webgpu': 'vs tfjs (webgpu / cpu)', 'tfjs-wasm': 'vs tfjs-wasm', hand: 'vs hand kernel' })
-    .map(([c, label], i) => `<rect x="${left + i * 170}" y="34" width="12" height="12" fill="${COLORS[c]}"/><text x="${left + i * 170 + 16}" y="44" font-size="11">${label}</text>`)
+  const legend = Object.entries({
+    eager: 'vs kiln eager',
+    'tfjs-webgpu': 'vs tfjs (webgpu / cpu)',
+    'tfjs-wasm': 'vs tfjs-wasm',
+    hand: 'vs hand kernel',
+  })
+    .map(
+      ([c, label], i) =>
+        `<rect x="${left + i * 170}" y="34" width="12" height="12" fill="${COLORS[c]}"/><text x="${left + i * 170 + 16}" y="44" font-size="11">${label}</text>`,
+    )
     .join('');
   const title = `kiln compiled vs each column: X time / compiled time (right of 1: compiled is faster) — ${report.date.slice(0, 10)}`;
   return [

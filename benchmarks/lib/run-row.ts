@@ -4,16 +4,16 @@
  * reading one element back; every result is checked against kiln eager on
  * the same device before it is timed.
  */
-import { tidy, type Device, type Tensor } from '@kiln/eager';
+import { type Device, type Tensor, tidy } from '@kiln/eager';
 import type { GpuRuntime } from '@kiln/gpu-runtime';
-import { handKernelFor, HAND_TOLERANCE, type HandKernel } from '../hand-kernels';
-import { callModel, parametersOf, type Instance, type Tolerance, type Workload } from '../workloads/workload';
-import { allClose, describeCheck, type CheckResult } from './check';
-import { captureSummary, type CaptureSummary, type Compiler } from './compiled';
+import { HAND_TOLERANCE, type HandKernel, handKernelFor } from '../hand-kernels';
+import { callModel, type Instance, parametersOf, type Tolerance, type Workload } from '../workloads/workload';
+import { allClose, type CheckResult, describeCheck } from './check';
+import { type CaptureSummary, type Compiler, captureSummary } from './compiled';
 import type { Timing } from './measure';
 import { step, sync } from './sync';
-import { tfStep, type TfBackend, type TfPeers, type TfTensor } from './tfjs';
-import { timeColumns, type TimingPolicy } from './timing';
+import { type TfBackend, type TfPeers, type TfTensor, tfStep } from './tfjs';
+import { type TimingPolicy, timeColumns } from './timing';
 
 /** Kiln's own tolerance for compiled against eager (DESIGN.md, Correctness rule). */
 export const KILN_TOLERANCE: Tolerance = { rtol: 1e-4, atol: 1e-5 };
@@ -63,12 +63,23 @@ export interface RowContext {
 const PEERS_OF: Record<Device, TfBackend[]> = { webgpu: ['tfjs-webgpu'], cpu: ['tfjs-cpu', 'tfjs-wasm'] };
 
 const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
-const summary = (c: CheckResult): CheckSummary => ({ ok: c.ok, mismatches: c.mismatches, maxAbsError: c.maxAbsError, tolerance: c.tolerance, worst: c.worst });
+const summary = (c: CheckResult): CheckSummary => ({
+  ok: c.ok,
+  mismatches: c.mismatches,
+  maxAbsError: c.maxAbsError,
+  tolerance: c.tolerance,
+  worst: c.worst,
+});
 const fmt = (ms: number) => (ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2));
 
 export async function runRow(workload: Workload, device: Device, ctx: RowContext): Promise<RowResult> {
   const row: RowResult = {
-    id: workload.id, title: workload.title, size: workload.size(ctx.quick), device, cells: {}, checks: {},
+    id: workload.id,
+    title: workload.title,
+    size: workload.size(ctx.quick),
+    device,
+    cells: {},
+    checks: {},
     ...(workload.flops ? { flops: workload.flops(ctx.quick) } : {}),
   };
   const say = ctx.progress;
@@ -142,7 +153,9 @@ export async function runRow(workload: Workload, device: Device, ctx: RowContext
   say(` eager ${fmt(timed.eager.medianMs)} ms`);
   if (compiledOk) {
     row.cells.compiled = { timing: timed.compiled };
-    say(` · compiled ${fmt(timed.compiled.medianMs)} ms (first call ${fmt(row.firstCallMs!)} ms, ${(timed.eager.medianMs / timed.compiled.medianMs).toFixed(2)}× eager)`);
+    say(
+      ` · compiled ${fmt(timed.compiled.medianMs)} ms (first call ${fmt(row.firstCallMs!)} ms, ${(timed.eager.medianMs / timed.compiled.medianMs).toFixed(2)}× eager)`,
+    );
   }
   if (compiledOk) row.capture = captureSummary(fast);
   if (hand) {
@@ -168,8 +181,14 @@ export async function runRow(workload: Workload, device: Device, ctx: RowContext
 }
 
 async function runPeer(
-  workload: Workload, backend: TfBackend, peers: TfPeers, inst: Instance, expected: Float32Array,
-  shape: readonly number[], ctx: RowContext, row: RowResult,
+  workload: Workload,
+  backend: TfBackend,
+  peers: TfPeers,
+  inst: Instance,
+  expected: Float32Array,
+  shape: readonly number[],
+  ctx: RowContext,
+  row: RowResult,
 ): Promise<Cell> {
   const { tf } = peers;
   await peers.use(backend);
@@ -181,7 +200,9 @@ async function runPeer(
   };
   try {
     const args = await Promise.all(inst.args.map(toTf));
-    const params = Object.fromEntries(await Promise.all(Object.entries(parametersOf(inst.model)).map(async ([k, t]) => [k, await toTf(t)] as const)));
+    const params = Object.fromEntries(
+      await Promise.all(Object.entries(parametersOf(inst.model)).map(async ([k, t]) => [k, await toTf(t)] as const)),
+    );
     const run = workload.tfjs(tf, args, params);
     const y = tf.tidy(run);
     const check = allClose(await y.data(), expected, shape, workload.tfjsTolerance);

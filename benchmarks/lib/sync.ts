@@ -1,4 +1,4 @@
-import { tidy, type Tensor } from '@kiln/eager';
+import { type Tensor, tidy } from '@kiln/eager';
 
 /**
  * Waits until `t` is computed by reading back one element: like

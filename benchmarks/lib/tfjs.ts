@@ -4,8 +4,9 @@
  * GPUDevice for the whole process), so both libraries meet the same driver
  * and the same lavapipe threads.
  */
+
+import { type GpuRuntime, gpuEntry } from '@kiln/gpu-runtime';
 import type * as tfc from '@tensorflow/tfjs-core';
-import { gpuEntry, type GpuRuntime } from '@kiln/gpu-runtime';
 
 export type Tf = typeof tfc;
 export type TfTensor = tfc.Tensor;

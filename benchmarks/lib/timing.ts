@@ -59,7 +59,10 @@ function pooled(parts: readonly Timing[]): Timing {
  * With several rounds the columns take turns (A B A B), each turn warmed up
  * again, and the samples of all turns are pooled into one median.
  */
-export async function timeColumns<K extends string>(columns: readonly { key: K; step: () => Promise<void> }[], policy: TimingPolicy): Promise<Record<K, Timing>> {
+export async function timeColumns<K extends string>(
+  columns: readonly { key: K; step: () => Promise<void> }[],
+  policy: TimingPolicy,
+): Promise<Record<K, Timing>> {
   const parts = new Map<K, Timing[]>(columns.map((c) => [c.key, []]));
   const perRound = policy.budgetMs / policy.rounds;
   for (let round = 0; round < policy.rounds; round++) {

@@ -16,6 +16,9 @@ export const w2: Workload = {
     manualSeed(2);
     return { args: [randn([rows(quick), 1024], { device })], model: softmaxLastDim };
   },
-  tfjs: (tf, [x]) => () => tf.softmax(x!, -1),
+  tfjs:
+    (tf, [x]) =>
+    () =>
+      tf.softmax(x!, -1),
   tfjsTolerance: PEER_TOLERANCE,
 };

@@ -1,5 +1,5 @@
 /** W4: an MLP, x[256, 768] -> linear 3072 -> gelu -> linear 768: two matmuls with bias and activation epilogues. */
-import { F, manualSeed, randn, type Device, type Tensor } from '@kiln/eager';
+import { type Device, F, manualSeed, randn, type Tensor } from '@kiln/eager';
 import type { Workload } from './workload';
 
 const tokens = (quick: boolean) => (quick ? 64 : 256);

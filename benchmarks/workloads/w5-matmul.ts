@@ -17,7 +17,10 @@ export const w5: Workload = {
     const n = matmulSize(quick);
     return { args: [randn([n, n], { device }), randn([n, n], { device })], model: matmul };
   },
-  tfjs: (tf, [a, b]) => () => tf.matMul(a!, b!),
+  tfjs:
+    (tf, [a, b]) =>
+    () =>
+      tf.matMul(a!, b!),
   tfjsTolerance: PEER_TOLERANCE,
   flops: (quick) => 2 * matmulSize(quick) ** 3,
 };

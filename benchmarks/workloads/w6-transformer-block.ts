@@ -4,7 +4,7 @@
  * with seeded random weights: the mix of matmuls, reductions and
  * elementwise glue of a real model.
  */
-import { F, manualSeed, randn, type Device, type Tensor } from '@kiln/eager';
+import { type Device, F, manualSeed, randn, type Tensor } from '@kiln/eager';
 import type { Tf, TfTensor } from '../lib/tfjs';
 import type { Workload } from './workload';
 
@@ -17,16 +17,24 @@ export function gpt2Block(device: Device) {
   const weight = (shape: number[]) => randn(shape, { device }).mul(0.02);
   const gain = () => randn([D], { device }).mul(0.1).add(1);
   return {
-    ln1w: gain(), ln1b: weight([D]),
-    attnW: weight([3 * D, D]), attnB: weight([3 * D]),
-    projW: weight([D, D]), projB: weight([D]),
-    ln2w: gain(), ln2b: weight([D]),
-    fcW: weight([4 * D, D]), fcB: weight([4 * D]),
-    fc2W: weight([D, 4 * D]), fc2B: weight([D]),
+    ln1w: gain(),
+    ln1b: weight([D]),
+    attnW: weight([3 * D, D]),
+    attnB: weight([3 * D]),
+    projW: weight([D, D]),
+    projB: weight([D]),
+    ln2w: gain(),
+    ln2b: weight([D]),
+    fcW: weight([4 * D, D]),
+    fcB: weight([4 * D]),
+    fc2W: weight([D, 4 * D]),
+    fc2B: weight([D]),
     forward(x: Tensor): Tensor {
       const [B, T, C] = x.shape as [number, number, number];
       const heads = (t: Tensor) => t.reshape([B, T, HEADS, C / HEADS]).transpose(1, 2);
-      const [q, k, v] = F.linear(F.layerNorm(x, [C], this.ln1w, this.ln1b), this.attnW, this.attnB).split(C, -1).map(heads);
+      const [q, k, v] = F.linear(F.layerNorm(x, [C], this.ln1w, this.ln1b), this.attnW, this.attnB)
+        .split(C, -1)
+        .map(heads);
       const y = F.scaledDotProductAttention(q!, k!, v!, { isCausal: true }).transpose(1, 2).reshape([B, T, C]);
       const h = x.add(F.linear(y, this.projW, this.projB));
       const m = F.gelu(F.linear(F.layerNorm(h, [C], this.ln2w, this.ln2b), this.fcW, this.fcB), { approximate: 'tanh' });

@@ -3,7 +3,7 @@
  * module whose tensor fields are its parameters, as `compile` takes it), the
  * seeded inputs it runs on, and the same math written for TensorFlow.js.
  */
-import { Tensor, type Device } from '@kiln/eager';
+import { type Device, Tensor } from '@kiln/eager';
 import type { Tf, TfTensor } from '../lib/tfjs';
 
 /** A plain tensor function, as handed to `compile(fn)`. */

@@ -5,7 +5,11 @@
 import { compile } from '@kiln/tracer';
 
 export const reads = { cfg: 0, opts: 0 };
-const cfg = { get scale() { return ++reads.cfg; } };
+const cfg = {
+  get scale() {
+    return ++reads.cfg;
+  },
+};
 
 export function scaled(x, opts) {
   return x.mul(cfg.scale).add(opts.shift);
@@ -14,4 +18,8 @@ export function scaled(x, opts) {
 export const fast = compile(scaled, { backend: 'eager' });
 
 /** A fresh argument object whose getter counts its reads. */
-export const options = () => ({ get shift() { return 10 * ++reads.opts; } });
+export const options = () => ({
+  get shift() {
+    return 10 * ++reads.opts;
+  },
+});

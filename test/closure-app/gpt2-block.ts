@@ -21,8 +21,8 @@
  * (default 64 x 16 tokens, 4 heads: small, so that per-call overhead shows).
  */
 import { allocStorage, F, manualSeed, randn, Tensor, views } from '@kiln/eager';
-import { compile } from '@kiln/tracer';
 import type { Backend } from '@kiln/tracer';
+import { compile } from '@kiln/tracer';
 
 const args = new Set(process.argv.slice(2));
 const json = args.has('--json');
@@ -52,7 +52,9 @@ const cfg = { heads: Number(process.env.HEADS ?? 4), eps: 1e-5, name: 'gpt2-bloc
 function attention(x: Tensor): Tensor {
   const [B, S, C] = x.shape as [number, number, number];
   const heads = (t: Tensor) => t.reshape([B, S, cfg.heads, C / cfg.heads]).transpose(1, 2);
-  const [q, k, v] = F.linear(F.layerNorm(x, [C], ln1w, ln1b, cfg.eps), attnW, attnB).split(C, -1).map(heads);
+  const [q, k, v] = F.linear(F.layerNorm(x, [C], ln1w, ln1b, cfg.eps), attnW, attnB)
+    .split(C, -1)
+    .map(heads);
   const y = F.scaledDotProductAttention(q!, k!, v!, { isCausal: true }).transpose(1, 2).reshape([B, S, C]);
   return F.linear(y, projW, projB);
 }
@@ -72,10 +74,24 @@ const fast = compile(block);
 const rerun = compile(block, { closure: null });
 
 /** A backend that computes nothing (new, uninitialized outputs): what is left of a call is kiln's own overhead. */
-const noWork: Backend = Object.assign((graph: Parameters<Backend>[0]) => {
-  const outs = graph.outputs;
-  return () => outs.map((o) => new Tensor(allocStorage('cpu', 'float32', o.shape.reduce((a, b) => a * b, 1)), views.contiguousView(o.shape)));
-}, { dynamic: true });
+const noWork: Backend = Object.assign(
+  (graph: Parameters<Backend>[0]) => {
+    const outs = graph.outputs;
+    return () =>
+      outs.map(
+        (o) =>
+          new Tensor(
+            allocStorage(
+              'cpu',
+              'float32',
+              o.shape.reduce((a, b) => a * b, 1),
+            ),
+            views.contiguousView(o.shape),
+          ),
+      );
+  },
+  { dynamic: true },
+);
 const replayOverhead = compile(block, { backend: noWork });
 const rerunOverhead = compile(block, { backend: noWork, closure: null });
 
@@ -124,19 +140,32 @@ const stackLine = Number(/gpt2-block\.ts:(\d+):\d+/.exec(new Error('where').stac
 
 const result = {
   size: { D, T, heads: cfg.heads },
-  mode: report.mode, modeReason: report.modeReason,
-  rerunMode: rerunReport.mode, rerunReason: rerunReport.modeReason,
-  kernels: report.graphs.reduce((k, g) => k + g.kernels.length, 0), ops: report.opCount,
-  diffReplay, diffRerun, afterRebind, recompiles: fast.stats.recompiles.length,
-  eagerUs, replayUs, rerunUs, replayOverheadUs, rerunOverheadUs,
-  overheadModes: [replayOverhead.explain().mode, rerunOverhead.explain().mode], stackLine,
+  mode: report.mode,
+  modeReason: report.modeReason,
+  rerunMode: rerunReport.mode,
+  rerunReason: rerunReport.modeReason,
+  kernels: report.graphs.reduce((k, g) => k + g.kernels.length, 0),
+  ops: report.opCount,
+  diffReplay,
+  diffRerun,
+  afterRebind,
+  recompiles: fast.stats.recompiles.length,
+  eagerUs,
+  replayUs,
+  rerunUs,
+  replayOverheadUs,
+  rerunOverheadUs,
+  overheadModes: [replayOverhead.explain().mode, rerunOverhead.explain().mode],
+  stackLine,
 };
 if (json) console.log(JSON.stringify(result));
 else {
   console.log(`GPT-2 block [1, ${T}, ${D}], ${cfg.heads} heads, cpu: ${report.opCount} ops -> ${result.kernels} kernels`);
   console.log(`compile(block)                   mode: ${report.mode} (${report.modeReason})`);
   console.log(`compile(block, { closure: null }) mode: ${rerunReport.mode} (${rerunReport.modeReason.slice(0, 140)}...)`);
-  console.log(`max |compiled - eager|: replay ${diffReplay.toExponential(2)}, re-run ${diffRerun.toExponential(2)}; after rebinding ln1w ${afterRebind.toExponential(2)} (recompiles: ${result.recompiles})`);
+  console.log(
+    `max |compiled - eager|: replay ${diffReplay.toExponential(2)}, re-run ${diffRerun.toExponential(2)}; after rebinding ln1w ${afterRebind.toExponential(2)} (recompiles: ${result.recompiles})`,
+  );
   const us = (v: number) => `${v.toFixed(0).padStart(7)} us`;
   console.log('per call (fastest round)            inductor   no-work backend (kiln overhead alone)');
   console.log(`  eager                          ${us(eagerUs)}`);

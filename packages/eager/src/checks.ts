@@ -7,10 +7,10 @@
  * the Tensor methods that convert arguments first use them directly.
  */
 import { KilnError } from '@kiln/gpu-runtime';
-import { DEVICES } from './backend';
 import type { Device } from './backend';
-import { DTYPES } from './dtype';
+import { DEVICES } from './backend';
 import type { DType, Scalar } from './dtype';
+import { DTYPES } from './dtype';
 import { numelOf, shapeStr } from './view';
 
 /** A test of one value, and what it accepts in words ("an integer"). */
@@ -60,7 +60,10 @@ export function listOf<T>(item: Check<T>, accepts: string): Check<readonly T[]> 
 /** A shape: sizes of dims. */
 export const SHAPE = listOf(NON_NEGATIVE_INT, 'a list of non-negative integers');
 /** A target shape of reshape, view and expand: -1 is a size inferred (reshape) or kept (expand). */
-export const TARGET_SHAPE = listOf(check<number>('', (v) => isInt(v) && v >= -1), 'a list of integers >= -1 (-1: inferred or kept)');
+export const TARGET_SHAPE = listOf(
+  check<number>('', (v) => isInt(v) && v >= -1),
+  'a list of integers >= -1 (-1: inferred or kept)',
+);
 export const DIMS = listOf(INT, 'a list of integers');
 /** A reduction's or squeeze's `dim` (one dim arrives as a list of one). */
 export const DIM_LIST = nullable(DIMS, 'an integer, a list of integers or null (every dim)');
@@ -78,7 +81,9 @@ export const MAX_ELEMENTS = 2 ** 31 - 1;
 export function checkNumel(op: string, what: string, shape: readonly number[]): void {
   const n = numelOf(shape);
   if (n > MAX_ELEMENTS) {
-    throw new KilnError(`${what} ${shapeStr(shape)} has ${n} elements, more than a tensor can hold (at most 2^31 - 1 = ${MAX_ELEMENTS})`, { op });
+    throw new KilnError(`${what} ${shapeStr(shape)} has ${n} elements, more than a tensor can hold (at most 2^31 - 1 = ${MAX_ELEMENTS})`, {
+      op,
+    });
   }
 }
 
@@ -121,7 +126,9 @@ export function show(v: unknown, depth = 0): string {
         return v.toString !== Object.prototype.toString ? v.toString() : `a ${v.constructor.name}`;
       }
       if (depth > 2) return '{...}';
-      const entries = Object.entries(v).slice(0, 6).map(([k, x]) => `${k}: ${show(x, depth + 1)}`);
+      const entries = Object.entries(v)
+        .slice(0, 6)
+        .map(([k, x]) => `${k}: ${show(x, depth + 1)}`);
       return `{${entries.join(', ')}}`;
     }
     default:

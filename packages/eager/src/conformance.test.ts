@@ -12,19 +12,19 @@
  */
 import { describe, expect, it } from 'vitest';
 import { arange, full, rand, randn } from './creation';
-import { dispatch } from './dispatch';
 import type { Input } from './dispatch';
+import { dispatch } from './dispatch';
 import type { DType } from './dtype';
 import { F } from './functional';
-import { manualSeed } from './random';
 import type { BinaryOp, UnaryOp } from './ops/elementwise';
 import type { ReduceOp } from './ops/reductions';
 import type { AttrsOf, CompositeOp, OpName } from './ops/table';
 import { OPS } from './ops/table';
+import { manualSeed } from './random';
 import type { Tensor } from './tensor';
 import { devicesUnderTest } from './testing/devices';
-import * as R from './testing/reference';
 import type { Domain, Layout, Ref, Tolerance } from './testing/reference';
+import * as R from './testing/reference';
 
 interface TensorArg {
   shape: number[];
@@ -51,11 +51,16 @@ const t = (shape: number[], o: Partial<Omit<TensorArg, 'shape'>> = {}): TensorAr
 };
 const strided = (shape: number[], o: Partial<Omit<TensorArg, 'shape'>> = {}) => t(shape, { ...o, layout: 'strided' });
 
-const call = <N extends OpName>(op: N, attrs: AttrsOf[N]) => (ins: readonly Input[]) => dispatch(op, ins, attrs);
+const call =
+  <N extends OpName>(op: N, attrs: AttrsOf[N]) =>
+  (ins: readonly Input[]) =>
+    dispatch(op, ins, attrs);
 
 /** The tests' own promotion (bool < int32 < float32; integral numbers are int32). */
 function promote(args: readonly (Ref | number | boolean)[]): DType {
-  const dtypes = args.map((a) => (typeof a === 'object' ? a.dtype : typeof a === 'boolean' ? 'bool' : Number.isInteger(a) ? 'int32' : 'float32'));
+  const dtypes = args.map((a) =>
+    typeof a === 'object' ? a.dtype : typeof a === 'boolean' ? 'bool' : Number.isInteger(a) ? 'int32' : 'float32',
+  );
   return dtypes.includes('float32') ? 'float32' : dtypes.includes('int32') ? 'int32' : 'bool';
 }
 
@@ -152,7 +157,10 @@ function elementwiseCases(op: OpName, spec: Elementwise, arity: 1 | 2): Case[] {
   const arg = (k: number, shape: number[], dtype: DType = main, layout: Layout = 'contiguous'): TensorArg =>
     t(shape, { dtype, layout, ...(dtype === 'float32' && spec.domains?.[k] ? { domain: spec.domains[k] } : {}) });
   const c = (name: string, args: Arg[]): Case => ({
-    name, args, run: call(op as 'add', {}), ref: (refs) => elementwiseRef(spec, refs),
+    name,
+    args,
+    run: call(op as 'add', {}),
+    ref: (refs) => elementwiseRef(spec, refs),
   });
   const cases: Case[] = [];
   if (arity === 1) {
@@ -211,7 +219,10 @@ const WHERE: CaseGen = () => {
 
 const CAST: CaseGen = () => {
   const c = (name: string, to: DType, arg: TensorArg): Case => ({
-    name, args: [arg], run: call('cast', { dtype: to }), ref: ([x]) => R.map(to, (v) => store(v, to), x as Ref),
+    name,
+    args: [arg],
+    run: call('cast', { dtype: to }),
+    ref: ([x]) => R.map(to, (v) => store(v, to), x as Ref),
   });
   return [
     c('float32 -> int32 truncates', 'int32', t([3, 5])),
@@ -229,8 +240,10 @@ const CAST: CaseGen = () => {
 
 type Reducer = (xs: number[]) => number;
 const sum: Reducer = (xs) => xs.reduce((a, b) => a + b, 0);
-const firstIndex = (better: (x: number, best: number) => boolean): Reducer => (xs) =>
-  xs.reduce((bi, x, i) => (better(x, xs[bi]!) ? i : bi), 0);
+const firstIndex =
+  (better: (x: number, best: number) => boolean): Reducer =>
+  (xs) =>
+    xs.reduce((bi, x, i) => (better(x, xs[bi]!) ? i : bi), 0);
 
 interface Reduction {
   f: Reducer;
@@ -254,7 +267,15 @@ const REDUCTION_REF: Record<ReduceOp | 'mean' | 'var' | 'std' | 'logsumexp', Red
   mean: { f: (xs) => sum(xs) / xs.length, out: () => 'float32', emptyOk: true, also: ['int32'] },
   var: { f: (xs) => variance(xs, 1), out: () => 'float32', emptyOk: true, also: ['int32'] },
   std: { f: (xs) => Math.sqrt(variance(xs, 1)), out: () => 'float32', emptyOk: true, also: [] },
-  logsumexp: { f: (xs) => { const m = Math.max(...xs); return m + Math.log(sum(xs.map((x) => Math.exp(x - m)))); }, out: () => 'float32', emptyOk: false, also: ['int32'] },
+  logsumexp: {
+    f: (xs) => {
+      const m = Math.max(...xs);
+      return m + Math.log(sum(xs.map((x) => Math.exp(x - m))));
+    },
+    out: () => 'float32',
+    emptyOk: false,
+    also: ['int32'],
+  },
 };
 
 function variance(xs: number[], correction: number): number {
@@ -264,7 +285,8 @@ function variance(xs: number[], correction: number): number {
 
 function reductionCases(op: OpName, spec: Reduction): Case[] {
   const c = (name: string, arg: TensorArg, dim: number[] | null, keepdim = false): Case => ({
-    name, args: [arg],
+    name,
+    args: [arg],
     run: op === 'var' || op === 'std' ? call(op, { dim, keepdim, correction: 1 }) : call(op as 'sum', { dim, keepdim }),
     ref: ([x]) => {
       const r = x as Ref;
@@ -293,19 +315,32 @@ function reductionCases(op: OpName, spec: Reduction): Case[] {
 
 const same = (r: Ref) => r;
 const MOVEMENT_CASES: CaseGen = () => {
-  const c = (op: OpName, name: string, arg: TensorArg, run: Case['run'], ref: (r: Ref) => Ref): [OpName, Case] =>
-    [op, { name, args: [arg], run, ref: ([x]) => ref(x as Ref) }];
+  const c = (op: OpName, name: string, arg: TensorArg, run: Case['run'], ref: (r: Ref) => Ref): [OpName, Case] => [
+    op,
+    { name, args: [arg], run, ref: ([x]) => ref(x as Ref) },
+  ];
   const sliceRef = (dim: number, start: number, step: number, len: number) => (r: Ref) =>
-    R.build(r.shape.map((s, d) => (d === dim ? len : s)), r.dtype, (idx) => R.get(r, idx.map((v, d) => (d === dim ? start + v * step : v))));
+    R.build(
+      r.shape.map((s, d) => (d === dim ? len : s)),
+      r.dtype,
+      (idx) =>
+        R.get(
+          r,
+          idx.map((v, d) => (d === dim ? start + v * step : v)),
+        ),
+    );
   const list: [OpName, Case][] = [
     c('reshape', '[3,4] -> [2,6]', t([3, 4]), call('reshape', { shape: [2, 6] }), (r) => R.reshaped(r, [2, 6])),
     c('reshape', 'strided [3,4] -> [-1] (copies)', strided([3, 4]), call('reshape', { shape: [-1] }), (r) => R.reshaped(r, [12])),
-    c('reshape', 'strided [2,3,4] -> [6,4,1] (copies)', strided([2, 3, 4]), call('reshape', { shape: [6, 4, 1] }), (r) => R.reshaped(r, [6, 4, 1])),
+    c('reshape', 'strided [2,3,4] -> [6,4,1] (copies)', strided([2, 3, 4]), call('reshape', { shape: [6, 4, 1] }), (r) =>
+      R.reshaped(r, [6, 4, 1]),
+    ),
     c('reshape', '0-d -> [1,1]', t([]), call('reshape', { shape: [1, 1] }), (r) => R.reshaped(r, [1, 1])),
     c('reshape', 'empty [0,4] -> [2,0]', t([0, 4]), call('reshape', { shape: [2, 0] }), (r) => R.reshaped(r, [2, 0])),
     c('view', '[3,4] -> [4,3]', t([3, 4]), call('view', { shape: [4, 3] }), (r) => R.reshaped(r, [4, 3])),
-    c('view', 'strided [2,3,4] -> [2,3,2,2] (splits a dim, no copy)', strided([2, 3, 4]), call('view', { shape: [2, 3, 2, 2] }),
-      (r) => R.reshaped(r, [2, 3, 2, 2])),
+    c('view', 'strided [2,3,4] -> [2,3,2,2] (splits a dim, no copy)', strided([2, 3, 4]), call('view', { shape: [2, 3, 2, 2] }), (r) =>
+      R.reshaped(r, [2, 3, 2, 2]),
+    ),
     c('permute', '[2,3,4] by [2,0,1]', t([2, 3, 4]), call('permute', { dims: [2, 0, 1] }), (r) => R.permute(r, [2, 0, 1])),
     c('permute', 'strided by [-1,0,1]', strided([2, 3, 4]), call('permute', { dims: [-1, 0, 1] }), (r) => R.permute(r, [2, 0, 1])),
     c('transpose', '[3,4]', t([3, 4]), call('transpose', { dim0: 0, dim1: 1 }), (r) => R.permute(r, [1, 0])),
@@ -315,30 +350,47 @@ const MOVEMENT_CASES: CaseGen = () => {
     c('unsqueeze', '0-d', t([]), call('unsqueeze', { dim: 0 }), (r) => R.reshaped(r, [1])),
     c('squeeze', '[1,3,1] all', t([1, 3, 1]), call('squeeze', { dim: null }), (r) => R.reshaped(r, [3])),
     c('squeeze', '[1,3,1] dims [0,1] (size 3 stays)', t([1, 3, 1]), call('squeeze', { dim: [0, 1] }), (r) => R.reshaped(r, [3, 1])),
-    c('expand', '[3,1] -> [2,3,4]', t([3, 1]), call('expand', { shape: [2, 3, 4] }),
-      (r) => R.build([2, 3, 4], r.dtype, (idx) => R.get(r, [idx[1]!, 0]))),
-    c('expand', 'strided [1,3] with -1', strided([1, 3]), call('expand', { shape: [2, -1] }),
-      (r) => R.build([2, 3], r.dtype, (idx) => R.get(r, [0, idx[1]!]))),
+    c('expand', '[3,1] -> [2,3,4]', t([3, 1]), call('expand', { shape: [2, 3, 4] }), (r) =>
+      R.build([2, 3, 4], r.dtype, (idx) => R.get(r, [idx[1]!, 0])),
+    ),
+    c('expand', 'strided [1,3] with -1', strided([1, 3]), call('expand', { shape: [2, -1] }), (r) =>
+      R.build([2, 3], r.dtype, (idx) => R.get(r, [0, idx[1]!])),
+    ),
     c('expand', '0-d -> [2,2]', t([]), call('expand', { shape: [2, 2] }), (r) => R.build([2, 2], r.dtype, () => r.data[0]!)),
     c('flatten', '[2,3,4] dims 1..2', t([2, 3, 4]), call('flatten', { startDim: 1, endDim: 2 }), (r) => R.reshaped(r, [2, 12])),
-    c('flatten', 'strided [2,3,4] all (copies)', strided([2, 3, 4]), call('flatten', { startDim: 0, endDim: -1 }), (r) => R.reshaped(r, [24])),
+    c('flatten', 'strided [2,3,4] all (copies)', strided([2, 3, 4]), call('flatten', { startDim: 0, endDim: -1 }), (r) =>
+      R.reshaped(r, [24]),
+    ),
     c('flatten', '0-d', t([]), call('flatten', { startDim: 0, endDim: -1 }), (r) => R.reshaped(r, [1])),
     c('slice', '[10] 2:9:3', t([10]), call('slice', { dim: 0, start: 2, end: 9, step: 3 }), sliceRef(0, 2, 3, 3)),
-    c('slice', 'strided [4,6] dim 1 -4::2', strided([4, 6]), call('slice', { dim: 1, start: -4, end: Infinity, step: 2 }), sliceRef(1, 2, 2, 2)),
+    c(
+      'slice',
+      'strided [4,6] dim 1 -4::2',
+      strided([4, 6]),
+      call('slice', { dim: 1, start: -4, end: Infinity, step: 2 }),
+      sliceRef(1, 2, 2, 2),
+    ),
     c('slice', 'empty result', t([3, 4]), call('slice', { dim: 0, start: 2, end: 1, step: 1 }), sliceRef(0, 2, 1, 0)),
     c('contiguous', 'of a strided view', strided([3, 5]), call('contiguous', {}), same),
     c('contiguous', 'of a contiguous tensor', t([3, 5], { dtype: 'int32' }), call('contiguous', {}), same),
   ];
   return list.map(([op, k]) => ({ ...k, name: `${op}: ${k.name}` }));
 };
-const movementFor = (op: OpName): CaseGen => () =>
-  MOVEMENT_CASES().filter((k) => k.name.startsWith(`${op}: `)).map((k) => ({ ...k, name: k.name.slice(op.length + 2) }));
+const movementFor =
+  (op: OpName): CaseGen =>
+  () =>
+    MOVEMENT_CASES()
+      .filter((k) => k.name.startsWith(`${op}: `))
+      .map((k) => ({ ...k, name: k.name.slice(op.length + 2) }));
 
 // ------------------------------------------------------------------ the rest
 
 const MATMUL: CaseGen = () => {
   const c = (name: string, a: TensorArg, b: TensorArg): Case => ({
-    name, args: [a, b], run: call('matmul', {}), ref: ([x, y]) => R.matmul(x as Ref, y as Ref),
+    name,
+    args: [a, b],
+    run: call('matmul', {}),
+    ref: ([x, y]) => R.matmul(x as Ref, y as Ref),
   });
   return [
     c('[3,4] @ [4,5]', t([3, 4]), t([4, 5])),
@@ -367,7 +419,11 @@ const CAT: CaseGen = () => {
     return R.build(shape, out, (idx) => {
       let i = idx[d]!;
       for (const r of rs) {
-        if (i < r.shape[d]!) return R.get(r, idx.map((v, k) => (k === d ? i : v)));
+        if (i < r.shape[d]!)
+          return R.get(
+            r,
+            idx.map((v, k) => (k === d ? i : v)),
+          );
         i -= r.shape[d]!;
       }
       throw new Error('unreachable');
@@ -384,12 +440,24 @@ const CAT: CaseGen = () => {
 };
 
 const GATHER: CaseGen = () => {
-  const ref = (dim: number) => ([x, i]: (Ref | number)[]) => {
-    const [xr, ir] = [x as Ref, i as Ref];
-    return R.build(ir.shape, xr.dtype, (idx) => R.get(xr, idx.map((v, d) => (d === dim ? R.get(ir, idx) : v))));
-  };
+  const ref =
+    (dim: number) =>
+    ([x, i]: (Ref | number)[]) => {
+      const [xr, ir] = [x as Ref, i as Ref];
+      return R.build(ir.shape, xr.dtype, (idx) =>
+        R.get(
+          xr,
+          idx.map((v, d) => (d === dim ? R.get(ir, idx) : v)),
+        ),
+      );
+    };
   const index = (shape: number[], below: number, layout: Layout = 'contiguous') => t(shape, { dtype: 'int32', domain: { below }, layout });
-  const c = (name: string, x: TensorArg, i: TensorArg, dim: number): Case => ({ name, args: [x, i], run: call('gather', { dim }), ref: ref(dim) });
+  const c = (name: string, x: TensorArg, i: TensorArg, dim: number): Case => ({
+    name,
+    args: [x, i],
+    run: call('gather', { dim }),
+    ref: ref(dim),
+  });
   return [
     c('dim 1', t([3, 4]), index([3, 6], 4), 1),
     c('dim 0 of a strided input', strided([4, 5]), index([2, 5], 4), 0),
@@ -412,33 +480,42 @@ const FULL: CaseGen = () => [
 
 const ARANGE: CaseGen = () => [
   { name: '0..7 int32', args: [], run: () => arange(7, { device: DEVICE }), ref: () => R.build([7], 'int32', ([i]) => i!) },
-  { name: '1 to 0 step -0.25', args: [], run: () => arange(1, 0, -0.25, { device: DEVICE }), ref: () => R.build([4], 'float32', ([i]) => 1 - 0.25 * i!) },
+  {
+    name: '1 to 0 step -0.25',
+    args: [],
+    run: () => arange(1, 0, -0.25, { device: DEVICE }),
+    ref: () => R.build([4], 'float32', ([i]) => 1 - 0.25 * i!),
+  },
   { name: 'empty', args: [], run: () => arange(3, 3, 1, { device: DEVICE }), ref: () => R.build([0], 'int32', () => 0) },
 ];
 
-const randomCases = (dist: 'uniform' | 'normal'): CaseGen => () => {
-  const make = dist === 'uniform' ? rand : randn;
-  const c = (name: string, shape: number[], seed: number, skip = 0): Case => ({
-    name, args: [],
-    run: () => {
-      manualSeed(seed);
-      if (skip > 0) make([skip], { device: DEVICE }).dispose();
-      return make(shape, { device: DEVICE });
-    },
-    ref: () => ({ shape, dtype: 'float32', data: R.streamRef(R.size(shape), dist, seed, skip) }),
-  });
-  return [
-    c('[3,5] seed 0', [3, 5], 0),
-    c('odd 7 after 3 numbers (unaligned offset)', [7], 42, 3),
-    c('seed above 2^32', [2, 4], 2 ** 40 + 5),
-    c('0-d', [], 1),
-    c('empty', [0], 1),
-  ];
-};
+const randomCases =
+  (dist: 'uniform' | 'normal'): CaseGen =>
+  () => {
+    const make = dist === 'uniform' ? rand : randn;
+    const c = (name: string, shape: number[], seed: number, skip = 0): Case => ({
+      name,
+      args: [],
+      run: () => {
+        manualSeed(seed);
+        if (skip > 0) make([skip], { device: DEVICE }).dispose();
+        return make(shape, { device: DEVICE });
+      },
+      ref: () => ({ shape, dtype: 'float32', data: R.streamRef(R.size(shape), dist, seed, skip) }),
+    });
+    return [
+      c('[3,5] seed 0', [3, 5], 0),
+      c('odd 7 after 3 numbers (unaligned offset)', [7], 42, 3),
+      c('seed above 2^32', [2, 4], 2 ** 40 + 5),
+      c('0-d', [], 1),
+      c('empty', [0], 1),
+    ];
+  };
 
 const COPY: CaseGen = () => {
   const c = (name: string, dst: TensorArg, src: TensorArg): Case => ({
-    name, args: [dst, src],
+    name,
+    args: [dst, src],
     run: ([d, s]) => (d as Tensor).copy_(s as Tensor),
     ref: ([d, s]) => R.map((d as Ref).dtype, (_, v) => store(v, (d as Ref).dtype), d as Ref, s as Ref),
   });
@@ -453,7 +530,9 @@ const COPY: CaseGen = () => {
 
 const FILL: CaseGen = () => {
   const c = (name: string, dst: TensorArg, value: number): Case => ({
-    name, args: [dst], run: ([d]) => (d as Tensor).fill_(value),
+    name,
+    args: [dst],
+    run: ([d]) => (d as Tensor).fill_(value),
     ref: ([d]) => R.map((d as Ref).dtype, () => store(value, (d as Ref).dtype), d as Ref),
   });
   return [c('strided float32', strided([3, 4]), -0.5), c('int32', t([5], { dtype: 'int32' }), 3), c('bool', t([2], { dtype: 'bool' }), 1)];
@@ -510,29 +589,89 @@ function attentionRef(q: Ref, k: Ref, v: Ref, o: { causal?: boolean; mask?: Ref;
 
 const COMPOSITE: Record<Exclude<CompositeOp, 'mean' | 'var' | 'std' | 'logsumexp'>, CaseGen> = {
   clamp: () => [
-    { name: 'min and max', args: [t([3, 5])], run: call('clamp', { min: -1, max: 0.5 }), ref: ([x]) => R.map('float32', (v) => Math.min(Math.max(v, -1), 0.5), x as Ref) },
-    { name: 'min only, strided', args: [strided([3, 5])], run: call('clamp', { min: 0, max: null }), ref: ([x]) => R.map('float32', (v) => Math.max(v, 0), x as Ref) },
-    { name: 'int32 with int bounds stays int32', args: [t([7], { dtype: 'int32' })], run: call('clamp', { min: -2, max: 3 }), ref: ([x]) => R.map('int32', (v) => Math.min(Math.max(v, -2), 3), x as Ref) },
-    { name: 'int32 with a float bound is float32', args: [t([7], { dtype: 'int32' })], run: call('clamp', { min: null, max: 2.5 }), ref: ([x]) => R.map('float32', (v) => Math.min(v, 2.5), x as Ref) },
+    {
+      name: 'min and max',
+      args: [t([3, 5])],
+      run: call('clamp', { min: -1, max: 0.5 }),
+      ref: ([x]) => R.map('float32', (v) => Math.min(Math.max(v, -1), 0.5), x as Ref),
+    },
+    {
+      name: 'min only, strided',
+      args: [strided([3, 5])],
+      run: call('clamp', { min: 0, max: null }),
+      ref: ([x]) => R.map('float32', (v) => Math.max(v, 0), x as Ref),
+    },
+    {
+      name: 'int32 with int bounds stays int32',
+      args: [t([7], { dtype: 'int32' })],
+      run: call('clamp', { min: -2, max: 3 }),
+      ref: ([x]) => R.map('int32', (v) => Math.min(Math.max(v, -2), 3), x as Ref),
+    },
+    {
+      name: 'int32 with a float bound is float32',
+      args: [t([7], { dtype: 'int32' })],
+      run: call('clamp', { min: null, max: 2.5 }),
+      ref: ([x]) => R.map('float32', (v) => Math.min(v, 2.5), x as Ref),
+    },
   ],
   gelu: () => [
     { name: 'exact', args: [t([3, 5])], run: ([x]) => F.gelu(x as Tensor), ref: ([x]) => R.map('float32', gelu, x as Ref) },
-    { name: 'tanh, strided', args: [strided([3, 5])], run: ([x]) => F.gelu(x as Tensor, { approximate: 'tanh' }), ref: ([x]) => R.map('float32', geluTanh, x as Ref) },
-    { name: 'int32 input', args: [t([7], { dtype: 'int32' })], run: ([x]) => F.gelu(x as Tensor), ref: ([x]) => R.map('float32', gelu, x as Ref) },
+    {
+      name: 'tanh, strided',
+      args: [strided([3, 5])],
+      run: ([x]) => F.gelu(x as Tensor, { approximate: 'tanh' }),
+      ref: ([x]) => R.map('float32', geluTanh, x as Ref),
+    },
+    {
+      name: 'int32 input',
+      args: [t([7], { dtype: 'int32' })],
+      run: ([x]) => F.gelu(x as Tensor),
+      ref: ([x]) => R.map('float32', gelu, x as Ref),
+    },
     { name: '0-d', args: [t([])], run: ([x]) => F.gelu(x as Tensor), ref: ([x]) => R.map('float32', gelu, x as Ref) },
   ],
   silu: () => [
-    { name: 'strided', args: [strided([3, 5])], run: ([x]) => F.silu(x as Tensor), ref: ([x]) => R.map('float32', (v) => v * sigmoid(v), x as Ref) },
-    { name: 'empty', args: [t([0, 5])], run: ([x]) => F.silu(x as Tensor), ref: ([x]) => R.map('float32', (v) => v * sigmoid(v), x as Ref) },
+    {
+      name: 'strided',
+      args: [strided([3, 5])],
+      run: ([x]) => F.silu(x as Tensor),
+      ref: ([x]) => R.map('float32', (v) => v * sigmoid(v), x as Ref),
+    },
+    {
+      name: 'empty',
+      args: [t([0, 5])],
+      run: ([x]) => F.silu(x as Tensor),
+      ref: ([x]) => R.map('float32', (v) => v * sigmoid(v), x as Ref),
+    },
   ],
   softmax: () => [
     { name: 'dim -1', args: [t([3, 5])], run: ([x]) => F.softmax(x as Tensor, -1), ref: ([x]) => R.alongDim(x as Ref, -1, softmaxRow) },
-    { name: 'dim 0 of a strided view', args: [strided([4, 6])], run: ([x]) => F.softmax(x as Tensor, 0), ref: ([x]) => R.alongDim(x as Ref, 0, softmaxRow) },
-    { name: 'odd row 7, int32 input', args: [t([2, 7], { dtype: 'int32' })], run: ([x]) => F.softmax(x as Tensor, 1), ref: ([x]) => R.alongDim(x as Ref, 1, softmaxRow) },
+    {
+      name: 'dim 0 of a strided view',
+      args: [strided([4, 6])],
+      run: ([x]) => F.softmax(x as Tensor, 0),
+      ref: ([x]) => R.alongDim(x as Ref, 0, softmaxRow),
+    },
+    {
+      name: 'odd row 7, int32 input',
+      args: [t([2, 7], { dtype: 'int32' })],
+      run: ([x]) => F.softmax(x as Tensor, 1),
+      ref: ([x]) => R.alongDim(x as Ref, 1, softmaxRow),
+    },
   ],
   logSoftmax: () => [
-    { name: 'dim -1', args: [t([3, 5])], run: ([x]) => F.logSoftmax(x as Tensor, -1), ref: ([x]) => R.alongDim(x as Ref, -1, (r) => softmaxRow(r).map(Math.log)) },
-    { name: 'dim 1 of a strided [2,3,4]', args: [strided([2, 3, 4])], run: ([x]) => F.logSoftmax(x as Tensor, 1), ref: ([x]) => R.alongDim(x as Ref, 1, (r) => softmaxRow(r).map(Math.log)) },
+    {
+      name: 'dim -1',
+      args: [t([3, 5])],
+      run: ([x]) => F.logSoftmax(x as Tensor, -1),
+      ref: ([x]) => R.alongDim(x as Ref, -1, (r) => softmaxRow(r).map(Math.log)),
+    },
+    {
+      name: 'dim 1 of a strided [2,3,4]',
+      args: [strided([2, 3, 4])],
+      run: ([x]) => F.logSoftmax(x as Tensor, 1),
+      ref: ([x]) => R.alongDim(x as Ref, 1, (r) => softmaxRow(r).map(Math.log)),
+    },
   ],
   layerNorm: () => {
     const norm = (eps: number) => (row: number[]) => {
@@ -541,14 +680,21 @@ const COMPOSITE: Record<Exclude<CompositeOp, 'mean' | 'var' | 'std' | 'logsumexp
       return row.map((x) => (x - m) / Math.sqrt(v + eps));
     };
     return [
-      { name: 'no affine', args: [t([3, 8])], run: ([x]) => F.layerNorm(x as Tensor, [8]), ref: ([x]) => overLast(x as Ref, 1, norm(1e-5)) },
       {
-        name: 'weight and bias over 2 dims, strided input', args: [strided([2, 3, 4]), t([3, 4]), t([3, 4])],
+        name: 'no affine',
+        args: [t([3, 8])],
+        run: ([x]) => F.layerNorm(x as Tensor, [8]),
+        ref: ([x]) => overLast(x as Ref, 1, norm(1e-5)),
+      },
+      {
+        name: 'weight and bias over 2 dims, strided input',
+        args: [strided([2, 3, 4]), t([3, 4]), t([3, 4])],
         run: ([x, w, b]) => F.layerNorm(x as Tensor, [3, 4], w as Tensor, b as Tensor, 1e-3),
         ref: ([x, w, b]) => R.map('float32', (n, wv, bv) => n * wv + bv, overLast(x as Ref, 2, norm(1e-3)), w as Ref, b as Ref),
       },
       {
-        name: 'bias only', args: [t([2, 5]), t([5])],
+        name: 'bias only',
+        args: [t([2, 5]), t([5])],
         run: ([x, b]) => F.layerNorm(x as Tensor, [5], undefined, b as Tensor),
         ref: ([x, b]) => R.map('float32', (n, bv) => n + bv, overLast(x as Ref, 1, norm(1e-5)), b as Ref),
       },
@@ -560,9 +706,16 @@ const COMPOSITE: Record<Exclude<CompositeOp, 'mean' | 'var' | 'std' | 'logsumexp
       return row.map((x) => x / Math.sqrt(ms + eps));
     };
     return [
-      { name: 'default eps', args: [t([3, 8])], run: ([x]) => F.rmsNorm(x as Tensor, [8]), ref: ([x]) => overLast(x as Ref, 1, norm(2 ** -23)) },
       {
-        name: 'weight, strided', args: [strided([4, 6]), t([6])], run: ([x, w]) => F.rmsNorm(x as Tensor, [6], w as Tensor, 1e-6),
+        name: 'default eps',
+        args: [t([3, 8])],
+        run: ([x]) => F.rmsNorm(x as Tensor, [8]),
+        ref: ([x]) => overLast(x as Ref, 1, norm(2 ** -23)),
+      },
+      {
+        name: 'weight, strided',
+        args: [strided([4, 6]), t([6])],
+        run: ([x, w]) => F.rmsNorm(x as Tensor, [6], w as Tensor, 1e-6),
         ref: ([x, w]) => R.map('float32', (n, wv) => n * wv, overLast(x as Ref, 1, norm(1e-6)), w as Ref),
       },
     ];
@@ -578,15 +731,19 @@ const COMPOSITE: Record<Exclude<CompositeOp, 'mean' | 'var' | 'std' | 'logsumexp
       { name: '1-D input', args: [t([6]), t([3, 6])], run: ([x, w]) => F.linear(x as Tensor, w as Tensor), ref },
     ];
   },
-  embedding: () => [{
-    name: '[2,3] indices into [5,4]', args: [t([2, 3], { dtype: 'int32', domain: { below: 5 } }), strided([5, 4])],
-    run: ([i, w]) => F.embedding(i as Tensor, w as Tensor),
-    ref: ([i, w]) => R.build([2, 3, 4], 'float32', (idx) => R.get(w as Ref, [R.get(i as Ref, idx.slice(0, 2)), idx[2]!])),
-  }],
+  embedding: () => [
+    {
+      name: '[2,3] indices into [5,4]',
+      args: [t([2, 3], { dtype: 'int32', domain: { below: 5 } }), strided([5, 4])],
+      run: ([i, w]) => F.embedding(i as Tensor, w as Tensor),
+      ref: ([i, w]) => R.build([2, 3, 4], 'float32', (idx) => R.get(w as Ref, [R.get(i as Ref, idx.slice(0, 2)), idx[2]!])),
+    },
+  ],
   dropout: () => [
     { name: 'not training is the identity', args: [t([3, 5])], run: ([x]) => F.dropout(x as Tensor, 0.5, false), ref: ([x]) => x as Ref },
     {
-      name: 'p 0.3 from the Philox stream', args: [strided([3, 5])],
+      name: 'p 0.3 from the Philox stream',
+      args: [strided([3, 5])],
       run: ([x]) => {
         manualSeed(11);
         return F.dropout(x as Tensor, 0.3);
@@ -597,7 +754,12 @@ const COMPOSITE: Record<Exclude<CompositeOp, 'mean' | 'var' | 'std' | 'logsumexp
         return { ...r, data: r.data.map((v, i) => (u[i]! >= 0.3 ? v / 0.7 : 0)) };
       },
     },
-    { name: 'p 1 zeroes everything', args: [t([4])], run: ([x]) => F.dropout(x as Tensor, 1), ref: ([x]) => R.map('float32', () => 0, x as Ref) },
+    {
+      name: 'p 1 zeroes everything',
+      args: [t([4])],
+      run: ([x]) => F.dropout(x as Tensor, 1),
+      ref: ([x]) => R.map('float32', () => 0, x as Ref),
+    },
   ],
   scaledDotProductAttention: () => {
     const q = t([2, 3, 4]);
@@ -605,19 +767,27 @@ const COMPOSITE: Record<Exclude<CompositeOp, 'mean' | 'var' | 'std' | 'logsumexp
     const v = t([2, 5, 6]);
     const sdpa = F.scaledDotProductAttention;
     return [
-      { name: 'plain', args: [q, k, v], run: ([a, b, c]) => sdpa(a as Tensor, b as Tensor, c as Tensor), ref: ([a, b, c]) => attentionRef(a as Ref, b as Ref, c as Ref, {}) },
       {
-        name: 'causal, square, strided k', args: [t([2, 4, 4]), strided([2, 4, 4]), t([2, 4, 3])],
+        name: 'plain',
+        args: [q, k, v],
+        run: ([a, b, c]) => sdpa(a as Tensor, b as Tensor, c as Tensor),
+        ref: ([a, b, c]) => attentionRef(a as Ref, b as Ref, c as Ref, {}),
+      },
+      {
+        name: 'causal, square, strided k',
+        args: [t([2, 4, 4]), strided([2, 4, 4]), t([2, 4, 3])],
         run: ([a, b, c]) => sdpa(a as Tensor, b as Tensor, c as Tensor, { isCausal: true }),
         ref: ([a, b, c]) => attentionRef(a as Ref, b as Ref, c as Ref, { causal: true }),
       },
       {
-        name: 'bool mask [3,5] broadcast, scale 0.5', args: [q, k, v, t([3, 5], { dtype: 'bool' })],
+        name: 'bool mask [3,5] broadcast, scale 0.5',
+        args: [q, k, v, t([3, 5], { dtype: 'bool' })],
         run: ([a, b, c, m]) => sdpa(a as Tensor, b as Tensor, c as Tensor, { attnMask: m as Tensor, scale: 0.5 }),
         ref: ([a, b, c, m]) => attentionRef(a as Ref, b as Ref, c as Ref, { mask: m as Ref, scale: 0.5 }),
       },
       {
-        name: 'float mask', args: [q, k, v, t([2, 3, 5])],
+        name: 'float mask',
+        args: [q, k, v, t([2, 3, 5])],
         run: ([a, b, c, m]) => sdpa(a as Tensor, b as Tensor, c as Tensor, { attnMask: m as Tensor }),
         ref: ([a, b, c, m]) => attentionRef(a as Ref, b as Ref, c as Ref, { mask: m as Ref }),
       },
@@ -634,7 +804,10 @@ const COMPOSITE: Record<Exclude<CompositeOp, 'mean' | 'var' | 'std' | 'logsumexp
       });
     };
     const args = (): Arg[] => [t([6, 5]), t([6], { dtype: 'int32', domain: { below: 5 } })];
-    const ce = (reduction: 'mean' | 'sum' | 'none') => ([l, y]: Input[]) => F.crossEntropy(l as Tensor, y as Tensor, { reduction });
+    const ce =
+      (reduction: 'mean' | 'sum' | 'none') =>
+      ([l, y]: Input[]) =>
+        F.crossEntropy(l as Tensor, y as Tensor, { reduction });
     return [
       { name: 'mean', args: args(), run: ce('mean'), ref: (r) => ({ shape: [], dtype: 'float32', data: [sum(rows(r)) / 6] }) },
       { name: 'sum', args: args(), run: ce('sum'), ref: (r) => ({ shape: [], dtype: 'float32', data: [sum(rows(r))] }) },
@@ -648,7 +821,12 @@ const COMPOSITE: Record<Exclude<CompositeOp, 'mean' | 'var' | 'std' | 'logsumexp
       const d = dim < 0 ? dim + rank : dim;
       const shape = [...rs[0]!.shape];
       shape.splice(d, 0, rs.length);
-      return R.build(shape, promote(rs), (idx) => R.get(rs[idx[d]!]!, idx.filter((_, k) => k !== d)));
+      return R.build(shape, promote(rs), (idx) =>
+        R.get(
+          rs[idx[d]!]!,
+          idx.filter((_, k) => k !== d),
+        ),
+      );
     };
     return [
       { name: 'dim 0', args: [t([2, 3]), strided([2, 3])], run: call('stack', { dim: 0 }), ref: ref(0) },
@@ -656,22 +834,50 @@ const COMPOSITE: Record<Exclude<CompositeOp, 'mean' | 'var' | 'std' | 'logsumexp
     ];
   },
   indexSelect: () => {
-    const ref = (dim: number) => ([x, i]: (Ref | number)[]) => {
-      const [xr, ir] = [x as Ref, i as Ref];
-      return R.build(xr.shape.map((s, d) => (d === dim ? ir.data.length : s)), xr.dtype,
-        (idx) => R.get(xr, idx.map((v, d) => (d === dim ? ir.data[v]! : v))));
-    };
+    const ref =
+      (dim: number) =>
+      ([x, i]: (Ref | number)[]) => {
+        const [xr, ir] = [x as Ref, i as Ref];
+        return R.build(
+          xr.shape.map((s, d) => (d === dim ? ir.data.length : s)),
+          xr.dtype,
+          (idx) =>
+            R.get(
+              xr,
+              idx.map((v, d) => (d === dim ? ir.data[v]! : v)),
+            ),
+        );
+      };
     return [
-      { name: 'dim 0 with repeats', args: [t([4, 3]), t([6], { dtype: 'int32', domain: { below: 4 } })], run: call('indexSelect', { dim: 0 }), ref: ref(0) },
-      { name: 'dim 1 of a strided view', args: [strided([3, 5]), t([2], { dtype: 'int32', domain: { below: 5 } })], run: call('indexSelect', { dim: 1 }), ref: ref(1) },
+      {
+        name: 'dim 0 with repeats',
+        args: [t([4, 3]), t([6], { dtype: 'int32', domain: { below: 4 } })],
+        run: call('indexSelect', { dim: 0 }),
+        ref: ref(0),
+      },
+      {
+        name: 'dim 1 of a strided view',
+        args: [strided([3, 5]), t([2], { dtype: 'int32', domain: { below: 5 } })],
+        run: call('indexSelect', { dim: 1 }),
+        ref: ref(1),
+      },
     ];
   },
 };
 
 const CASES: Record<OpName, CaseGen> = {
-  ...Object.fromEntries(Object.entries(UNARY_REF).map(([op, spec]) => [op, () => elementwiseCases(op as OpName, spec, 1)])) as Record<keyof typeof UNARY_REF, CaseGen>,
-  ...Object.fromEntries(Object.entries(BINARY_REF).map(([op, spec]) => [op, () => elementwiseCases(op as OpName, spec, 2)])) as Record<keyof typeof BINARY_REF, CaseGen>,
-  ...Object.fromEntries(Object.entries(REDUCTION_REF).map(([op, spec]) => [op, () => reductionCases(op as OpName, spec)])) as Record<keyof typeof REDUCTION_REF, CaseGen>,
+  ...(Object.fromEntries(Object.entries(UNARY_REF).map(([op, spec]) => [op, () => elementwiseCases(op as OpName, spec, 1)])) as Record<
+    keyof typeof UNARY_REF,
+    CaseGen
+  >),
+  ...(Object.fromEntries(Object.entries(BINARY_REF).map(([op, spec]) => [op, () => elementwiseCases(op as OpName, spec, 2)])) as Record<
+    keyof typeof BINARY_REF,
+    CaseGen
+  >),
+  ...(Object.fromEntries(Object.entries(REDUCTION_REF).map(([op, spec]) => [op, () => reductionCases(op as OpName, spec)])) as Record<
+    keyof typeof REDUCTION_REF,
+    CaseGen
+  >),
   where: WHERE,
   cast: CAST,
   reshape: movementFor('reshape'),

@@ -5,13 +5,13 @@
  */
 import { KilnError } from '@kiln/gpu-runtime';
 import type { Device } from './backend';
-import { DEVICE, DTYPE, FINITE, SCALAR, SHAPE, checkArg, checkNumel, checkOptions, oneOf, show } from './checks';
+import { checkArg, checkNumel, checkOptions, DEVICE, DTYPE, FINITE, oneOf, SCALAR, SHAPE, show } from './checks';
 import { dispatch, inContext } from './dispatch';
-import { allocArray, dtypeOfArray } from './dtype';
 import type { DType, Scalar, TypedArray } from './dtype';
+import { allocArray, dtypeOfArray } from './dtype';
 import { uploadStorage } from './memory';
-import { Tensor } from './tensor';
 import type { NestedArray } from './tensor';
+import { Tensor } from './tensor';
 import { contiguousView, shapeStr } from './view';
 
 export interface CreateOptions {
@@ -27,7 +27,11 @@ export function setDefaultDevice(device: Device): void {
 }
 
 /** `options` checked: only `keys`, a known dtype and device; the device defaults to the default device. */
-function createOptions(op: string, options: unknown, keys: readonly (keyof CreateOptions)[] = ['dtype', 'device']): { dtype?: DType; device: Device } {
+function createOptions(
+  op: string,
+  options: unknown,
+  keys: readonly (keyof CreateOptions)[] = ['dtype', 'device'],
+): { dtype?: DType; device: Device } {
   const o = checkOptions(op, options, keys);
   return {
     dtype: o.dtype === undefined ? undefined : checkArg(op, 'dtype', o.dtype, DTYPE),
@@ -60,7 +64,9 @@ function flatten(data: NestedArray): { shape: number[]; values: (number | boolea
     if (d === shape.length) {
       if (Array.isArray(x)) throw new KilnError(`ragged nested arrays: expected a number at depth ${d}`, { op: 'tensor' });
       if (!SCALAR.test(x)) {
-        throw new KilnError(`data must hold numbers or booleans (nested arrays or a typed array), got ${show(x)}${at(path)}`, { op: 'tensor' });
+        throw new KilnError(`data must hold numbers or booleans (nested arrays or a typed array), got ${show(x)}${at(path)}`, {
+          op: 'tensor',
+        });
       }
       values.push(x);
       return;
@@ -76,7 +82,10 @@ function flatten(data: NestedArray): { shape: number[]; values: (number | boolea
 
 /** The typed arrays `tensor` takes, and the dtype each gives by default. */
 const TYPED_ARRAYS: readonly [new (n: number) => ArrayBufferView, DType][] = [
-  [Float32Array, 'float32'], [Float64Array, 'float32'], [Int32Array, 'int32'], [Uint8Array, 'bool'],
+  [Float32Array, 'float32'],
+  [Float64Array, 'float32'],
+  [Int32Array, 'int32'],
+  [Uint8Array, 'bool'],
 ];
 
 /**
@@ -145,13 +154,19 @@ export function arange(...args: (number | CreateOptions | undefined)[]): Tensor 
   const last = args.at(-1);
   const options = args.length > 1 && typeof last !== 'number' && last !== undefined ? args.pop() : undefined;
   while (args.length > 1 && args.at(-1) === undefined) args.pop(); // arange(0, 5, undefined): step's default
-  if (args.length > 3) throw new KilnError(`expected arange(end) or arange(start, end, step?), got ${args.length} numbers`, { op: 'arange' });
+  if (args.length > 3)
+    throw new KilnError(`expected arange(end) or arange(start, end, step?), got ${args.length} numbers`, { op: 'arange' });
   if (args.length === 0) args.push(undefined); // arange(): end is missing
   const names = args.length === 1 ? ['end'] : ['start', 'end', 'step'];
   const nums = args.map((a, i) => checkArg('arange', names[i]!, a, FINITE));
   const [start, end, step] = nums.length === 1 ? [0, nums[0]!, 1] : [nums[0]!, nums[1]!, nums[2] ?? 1];
   const o = createOptions('arange', options);
-  const dtype = o.dtype === undefined ? ([start, end, step].every(Number.isInteger) ? 'int32' : 'float32') : checkArg('arange', 'dtype', o.dtype, ARANGE_DTYPE);
+  const dtype =
+    o.dtype === undefined
+      ? [start, end, step].every(Number.isInteger)
+        ? 'int32'
+        : 'float32'
+      : checkArg('arange', 'dtype', o.dtype, ARANGE_DTYPE);
   return dispatch('arange', [], { start, end, step, dtype, device: o.device });
 }
 

@@ -7,22 +7,22 @@
  */
 import { DeviceMemoryError, KilnError } from '@kiln/gpu-runtime';
 import './backend-cpu'; // cpu, the default device, is always registered
-import { getBackend, isTensorRef } from './backend';
 import type { Operand, TensorRef } from './backend';
+import { getBackend, isTensorRef } from './backend';
 import { checkNumel, show } from './checks';
-import { scalarDtype } from './dtype';
 import type { Scalar } from './dtype';
+import { scalarDtype } from './dtype';
 import { allocStorage, tidy, uploadStorage } from './memory';
-import { DECOMPOSITIONS } from './ops/decompositions';
 import type { Decomposition } from './ops/decompositions';
-import { ELEMENTWISE, elementwiseTypes } from './ops/elementwise';
+import { DECOMPOSITIONS } from './ops/decompositions';
 import type { ElementwiseOp } from './ops/elementwise';
-import { MOVEMENT } from './ops/movement';
+import { ELEMENTWISE, elementwiseTypes } from './ops/elementwise';
 import type { MovementOp, MovementRule } from './ops/movement';
-import { REDUCTIONS } from './ops/reductions';
+import { MOVEMENT } from './ops/movement';
 import type { ReduceOp } from './ops/reductions';
-import { OPS, inferMeta, reduceDims, reducedShape } from './ops/table';
+import { REDUCTIONS } from './ops/reductions';
 import type { AttrsOf, CompositeOp, OpName, TensorMeta } from './ops/table';
+import { inferMeta, OPS, reduceDims, reducedShape } from './ops/table';
 import { takeRandom } from './random';
 import { Tensor } from './tensor';
 import { contiguousView, expand, numelOf, shapeStr, slice, unsqueeze } from './view';
@@ -268,7 +268,9 @@ const EXECUTORS: { [N in OpName]: Executor<N> } = {
     if (x.device === attrs.device) return new Tensor(x.storage, x.layout);
     const from = getBackend(x.device, 'to');
     if (!from.readSync) {
-      throw new KilnError(`${x} cannot be moved to ${attrs.device} synchronously; read it with await t.data() and create a new tensor`, { op: 'to' });
+      throw new KilnError(`${x} cannot be moved to ${attrs.device} synchronously; read it with await t.data() and create a new tensor`, {
+        op: 'to',
+      });
     }
     const storage = uploadStorage(attrs.device, from.readSync(x.ref('to')));
     return new Tensor(storage, contiguousView(x.shape));

@@ -5,10 +5,13 @@
  */
 import { check, checkArg, checkOptions } from './checks';
 import { dispatch } from './dispatch';
-import { Tensor, geluAttrs } from './tensor';
+import { geluAttrs, Tensor } from './tensor';
 
 /** An optional tensor argument (weight, bias, attnMask): a Tensor, or undefined / null for none. */
-const OPTIONAL_TENSOR = check<Tensor | undefined | null>('a Tensor, undefined or null', (v) => v === undefined || v === null || v instanceof Tensor);
+const OPTIONAL_TENSOR = check<Tensor | undefined | null>(
+  'a Tensor, undefined or null',
+  (v) => v === undefined || v === null || v instanceof Tensor,
+);
 
 /** The given optional tensors, in order, after checking each names a Tensor or nothing. */
 function present(op: string, optional: Record<string, unknown>): Tensor[] {
@@ -49,7 +52,8 @@ export const F = {
     const op = 'scaledDotProductAttention';
     const o = checkOptions(op, options, ['attnMask', 'isCausal', 'scale']);
     return dispatch(op, [q, k, v, ...present(op, { attnMask: o.attnMask })], {
-      isCausal: (o.isCausal ?? false) as boolean, scale: (o.scale ?? null) as number | null, // attributes are checked by dispatch
+      isCausal: (o.isCausal ?? false) as boolean,
+      scale: (o.scale ?? null) as number | null, // attributes are checked by dispatch
     });
   },
   /** Mean (or sum, or per-row) of logsumexp(logits[n]) - logits[n, targets[n]] for logits [N, C], int32 targets [N]. */

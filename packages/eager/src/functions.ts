@@ -2,8 +2,8 @@
 import { check, checkArg } from './checks';
 import { dispatch } from './dispatch';
 import type { Scalar } from './dtype';
-import { splitTensor } from './tensor';
 import type { Tensor } from './tensor';
+import { splitTensor } from './tensor';
 
 const TENSOR_LIST = check<readonly Tensor[]>('a list of tensors', Array.isArray);
 

@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { Graph, runGraph } from './graph';
-import type { Arg, ValueNode } from './graph';
-import { execute, withMode } from './dispatch';
-import type { Input, Mode } from './dispatch';
-import { F } from './functional';
 import { randn, tensor } from './creation';
-import { DECOMPOSITIONS } from './ops/decompositions';
+import type { Input, Mode } from './dispatch';
+import { execute, withMode } from './dispatch';
+import { F } from './functional';
+import type { Arg, ValueNode } from './graph';
+import { Graph, runGraph } from './graph';
 import type { Decomposition } from './ops/decompositions';
-import { OPS } from './ops/table';
+import { DECOMPOSITIONS } from './ops/decompositions';
 import type { CompositeAttrs, CompositeOp } from './ops/table';
+import { OPS } from './ops/table';
 import { Tensor } from './tensor';
 
 describe('graph IR', () => {

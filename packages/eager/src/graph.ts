@@ -6,12 +6,12 @@
  */
 import { KilnError } from '@kiln/gpu-runtime';
 import type { Device } from './backend';
-import { dispatch } from './dispatch';
 import type { Input } from './dispatch';
+import { dispatch } from './dispatch';
 import type { DType, Scalar } from './dtype';
 import { tidy } from './memory';
-import { inferMeta } from './ops/table';
 import type { AttrsOf, OpName, TensorMeta } from './ops/table';
+import { inferMeta } from './ops/table';
 import type { Tensor } from './tensor';
 import { shapeStr } from './view';
 
@@ -76,7 +76,15 @@ export class Graph {
   /** A call of `target`; its meta is inferred (and the call checked) unless given. */
   call<N extends OpName>(target: N, args: readonly Arg[], attrs: AttrsOf[N], meta?: TensorMeta): CallNode<N> {
     const out = meta ?? inferMeta(target, args, attrs);
-    const node: CallNode<N> = { id: this.nodes.length, name: String(this.nodes.length), op: 'call', target, args: [...args], attrs, ...metaOf(out) };
+    const node: CallNode<N> = {
+      id: this.nodes.length,
+      name: String(this.nodes.length),
+      op: 'call',
+      target,
+      args: [...args],
+      attrs,
+      ...metaOf(out),
+    };
     this.nodes.push(node);
     return node;
   }

@@ -3,55 +3,59 @@
  * op table and dispatcher (with the mode hook a tracer uses) and the
  * op-level graph IR. See DESIGN.md, "Eager API".
  */
-export { DeviceLimitError, KilnError, OutOfMemoryError } from '@kiln/gpu-runtime';
-export { Tensor } from './tensor';
-export type { Dims, NestedArray } from './tensor';
-export { tensor, zeros, ones, full, arange, rand, randn, setDefaultDevice, getDefaultDevice } from './creation';
-export type { CreateOptions } from './creation';
-export { cat, stack, where, matmul, split } from './functions';
-export { F } from './functional';
-export type { AttentionOptions } from './functional';
-export { tidy, memoryStats, metaStorage, allocStorage } from './memory';
-export type { MemoryStats } from './memory';
-export { manualSeed, philox4x32, philoxFill, PHILOX_WGSL, takeRandom } from './random';
-
-// The op-level graph IR (built by the tracer, consumed by the inductor; runGraph is the 'eager' backend).
-export { Graph, runGraph, isNode } from './graph';
-export type { Arg, CallNode, Node, OutputNode, PlaceholderNode, ValueNode } from './graph';
-
-// The dispatcher and its mode hook (the tracer), the op table (the inductor).
-export { dispatch, execute, getMode, setMode, withMode } from './dispatch';
-export type { Input, Mode } from './dispatch';
-export { OPS, inferMeta, reduceDims, reducedShape, isMeta } from './ops/table';
-export type {
-  AttrsOf, CompositeAttrs, CompositeOp, InputMeta, NoAttrs, OpDef, OpKind, OpName, ReduceAttrs, TensorMeta, VarAttrs,
-} from './ops/table';
-export { ELEMENTWISE, UNARY, BINARY, HELPERS, elementwiseTypes, helpersFor, jsConvert } from './ops/elementwise';
-export type { BinaryOp, ElementwiseOp, ElementwiseSpec, ElementwiseTypes, Render, TypeRule, UnaryOp } from './ops/elementwise';
-export { REDUCTIONS } from './ops/reductions';
-export type { ReduceOp, ReduceRender, ReduceSpec } from './ops/reductions';
-export { MOVEMENT, movementShape } from './ops/movement';
-export type { MovementAttrs, MovementOp, MovementRule } from './ops/movement';
-export { DECOMPOSITIONS } from './ops/decompositions';
-export type { Decomposition } from './ops/decompositions';
-
-// Devices: the seam a backend fills.
-export { registerBackend, getBackend, hasBackend, isTensorRef } from './backend';
+export { DeviceLimitError, KilnError, LruCache, OutOfMemoryError } from '@kiln/gpu-runtime';
 export type { Device, DeviceBackend, Operand, RandomDist, ScalarRef, Storage, TensorRef } from './backend';
+// Devices: the seam a backend fills.
+export { getBackend, hasBackend, isTensorRef, registerBackend } from './backend';
 export { cpuBackend } from './backend-cpu';
-
-// Shared vocabulary.
-export { DTYPES, promoteTypes, resultType, scalarDtype, allocArray, castScalar } from './dtype';
-export type { DType, Scalar, TypedArray, TypedArrayOf } from './dtype';
-export * as views from './view';
-export type { View } from './view';
-export { LruCache } from '@kiln/gpu-runtime';
-
+export type { GpuStorage, WebGpuOptions } from './backend-webgpu';
 // The webgpu device: init, and the kernel templates the compiler shares.
 export { initWebGpu, webGpuBackend } from './backend-webgpu';
-export type { GpuStorage, WebGpuOptions } from './backend-webgpu';
-export { DEFAULT_TILES, planMatmul, renderMatmulTemplate } from './backend-webgpu/matmul-kernel';
 export type { MatmulLaunch, MatmulTemplate, MatmulTile, MatmulVariant } from './backend-webgpu/matmul-kernel';
-export * as wgsl from './wgsl';
-export { reductionStatements } from './backend-webgpu/reduce-statements';
+export { DEFAULT_TILES, planMatmul, renderMatmulTemplate } from './backend-webgpu/matmul-kernel';
 export type { ReductionStatements } from './backend-webgpu/reduce-statements';
+export { reductionStatements } from './backend-webgpu/reduce-statements';
+export type { CreateOptions } from './creation';
+export { arange, full, getDefaultDevice, ones, rand, randn, setDefaultDevice, tensor, zeros } from './creation';
+export type { Input, Mode } from './dispatch';
+// The dispatcher and its mode hook (the tracer), the op table (the inductor).
+export { dispatch, execute, getMode, setMode, withMode } from './dispatch';
+export type { DType, Scalar, TypedArray, TypedArrayOf } from './dtype';
+// Shared vocabulary.
+export { allocArray, castScalar, DTYPES, promoteTypes, resultType, scalarDtype } from './dtype';
+export type { AttentionOptions } from './functional';
+export { F } from './functional';
+export { cat, matmul, split, stack, where } from './functions';
+export type { Arg, CallNode, Node, OutputNode, PlaceholderNode, ValueNode } from './graph';
+// The op-level graph IR (built by the tracer, consumed by the inductor; runGraph is the 'eager' backend).
+export { Graph, isNode, runGraph } from './graph';
+export type { MemoryStats } from './memory';
+export { allocStorage, memoryStats, metaStorage, tidy } from './memory';
+export type { Decomposition } from './ops/decompositions';
+export { DECOMPOSITIONS } from './ops/decompositions';
+export type { BinaryOp, ElementwiseOp, ElementwiseSpec, ElementwiseTypes, Render, TypeRule, UnaryOp } from './ops/elementwise';
+export { BINARY, ELEMENTWISE, elementwiseTypes, HELPERS, helpersFor, jsConvert, UNARY } from './ops/elementwise';
+export type { MovementAttrs, MovementOp, MovementRule } from './ops/movement';
+export { MOVEMENT, movementShape } from './ops/movement';
+export type { ReduceOp, ReduceRender, ReduceSpec } from './ops/reductions';
+export { REDUCTIONS } from './ops/reductions';
+export type {
+  AttrsOf,
+  CompositeAttrs,
+  CompositeOp,
+  InputMeta,
+  NoAttrs,
+  OpDef,
+  OpKind,
+  OpName,
+  ReduceAttrs,
+  TensorMeta,
+  VarAttrs,
+} from './ops/table';
+export { inferMeta, isMeta, OPS, reduceDims, reducedShape } from './ops/table';
+export { manualSeed, PHILOX_WGSL, philox4x32, philoxFill, takeRandom } from './random';
+export type { Dims, NestedArray } from './tensor';
+export { Tensor } from './tensor';
+export type { View } from './view';
+export * as views from './view';
+export * as wgsl from './wgsl';

@@ -38,22 +38,30 @@ describe('memory', () => {
 
   it('tidy frees everything when its function throws', () => {
     const before = memoryStats();
-    expect(() => tidy(() => {
-      zeros([100]);
-      throw new Error('boom');
-    })).toThrow('boom');
+    expect(() =>
+      tidy(() => {
+        zeros([100]);
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
     expect(memoryStats()).toEqual(before);
   });
 
   it('a view keeps its base storage alive; disposing a view leaves the base intact', async () => {
     const before = memoryStats();
-    const base = tensor([[1, 2], [3, 4]]);
+    const base = tensor([
+      [1, 2],
+      [3, 4],
+    ]);
     const view = base.transpose(0, 1);
     expect(view.storage).toBe(base.storage); // a view, not a copy
     expect(memoryStats().bytes.cpu).toBe(before.bytes.cpu + 16);
     base.dispose();
     expect(memoryStats().bytes.cpu).toBe(before.bytes.cpu + 16);
-    expect(await view.toArray()).toEqual([[1, 3], [2, 4]]);
+    expect(await view.toArray()).toEqual([
+      [1, 3],
+      [2, 4],
+    ]);
     const other = view.reshape([4]); // needs a copy: a new storage
     expect(other.storage).not.toBe(view.storage);
     view.dispose();
@@ -71,9 +79,17 @@ describe('memory', () => {
     col.add_(tensor([10, 20]));
     expect(base.version).toBe(v0 + 2);
     expect(col.version).toBe(base.version);
-    expect(await base.toArray()).toEqual([[0, 11, 0, 21], [0, 11, 0, 21], [0, 11, 0, 21]]);
+    expect(await base.toArray()).toEqual([
+      [0, 11, 0, 21],
+      [0, 11, 0, 21],
+      [0, 11, 0, 21],
+    ]);
     base.mul_(2).zero_();
-    expect(await col.toArray()).toEqual([[0, 0], [0, 0], [0, 0]]);
+    expect(await col.toArray()).toEqual([
+      [0, 0],
+      [0, 0],
+      [0, 0],
+    ]);
     // Overlapping source and destination in one storage: the source is read before it is overwritten.
     const row = tensor([1, 2, 3, 4, 5]);
     row.slice(0, 1).copy_(row.slice(0, 0, 4));

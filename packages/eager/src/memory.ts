@@ -6,8 +6,8 @@
  * backstop, when it is garbage-collected.
  */
 import { currentRuntime, KilnError, type PoolStats } from '@kiln/gpu-runtime';
-import { getBackend } from './backend';
 import type { Device, Storage } from './backend';
+import { getBackend } from './backend';
 import type { DType, TypedArray } from './dtype';
 
 export interface MemoryStats {

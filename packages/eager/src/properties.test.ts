@@ -3,8 +3,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { tensor } from './creation';
 import type { Tensor } from './tensor';
-import * as R from './testing/reference';
 import type { Layout, Ref } from './testing/reference';
+import * as R from './testing/reference';
 
 const dimSize = fc.integer({ min: 1, max: 4 });
 const shapeArb = (maxRank = 4) => fc.array(dimSize, { minLength: 0, maxLength: maxRank });
@@ -12,18 +12,27 @@ const layoutArb = fc.constantFrom<Layout>('contiguous', 'strided');
 
 /** A shape that broadcasts to `out`: some leading dims dropped, some dims set to 1. */
 const broadcastsTo = (out: number[]) =>
-  fc.tuple(fc.nat(out.length), fc.array(fc.boolean(), { minLength: out.length, maxLength: out.length }))
+  fc
+    .tuple(fc.nat(out.length), fc.array(fc.boolean(), { minLength: out.length, maxLength: out.length }))
     .map(([drop, ones]) => out.slice(drop).map((s, i) => (ones[i + drop] ? 1 : s)));
 
 describe('broadcasting (property)', () => {
   it('a op b equals the reference on the broadcast shape, in any layout', async () => {
     await fc.assert(
       fc.asyncProperty(
-        shapeArb().chain((out) => fc.tuple(broadcastsTo(out), broadcastsTo(out))), layoutArb, layoutArb, fc.nat(),
+        shapeArb().chain((out) => fc.tuple(broadcastsTo(out), broadcastsTo(out))),
+        layoutArb,
+        layoutArb,
+        fc.nat(),
         async ([sa, sb], la, lb, seed) => {
           const [a, b] = [R.random(sa, 'float32', 'any', seed), R.random(sb, 'float32', 'any', seed + 1)];
-          const got = R.toTensor(a, 'cpu', la).mul(R.toTensor(b, 'cpu', lb)).sub(R.toTensor(b, 'cpu', lb));
-          await R.expectClose(got, R.map('float32', (x, y) => Math.fround(x * y) - y, a, b));
+          const got = R.toTensor(a, 'cpu', la)
+            .mul(R.toTensor(b, 'cpu', lb))
+            .sub(R.toTensor(b, 'cpu', lb));
+          await R.expectClose(
+            got,
+            R.map('float32', (x, y) => Math.fround(x * y) - y, a, b),
+          );
         },
       ),
       { numRuns: 150 },
@@ -36,7 +45,9 @@ describe('broadcasting (property)', () => {
         fc.pre(m !== n);
         const [sa, sb] = [[...lead, m], [n]];
         try {
-          tensor(new Float32Array(R.size(sa))).reshape(sa).add(tensor(new Float32Array(n)));
+          tensor(new Float32Array(R.size(sa)))
+            .reshape(sa)
+            .add(tensor(new Float32Array(n)));
           return false;
         } catch (e) {
           return e instanceof KilnError && e.message === `add: cannot broadcast shapes [${sa.join(',')}] and [${sb.join(',')}]`;
@@ -74,32 +85,49 @@ function apply(step: Step, t: Tensor, m: Model): [Tensor, Model, string] {
   const rank = shape.length;
   const [a, b, c, d] = step.r.map(Math.abs) as [number, number, number, number];
   switch (rank === 0 ? step.kind % 3 : step.kind) {
-    case 0: { // unsqueeze
+    case 0: {
+      // unsqueeze
       const dim = (a % (rank + 1)) - (b % 2) * (rank + 1);
       const s = [...shape];
       s.splice(dim < 0 ? dim + rank + 1 : dim, 0, 1);
       return [t.unsqueeze(dim), fromFlat(s, flat(m)), `unsqueeze(${dim})`];
     }
-    case 1: { // reshape to a random factorization of the size
+    case 1: {
+      // reshape to a random factorization of the size
       const n = R.size(shape);
       const f = [1, 2, 3, 4].filter((k) => n % k === 0)[a % 4] ?? 1;
       const s = b % 2 ? [n / f, f] : [f, -1];
       return [t.reshape(s), fromFlat(s[1] === -1 ? [f, n / f] : s, flat(m)), `reshape(${s})`];
     }
-    case 2: { // contiguous, or flatten
+    case 2: {
+      // contiguous, or flatten
       if (a % 2) return [t.contiguous(), m, 'contiguous()'];
       return [t.flatten(), fromFlat([R.size(shape)], flat(m)), 'flatten()'];
     }
-    case 3: { // permute
+    case 3: {
+      // permute
       const order = shape.map((_, i) => i).sort((x, y) => ((x * 7 + a) % 5) - ((y * 7 + a) % 5) || x - y);
-      return [t.permute(order), make(order.map((o) => shape[o]!), (idx) => at(m.n, order.map((_, k) => idx[order.indexOf(k)]!))), `permute(${order})`];
+      return [
+        t.permute(order),
+        make(
+          order.map((o) => shape[o]!),
+          (idx) =>
+            at(
+              m.n,
+              order.map((_, k) => idx[order.indexOf(k)]!),
+            ),
+        ),
+        `permute(${order})`,
+      ];
     }
-    case 4: { // transpose
+    case 4: {
+      // transpose
       const [i, j] = [a % rank, b % rank];
       const swap = (idx: number[]) => idx.map((v, k) => (k === i ? idx[j]! : k === j ? idx[i]! : v));
       return [t.transpose(i, j - (c % 2) * rank), make(swap(shape), (idx) => at(m.n, swap(idx))), `transpose(${i},${j})`];
     }
-    case 5: { // slice with Python bounds and a step
+    case 5: {
+      // slice with Python bounds and a step
       const dim = a % rank;
       const size = shape[dim]!;
       const [start, end, stepSize] = [step.r[1]!, step.r[2]! + (d % 2) * size, 1 + (d % 3)];
@@ -107,17 +135,37 @@ function apply(step: Step, t: Tensor, m: Model): [Tensor, Model, string] {
       const [s0, e0] = [norm(start), Math.max(norm(end), norm(start))];
       const len = Math.ceil((e0 - s0) / stepSize);
       const s = shape.map((v, k) => (k === dim ? len : v));
-      return [t.slice(dim, start, end, stepSize), make(s, (idx) => at(m.n, idx.map((v, k) => (k === dim ? s0 + v * stepSize : v)))), `slice(${dim},${start},${end},${stepSize})`];
+      return [
+        t.slice(dim, start, end, stepSize),
+        make(s, (idx) =>
+          at(
+            m.n,
+            idx.map((v, k) => (k === dim ? s0 + v * stepSize : v)),
+          ),
+        ),
+        `slice(${dim},${start},${end},${stepSize})`,
+      ];
     }
-    case 6: { // squeeze one dim or all
+    case 6: {
+      // squeeze one dim or all
       const s = b % 2 ? shape.filter((v) => v !== 1) : shape.filter((v, k) => !(k === a % rank && v === 1));
       return [b % 2 ? t.squeeze() : t.squeeze(a % rank), fromFlat(s, flat(m)), `squeeze(${b % 2 ? '' : a % rank})`];
     }
-    case 7: { // expand size-1 dims and maybe add a leading dim
+    case 7: {
+      // expand size-1 dims and maybe add a leading dim
       const s = shape.map((v) => (v === 1 ? 1 + (a % 3) : v));
       const lead = b % 2 ? [2] : [];
       const target = [...lead, ...s];
-      return [t.expand(target), make(target, (idx) => at(m.n, idx.slice(lead.length).map((v, k) => (shape[k] === 1 ? 0 : v)))), `expand(${target})`];
+      return [
+        t.expand(target),
+        make(target, (idx) =>
+          at(
+            m.n,
+            idx.slice(lead.length).map((v, k) => (shape[k] === 1 ? 0 : v)),
+          ),
+        ),
+        `expand(${target})`,
+      ];
     }
     default: // a contiguous copy through an elementwise op keeps values
       return [t.add(0), m, 'add(0)'];
@@ -155,8 +203,12 @@ describe('reductions (property)', () => {
   it('sum / max / argmin / mean over any set of dims, keepdim or not, equal the reference', async () => {
     await fc.assert(
       fc.asyncProperty(
-        shapeArb(4), fc.array(fc.integer({ min: -4, max: 3 }), { maxLength: 4 }), fc.boolean(), layoutArb,
-        fc.constantFrom<keyof typeof ops>('sum', 'max', 'argmin', 'mean'), fc.nat(),
+        shapeArb(4),
+        fc.array(fc.integer({ min: -4, max: 3 }), { maxLength: 4 }),
+        fc.boolean(),
+        layoutArb,
+        fc.constantFrom<keyof typeof ops>('sum', 'max', 'argmin', 'mean'),
+        fc.nat(),
         async (shape, rawDims, keepdim, layout, op, seed) => {
           const rank = shape.length;
           const dims = [...new Set(rawDims.filter((d) => d >= -rank && d < rank).map((d) => (d < 0 ? d + rank : d)))];

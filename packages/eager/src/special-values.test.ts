@@ -22,7 +22,27 @@ const devices = await devicesUnderTest();
 
 const F32_MAX = 3.4028234663852886e38;
 /** Inputs: the special values, float32's limits, and ordinary numbers between them. */
-const SPECIAL = [NaN, Infinity, -Infinity, 0, -0, 1, -1, 0.5, -2.5, 3, F32_MAX, -F32_MAX, 1.1754943508222875e-38, 3e38, -3e38, 89, -104, 20, 1e4];
+const SPECIAL = [
+  NaN,
+  Infinity,
+  -Infinity,
+  0,
+  -0,
+  1,
+  -1,
+  0.5,
+  -2.5,
+  3,
+  F32_MAX,
+  -F32_MAX,
+  1.1754943508222875e-38,
+  3e38,
+  -3e38,
+  89,
+  -104,
+  20,
+  1e4,
+];
 
 const f32 = Math.fround;
 const rint = (x: number) => (Math.abs(x - Math.trunc(x)) === 0.5 ? 2 * Math.round(x / 2) : Math.round(x));
@@ -39,17 +59,42 @@ const erf = (x: number) => {
 
 /** float64 reference of each unary op on float32 inputs (keyed by UnaryOp: a new op needs a row). */
 const UNARY: Record<UnaryOp, (x: number) => number> = {
-  neg: (x) => -x, abs: Math.abs, exp: Math.exp, log: Math.log, sqrt: Math.sqrt, rsqrt: (x) => 1 / Math.sqrt(x),
-  sin: Math.sin, cos: Math.cos, tanh: Math.tanh, sigmoid: (x) => 1 / (1 + Math.exp(-x)),
-  relu: (x) => Math.max(x, 0), erf, square: (x) => x * x, reciprocal: (x) => 1 / x,
-  floor: Math.floor, ceil: Math.ceil, round: rint, sign: Math.sign, logicalNot: (x) => (x !== 0 ? 0 : 1),
+  neg: (x) => -x,
+  abs: Math.abs,
+  exp: Math.exp,
+  log: Math.log,
+  sqrt: Math.sqrt,
+  rsqrt: (x) => 1 / Math.sqrt(x),
+  sin: Math.sin,
+  cos: Math.cos,
+  tanh: Math.tanh,
+  sigmoid: (x) => 1 / (1 + Math.exp(-x)),
+  relu: (x) => Math.max(x, 0),
+  erf,
+  square: (x) => x * x,
+  reciprocal: (x) => 1 / x,
+  floor: Math.floor,
+  ceil: Math.ceil,
+  round: rint,
+  sign: Math.sign,
+  logicalNot: (x) => (x !== 0 ? 0 : 1),
 };
 const BINARY: Record<BinaryOp, (a: number, b: number) => number> = {
-  add: (a, b) => a + b, sub: (a, b) => a - b, mul: (a, b) => a * b, div: (a, b) => a / b, pow: cpow,
+  add: (a, b) => a + b,
+  sub: (a, b) => a - b,
+  mul: (a, b) => a * b,
+  div: (a, b) => a / b,
+  pow: cpow,
   maximum: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b)),
   minimum: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.min(a, b)),
-  eq: (a, b) => +(a === b), ne: (a, b) => +(a !== b), lt: (a, b) => +(a < b), le: (a, b) => +(a <= b), gt: (a, b) => +(a > b), ge: (a, b) => +(a >= b),
-  logicalAnd: (a, b) => +(a !== 0 && b !== 0), logicalOr: (a, b) => +(a !== 0 || b !== 0),
+  eq: (a, b) => +(a === b),
+  ne: (a, b) => +(a !== b),
+  lt: (a, b) => +(a < b),
+  le: (a, b) => +(a <= b),
+  gt: (a, b) => +(a > b),
+  ge: (a, b) => +(a >= b),
+  logicalAnd: (a, b) => +(a !== 0 && b !== 0),
+  logicalOr: (a, b) => +(a !== 0 || b !== 0),
 };
 const BOOL_OUT = new Set<string>(['logicalNot', 'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'logicalAnd', 'logicalOr']);
 const INACCURATE: Partial<Record<UnaryOp, (x: number) => boolean>> = { sin: (x) => Math.abs(x) >= 1e4, cos: (x) => Math.abs(x) >= 1e4 };
@@ -75,51 +120,108 @@ describe.each(devices)('special values on %s', (device) => {
 
   it.each(Object.keys(UNARY) as UnaryOp[])('%s', async (op) => {
     const keep = xs.map((v, i) => [v, i] as const).filter(([v]) => !INACCURATE[op]?.(v));
-    const input = tensor(keep.map(([v]) => v), { device });
-    await check(input[op](), keep.map(([v]) => UNARY[op](v)), (i) => `${op}(${keep[i]![0]})`);
+    const input = tensor(
+      keep.map(([v]) => v),
+      { device },
+    );
+    await check(
+      input[op](),
+      keep.map(([v]) => UNARY[op](v)),
+      (i) => `${op}(${keep[i]![0]})`,
+    );
   });
 
   it.each(Object.keys(BINARY) as BinaryOp[])('%s over every pair', async (op) => {
     const a = xs.flatMap((v) => xs.map(() => v));
     const b = xs.flatMap(() => xs);
     if (op === 'logicalAnd' || op === 'logicalOr') {
-      await check(tensor(a, { device })[op](tensor(b, { device })), a.map((v, i) => BINARY[op](v, b[i]!)), (i) => `${op}(${a[i]}, ${b[i]})`);
+      await check(
+        tensor(a, { device })[op](tensor(b, { device })),
+        a.map((v, i) => BINARY[op](v, b[i]!)),
+        (i) => `${op}(${a[i]}, ${b[i]})`,
+      );
       return;
     }
     const got = tensor(a, { device })[op](tensor(b, { device }));
     expect(got.dtype).toBe(BOOL_OUT.has(op) ? 'bool' : 'float32');
-    await check(got, a.map((v, i) => BINARY[op](v, b[i]!)), (i) => `${op}(${a[i]}, ${b[i]})`);
+    await check(
+      got,
+      a.map((v, i) => BINARY[op](v, b[i]!)),
+      (i) => `${op}(${a[i]}, ${b[i]})`,
+    );
   });
 
   it('a tensor compared with itself: NaN is not equal to itself', async () => {
     const t = x();
-    await check(t.ne(t), xs.map((v) => +Number.isNaN(v)), (i) => `ne(${xs[i]}, itself)`);
-    await check(t.eq(t), xs.map((v) => +!Number.isNaN(v)), (i) => `eq(${xs[i]}, itself)`);
-    await check(t.ge(t), xs.map((v) => +!Number.isNaN(v)), (i) => `ge(${xs[i]}, itself)`);
+    await check(
+      t.ne(t),
+      xs.map((v) => +Number.isNaN(v)),
+      (i) => `ne(${xs[i]}, itself)`,
+    );
+    await check(
+      t.eq(t),
+      xs.map((v) => +!Number.isNaN(v)),
+      (i) => `eq(${xs[i]}, itself)`,
+    );
+    await check(
+      t.ge(t),
+      xs.map((v) => +!Number.isNaN(v)),
+      (i) => `ge(${xs[i]}, itself)`,
+    );
   });
 
   it('multiplying by -0 (a JS scalar or a tensor) keeps the sign of zero', async () => {
     const want = xs.map((v) => v * -0);
     await check(x().mul(-0), want, (i) => `${xs[i]} * -0`, true);
     await check(x().mul(tensor(-0, { device })), want, (i) => `${xs[i]} * tensor(-0)`, true);
-    await check(x().neg(), xs.map((v) => -v), (i) => `-(${xs[i]})`, true);
-    await check(x().add(-0), xs.map((v) => v + -0), (i) => `${xs[i]} + -0`, true);
+    await check(
+      x().neg(),
+      xs.map((v) => -v),
+      (i) => `-(${xs[i]})`,
+      true,
+    );
+    await check(
+      x().add(-0),
+      xs.map((v) => v + -0),
+      (i) => `${xs[i]} + -0`,
+      true,
+    );
   });
 
   it('scalar operands beyond float32 become ±Infinity; NaN, -0 and subnormal scalars keep their value', async () => {
     for (const c of [3.5e38, Number.MAX_VALUE, -Number.MAX_VALUE, Infinity, -Infinity, NaN, -0, 1e-40, 5e-324, F32_MAX]) {
-      await check(x().add(c), xs.map((v) => v + f32(c)), (i) => `${xs[i]} + ${c}`);
-      await check(x().mul(c), xs.map((v) => v * f32(c)), (i) => `${xs[i]} * ${c}`);
+      await check(
+        x().add(c),
+        xs.map((v) => v + f32(c)),
+        (i) => `${xs[i]} + ${c}`,
+      );
+      await check(
+        x().mul(c),
+        xs.map((v) => v * f32(c)),
+        (i) => `${xs[i]} * ${c}`,
+      );
     }
   });
 
   it('clamp propagates NaN and keeps infinities inside the bounds', async () => {
-    await check(x().clamp(-1, 1), xs.map((v) => (Number.isNaN(v) ? NaN : Math.min(Math.max(v, -1), 1))), (i) => `clamp(${xs[i]}, -1, 1)`);
-    await check(x().clamp(0), xs.map((v) => (Number.isNaN(v) ? NaN : Math.max(v, 0))), (i) => `clamp(${xs[i]}, 0)`);
+    await check(
+      x().clamp(-1, 1),
+      xs.map((v) => (Number.isNaN(v) ? NaN : Math.min(Math.max(v, -1), 1))),
+      (i) => `clamp(${xs[i]}, -1, 1)`,
+    );
+    await check(
+      x().clamp(0),
+      xs.map((v) => (Number.isNaN(v) ? NaN : Math.max(v, 0))),
+      (i) => `clamp(${xs[i]}, 0)`,
+    );
   });
 
   it('casts: NaN to bool is true; float to int32 truncates, saturates and maps NaN to 0', async () => {
-    await check(x().cast('bool'), xs.map((v) => +(v !== 0)), (i) => `bool(${xs[i]})`);
+    await check(
+      x().cast('bool'),
+      xs.map((v) => +(v !== 0)),
+      (i) => `bool(${xs[i]})`,
+    );
     const toInt = (v: number) => (Number.isNaN(v) ? 0 : Math.trunc(Math.min(Math.max(v, -2147483648), 2147483647)));
     const big = [...xs, 2147483520, 2147483648, -2147483648, -2147483904, 2.9e9, -2.9e9, 16777217].map(f32);
     await check(tensor(big, { device }).cast('int32'), big.map(toInt), (i) => `int32(${big[i]})`);
@@ -134,14 +236,33 @@ describe.each(devices)('special values on %s', (device) => {
     argmax: (r) => (r.findIndex(Number.isNaN) >= 0 ? r.findIndex(Number.isNaN) : r.indexOf(Math.max(...r))),
     argmin: (r) => (r.findIndex(Number.isNaN) >= 0 ? r.findIndex(Number.isNaN) : r.indexOf(Math.min(...r))),
   };
-  const ROWS = [[1, NaN, 3], [-Infinity, -Infinity, -Infinity], [Infinity, -Infinity, 0], [-0, -0, -0], [F32_MAX, F32_MAX, -1], [2, NaN, NaN], [-1, 5, 5]];
+  const ROWS = [
+    [1, NaN, 3],
+    [-Infinity, -Infinity, -Infinity],
+    [Infinity, -Infinity, 0],
+    [-0, -0, -0],
+    [F32_MAX, F32_MAX, -1],
+    [2, NaN, NaN],
+    [-1, 5, 5],
+  ];
   it.each(Object.keys(REDUCE) as (keyof typeof REDUCE)[])('%s over rows holding NaN, infinities and float32-limit values', async (op) => {
     const t = tensor(ROWS, { device });
-    await check(t[op](1), ROWS.map((r) => REDUCE[op](r.map(f32))), (i) => `${op}([${ROWS[i]}])`);
+    await check(
+      t[op](1),
+      ROWS.map((r) => REDUCE[op](r.map(f32))),
+      (i) => `${op}([${ROWS[i]}])`,
+    );
   });
 
   it('any and all read NaN as true', async () => {
-    const t = tensor([[NaN, 0], [0, 0], [NaN, NaN]], { device });
+    const t = tensor(
+      [
+        [NaN, 0],
+        [0, 0],
+        [NaN, NaN],
+      ],
+      { device },
+    );
     await check(t.any(1), [1, 0, 1], (i) => `any(row ${i})`);
     await check(t.all(1), [0, 0, 1], (i) => `all(row ${i})`);
   });

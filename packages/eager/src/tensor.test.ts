@@ -12,9 +12,15 @@ describe('Tensor', () => {
   });
 
   it('reads back typed arrays, nested arrays (booleans for bool) and single items', async () => {
-    const b = tensor([[true, false], [false, true]]);
+    const b = tensor([
+      [true, false],
+      [false, true],
+    ]);
     expect(b.dtype).toBe('bool');
-    expect(await b.toArray()).toEqual([[true, false], [false, true]]);
+    expect(await b.toArray()).toEqual([
+      [true, false],
+      [false, true],
+    ]);
     expect(await b.data()).toEqual(new Uint8Array([1, 0, 0, 1]));
     expect(await tensor([3.5]).reshape([]).toArray()).toBe(3.5);
     expect(await full([1, 1, 1], true).item()).toBe(1);
@@ -53,7 +59,11 @@ describe('Tensor', () => {
     expect(await big.mul(big).toArray()).toEqual([wrap(2147483647n ** 2n), wrap(2n ** 62n), wrap(65536n ** 2n)]);
     expect(await big.neg().toArray()).toEqual([-2147483647, -2147483648, -65536]);
     expect(await big.sum().item()).toBe(wrap(2147483647n - 2147483648n + 65536n));
-    expect(await tensor([3, 2, -2], { dtype: 'int32' }).pow(tensor([21, -1, 3], { dtype: 'int32' })).toArray()).toEqual([wrap(3n ** 21n), 0, -8]);
+    expect(
+      await tensor([3, 2, -2], { dtype: 'int32' })
+        .pow(tensor([21, -1, 3], { dtype: 'int32' }))
+        .toArray(),
+    ).toEqual([wrap(3n ** 21n), 0, -8]);
   });
 
   it('states division rules: true division, IEEE results for division by zero', async () => {
@@ -73,7 +83,15 @@ describe('Tensor', () => {
 
   it('movement ops return views of the same storage; contiguous copies only when needed', () => {
     const x = zeros([4, 6]);
-    for (const v of [x.transpose(0, 1), x.slice(1, 1, 5, 2), x.unsqueeze(0).expand([3, 4, 6]), x.reshape([2, 12]), x.view(24), x.contiguous(), x.permute(1, 0).squeeze()]) {
+    for (const v of [
+      x.transpose(0, 1),
+      x.slice(1, 1, 5, 2),
+      x.unsqueeze(0).expand([3, 4, 6]),
+      x.reshape([2, 12]),
+      x.view(24),
+      x.contiguous(),
+      x.permute(1, 0).squeeze(),
+    ]) {
       expect(v.storage).toBe(x.storage);
     }
     expect(x.transpose(0, 1).contiguous().storage).not.toBe(x.storage);
@@ -89,13 +107,47 @@ describe('Tensor', () => {
   });
 
   it('cat, stack, split and where', async () => {
-    const a = tensor([[1, 2], [3, 4]]);
-    expect(await cat([a, a.mul(10)], 1).toArray()).toEqual([[1, 2, 10, 20], [3, 4, 30, 40]]);
-    expect((await stack([a, a], 1).toArray())).toEqual([[[1, 2], [1, 2]], [[3, 4], [3, 4]]]);
+    const a = tensor([
+      [1, 2],
+      [3, 4],
+    ]);
+    expect(await cat([a, a.mul(10)], 1).toArray()).toEqual([
+      [1, 2, 10, 20],
+      [3, 4, 30, 40],
+    ]);
+    expect(await stack([a, a], 1).toArray()).toEqual([
+      [
+        [1, 2],
+        [1, 2],
+      ],
+      [
+        [3, 4],
+        [3, 4],
+      ],
+    ]);
     expect(await Promise.all(split(arange(7), 3).map((p) => p.toArray()))).toEqual([[0, 1, 2], [3, 4, 5], [6]]);
-    expect(await Promise.all(arange(6).reshape(2, 3).split([1, 2], 1).map((p) => p.toArray()))).toEqual([[[0], [3]], [[1, 2], [4, 5]]]);
-    expect(await where(a.gt(2), a, tensor([-1, -2])).toArray()).toEqual([[-1, -2], [3, 4]]);
-    expect(await dispatch('sub', [10, a], {}).toArray()).toEqual([[9, 8], [7, 6]]);
+    expect(
+      await Promise.all(
+        arange(6)
+          .reshape(2, 3)
+          .split([1, 2], 1)
+          .map((p) => p.toArray()),
+      ),
+    ).toEqual([
+      [[0], [3]],
+      [
+        [1, 2],
+        [4, 5],
+      ],
+    ]);
+    expect(await where(a.gt(2), a, tensor([-1, -2])).toArray()).toEqual([
+      [-1, -2],
+      [3, 4],
+    ]);
+    expect(await dispatch('sub', [10, a], {}).toArray()).toEqual([
+      [9, 8],
+      [7, 6],
+    ]);
   });
 
   it('reductions accept one dim, several, or none, with keepdim', async () => {

@@ -5,20 +5,20 @@
  * to a table adds its method.
  */
 import { KilnError } from '@kiln/gpu-runtime';
-import { getBackend } from './backend';
 import type { Device, Storage, TensorRef } from './backend';
-import { INT, check, checkArg, checkOptions } from './checks';
+import { getBackend } from './backend';
+import { check, checkArg, checkOptions, INT } from './checks';
 import { checkInputs, dispatch, getMode } from './dispatch';
-import { canCast } from './dtype';
 import type { DType, Scalar, TypedArray } from './dtype';
+import { canCast } from './dtype';
 import { trackTensor, untrackTensor } from './memory';
-import { BINARY, UNARY } from './ops/elementwise';
 import type { BinaryOp, UnaryOp } from './ops/elementwise';
-import { REDUCTIONS } from './ops/reductions';
+import { BINARY, UNARY } from './ops/elementwise';
 import type { ReduceOp } from './ops/reductions';
+import { REDUCTIONS } from './ops/reductions';
 import type { TensorMeta } from './ops/table';
-import { numelOf, shapeStr } from './view';
 import type { View } from './view';
+import { numelOf, shapeStr } from './view';
 
 /** Nested arrays as `toArray()` returns them: numbers, or booleans for bool tensors. */
 export type NestedArray = number | boolean | NestedArray[];
@@ -148,7 +148,9 @@ export class Tensor implements TensorMeta {
   /** The value of a one-element tensor (bool as 0 or 1). */
   async item(): Promise<number> {
     if (this.numel !== 1) {
-      throw new KilnError(`expected a tensor with one element, got ${this.dtype}${shapeStr(this.shape)} (${this.numel} elements)`, { op: 'item' });
+      throw new KilnError(`expected a tensor with one element, got ${this.dtype}${shapeStr(this.shape)} (${this.numel} elements)`, {
+        op: 'item',
+      });
     }
     return (await this.data())[0]!;
   }
@@ -280,15 +282,27 @@ function install<K extends string>(names: readonly K[], method: (op: K) => (this
 
 const keys = <K extends string>(table: Record<K, unknown>) => Object.keys(table) as K[];
 
-install([...keys(UNARY), 'silu' as const], (op) => function (this: Tensor) {
-  return dispatch(op, [this], {});
-});
-install(keys(BINARY), (op) => function (this: Tensor, other: Tensor | Scalar) {
-  return dispatch(op, [this, other], {});
-});
-install([...keys(REDUCTIONS), 'mean' as const, 'logsumexp' as const], (op) => function (this: Tensor, dim?: Dims, keepdim = false) {
-  return dispatch(op, [this], { dim: dimList(dim), keepdim });
-});
+install(
+  [...keys(UNARY), 'silu' as const],
+  (op) =>
+    function (this: Tensor) {
+      return dispatch(op, [this], {});
+    },
+);
+install(
+  keys(BINARY),
+  (op) =>
+    function (this: Tensor, other: Tensor | Scalar) {
+      return dispatch(op, [this, other], {});
+    },
+);
+install(
+  [...keys(REDUCTIONS), 'mean' as const, 'logsumexp' as const],
+  (op) =>
+    function (this: Tensor, dim?: Dims, keepdim = false) {
+      return dispatch(op, [this], { dim: dimList(dim), keepdim });
+    },
+);
 
 const SPLIT_SIZES = check<number | readonly number[]>(
   'a positive integer or a list of non-negative integers',

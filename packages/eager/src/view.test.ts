@@ -1,11 +1,24 @@
-import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import {
-  broadcastShapes, coalesce, contiguousView, expand, flattenShape, inferShape, isContiguous,
-  normalizeDim, normalizeDims, permute, reshape, slice, squeeze, transpose, unsqueeze,
-} from './view';
-import type { View } from './view';
+import { describe, expect, it } from 'vitest';
 import { promoteTypes, resultType, scalarDtype } from './dtype';
+import type { View } from './view';
+import {
+  broadcastShapes,
+  coalesce,
+  contiguousView,
+  expand,
+  flattenShape,
+  inferShape,
+  isContiguous,
+  normalizeDim,
+  normalizeDims,
+  permute,
+  reshape,
+  slice,
+  squeeze,
+  transpose,
+  unsqueeze,
+} from './view';
 
 /** Storage offsets of every element of a view, in row-major logical order. */
 function offsets(v: View): number[] {
@@ -75,9 +88,7 @@ describe('views', () => {
     const merged = reshape(t, [2, 4, 3, 1]);
     expect(merged && offsets(merged)).toEqual(offsets(t));
     expect(inferShape('reshape', [2, 3, 4], [-1, 4])).toEqual([6, 4]);
-    expect(() => inferShape('reshape', [2, 3], [4, 2])).toThrow(
-      'reshape: cannot reshape a tensor of shape [2,3] (6 elements) to [4,2]',
-    );
+    expect(() => inferShape('reshape', [2, 3], [4, 2])).toThrow('reshape: cannot reshape a tensor of shape [2,3] (6 elements) to [4,2]');
     expect(flattenShape('flatten', [2, 3, 4, 5], 1, 2)).toEqual([2, 12, 5]);
   });
 
@@ -100,8 +111,30 @@ describe('views', () => {
   });
 
   it('coalesces dims that all operands walk with one stride', () => {
-    expect(coalesce([2, 3, 4], [[12, 4, 1], [0, 0, 0]])).toEqual({ shape: [24], strides: [[1], [0]] });
-    expect(coalesce([2, 3, 4], [[12, 4, 1], [1, 0, 0]])).toEqual({ shape: [2, 12], strides: [[12, 1], [1, 0]] });
+    expect(
+      coalesce(
+        [2, 3, 4],
+        [
+          [12, 4, 1],
+          [0, 0, 0],
+        ],
+      ),
+    ).toEqual({ shape: [24], strides: [[1], [0]] });
+    expect(
+      coalesce(
+        [2, 3, 4],
+        [
+          [12, 4, 1],
+          [1, 0, 0],
+        ],
+      ),
+    ).toEqual({
+      shape: [2, 12],
+      strides: [
+        [12, 1],
+        [1, 0],
+      ],
+    });
     expect(coalesce([1, 1], [[5, 1]])).toEqual({ shape: [], strides: [[]] });
   });
 });

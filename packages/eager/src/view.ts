@@ -177,10 +177,7 @@ export function inferShape(op: string, from: readonly number[], to: readonly num
   const bad = holes > 1 || to.some((s) => !Number.isInteger(s) || s < -1) || (holes === 1 && known === 0);
   const out = to.map((s) => (s === -1 ? numel / known : s));
   if (bad || numelOf(out) !== numel || !out.every(Number.isInteger)) {
-    throw new KilnError(
-      `cannot reshape a tensor of shape ${shapeStr(from)} (${numel} elements) to ${shapeStr(to)}`,
-      { op },
-    );
+    throw new KilnError(`cannot reshape a tensor of shape ${shapeStr(from)} (${numel} elements) to ${shapeStr(to)}`, { op });
   }
   return out;
 }
@@ -232,10 +229,7 @@ export function flattenShape(op: string, shape: readonly number[], startDim: num
  * size-1 dims, so that loops run over as few dims as possible (a contiguous
  * elementwise op becomes one flat loop). All operands share `shape`.
  */
-export function coalesce(
-  shape: readonly number[],
-  strides: readonly (readonly number[])[],
-): { shape: number[]; strides: number[][] } {
+export function coalesce(shape: readonly number[], strides: readonly (readonly number[])[]): { shape: number[]; strides: number[][] } {
   const outShape: number[] = [];
   const outStrides: number[][] = strides.map(() => []);
   for (let d = 0; d < shape.length; d++) {

@@ -101,7 +101,9 @@ function checkBindings(limits: GPUSupportedLimits, bindings: readonly Binding[],
     else if (!(buffer.usage & UNIFORM)) throw new KilnError(`binding ${i} is neither a storage nor a uniform buffer`, { op: label });
     if (size > limit) throw new DeviceLimitError(`binding ${i} of kernel '${label}'`, size, limitName, limit, '', label);
     if (offset % align !== 0) {
-      throw new KilnError(`binding ${i} starts at byte ${offset}, not a multiple of this device's offset alignment ${align}`, { op: label });
+      throw new KilnError(`binding ${i} starts at byte ${offset}, not a multiple of this device's offset alignment ${align}`, {
+        op: label,
+      });
     }
   });
   if (storage > limits.maxStorageBuffersPerShaderStage) {

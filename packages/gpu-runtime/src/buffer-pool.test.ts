@@ -114,7 +114,9 @@ describe('BufferPool on the device', () => {
       expect(error).toBeInstanceOf(OutOfMemoryError);
       const live = rt.pool.stats().bytesLive;
       expect((error as Error).message).toMatch(
-        new RegExp(`^webgpu: out of memory: ${formatBytes(live)} live, ${formatBytes(2 * MiB - 100)} requested, budget ${formatBytes(s0.bytesLive + 10 * MiB)}\\. Free tensors with dispose\\(\\) or tidy\\(\\)`),
+        new RegExp(
+          `^webgpu: out of memory: ${formatBytes(live)} live, ${formatBytes(2 * MiB - 100)} requested, budget ${formatBytes(s0.bytesLive + 10 * MiB)}\\. Free tensors with dispose\\(\\) or tidy\\(\\)`,
+        ),
       );
       expect((error as OutOfMemoryError).figures).toEqual({ live, requested: 2 * MiB - 100, budget: s0.bytesLive + 10 * MiB, freed: 0 });
       expect(rt.pool.stats().bytesLive).toBe(live); // nothing was allocated

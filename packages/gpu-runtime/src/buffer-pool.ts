@@ -77,7 +77,8 @@ export class BufferPool {
     if (byteLength > cap) {
       // Kernels bind whole buffers: a storage buffer above the binding limit
       // would fail validation only when bound, and take its whole batch with it.
-      const advice = usage & STORAGE ? `a kernel cannot bind more: keep it on 'cpu', or split it into tensors of at most ${formatBytes(limit)}` : '';
+      const advice =
+        usage & STORAGE ? `a kernel cannot bind more: keep it on 'cpu', or split it into tensors of at most ${formatBytes(limit)}` : '';
       throw new DeviceLimitError(`a buffer${label ? ` '${label}'` : ''}`, byteLength, limitName, limit, advice, 'webgpu');
     }
     const size = Math.min(sizeClass(byteLength), cap);
@@ -152,7 +153,8 @@ export class BufferPool {
     if (errors.length === 0) return buffer;
     buffer.destroy();
     const figures = { live: this.stat.bytesLive, requested, budget: this.budget, freed: 0 };
-    if (typeof GPUOutOfMemoryError !== 'undefined' && errors[0] instanceof GPUOutOfMemoryError) throw new OutOfMemoryError(figures, '', 'webgpu', errors[0]!.message.trimEnd());
+    if (typeof GPUOutOfMemoryError !== 'undefined' && errors[0] instanceof GPUOutOfMemoryError)
+      throw new OutOfMemoryError(figures, '', 'webgpu', errors[0]!.message.trimEnd());
     throw new KilnError(`creating a buffer of ${formatBytes(descriptor.size)} failed: ${errors[0]!.message.trimEnd()}`, { op: 'webgpu' });
   }
 

@@ -10,7 +10,12 @@ export type LogTopic = 'graph_breaks' | 'recompiles' | 'guards' | 'graph' | 'out
 
 function topics(): Set<string> {
   const env = typeof process === 'undefined' ? undefined : process.env.KILN_LOGS;
-  return new Set((env ?? '').split(',').map((t) => t.trim()).filter(Boolean));
+  return new Set(
+    (env ?? '')
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean),
+  );
 }
 
 export function logEnabled(topic: LogTopic): boolean {

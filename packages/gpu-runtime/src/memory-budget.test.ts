@@ -29,7 +29,7 @@ describe('the device memory budget', () => {
     expect(() => parseBudget('-1GiB')).toThrow(/cannot read/);
   });
 
-  it('finds this host\'s memory', async () => {
+  it("finds this host's memory", async () => {
     const found = await hostMemory();
     expect(found.total).toBeGreaterThan(0);
     expect(Number.isFinite(found.total)).toBe(true);

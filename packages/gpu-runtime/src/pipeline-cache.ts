@@ -156,11 +156,7 @@ interface Problem {
   message: string;
 }
 
-async function diagnose(
-  spec: PipelineKey,
-  module: GPUShaderModule,
-  scope: Promise<GPUError | null>,
-): Promise<KilnError | undefined> {
+async function diagnose(spec: PipelineKey, module: GPUShaderModule, scope: Promise<GPUError | null>): Promise<KilnError | undefined> {
   const [info, error] = await Promise.all([module.getCompilationInfo(), scope]);
   const problems = info.messages
     .filter((m) => m.type === 'error')

@@ -1,4 +1,4 @@
-import { getRuntime, type GpuRuntime } from './runtime';
+import { type GpuRuntime, getRuntime } from './runtime';
 
 export type WebGpuProbe = { runtime: GpuRuntime; reason?: undefined } | { runtime?: undefined; reason: string };
 

@@ -37,7 +37,11 @@ export class KernelTimer {
   ) {
     if (method === 'timestamp') {
       this.querySet = device.createQuerySet({ type: 'timestamp', count: 2 * MAX_TIMED_DISPATCHES });
-      this.resolveBuffer = pool.acquire(16 * MAX_TIMED_DISPATCHES, GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC, 'kiln-timestamps');
+      this.resolveBuffer = pool.acquire(
+        16 * MAX_TIMED_DISPATCHES,
+        GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+        'kiln-timestamps',
+      );
     }
   }
 
@@ -102,7 +106,10 @@ function makeReport(method: ProfileReport['method'], kernels: KernelTime[], tota
     toString() {
       const rows = kernels.map((k) => `  ${k.ms.toFixed(3).padStart(10)} ms  ${k.label}`);
       const gpu = kernels.reduce((s, k) => s + k.ms, 0);
-      return [`profile (${method}): ${kernels.length} dispatches, ${gpu.toFixed(3)} ms in kernels, ${totalMs.toFixed(3)} ms total`, ...rows].join('\n');
+      return [
+        `profile (${method}): ${kernels.length} dispatches, ${gpu.toFixed(3)} ms in kernels, ${totalMs.toFixed(3)} ms total`,
+        ...rows,
+      ].join('\n');
     },
   };
 }

@@ -15,7 +15,10 @@ const script = 'packages/gpu-runtime/src/testing/failing-kernels.ts';
 
 function run(logs: string): { stdout: string; stderr: string } {
   const child = spawnSync(process.execPath, ['--import', 'tsx', script], {
-    cwd: root, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '', KILN_LOGS: logs }, timeout: 60_000,
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, NODE_OPTIONS: '', KILN_LOGS: logs },
+    timeout: 60_000,
   });
   if (child.status !== 0) throw new Error(`${script} exited with ${child.status}:\n${child.stderr}`);
   return { stdout: child.stdout, stderr: child.stderr };
@@ -26,7 +29,7 @@ describe('WebGPU errors', () => {
     if (!gpu.runtime) return ctx.skip(gpu.reason);
     const { stdout, stderr } = run('');
     const lines = stdout.trimEnd().split('\n');
-    expect(lines, 'stdout holds only the fixture\'s result line').toHaveLength(1);
+    expect(lines, "stdout holds only the fixture's result line").toHaveLength(1);
     const [compile, usage] = JSON.parse(lines[0]!) as string[];
     expect(compile).toMatch(/'broken_kernel' failed to compile:[\s\S]*undefined_thing/);
     expect(usage).toMatch(/WebGPU reported an error: [\s\S]*bad_usage/);

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { openDevice } from './device';
 import { DeviceLimitError, formatBytes, KilnError } from './errors';
 import { probeWebGpu } from './probe';
 import { GpuRuntime } from './runtime';
-import { openDevice } from './device';
 
 const gpu = await probeWebGpu();
 
@@ -92,52 +92,55 @@ describe('GpuRuntime', () => {
     await expect(rt.read(rt.alloc(4), 0, 4)).resolves.toBeInstanceOf(ArrayBuffer);
   });
 
-  it.for(['synchronous', 'asynchronous'] as const)('a kernel that does not compile fails alone: the work batched around it keeps its values (%s errors)', async (mode, ctx) => {
-    if (!gpu.runtime) return ctx.skip(gpu.reason);
-    // The asynchronous mode is the browser's, where errors reach JS after the call that made them.
-    // A device of its own, so that its errors stay out of the shared runtime.
-    const rt = mode === 'synchronous' ? gpu.runtime : new GpuRuntime(await openDevice(), { synchronousErrors: false });
-    if (rt !== gpu.runtime) ctx.onTestFinished(() => rt.device.destroy());
-    const good = await rt.pipelines.getAsync({ wgsl: AXPY, label: 'axpy' });
-    const input = rt.upload(Float32Array.from([1, 2, 3, 4]));
-    const outs = [rt.alloc(16), rt.alloc(16), rt.alloc(16)];
-    const bind = (out: GPUBuffer) => [input, { buffer: out, size: 16 }];
-    const broken = { wgsl: AXPY.replace('a[g.x] * 3.0', 'a[g.x] * undefined_thing'), label: 'broken_axpy' };
-    rt.dispatch(good, bind(outs[0]!), [1]);
-    const failed = rt.pipeline(broken);
-    const thrown = (() => {
-      try {
-        rt.dispatch(failed, bind(outs[1]!), [1]);
-      } catch (e) {
-        return e;
+  it.for(['synchronous', 'asynchronous'] as const)(
+    'a kernel that does not compile fails alone: the work batched around it keeps its values (%s errors)',
+    async (mode, ctx) => {
+      if (!gpu.runtime) return ctx.skip(gpu.reason);
+      // The asynchronous mode is the browser's, where errors reach JS after the call that made them.
+      // A device of its own, so that its errors stay out of the shared runtime.
+      const rt = mode === 'synchronous' ? gpu.runtime : new GpuRuntime(await openDevice(), { synchronousErrors: false });
+      if (rt !== gpu.runtime) ctx.onTestFinished(() => rt.device.destroy());
+      const good = await rt.pipelines.getAsync({ wgsl: AXPY, label: 'axpy' });
+      const input = rt.upload(Float32Array.from([1, 2, 3, 4]));
+      const outs = [rt.alloc(16), rt.alloc(16), rt.alloc(16)];
+      const bind = (out: GPUBuffer) => [input, { buffer: out, size: 16 }];
+      const broken = { wgsl: AXPY.replace('a[g.x] * 3.0', 'a[g.x] * undefined_thing'), label: 'broken_axpy' };
+      rt.dispatch(good, bind(outs[0]!), [1]);
+      const failed = rt.pipeline(broken);
+      const thrown = (() => {
+        try {
+          rt.dispatch(failed, bind(outs[1]!), [1]);
+        } catch (e) {
+          return e;
+        }
+      })();
+      rt.dispatch(good, bind(outs[2]!), [1]);
+      const compileError = /'broken_axpy' failed to compile:[\s\S]*undefined_thing/;
+      if (rt.synchronousErrors) {
+        // Dawn: known when the pipeline is made, so the dispatch throws and records nothing.
+        expect(String(thrown)).toMatch(compileError);
+      } else {
+        // Elsewhere: at the next sync point, like an asynchronous CUDA error.
+        await expect(rt.read(outs[0]!, 0, 16)).rejects.toThrow(compileError);
       }
-    })();
-    rt.dispatch(good, bind(outs[2]!), [1]);
-    const compileError = /'broken_axpy' failed to compile:[\s\S]*undefined_thing/;
-    if (rt.synchronousErrors) {
-      // Dawn: known when the pipeline is made, so the dispatch throws and records nothing.
-      expect(String(thrown)).toMatch(compileError);
-    } else {
-      // Elsewhere: at the next sync point, like an asynchronous CUDA error.
-      await expect(rt.read(outs[0]!, 0, 16)).rejects.toThrow(compileError);
-    }
-    for (const out of [outs[0]!, outs[2]!]) expect(Array.from(new Float32Array(await rt.read(out, 0, 16)))).toEqual([3, 7, 11, 15]);
-    // Once known, the failed pipeline throws its compile error where it is used, recording nothing.
-    const dispatches = rt.batcher.dispatches;
-    expect(() => rt.dispatch(failed, bind(outs[1]!), [1])).toThrow(compileError);
-    expect(rt.batcher.dispatches).toBe(dispatches);
-    // It left the cache: the same source compiles anew and reports its error again.
-    const again = rt.pipeline(broken);
-    expect(again).not.toBe(failed);
-    if (rt.synchronousErrors) expect(() => rt.dispatch(again, bind(outs[1]!), [1])).toThrow(compileError);
-    else rt.pipelines.reported(again);
-    await expect(rt.pipelines.getAsync(broken)).rejects.toThrow(compileError);
-    // A valid kernel still works, in the shared batch.
-    rt.dispatch(good, bind(outs[1]!), [1]);
-    expect(Array.from(new Float32Array(await rt.read(outs[1]!, 0, 16)))).toEqual([3, 7, 11, 15]);
-    [input, ...outs].forEach((b) => rt.release(b));
-    expect(rt.synchronousErrors).toBe(mode === 'synchronous'); // Dawn in Node reports errors during the call
-  });
+      for (const out of [outs[0]!, outs[2]!]) expect(Array.from(new Float32Array(await rt.read(out, 0, 16)))).toEqual([3, 7, 11, 15]);
+      // Once known, the failed pipeline throws its compile error where it is used, recording nothing.
+      const dispatches = rt.batcher.dispatches;
+      expect(() => rt.dispatch(failed, bind(outs[1]!), [1])).toThrow(compileError);
+      expect(rt.batcher.dispatches).toBe(dispatches);
+      // It left the cache: the same source compiles anew and reports its error again.
+      const again = rt.pipeline(broken);
+      expect(again).not.toBe(failed);
+      if (rt.synchronousErrors) expect(() => rt.dispatch(again, bind(outs[1]!), [1])).toThrow(compileError);
+      else rt.pipelines.reported(again);
+      await expect(rt.pipelines.getAsync(broken)).rejects.toThrow(compileError);
+      // A valid kernel still works, in the shared batch.
+      rt.dispatch(good, bind(outs[1]!), [1]);
+      expect(Array.from(new Float32Array(await rt.read(outs[1]!, 0, 16)))).toEqual([3, 7, 11, 15]);
+      [input, ...outs].forEach((b) => rt.release(b));
+      expect(rt.synchronousErrors).toBe(mode === 'synchronous'); // Dawn in Node reports errors during the call
+    },
+  );
 
   it('refuses a grid above the device limit at dispatch, before recording it', async (ctx) => {
     if (!gpu.runtime) return ctx.skip(gpu.reason);
@@ -190,8 +193,12 @@ describe('GpuRuntime', () => {
     expect(rt.batcher.submits).toBe(submits + 1);
     rt.batcher.maxDispatchesPerSubmit = saved;
     // Each of the 50 dispatches maps x -> 3x + i, in order, through tmp and back.
-    let x0 = 1, x1 = 1;
-    for (let i = 0; i < 50; i++) { x0 = Math.fround(x0 * 3); x1 = x1 * 3 + 1; }
+    let x0 = 1,
+      x1 = 1;
+    for (let i = 0; i < 50; i++) {
+      x0 = Math.fround(x0 * 3);
+      x1 = x1 * 3 + 1;
+    }
     expect(got[0]).toBe(x0);
     expect(got[1]! / x1).toBeCloseTo(1, 5); // f32 rounding (or fma) over 50 steps
     rt.release(tmp);
@@ -203,7 +210,8 @@ describe('GpuRuntime', () => {
     const saved = rt.batcher.maxDispatchesPerSubmit;
     rt.batcher.maxDispatchesPerSubmit = threshold;
     const pipeline = rt.pipeline({ wgsl: AXPY });
-    const a = rt.alloc(256), b = rt.alloc(256);
+    const a = rt.alloc(256),
+      b = rt.alloc(256);
     const before = rt.batcher.submits;
     try {
       record(() => rt.dispatch(pipeline, [a, b], [1]));
@@ -215,13 +223,23 @@ describe('GpuRuntime', () => {
 
   it('flushes by itself at the dispatch threshold', (ctx) => {
     if (!gpu.runtime) return ctx.skip(gpu.reason);
-    expect(submitsWith(gpu.runtime, 10, (dispatch) => { for (let i = 0; i < 25; i++) dispatch(); })).toBe(2);
+    expect(
+      submitsWith(gpu.runtime, 10, (dispatch) => {
+        for (let i = 0; i < 25; i++) dispatch();
+      }),
+    ).toBe(2);
   });
 
   it('submits a batch once, whatever the threshold', (ctx) => {
     if (!gpu.runtime) return ctx.skip(gpu.reason);
     const rt = gpu.runtime;
-    expect(submitsWith(rt, 4, (dispatch) => rt.batcher.batch(() => { for (let i = 0; i < 20; i++) dispatch(); }))).toBe(1);
+    expect(
+      submitsWith(rt, 4, (dispatch) =>
+        rt.batcher.batch(() => {
+          for (let i = 0; i < 20; i++) dispatch();
+        }),
+      ),
+    ).toBe(1);
   });
 
   it.for(['timestamp', 'wall'] as const)('profiles each dispatch by %s', async (method, ctx) => {
@@ -230,7 +248,8 @@ describe('GpuRuntime', () => {
     if (method === 'timestamp' && !rt.features.has('timestamp-query')) return ctx.skip('no timestamp-query');
     const pipeline = rt.pipeline({ wgsl: AXPY });
     const n = 1 << 20;
-    const a = rt.alloc(n * 4), b = rt.alloc(n * 4);
+    const a = rt.alloc(n * 4),
+      b = rt.alloc(n * 4);
     const report = await rt.profile(() => {
       rt.dispatch(pipeline, [a, b], [n / 64], 'first');
       rt.flush(); // several submits in one profile

@@ -1,13 +1,13 @@
 import { BindGroupCache } from './bind-group-cache';
 import { BufferPool } from './buffer-pool';
 import { CommandBatcher, type Workgroups } from './command-batcher';
-import { acquireDevice, type AcquiredDevice } from './device';
+import { type AcquiredDevice, acquireDevice } from './device';
 import { ASSERT_WORDS, recordedError } from './device-asserts';
 import { KilnError } from './errors';
-import { PipelineCache, type PipelineKey } from './pipeline-cache';
 import { log } from './log';
 import { LruCache } from './lru';
 import { initialBudget, parseBudget } from './memory-budget';
+import { PipelineCache, type PipelineKey } from './pipeline-cache';
 import { KernelTimer, type ProfileReport } from './profiler';
 import { ReadbackWaiter } from './readback-waiter';
 

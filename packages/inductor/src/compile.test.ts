@@ -1,4 +1,4 @@
-import { arange, cat, F, manualSeed, randn, runGraph, tidy, type Device, type Tensor } from '@kiln/eager';
+import { arange, cat, type Device, F, manualSeed, randn, runGraph, type Tensor, tidy } from '@kiln/eager';
 import { devicesUnderTest } from '@kiln/eager/testing';
 import { describe, expect, it } from 'vitest';
 import { compileGraph } from './compile';
@@ -18,51 +18,140 @@ const gelu = (x: Tensor) => F.gelu(x, { approximate: 'tanh' });
 
 const PATTERNS: Pattern[] = [
   { name: 'elementwise chain (W1)', shapes: [[64, 33]], fn: (x) => gelu(x.mul(1.5).add(0.5)).mul(x.sigmoid()), kernels: 1 },
-  { name: 'long elementwise chain', shapes: [[100]], fn: (x) => Array.from({ length: 20 }, (_, i) => i).reduce((y, i) => (i % 2 ? y.mul(1.01) : y.add(0.1)), x).tanh(), kernels: 1 },
-  { name: 'sum(x * y)', shapes: [[17, 31], [17, 31]], fn: (x, y) => x.mul(y).sum(), kernels: 1 },
+  {
+    name: 'long elementwise chain',
+    shapes: [[100]],
+    fn: (x) =>
+      Array.from({ length: 20 }, (_, i) => i)
+        .reduce((y, i) => (i % 2 ? y.mul(1.01) : y.add(0.1)), x)
+        .tanh(),
+    kernels: 1,
+  },
+  {
+    name: 'sum(x * y)',
+    shapes: [
+      [17, 31],
+      [17, 31],
+    ],
+    fn: (x, y) => x.mul(y).sum(),
+    kernels: 1,
+  },
   { name: 'softmax', shapes: [[16, 50]], fn: (x) => F.softmax(x, -1), kernels: 1 },
   { name: 'layerNorm with weight and bias', shapes: [[12, 40], [40], [40]], fn: (x, w, b) => F.layerNorm(x, [40], w, b), kernels: 1 },
   { name: 'linear + bias + gelu', shapes: [[9, 20], [24, 20], [24]], fn: (x, w, b) => gelu(F.linear(x, w, b)), kernels: 1 },
   {
-    name: 'MLP (linear, gelu, linear)', shapes: [[8, 16], [32, 16], [32], [16, 32], [16]],
-    fn: (x, w1, b1, w2, b2) => F.linear(gelu(F.linear(x, w1, b1)), w2, b2), kernels: 2,
+    name: 'MLP (linear, gelu, linear)',
+    shapes: [[8, 16], [32, 16], [32], [16, 32], [16]],
+    fn: (x, w1, b1, w2, b2) => F.linear(gelu(F.linear(x, w1, b1)), w2, b2),
+    kernels: 2,
   },
   {
-    name: 'causal attention', shapes: [[2, 3, 10, 8], [2, 3, 10, 8], [2, 3, 10, 8]],
-    fn: (q, k, v) => F.scaledDotProductAttention(q, k, v, { isCausal: true }), kernels: 3,
+    name: 'causal attention',
+    shapes: [
+      [2, 3, 10, 8],
+      [2, 3, 10, 8],
+      [2, 3, 10, 8],
+    ],
+    fn: (q, k, v) => F.scaledDotProductAttention(q, k, v, { isCausal: true }),
+    kernels: 3,
   },
   {
-    name: 'views (transpose, reshape, expand, slice) into an add', shapes: [[6, 4], [4]],
-    fn: (x, b) => x.transpose(0, 1).reshape([2, 12]).add(b.reshape([4, 1]).expand([4, 3]).reshape([1, 12])).slice(1, 1, 11, 2), kernels: 1,
+    name: 'views (transpose, reshape, expand, slice) into an add',
+    shapes: [[6, 4], [4]],
+    fn: (x, b) =>
+      x
+        .transpose(0, 1)
+        .reshape([2, 12])
+        .add(b.reshape([4, 1]).expand([4, 3]).reshape([1, 12]))
+        .slice(1, 1, 11, 2),
+    kernels: 1,
   },
-  { name: 'cat of two elementwise results', shapes: [[5, 3], [5, 4]], fn: (x, y) => cat([x.exp(), y.mul(2)], 1), kernels: 1 },
+  {
+    name: 'cat of two elementwise results',
+    shapes: [
+      [5, 3],
+      [5, 4],
+    ],
+    fn: (x, y) => cat([x.exp(), y.mul(2)], 1),
+    kernels: 1,
+  },
   { name: 'logSoftmax over dim 0', shapes: [[30, 7]], fn: (x) => F.logSoftmax(x, 0), kernels: 1 },
-  { name: 'two outputs, one shared producer', shapes: [[10, 10]], fn: (x) => { const y = x.abs().add(1); return [y.log(), y.sqrt().sum(1)]; }, kernels: 2 },
+  {
+    name: 'two outputs, one shared producer',
+    shapes: [[10, 10]],
+    fn: (x) => {
+      const y = x.abs().add(1);
+      return [y.log(), y.sqrt().sum(1)];
+    },
+    kernels: 2,
+  },
   { name: 'argmax and max over a middle dim', shapes: [[3, 9, 4]], fn: (x) => [x.argmax(1), x.max(1, true)], kernels: 2 },
-  { name: 'matmul of a transposed operand (read in place)', shapes: [[7, 5], [7, 6]], fn: (a, b) => a.transpose(0, 1).matmul(b), kernels: 1 },
   {
-    name: 'a sum of 12 inputs splits at the binding limit', shapes: Array.from({ length: 12 }, () => [6]),
-    fn: (...xs) => xs.slice(1).reduce((acc, x) => acc.add(x), xs[0]!).tanh(), kernels: 2,
-  },
-  { name: 'two matmuls added (a@b + c@d)', shapes: [[5, 6], [6, 7], [5, 3], [3, 7]], fn: (a, b, c, d) => a.matmul(b).add(c.matmul(d)), kernels: 2 },
-  {
-    name: 'RNN cell tanh(linear(x) + linear(h))', shapes: [[4, 6], [8, 6], [8], [4, 8], [8, 8]],
-    fn: (x, wx, b, h, wh) => F.linear(x, wx, b).add(F.linear(h, wh)).tanh(), kernels: 2,
-  },
-  {
-    name: 'SwiGLU MLP linear(silu(linear(x, w1)) * linear(x, w3), w2)', shapes: [[6, 8], [12, 8], [12, 8], [8, 12]],
-    fn: (x, w1, w3, w2) => F.linear(F.silu(F.linear(x, w1)).mul(F.linear(x, w3)), w2), kernels: 3,
+    name: 'matmul of a transposed operand (read in place)',
+    shapes: [
+      [7, 5],
+      [7, 6],
+    ],
+    fn: (a, b) => a.transpose(0, 1).matmul(b),
+    kernels: 1,
   },
   {
-    name: 'int32 matmul runs as an extern between fused kernels', shapes: [[4, 6], [6, 5]],
-    fn: (a, b) => a.mul(3).cast('int32').matmul(b.mul(3).cast('int32')).add(1), kernels: 4,
+    name: 'a sum of 12 inputs splits at the binding limit',
+    shapes: Array.from({ length: 12 }, () => [6]),
+    fn: (...xs) =>
+      xs
+        .slice(1)
+        .reduce((acc, x) => acc.add(x), xs[0]!)
+        .tanh(),
+    kernels: 2,
+  },
+  {
+    name: 'two matmuls added (a@b + c@d)',
+    shapes: [
+      [5, 6],
+      [6, 7],
+      [5, 3],
+      [3, 7],
+    ],
+    fn: (a, b, c, d) => a.matmul(b).add(c.matmul(d)),
+    kernels: 2,
+  },
+  {
+    name: 'RNN cell tanh(linear(x) + linear(h))',
+    shapes: [[4, 6], [8, 6], [8], [4, 8], [8, 8]],
+    fn: (x, wx, b, h, wh) => F.linear(x, wx, b).add(F.linear(h, wh)).tanh(),
+    kernels: 2,
+  },
+  {
+    name: 'SwiGLU MLP linear(silu(linear(x, w1)) * linear(x, w3), w2)',
+    shapes: [
+      [6, 8],
+      [12, 8],
+      [12, 8],
+      [8, 12],
+    ],
+    fn: (x, w1, w3, w2) => F.linear(F.silu(F.linear(x, w1)).mul(F.linear(x, w3)), w2),
+    kernels: 3,
+  },
+  {
+    name: 'int32 matmul runs as an extern between fused kernels',
+    shapes: [
+      [4, 6],
+      [6, 5],
+    ],
+    fn: (a, b) => a.mul(3).cast('int32').matmul(b.mul(3).cast('int32')).add(1),
+    kernels: 4,
   },
 ];
 
 describe.each(devices)('externs on %s', (device) => {
   it('lists an op without a lowering as extern in the report, with the reason', () => {
-    const graph = record([{ shape: [4, 6], dtype: 'float32', device }, { shape: [6, 5], dtype: 'float32', device }], (a, b) =>
-      a.cast('int32').matmul(b.cast('int32')),
+    const graph = record(
+      [
+        { shape: [4, 6], dtype: 'float32', device },
+        { shape: [6, 5], dtype: 'float32', device },
+      ],
+      (a, b) => a.cast('int32').matmul(b.cast('int32')),
     );
     const compiled = compileGraph(graph);
     const extern = compiled.kernels.find((k) => k.kind === 'extern');
@@ -73,7 +162,10 @@ describe.each(devices)('externs on %s', (device) => {
 
 describe.each(devices)('compiled == eager on %s', (device) => {
   it.each(PATTERNS)('$name', async ({ shapes, fn, kernels }) => {
-    const graph = record(shapes.map((shape) => ({ shape, dtype: 'float32', device })), fn);
+    const graph = record(
+      shapes.map((shape) => ({ shape, dtype: 'float32', device })),
+      fn,
+    );
     const compiled = compileGraph(graph);
     expect(compiled.kernels.length, compiled.kernels.map((k) => k.name).join(', ')).toBeLessThanOrEqual(kernels);
     manualSeed(7);
@@ -95,15 +187,27 @@ describe.each(devices)('compiled == eager on %s', (device) => {
 
 /** Inputs given as views: the graph was traced for dense inputs, so the compiled call must read these through their layout. */
 const LAYOUTS: { name: string; view: (device: Device) => Tensor }[] = [
-  { name: 'a dense slice at a storage offset', view: (device) => arange(0, 40, 1, { device }).cast('float32').slice(0, 20, 40).reshape([4, 5]) },
+  {
+    name: 'a dense slice at a storage offset',
+    view: (device) => arange(0, 40, 1, { device }).cast('float32').slice(0, 20, 40).reshape([4, 5]),
+  },
   { name: 'a step slice', view: (device) => arange(0, 40, 1, { device }).cast('float32').slice(0, 1, 40, 2).reshape([4, 5]) },
   { name: 'a transpose', view: (device) => arange(0, 20, 1, { device }).cast('float32').reshape([5, 4]).transpose(0, 1) },
   { name: 'an expand', view: (device) => arange(0, 5, 1, { device }).cast('float32').expand([4, 5]) },
-  { name: 'a row of a matrix at an offset', view: (device) => arange(0, 60, 1, { device }).cast('float32').reshape([3, 4, 5]).slice(0, 2, 3).squeeze(0) },
+  {
+    name: 'a row of a matrix at an offset',
+    view: (device) => arange(0, 60, 1, { device }).cast('float32').reshape([3, 4, 5]).slice(0, 2, 3).squeeze(0),
+  },
 ];
 
 describe.each(devices)('inputs that are views on %s', (device) => {
-  const graph = record([{ shape: [4, 5], dtype: 'float32', device }, { shape: [5, 3], dtype: 'float32', device }], (x, w) => [x.mul(2).add(1), x.matmul(w), x.sum(1)]);
+  const graph = record(
+    [
+      { shape: [4, 5], dtype: 'float32', device },
+      { shape: [5, 3], dtype: 'float32', device },
+    ],
+    (x, w) => [x.mul(2).add(1), x.matmul(w), x.sum(1)],
+  );
   it.each(LAYOUTS)('$name', async ({ view }) => {
     const compiled = compileGraph(graph);
     const x = view(device);
@@ -112,7 +216,8 @@ describe.each(devices)('inputs that are views on %s', (device) => {
     const want = tidy(() => runGraph(graph, [x, w]));
     for (let i = 0; i < want.length; i++) {
       const [g, e] = [await got[i]!.data(), await want[i]!.data()];
-      for (let j = 0; j < e.length; j++) expect(Math.abs(g[j]! - e[j]!), `output ${i} element ${j}: ${g[j]} vs ${e[j]}`).toBeLessThanOrEqual(1e-5 + 1e-4 * Math.abs(e[j]!));
+      for (let j = 0; j < e.length; j++)
+        expect(Math.abs(g[j]! - e[j]!), `output ${i} element ${j}: ${g[j]} vs ${e[j]}`).toBeLessThanOrEqual(1e-5 + 1e-4 * Math.abs(e[j]!));
     }
     compiled.dispose();
   });
@@ -121,7 +226,10 @@ describe.each(devices)('inputs that are views on %s', (device) => {
 describe.each(devices.filter((d) => d === 'webgpu'))('row kernels with one workgroup per row on %s', (device) => {
   const rowPatterns = PATTERNS.filter((p) => /softmax|layerNorm|argmax|sum\(x/.test(p.name));
   it.each(rowPatterns)('$name', async ({ shapes, fn }) => {
-    const graph = record(shapes.map((shape) => ({ shape, dtype: 'float32', device })), fn);
+    const graph = record(
+      shapes.map((shape) => ({ shape, dtype: 'float32', device })),
+      fn,
+    );
     const compiled = compileGraph(graph, { rowStrategy: 'workgroup' });
     manualSeed(11);
     const inputs = shapes.map((s) => randn(s, { device }));

@@ -2,9 +2,9 @@
  * The inductor's entry: graph -> lowered IR -> schedule -> kernels for the
  * graph's device -> a CompiledGraph (what the tracer's 'inductor' backend calls).
  */
-import { KilnError, type Graph } from '@kiln/eager';
+import { type Graph, KilnError } from '@kiln/eager';
 import { currentRuntime, log } from '@kiln/gpu-runtime';
-import { lowerGraph, type DynamicDims } from './lower-graph';
+import { type DynamicDims, lowerGraph } from './lower-graph';
 import { CompiledGraph } from './runtime/compiled-graph';
 import { schedule } from './schedule';
 
@@ -43,6 +43,9 @@ export function compileGraph(graph: Graph, options: InductorOptions = {}): Compi
   for (const d of sched.decisions) log('fusion', d);
   const compiled = new CompiledGraph(device, sched, lowered, rt, options.rowStrategy ?? 'auto');
   for (const k of compiled.kernels) log('output_code', () => `${k.name} (${k.kind}: ${k.fusedOps.join(', ')})\n${k.source}`);
-  log('perf', `inductor: ${graph.nodes.length} nodes -> ${compiled.kernels.length} kernels on ${device} in ${(performance.now() - started).toFixed(1)} ms`);
+  log(
+    'perf',
+    `inductor: ${graph.nodes.length} nodes -> ${compiled.kernels.length} kernels on ${device} in ${(performance.now() - started).toFixed(1)} ms`,
+  );
   return compiled;
 }

@@ -3,8 +3,9 @@
  * WGSL (webgpu) or JS (cpu) kernels -> a compiled graph with planned
  * buffers. See DESIGN.md, "Inductor".
  */
-export { compileGraph } from './compile';
+
 export type { InductorOptions } from './compile';
+export { compileGraph } from './compile';
 export type { DynamicDims } from './lower-graph';
-export { CompiledGraph } from './runtime/compiled-graph';
 export type { KernelReport } from './runtime/compiled-graph';
+export { CompiledGraph } from './runtime/compiled-graph';

@@ -6,13 +6,27 @@
  * reaches the scheduler as max, sub, exp, sum, div.
  */
 import {
-  DECOMPOSITIONS, inferMeta, KilnError, metaStorage, OPS, Tensor, views, withMode,
-  type AttrsOf, type CompositeOp, type Graph, type Input, type Mode, type OpName, type Scalar, type TensorMeta,
+  type AttrsOf,
+  type CompositeOp,
+  DECOMPOSITIONS,
+  type Graph,
+  type Input,
+  inferMeta,
+  KilnError,
+  type Mode,
+  metaStorage,
+  OPS,
+  type OpName,
+  type Scalar,
+  Tensor,
+  type TensorMeta,
+  views,
+  withMode,
 } from '@kiln/eager';
 import type { Expr } from './ir/expr';
 import type { InputNode, IRNode } from './ir/nodes';
 import { markerOf } from './ir/size';
-import { IdSource, lower, type LowerInput } from './lowering';
+import { IdSource, type LowerInput, lower } from './lowering';
 
 export interface LoweredGraph {
   inputs: InputNode[];
@@ -86,7 +100,15 @@ export function lowerGraph(graph: Graph, dynamic: DynamicDims = []): LoweredGrap
   const origin = (irId: number, graphId: number) => (origins.get(irId) ?? origins.set(irId, []).get(irId)!).push(graphId);
   const inputs: InputNode[] = graph.placeholders.map((p, position) => {
     const shape = traced(position, p.shape);
-    const n: InputNode = { kind: 'input', id: ids.take(), ops: [p.name], shape: shape.map((s) => ids.size(s)), dtype: p.dtype, deps: [], position };
+    const n: InputNode = {
+      kind: 'input',
+      id: ids.take(),
+      ops: [p.name],
+      shape: shape.map((s) => ids.size(s)),
+      dtype: p.dtype,
+      deps: [],
+      position,
+    };
     env.set(p, symbol(n, { ...p, shape }));
     origin(n.id, p.id);
     return n;

@@ -8,12 +8,25 @@
  * One table, total over the primitive ops: TypeScript lists a missing rule.
  */
 import {
-  elementwiseTypes, KilnError, REDUCTIONS, reduceDims, scalarDtype, views,
-  type AttrsOf, type CompositeOp, type DType, type ElementwiseOp, type MovementOp, type OpName, type ReduceOp, type Scalar, type TensorMeta,
+  type AttrsOf,
+  type CompositeOp,
+  type DType,
+  type ElementwiseOp,
+  elementwiseTypes,
+  KilnError,
+  type MovementOp,
+  type OpName,
+  REDUCTIONS,
+  type ReduceOp,
+  reduceDims,
+  type Scalar,
+  scalarDtype,
+  type TensorMeta,
+  views,
 } from '@kiln/eager';
-import { add, constant, int, linearize, mul, size, unravel, type Expr, type Index, type Size } from './ir/expr';
-import { factor, isStatic, numelOf } from './ir/size';
+import { add, constant, type Expr, type Index, int, linearize, mul, type Size, size, unravel } from './ir/expr';
 import type { IRNode, PointwiseNode, RandomOp, ReductionNode } from './ir/nodes';
+import { factor, isStatic, numelOf } from './ir/size';
 
 /** Ops the inductor lowers (composites are decomposed first; in-place and transfer ops stay eager). */
 export type PrimitiveOp = Exclude<OpName, CompositeOp | 'copy_' | 'fill_' | 'to'>;
@@ -69,8 +82,15 @@ function pointwise(
   options: { isView?: boolean; randomOps?: RandomOp[] } = {},
 ): PointwiseNode {
   return {
-    kind: 'pointwise', id: ids.take(), ops: ids.label(op), shape: meta.shape, dtype: meta.dtype, deps, body,
-    isView: options.isView ?? false, randomOps: options.randomOps ?? [],
+    kind: 'pointwise',
+    id: ids.take(),
+    ops: ids.label(op),
+    shape: meta.shape,
+    dtype: meta.dtype,
+    deps,
+    body,
+    isView: options.isView ?? false,
+    randomOps: options.randomOps ?? [],
   };
 }
 
@@ -105,12 +125,24 @@ function scalar(x: Scalar, dtype: DType, ids: IdSource): Expr {
 function reduction(op: ReduceOp): Rule<ReduceOp> {
   return (ins, attrs, meta, ids) => {
     const x = node(ins, 0);
-    const dims = reduceDims(op, x.shape.map(() => 0), attrs.dim); // only the rank matters
+    const dims = reduceDims(
+      op,
+      x.shape.map(() => 0),
+      attrs.dim,
+    ); // only the rank matters
     const kept: Size[] = x.shape.filter((_, d) => !dims.includes(d));
     const spec = REDUCTIONS[op];
     const r: ReductionNode = {
-      kind: 'reduction', id: ids.take(), ops: ids.label(op), shape: kept, dtype: spec.out(x.dtype), deps: [x],
-      op, inputShape: x.shape, dims, mathDtype: spec.math(x.dtype),
+      kind: 'reduction',
+      id: ids.take(),
+      ops: ids.label(op),
+      shape: kept,
+      dtype: spec.out(x.dtype),
+      deps: [x],
+      op,
+      inputShape: x.shape,
+      dims,
+      mathDtype: spec.math(x.dtype),
       body: (outer, inner, read) => {
         const full: Index[] = [];
         let o = 0;
@@ -121,7 +153,18 @@ function reduction(op: ReduceOp): Rule<ReduceOp> {
     };
     // keepdim is a view of the reduced value with the dims back as size 1.
     if (!attrs.keepdim) return r;
-    return pointwise(ids, 'unsqueeze', meta, [r], (idx, read) => read(r, idx.filter((_, d) => !dims.includes(d))), { isView: true });
+    return pointwise(
+      ids,
+      'unsqueeze',
+      meta,
+      [r],
+      (idx, read) =>
+        read(
+          r,
+          idx.filter((_, d) => !dims.includes(d)),
+        ),
+      { isView: true },
+    );
   };
 }
 
@@ -139,7 +182,12 @@ function movement(op: MovementOp): Rule<MovementOp> {
   };
 }
 
-function indexMap(op: MovementOp, attrs: AttrsOf[MovementOp], inShape: readonly Size[], outShape: readonly Size[]): (idx: readonly Index[]) => Index[] {
+function indexMap(
+  op: MovementOp,
+  attrs: AttrsOf[MovementOp],
+  inShape: readonly Size[],
+  outShape: readonly Size[],
+): (idx: readonly Index[]) => Index[] {
   const rank = inShape.length;
   switch (op) {
     case 'permute': {
@@ -204,14 +252,30 @@ function matmulRule(ins: readonly LowerInput[], _attrs: unknown, meta: LowerMeta
   const N = b.shape.at(-1)!;
   a = bcast(a, M, K);
   b = bcast(b, K, N);
-  const mm: IRNode = { kind: 'matmul', id: ids.take(), ops: ids.label('matmul'), shape: [...batch, M, N], dtype: a.dtype, deps: [a, b], a, b };
+  const mm: IRNode = {
+    kind: 'matmul',
+    id: ids.take(),
+    ops: ids.label('matmul'),
+    shape: [...batch, M, N],
+    dtype: a.dtype,
+    deps: [a, b],
+    a,
+    b,
+  };
   if (!aVec && !bVec) return mm;
-  return pointwise(ids, 'squeeze', meta, [mm], (idx, read) => {
-    const full = [...idx];
-    if (bVec) full.push(int(0));
-    if (aVec) full.splice(full.length - (bVec ? 1 : 0) - 1, 0, int(0));
-    return read(mm, full);
-  }, { isView: true });
+  return pointwise(
+    ids,
+    'squeeze',
+    meta,
+    [mm],
+    (idx, read) => {
+      const full = [...idx];
+      if (bVec) full.push(int(0));
+      if (aVec) full.splice(full.length - (bVec ? 1 : 0) - 1, 0, int(0));
+      return read(mm, full);
+    },
+    { isView: true },
+  );
 }
 
 /** cat: position along `dim` picks the input, as nested selects; producers inline into the one kernel. */
@@ -263,27 +327,73 @@ function gatherRule(ins: readonly LowerInput[], attrs: AttrsOf['gather'], meta: 
   const bound = size(x.shape[d]!);
   return pointwise(ids, 'gather', meta, [x, index], (idx, read) => {
     const value = read(index, idx);
-    const then = read(x, idx.map((i, k) => (k === d ? { kind: 'value', value, bound } : i)));
+    const then = read(
+      x,
+      idx.map((i, k) => (k === d ? { kind: 'value', value, bound } : i)),
+    );
     return { kind: 'check', value, bound, check, then, dtype: then.dtype };
   });
 }
 
 function call(op: ElementwiseOp, args: Expr[], dtype: DType): Expr {
-  const types = elementwiseTypes(op, args.map((a) => a.dtype));
+  const types = elementwiseTypes(
+    op,
+    args.map((a) => a.dtype),
+  );
   return { kind: 'call', op, args, types, dtype };
 }
 
 export const LOWERINGS: { [N in PrimitiveOp]: Rule<N> } = {
   ...(Object.fromEntries(
-    (['neg', 'abs', 'exp', 'log', 'sqrt', 'rsqrt', 'sin', 'cos', 'tanh', 'sigmoid', 'relu', 'erf', 'square', 'reciprocal', 'floor', 'ceil',
-      'round', 'sign', 'logicalNot', 'add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge',
-      'logicalAnd', 'logicalOr', 'where', 'cast'] as const).map((op) => [op, elementwise(op)]),
+    (
+      [
+        'neg',
+        'abs',
+        'exp',
+        'log',
+        'sqrt',
+        'rsqrt',
+        'sin',
+        'cos',
+        'tanh',
+        'sigmoid',
+        'relu',
+        'erf',
+        'square',
+        'reciprocal',
+        'floor',
+        'ceil',
+        'round',
+        'sign',
+        'logicalNot',
+        'add',
+        'sub',
+        'mul',
+        'div',
+        'pow',
+        'maximum',
+        'minimum',
+        'eq',
+        'ne',
+        'lt',
+        'le',
+        'gt',
+        'ge',
+        'logicalAnd',
+        'logicalOr',
+        'where',
+        'cast',
+      ] as const
+    ).map((op) => [op, elementwise(op)]),
   ) as { [N in ElementwiseOp]: Rule<N> }),
+  ...(Object.fromEntries((['sum', 'prod', 'max', 'min', 'argmax', 'argmin', 'any', 'all'] as const).map((op) => [op, reduction(op)])) as {
+    [N in ReduceOp]: Rule<N>;
+  }),
   ...(Object.fromEntries(
-    (['sum', 'prod', 'max', 'min', 'argmax', 'argmin', 'any', 'all'] as const).map((op) => [op, reduction(op)]),
-  ) as { [N in ReduceOp]: Rule<N> }),
-  ...(Object.fromEntries(
-    (['reshape', 'view', 'permute', 'transpose', 'unsqueeze', 'squeeze', 'expand', 'flatten', 'slice', 'contiguous'] as const).map((op) => [op, movement(op)]),
+    (['reshape', 'view', 'permute', 'transpose', 'unsqueeze', 'squeeze', 'expand', 'flatten', 'slice', 'contiguous'] as const).map((op) => [
+      op,
+      movement(op),
+    ]),
   ) as { [N in MovementOp]: Rule<N> }),
   matmul: matmulRule,
   cat: catRule,
@@ -304,7 +414,13 @@ function randomRule(dist: 'uniform' | 'normal', meta: LowerMeta, ids: IdSource):
   const numel = numelOf(meta.shape);
   const id = ids.take();
   return {
-    kind: 'pointwise', id, ops: ids.label(dist === 'uniform' ? 'rand' : 'randn'), shape: meta.shape, dtype: 'float32', deps: [], isView: false,
+    kind: 'pointwise',
+    id,
+    ops: ids.label(dist === 'uniform' ? 'rand' : 'randn'),
+    shape: meta.shape,
+    dtype: 'float32',
+    deps: [],
+    isView: false,
     randomOps: [{ source: id, dist, numel }],
     body: (idx) => ({ kind: 'random', dist, source: id, index: linearize(idx, meta.shape), dtype: 'float32' }),
   };
@@ -335,5 +451,16 @@ function notLowered(op: OpName, inputs: readonly LowerInput[]): string | undefin
 }
 
 function extern(op: OpName, inputs: readonly LowerInput[], attrs: unknown, meta: LowerMeta, ids: IdSource, reason: string): IRNode {
-  return { kind: 'extern', id: ids.take(), ops: [op], shape: meta.shape, dtype: meta.dtype, deps: inputs.filter(isNode), op, args: inputs, attrs, reason };
+  return {
+    kind: 'extern',
+    id: ids.take(),
+    ops: [op],
+    shape: meta.shape,
+    dtype: meta.dtype,
+    deps: inputs.filter(isNode),
+    op,
+    args: inputs,
+    attrs,
+    reason,
+  };
 }

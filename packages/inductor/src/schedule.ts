@@ -16,10 +16,10 @@
  * Heavy values (reductions, matmuls) are never recomputed to fuse.
  */
 import { KilnError } from '@kiln/eager';
-import { add, children, ivar, keyOf, linearize, mul, int, substitute, unravel, type Expr, type Index, type Size } from './ir/expr';
-import { numelOf, sizeKey } from './ir/size';
-import type { ExternNode, IRNode, MatmulNode, PointwiseNode, ReductionNode } from './ir/nodes';
 import type { Kernel, MatmulOperand, RowReduction } from './codegen/kernel';
+import { add, children, type Expr, type Index, int, ivar, keyOf, linearize, mul, type Size, substitute, unravel } from './ir/expr';
+import type { ExternNode, IRNode, MatmulNode, PointwiseNode, ReductionNode } from './ir/nodes';
+import { numelOf, sizeKey } from './ir/size';
 
 export interface ScheduledKernel {
   kernel: Kernel;
@@ -89,7 +89,8 @@ class Scheduler {
       if (n.kind !== 'extern') continue;
       this.realized.add(n);
       for (const d of n.deps) {
-        if (!this.realized.has(d)) this.decisions.push(`realize ${label(d)}: input of ${label(n)}, which runs as its eager kernel (${n.reason})`);
+        if (!this.realized.has(d))
+          this.decisions.push(`realize ${label(d)}: input of ${label(n)}, which runs as its eager kernel (${n.reason})`);
         this.realized.add(d);
       }
     }
@@ -127,7 +128,10 @@ class Scheduler {
       };
       visit(root);
       if (!best) {
-        throw new KilnError(`${label(root)} reads ${this.leaves(root).size} buffers directly, over the device's limit of ${limit}; split the op (e.g. cat in two)`, { op: 'inductor' });
+        throw new KilnError(
+          `${label(root)} reads ${this.leaves(root).size} buffers directly, over the device's limit of ${limit}; split the op (e.g. cat in two)`,
+          { op: 'inductor' },
+        );
       }
       this.realized.add(best);
       this.decisions.push(`realize ${label(best)}: ${label(root)} would read more than ${limit} buffers in one kernel`);
@@ -141,15 +145,23 @@ class Scheduler {
    */
   private sharedAndCostly(n: PointwiseNode): boolean {
     if (this.usersOf(n).length < 2) return false;
-    const cost = exprSize(n.body(n.shape.map((_, d) => ivar(`x${d}`)), (m, idx) => this.probeRead(m, idx)));
+    const cost = exprSize(
+      n.body(
+        n.shape.map((_, d) => ivar(`x${d}`)),
+        (m, idx) => this.probeRead(m, idx),
+      ),
+    );
     if (cost <= this.options.inlineBudget) return false;
-    this.decisions.push(`realize ${label(n)}: read by ${this.usersOf(n).length} consumers and ${cost} operations long (budget ${this.options.inlineBudget})`);
+    this.decisions.push(
+      `realize ${label(n)}: read by ${this.usersOf(n).length} consumers and ${cost} operations long (budget ${this.options.inlineBudget})`,
+    );
     return true;
   }
 
   /** A read that inlines unrealized elementwise values and stops at buffers (for sizing and probing). */
   private probeRead = (m: IRNode, idx: readonly Index[]): Expr => {
-    if (this.realized.has(m) || m.kind !== 'pointwise') return { kind: 'load', input: m.id, index: linearize(idx, m.shape), dtype: m.dtype };
+    if (this.realized.has(m) || m.kind !== 'pointwise')
+      return { kind: 'load', input: m.id, index: linearize(idx, m.shape), dtype: m.dtype };
     return m.body(idx, this.probeRead);
   };
 
@@ -208,8 +220,14 @@ class Scheduler {
     const expr = b.track(n, () => n.body(unravel(i, n.shape), b.read));
     const ops = b.ops;
     const kernel: Kernel = {
-      kind: 'pointwise', name: this.name(ops), fusedOps: ops, shape: [...n.shape], inputs: b.inputBuffers(), outputs: [{ dtype: n.dtype }],
-      randomSources: b.randomSources(), stores: [{ output: 0, expr }],
+      kind: 'pointwise',
+      name: this.name(ops),
+      fusedOps: ops,
+      shape: [...n.shape],
+      inputs: b.inputBuffers(),
+      outputs: [{ dtype: n.dtype }],
+      randomSources: b.randomSources(),
+      stores: [{ output: 0, expr }],
     };
     this.checkBindings(kernel);
     return { kernel, reads: b.inputs, writes: [n] };
@@ -219,8 +237,15 @@ class Scheduler {
   private externKernel(n: ExternNode): ScheduledKernel {
     const reads = n.deps.filter((d, i) => n.deps.indexOf(d) === i);
     const kernel: Kernel = {
-      kind: 'extern', name: `extern_${n.op}_${this.kernelCount++}`, fusedOps: [n.op], inputs: reads.map((r) => ({ dtype: r.dtype })),
-      outputs: [{ dtype: n.dtype }], randomSources: [], op: n.op, attrs: n.attrs, reason: n.reason,
+      kind: 'extern',
+      name: `extern_${n.op}_${this.kernelCount++}`,
+      fusedOps: [n.op],
+      inputs: reads.map((r) => ({ dtype: r.dtype })),
+      outputs: [{ dtype: n.dtype }],
+      randomSources: [],
+      op: n.op,
+      attrs: n.attrs,
+      reason: n.reason,
       args: n.args.map((a) => (typeof a === 'object' ? reads.indexOf(a) : { scalar: a })),
     };
     this.decisions.push(`extern ${label(n)}: ${n.reason}`);
@@ -248,19 +273,32 @@ class Scheduler {
       const b = new KernelBuilder(this.realized);
       b.rowContext = { reductions, outerIdx };
       const rows: RowReduction[] = reductions.map((r) => ({
-        id: r.id, op: r.op, dtype: r.mathDtype, out: r.dtype, body: b.track(r, () => r.body(outerIdx, innerIdx, b.read)), sideStores: [],
+        id: r.id,
+        op: r.op,
+        dtype: r.mathDtype,
+        out: r.dtype,
+        body: b.track(r, () => r.body(outerIdx, innerIdx, b.read)),
+        sideStores: [],
       }));
       // Reductions read outside the group, or outputs, are stored per row; so are values computed per row (mean = sum / n, keepdim views).
       const rowStores = [
-        ...reductions.filter((r) => this.neededOutside(r, reductions, [...epilogues, ...rowValues])).map((r) => ({ node: r as IRNode, expr: b.acc(r) })),
+        ...reductions
+          .filter((r) => this.neededOutside(r, reductions, [...epilogues, ...rowValues]))
+          .map((r) => ({ node: r as IRNode, expr: b.acc(r) })),
         ...rowValues.map((p) => ({ node: p as IRNode, expr: b.track(p, () => p.body(unravel(o, p.shape), b.read)) })),
       ];
       const full = (n: IRNode) => placeDims(outerIdx, innerIdx, first.dims, n.shape.length);
-      const elementStores = epilogues.map((p) => ({ node: p, expr: b.track(p, () => p.body(full(p), b.read)), index: linearize(full(p), p.shape) }));
+      const elementStores = epilogues.map((p) => ({
+        node: p,
+        expr: b.track(p, () => p.body(full(p), b.read)),
+        index: linearize(full(p), p.shape),
+      }));
       // A buffer this kernel reads must not be computed from what it writes (that would need the kernel twice).
       const members = new Set<IRNode>([...reductions, ...epilogues, ...rowValues]);
-      if (b.inputs.some((input) => this.dependsOnAny(input, members))) throw new FusionMismatch('the row kernel would read its own results');
-      if (b.inputs.length + rowStores.length + elementStores.length > this.options.maxBuffers) throw new FusionMismatch('over the binding limit');
+      if (b.inputs.some((input) => this.dependsOnAny(input, members)))
+        throw new FusionMismatch('the row kernel would read its own results');
+      if (b.inputs.length + rowStores.length + elementStores.length > this.options.maxBuffers)
+        throw new FusionMismatch('over the binding limit');
       return { b, rows, rowStores, elementStores };
     };
     // Later reductions over the same rows join while the kernel still builds.
@@ -277,11 +315,15 @@ class Scheduler {
       if (!reductions.some((r) => this.readsInlined(p, r))) continue;
       epilogues.push(p);
       if (!attempt(tryBuild)) epilogues.pop();
-      else this.decisions.push(`fuse ${label(p)} as the epilogue of the row kernel of ${label(first)}: written in the same pass over each row`);
+      else
+        this.decisions.push(
+          `fuse ${label(p)} as the epilogue of the row kernel of ${label(first)}: written in the same pass over each row`,
+        );
     }
     // rowValues: elementwise values with one element per row, computed from the accumulators before the row's store.
     for (const p of this.nodes) {
-      if (p.kind !== 'pointwise' || claimed.has(p) || epilogues.includes(p) || !this.realized.has(p) || !sameNumel(p.shape, outer)) continue;
+      if (p.kind !== 'pointwise' || claimed.has(p) || epilogues.includes(p) || !this.realized.has(p) || !sameNumel(p.shape, outer))
+        continue;
       if (!reductions.some((r) => this.readsInlined(p, r))) continue;
       rowValues.push(p);
       if (!attempt(tryBuild)) rowValues.pop();
@@ -289,12 +331,22 @@ class Scheduler {
     }
     const built = tryBuild();
     const { b, rowStores } = built;
-    const { rows, elementStores } = this.reuseRowValues(built.rows, built.elementStores.map((e, k) => ({ ...e, output: rowStores.length + k })));
+    const { rows, elementStores } = this.reuseRowValues(
+      built.rows,
+      built.elementStores.map((e, k) => ({ ...e, output: rowStores.length + k })),
+    );
     const writes = [...rowStores.map((s) => s.node), ...elementStores.map((s) => s.node)];
     const ops = b.ops;
     const kernel: Kernel = {
-      kind: 'rows', name: this.name(ops), fusedOps: ops, outer: [...outer], inner, inputs: b.inputBuffers(),
-      outputs: writes.map((w) => ({ dtype: w.dtype })), randomSources: b.randomSources(), reductions: rows,
+      kind: 'rows',
+      name: this.name(ops),
+      fusedOps: ops,
+      outer: [...outer],
+      inner,
+      inputs: b.inputBuffers(),
+      outputs: writes.map((w) => ({ dtype: w.dtype })),
+      randomSources: b.randomSources(),
+      reductions: rows,
       rowStores: rowStores.map((s, k) => ({ output: k, expr: s.expr })),
       elementStores: elementStores.map((s) => ({ output: s.output, index: s.index, expr: s.expr })),
     };
@@ -323,7 +375,8 @@ class Scheduler {
       (p): p is PointwiseNode =>
         p.kind === 'pointwise' && this.realized.has(p) && !claimed.has(p) && sameShape(p.shape, mm.shape) && this.readsInlined(p, mm),
     );
-    const consumer = candidates.length === 1 && !this.outputs.includes(mm) && this.onlyFeeds(mm, candidates[0]!) ? candidates[0]! : undefined;
+    const consumer =
+      candidates.length === 1 && !this.outputs.includes(mm) && this.onlyFeeds(mm, candidates[0]!) ? candidates[0]! : undefined;
     const build = (target: PointwiseNode | undefined) => {
       const b = new KernelBuilder(this.realized);
       const a = b.operand(mm.a);
@@ -337,15 +390,30 @@ class Scheduler {
       return { b, a, bOp, epilogue };
     };
     const fused = consumer ? attempt(() => build(consumer)) : undefined;
-    if (fused) this.decisions.push(`fuse ${label(consumer!)} into ${label(mm)} as its epilogue: applied before the store, no buffer for the product`);
+    if (fused)
+      this.decisions.push(
+        `fuse ${label(consumer!)} into ${label(mm)} as its epilogue: applied before the store, no buffer for the product`,
+      );
     const { b, a, bOp, epilogue } = fused ?? build(undefined);
     const target = fused ? consumer! : mm;
     const ops = ['matmul', ...b.ops];
     const rank = mm.shape.length;
     const kernel: Kernel = {
-      kind: 'matmul', name: this.name(ops), fusedOps: ops, inputs: b.inputBuffers(), outputs: [{ dtype: target.dtype }],
-      randomSources: b.randomSources(), batch: mm.shape.slice(0, -2), M: mm.shape[rank - 2]!,
-      N: mm.shape[rank - 1]!, K: mm.a.shape[rank - 1]!, a, b: bOp, epilogue, output: 0, epilogueInputs: loadedInputs(epilogue),
+      kind: 'matmul',
+      name: this.name(ops),
+      fusedOps: ops,
+      inputs: b.inputBuffers(),
+      outputs: [{ dtype: target.dtype }],
+      randomSources: b.randomSources(),
+      batch: mm.shape.slice(0, -2),
+      M: mm.shape[rank - 2]!,
+      N: mm.shape[rank - 1]!,
+      K: mm.a.shape[rank - 1]!,
+      a,
+      b: bOp,
+      epilogue,
+      output: 0,
+      epilogueInputs: loadedInputs(epilogue),
     };
     this.checkBindings(kernel);
     return { kernel, reads: b.inputs, writes: [target] };
@@ -375,7 +443,10 @@ class Scheduler {
    * reads it back instead: one exp per element instead of two, for a write
    * and a read the thread makes to memory it is about to write anyway.
    */
-  private reuseRowValues<S extends { output: number; index: Index; expr: Expr; node: IRNode }>(rows: RowReduction[], stores: S[]): { rows: RowReduction[]; elementStores: S[] } {
+  private reuseRowValues<S extends { output: number; index: Index; expr: Expr; node: IRNode }>(
+    rows: RowReduction[],
+    stores: S[],
+  ): { rows: RowReduction[]; elementStores: S[] } {
     const last = rows.at(-1);
     if (!last) return { rows, elementStores: stores };
     const inLast = new Map<string, Expr>();
@@ -396,7 +467,9 @@ class Scheduler {
       find(st.expr);
       if (!best || exprSize(best) < 4) return st; // a load or one cheap op is not worth the round trip
       last.sideStores.push({ output: st.output, index: st.index, expr: best });
-      this.decisions.push(`reuse in ${label(st.node)} the ${exprSize(best)}-term value its row's last reduction pass computed (stored, then read back, instead of computed twice)`);
+      this.decisions.push(
+        `reuse in ${label(st.node)} the ${exprSize(best)}-term value its row's last reduction pass computed (stored, then read back, instead of computed twice)`,
+      );
       const reload: Expr = { kind: 'reload', output: st.output, index: st.index, dtype: best.dtype };
       return { ...st, expr: substitute(st.expr, new Map([[keyOf(best), reload]])) };
     });
@@ -407,7 +480,9 @@ class Scheduler {
   private checkBindings(k: Kernel): void {
     const count = k.kind === 'matmul' ? 3 + k.epilogueInputs.length : k.inputs.length + k.outputs.length;
     if (count > this.options.maxBuffers) {
-      throw new KilnError(`kernel ${k.name} needs ${count} buffers, the device allows ${this.options.maxBuffers} (scheduler bug)`, { op: 'inductor' });
+      throw new KilnError(`kernel ${k.name} needs ${count} buffers, the device allows ${this.options.maxBuffers} (scheduler bug)`, {
+        op: 'inductor',
+      });
     }
   }
 }
@@ -493,7 +568,10 @@ function bufferIndex(n: IRNode, idx: readonly Index[]): Index {
  * If reading `x` is a load of one realized buffer at an index affine in x's
  * own index (views only), the buffer, offset and strides of that view.
  */
-export function operandView(x: IRNode, isRealized: (n: IRNode) => boolean): { buffer: IRNode; offset: Index; strides: Index[] } | undefined {
+export function operandView(
+  x: IRNode,
+  isRealized: (n: IRNode) => boolean,
+): { buffer: IRNode; offset: Index; strides: Index[] } | undefined {
   const vars = x.shape.map((s, d) => ivar(`v${d}`, s));
   let buffer: IRNode | undefined;
   const read = (n: IRNode, idx: readonly Index[]): Expr => {
@@ -507,7 +585,10 @@ export function operandView(x: IRNode, isRealized: (n: IRNode) => boolean): { bu
   };
   const e = attempt(() => read(x, vars));
   if (e?.kind !== 'load' || !buffer) return undefined;
-  const affine = affineOf(e.index, vars.map((v) => (v as { name: string }).name));
+  const affine = affineOf(
+    e.index,
+    vars.map((v) => (v as { name: string }).name),
+  );
   return affine ? { buffer, ...affine } : undefined;
 }
 
@@ -519,7 +600,11 @@ function affineOf(ix: Index, names: readonly string[]): { offset: Index; strides
   const strides: Index[] = names.map(() => int(0));
   let offset: Index = int(0);
   const mentions = (e: Index): boolean =>
-    e.kind === 'var' ? names.includes(e.name) : 'a' in e && typeof e.a === 'object' && 'kind' in e.a ? mentions(e.a) || mentions(e.b as Index) : e.kind === 'value';
+    e.kind === 'var'
+      ? names.includes(e.name)
+      : 'a' in e && typeof e.a === 'object' && 'kind' in e.a
+        ? mentions(e.a) || mentions(e.b as Index)
+        : e.kind === 'value';
   const walk = (e: Index, scale: Index): boolean => {
     if (!mentions(e)) {
       offset = add(offset, mul(e, scale));
@@ -619,7 +704,10 @@ function orderKernels(kernels: ScheduledKernel[]): ScheduledKernel[] {
   const out: ScheduledKernel[] = [];
   const visit = (k: ScheduledKernel, path: Set<ScheduledKernel>) => {
     if (done.has(k)) return;
-    if (path.has(k)) throw new KilnError(`kernels ${[...path].map((p) => p.kernel.name).join(' -> ')} depend on each other (scheduler bug)`, { op: 'inductor' });
+    if (path.has(k))
+      throw new KilnError(`kernels ${[...path].map((p) => p.kernel.name).join(' -> ')} depend on each other (scheduler bug)`, {
+        op: 'inductor',
+      });
     path.add(k);
     for (const r of k.reads) {
       const w = writer.get(r);

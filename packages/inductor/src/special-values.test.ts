@@ -7,7 +7,7 @@
  * otherwise; constants include every float32 edge (the WGSL renderer once
  * spelled 3.5e38 as `f32(Infinity.0)`).
  */
-import { BINARY, runGraph, tensor, tidy, UNARY, where, type BinaryOp, type Tensor, type UnaryOp } from '@kiln/eager';
+import { BINARY, type BinaryOp, runGraph, type Tensor, tensor, tidy, UNARY, type UnaryOp, where } from '@kiln/eager';
 import { devicesUnderTest } from '@kiln/eager/testing';
 import { describe, expect, it } from 'vitest';
 import { compileGraph } from './compile';
@@ -16,7 +16,9 @@ import { record } from './testing/record';
 const devices = await devicesUnderTest();
 
 const F32_MAX = 3.4028234663852886e38;
-const SPECIAL = [NaN, Infinity, -Infinity, 0, -0, 1, -1, 0.5, -2.5, F32_MAX, -F32_MAX, 3e38, 1.1754943508222875e-38, 89, -104, 20].map(Math.fround);
+const SPECIAL = [NaN, Infinity, -Infinity, 0, -0, 1, -1, 0.5, -2.5, F32_MAX, -F32_MAX, 3e38, 1.1754943508222875e-38, 89, -104, 20].map(
+  Math.fround,
+);
 const CONSTANTS = [3.5e38, Number.MAX_VALUE, -Number.MAX_VALUE, F32_MAX, Infinity, -Infinity, NaN, -0, 0, 1e-40, 5e-324, 1e-45, 0.1];
 
 /** Equal as float32 results: NaN to NaN, infinities and zero signs exactly, else rtol 1e-4, atol 1e-5. */
@@ -36,7 +38,11 @@ const pairs = (xs: readonly number[]) => [xs.flatMap((v) => xs.map(() => v)), xs
 
 const CASES: Case[] = [
   ...(Object.keys(UNARY) as UnaryOp[]).map((op) => ({ name: op, fn: (x: Tensor) => x[op]().mul(1), inputs: [SPECIAL] })),
-  ...(Object.keys(BINARY) as BinaryOp[]).map((op) => ({ name: op, fn: (a: Tensor, b: Tensor) => a[op](b).cast('float32').add(0), inputs: pairs(SPECIAL) })),
+  ...(Object.keys(BINARY) as BinaryOp[]).map((op) => ({
+    name: op,
+    fn: (a: Tensor, b: Tensor) => a[op](b).cast('float32').add(0),
+    inputs: pairs(SPECIAL),
+  })),
   { name: 'x * 0', fn: (x) => x.mul(0), inputs: [SPECIAL] },
   { name: 'x * -0', fn: (x) => x.mul(-0), inputs: [SPECIAL] },
   { name: 'x + -0', fn: (x) => x.add(-0).neg(), inputs: [SPECIAL] },
@@ -53,9 +59,21 @@ const CASES: Case[] = [
   { name: 'maximum(x, minimum(x, 0)) and relu', fn: (x) => x.maximum(x.minimum(0)).add(x.relu()), inputs: [SPECIAL] },
   { name: 'clamp(-1, 1) * 2', fn: (x) => x.clamp(-1, 1).mul(2), inputs: [SPECIAL] },
   { name: 'where(x != x, 7, x)', fn: (x) => where(x.ne(x), 7, x).mul(1), inputs: [SPECIAL] },
-  { name: 'cast to int32 and back', fn: (x) => x.cast('int32').cast('float32'), inputs: [[...SPECIAL, 2.9e9, -2.9e9, 2147483648, 16777217]] },
+  {
+    name: 'cast to int32 and back',
+    fn: (x) => x.cast('int32').cast('float32'),
+    inputs: [[...SPECIAL, 2.9e9, -2.9e9, 2147483648, 16777217]],
+  },
   { name: 'cast to bool and back', fn: (x) => x.cast('bool').cast('float32'), inputs: [SPECIAL] },
-  { name: 'max and sum over rows with NaN', fn: (x) => x.reshape([4, 4]).max(1).add(x.reshape([4, 4]).sum(1)), inputs: [SPECIAL] },
+  {
+    name: 'max and sum over rows with NaN',
+    fn: (x) =>
+      x
+        .reshape([4, 4])
+        .max(1)
+        .add(x.reshape([4, 4]).sum(1)),
+    inputs: [SPECIAL],
+  },
   ...CONSTANTS.flatMap((c) => [
     { name: `x + ${c}`, fn: (x: Tensor) => x.add(c), inputs: [SPECIAL] },
     { name: `x * ${c}`, fn: (x: Tensor) => x.mul(c).sub(1), inputs: [SPECIAL] },
@@ -65,13 +83,18 @@ const CASES: Case[] = [
 
 describe.each(devices)('compiled == eager on special values on %s', (device) => {
   it.each(CASES)('$name', async ({ fn, inputs }) => {
-    const graph = record(inputs.map((xs) => ({ shape: [xs.length], dtype: 'float32', device })), fn);
+    const graph = record(
+      inputs.map((xs) => ({ shape: [xs.length], dtype: 'float32', device })),
+      fn,
+    );
     const compiled = compileGraph(graph);
     const args = inputs.map((xs) => tensor(xs, { device }));
     const [got] = compiled.run(args);
     const [want] = tidy(() => runGraph(graph, args));
     const [g, w] = [Array.from(await got!.data()), Array.from(await want!.data())];
-    const bad = w.flatMap((v, i) => (same(g[i]!, v) ? [] : [`inputs ${inputs.map((xs) => xs[i]).join(', ')}: compiled ${g[i]}, eager ${v}`]));
+    const bad = w.flatMap((v, i) =>
+      same(g[i]!, v) ? [] : [`inputs ${inputs.map((xs) => xs[i]).join(', ')}: compiled ${g[i]}, eager ${v}`],
+    );
     expect(bad, bad.slice(0, 8).join('\n')).toEqual([]);
     compiled.dispose();
   });

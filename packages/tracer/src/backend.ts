@@ -12,10 +12,11 @@
  * concrete shape, lazily. The inductor takes the dynamic dims and reads
  * their sizes at run time, so one compile serves every size.
  */
-import { compileGraph } from '@kiln/inductor';
-import { dispatch, Graph, isNode, KilnError, tidy, withMode } from '@kiln/eager';
+
 import type { Arg, Input, Node, Tensor } from '@kiln/eager';
+import { dispatch, Graph, isNode, KilnError, tidy, withMode } from '@kiln/eager';
 import { log } from '@kiln/gpu-runtime';
+import { compileGraph } from '@kiln/inductor';
 
 /** A captured graph and which placeholder dims are dynamic (by placeholder position). */
 export class TracedGraph extends Graph {
@@ -67,26 +68,34 @@ export function runTraced(graph: Graph, inputs: readonly Tensor[]): Tensor[] {
     throw new KilnError(`expected ${placeholders.length} inputs, got ${inputs.length}`, { op: 'compiled graph' });
   }
   const dynamic = graph instanceof TracedGraph ? graph.dynamicDims : new Map<number, readonly number[]>();
-  return withMode(null, () => tidy(() => {
-    const values = new Map<Node, Tensor>();
-    placeholders.forEach((p, i) => {
-      const x = inputs[i]!;
-      const dyn = dynamic.get(i) ?? [];
-      const fits = x.dtype === p.dtype && x.device === p.device && x.ndim === p.shape.length
-        && p.shape.every((s, d) => s === x.shape[d] || dyn.includes(d));
-      if (!fits) throw new KilnError(`input ${i} (%${p.name}) must be ${p.dtype}[${p.shape}] on ${p.device}, got ${x}`, { op: 'compiled graph' });
-      values.set(p, x);
-    });
-    const value = (a: Arg): Input => (isNode(a) ? values.get(a)! : a);
-    for (const n of graph.nodes) {
-      if (n.op === 'call') values.set(n, dispatch(n.target, n.args.map(value), n.attrs));
-    }
-    return graph.outputs.map((n) => values.get(n)!);
-  }));
+  return withMode(null, () =>
+    tidy(() => {
+      const values = new Map<Node, Tensor>();
+      placeholders.forEach((p, i) => {
+        const x = inputs[i]!;
+        const dyn = dynamic.get(i) ?? [];
+        const fits =
+          x.dtype === p.dtype &&
+          x.device === p.device &&
+          x.ndim === p.shape.length &&
+          p.shape.every((s, d) => s === x.shape[d] || dyn.includes(d));
+        if (!fits)
+          throw new KilnError(`input ${i} (%${p.name}) must be ${p.dtype}[${p.shape}] on ${p.device}, got ${x}`, { op: 'compiled graph' });
+        values.set(p, x);
+      });
+      const value = (a: Arg): Input => (isNode(a) ? values.get(a)! : a);
+      for (const n of graph.nodes) {
+        if (n.op === 'call') values.set(n, dispatch(n.target, n.args.map(value), n.attrs));
+      }
+      return graph.outputs.map((n) => values.get(n)!);
+    }),
+  );
 }
 
 /** The `'eager'` backend: runs the captured graph op by op (for checking capture). */
-export const eagerBackend: Backend = Object.assign((graph: Graph) => (inputs: readonly Tensor[]) => runTraced(graph, inputs), { dynamic: true });
+export const eagerBackend: Backend = Object.assign((graph: Graph) => (inputs: readonly Tensor[]) => runTraced(graph, inputs), {
+  dynamic: true,
+});
 
 /** A testing backend that counts what it is given and runs each graph eagerly. */
 export interface CompileCounter extends Backend {
@@ -136,7 +145,13 @@ function inductor(): ResolvedBackend {
         const compiled = withMode(null, () => compileGraph(graph, { dynamicDims }));
         return {
           run: (inputs) => compiled.run(inputs),
-          kernels: compiled.kernels.map((k) => ({ name: k.name, fusedOps: k.fusedOps, source: k.source, kind: k.kind, graphNodes: k.graphNodes })),
+          kernels: compiled.kernels.map((k) => ({
+            name: k.name,
+            fusedOps: k.fusedOps,
+            source: k.source,
+            kind: k.kind,
+            graphNodes: k.graphNodes,
+          })),
         };
       } catch (error) {
         // Correctness first: a graph the inductor cannot compile still runs, op by op.
@@ -151,9 +166,13 @@ function inductor(): ResolvedBackend {
 
 export function resolveBackend(option: BackendOption | undefined): ResolvedBackend {
   if (option === undefined || option === 'inductor') return inductor();
-  if (option === 'eager') return { name: 'eager', dynamic: true, compile: (graph) => ({ run: (ins) => runTraced(graph, ins), kernels: [] }) };
+  if (option === 'eager')
+    return { name: 'eager', dynamic: true, compile: (graph) => ({ run: (ins) => runTraced(graph, ins), kernels: [] }) };
   if (typeof option !== 'function') {
-    throw new KilnError(`backend must be 'inductor', 'eager' or a function (graph, exampleInputs) => (inputs) => outputs, got ${String(option)}`, { op: 'compile' });
+    throw new KilnError(
+      `backend must be 'inductor', 'eager' or a function (graph, exampleInputs) => (inputs) => outputs, got ${String(option)}`,
+      { op: 'compile' },
+    );
   }
   const backend = option;
   return {

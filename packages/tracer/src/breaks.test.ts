@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { KilnError, randn, tensor } from '@kiln/eager';
 import type { Tensor } from '@kiln/eager';
+import { KilnError, randn, tensor } from '@kiln/eager';
 import { describe, expect, it } from 'vitest';
-import { compile, CompileCounter, disable, explain } from './index';
+import { CompileCounter, compile, disable, explain } from './index';
 
 const values = (t: Tensor) => t.toArray();
 const ops = (cnt: CompileCounter) => cnt.graphs.map((g) => g.nodes.flatMap((n) => (n.op === 'call' ? [n.target] : [])));
@@ -32,7 +32,10 @@ describe('disable', () => {
     const fast = compile(fn, { backend: cnt });
     const x = randn([3, 4]);
     expect(await values(fast(x))).toEqual(await values(fn(x)));
-    expect(ops(cnt)).toEqual([['mul', 'add'], ['exp', 'sum']]);
+    expect(ops(cnt)).toEqual([
+      ['mul', 'add'],
+      ['exp', 'sum'],
+    ]);
     expect(fast.stats.graphBreaks).toBe(1);
     // The JS re-runs (a break), and each segment is found by structure: nothing new is compiled.
     const x2 = randn([3, 4]);
@@ -109,11 +112,14 @@ describe('data-dependent control flow', () => {
 
   it('computes at a break only what the read needs', async () => {
     const cnt = new CompileCounter();
-    const fast = compile(async (x: Tensor) => {
-      const big = x.exp().mul(3);
-      const s = x.sum();
-      return (await s.item()) > 0 ? big.add(1) : big.sub(1);
-    }, { backend: cnt });
+    const fast = compile(
+      async (x: Tensor) => {
+        const big = x.exp().mul(3);
+        const s = x.sum();
+        return (await s.item()) > 0 ? big.add(1) : big.sub(1);
+      },
+      { backend: cnt },
+    );
     const x = tensor([1, 2]);
     expect(await values(await fast(x))).toEqual(await values(x.exp().mul(3).add(1)));
     expect(ops(cnt)).toEqual([['sum'], ['exp', 'mul', 'add']]);
@@ -159,13 +165,22 @@ describe('data-dependent control flow', () => {
   });
 
   it('handles toArray and data reads', async () => {
-    const fast = compile(async (x: Tensor) => {
-      const rows = (await x.abs().toArray()) as number[][];
-      const flat = await x.mul(2).data();
-      return x.add(rows[0]![0]! + flat[1]!);
-    }, { backend: 'eager' });
-    const x = tensor([[-1, 2], [3, 4]]);
-    expect(await values(await fast(x))).toEqual([[4, 7], [8, 9]]);
+    const fast = compile(
+      async (x: Tensor) => {
+        const rows = (await x.abs().toArray()) as number[][];
+        const flat = await x.mul(2).data();
+        return x.add(rows[0]![0]! + flat[1]!);
+      },
+      { backend: 'eager' },
+    );
+    const x = tensor([
+      [-1, 2],
+      [3, 4],
+    ]);
+    expect(await values(await fast(x))).toEqual([
+      [4, 7],
+      [8, 9],
+    ]);
     expect(fast.explain().breakReasons.map((b) => b.reason)).toEqual([
       '.toArray() reads the data of a traced tensor float32[2,2]',
       '.data() reads the data of a traced tensor float32[2,2]',
@@ -175,11 +190,17 @@ describe('data-dependent control flow', () => {
 
 describe('fullgraph', () => {
   it('turns the first break into a KilnError naming the reason and the line', async () => {
-    const fast = compile(async (x: Tensor) => {
-      const s = x.sum();
-      return (await s.item()) > 0 ? x : x.neg(); // FULLGRAPH-BREAK
-    }, { fullgraph: true, backend: 'eager' });
-    const err = await fast(tensor([1])).then(() => null, (e: unknown) => e);
+    const fast = compile(
+      async (x: Tensor) => {
+        const s = x.sum();
+        return (await s.item()) > 0 ? x : x.neg(); // FULLGRAPH-BREAK
+      },
+      { fullgraph: true, backend: 'eager' },
+    );
+    const err = await fast(tensor([1])).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(KilnError);
     const message = (err as Error).message;
     expect(message).toContain('.item() reads the data of a traced tensor float32[]');
@@ -193,14 +214,17 @@ describe('fullgraph', () => {
     expect(() => helper(tensor([1]))).toThrow(/call to a function marked with disable\(\)/);
     const inPlace = compile((x: Tensor) => x.add_(1), { fullgraph: true, backend: 'eager' });
     expect(() => inPlace(tensor([1]))).toThrow(/\.add_\(\) writes into its input in place/);
-    const swallowing = compile((x: Tensor) => {
-      try {
-        negate(x);
-      } catch {
-        // ignored by the function, not by fullgraph
-      }
-      return x;
-    }, { fullgraph: true, backend: 'eager' });
+    const swallowing = compile(
+      (x: Tensor) => {
+        try {
+          negate(x);
+        } catch {
+          // ignored by the function, not by fullgraph
+        }
+        return x;
+      },
+      { fullgraph: true, backend: 'eager' },
+    );
     expect(() => swallowing(tensor([1]))).toThrow(KilnError);
   });
 
@@ -227,7 +251,7 @@ describe('coercion and in-place ops', () => {
     expect(() => strict(tensor([1]))).toThrow(/coercing a traced tensor float32\[\] to a primitive/);
   });
 
-  it('applies input mutation to the caller\'s tensor exactly as eager, version included', async () => {
+  it("applies input mutation to the caller's tensor exactly as eager, version included", async () => {
     const fn = (x: Tensor) => {
       const y = x.mul(2);
       x.add_(1);
@@ -254,8 +278,14 @@ describe('coercion and in-place ops', () => {
       t.fill_(7);
       return [x.sum(), t];
     };
-    const a = tensor([[1, 2], [3, 4]]);
-    const b = tensor([[1, 2], [3, 4]]);
+    const a = tensor([
+      [1, 2],
+      [3, 4],
+    ]);
+    const b = tensor([
+      [1, 2],
+      [3, 4],
+    ]);
     const [ws, wt] = fn(a);
     const [gs, gt] = compile(fn, { backend: 'eager' })(b);
     expect(await values(b)).toEqual(await values(a));

@@ -128,7 +128,11 @@ function relative(file: string): string {
  * otherwise the first not-yet-used site the source analysis found for this
  * kind of break, relative to the function's own source.
  */
-export function locate(site: UserSite | null, info: SourceInfo | null, method: string | null): { location: string | null; codeFrame: string | null } {
+export function locate(
+  site: UserSite | null,
+  info: SourceInfo | null,
+  method: string | null,
+): { location: string | null; codeFrame: string | null } {
   if (site) {
     const { file, line, column } = site.frame;
     const lines = fileLines(file);

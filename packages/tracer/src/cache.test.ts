@@ -1,7 +1,7 @@
-import { randn, tensor } from '@kiln/eager';
 import type { Tensor } from '@kiln/eager';
+import { randn, tensor } from '@kiln/eager';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { compile, CompileCounter } from './index';
+import { CompileCounter, compile } from './index';
 
 const values = (t: Tensor) => t.toArray();
 
@@ -21,7 +21,9 @@ describe('cache size limit', () => {
       expect(await values(fast(x))).toEqual(await values(fn(x)));
     }
     expect(warn).toHaveBeenCalledTimes(1);
-    expect(String(warn.mock.calls[0]![0])).toMatch(/all 2 cache entries \(cacheSizeLimit\) are in use .*x\.shape\[0\] == 3 failed: expected 3, got 4/);
+    expect(String(warn.mock.calls[0]![0])).toMatch(
+      /all 2 cache entries \(cacheSizeLimit\) are in use .*x\.shape\[0\] == 3 failed: expected 3, got 4/,
+    );
     expect(fast.stats).toMatchObject({ calls: 7, entries: 2, cacheHits: 2, eagerCalls: 3 });
     expect(cnt.frameCount).toBe(2);
   });
@@ -69,7 +71,9 @@ describe('recompile limit of a function that re-runs its JavaScript', () => {
     ]);
     const report = fast.explain();
     expect(report.mode).toBe('eager');
-    expect(report.modeReason).toMatch(/^its graph changed on more calls than cacheSizeLimit \(3\) allows, last graph 1: slice's end was 3, now 4; .*: n$/);
+    expect(report.modeReason).toMatch(
+      /^its graph changed on more calls than cacheSizeLimit \(3\) allows, last graph 1: slice's end was 3, now 4; .*: n$/,
+    );
 
     // Eager from now on: nothing more is compiled, and no second warning.
     for (n = 1; n <= 5; n++) expect(await values(fast(x))).toEqual(await values(fn(x)));

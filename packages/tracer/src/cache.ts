@@ -7,8 +7,8 @@
  */
 import { LruCache } from '@kiln/eager';
 import { log } from '@kiln/gpu-runtime';
-import { runTraced } from './backend';
 import type { CompiledFn, KernelInfo, ResolvedBackend, TracedGraph } from './backend';
+import { runTraced } from './backend';
 import type { GuardSet, InputSpec } from './guards';
 import type { ReplayPlan } from './replay';
 import type { SegmentPlan } from './segment';
@@ -53,7 +53,11 @@ export class GraphCache {
    * gives) when its structure is new — unless `admit` refuses that graph
    * (the recompile limit): then it runs op by op, and is not kept.
    */
-  lookup(plan: SegmentPlan, build: () => TracedGraph, admit: (graph: TracedGraph) => boolean): { segment: CompiledSegment; fresh: boolean } {
+  lookup(
+    plan: SegmentPlan,
+    build: () => TracedGraph,
+    admit: (graph: TracedGraph) => boolean,
+  ): { segment: CompiledSegment; fresh: boolean } {
     const key = this.backend.dynamic || plan.sizes === '' ? plan.key : `${plan.key} # ${plan.sizes}`;
     const hit = this.segments.get(key);
     if (hit) return { segment: hit, fresh: false };
@@ -66,8 +70,12 @@ export class GraphCache {
     const started = performance.now();
     const compiled = this.backend.compile(graph, plan.leaves);
     const segment: CompiledSegment = {
-      graph, run: compiled.run, kernels: compiled.kernels, compileMs: performance.now() - started,
-      ops, ...(compiled.note ? { note: compiled.note } : {}),
+      graph,
+      run: compiled.run,
+      kernels: compiled.kernels,
+      compileMs: performance.now() - started,
+      ops,
+      ...(compiled.note ? { note: compiled.note } : {}),
     };
     this.segments.set(key, segment);
     log('perf', `${this.backend.name}: compiled a graph of ${segment.ops.length} ops in ${segment.compileMs.toFixed(1)} ms`);

@@ -18,18 +18,19 @@
  * every pending tensor that reads the memory being written is computed
  * first. Views stay views of the memory they view.
  */
-import { execute, KilnError, MOVEMENT, setMode, Tensor, views, withMode } from '@kiln/eager';
+
 import type { AttrsOf, Input, Mode, MovementOp, OpName, Storage, TensorMeta, View } from '@kiln/eager';
+import { execute, KilnError, MOVEMENT, setMode, Tensor, views, withMode } from '@kiln/eager';
 import { log, logEnabled } from '@kiln/gpu-runtime';
 import type { TracedGraph } from './backend';
-import { fullgraphError, locate, methodName, userSite } from './breaks';
 import type { BreakKind, GraphBreak } from './breaks';
+import { fullgraphError, locate, methodName, userSite } from './breaks';
 import type { CompiledSegment, GraphCache } from './cache';
-import { LazyTensor, Owned, Pin, sameLayout } from './lazy';
 import type { LazyArg, Materializer } from './lazy';
+import { LazyTensor, Owned, Pin, sameLayout } from './lazy';
 import { HIDDEN, isProxy, readData } from './property-reads';
-import { buildGraph, planSegment } from './segment';
 import type { LeafInfo, PlanContext, SegmentPlan } from './segment';
+import { buildGraph, planSegment } from './segment';
 import type { SourceInfo } from './source-analysis';
 import { isRandom, tracingRule } from './tracing-rules';
 
@@ -126,8 +127,11 @@ export class Recorder implements Mode, Materializer, PlanContext {
   coerced(t: LazyTensor): void {
     if (!this.active) return; // after the call: plain eager behaviour
     const what = this.describe(t);
-    this.graphBreak('coercion', () =>
-      `coercing ${what} to a primitive (+t, t > 0, if (t), ...) needs its value synchronously, which eager refuses too; use await t.item()`);
+    this.graphBreak(
+      'coercion',
+      () =>
+        `coercing ${what} to a primitive (+t, t > 0, if (t), ...) needs its value synchronously, which eager refuses too; use await t.item()`,
+    );
   }
 
   deferRelease(t: LazyTensor): boolean {
@@ -267,7 +271,11 @@ export class Recorder implements Mode, Materializer, PlanContext {
   private runSegment(targets: readonly LazyTensor[], final: boolean): void {
     const plan = planSegment(targets, this);
     const index = this.runs.length;
-    const { segment, fresh } = this.host.graphs.lookup(plan, () => buildGraph(plan), (g) => this.host.admit(plan, index, g));
+    const { segment, fresh } = this.host.graphs.lookup(
+      plan,
+      () => buildGraph(plan),
+      (g) => this.host.admit(plan, index, g),
+    );
     const previous = setMode(null);
     try {
       const results = segment.run(plan.leaves);
@@ -281,7 +289,10 @@ export class Recorder implements Mode, Materializer, PlanContext {
         const t = plan.outputs[i]!;
         const raw = results[i]!;
         if (!(raw instanceof Tensor) || raw.dtype !== t.dtype || raw.device !== t.device || raw.shape.join() !== t.shape.join()) {
-          throw new KilnError(`the backend returned ${String(raw)} for output ${i} of a graph, expected ${t.dtype}[${t.shape}] on ${t.device}`, { op: 'compile' });
+          throw new KilnError(
+            `the backend returned ${String(raw)} for output ${i} of a graph, expected ${t.dtype}[${t.shape}] on ${t.device}`,
+            { op: 'compile' },
+          );
         }
         const leaf = plan.leaves.includes(raw) || raw instanceof Owned;
         const root = rootOf(t);
@@ -381,7 +392,11 @@ export class Recorder implements Mode, Materializer, PlanContext {
 
   /** Computes every pending tensor of the call (when the rest of an async call cannot be captured). */
   flush(): void {
-    if (this.active) this.compute(this.lazies.filter((t) => t.real === null && !t.isDisposed), false);
+    if (this.active)
+      this.compute(
+        this.lazies.filter((t) => t.real === null && !t.isDisposed),
+        false,
+      );
   }
 
   /** Ends the call: lets go of its inputs and of the memory of tensors it disposed. */

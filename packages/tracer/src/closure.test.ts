@@ -6,14 +6,17 @@
  */
 import { Tensor, tensor } from '@kiln/eager';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { compile, CompileCounter } from './index';
+import { CompileCounter, compile } from './index';
 
 const values = (t: unknown) => (t as Tensor).toArray();
 
 afterEach(() => vi.restoreAllMocks());
 
 describe('closure tensors', () => {
-  let w = tensor([[1, 0], [0, 1]]);
+  let w = tensor([
+    [1, 0],
+    [0, 1],
+  ]);
   let b = tensor([10, 20]);
   const fn = (x: Tensor) => x.matmul(w).add(b);
   const closure = { names: ['w', 'b'], get: () => [w, b], kiln: [], globals: [] };
@@ -31,7 +34,10 @@ describe('closure tensors', () => {
 
     // The JavaScript does not run on a hit: no Tensor method is called.
     const matmul = vi.spyOn(Tensor.prototype, 'matmul');
-    w = tensor([[2, 0], [0, 3]]);
+    w = tensor([
+      [2, 0],
+      [0, 3],
+    ]);
     expect(await values(fast(x))).toEqual([[12, 26]]);
     b = tensor([0, 0]);
     expect(await values(fast(x))).toEqual([[2, 6]]);
@@ -43,18 +49,39 @@ describe('closure tensors', () => {
   it('recompile when a rebound tensor has another shape, naming the guard', async () => {
     const fast = compile(fn, { backend: 'eager', closure });
     fast(tensor([[1, 2]]));
-    w = tensor([[1, 0, 0], [0, 1, 0]]);
+    w = tensor([
+      [1, 0, 0],
+      [0, 1, 0],
+    ]);
     b = tensor([1, 1, 1]);
     expect(await values(fast(tensor([[1, 2]])))).toEqual([[2, 3, 1]]);
     expect(fast.stats.recompiles[0]!.reason).toBe('w.shape[1] == 2 failed: expected 2, got 3');
-    w = tensor([[1, 0], [0, 1]]);
+    w = tensor([
+      [1, 0],
+      [0, 1],
+    ]);
     b = tensor([10, 20]);
   });
 
   it('that is the same object as an argument is guarded as such (the graph has one input for both)', async () => {
     const fast = compile((x: Tensor) => x.add(w), { backend: 'eager', closure: { names: ['w'], get: () => [w] } });
-    expect(await values(fast(w))).toEqual([[2, 0], [0, 2]]);
-    expect(await values(fast(tensor([[1, 1], [1, 1]])))).toEqual([[2, 1], [1, 2]]);
+    expect(await values(fast(w))).toEqual([
+      [2, 0],
+      [0, 2],
+    ]);
+    expect(
+      await values(
+        fast(
+          tensor([
+            [1, 1],
+            [1, 1],
+          ]),
+        ),
+      ),
+    ).toEqual([
+      [2, 1],
+      [1, 2],
+    ]);
     expect(fast.stats.recompiles[0]!.reason).toMatch(/^w is x failed/);
   });
 });
@@ -72,7 +99,10 @@ describe('closure primitives, functions and objects', () => {
 
   it('a plain object is guarded by the fields the code reads, not the others', async () => {
     const cfg = { eps: 0.5, model: { scale: 2 }, step: 0 };
-    const fast = compile((x: Tensor) => x.add(cfg.eps).mul(cfg.model.scale), { backend: 'eager', closure: { names: ['cfg'], get: () => [cfg] } });
+    const fast = compile((x: Tensor) => x.add(cfg.eps).mul(cfg.model.scale), {
+      backend: 'eager',
+      closure: { names: ['cfg'], get: () => [cfg] },
+    });
     expect(await values(fast(tensor([1])))).toEqual([3]);
     expect(fast.explain().guards).toEqual(expect.arrayContaining(['cfg is a plain object', 'cfg.eps == 0.5', 'cfg.model.scale == 2']));
     expect(fast.explain().guards.some((g) => g.includes('step'))).toBe(false);
@@ -87,7 +117,10 @@ describe('closure primitives, functions and objects', () => {
   it('a helper function is guarded by identity, and what it reads is guarded too; the function still replays', async () => {
     let w2 = tensor([3, 4]);
     let helper = (t: Tensor) => t.mul(w2);
-    const fast = compile((x: Tensor) => helper(x).sum(), { backend: 'eager', closure: { names: ['helper', 'w2'], get: () => [helper, w2] } });
+    const fast = compile((x: Tensor) => helper(x).sum(), {
+      backend: 'eager',
+      closure: { names: ['helper', 'w2'], get: () => [helper, w2] },
+    });
     expect(await values(fast(tensor([1, 1])))).toEqual(7);
     const report = fast.explain();
     expect(report.mode).toBe('replay');
@@ -106,7 +139,10 @@ describe('closure primitives, functions and objects', () => {
       log.push(1);
       return t.neg();
     };
-    const fast = compile((x: Tensor) => noisy(x).abs(), { backend: 'eager', closure: { names: ['noisy', 'log'], get: () => [noisy, log] } });
+    const fast = compile((x: Tensor) => noisy(x).abs(), {
+      backend: 'eager',
+      closure: { names: ['noisy', 'log'], get: () => [noisy, log] },
+    });
     fast(tensor([1]));
     fast(tensor([1]));
     expect(log).toHaveLength(2);
@@ -118,10 +154,13 @@ describe('closure primitives, functions and objects', () => {
   it('an entry that re-runs anyway does not guard its closure: a value changing on every call fails no guard', async () => {
     let step = 0;
     const seen: number[] = [];
-    const fast = compile((x: Tensor) => {
-      seen.push(step);
-      return x.mul(step);
-    }, { backend: 'eager', closure: { names: ['seen', 'step'], get: () => [seen, step] } });
+    const fast = compile(
+      (x: Tensor) => {
+        seen.push(step);
+        return x.mul(step);
+      },
+      { backend: 'eager', closure: { names: ['seen', 'step'], get: () => [seen, step] } },
+    );
     for (step = 1; step <= 12; step++) expect(await values(fast(tensor([1])))).toEqual([step]);
     expect(seen).toHaveLength(12);
     expect(fast.stats.entries).toBe(1);
@@ -133,7 +172,8 @@ describe('closure primitives, functions and objects', () => {
   it('a free variable the transform did not pass (a global, or shadowed at the call) makes it re-run, and says so', () => {
     (globalThis as { kilnTestGlobal?: number }).kilnTestGlobal = 2;
     const fast = compile((x: Tensor) => x.mul((globalThis as { kilnTestGlobal?: number }).kilnTestGlobal ?? 1).add(offset), {
-      backend: 'eager', closure: { names: [], get: () => [], globals: [] },
+      backend: 'eager',
+      closure: { names: [], get: () => [], globals: [] },
     });
     const offset = 1;
     fast(tensor([1]));
@@ -150,6 +190,13 @@ describe('closure primitives, functions and objects', () => {
   });
 
   it('rejects a malformed record with a KilnError naming the function', () => {
-    expect(() => compile(function named(x: Tensor) { return x; }, { closure: { names: 'w' } as never })).toThrow(/named: options\.closure must be/);
+    expect(() =>
+      compile(
+        function named(x: Tensor) {
+          return x;
+        },
+        { closure: { names: 'w' } as never },
+      ),
+    ).toThrow(/named: options\.closure must be/);
   });
 });

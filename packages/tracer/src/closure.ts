@@ -27,12 +27,12 @@
  */
 import * as eager from '@kiln/eager';
 import { KilnError, Tensor } from '@kiln/eager';
-import { fieldsRead } from './closure-fields';
 import type { FieldUse } from './closure-fields';
+import { fieldsRead } from './closure-fields';
 import type { Getter, GuardWriter, Roots } from './guards';
 import { isInspectable, readData } from './property-reads';
-import { analyzeFunction, analyzeSource } from './source-analysis';
 import type { SourceInfo } from './source-analysis';
+import { analyzeFunction, analyzeSource } from './source-analysis';
 
 /** What the load-time transform passes to `compile` as `options.closure`. */
 export interface ClosureRecord {
@@ -80,8 +80,15 @@ function isKilnFunction(f: object): boolean {
 function checkRecord(record: unknown, where: string): ClosureRecord {
   const r = record as Partial<ClosureRecord> | null;
   const strings = (v: unknown) => v === undefined || (Array.isArray(v) && v.every((x) => typeof x === 'string'));
-  if (typeof r !== 'object' || r === null || !Array.isArray(r.names) || !strings(r.names) || typeof r.get !== 'function'
-    || !strings(r.kiln) || !strings(r.globals)) {
+  if (
+    typeof r !== 'object' ||
+    r === null ||
+    !Array.isArray(r.names) ||
+    !strings(r.names) ||
+    typeof r.get !== 'function' ||
+    !strings(r.kiln) ||
+    !strings(r.globals)
+  ) {
     throw new KilnError(
       `${where}: options.closure must be { names: string[], get: () => unknown[], kiln?: string[], globals?: string[] } ` +
         '(what the load-time transform writes), or null',
@@ -99,7 +106,10 @@ export class Closure {
   private readonly globals: ReadonlySet<string>;
   private checked = false;
 
-  constructor(record: unknown, private readonly name: string) {
+  constructor(
+    record: unknown,
+    private readonly name: string,
+  ) {
     this.record = checkRecord(record, name);
     this.record.names.forEach((n, i) => this.index.set(n, i));
     this.kiln = new Set(this.record.kiln ?? []);
@@ -117,7 +127,10 @@ export class Closure {
     }
     if (!this.checked) {
       if (!Array.isArray(values) || values.length !== this.record.names.length) {
-        throw new KilnError(`${this.name}: options.closure.get() returned ${Array.isArray(values) ? `${values.length} values` : typeof values} for ${this.record.names.length} names`, { op: 'compile' });
+        throw new KilnError(
+          `${this.name}: options.closure.get() returned ${Array.isArray(values) ? `${values.length} values` : typeof values} for ${this.record.names.length} names`,
+          { op: 'compile' },
+        );
       }
       this.checked = true;
     }
@@ -145,9 +158,11 @@ export class Closure {
         if (this.kiln.has(name)) continue;
         const i = this.index.get(name);
         if (i === undefined) {
-          problems.push(this.globals.has(name)
-            ? `it reads the global \`${name}\`, which the load-time transform does not guard`
-            : `it reads \`${name}\`, which the load-time transform did not pass (declared where the compile call cannot see it)`);
+          problems.push(
+            this.globals.has(name)
+              ? `it reads the global \`${name}\`, which the load-time transform does not guard`
+              : `it reads \`${name}\`, which the load-time transform did not pass (declared where the compile call cannot see it)`,
+          );
           continue;
         }
         use(name, fields?.get(name) ?? 'whole');

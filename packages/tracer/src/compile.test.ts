@@ -1,8 +1,8 @@
-import { manualSeed, randn, tensor, zeros } from '@kiln/eager';
 import type { Tensor } from '@kiln/eager';
+import { manualSeed, randn, tensor, zeros } from '@kiln/eager';
 import { describe, expect, it } from 'vitest';
-import { compile, CompileCounter } from './index';
 import type { Backend } from './index';
+import { CompileCounter, compile } from './index';
 
 const values = (t: Tensor) => t.toArray();
 const x0 = tensor([1, 2]);
@@ -55,20 +55,27 @@ describe('capture of a pure function', () => {
     const a = randn([2]);
     const b = randn([2]);
     expect(await values(fast({ xs: [a, b], scale: 0.5, mode: 'sum' }) as Tensor)).toEqual(await values(a.add(b).mul(0.5)));
-    expect(fast.explain().guards).toEqual(expect.arrayContaining(['inputs.scale == 0.5', "inputs.mode == 'sum'", 'inputs.xs is an array of length 2']));
+    expect(fast.explain().guards).toEqual(
+      expect.arrayContaining(['inputs.scale == 0.5', "inputs.mode == 'sum'", 'inputs.xs is an array of length 2']),
+    );
     expect(await values(fast({ xs: [a, b], scale: 2, mode: 'sum' }) as Tensor)).toEqual(await values(a.add(b).mul(2)));
     expect(fast.stats.recompiles[0]!.reason).toBe('inputs.scale == 0.5 failed: expected 0.5, got 2');
     expect(await values(fast({ xs: [a, b], scale: 2, mode: 'one' }) as Tensor)).toEqual(await values(a.mul(2)));
     expect(fast.stats.recompiles[1]!.guard).toBe("inputs.mode == 'sum'");
     fast({ xs: [a], scale: 2, mode: 'one' });
-    expect(fast.stats.recompiles[2]!.reason).toBe('inputs.xs is an array of length 2 failed: expected an array of length 2, got an array of length 1');
+    expect(fast.stats.recompiles[2]!.reason).toBe(
+      'inputs.xs is an array of length 2 failed: expected an array of length 2, got an array of length 1',
+    );
   });
 
   it('rebuilds nested outputs on each call, with primitives and the same tensor twice', async () => {
-    const fast = compile((x: Tensor) => {
-      const y = x.exp();
-      return { y, both: [y, x.neg()], n: x.shape[0]!, label: 'ok' };
-    }, { backend: new CompileCounter() });
+    const fast = compile(
+      (x: Tensor) => {
+        const y = x.exp();
+        return { y, both: [y, x.neg()], n: x.shape[0]!, label: 'ok' };
+      },
+      { backend: new CompileCounter() },
+    );
     const x = randn([3]);
     const r1 = fast(x);
     const r2 = fast(x);
@@ -98,11 +105,17 @@ describe('capture of a pure function', () => {
     const fn = (x: Tensor) => x.transpose(0, 1);
     const fast = compile(fn, { backend: 'eager' });
     for (let i = 0; i < 2; i++) {
-      const x = tensor([[1, 2], [3, 4]]);
+      const x = tensor([
+        [1, 2],
+        [3, 4],
+      ]);
       const t = fast(x);
       expect(t.strides).toEqual(fn(x).strides);
       t.mul_(10);
-      expect(await values(x)).toEqual([[10, 20], [30, 40]]);
+      expect(await values(x)).toEqual([
+        [10, 20],
+        [30, 40],
+      ]);
     }
     expect(fast.explain().mode).toBe('replay');
     expect(fast.length).toBe(1);
@@ -147,11 +160,24 @@ describe('modules', () => {
     const w1 = randn([3, 2]);
     const w2 = randn([3, 2]);
     const cnt = new CompileCounter();
-    const model = { w: w1, scale: 2, forward(x: Tensor) { return x.matmul(this.w).mul(this.scale); } };
+    const model = {
+      w: w1,
+      scale: 2,
+      forward(x: Tensor) {
+        return x.matmul(this.w).mul(this.scale);
+      },
+    };
     const fast = compile(model, { backend: cnt });
     const x = randn([4, 3]);
     expect(await values(fast(x))).toEqual(await values(x.matmul(w1).mul(2)));
-    expect(fast.explain().guards).toContain(`model.w is <tensor #${fast.explain().guards.join(' ').match(/model\.w is <tensor #(\d+)>/)![1]}>`);
+    expect(fast.explain().guards).toContain(
+      `model.w is <tensor #${
+        fast
+          .explain()
+          .guards.join(' ')
+          .match(/model\.w is <tensor #(\d+)>/)![1]
+      }>`,
+    );
     // In place: the same parameter object with new values is read fresh, without recompiling.
     w1.mul_(0);
     expect(await values(fast(x))).toEqual(await values(x.matmul(w1).mul(2)));
@@ -183,7 +209,10 @@ describe('modules', () => {
 
   it('compiles class instances with forward on the prototype', async () => {
     class Linear {
-      constructor(readonly weight: Tensor, readonly bias: Tensor) {}
+      constructor(
+        readonly weight: Tensor,
+        readonly bias: Tensor,
+      ) {}
       forward(x: Tensor): Tensor {
         return x.matmul(this.weight).add(this.bias);
       }
@@ -211,11 +240,14 @@ describe('nesting and errors', () => {
     const boom = new Error('boom');
     const cnt = new CompileCounter();
     let fail = true;
-    const fast = compile((x: Tensor) => {
-      const y = x.mul(2);
-      if (fail) throw boom;
-      return y;
-    }, { backend: cnt });
+    const fast = compile(
+      (x: Tensor) => {
+        const y = x.mul(2);
+        if (fail) throw boom;
+        return y;
+      },
+      { backend: cnt },
+    );
     expect(() => fast(zeros([2]))).toThrow(boom);
     expect(fast.stats.entries).toBe(0);
     expect(cnt.frameCount).toBe(0);
@@ -256,7 +288,9 @@ describe('custom backends', () => {
     expect(await values(fast(tensor([1, 2])))).toEqual([2, 4]);
     expect(seen).toEqual(['3 nodes, 1 inputs']);
     const wrong = compile((x: Tensor) => x.sum(), { backend: () => (inputs: readonly Tensor[]) => [inputs[0]!] });
-    expect(() => wrong(tensor([1, 2]))).toThrow(/the backend returned Tensor\(float32\[2\], cpu\) for output 0 of a graph, expected float32\[\] on cpu/);
+    expect(() => wrong(tensor([1, 2]))).toThrow(
+      /the backend returned Tensor\(float32\[2\], cpu\) for output 0 of a graph, expected float32\[\] on cpu/,
+    );
     expect(() => compile((x: Tensor) => x, { backend: 'fast' as never })).toThrow(/backend must be 'inductor', 'eager' or a function/);
   });
 });

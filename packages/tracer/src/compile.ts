@@ -17,25 +17,25 @@
  */
 import { KilnError, Tensor } from '@kiln/eager';
 import { log } from '@kiln/gpu-runtime';
-import { resolveBackend } from './backend';
 import type { BackendOption, ResolvedBackend, TracedGraph } from './backend';
+import { resolveBackend } from './backend';
 import { Entry, GraphCache } from './cache';
-import { Recorder } from './capture';
 import type { RecorderHost, SegmentRun } from './capture';
-import { Closure } from './closure';
+import { Recorder } from './capture';
 import type { ClosurePlan, ClosureRecord } from './closure';
+import { Closure } from './closure';
 import { activeRecorder, isAsyncFunction, runUnder } from './context';
-import { makeReport } from './explain';
 import type { ExplainReport, TraceRecord } from './explain';
+import { makeReport } from './explain';
 import { graphChange } from './graph-change';
-import { inputSpec } from './guards';
 import type { GuardFailure, InputSpec, Roots } from './guards';
+import { inputSpec } from './guards';
 import { isProxy, readData } from './property-reads';
 import { planReplay } from './replay';
 import { writeReportFile } from './report-file';
 import type { LeafInfo, SegmentPlan } from './segment';
-import { analyzeFunction } from './source-analysis';
 import type { SourceInfo } from './source-analysis';
+import { analyzeFunction } from './source-analysis';
 
 export interface CompileOptions {
   /** `'inductor'` (default), `'eager'` (runs captured graphs op by op), or a backend function. */
@@ -125,7 +125,11 @@ export class CompiledFunction {
   private readonly closurePlans = new WeakMap<Entry, ClosurePlan>();
   stats: CompileStats = freshStats();
 
-  constructor(target: AnyFunction | Module, options: CompileOptions, private readonly explaining = false) {
+  constructor(
+    target: AnyFunction | Module,
+    options: CompileOptions,
+    private readonly explaining = false,
+  ) {
     const inner = typeof target === 'function' ? COMPILED.get(target) : undefined;
     if (inner) target = inner.module ?? inner.fn!;
     if (typeof target === 'function') {
@@ -236,7 +240,8 @@ export class CompiledFunction {
         this.stats.eagerCalls++;
         if (!this.warned) {
           this.warned = true;
-          const text = `${this.name}: all ${this.limit} cache entries (cacheSizeLimit) are in use and this call matches none ` +
+          const text =
+            `${this.name}: all ${this.limit} cache entries (cacheSizeLimit) are in use and this call matches none ` +
             `(${recompile.reason}); calls that match no entry now run eagerly, the entries keep serving the calls they match`;
           console.warn(`[kiln] ${text}`);
           log('recompiles', text);
@@ -247,7 +252,13 @@ export class CompiledFunction {
       if (this.dynamic === undefined) this.markDynamic(failures);
     }
     const closure = this.closure?.plan(roots, code);
-    const spec = inputSpec(roots, analyzeFunction(code).params, this.module !== null, (path, t) => this.dynamicDims(path, t), closure && ((w) => closure.guard(w)));
+    const spec = inputSpec(
+      roots,
+      analyzeFunction(code).params,
+      this.module !== null,
+      (path, t) => this.dynamicDims(path, t),
+      closure && ((w) => closure.guard(w)),
+    );
     const entry = new Entry(spec, this.graphs);
     if (closure) this.closurePlans.set(entry, closure);
     return this.trace(entry, roots, thisArg, code, 'new', recompile);
@@ -263,7 +274,10 @@ export class CompiledFunction {
       if (!dims) this.marks.set(f.guard.path, (dims = new Set()));
       if (!dims.has(f.guard.dim)) {
         dims.add(f.guard.dim);
-        log('recompiles', `${this.name}: ${f.guard.path}.shape[${f.guard.dim}] is now dynamic (it changed from ${f.guard.expected} to ${size})`);
+        log(
+          'recompiles',
+          `${this.name}: ${f.guard.path}.shape[${f.guard.dim}] is now dynamic (it changed from ${f.guard.expected} to ${size})`,
+        );
       }
     }
   }
@@ -277,7 +291,16 @@ export class CompiledFunction {
   /** Runs the JavaScript with a recorder; for a new entry, commits it once the call succeeds. */
   private trace(entry: Entry, roots: Roots, thisArg: unknown, code: AnyFunction, kind: TraceKind, recompile: Recompile | null): unknown {
     const source = this.closurePlans.get(entry)?.source ?? analyzeFunction(code);
-    const host = new CallHost(this.name, entry, roots, this.fullgraph, source, kind === 'new' || this.explaining, kind === 'rerun' ? this.limit : null, this.stats);
+    const host = new CallHost(
+      this.name,
+      entry,
+      roots,
+      this.fullgraph,
+      source,
+      kind === 'new' || this.explaining,
+      kind === 'rerun' ? this.limit : null,
+      this.stats,
+    );
     const rec = new Recorder(host);
     const isAsync = isAsyncFunction(code);
     let result: unknown;
@@ -299,7 +322,16 @@ export class CompiledFunction {
     return this.complete(rec, host, entry, roots, code, result, kind, recompile);
   }
 
-  private complete(rec: Recorder, host: CallHost, entry: Entry, roots: Roots, code: AnyFunction, value: unknown, kind: TraceKind, recompile: Recompile | null): unknown {
+  private complete(
+    rec: Recorder,
+    host: CallHost,
+    entry: Entry,
+    roots: Roots,
+    code: AnyFunction,
+    value: unknown,
+    kind: TraceKind,
+    recompile: Recompile | null,
+  ): unknown {
     try {
       if (rec.failure) {
         // A fullgraph error the function caught, or a read's promise it returned: it is thrown here, once.
@@ -360,7 +392,10 @@ export class CompiledFunction {
     this.stats.entries = this.entries.length;
     if (recompile) this.stats.recompiles.push(recompile);
     log('guards', () => `${this.name}: entry ${this.entries.length} (${entry.mode}) guards:\n  ${entry.guards.texts.join('\n  ')}`);
-    log('perf', `${this.name}: entry ${this.entries.length} ${entry.mode === 'replay' ? 'replays its graph on a hit' : `re-runs the JavaScript on a hit (${reasons.join('; ')})`}`);
+    log(
+      'perf',
+      `${this.name}: entry ${this.entries.length} ${entry.mode === 'replay' ? 'replays its graph on a hit' : `re-runs the JavaScript on a hit (${reasons.join('; ')})`}`,
+    );
   }
 
   /**
@@ -379,15 +414,21 @@ export class CompiledFunction {
       entry.variants++;
       this.stats.recompiles.push({
         reason: `the graph changed while re-running the JavaScript (${what})`,
-        guard: `graph ${change.index + 1}: ${c.subject}`, expected: c.was, actual: c.now, call: change.call,
+        guard: `graph ${change.index + 1}: ${c.subject}`,
+        expected: c.was,
+        actual: c.now,
+        call: change.call,
       });
       log('recompiles', `${this.name}: recompiling (graph variant ${entry.variants} of at most ${this.limit}): ${what}`);
       return;
     }
     const why = entry.modeReasons.join('; ');
     entry.mode = 'eager';
-    entry.modeReasons = [`its graph changed on more calls than cacheSizeLimit (${this.limit}) allows, last ${what}; it re-ran its JavaScript because: ${why}`];
-    const text = `${this.name}: its graph changed again (${what}) after ${this.limit} variants (cacheSizeLimit). ` +
+    entry.modeReasons = [
+      `its graph changed on more calls than cacheSizeLimit (${this.limit}) allows, last ${what}; it re-ran its JavaScript because: ${why}`,
+    ];
+    const text =
+      `${this.name}: its graph changed again (${what}) after ${this.limit} variants (cacheSizeLimit). ` +
       `It re-runs its JavaScript (${why}), so a value that changes between calls changes its graph; calls that match this entry now run eagerly`;
     console.warn(`[kiln] ${text}`);
     log('recompiles', text);
@@ -400,7 +441,8 @@ export class CompiledFunction {
     if (src.opaque !== null) reasons.push(`the source cannot be analyzed: ${src.opaque}`);
     else {
       if (closure) reasons.push(...closure.reasons);
-      else if (src.freeVariables.length > 0) reasons.push(`free variables (not guarded without the load-time transform): ${src.freeVariables.join(', ')}`);
+      else if (src.freeVariables.length > 0)
+        reasons.push(`free variables (not guarded without the load-time transform): ${src.freeVariables.join(', ')}`);
       for (const s of src.sideEffects) reasons.push(`side effect at line ${s.line}: ${s.description}`);
       if (src.usesThis && !this.module) reasons.push('it uses `this`');
       if (src.isGenerator) reasons.push('it is a generator');
@@ -411,9 +453,16 @@ export class CompiledFunction {
 
   explain(): ExplainReport {
     const closure = this.lastTrace && this.closurePlans.get(this.lastTrace.entry);
-    const replayReason = closure && `closures guarded by the load-time transform (${closure.guarded.join(', ') || 'none read'}); ` +
-      'no graph break and no side effect: a cache hit runs the graph without the JavaScript';
-    return makeReport(this.name, this.lastTrace, this.stats.recompiles.map((r) => `call ${r.call}: ${r.reason}`), replayReason || undefined);
+    const replayReason =
+      closure &&
+      `closures guarded by the load-time transform (${closure.guarded.join(', ') || 'none read'}); ` +
+        'no graph break and no side effect: a cache hit runs the graph without the JavaScript';
+    return makeReport(
+      this.name,
+      this.lastTrace,
+      this.stats.recompiles.map((r) => `call ${r.call}: ${r.reason}`),
+      replayReason || undefined,
+    );
   }
 
   reset(): void {
@@ -466,7 +515,13 @@ class CallHost implements RecorderHost {
   admit(plan: SegmentPlan, index: number, graph: TracedGraph): boolean {
     if (this.limit === null || this.entry.structures.has(plan.baseKey)) return true;
     // One recompile per call, however many of its graphs are new.
-    this.change ??= { index, before: this.entry.lastGraphs[index], after: graph, admitted: this.entry.variants < this.limit, call: this.call };
+    this.change ??= {
+      index,
+      before: this.entry.lastGraphs[index],
+      after: graph,
+      admitted: this.entry.variants < this.limit,
+      call: this.call,
+    };
     return this.change.admitted;
   }
 
@@ -488,10 +543,20 @@ function freshStats(): CompileStats {
 
 function recompileOf(failures: readonly GuardFailure[], call: number): Recompile {
   const f = failures[0];
-  if (!f) return { reason: 'no guard failed (a guard depends on something that changed while checking)', guard: '', expected: '', actual: '', call };
+  if (!f)
+    return {
+      reason: 'no guard failed (a guard depends on something that changed while checking)',
+      guard: '',
+      expected: '',
+      actual: '',
+      call,
+    };
   return {
     reason: `${f.guard.text} failed: expected ${f.guard.expected}, got ${f.actual}`,
-    guard: f.guard.text, expected: f.guard.expected, actual: f.actual, call,
+    guard: f.guard.text,
+    expected: f.guard.expected,
+    actual: f.actual,
+    call,
   };
 }
 
@@ -518,7 +583,10 @@ export function compile(target: AnyFunction | Module, options: CompileOptions = 
 
 /** `explain(fn, options)(...args)`: compiles `fn`, calls it once with `args`, and reports what was captured. */
 export function explain<F extends AnyFunction>(fn: F, options?: CompileOptions): (...args: Parameters<F>) => Promise<ExplainReport>;
-export function explain<M extends Module>(module: M, options?: CompileOptions): (...args: Parameters<M['forward']>) => Promise<ExplainReport>;
+export function explain<M extends Module>(
+  module: M,
+  options?: CompileOptions,
+): (...args: Parameters<M['forward']>) => Promise<ExplainReport>;
 export function explain(target: AnyFunction | Module, options: CompileOptions = {}): (...args: unknown[]) => Promise<ExplainReport> {
   return async (...args: unknown[]) => {
     const c = new CompiledFunction(target, options, true);

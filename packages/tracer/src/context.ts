@@ -9,9 +9,10 @@
  * Without it, only the part before the first `await` is captured and the
  * rest runs eagerly (correct, only slower).
  */
-import { execute, getMode, setMode, withMode } from '@kiln/eager';
-import type { AttrsOf, Input, Mode, OpName, Tensor, TensorMeta } from '@kiln/eager';
+
 import type { AsyncLocalStorage } from 'node:async_hooks';
+import type { AttrsOf, Input, Mode, OpName, Tensor, TensorMeta } from '@kiln/eager';
+import { execute, getMode, setMode, withMode } from '@kiln/eager';
 import { Recorder } from './capture';
 import { isProxy } from './property-reads';
 

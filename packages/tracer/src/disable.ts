@@ -5,8 +5,9 @@
  * it makes still computes, first, every pending tensor that reads the
  * memory it writes), and capture goes on after it returns.
  */
-import { execute, Tensor } from '@kiln/eager';
+
 import type { AttrsOf, Input, Mode, OpName, TensorMeta } from '@kiln/eager';
+import { execute, Tensor } from '@kiln/eager';
 import type { Recorder } from './capture';
 import { activeRecorder, isAsyncFunction, runUnder } from './context';
 import { LazyTensor } from './lazy';
@@ -16,7 +17,10 @@ export function disable<F extends (...args: never[]) => unknown>(f: F): F {
     const rec = activeRecorder();
     const call = () => (f as unknown as (...a: unknown[]) => unknown).apply(this, args);
     if (!rec) return call();
-    rec.graphBreak('disabled', () => `call to ${f.name ? `${f.name}(), marked with disable(),` : 'a function marked with disable(),'} which runs eagerly`);
+    rec.graphBreak(
+      'disabled',
+      () => `call to ${f.name ? `${f.name}(), marked with disable(),` : 'a function marked with disable(),'} which runs eagerly`,
+    );
     const lazies: LazyTensor[] = [];
     collectLazies(args, lazies, new Set());
     rec.materialize(lazies);

@@ -1,8 +1,8 @@
-import { randn, tensor } from '@kiln/eager';
 import type { Tensor } from '@kiln/eager';
+import { randn, tensor } from '@kiln/eager';
 import { describe, expect, it } from 'vitest';
-import { compile, CompileCounter, TracedGraph } from './index';
 import type { CompileOptions } from './index';
+import { CompileCounter, compile, TracedGraph } from './index';
 
 const values = (t: Tensor) => t.toArray();
 const fn = (x: Tensor) => x.mul(2).add(x.sin()).sum(1);
@@ -63,7 +63,11 @@ describe('dynamic shapes', () => {
   });
 
   it('stays correct when a size flows into an op attribute (the graph is traced again for that size)', async () => {
-    const f = (x: Tensor) => x.reshape([x.shape[0]! * 2, -1]).slice(0, 0, x.shape[0]! - 1).mul(2);
+    const f = (x: Tensor) =>
+      x
+        .reshape([x.shape[0]! * 2, -1])
+        .slice(0, 0, x.shape[0]! - 1)
+        .mul(2);
     const cnt = new CompileCounter();
     const fast = compile(f, { backend: cnt, dynamic: true });
     for (const n of [2, 3, 4, 5]) {

@@ -1,7 +1,7 @@
-import { tensor } from '@kiln/eager';
 import type { Tensor } from '@kiln/eager';
+import { tensor } from '@kiln/eager';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { compile, CompileCounter, disable, explain } from './index';
+import { CompileCounter, compile, disable, explain } from './index';
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -64,15 +64,26 @@ describe('KILN_LOGS', () => {
     const lines: string[] = [];
     vi.spyOn(console, 'error').mockImplementation((s: unknown) => void lines.push(String(s)));
     process.env.KILN_LOGS = 'graph_breaks,recompiles,guards,graph';
-    const fast = compile(async function logged(x: Tensor) {
-      return (await x.sum().item()) > 0 ? x : x.neg();
-    }, { backend: 'eager' });
+    const fast = compile(
+      async function logged(x: Tensor) {
+        return (await x.sum().item()) > 0 ? x : x.neg();
+      },
+      { backend: 'eager' },
+    );
     await fast(tensor([1]));
     await fast(tensor([1, 2]));
-    expect(lines.some((l) => /^\[kiln:graph_breaks\] logged: graph break 1: \.item\(\) reads the data of a traced tensor float32\[\] at .*explain\.test\.ts:\d+:\d+$/.test(l))).toBe(true);
+    expect(
+      lines.some((l) =>
+        /^\[kiln:graph_breaks\] logged: graph break 1: \.item\(\) reads the data of a traced tensor float32\[\] at .*explain\.test\.ts:\d+:\d+$/.test(
+          l,
+        ),
+      ),
+    ).toBe(true);
     expect(lines.some((l) => l.startsWith('[kiln:guards] logged: entry 1 (re-run) guards:'))).toBe(true);
     expect(lines.some((l) => l.startsWith('[kiln:graph] logged: graph 1 (1 ops)\ngraph(x: float32[1]):'))).toBe(true);
-    expect(lines.some((l) => l === '[kiln:recompiles] logged: recompiling (entry 2 of at most 8): x.shape[0] == 1 failed: expected 1, got 2')).toBe(true);
+    expect(
+      lines.some((l) => l === '[kiln:recompiles] logged: recompiling (entry 2 of at most 8): x.shape[0] == 1 failed: expected 1, got 2'),
+    ).toBe(true);
     expect(lines.some((l) => l.startsWith('[kiln:perf]'))).toBe(false);
   });
 });

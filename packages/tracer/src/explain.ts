@@ -9,8 +9,8 @@ import type { KernelInfo } from './backend';
 import type { GraphBreak } from './breaks';
 import type { Entry, EntryMode } from './cache';
 import type { SegmentRun } from './capture';
-import { describeNodes } from './graph-nodes';
 import type { ExplainNode } from './graph-nodes';
+import { describeNodes } from './graph-nodes';
 import { reportToHTML } from './report-html';
 
 export interface BreakReason {
@@ -68,8 +68,12 @@ export interface TraceRecord {
 /** `replayReason`: why a replaying entry may replay, when there is more to say than the default (closures guarded by the load-time transform). */
 export function makeReport(name: string, trace: TraceRecord | null, recompiles: readonly string[], replayReason?: string): ExplainReport {
   const graphs: ExplainGraph[] = (trace?.runs ?? []).map((r) => ({
-    ops: r.segment.ops, kernels: r.segment.kernels, graph: r.segment.graph.toString(), ...(r.segment.note ? { note: r.segment.note } : {}),
-    nodes: describeNodes(r.segment.graph), compileMs: r.segment.compileMs,
+    ops: r.segment.ops,
+    kernels: r.segment.kernels,
+    graph: r.segment.graph.toString(),
+    ...(r.segment.note ? { note: r.segment.note } : {}),
+    nodes: describeNodes(r.segment.graph),
+    compileMs: r.segment.compileMs,
   }));
   const entry = trace?.entry;
   const report: Omit<ExplainReport, 'toString' | 'toHTML'> = {
@@ -80,9 +84,11 @@ export function makeReport(name: string, trace: TraceRecord | null, recompiles: 
     opCount: graphs.reduce((n, g) => n + g.ops.length, 0),
     guards: entry?.guards.texts ?? [],
     mode: entry?.mode ?? 're-run',
-    modeReason: !entry ? 'not called yet'
-      : entry.mode === 'replay' ? replayReason ?? 'no graph break, no side effect and no free variable: a cache hit runs the graph without the JavaScript'
-      : entry.modeReasons.join('; '),
+    modeReason: !entry
+      ? 'not called yet'
+      : entry.mode === 'replay'
+        ? (replayReason ?? 'no graph break, no side effect and no free variable: a cache hit runs the graph without the JavaScript')
+        : entry.modeReasons.join('; '),
     graphs,
     compileMs: (trace?.runs ?? []).reduce((ms, r) => ms + (r.fresh ? r.segment.compileMs : 0), 0),
     recompiles,
@@ -91,7 +97,10 @@ export function makeReport(name: string, trace: TraceRecord | null, recompiles: 
 }
 
 function indent(text: string, by: string): string {
-  return text.split('\n').map((l) => by + l).join('\n');
+  return text
+    .split('\n')
+    .map((l) => by + l)
+    .join('\n');
 }
 
 function plural(n: number, word: string): string {
@@ -101,7 +110,9 @@ function plural(n: number, word: string): string {
 export function formatReport(r: Omit<ExplainReport, 'toString' | 'toHTML'>): string {
   const out: string[] = [];
   out.push(`kiln explain: ${r.name || '<anonymous>'}`);
-  out.push(`  ${plural(r.graphCount, 'graph')}, ${plural(r.graphBreakCount, 'graph break')}, ${plural(r.opCount, 'op')}; compiled in ${r.compileMs.toFixed(1)} ms`);
+  out.push(
+    `  ${plural(r.graphCount, 'graph')}, ${plural(r.graphBreakCount, 'graph break')}, ${plural(r.opCount, 'op')}; compiled in ${r.compileMs.toFixed(1)} ms`,
+  );
   out.push(`  mode: ${r.mode} (${r.modeReason})`);
   r.graphs.forEach((g, i) => {
     out.push('');

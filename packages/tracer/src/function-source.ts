@@ -5,8 +5,9 @@
  * expression. Both the side-effect analysis and closure guards read
  * functions this way, so they see the same tree.
  */
-import { parse } from 'acorn';
+
 import type * as acorn from 'acorn';
+import { parse } from 'acorn';
 import type { FunctionNode } from './transform/scope';
 
 /** Names the test runner or bundler gives imported modules (`import { F } from ...` becomes `__vi_import_0__.F`). */
@@ -30,21 +31,33 @@ export interface ParsedFunction {
 /** Parses the text of a function expression, arrow, method or class method, whatever form toString gave; null if none parses. */
 export function parseFunction(source: string): ParsedFunction | null {
   const forms: [string, string, (p: acorn.Program) => FunctionNode | undefined][] = [
-    ['(', ')', (p) => {
-      const s = p.body[0];
-      const e = s?.type === 'ExpressionStatement' ? s.expression : undefined;
-      return e && (e.type === 'FunctionExpression' || e.type === 'ArrowFunctionExpression') ? e : undefined;
-    }],
-    ['({', '})', (p) => {
-      const s = p.body[0];
-      const prop = s?.type === 'ExpressionStatement' && s.expression.type === 'ObjectExpression' ? s.expression.properties[0] : undefined;
-      return prop?.type === 'Property' && prop.value.type === 'FunctionExpression' ? prop.value : undefined;
-    }],
-    ['(class { ', ' })', (p) => {
-      const s = p.body[0];
-      const m = s?.type === 'ExpressionStatement' && s.expression.type === 'ClassExpression' ? s.expression.body.body[0] : undefined;
-      return m?.type === 'MethodDefinition' ? m.value : undefined;
-    }],
+    [
+      '(',
+      ')',
+      (p) => {
+        const s = p.body[0];
+        const e = s?.type === 'ExpressionStatement' ? s.expression : undefined;
+        return e && (e.type === 'FunctionExpression' || e.type === 'ArrowFunctionExpression') ? e : undefined;
+      },
+    ],
+    [
+      '({',
+      '})',
+      (p) => {
+        const s = p.body[0];
+        const prop = s?.type === 'ExpressionStatement' && s.expression.type === 'ObjectExpression' ? s.expression.properties[0] : undefined;
+        return prop?.type === 'Property' && prop.value.type === 'FunctionExpression' ? prop.value : undefined;
+      },
+    ],
+    [
+      '(class { ',
+      ' })',
+      (p) => {
+        const s = p.body[0];
+        const m = s?.type === 'ExpressionStatement' && s.expression.type === 'ClassExpression' ? s.expression.body.body[0] : undefined;
+        return m?.type === 'MethodDefinition' ? m.value : undefined;
+      },
+    ],
   ];
   for (const [open, close, pick] of forms) {
     try {

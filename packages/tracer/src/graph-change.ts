@@ -46,7 +46,8 @@ export function graphChange(before: TracedGraph | undefined, after: TracedGraph)
   }
   const a = calls(before);
   const b = calls(after);
-  if (a.length !== b.length || a.some((n, i) => n.target !== b[i]!.target)) return { subject: 'its op list', was: opList(before), now: opList(after) };
+  if (a.length !== b.length || a.some((n, i) => n.target !== b[i]!.target))
+    return { subject: 'its op list', was: opList(before), now: opList(after) };
   for (let i = 0; i < b.length; i++) {
     const x = a[i]!;
     const y = b[i]!;
@@ -60,7 +61,8 @@ export function graphChange(before: TracedGraph | undefined, after: TracedGraph)
       const v = y.args[j];
       const scalar = (s: unknown) => typeof s !== 'object';
       if (scalar(u) && scalar(v) && text(u) !== text(v)) return { subject: `${y.target}'s argument ${j + 1}`, was: text(u), now: text(v) };
-      if (scalar(u) !== scalar(v)) return { subject: `${y.target}'s argument ${j + 1}`, was: scalar(u) ? text(u) : 'a tensor', now: scalar(v) ? text(v) : 'a tensor' };
+      if (scalar(u) !== scalar(v))
+        return { subject: `${y.target}'s argument ${j + 1}`, was: scalar(u) ? text(u) : 'a tensor', now: scalar(v) ? text(v) : 'a tensor' };
     }
   }
   if (before.placeholders.length !== after.placeholders.length) {

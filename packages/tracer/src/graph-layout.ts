@@ -97,7 +97,7 @@ export function layoutGraph(nodes: readonly ExplainNode[]): Layout {
   }
   const layers: number[][] = Array.from({ length: last + 1 }, () => []);
   for (const [id, l] of slotLayer) layers[l]!.push(id);
-  for (const row of layers) row.sort((a, b) => (a < 0) === (b < 0) ? Math.abs(a) - Math.abs(b) : a < 0 ? 1 : -1);
+  for (const row of layers) row.sort((a, b) => (a < 0 === b < 0 ? Math.abs(a) - Math.abs(b) : a < 0 ? 1 : -1));
   const rows = layers.filter((r) => r.length > 0);
 
   // Order within layers: sweeps down (by what a slot reads) and up (by what reads it).
@@ -118,10 +118,12 @@ export function layoutGraph(nodes: readonly ExplainNode[]): Layout {
   for (let sweep = 0; sweep < 6; sweep++) {
     const down = sweep % 2 === 0;
     for (const row of down ? rows : [...rows].reverse()) {
-      const key = new Map(row.map((id) => {
-        const s = slots.get(id)!;
-        return [id, mean(down ? s.up : s.down, pos.get(id)!)];
-      }));
+      const key = new Map(
+        row.map((id) => {
+          const s = slots.get(id)!;
+          return [id, mean(down ? s.up : s.down, pos.get(id)!)];
+        }),
+      );
       row.sort((a, b) => key.get(a)! - key.get(b)! || pos.get(a)! - pos.get(b)!);
       place(row);
     }
@@ -138,13 +140,18 @@ export function layoutGraph(nodes: readonly ExplainNode[]): Layout {
     }
   });
   const boxes = new Map<number, Box>();
-  for (const n of nodes) boxes.set(n.id, { x: centerX.get(n.id)! - NODE_WIDTH / 2, y: top.get(n.id)!, width: NODE_WIDTH, height: NODE_HEIGHT });
+  for (const n of nodes)
+    boxes.set(n.id, { x: centerX.get(n.id)! - NODE_WIDTH / 2, y: top.get(n.id)!, width: NODE_WIDTH, height: NODE_HEIGHT });
   const height = MARGIN * 2 + rows.length * NODE_HEIGHT + (rows.length - 1) * GAP_Y;
   const edges = chains.map(({ from, to, via }) => ({
-    from, to,
+    from,
+    to,
     points: [
       { x: centerX.get(from)!, y: top.get(from)! + NODE_HEIGHT },
-      ...via.flatMap((w) => [{ x: centerX.get(w)!, y: top.get(w)! }, { x: centerX.get(w)!, y: top.get(w)! + NODE_HEIGHT }]),
+      ...via.flatMap((w) => [
+        { x: centerX.get(w)!, y: top.get(w)! },
+        { x: centerX.get(w)!, y: top.get(w)! + NODE_HEIGHT },
+      ]),
       { x: centerX.get(to)!, y: top.get(to)! },
     ],
   }));

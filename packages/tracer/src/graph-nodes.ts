@@ -21,8 +21,9 @@ export interface ExplainNode {
 
 function text(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(text).join(', ')}]`;
-  if (typeof v === 'object' && v !== null) return 'op' in v && 'name' in v ? `%${String((v as { name: unknown }).name)}` : JSON.stringify(v);
-  return typeof v === 'number' && !Number.isFinite(v) ? String(v) : JSON.stringify(v) ?? String(v);
+  if (typeof v === 'object' && v !== null)
+    return 'op' in v && 'name' in v ? `%${String((v as { name: unknown }).name)}` : JSON.stringify(v);
+  return typeof v === 'number' && !Number.isFinite(v) ? String(v) : (JSON.stringify(v) ?? String(v));
 }
 
 function nodeIds(v: unknown, out: number[]): void {
@@ -32,12 +33,20 @@ function nodeIds(v: unknown, out: number[]): void {
 
 export function describeNodes(graph: Graph): ExplainNode[] {
   return graph.nodes.map((n) => {
-    if (n.op === 'placeholder') return { id: n.id, op: n.op, label: n.name, inputs: [], type: `${n.dtype}[${n.shape.join(',')}]`, detail: '' };
+    if (n.op === 'placeholder')
+      return { id: n.id, op: n.op, label: n.name, inputs: [], type: `${n.dtype}[${n.shape.join(',')}]`, detail: '' };
     const inputs: number[] = [];
     nodeIds(n.args, inputs);
     if (n.op === 'output') return { id: n.id, op: n.op, label: 'output', inputs, type: '', detail: '' };
     const scalars = n.args.filter((a) => typeof a !== 'object' || a === null).map(text);
     const attrs = Object.entries(n.attrs as object).map(([k, v]) => `${k}=${text(v)}`);
-    return { id: n.id, op: n.op, label: n.target, inputs, type: `${n.dtype}[${n.shape.join(',')}]`, detail: [...scalars, ...attrs].join(', ') };
+    return {
+      id: n.id,
+      op: n.op,
+      label: n.target,
+      inputs,
+      type: `${n.dtype}[${n.shape.join(',')}]`,
+      detail: [...scalars, ...attrs].join(', '),
+    };
   });
 }

@@ -193,8 +193,26 @@ interface Builder {
   seen: Set<object>;
 }
 
-function add(b: Builder, kind: GuardKind, path: string, text: string, expected: string, get: Getter, check: (v: unknown) => boolean, actual: (v: unknown) => string = describeValue, dim?: number): void {
-  b.guards.push({ kind, path, text, expected, check: (r) => check(get(r)), actual: (r) => actual(get(r)), ...(dim === undefined ? {} : { dim }) });
+function add(
+  b: Builder,
+  kind: GuardKind,
+  path: string,
+  text: string,
+  expected: string,
+  get: Getter,
+  check: (v: unknown) => boolean,
+  actual: (v: unknown) => string = describeValue,
+  dim?: number,
+): void {
+  b.guards.push({
+    kind,
+    path,
+    text,
+    expected,
+    check: (r) => check(get(r)),
+    actual: (r) => actual(get(r)),
+    ...(dim === undefined ? {} : { dim }),
+  });
 }
 
 function tensorGuards(b: Builder, t: Tensor, path: string, get: Getter): void {
@@ -206,18 +224,63 @@ function tensorGuards(b: Builder, t: Tensor, path: string, get: Getter): void {
   const contiguous = views.isContiguous(t.layout);
   const asTensor = (v: unknown) => v as Tensor;
   add(b, 'type', path, `${path} is a Tensor`, 'a Tensor', get, isTensor);
-  add(b, 'dtype', path, `${path}.dtype == '${dtype}'`, `'${dtype}'`, get, (v) => asTensor(v).dtype === dtype, (v) => `'${asTensor(v).dtype}'`);
-  add(b, 'device', path, `${path}.device == '${device}'`, `'${device}'`, get, (v) => asTensor(v).device === device, (v) => `'${asTensor(v).device}'`);
-  add(b, 'rank', path, `${path}.ndim == ${rank}`, String(rank), get, (v) => asTensor(v).ndim === rank, (v) => String(asTensor(v).ndim));
+  add(
+    b,
+    'dtype',
+    path,
+    `${path}.dtype == '${dtype}'`,
+    `'${dtype}'`,
+    get,
+    (v) => asTensor(v).dtype === dtype,
+    (v) => `'${asTensor(v).dtype}'`,
+  );
+  add(
+    b,
+    'device',
+    path,
+    `${path}.device == '${device}'`,
+    `'${device}'`,
+    get,
+    (v) => asTensor(v).device === device,
+    (v) => `'${asTensor(v).device}'`,
+  );
+  add(
+    b,
+    'rank',
+    path,
+    `${path}.ndim == ${rank}`,
+    String(rank),
+    get,
+    (v) => asTensor(v).ndim === rank,
+    (v) => String(asTensor(v).ndim),
+  );
   expected.forEach((e, d) => {
     const text = e < 0 ? `${path}.shape[${d}] >= 2 (dynamic)` : `${path}.shape[${d}] == ${e}`;
-    add(b, 'size', path, text, e < 0 ? '>= 2' : String(e), get,
-      (v) => { const s = asTensor(v).shape[d]!; return e < 0 ? s >= 2 : s === e; },
-      (v) => String(asTensor(v).shape[d]), d);
+    add(
+      b,
+      'size',
+      path,
+      text,
+      e < 0 ? '>= 2' : String(e),
+      get,
+      (v) => {
+        const s = asTensor(v).shape[d]!;
+        return e < 0 ? s >= 2 : s === e;
+      },
+      (v) => String(asTensor(v).shape[d]),
+      d,
+    );
   });
-  add(b, 'layout', path, `${path} is ${contiguous ? '' : 'not '}contiguous`, contiguous ? 'contiguous' : 'not contiguous', get,
+  add(
+    b,
+    'layout',
+    path,
+    `${path} is ${contiguous ? '' : 'not '}contiguous`,
+    contiguous ? 'contiguous' : 'not contiguous',
+    get,
     (v) => views.isContiguous(asTensor(v).layout) === contiguous,
-    (v) => (views.isContiguous(asTensor(v).layout) ? 'contiguous' : 'not contiguous'));
+    (v) => (views.isContiguous(asTensor(v).layout) ? 'contiguous' : 'not contiguous'),
+  );
   b.fast.push((r) => {
     const v = get(r);
     if (!isTensor(v) || v.dtype !== dtype || v.device !== device) return false;
@@ -253,8 +316,19 @@ function walk(b: Builder, v: unknown, path: string, get: Getter, param: boolean)
     return;
   }
   if ((typeof v === 'object' || typeof v === 'function') && v !== null && isProxy(v)) {
-    add(b, 'type', path, `${path} is a Proxy`, 'a Proxy', get, (x) => (typeof x === 'object' || typeof x === 'function') && x !== null && isProxy(x));
-    b.fast.push((r) => { const x = get(r); return (typeof x === 'object' || typeof x === 'function') && x !== null && isProxy(x); });
+    add(
+      b,
+      'type',
+      path,
+      `${path} is a Proxy`,
+      'a Proxy',
+      get,
+      (x) => (typeof x === 'object' || typeof x === 'function') && x !== null && isProxy(x),
+    );
+    b.fast.push((r) => {
+      const x = get(r);
+      return (typeof x === 'object' || typeof x === 'function') && x !== null && isProxy(x);
+    });
     b.opaque.push({ path, what: 'a Proxy' });
     return;
   }
@@ -272,7 +346,16 @@ function walk(b: Builder, v: unknown, path: string, get: Getter, param: boolean)
     return;
   }
   if (typeof v === 'symbol') {
-    add(b, 'value', path, `${path} == ${String(v)}`, String(v), get, (x) => x === v, (x) => String(x));
+    add(
+      b,
+      'value',
+      path,
+      `${path} == ${String(v)}`,
+      String(v),
+      get,
+      (x) => x === v,
+      (x) => String(x),
+    );
     b.fast.push((r) => get(r) === v);
     return;
   }
@@ -302,8 +385,11 @@ function walk(b: Builder, v: unknown, path: string, get: Getter, param: boolean)
     const plain = isPlainObject(o);
     const proto = Object.getPrototypeOf(o) as object | null;
     const text = `${path} has keys [${keys.join(', ')}]`;
-    const ok = (x: unknown) => isInspectable(x) && typeof x === 'object' && (plain ? isPlainObject(x) : Object.getPrototypeOf(x) === proto) && sameKeys(x, keys);
-    add(b, 'structure', path, text, `keys [${keys.join(', ')}]`, get, ok, (x) => (isInspectable(x) ? `keys [${keysOf(x).join(', ')}]` : describeValue(x)));
+    const ok = (x: unknown) =>
+      isInspectable(x) && typeof x === 'object' && (plain ? isPlainObject(x) : Object.getPrototypeOf(x) === proto) && sameKeys(x, keys);
+    add(b, 'structure', path, text, `keys [${keys.join(', ')}]`, get, ok, (x) =>
+      isInspectable(x) ? `keys [${keysOf(x).join(', ')}]` : describeValue(x),
+    );
     b.fast.push((r) => ok(get(r)));
     // Its class's getters run when the code reads them (`this.scale`): guards cannot tell which it reads, so none is skipped.
     const inherited = plain ? null : inheritedAccessor(o);
@@ -335,8 +421,8 @@ function sameType(b: Builder, o: object, path: string, get: Getter): void {
   const plain = !array && isPlainObject(o);
   const proto = Object.getPrototypeOf(o) as object | null;
   const label = array ? 'an array' : typeName(o);
-  const ok = (x: unknown) => isInspectable(x) && typeof x === 'object'
-    && (array ? Array.isArray(x) : plain ? isPlainObject(x) : Object.getPrototypeOf(x) === proto);
+  const ok = (x: unknown) =>
+    isInspectable(x) && typeof x === 'object' && (array ? Array.isArray(x) : plain ? isPlainObject(x) : Object.getPrototypeOf(x) === proto);
   add(b, 'type', path, `${path} is ${label}`, label, get, ok, (x) => (isInspectable(x) ? typeName(x) : describeValue(x)));
   b.fast.push((r) => ok(get(r)));
 }
@@ -362,7 +448,16 @@ export function inputSpec(
 ): InputSpec {
   const b: Builder = { containers: [], guards: [], fast: [], leaves: [], opaque: [], dynamicDims, seen: new Set() };
   const n = roots.args.length;
-  add(b, 'arity', 'args', `called with ${n} argument${n === 1 ? '' : 's'}`, String(n), (r) => r.args.length, (x) => x === n, (x) => String(x));
+  add(
+    b,
+    'arity',
+    'args',
+    `called with ${n} argument${n === 1 ? '' : 's'}`,
+    String(n),
+    (r) => r.args.length,
+    (x) => x === n,
+    (x) => String(x),
+  );
   b.fast.push((r) => r.args.length === n);
   roots.args.forEach((v, i) => walk(b, v, argPath(params, i), (r) => r.args[i], false));
   if (module) {
@@ -370,7 +465,8 @@ export function inputSpec(
     walk(b, self, 'model', (r) => r.self, true);
     // A forward on its class (an own one is a field, walked above): guarded by identity, read as data.
     const forward = isInspectable(self) && !Object.hasOwn(self as object, 'forward') ? readData(self, 'forward') : undefined;
-    if (typeof forward === 'function') identity(b, 'identity', 'model.forward', (r) => readData(r.self, 'forward'), forward, describeValue(forward));
+    if (typeof forward === 'function')
+      identity(b, 'identity', 'model.forward', (r) => readData(r.self, 'forward'), forward, describeValue(forward));
     else if (forward === HIDDEN) hidden(b, 'model.forward', (r) => readData(r.self, 'forward'));
   }
   extra?.({
@@ -389,7 +485,7 @@ function aliasGuard(b: Builder, roots: Roots): void {
   if (leaves.length < 2) return;
   const pattern = (r: Roots): number[] => {
     const ts = leaves.map((l) => l.get(r));
-    return ts.map((t, i) => ts.indexOf(t) === i ? -1 : ts.indexOf(t));
+    return ts.map((t, i) => (ts.indexOf(t) === i ? -1 : ts.indexOf(t)));
   };
   const expected = pattern(roots);
   const same = expected.flatMap((j, i) => (j >= 0 ? [`${leaves[i]!.path} is ${leaves[j]!.path}`] : []));
@@ -411,7 +507,11 @@ function aliasGuard(b: Builder, roots: Roots): void {
     return true;
   };
   b.guards.push({
-    kind: 'alias', path: 'args', text, expected: text, check: matches,
+    kind: 'alias',
+    path: 'args',
+    text,
+    expected: text,
+    check: matches,
     actual: (r) => {
       const p = pattern(r);
       const s = p.flatMap((j, i) => (j >= 0 ? [`${leaves[i]!.path} is ${leaves[j]!.path}`] : []));

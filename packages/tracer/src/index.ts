@@ -4,14 +4,15 @@
  * (the inductor by default), without ever changing what the function does.
  * See DESIGN.md, "Compile API".
  */
-export { compile, explain } from './compile';
-export type { AnyFunction, Compiled, CompiledExtras, CompileOptions, CompileStats, Module, Recompile } from './compile';
-export { disable } from './disable';
-export { CompileCounter, runTraced, TracedGraph } from './backend';
+
 export type { Backend, BackendOption, CompiledFn, KernelInfo } from './backend';
+export { CompileCounter, runTraced, TracedGraph } from './backend';
+export type { ClosureRecord } from './closure';
+export type { AnyFunction, Compiled, CompiledExtras, CompileOptions, CompileStats, Module, Recompile } from './compile';
+export { compile, explain } from './compile';
+export { disable } from './disable';
 export type { BreakReason, ExplainGraph, ExplainReport } from './explain';
 export type { ExplainNode } from './graph-nodes';
 export { reportToHTML } from './report-html';
-export type { ClosureRecord } from './closure';
-export { analyzeFunction, analyzeSource } from './source-analysis';
 export type { ParamName, SideEffect, SideEffectKind, SourceInfo, SourceSite } from './source-analysis';
+export { analyzeFunction, analyzeSource } from './source-analysis';

@@ -1,5 +1,5 @@
-import { F, initWebGpu, manualSeed, randn, tensor } from '@kiln/eager';
 import type { Device, Tensor } from '@kiln/eager';
+import { F, initWebGpu, manualSeed, randn, tensor } from '@kiln/eager';
 import { probeWebGpu } from '@kiln/gpu-runtime';
 import { describe, expect, it } from 'vitest';
 import { compile, disable } from './index';
@@ -38,7 +38,11 @@ describe.each(devices)('compiled with the inductor == eager on %s', (device) => 
   it('reads an input that is a dense view at a storage offset from its offset, first call included', async () => {
     const fast = compile((x: Tensor) => x.mul(2));
     const base = tensor([0, 1, 2, 3, 4, 5, 6, 7], { device });
-    for (const [start, end] of [[4, 8], [2, 6], [0, 4]] as const) {
+    for (const [start, end] of [
+      [4, 8],
+      [2, 6],
+      [0, 4],
+    ] as const) {
       const x = base.slice(0, start, end);
       await expectClose(fast(x), x.mul(2));
     }
@@ -70,7 +74,13 @@ describe.each(devices)('compiled with the inductor == eager on %s', (device) => 
   });
 
   it('compiles a module, with in-place updates of its parameters seen by the next call', async () => {
-    const model = { w: r(5, 3), b: r(3), forward(x: Tensor) { return x.matmul(this.w).add(this.b).relu(); } };
+    const model = {
+      w: r(5, 3),
+      b: r(3),
+      forward(x: Tensor) {
+        return x.matmul(this.w).add(this.b).relu();
+      },
+    };
     const fast = compile(model);
     const x = r(7, 5);
     await expectClose(fast(x), model.forward(x));

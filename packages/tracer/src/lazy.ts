@@ -12,8 +12,9 @@
  * which becomes a real view of the same memory — an in-place write through
  * it changes its base, as in eager. Every other op gives a contiguous tensor.
  */
-import { KilnError, metaStorage, Tensor, views, withMode } from '@kiln/eager';
+
 import type { AttrsOf, Device, DType, OpName, Scalar, Storage, TensorRef, View } from '@kiln/eager';
+import { KilnError, metaStorage, Tensor, views, withMode } from '@kiln/eager';
 
 /**
  * A reference to a storage that only the tracer gives back (`release`):
@@ -155,7 +156,10 @@ export function sameLayout(a: View, b: View): boolean {
 
 function contiguousCopyOf(t: Tensor, layout: View): Tensor {
   if (!views.isContiguous(layout) || layout.offset !== 0) {
-    throw new KilnError(`internal: a computed tensor must be contiguous from offset 0, got strides ${layout.strides}, offset ${layout.offset}`, { op: 'compile' });
+    throw new KilnError(
+      `internal: a computed tensor must be contiguous from offset 0, got strides ${layout.strides}, offset ${layout.offset}`,
+      { op: 'compile' },
+    );
   }
   const copy = withMode(null, () => t.cast(t.dtype)); // always a new contiguous buffer
   const out = new Owned(copy.storage, layout);

@@ -1,7 +1,7 @@
-import { memoryStats, randn, tensor, tidy } from '@kiln/eager';
 import type { Tensor } from '@kiln/eager';
+import { memoryStats, randn, tensor, tidy } from '@kiln/eager';
 import { describe, expect, it } from 'vitest';
-import { compile, CompileCounter, disable } from './index';
+import { CompileCounter, compile, disable } from './index';
 
 const values = (t: Tensor) => t.toArray();
 const mark = disable((t: Tensor) => t);
@@ -24,28 +24,39 @@ describe('lifetimes', () => {
   });
 
   it('frees what a traced function disposed itself, and keeps what it returns from its own tidy', async () => {
-    const fast = compile((x: Tensor) => tidy(() => {
-      const t = tensor([1, 2, 3]);
-      const y = x.add(t);
-      t.dispose();
-      return y.mul(2);
-    }), { backend: new CompileCounter() });
+    const fast = compile(
+      (x: Tensor) =>
+        tidy(() => {
+          const t = tensor([1, 2, 3]);
+          const y = x.add(t);
+          t.dispose();
+          return y.mul(2);
+        }),
+      { backend: new CompileCounter() },
+    );
     for (let i = 0; i < 2; i++) expect(await values(fast(tensor([1, 1, 1])))).toEqual([4, 6, 8]);
   });
 
   it('keeps concurrent async calls apart', async () => {
     const cnt = new CompileCounter();
-    const fast = compile(async (x: Tensor, k: number) => {
-      const s = await x.sum().item();
-      await new Promise((r) => setTimeout(r, k));
-      return x.mul(s);
-    }, { backend: cnt });
+    const fast = compile(
+      async (x: Tensor, k: number) => {
+        const s = await x.sum().item();
+        await new Promise((r) => setTimeout(r, k));
+        return x.mul(s);
+      },
+      { backend: cnt },
+    );
     const [a, b] = [tensor([1, 2]), tensor([3, 4])];
     const [ra, rb] = await Promise.all([fast(a, 5), fast(b, 5)]);
     expect(await values(ra)).toEqual([3, 6]);
     expect(await values(rb)).toEqual([21, 28]);
     // Ops after the awaits were captured, each call's in its own graph (the read value is a constant in it).
-    expect(cnt.graphs.flatMap((g) => g.nodes.filter((n) => n.op === 'call').map((n) => n.op === 'call' && n.target))).toEqual(['sum', 'mul', 'mul']);
+    expect(cnt.graphs.flatMap((g) => g.nodes.filter((n) => n.op === 'call').map((n) => n.op === 'call' && n.target))).toEqual([
+      'sum',
+      'mul',
+      'mul',
+    ]);
     expect(fast.stats.entries).toBe(1);
     await fast(a, 0); // a new entry (k is guarded by value), but the same graphs
     expect(fast.stats.entries).toBe(2);
@@ -54,10 +65,13 @@ describe('lifetimes', () => {
 
   it('runs eager code between awaits of a compiled call eagerly, outside its graphs', async () => {
     const cnt = new CompileCounter();
-    const fast = compile(async (x: Tensor) => {
-      await Promise.resolve();
-      return x.add(1);
-    }, { backend: cnt });
+    const fast = compile(
+      async (x: Tensor) => {
+        await Promise.resolve();
+        return x.add(1);
+      },
+      { backend: cnt },
+    );
     const p = fast(tensor([1]));
     const outside = tensor([5]).mul(2); // runs while the call is in flight
     expect(outside.constructor.name).toBe('Tensor');

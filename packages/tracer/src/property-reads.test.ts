@@ -5,8 +5,8 @@
  */
 import { Tensor, tensor } from '@kiln/eager';
 import { describe, expect, it } from 'vitest';
-import { compile } from './index';
 import type { CompileOptions } from './index';
+import { compile } from './index';
 
 type Fn = (...args: never[]) => unknown;
 
@@ -36,11 +36,15 @@ async function sameAsUncompiled(make: () => Case): Promise<{ compiled: Case; fas
   return { compiled, fast };
 }
 
-describe('guards never run the user\'s code', () => {
+describe("guards never run the user's code", () => {
   it('a getter on an argument object runs once per call, and the entry re-runs, saying why', async () => {
     const { fast } = await sameAsUncompiled(() => {
       let n = 0;
-      const opts = { get scale() { return ++n; } };
+      const opts = {
+        get scale() {
+          return ++n;
+        },
+      };
       return { fn: (x: Tensor, o: { scale: number }) => x.mul(o.scale), args: () => [tensor([1, 2]), opts], runs: () => n };
     });
     const report = fast.explain();
@@ -67,14 +71,26 @@ describe('guards never run the user\'s code', () => {
     });
   });
 
-  it('a Proxy argument\'s traps run as often as the function runs them', async () => {
+  it("a Proxy argument's traps run as often as the function runs them", async () => {
     const { fast } = await sameAsUncompiled(() => {
       let traps = 0;
       const handler: ProxyHandler<{ s: number }> = {
-        get: (t, k) => { traps++; return Reflect.get(t, k); },
-        getPrototypeOf: (t) => { traps++; return Reflect.getPrototypeOf(t); },
-        ownKeys: (t) => { traps++; return Reflect.ownKeys(t); },
-        getOwnPropertyDescriptor: (t, k) => { traps++; return Reflect.getOwnPropertyDescriptor(t, k); },
+        get: (t, k) => {
+          traps++;
+          return Reflect.get(t, k);
+        },
+        getPrototypeOf: (t) => {
+          traps++;
+          return Reflect.getPrototypeOf(t);
+        },
+        ownKeys: (t) => {
+          traps++;
+          return Reflect.ownKeys(t);
+        },
+        getOwnPropertyDescriptor: (t, k) => {
+          traps++;
+          return Reflect.getOwnPropertyDescriptor(t, k);
+        },
       };
       const p = new Proxy({ s: 2 }, handler);
       return { fn: (x: Tensor, o: { s: number }) => x.mul(o.s), args: () => [tensor([1]), p], runs: () => traps };
@@ -86,19 +102,44 @@ describe('guards never run the user\'s code', () => {
     let traps = 0;
     const fast = compile((x: Tensor) => x, { backend: 'eager' });
     fast(tensor([1]));
-    const p = new Proxy({}, { getPrototypeOf: () => { traps++; return Object.prototype; }, get: () => { traps++; return undefined; } });
+    const p = new Proxy(
+      {},
+      {
+        getPrototypeOf: () => {
+          traps++;
+          return Object.prototype;
+        },
+        get: () => {
+          traps++;
+          return undefined;
+        },
+      },
+    );
     expect(fast(p as unknown as Tensor)).toBe(p); // a recompile for a non-tensor argument, whose failure text asks nothing either
     expect(traps).toBe(0);
     expect(fast.stats.recompiles[0]!.reason).toMatch(/^x is a Tensor failed: expected a Tensor, got a Proxy #\d+$/);
   });
 
-  it('a module\'s own getter and its class\'s getter run once per call (not skipped by a replay)', async () => {
+  it("a module's own getter and its class's getter run once per call (not skipped by a replay)", async () => {
     let n = 0;
-    const own = { get scale() { n++; return 2; }, forward(x: Tensor) { return x.mul(this.scale); } };
+    const own = {
+      get scale() {
+        n++;
+        return 2;
+      },
+      forward(x: Tensor) {
+        return x.mul(this.scale);
+      },
+    };
     class Scaled {
       k = 2;
-      get scale() { n++; return this.k; }
-      forward(x: Tensor) { return x.mul(this.scale); }
+      get scale() {
+        n++;
+        return this.k;
+      }
+      forward(x: Tensor) {
+        return x.mul(this.scale);
+      }
     }
     for (const m of [own, new Scaled()]) {
       n = 0;
@@ -115,7 +156,12 @@ describe('guards never run the user\'s code', () => {
   it('a module whose forward is a getter reads it once per call, as model.forward(x) does', async () => {
     let reads = 0;
     const impl = (x: Tensor) => x.mul(2);
-    const m = { get forward() { reads++; return impl; } };
+    const m = {
+      get forward() {
+        reads++;
+        return impl;
+      },
+    };
     const fast = compile(m, { backend: 'eager' });
     reads = 0;
     for (let i = 0; i < 3; i++) expect(await fast(tensor([1])).toArray()).toEqual([2]);
@@ -125,14 +171,25 @@ describe('guards never run the user\'s code', () => {
   it('a getter on a closed-over object (closure guards) runs once per call, and so does a class getter there', async () => {
     await sameAsUncompiled(() => {
       let n = 0;
-      const cfg = { get scale() { return ++n; } };
+      const cfg = {
+        get scale() {
+          return ++n;
+        },
+      };
       return {
-        fn: (x: Tensor) => x.mul(cfg.scale), args: () => [tensor([1])], runs: () => n,
+        fn: (x: Tensor) => x.mul(cfg.scale),
+        args: () => [tensor([1])],
+        runs: () => n,
         options: { closure: { names: ['cfg'], get: () => [cfg] } },
       };
     });
     let n = 0;
-    class Config { get eps() { n++; return 0.5; } }
+    class Config {
+      get eps() {
+        n++;
+        return 0.5;
+      }
+    }
     const cfg = new Config();
     const fast = compile((x: Tensor) => x.add(cfg.eps), { backend: 'eager', closure: { names: ['cfg'], get: () => [cfg] } });
     for (let i = 0; i < 3; i++) expect(await fast(tensor([1])).toArray()).toEqual([1.5]);
@@ -143,7 +200,18 @@ describe('guards never run the user\'s code', () => {
 
   it('a result with a getter is returned as it is, its getter not run', async () => {
     let n = 0;
-    const fast = compile((x: Tensor) => { const y = x.mul(2); return { get y() { n++; return y; } }; }, { backend: 'eager' });
+    const fast = compile(
+      (x: Tensor) => {
+        const y = x.mul(2);
+        return {
+          get y() {
+            n++;
+            return y;
+          },
+        };
+      },
+      { backend: 'eager' },
+    );
     for (let i = 0; i < 3; i++) {
       const r = fast(tensor([1]));
       expect(n).toBe(i);
@@ -156,8 +224,19 @@ describe('guards never run the user\'s code', () => {
   it('an argument with valueOf, toString and Symbol.toPrimitive is never coerced, even to explain a recompile', () => {
     let coerced = 0;
     const make = (k: number) => ({
-      k, valueOf() { coerced++; return k; }, toString() { coerced++; return String(k); },
-      [Symbol.toPrimitive]() { coerced++; return k; },
+      k,
+      valueOf() {
+        coerced++;
+        return k;
+      },
+      toString() {
+        coerced++;
+        return String(k);
+      },
+      [Symbol.toPrimitive]() {
+        coerced++;
+        return k;
+      },
     });
     const fast = compile((x: Tensor, o: { k: number }) => x.mul(o.k), { backend: 'eager' });
     fast(tensor([1]), make(1));

@@ -47,7 +47,11 @@ export function readData(o: unknown, key: string | number): unknown {
 
 /** The name of an accessor property on `o`'s prototypes below Object.prototype (its class's getters), or null. */
 export function inheritedAccessor(o: object): string | null {
-  for (let p = Object.getPrototypeOf(o) as object | null; p !== null && p !== Object.prototype && p !== Function.prototype; p = Object.getPrototypeOf(p) as object | null) {
+  for (
+    let p = Object.getPrototypeOf(o) as object | null;
+    p !== null && p !== Object.prototype && p !== Function.prototype;
+    p = Object.getPrototypeOf(p) as object | null
+  ) {
     if (isProxy(p)) return '(a Proxy prototype)';
     const descriptors = Object.getOwnPropertyDescriptors(p);
     for (const key of Reflect.ownKeys(descriptors)) {

@@ -6,7 +6,7 @@
 import { devicesUnderTest } from '@kiln/eager/testing';
 import { describe, expect, it } from 'vitest';
 import { checkSeed, problemOf } from './testing/differential';
-import { programText, type Program } from './testing/random-program';
+import { type Program, programText } from './testing/random-program';
 
 const devices = await devicesUnderTest();
 
@@ -14,65 +14,110 @@ const devices = await devicesUnderTest();
 const FOUND: { name: string; program: Program }[] = [
   {
     name: 'min over bool dims on webgpu (the result was stored as i32 into a bool buffer)',
-    program: { seed: 150, inputs: [{ shape: [1, 4], dtype: 'bool', layout: 'contiguous', values: 'bool' }], steps: [{ expr: '$0.min([0, 1], true)', uses: [0] }], outputs: [1] },
+    program: {
+      seed: 150,
+      inputs: [{ shape: [1, 4], dtype: 'bool', layout: 'contiguous', values: 'bool' }],
+      steps: [{ expr: '$0.min([0, 1], true)', uses: [0] }],
+      outputs: [1],
+    },
   },
   {
     name: 'a cast of an empty slice (a constant division by zero in the index math)',
     program: {
-      seed: 3, inputs: [{ shape: [3, 1, 1], dtype: 'float32', layout: 'contiguous', values: 'normal' }],
-      steps: [{ expr: '$0.slice(2, -1, 0, 2)', uses: [0] }, { expr: "$0.cast('int32')", uses: [1] }], outputs: [2],
+      seed: 3,
+      inputs: [{ shape: [3, 1, 1], dtype: 'float32', layout: 'contiguous', values: 'normal' }],
+      steps: [
+        { expr: '$0.slice(2, -1, 0, 2)', uses: [0] },
+        { expr: "$0.cast('int32')", uses: [1] },
+      ],
+      outputs: [2],
     },
   },
   {
     name: 'logSoftmax of a bool tensor (its decomposition subtracted bools)',
-    program: { seed: 1, inputs: [{ shape: [5], dtype: 'bool', layout: 'contiguous', values: 'bool' }], steps: [{ expr: 'F.logSoftmax($0, -1)', uses: [0] }], outputs: [1] },
+    program: {
+      seed: 1,
+      inputs: [{ shape: [5], dtype: 'bool', layout: 'contiguous', values: 'bool' }],
+      steps: [{ expr: 'F.logSoftmax($0, -1)', uses: [0] }],
+      outputs: [1],
+    },
   },
   {
     name: 'bools compared with lt on webgpu (WGSL orders no bools)',
     program: {
-      seed: 30, inputs: [{ shape: [5], dtype: 'bool', layout: 'expand', values: 'bool' }],
-      steps: [{ expr: '$0.unsqueeze(1).expand([5, 3])', uses: [0] }, { expr: '$0.lt($0)', uses: [1] }], outputs: [2],
+      seed: 30,
+      inputs: [{ shape: [5], dtype: 'bool', layout: 'expand', values: 'bool' }],
+      steps: [
+        { expr: '$0.unsqueeze(1).expand([5, 3])', uses: [0] },
+        { expr: '$0.lt($0)', uses: [1] },
+      ],
+      outputs: [2],
     },
   },
   {
     name: 'a comparison fused into a matmul epilogue (the bool result was stored as f32)',
     program: {
-      seed: 104, inputs: [{ shape: [3, 2], dtype: 'float32', layout: 'contiguous', values: 'normal' }],
-      steps: [{ expr: '$0.matmul($0.transpose(-1, -2))', uses: [0], rounds: true }, { expr: '$0.le(100)', uses: [1] }, { expr: "$0.mul(2).cast('int32')", uses: [1] }],
+      seed: 104,
+      inputs: [{ shape: [3, 2], dtype: 'float32', layout: 'contiguous', values: 'normal' }],
+      steps: [
+        { expr: '$0.matmul($0.transpose(-1, -2))', uses: [0], rounds: true },
+        { expr: '$0.le(100)', uses: [1] },
+        { expr: "$0.mul(2).cast('int32')", uses: [1] },
+      ],
       outputs: [2, 3],
     },
   },
   {
     name: 'a view of a broadcast input, computed by a cached graph (it became a copy, which a broadcast layout cannot hold)',
     program: {
-      seed: 539, inputs: [{ shape: [7], dtype: 'bool', layout: 'expand', values: 'bool' }],
-      steps: [{ expr: '$0.unsqueeze(0)', uses: [0] }, { expr: '$0.mul(1).add_($1)', uses: [1, 0] }, { expr: 'F.logSoftmax($0, -1)', uses: [1] }],
+      seed: 539,
+      inputs: [{ shape: [7], dtype: 'bool', layout: 'expand', values: 'bool' }],
+      steps: [
+        { expr: '$0.unsqueeze(0)', uses: [0] },
+        { expr: '$0.mul(1).add_($1)', uses: [1, 0] },
+        { expr: 'F.logSoftmax($0, -1)', uses: [1] },
+      ],
       outputs: [3],
     },
   },
   {
     name: 'dropout in eval mode twice (one tensor returned for two graph outputs was released twice)',
     program: {
-      seed: 1115, inputs: [{ shape: [1, 1], dtype: 'float32', layout: 'contiguous', values: 'normal' }],
-      steps: [{ expr: '$0.slice(0, -1, Infinity, 2)', uses: [0] }, { expr: 'F.dropout($0, 0.5, false)', uses: [1] }, { expr: 'F.dropout($0, 0.5, false)', uses: [2] }],
+      seed: 1115,
+      inputs: [{ shape: [1, 1], dtype: 'float32', layout: 'contiguous', values: 'normal' }],
+      steps: [
+        { expr: '$0.slice(0, -1, Infinity, 2)', uses: [0] },
+        { expr: 'F.dropout($0, 0.5, false)', uses: [1] },
+        { expr: 'F.dropout($0, 0.5, false)', uses: [2] },
+      ],
       outputs: [2],
     },
   },
   {
     name: 'indexSelect along a size-1 dim of a reduction (the index read was simplified away, and with it a kernel binding)',
     program: {
-      seed: 3008, inputs: [{ shape: [5, 1], dtype: 'float32', layout: 'offset', values: 'special' }, { shape: [1], dtype: 'int32', layout: 'contiguous', values: 'index', bound: 1 }],
-      steps: [{ expr: '$0.min([0, 1], true)', uses: [0] }, { expr: '$0.indexSelect(1, $1)', uses: [2, 1] }],
+      seed: 3008,
+      inputs: [
+        { shape: [5, 1], dtype: 'float32', layout: 'offset', values: 'special' },
+        { shape: [1], dtype: 'int32', layout: 'contiguous', values: 'index', bound: 1 },
+      ],
+      steps: [
+        { expr: '$0.min([0, 1], true)', uses: [0] },
+        { expr: '$0.indexSelect(1, $1)', uses: [2, 1] },
+      ],
       outputs: [3],
     },
   },
   {
     name: 'a bool made a float and divided by zero on webgpu (the compiler folded select(0.0, 1.0, b) / y to 0)',
     program: {
-      seed: 3009, inputs: [{ shape: [], dtype: 'bool', layout: 'contiguous', values: 'bool' }],
+      seed: 3009,
+      inputs: [{ shape: [], dtype: 'bool', layout: 'contiguous', values: 'bool' }],
       steps: [
-        { expr: 'full([], 0, { device: $0.device }).logicalAnd($0)', uses: [0] }, { expr: '$0.logsumexp(null, false)', uses: [1], rounds: true },
-        { expr: '$0.ceil()', uses: [1] }, { expr: '$0.div($1)', uses: [3, 2], rounds: true },
+        { expr: 'full([], 0, { device: $0.device }).logicalAnd($0)', uses: [0] },
+        { expr: '$0.logsumexp(null, false)', uses: [1], rounds: true },
+        { expr: '$0.ceil()', uses: [1] },
+        { expr: '$0.div($1)', uses: [3, 2], rounds: true },
       ],
       outputs: [4],
     },
@@ -80,9 +125,11 @@ const FOUND: { name: string; program: Program }[] = [
   {
     name: 'attention over an empty key dim (softmax over an empty dim reduced with max, which has no identity)',
     program: {
-      seed: 3324, inputs: [{ shape: [1, 1, 1], dtype: 'float32', layout: 'contiguous', values: 'normal' }],
+      seed: 3324,
+      inputs: [{ shape: [1, 1, 1], dtype: 'float32', layout: 'contiguous', values: 'normal' }],
       steps: [
-        { expr: '$0.slice(1, 0, 0, 2)', uses: [0] }, { expr: 'full([], 0.5, { device: $0.device }).pow($0)', uses: [1] },
+        { expr: '$0.slice(1, 0, 0, 2)', uses: [0] },
+        { expr: 'full([], 0.5, { device: $0.device }).pow($0)', uses: [1] },
         { expr: 'F.scaledDotProductAttention($0, $0, $0, { isCausal: false })', uses: [2] },
       ],
       outputs: [3],
@@ -91,10 +138,14 @@ const FOUND: { name: string; program: Program }[] = [
   {
     name: 'a view kept for a later graph on the second call (it was written at its base offset into a buffer of its own size)',
     program: {
-      seed: 3629, inputs: [{ shape: [4, 3], dtype: 'float32', layout: 'transpose', values: 'normal' }],
+      seed: 3629,
+      inputs: [{ shape: [4, 3], dtype: 'float32', layout: 'transpose', values: 'normal' }],
       steps: [
-        { expr: '$0.flatten(0, 1).reshape([3, 4])', uses: [0] }, { expr: '$0.split(1, 0)[1]', uses: [1] }, { expr: '$0.pow(-0.75)', uses: [2] },
-        { expr: '$0.mul(1).mul_(-Infinity)', uses: [2] }, { expr: 'F.dropout($0, 0.25, true)', uses: [3] },
+        { expr: '$0.flatten(0, 1).reshape([3, 4])', uses: [0] },
+        { expr: '$0.split(1, 0)[1]', uses: [1] },
+        { expr: '$0.pow(-0.75)', uses: [2] },
+        { expr: '$0.mul(1).mul_(-Infinity)', uses: [2] },
+        { expr: 'F.dropout($0, 0.25, true)', uses: [3] },
       ],
       outputs: [5],
     },

@@ -9,10 +9,11 @@
  * inputs and rebuilds the result: new arrays and objects, new output
  * tensors, views of inputs made again as views, primitives as traced.
  */
-import { dispatch, Tensor, withMode } from '@kiln/eager';
+
 import type { AttrsOf, OpName } from '@kiln/eager';
-import type { Recorder } from './capture';
+import { dispatch, Tensor, withMode } from '@kiln/eager';
 import type { CompiledSegment } from './cache';
+import type { Recorder } from './capture';
 import type { Getter, InputSpec, Roots } from './guards';
 import { LazyTensor, Owned, Pin } from './lazy';
 import { HIDDEN, isProxy, readData, typeName } from './property-reads';
@@ -52,9 +53,12 @@ export class ReplayPlan {
 
 function build(t: Template, outs: readonly Tensor[], r: Roots, views: Map<Template, Tensor>): unknown {
   switch (t.kind) {
-    case 'value': return t.value;
-    case 'output': return outs[t.index]!;
-    case 'input': return t.get(r);
+    case 'value':
+      return t.value;
+    case 'output':
+      return outs[t.index]!;
+    case 'input':
+      return t.get(r);
     case 'view': {
       let v = views.get(t);
       if (!v) {
@@ -64,7 +68,8 @@ function build(t: Template, outs: readonly Tensor[], r: Roots, views: Map<Templa
       }
       return v;
     }
-    case 'array': return t.items.map((i) => build(i, outs, r, views));
+    case 'array':
+      return t.items.map((i) => build(i, outs, r, views));
     case 'object': {
       const o: Record<string, unknown> = {};
       t.keys.forEach((k, i) => (o[k] = build(t.items[i]!, outs, r, views)));

@@ -1,11 +1,11 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { F, manualSeed, randn, tensor } from '@kiln/eager';
 import type { Tensor } from '@kiln/eager';
+import { F, manualSeed, randn, tensor } from '@kiln/eager';
 import { afterEach, describe, expect, it } from 'vitest';
-import { compile, explain } from './index';
 import type { ExplainReport } from './index';
+import { compile, explain } from './index';
 
 /**
  * Two graph breaks (two `.item()` reads), an extern (an int32 matmul runs as its eager kernel), fusible chains.
@@ -76,8 +76,18 @@ describe('KILN_REPORT', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kiln-report-'));
     try {
       process.env.KILN_REPORT = dir;
-      const f = compile(function scaled(x: Tensor) { return x.mul(2).add(1); }, { backend: 'eager', dynamic: false });
-      const g = compile(function scaled(x: Tensor) { return x.neg(); }, { backend: 'eager' });
+      const f = compile(
+        function scaled(x: Tensor) {
+          return x.mul(2).add(1);
+        },
+        { backend: 'eager', dynamic: false },
+      );
+      const g = compile(
+        function scaled(x: Tensor) {
+          return x.neg();
+        },
+        { backend: 'eager' },
+      );
       f(tensor([1]));
       f(tensor([1, 2]));
       g(tensor([1]));

@@ -11,9 +11,9 @@
 import type { KernelInfo } from './backend';
 import type { CompileStats } from './compile';
 import type { ExplainGraph, ExplainReport } from './explain';
-import type { ExplainNode } from './graph-nodes';
-import { layoutGraph } from './graph-layout';
 import type { Box } from './graph-layout';
+import { layoutGraph } from './graph-layout';
+import type { ExplainNode } from './graph-nodes';
 
 export type ReportData = Omit<ExplainReport, 'toString' | 'toHTML'>;
 
@@ -24,9 +24,18 @@ export interface HTMLOptions {
 
 /** Distinct fills for kernels (light, so labels stay readable), and their outlines. */
 const PALETTE: readonly [string, string][] = [
-  ['#cfe3ff', '#3f7fd9'], ['#ffe0b8', '#d9822b'], ['#d4f2d0', '#3f9c35'], ['#f4d3f0', '#b54aa6'],
-  ['#fff3b0', '#b59a00'], ['#cdeff0', '#1f9aa0'], ['#ffd6d1', '#d2543f'], ['#e2dcff', '#6e5ad6'],
-  ['#e8f0c8', '#7d9a1e'], ['#ffd9ec', '#c7408a'], ['#d9e4ec', '#567189'], ['#f0e0cc', '#9a6b32'],
+  ['#cfe3ff', '#3f7fd9'],
+  ['#ffe0b8', '#d9822b'],
+  ['#d4f2d0', '#3f9c35'],
+  ['#f4d3f0', '#b54aa6'],
+  ['#fff3b0', '#b59a00'],
+  ['#cdeff0', '#1f9aa0'],
+  ['#ffd6d1', '#d2543f'],
+  ['#e2dcff', '#6e5ad6'],
+  ['#e8f0c8', '#7d9a1e'],
+  ['#ffd9ec', '#c7408a'],
+  ['#d9e4ec', '#567189'],
+  ['#f0e0cc', '#9a6b32'],
 ];
 
 function esc(s: string): string {
@@ -89,24 +98,37 @@ function drawNode(n: ExplainNode, box: Box, kernels: readonly number[], g: Expla
   const kernelNames = kernels.map((k) => g.kernels[k]!.name);
   const title = [
     `%${n.id} ${n.label}${n.detail ? `(${n.detail})` : ''}${n.type ? ` : ${n.type}` : ''}`,
-    n.op === 'call' ? (kernelNames.length > 0 ? `kernel: ${kernelNames.join(', ')}${extern ? ' (extern: runs its eager kernel)' : ''}` : 'in no kernel (a view folded into index math, or no-op)') : '',
-  ].filter(Boolean).join('\n');
+    n.op === 'call'
+      ? kernelNames.length > 0
+        ? `kernel: ${kernelNames.join(', ')}${extern ? ' (extern: runs its eager kernel)' : ''}`
+        : 'in no kernel (a view folded into index math, or no-op)'
+      : '',
+  ]
+    .filter(Boolean)
+    .join('\n');
   const rx = n.op === 'placeholder' || n.op === 'output' ? box.height / 2 : 6;
   const text = n.op === 'output' ? '#ffffff' : '#1d2330';
   const label = n.op === 'call' && extern ? `${n.label} · extern` : n.label;
   const cx = box.x + box.width / 2;
-  const defs = n.op === 'call' && kernels.length > 1
-    ? `<linearGradient id="split-${gi}-${n.id}">${kernels.map((k, i) => {
-      const c = colorOf(k)[0];
-      return `<stop offset="${(i / kernels.length) * 100}%" stop-color="${c}"/><stop offset="${((i + 1) / kernels.length) * 100}%" stop-color="${c}"/>`;
-    }).join('')}</linearGradient>`
-    : '';
-  return `${defs ? `<defs>${defs}</defs>` : ''}<g class="${cls}" data-id="${n.id}" data-op="${esc(n.label)}" data-kernels="${esc(kernelNames.join(' '))}">` +
+  const defs =
+    n.op === 'call' && kernels.length > 1
+      ? `<linearGradient id="split-${gi}-${n.id}">${kernels
+          .map((k, i) => {
+            const c = colorOf(k)[0];
+            return `<stop offset="${(i / kernels.length) * 100}%" stop-color="${c}"/><stop offset="${((i + 1) / kernels.length) * 100}%" stop-color="${c}"/>`;
+          })
+          .join('')}</linearGradient>`
+      : '';
+  return (
+    `${defs ? `<defs>${defs}</defs>` : ''}<g class="${cls}" data-id="${n.id}" data-op="${esc(n.label)}" data-kernels="${esc(kernelNames.join(' '))}">` +
     `<title>${esc(title)}</title>` +
     `<rect x="${box.x}" y="${box.y}" width="${box.width}" height="${box.height}" rx="${rx}" fill="${fill}" stroke="${stroke}" stroke-width="1.5"${dash}/>` +
     `<text x="${cx}" y="${box.y + 17}" text-anchor="middle" class="op" fill="${text}">${esc(truncate(label, 20))}</text>` +
-    (n.type ? `<text x="${cx}" y="${box.y + 31}" text-anchor="middle" class="type" fill="${text}">${esc(truncate(n.type, 24))}</text>` : '') +
-    '</g>';
+    (n.type
+      ? `<text x="${cx}" y="${box.y + 31}" text-anchor="middle" class="type" fill="${text}">${esc(truncate(n.type, 24))}</text>`
+      : '') +
+    '</g>'
+  );
 }
 
 function drawGraph(g: ExplainGraph, gi: number): string {
@@ -129,22 +151,25 @@ function drawGraph(g: ExplainGraph, gi: number): string {
     return `<path class="edge" d="${d}" marker-end="url(#arrow-${gi})"/>`;
   });
   const nodes = g.nodes.map((n) => drawNode(n, layout.boxes.get(n.id)!, byNode.get(n.id) ?? [], g, gi));
-  return `<div class="graph-scroll"><svg class="graph" xmlns="http://www.w3.org/2000/svg" width="${layout.width}" height="${layout.height}" ` +
+  return (
+    `<div class="graph-scroll"><svg class="graph" xmlns="http://www.w3.org/2000/svg" width="${layout.width}" height="${layout.height}" ` +
     `viewBox="0 0 ${layout.width} ${layout.height}" role="img" aria-label="graph ${gi + 1}: ${g.nodes.length} nodes">` +
     `<defs><marker id="arrow-${gi}" viewBox="0 0 8 8" refX="7" refY="4" markerWidth="7" markerHeight="7" orient="auto-start-reverse">` +
     '<path d="M0 0 L8 4 L0 8 z" fill="#8a94a6"/></marker>' +
     `<pattern id="hatch-${gi}" width="8" height="8" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">` +
     '<rect width="8" height="8" fill="#ffecec"/><line x1="0" y1="0" x2="0" y2="8" stroke="#f2a3a3" stroke-width="4"/></pattern></defs>' +
-    `<g class="edges">${edges.join('')}</g><g class="nodes">${nodes.join('')}</g></svg></div>`;
+    `<g class="edges">${edges.join('')}</g><g class="nodes">${nodes.join('')}</g></svg></div>`
+  );
 }
 
 function legend(kernels: readonly KernelInfo[]): string {
   if (kernels.length === 0) return '<p class="muted">This backend reports no kernels: nodes are not colored.</p>';
   const items = kernels.map((k, i) => {
     const [fill, stroke] = colorOf(i);
-    const swatch = k.kind === 'extern'
-      ? '<span class="swatch extern-swatch"></span>'
-      : `<span class="swatch" style="background:${fill};border-color:${stroke}"></span>`;
+    const swatch =
+      k.kind === 'extern'
+        ? '<span class="swatch extern-swatch"></span>'
+        : `<span class="swatch" style="background:${fill};border-color:${stroke}"></span>`;
     return `<li>${swatch}<code>${esc(k.name)}</code>${k.kind ? ` <span class="kind kind-${k.kind}">${k.kind}</span>` : ''}</li>`;
   });
   return `<ul class="legend">${items.join('')}<li><span class="swatch unfused-swatch"></span>in no kernel</li></ul>`;
@@ -152,11 +177,14 @@ function legend(kernels: readonly KernelInfo[]): string {
 
 function graphSection(g: ExplainGraph, i: number): string {
   const kernels = g.kernels.length;
-  return `<section class="card graph-card" id="graph-${i + 1}"><h3>Graph ${i + 1}</h3>` +
+  return (
+    `<section class="card graph-card" id="graph-${i + 1}"><h3>Graph ${i + 1}</h3>` +
     `<p class="meta">${plural(g.ops.length, 'op')} → ${plural(kernels, 'kernel')} · compiled in ${ms(g.compileMs)}</p>` +
     (g.note ? `<p class="note">${esc(g.note)}</p>` : '') +
-    legend(g.kernels) + drawGraph(g, i) +
-    `<details><summary>Graph listing</summary><pre>${esc(g.graph)}</pre></details></section>`;
+    legend(g.kernels) +
+    drawGraph(g, i) +
+    `<details><summary>Graph listing</summary><pre>${esc(g.graph)}</pre></details></section>`
+  );
 }
 
 function kernelSection(g: ExplainGraph, i: number): string {
@@ -164,10 +192,12 @@ function kernelSection(g: ExplainGraph, i: number): string {
   const cards = g.kernels.map((k, j) => {
     const [fill, stroke] = colorOf(j);
     const border = k.kind === 'extern' ? '#c62828' : stroke;
-    return `<article class="kernel" style="border-left-color:${border}"><header><span class="swatch" style="background:${k.kind === 'extern' ? '#ffecec' : fill};border-color:${border}"></span>` +
+    return (
+      `<article class="kernel" style="border-left-color:${border}"><header><span class="swatch" style="background:${k.kind === 'extern' ? '#ffecec' : fill};border-color:${border}"></span>` +
       `<code class="kname">${esc(k.name)}</code>${k.kind ? ` <span class="kind kind-${k.kind}">${k.kind}</span>` : ''}` +
       ` <span class="fused">${esc(k.fusedOps.join(' → '))}</span></header>` +
-      `<details><summary>${language(k.source)} source (${plural(k.source.split('\n').length, 'line')})</summary><pre><code>${esc(k.source)}</code></pre></details></article>`;
+      `<details><summary>${language(k.source)} source (${plural(k.source.split('\n').length, 'line')})</summary><pre><code>${esc(k.source)}</code></pre></details></article>`
+    );
   });
   return `<h3>Graph ${i + 1}</h3>${cards.join('')}`;
 }
@@ -216,20 +246,38 @@ export function reportToHTML(r: ReportData, options: HTMLOptions = {}): string {
     `<span class="pill">${plural(r.graphCount, 'graph')}</span>`,
     `<span class="pill">${plural(r.graphBreakCount, 'graph break')}</span>`,
     `<span class="pill">${plural(r.opCount, 'op')}</span>`,
-    `<span class="pill">${plural(r.graphs.reduce((n, g) => n + g.kernels.length, 0), 'kernel')}</span>`,
+    `<span class="pill">${plural(
+      r.graphs.reduce((n, g) => n + g.kernels.length, 0),
+      'kernel',
+    )}</span>`,
     `<span class="pill">compiled in ${ms(r.compileMs)}</span>`,
     r.recompiles.length > 0 ? `<span class="pill">${plural(r.recompiles.length, 'recompile')}</span>` : '',
   ].join('');
-  const breaks = r.breakReasons.length === 0
-    ? '<p class="muted">None: the function was captured whole.</p>'
-    : `<ol class="breaks">${r.breakReasons.map((b) =>
-      `<li><p class="reason">${esc(b.reason)}</p>${b.location ? `<p class="loc">at <code>${esc(b.location)}</code></p>` : ''}` +
-      `${b.codeFrame ? `<pre class="frame">${esc(b.codeFrame)}</pre>` : ''}</li>`).join('')}</ol>`;
-  const guards = r.guards.length === 0 ? '<p class="muted">None.</p>' : `<ul class="guards">${r.guards.map((g) => `<li><code>${esc(g)}</code></li>`).join('')}</ul>`;
-  const recompiles = r.recompiles.length === 0 ? '<p class="muted">None.</p>' : `<ol>${r.recompiles.map((x) => `<li><code>${esc(x)}</code></li>`).join('')}</ol>`;
+  const breaks =
+    r.breakReasons.length === 0
+      ? '<p class="muted">None: the function was captured whole.</p>'
+      : `<ol class="breaks">${r.breakReasons
+          .map(
+            (b) =>
+              `<li><p class="reason">${esc(b.reason)}</p>${b.location ? `<p class="loc">at <code>${esc(b.location)}</code></p>` : ''}` +
+              `${b.codeFrame ? `<pre class="frame">${esc(b.codeFrame)}</pre>` : ''}</li>`,
+          )
+          .join('')}</ol>`;
+  const guards =
+    r.guards.length === 0
+      ? '<p class="muted">None.</p>'
+      : `<ul class="guards">${r.guards.map((g) => `<li><code>${esc(g)}</code></li>`).join('')}</ul>`;
+  const recompiles =
+    r.recompiles.length === 0
+      ? '<p class="muted">None.</p>'
+      : `<ol>${r.recompiles.map((x) => `<li><code>${esc(x)}</code></li>`).join('')}</ol>`;
   const kernels = r.graphs.map(kernelSection).join('') || '<p class="muted">This backend reports no kernels.</p>';
-  const timingRows = r.graphs.map((g, i) =>
-    `<tr><td>graph ${i + 1}</td><td class="num">${g.ops.length}</td><td class="num">${g.kernels.length}</td><td class="num">${ms(g.compileMs)}</td></tr>`).join('');
+  const timingRows = r.graphs
+    .map(
+      (g, i) =>
+        `<tr><td>graph ${i + 1}</td><td class="num">${g.ops.length}</td><td class="num">${g.kernels.length}</td><td class="num">${ms(g.compileMs)}</td></tr>`,
+    )
+    .join('');
   const statRows = stats
     ? `<table class="stats"><tr><th>calls</th><th>cache hits</th><th>recompiles</th><th>graphs compiled</th><th>graph breaks (all calls)</th><th>eager calls</th></tr>` +
       `<tr><td class="num">${stats.calls}</td><td class="num">${stats.cacheHits}</td><td class="num">${stats.recompiles.length}</td>` +

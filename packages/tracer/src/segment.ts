@@ -9,8 +9,8 @@
  */
 import type { Tensor } from '@kiln/eager';
 import { TracedGraph } from './backend';
-import { LazyTensor, Pin } from './lazy';
 import type { LazyArg } from './lazy';
+import { LazyTensor, Pin } from './lazy';
 
 /** What the recorder knows about a tensor the JavaScript received as an input. */
 export interface LeafInfo {

@@ -1,7 +1,7 @@
-import { randn, tensor, tidy } from '@kiln/eager';
 import type { Tensor } from '@kiln/eager';
+import { randn, tensor, tidy } from '@kiln/eager';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { compile, CompileCounter } from './index';
+import { CompileCounter, compile } from './index';
 
 const values = (t: Tensor) => t.toArray();
 
@@ -31,18 +31,25 @@ describe('side effects happen on every call', () => {
     expect(cnt.frameCount).toBe(1);
     // Read after the calls, even after the inputs are gone.
     for (const x of xs) x.dispose();
-    expect(await Promise.all(saved.map(values))).toEqual([[2, 4], [6, 8], [10, 12]]);
+    expect(await Promise.all(saved.map(values))).toEqual([
+      [2, 4],
+      [6, 8],
+      [10, 12],
+    ]);
     expect(fast.explain().mode).toBe('re-run');
     expect(fast.explain().modeReason).toContain('saved.push(...) changes `saved`');
   });
 
   it('keeps tensors stored before the function threw valid', async () => {
     const saved: Tensor[] = [];
-    const fast = compile((x: Tensor) => {
-      saved.push(x.mul(2));
-      if (saved.length > 0) throw x.add(1);
-      return x;
-    }, { backend: 'eager' });
+    const fast = compile(
+      (x: Tensor) => {
+        saved.push(x.mul(2));
+        if (saved.length > 0) throw x.add(1);
+        return x;
+      },
+      { backend: 'eager' },
+    );
     let thrown: unknown = null;
     try {
       fast(tensor([1, 2]));
@@ -56,21 +63,27 @@ describe('side effects happen on every call', () => {
 
   it('counts through an outer variable on every call', () => {
     let count = 0;
-    const fast = compile((x: Tensor) => {
-      count += 1;
-      return x.neg();
-    }, { backend: 'eager' });
+    const fast = compile(
+      (x: Tensor) => {
+        count += 1;
+        return x.neg();
+      },
+      { backend: 'eager' },
+    );
     for (let i = 0; i < 4; i++) fast(tensor([i]));
     expect(count).toBe(4);
   });
 
   it('returns a tensor made by an earlier call (a tensor that escaped)', async () => {
     let previous: Tensor | null = null;
-    const fast = compile((x: Tensor) => {
-      const out = previous ?? x;
-      previous = x.mul(10);
-      return out.add(1);
-    }, { backend: 'eager' });
+    const fast = compile(
+      (x: Tensor) => {
+        const out = previous ?? x;
+        previous = x.mul(10);
+        return out.add(1);
+      },
+      { backend: 'eager' },
+    );
     expect(await values(fast(tensor([1])))).toEqual([2]);
     expect(await values(fast(tensor([2])))).toEqual([11]);
     expect(await values(fast(tensor([3])))).toEqual([21]);
@@ -78,10 +91,13 @@ describe('side effects happen on every call', () => {
   });
 
   it('keeps a tensor captured by a returned closure valid', async () => {
-    const fast = compile((x: Tensor) => {
-      const y = x.exp();
-      return () => y.add(1);
-    }, { backend: 'eager' });
+    const fast = compile(
+      (x: Tensor) => {
+        const y = x.exp();
+        return () => y.add(1);
+      },
+      { backend: 'eager' },
+    );
     const x = tensor([0, 1]);
     const get = fast(x);
     x.add_(5);
@@ -89,10 +105,13 @@ describe('side effects happen on every call', () => {
   });
 
   it('keeps outputs alive when a tidy scope returns them', async () => {
-    const fast = compile((x: Tensor) => {
-      console.info('called');
-      return x.mul(3);
-    }, { backend: 'eager' });
+    const fast = compile(
+      (x: Tensor) => {
+        console.info('called');
+        return x.mul(3);
+      },
+      { backend: 'eager' },
+    );
     vi.spyOn(console, 'info').mockImplementation(() => {});
     const out = tidy(() => fast(tensor([1, 2])));
     expect(await values(out)).toEqual([3, 6]);

@@ -7,7 +7,9 @@ describe('source analysis', () => {
   it('reads arrows, functions, async functions, methods and class methods', () => {
     expect(a('(x, y) => x.add(y)').params.map((p) => p.name)).toEqual(['x', 'y']);
     expect(a('function f(x, { k }, ...rest) { return x; }').params).toEqual([
-      { name: 'x', rest: false }, { name: null, rest: false }, { name: 'rest', rest: true },
+      { name: 'x', rest: false },
+      { name: null, rest: false },
+      { name: 'rest', rest: true },
     ]);
     expect(a('async (x) => { return await x.item(); }').isAsync).toBe(true);
     expect(a('forward(x) { return x.matmul(this.w); }')).toMatchObject({ opaque: null, usesThis: true, freeVariables: [] });
@@ -58,7 +60,16 @@ describe('source analysis', () => {
       save(x);
       return x;
     }`);
-    expect(info.sideEffects.map((s) => s.kind)).toEqual(['console', 'assignment', 'mutation', 'assignment', 'nondeterminism', 'nondeterminism', 'timer', 'call']);
+    expect(info.sideEffects.map((s) => s.kind)).toEqual([
+      'console',
+      'assignment',
+      'mutation',
+      'assignment',
+      'nondeterminism',
+      'nondeterminism',
+      'timer',
+      'call',
+    ]);
     expect(info.sideEffects.map((s) => s.description)).toContain('uses Date');
     expect(info.sideEffects[2]).toMatchObject({ line: 4, description: 'log.push(...) changes `log`' });
     expect(info.mayEscape).toBe(true);
@@ -79,10 +90,13 @@ describe('source analysis', () => {
 
   it('lists break sites: data reads and in-place calls, with positions', () => {
     const info = a('async (x) => {\n  const v = await x.sum().item();\n  x.add_(v);\n  return x;\n}');
-    expect(info.breakSites.map((s) => [s.line, s.text])).toEqual([[2, 'x.sum().item()'], [3, 'x.add_(v)']]);
+    expect(info.breakSites.map((s) => [s.line, s.text])).toEqual([
+      [2, 'x.sum().item()'],
+      [3, 'x.add_(v)'],
+    ]);
   });
 
-  it('knows that `this` in a nested function is not the function\'s own', () => {
+  it("knows that `this` in a nested function is not the function's own", () => {
     expect(a('(x) => x').usesThis).toBe(false);
     expect(a('function f(x) { return function () { return this; }; }').usesThis).toBe(false);
     expect(a('(x) => this.w').freeVariables).toEqual(['this']);
@@ -90,7 +104,7 @@ describe('source analysis', () => {
     expect(a('function f(x) { return arguments.length; }').freeVariables).toEqual([]);
   });
 
-  it('resolves names with the transform\'s scope rules: destructured locals hold outer values, block functions stay in their block', () => {
+  it("resolves names with the transform's scope rules: destructured locals hold outer values, block functions stay in their block", () => {
     // `a` is `out`, not an array the function made: pushing to it changes `out`.
     expect(a('(x) => { const [a] = [out]; a.push(x); }').sideEffects.map((s) => s.description)).toEqual(['a.push(...) changes `a`']);
     expect(a('(x) => { const b = []; b.push(x); return b; }').sideEffects).toEqual([]);
@@ -98,7 +112,7 @@ describe('source analysis', () => {
     expect(a('(x) => { function g() { return 1; } return g(x); }')).toMatchObject({ freeVariables: [], sideEffects: [] });
   });
 
-  it('reads `this` in class field initializers and static blocks as the enclosing function\'s', () => {
+  it("reads `this` in class field initializers and static blocks as the enclosing function's", () => {
     expect(a('m(x) { class A { y = this.z; } return x; }').usesThis).toBe(true);
     expect(a('(x) => { class A { static { this.q = 1; } } return x; }').freeVariables).toEqual(['this']);
   });

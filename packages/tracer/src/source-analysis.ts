@@ -8,11 +8,12 @@
  * bound or unparsable functions, `eval`, `with`) is opaque, which means
  * re-run. The analysis never throws.
  */
-import type * as acorn from 'acorn';
+
 import { F, Tensor } from '@kiln/eager';
+import type * as acorn from 'acorn';
 import { IMPORT_NAMESPACE, parseFunction, sourceOf } from './function-source';
-import { analyzeScopes, children, isFunctionNode, patternNames } from './transform/scope';
 import type { Binding, FunctionNode, Scope, ScopeAnalysis } from './transform/scope';
+import { analyzeScopes, children, isFunctionNode, patternNames } from './transform/scope';
 
 /** A place in the function's own source: line 1 is the line the function starts on. */
 export interface SourceSite {
@@ -62,10 +63,41 @@ export interface SourceInfo {
 
 /** Globals that neither have side effects nor change between calls. */
 const PURE_GLOBALS = new Set([
-  'Math', 'Number', 'String', 'Boolean', 'Array', 'Object', 'JSON', 'Infinity', 'NaN', 'undefined', 'isNaN',
-  'isFinite', 'parseInt', 'parseFloat', 'Symbol', 'BigInt', 'Error', 'TypeError', 'RangeError', 'Map', 'Set',
-  'WeakMap', 'WeakSet', 'Promise', 'Reflect', 'Float32Array', 'Float64Array', 'Int32Array', 'Uint8Array',
-  'Uint32Array', 'Int8Array', 'Int16Array', 'Uint16Array', 'ArrayBuffer', 'RegExp',
+  'Math',
+  'Number',
+  'String',
+  'Boolean',
+  'Array',
+  'Object',
+  'JSON',
+  'Infinity',
+  'NaN',
+  'undefined',
+  'isNaN',
+  'isFinite',
+  'parseInt',
+  'parseFloat',
+  'Symbol',
+  'BigInt',
+  'Error',
+  'TypeError',
+  'RangeError',
+  'Map',
+  'Set',
+  'WeakMap',
+  'WeakSet',
+  'Promise',
+  'Reflect',
+  'Float32Array',
+  'Float64Array',
+  'Int32Array',
+  'Uint8Array',
+  'Uint32Array',
+  'Int8Array',
+  'Int16Array',
+  'Uint16Array',
+  'ArrayBuffer',
+  'RegExp',
 ]);
 
 /**
@@ -78,37 +110,109 @@ const TOOLING_HELPERS = new Set(['__name']);
 
 /** Globals whose use is itself a side effect (or reads something that changes between calls). */
 const IMPURE_GLOBALS: Record<string, SideEffectKind> = {
-  console: 'console', Date: 'nondeterminism', performance: 'nondeterminism', crypto: 'nondeterminism',
-  setTimeout: 'timer', setInterval: 'timer', setImmediate: 'timer', queueMicrotask: 'timer', requestAnimationFrame: 'timer',
-  clearTimeout: 'timer', clearInterval: 'timer', fetch: 'io', XMLHttpRequest: 'io', WebSocket: 'io', process: 'io',
-  require: 'io', localStorage: 'io', sessionStorage: 'io', document: 'io', window: 'io', globalThis: 'io', self: 'io',
-  navigator: 'io', alert: 'io', postMessage: 'io', structuredClone: 'call',
+  console: 'console',
+  Date: 'nondeterminism',
+  performance: 'nondeterminism',
+  crypto: 'nondeterminism',
+  setTimeout: 'timer',
+  setInterval: 'timer',
+  setImmediate: 'timer',
+  queueMicrotask: 'timer',
+  requestAnimationFrame: 'timer',
+  clearTimeout: 'timer',
+  clearInterval: 'timer',
+  fetch: 'io',
+  XMLHttpRequest: 'io',
+  WebSocket: 'io',
+  process: 'io',
+  require: 'io',
+  localStorage: 'io',
+  sessionStorage: 'io',
+  document: 'io',
+  window: 'io',
+  globalThis: 'io',
+  self: 'io',
+  navigator: 'io',
+  alert: 'io',
+  postMessage: 'io',
+  structuredClone: 'call',
 };
 
 /** Array methods that change the array they are called on. */
-const MUTATING_METHODS = new Set(['push', 'pop', 'shift', 'unshift', 'splice', 'sort', 'reverse', 'fill', 'copyWithin', 'set', 'delete', 'clear']);
+const MUTATING_METHODS = new Set([
+  'push',
+  'pop',
+  'shift',
+  'unshift',
+  'splice',
+  'sort',
+  'reverse',
+  'fill',
+  'copyWithin',
+  'set',
+  'delete',
+  'clear',
+]);
 
 /** Methods that call a function they are given. */
 const HIGHER_ORDER = new Set([
-  'map', 'forEach', 'filter', 'reduce', 'reduceRight', 'some', 'every', 'find', 'findIndex', 'findLast',
-  'findLastIndex', 'flatMap', 'then', 'catch', 'finally', 'from',
+  'map',
+  'forEach',
+  'filter',
+  'reduce',
+  'reduceRight',
+  'some',
+  'every',
+  'find',
+  'findIndex',
+  'findLast',
+  'findLastIndex',
+  'flatMap',
+  'then',
+  'catch',
+  'finally',
+  'from',
 ]);
 
 /** Statics that change their arguments. */
 const MUTATING_STATICS = new Set(['assign', 'defineProperty', 'defineProperties', 'setPrototypeOf', 'freeze', 'seal', 'preventExtensions']);
 
 /** Methods whose code is known not to store their arguments or touch anything outside their receiver. */
-const KNOWN_METHODS = new Set<string>([
-  ...Object.getOwnPropertyNames(Tensor.prototype),
-  ...Object.getOwnPropertyNames(Array.prototype), ...Object.getOwnPropertyNames(String.prototype),
-  ...Object.getOwnPropertyNames(Number.prototype), ...Object.getOwnPropertyNames(Object.prototype),
-  ...Object.getOwnPropertyNames(Math), ...Object.getOwnPropertyNames(Object), ...Object.getOwnPropertyNames(Array),
-  ...Object.getOwnPropertyNames(Number), 'then', 'catch', 'finally', 'parse', 'stringify',
-].filter((m) => !MUTATING_METHODS.has(m) && !MUTATING_STATICS.has(m)));
+const KNOWN_METHODS = new Set<string>(
+  [
+    ...Object.getOwnPropertyNames(Tensor.prototype),
+    ...Object.getOwnPropertyNames(Array.prototype),
+    ...Object.getOwnPropertyNames(String.prototype),
+    ...Object.getOwnPropertyNames(Number.prototype),
+    ...Object.getOwnPropertyNames(Object.prototype),
+    ...Object.getOwnPropertyNames(Math),
+    ...Object.getOwnPropertyNames(Object),
+    ...Object.getOwnPropertyNames(Array),
+    ...Object.getOwnPropertyNames(Number),
+    'then',
+    'catch',
+    'finally',
+    'parse',
+    'stringify',
+  ].filter((m) => !MUTATING_METHODS.has(m) && !MUTATING_STATICS.has(m)),
+);
 
 /** kiln's own free functions and the functional namespace: calling them stores nothing. */
 const KILN_FUNCTIONS = new Set([
-  ...Object.keys(F), 'tensor', 'zeros', 'ones', 'full', 'arange', 'rand', 'randn', 'cat', 'stack', 'where', 'matmul', 'split', 'tidy',
+  ...Object.keys(F),
+  'tensor',
+  'zeros',
+  'ones',
+  'full',
+  'arange',
+  'rand',
+  'randn',
+  'cat',
+  'stack',
+  'where',
+  'matmul',
+  'split',
+  'tidy',
 ]);
 
 const READ_METHODS = new Set(['item', 'data', 'toArray']);
@@ -133,8 +237,17 @@ export function analyzeFunction(fn: (...args: never[]) => unknown): SourceInfo {
  */
 export function analyzeSource(source: string, name = '', knownFunctions: ReadonlySet<string> = new Set()): SourceInfo {
   const opaque = (why: string): SourceInfo => ({
-    source, name, opaque: why, params: [], isAsync: false, isGenerator: false, usesThis: false,
-    freeVariables: [], sideEffects: [], mayEscape: true, breakSites: [],
+    source,
+    name,
+    opaque: why,
+    params: [],
+    isAsync: false,
+    isGenerator: false,
+    usesThis: false,
+    freeVariables: [],
+    sideEffects: [],
+    mayEscape: true,
+    breakSites: [],
   });
   if (/\{\s*\[native code\]\s*\}\s*$/.test(source)) return opaque('a native or bound function: its source is not available');
   const parsed = parseFunction(source);
@@ -161,11 +274,18 @@ const OPAQUE_LOCAL: Facts = { fresh: false, func: false };
 
 function factsOf(b: Binding): Facts {
   switch (b.kind) {
-    case 'function': return { fresh: true, func: true };
-    case 'class': return { fresh: true, func: false };
-    case 'self': return { fresh: true, func: b.init !== null && isFunctionNode(b.init) };
-    case 'var': case 'let': case 'const': return initFacts(b.init);
-    default: return OPAQUE_LOCAL;
+    case 'function':
+      return { fresh: true, func: true };
+    case 'class':
+      return { fresh: true, func: false };
+    case 'self':
+      return { fresh: true, func: b.init !== null && isFunctionNode(b.init) };
+    case 'var':
+    case 'let':
+    case 'const':
+      return initFacts(b.init);
+    default:
+      return OPAQUE_LOCAL;
   }
 }
 
@@ -218,21 +338,38 @@ class Analyzer {
   result(): SourceInfo {
     this.visitFunction(this.fn, true);
     return {
-      source: this.source, name: this.name, opaque: null,
+      source: this.source,
+      name: this.name,
+      opaque: null,
       params: this.fn.params.map((p) => ({
-        name: p.type === 'Identifier' ? p.name : p.type === 'AssignmentPattern' && p.left.type === 'Identifier' ? p.left.name
-          : p.type === 'RestElement' && p.argument.type === 'Identifier' ? p.argument.name : null,
+        name:
+          p.type === 'Identifier'
+            ? p.name
+            : p.type === 'AssignmentPattern' && p.left.type === 'Identifier'
+              ? p.left.name
+              : p.type === 'RestElement' && p.argument.type === 'Identifier'
+                ? p.argument.name
+                : null,
         rest: p.type === 'RestElement',
       })),
-      isAsync: this.fn.async, isGenerator: this.fn.generator, usesThis: this.usesThis,
-      freeVariables: [...this.free], sideEffects: this.effects, mayEscape: this.escapes, breakSites: this.sites,
+      isAsync: this.fn.async,
+      isGenerator: this.fn.generator,
+      usesThis: this.usesThis,
+      freeVariables: [...this.free],
+      sideEffects: this.effects,
+      mayEscape: this.escapes,
+      breakSites: this.sites,
     };
   }
 
   private site(n: AnyNode): SourceSite {
     const loc = n.loc!.start;
     const text = this.source.slice(n.start - this.prefix, Math.min(n.end - this.prefix, n.start - this.prefix + 60)).replace(/\s+/g, ' ');
-    return { line: loc.line, column: loc.line === 1 ? loc.column - this.prefix : loc.column, text: n.end - n.start > 60 ? `${text}...` : text };
+    return {
+      line: loc.line,
+      column: loc.line === 1 ? loc.column - this.prefix : loc.column,
+      text: n.end - n.start > 60 ? `${text}...` : text,
+    };
   }
 
   private effect(kind: SideEffectKind, description: string, n: AnyNode, escapes = false): void {
@@ -272,14 +409,20 @@ class Analyzer {
         return;
       case 'ThisExpression': {
         const owner = fnScope.thisScope;
-        if (owner === this.scopes.root) this.free.add('this'); // an arrow's `this` comes from where it was written
+        if (owner === this.scopes.root)
+          this.free.add('this'); // an arrow's `this` comes from where it was written
         else if (owner === this.scopes.scopeOf(this.fn)) this.usesThis = true;
         return;
       }
       case 'MemberExpression':
         this.member(n);
-        if (n.object.type === 'Identifier' && IMPORT_NAMESPACE.test(n.object.name) && !this.local(n.object)
-          && !n.computed && n.property.type === 'Identifier') {
+        if (
+          n.object.type === 'Identifier' &&
+          IMPORT_NAMESPACE.test(n.object.name) &&
+          !this.local(n.object) &&
+          !n.computed &&
+          n.property.type === 'Identifier'
+        ) {
           this.free.add(n.property.name); // an imported binding, by the name the code was written with
           return;
         }
@@ -377,7 +520,12 @@ class Analyzer {
       }
       if (this.known.has(callee.name)) return;
       if (callee.name === 'eval') throw new OpaqueSource('it uses `eval`');
-      if (PURE_GLOBALS.has(callee.name) || TOOLING_HELPERS.has(callee.name) || IMPURE_GLOBALS[callee.name] || KILN_FUNCTIONS.has(callee.name)) {
+      if (
+        PURE_GLOBALS.has(callee.name) ||
+        TOOLING_HELPERS.has(callee.name) ||
+        IMPURE_GLOBALS[callee.name] ||
+        KILN_FUNCTIONS.has(callee.name)
+      ) {
         if (callee.name === 'manualSeed') this.effect('nondeterminism', 'manualSeed() resets the random stream', n);
         return;
       }
@@ -401,7 +549,7 @@ class Analyzer {
     if (READ_METHODS.has(method) || (method.endsWith('_') && KNOWN_METHODS.has(method))) this.sites.push(this.site(n));
     if (MUTATING_METHODS.has(method)) {
       if (!rootFacts?.fresh) {
-        const what = root.type === 'ThisExpression' ? 'this' : rootName ?? 'an object';
+        const what = root.type === 'ThisExpression' ? 'this' : (rootName ?? 'an object');
         this.effect('mutation', `${this.site(callee).text}(...) changes \`${what}\``, n, true);
       }
       return;
@@ -409,7 +557,8 @@ class Analyzer {
     if (HIGHER_ORDER.has(method)) {
       // The callback runs too: fine when it is written here, unknown when it comes from elsewhere.
       const cb = n.arguments[0];
-      const local = cb && (isFunctionNode(cb) || (cb.type === 'Identifier' && (this.local(cb)?.func || (!this.local(cb) && this.known.has(cb.name)))));
+      const local =
+        cb && (isFunctionNode(cb) || (cb.type === 'Identifier' && (this.local(cb)?.func || (!this.local(cb) && this.known.has(cb.name)))));
       if (cb && !local) this.unknownCall(n, cb);
       return;
     }

@@ -5,8 +5,9 @@
  * on one device, and running them eagerly keeps their effect on the
  * caller's tensors (and `version`) exactly as eager has it.
  */
-import { OPS } from '@kiln/eager';
+
 import type { OpKind, OpName } from '@kiln/eager';
+import { OPS } from '@kiln/eager';
 
 export type TracingRule =
   | { kind: 'record' }
@@ -17,8 +18,16 @@ const record: TracingRule = { kind: 'record' };
 
 /** By kind of op: a new kind of op in the table makes TypeScript ask for its rule here. */
 const BY_KIND: Record<OpKind, TracingRule> = {
-  elementwise: record, reduce: record, movement: record, composite: record, matmul: record, cat: record,
-  gather: record, full: record, arange: record, random: record,
+  elementwise: record,
+  reduce: record,
+  movement: record,
+  composite: record,
+  matmul: record,
+  cat: record,
+  gather: record,
+  full: record,
+  arange: record,
+  random: record,
   inplace: { kind: 'break', why: 'writes into its input in place (run eagerly, so the caller sees the write)' },
   transfer: { kind: 'break', why: 'moves data between devices (a compiled graph runs on one device)' },
 };

@@ -10,8 +10,9 @@
  * rewritten code with the map of its own step, which the bundler chains.
  * The plugin is a plain object: Vite is not a dependency of kiln.
  */
-import { transformKiln, TRACER_MODULE } from './transform/transform';
+
 import type { SourceMapJSON } from './transform/source-map';
+import { TRACER_MODULE, transformKiln } from './transform/transform';
 
 export interface KilnPluginOptions {
   /** Module ids to transform (default: every JavaScript-like module that imports '@kiln/tracer'). */

@@ -3,16 +3,23 @@
  * (../ops/elementwise), one function per (op, dtypes, operand kinds, rank),
  * looping over the coalesced dims of the output and all operands by stride.
  */
-import { isTensorRef } from '../backend';
+
 import type { Operand, TensorRef } from '../backend';
-import { ELEMENTWISE, helpersFor, jsConvert } from '../ops/elementwise';
+import { isTensorRef } from '../backend';
 import type { ElementwiseOp, ElementwiseTypes } from '../ops/elementwise';
+import { ELEMENTWISE, helpersFor, jsConvert } from '../ops/elementwise';
 import { coalesce, numelOf } from '../view';
-import { compiled, locals, loopNest } from './loops';
 import type { Walker } from './loops';
+import { compiled, locals, loopNest } from './loops';
 import { dataOf } from './storage';
 
-type ElementwiseKernel = (shape: readonly number[], out: unknown, outOffset: number, outStrides: readonly number[], ...operands: unknown[]) => void;
+type ElementwiseKernel = (
+  shape: readonly number[],
+  out: unknown,
+  outOffset: number,
+  outStrides: readonly number[],
+  ...operands: unknown[]
+) => void;
 
 function source(op: ElementwiseOp, inputs: readonly Operand[], out: TensorRef, types: ElementwiseTypes, rank: number): string {
   const params: string[] = [];
@@ -28,11 +35,16 @@ function source(op: ElementwiseOp, inputs: readonly Operand[], out: TensorRef, t
     const w = walkers.push({ ptr: `p${k}_`, start: `ao${k}`, stride: `s${k}_` }) - 1;
     return { k, from: o.storage.dtype, expr: (at: (w: number) => string) => `A${k}[${at(w)}]` };
   });
-  const value = ELEMENTWISE[op].js(reads.map((r) => `x${r.k}`), types.operand);
-  const body = loopNest(rank, 'n', 'i', walkers, (at) => [
-    ...reads.map((r) => `const x${r.k} = ${jsConvert(r.expr(at), r.from, types.compute[r.k])};`),
-    `O[${at(0)}] = ${jsConvert(value, types.result, out.storage.dtype)};`,
-  ].join('\n'));
+  const value = ELEMENTWISE[op].js(
+    reads.map((r) => `x${r.k}`),
+    types.operand,
+  );
+  const body = loopNest(rank, 'n', 'i', walkers, (at) =>
+    [
+      ...reads.map((r) => `const x${r.k} = ${jsConvert(r.expr(at), r.from, types.compute[r.k])};`),
+      `O[${at(0)}] = ${jsConvert(value, types.result, out.storage.dtype)};`,
+    ].join('\n'),
+  );
   return `${helpersFor(body, 'js').join('\n')}
 return function ${op}(shape, O, oo, os, ${params.join(', ')}) {
 ${hoist.join('\n')}

@@ -3,10 +3,11 @@
  * are generated JS loops (./elementwise, ./reduce) or hand-written ones.
  * Registered on import.
  */
-import { registerBackend } from '../backend';
+
 import type { DeviceBackend, Storage, TensorRef } from '../backend';
-import { allocArray, dtypeOfArray } from '../dtype';
+import { registerBackend } from '../backend';
 import type { DType, TypedArray } from '../dtype';
+import { allocArray, dtypeOfArray } from '../dtype';
 import { elementwiseTypes } from '../ops/elementwise';
 import { philoxFill } from '../random';
 import { contiguousView, isContiguous, numelOf } from '../view';
@@ -14,8 +15,8 @@ import { elementwise } from './elementwise';
 import { gather } from './gather';
 import { matmul } from './matmul';
 import { reduce } from './reduce';
-import { dataOf } from './storage';
 import type { CpuStorage } from './storage';
+import { dataOf } from './storage';
 
 function wrap(data: TypedArray): CpuStorage {
   return { device: 'cpu', dtype: dtypeOfArray(data), numel: data.length, bytes: data.byteLength, refs: 0, version: 0, data };

@@ -9,8 +9,8 @@
 import { KilnError } from '@kiln/gpu-runtime';
 import type { TensorRef } from '../backend';
 import type { TypedArray } from '../dtype';
-import { isContiguous, numelOf } from '../view';
 import type { View } from '../view';
+import { isContiguous, numelOf } from '../view';
 import { dataOf } from './storage';
 
 interface Mat {

@@ -39,7 +39,9 @@ describe('webgpu tensors and the device limits', () => {
     if (limit > 256 * 2 ** 20) return ctx.skip(`this device binds ${formatBytes(limit)}; the test keeps host memory small`);
     const pending = tensor([5, 6], { device: 'webgpu' }).neg();
     const data = new Int32Array(limit / 4 + 1);
-    expect(() => tensor(data, { device: 'webgpu' })).toThrow(/^tensor: a buffer for an int32\[\d+\] tensor needs .*maxStorageBufferBindingSize/);
+    expect(() => tensor(data, { device: 'webgpu' })).toThrow(
+      /^tensor: a buffer for an int32\[\d+\] tensor needs .*maxStorageBufferBindingSize/,
+    );
     expect(await pending.toArray()).toEqual([-5, -6]);
   });
 });

@@ -5,7 +5,13 @@ import type { StridedOperand } from './strided-operand';
 
 const gpu = await probeWebGpu();
 
-function operand(buffer: GPUBuffer, shape: number[], strides: number[], offset = 0, dtype: StridedOperand['dtype'] = 'float32'): StridedOperand {
+function operand(
+  buffer: GPUBuffer,
+  shape: number[],
+  strides: number[],
+  offset = 0,
+  dtype: StridedOperand['dtype'] = 'float32',
+): StridedOperand {
   return { buffer, dtype, shape, strides, offset };
 }
 

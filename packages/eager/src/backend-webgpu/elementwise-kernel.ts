@@ -1,9 +1,9 @@
 import type { GpuRuntime } from '@kiln/gpu-runtime';
 import type { DType } from '../dtype';
 import { isContiguous, numelOf } from '../view';
+import { loadAs, OPAQUE_ZERO_INIT, STORAGE_TYPE, storeAs, type WgslDType } from '../wgsl';
 import { memoPipeline } from './pipeline-memo';
 import { gridFor, kernelPrelude, type StridedOperand } from './strided-operand';
-import { loadAs, OPAQUE_ZERO_INIT, STORAGE_TYPE, storeAs, type WgslDType } from '../wgsl';
 
 /** A JS number taking part as a broadcast constant; passed in the metadata, so its value is not in the shader. */
 export interface ScalarOperand {
@@ -51,7 +51,13 @@ export function runElementwise(rt: GpuRuntime, spec: ElementwiseSpec): void {
   const access: Access = vec4 ? 'vec4' : dense ? 'dense' : 'strided';
   const operands = spec.inputs.map((o) => (isScalar(o) ? `#${o.dtype}` : o.buffer === spec.output.buffer ? `=${o.dtype}` : o.dtype));
   const signature = [
-    spec.name, access, spec.output.shape.length, spec.output.dtype, spec.resultDType, ...operands, ...spec.computeDTypes,
+    spec.name,
+    access,
+    spec.output.shape.length,
+    spec.output.dtype,
+    spec.resultDType,
+    ...operands,
+    ...spec.computeDTypes,
     spec.expr(spec.inputs.map((_, k) => `a${k}`)),
   ].join('|');
   const pipeline = memoPipeline(rt, signature, spec.name, () => renderElementwise(spec, access));

@@ -1,8 +1,8 @@
 import type { GpuRuntime } from '@kiln/gpu-runtime';
 import { PHILOX_WGSL, splitU64 } from '../random';
 import { numelOf } from '../view';
-import { gridFor, kernelPrelude, type StridedOperand } from './strided-operand';
 import { OPAQUE_ZERO_INIT, STORAGE_TYPE, storeAs } from '../wgsl';
+import { gridFor, kernelPrelude, type StridedOperand } from './strided-operand';
 
 /** Kernels that write a dense output from its index alone: arange and the random streams. */
 

@@ -1,7 +1,7 @@
 import { assertSite, assertWgsl, type GpuRuntime } from '@kiln/gpu-runtime';
 import { numelOf } from '../view';
-import { gridFor, kernelPrelude, type StridedOperand } from './strided-operand';
 import { OPAQUE_ZERO_INIT, STORAGE_TYPE } from '../wgsl';
+import { gridFor, kernelPrelude, type StridedOperand } from './strided-operand';
 
 const WORKGROUP = 256;
 
@@ -11,7 +11,14 @@ const WORKGROUP = 256;
  * recorded as a device-side assert of `op` (raised at the next sync) and
  * reads element 0 of the dim instead (never outside the input).
  */
-export function runGather(rt: GpuRuntime, input: StridedOperand, index: StridedOperand, out: StridedOperand, dim: number, op: string): void {
+export function runGather(
+  rt: GpuRuntime,
+  input: StridedOperand,
+  index: StridedOperand,
+  out: StridedOperand,
+  dim: number,
+  op: string,
+): void {
   const n = numelOf(out.shape);
   if (n === 0) return;
   const rank = out.shape.length;

@@ -4,12 +4,12 @@
  * encoder, and data is seen only through the async `read`.
  * `initWebGpu()` acquires the device and registers the backend.
  */
-import { getRuntime, hostMemory, KilnError, parseBudget, type GpuRuntime } from '@kiln/gpu-runtime';
-import { isTensorRef, registerBackend, type DeviceBackend, type Storage, type TensorRef } from '../backend';
-import { allocArray, dtypeOfArray, type DType, type TypedArray } from '../dtype';
+import { type GpuRuntime, getRuntime, hostMemory, KilnError, parseBudget } from '@kiln/gpu-runtime';
+import { type DeviceBackend, isTensorRef, registerBackend, type Storage, type TensorRef } from '../backend';
+import { allocArray, type DType, dtypeOfArray, type TypedArray } from '../dtype';
 import { ELEMENTWISE, elementwiseTypes, helpersFor } from '../ops/elementwise';
 import { contiguousView, isContiguous, numelOf, permute } from '../view';
-import { runElementwise, type ElementwiseInput } from './elementwise-kernel';
+import { type ElementwiseInput, runElementwise } from './elementwise-kernel';
 import { runArange, runRandom } from './fill-kernels';
 import { runGather } from './gather-kernel';
 import { runMatmul } from './matmul-kernel';
@@ -29,7 +29,13 @@ function operand(ref: TensorRef): StridedOperand {
 
 export function webGpuBackend(rt: GpuRuntime): DeviceBackend {
   const wrap = (dtype: DType, numel: number, buffer: GPUBuffer): GpuStorage => ({
-    device: 'webgpu', dtype, numel, bytes: numel * ELEMENT_BYTES, refs: 0, version: 0, buffer,
+    device: 'webgpu',
+    dtype,
+    numel,
+    bytes: numel * ELEMENT_BYTES,
+    refs: 0,
+    version: 0,
+    buffer,
   });
   const alloc = (dtype: DType, numel: number) => wrap(dtype, numel, rt.alloc(Math.max(1, numel) * ELEMENT_BYTES));
 
@@ -66,7 +72,10 @@ export function webGpuBackend(rt: GpuRuntime): DeviceBackend {
     },
     elementwise(op, inputs, out, types) {
       const spec = ELEMENTWISE[op];
-      const sample = spec.wgsl(inputs.map((_, k) => `a${k}`), types.operand);
+      const sample = spec.wgsl(
+        inputs.map((_, k) => `a${k}`),
+        types.operand,
+      );
       runElementwise(rt, {
         name: op,
         inputs: inputs.map((o): ElementwiseInput => (isTensorRef(o) ? operand(o) : { value: o.value, dtype: o.dtype })),

@@ -1,10 +1,18 @@
 import { probeWebGpu } from '@kiln/gpu-runtime';
 import { describe, expect, it } from 'vitest';
-import { runMatmul, type MatmulTile } from './matmul-kernel';
+import { type MatmulTile, runMatmul } from './matmul-kernel';
 
 const gpu = await probeWebGpu();
 
-interface Case { label: string; batch: number; M: number; K: number; N: number; transposeB: boolean; tile?: MatmulTile }
+interface Case {
+  label: string;
+  batch: number;
+  M: number;
+  K: number;
+  N: number;
+  transposeB: boolean;
+  tile?: MatmulTile;
+}
 const cases: Case[] = [
   { label: 'square 64', batch: 1, M: 64, K: 64, N: 64, transposeB: false },
   { label: 'odd sizes', batch: 1, M: 7, K: 13, N: 5, transposeB: false },
@@ -21,15 +29,25 @@ describe('runMatmul', () => {
     const A = Float32Array.from({ length: batch * M * K }, (_, i) => Math.sin(i * 0.37));
     const B = Float32Array.from({ length: batch * K * N }, (_, i) => Math.cos(i * 0.21)); // logical [batch, K, N]
     // transposeB: store B as [batch, N, K] and view it as [batch, K, N].
-    const stored = transposeB ? Float32Array.from({ length: B.length }, (_, i) => {
-      const b = Math.floor(i / (N * K)), n = Math.floor(i / K) % N, k = i % K;
-      return B[b * K * N + k * N + n]!;
-    }) : B;
+    const stored = transposeB
+      ? Float32Array.from({ length: B.length }, (_, i) => {
+          const b = Math.floor(i / (N * K)),
+            n = Math.floor(i / K) % N,
+            k = i % K;
+          return B[b * K * N + k * N + n]!;
+        })
+      : B;
     const out = rt.alloc(batch * M * N * 4);
     runMatmul(rt, {
       name: 'matmul',
       a: { buffer: rt.upload(A), dtype: 'float32', shape: [batch, M, K], strides: [M * K, K, 1], offset: 0 },
-      b: { buffer: rt.upload(stored), dtype: 'float32', shape: [batch, K, N], strides: transposeB ? [N * K, 1, K] : [K * N, N, 1], offset: 0 },
+      b: {
+        buffer: rt.upload(stored),
+        dtype: 'float32',
+        shape: [batch, K, N],
+        strides: transposeB ? [N * K, 1, K] : [K * N, N, 1],
+        offset: 0,
+      },
       out: { buffer: out, dtype: 'float32', shape: [batch, M, N], strides: [M * N, N, 1], offset: 0 },
       ...(tile ? { tile } : {}),
     });

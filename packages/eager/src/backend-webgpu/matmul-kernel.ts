@@ -1,9 +1,9 @@
 import type { GpuRuntime } from '@kiln/gpu-runtime';
 import { KilnError } from '@kiln/gpu-runtime';
 import { numelOf } from '../view';
+import { OPAQUE_ZERO_INIT } from '../wgsl';
 import { memoPipeline } from './pipeline-memo';
 import { kernelPrelude, type StridedOperand } from './strided-operand';
-import { OPAQUE_ZERO_INIT } from '../wgsl';
 
 /**
  * Register blocking: each thread computes a `rows` x `cols` block of C and
@@ -66,7 +66,14 @@ type OperandView = Pick<StridedOperand, 'shape' | 'strides' | 'offset'>;
  * dense output at `outOffset`: the variant the layouts allow, its tile
  * (unless given), the grid and the metadata words.
  */
-export function planMatmul(a: OperandView, b: OperandView, outOffset: number, maxWorkgroups: number, float = true, given?: MatmulTile): MatmulLaunch {
+export function planMatmul(
+  a: OperandView,
+  b: OperandView,
+  outOffset: number,
+  maxWorkgroups: number,
+  float = true,
+  given?: MatmulTile,
+): MatmulLaunch {
   const rank = a.shape.length;
   const [M, K] = [a.shape[rank - 2]!, a.shape[rank - 1]!];
   const N = b.shape[rank - 1]!;
@@ -77,7 +84,11 @@ export function planMatmul(a: OperandView, b: OperandView, outOffset: number, ma
   const vecB = (given ? given.cols % 4 === 0 : true) && aligned(b, N);
   // B with unit stride along K (its transpose row-major): both operands stream along K.
   const alongK = (o: OperandView, inner: number) =>
-    float && o.strides[rank - 2] === 1 && inner % 4 === 0 && o.offset % 4 === 0 && o.strides.filter((_, d) => d !== rank - 2).every((s) => s % 4 === 0);
+    float &&
+    o.strides[rank - 2] === 1 &&
+    inner % 4 === 0 &&
+    o.offset % 4 === 0 &&
+    o.strides.filter((_, d) => d !== rank - 2).every((s) => s % 4 === 0);
   const variant: MatmulVariant = vecB && aligned(a, K) ? 'vec4' : aligned(a, K) && alongK(b, K) ? 'nt' : vecB ? 'vecB' : 'scalar';
   const tile = given ?? DEFAULT_TILES[variant];
   const perWorkgroup = [tile.workgroup[0] * tile.cols, tile.workgroup[1] * tile.rows];
@@ -86,9 +97,19 @@ export function planMatmul(a: OperandView, b: OperandView, outOffset: number, ma
     throw new KilnError(`grid ${grid.join('x')} exceeds ${maxWorkgroups} workgroups per dimension; reshape the batch`, { op: 'matmul' });
   }
   const info = [
-    M, N, K, a.offset, b.offset, outOffset,
-    a.strides[rank - 2]!, a.strides[rank - 1]!, b.strides[rank - 2]!, b.strides[rank - 1]!,
-    ...batchShape, ...a.strides.slice(0, rank - 2), ...b.strides.slice(0, rank - 2),
+    M,
+    N,
+    K,
+    a.offset,
+    b.offset,
+    outOffset,
+    a.strides[rank - 2]!,
+    a.strides[rank - 1]!,
+    b.strides[rank - 2]!,
+    b.strides[rank - 1]!,
+    ...batchShape,
+    ...a.strides.slice(0, rank - 2),
+    ...b.strides.slice(0, rank - 2),
   ];
   return { info, grid, variant, tile };
 }
@@ -176,7 +197,10 @@ ${t.extraBindings ?? ''}`;
   } else if (vecA) {
     // Per 4 steps of k: one vec4 of A per block row, one vec4 of B per 4 block columns and k, vector FMAs.
     const fmas = range(TM).flatMap((i) =>
-      range(V).map((v) => `acc[${i * V + v}] = fma(vec4f(av${i}.x), b0_${v}, fma(vec4f(av${i}.y), b1_${v}, fma(vec4f(av${i}.z), b2_${v}, fma(vec4f(av${i}.w), b3_${v}, acc[${i * V + v}]))));`),
+      range(V).map(
+        (v) =>
+          `acc[${i * V + v}] = fma(vec4f(av${i}.x), b0_${v}, fma(vec4f(av${i}.y), b1_${v}, fma(vec4f(av${i}.z), b2_${v}, fma(vec4f(av${i}.w), b3_${v}, acc[${i * V + v}]))));`,
+      ),
     );
     loop = [
       `var acc: array<vec4f, ${TM * V}>;`,
@@ -230,7 +254,10 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let row0 = gid.y * ${TM}u;
   let col0 = gid.x * ${TN}u;
   if (row0 >= M || col0 >= N) { return; }
-${text.split('\n').map((l) => `  ${l}`).join('\n')}
+${text
+  .split('\n')
+  .map((l) => `  ${l}`)
+  .join('\n')}
 }
 `;
 }

@@ -1,4 +1,4 @@
-import { LruCache, type GpuRuntime } from '@kiln/gpu-runtime';
+import { type GpuRuntime, LruCache } from '@kiln/gpu-runtime';
 
 /**
  * Pipelines by a short signature of what determines a kernel's source (op,

@@ -1,7 +1,7 @@
 import { probeWebGpu } from '@kiln/gpu-runtime';
 import { describe, expect, it } from 'vitest';
 import type { ReduceOp } from '../ops/reductions';
-import { runReduction, type ReduceStrategy } from './reduce-kernel';
+import { type ReduceStrategy, runReduction } from './reduce-kernel';
 
 const gpu = await probeWebGpu();
 
@@ -11,8 +11,14 @@ const REFERENCE: Record<ReduceOp, (row: number[]) => number> = {
   prod: (r) => r.reduce((a, b) => a * b, 1),
   max: (r) => (r.some(Number.isNaN) ? NaN : Math.max(...r)),
   min: (r) => (r.some(Number.isNaN) ? NaN : Math.min(...r)),
-  argmax: (r) => { const nan = r.findIndex(Number.isNaN); return nan >= 0 ? nan : r.indexOf(Math.max(...r)); },
-  argmin: (r) => { const nan = r.findIndex(Number.isNaN); return nan >= 0 ? nan : r.indexOf(Math.min(...r)); },
+  argmax: (r) => {
+    const nan = r.findIndex(Number.isNaN);
+    return nan >= 0 ? nan : r.indexOf(Math.max(...r));
+  },
+  argmin: (r) => {
+    const nan = r.findIndex(Number.isNaN);
+    return nan >= 0 ? nan : r.indexOf(Math.min(...r));
+  },
   any: (r) => Number(r.some((v) => v !== 0)),
   all: (r) => Number(r.every((v) => v !== 0)),
 };
@@ -32,12 +38,22 @@ describe('runReduction', () => {
     if (op === 'prod') data.forEach((v, i) => (data[i] = Number.isNaN(v) ? v : 1 + (v % 2) * 0.001));
     // Stored row-major [rows, len], or stored [len, rows] and read transposed.
     const stored = transposed ? Float32Array.from({ length: rows * len }, (_, i) => data[(i % rows) * len + Math.floor(i / rows)]!) : data;
-    const input = { buffer: rt.upload(stored), dtype: 'float32' as const, shape: [rows, len], strides: transposed ? [1, rows] : [len, 1], offset: 0 };
+    const input = {
+      buffer: rt.upload(stored),
+      dtype: 'float32' as const,
+      shape: [rows, len],
+      strides: transposed ? [1, rows] : [len, 1],
+      offset: 0,
+    };
     const indexed = op === 'argmax' || op === 'argmin';
     const outDType = indexed ? 'int32' : op === 'any' || op === 'all' ? 'bool' : 'float32';
     const out = rt.alloc(rows * 4);
     runReduction(rt, {
-      name: op, op, input, outerRank: 1, strategy,
+      name: op,
+      op,
+      input,
+      outerRank: 1,
+      strategy,
       output: { buffer: out, dtype: outDType, shape: [rows], strides: [1], offset: 0 },
     });
     const raw = await rt.read(out, 0, rows * 4);

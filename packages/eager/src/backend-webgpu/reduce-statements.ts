@@ -22,7 +22,13 @@ export interface ReductionStatements {
   result: string;
 }
 
-export function reductionStatements(op: ReduceOp, t: DType, acc = 'acc', idx = 'idx', out: DType = REDUCTIONS[op].out(t)): ReductionStatements {
+export function reductionStatements(
+  op: ReduceOp,
+  t: DType,
+  acc = 'acc',
+  idx = 'idx',
+  out: DType = REDUCTIONS[op].out(t),
+): ReductionStatements {
   const spec = REDUCTIONS[op];
   const step = (a: string, x: string) => spec.wgsl.step(a, x, t);
   // Plain max/min keep only the value: -inf stays -inf, and NaN wins by the step itself.
@@ -32,10 +38,16 @@ export function reductionStatements(op: ReduceOp, t: DType, acc = 'acc', idx = '
   return {
     declare: `var ${acc}: ${VALUE_TYPE[t]} = ${spec.wgsl.init(t)};${tracked ? ` var ${idx}: i32 = -1;` : ''}`,
     update: (v) =>
-      tracked ? `if (${idx} < 0 || ${step(acc, v)}) { ${acc} = ${v}; ${idx} = i32(j); }` : select ? `if (${step(acc, v)}) { ${acc} = ${v}; }` : `${acc} = ${step(acc, v)};`,
+      tracked
+        ? `if (${idx} < 0 || ${step(acc, v)}) { ${acc} = ${v}; ${idx} = i32(j); }`
+        : select
+          ? `if (${step(acc, v)}) { ${acc} = ${v}; }`
+          : `${acc} = ${step(acc, v)};`,
     combine: tracked
       ? `if (${i2} >= 0 && (${idx} < 0 || ${step(acc, a2)} || (!${step(a2, acc)} && ${i2} < ${idx}))) { ${acc} = ${a2}; ${idx} = ${i2}; }`
-      : select ? `if (${step(acc, a2)}) { ${acc} = ${a2}; }` : `${acc} = ${step(acc, a2)};`,
+      : select
+        ? `if (${step(acc, a2)}) { ${acc} = ${a2}; }`
+        : `${acc} = ${step(acc, a2)};`,
     tracked,
     result: tracked ? idx : convert(acc, t, out),
   };

@@ -7,11 +7,27 @@
  * any kernel (or WGSL) sees it. Relations between attributes and inputs
  * (a dim in range, a shape that matches) are the op's inference's job.
  */
-import {
-  BOOL, BOUND, DEVICE, DIM_LIST, DIMS, DTYPE, FINITE, INT, NUMBER, POSITIVE_INT, SCALAR, SHAPE, TARGET_SHAPE,
-  check, checkArg, nullable, oneOf,
-} from '../checks';
+
 import type { Check } from '../checks';
+import {
+  BOOL,
+  BOUND,
+  check,
+  checkArg,
+  DEVICE,
+  DIM_LIST,
+  DIMS,
+  DTYPE,
+  FINITE,
+  INT,
+  NUMBER,
+  nullable,
+  oneOf,
+  POSITIVE_INT,
+  SCALAR,
+  SHAPE,
+  TARGET_SHAPE,
+} from '../checks';
 import { ELEMENTWISE } from './elementwise';
 import { REDUCTIONS } from './reductions';
 import type { AttrsOf, OpName, ReduceAttrs, VarAttrs } from './table';

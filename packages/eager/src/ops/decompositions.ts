@@ -6,12 +6,12 @@
  * (./table) before a decomposition runs.
  */
 import { arange } from '../creation';
-import { dispatch } from '../dispatch';
 import type { Input } from '../dispatch';
+import { dispatch } from '../dispatch';
 import type { Tensor } from '../tensor';
 import { normalizeDim, numelOf } from '../view';
-import { reduceDims } from './table';
 import type { CompositeAttrs, CompositeOp } from './table';
+import { reduceDims } from './table';
 
 export type Decomposition<N extends CompositeOp> = (inputs: readonly Input[], attrs: CompositeAttrs[N]) => Tensor;
 
@@ -38,11 +38,17 @@ function logsumexp(x: Tensor, dim: readonly number[] | null, keepdim: boolean): 
 function variance(x: Tensor, dim: readonly number[] | null, keepdim: boolean, correction: number): Tensor {
   const dims = reduceDims('var', x.shape, dim);
   const d = x.sub(x.mean(dims, true));
-  return d.square().sum(dims, keepdim).div(Math.max(count(x, dims) - correction, 0));
+  return d
+    .square()
+    .sum(dims, keepdim)
+    .div(Math.max(count(x, dims) - correction, 0));
 }
 
 export const DECOMPOSITIONS: { [N in CompositeOp]: Decomposition<N> } = {
-  mean: (ins, a) => T(ins, 0).sum(a.dim, a.keepdim).div(count(T(ins, 0), a.dim)),
+  mean: (ins, a) =>
+    T(ins, 0)
+      .sum(a.dim, a.keepdim)
+      .div(count(T(ins, 0), a.dim)),
   var: (ins, a) => variance(T(ins, 0), a.dim, a.keepdim, a.correction),
   std: (ins, a) => variance(T(ins, 0), a.dim, a.keepdim, a.correction).sqrt(),
   logsumexp: (ins, a) => logsumexp(T(ins, 0), a.dim, a.keepdim),
@@ -54,9 +60,13 @@ export const DECOMPOSITIONS: { [N in CompositeOp]: Decomposition<N> } = {
   },
   gelu: (ins, a) => {
     const x = float(T(ins, 0));
-    const inner = a.approximate === 'tanh'
-      ? x.add(x.mul(x).mul(x).mul(0.044715)).mul(Math.sqrt(2 / Math.PI)).tanh()
-      : x.mul(Math.SQRT1_2).erf();
+    const inner =
+      a.approximate === 'tanh'
+        ? x
+            .add(x.mul(x).mul(x).mul(0.044715))
+            .mul(Math.sqrt(2 / Math.PI))
+            .tanh()
+        : x.mul(Math.SQRT1_2).erf();
     return x.mul(0.5).mul(inner.add(1));
   },
   silu: (ins) => {
@@ -87,7 +97,13 @@ export const DECOMPOSITIONS: { [N in CompositeOp]: Decomposition<N> } = {
   rmsNorm: (ins, a) => {
     const x = float(T(ins, 0));
     const dims = lastDims(a.normalizedShape.length);
-    const y = x.mul(x.square().mean(dims, true).add(a.eps ?? 2 ** -23).rsqrt());
+    const y = x.mul(
+      x
+        .square()
+        .mean(dims, true)
+        .add(a.eps ?? 2 ** -23)
+        .rsqrt(),
+    );
     return ins.length > 1 ? y.mul(T(ins, 1)) : y;
   },
   linear: (ins) => {
@@ -127,7 +143,12 @@ export const DECOMPOSITIONS: { [N in CompositeOp]: Decomposition<N> } = {
     const loss = logsumexp(logits, [1], false).sub(picked);
     return a.reduction === 'none' ? loss : a.reduction === 'sum' ? loss.sum() : loss.mean();
   },
-  stack: (ins, a) => dispatch('cat', ins.map((x) => (x as Tensor).unsqueeze(a.dim)), { dim: a.dim }),
+  stack: (ins, a) =>
+    dispatch(
+      'cat',
+      ins.map((x) => (x as Tensor).unsqueeze(a.dim)),
+      { dim: a.dim },
+    ),
   indexSelect: (ins, a) => {
     const [x, idx] = [T(ins, 0), T(ins, 1)];
     const d = normalizeDim('indexSelect', a.dim, x.ndim);

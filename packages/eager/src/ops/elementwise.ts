@@ -16,15 +16,45 @@
  * `kiln_*` in both languages; `helpersFor` finds the ones a body calls.
  */
 import { KilnError } from '@kiln/gpu-runtime';
-import { resultType } from '../dtype';
 import type { DType } from '../dtype';
+import { resultType } from '../dtype';
 
 export type UnaryOp =
-  | 'neg' | 'abs' | 'exp' | 'log' | 'sqrt' | 'rsqrt' | 'sin' | 'cos' | 'tanh' | 'sigmoid' | 'relu'
-  | 'erf' | 'square' | 'reciprocal' | 'floor' | 'ceil' | 'round' | 'sign' | 'logicalNot';
+  | 'neg'
+  | 'abs'
+  | 'exp'
+  | 'log'
+  | 'sqrt'
+  | 'rsqrt'
+  | 'sin'
+  | 'cos'
+  | 'tanh'
+  | 'sigmoid'
+  | 'relu'
+  | 'erf'
+  | 'square'
+  | 'reciprocal'
+  | 'floor'
+  | 'ceil'
+  | 'round'
+  | 'sign'
+  | 'logicalNot';
 export type BinaryOp =
-  | 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum'
-  | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge' | 'logicalAnd' | 'logicalOr';
+  | 'add'
+  | 'sub'
+  | 'mul'
+  | 'div'
+  | 'pow'
+  | 'maximum'
+  | 'minimum'
+  | 'eq'
+  | 'ne'
+  | 'lt'
+  | 'le'
+  | 'gt'
+  | 'ge'
+  | 'logicalAnd'
+  | 'logicalOr';
 export type ElementwiseOp = UnaryOp | BinaryOp | 'where' | 'cast';
 
 /**
@@ -54,81 +84,221 @@ export interface ElementwiseSpec {
 }
 
 /** int32 and float32 spellings of the same op (arith ops never compute in bool). */
-const byType = (int: Render, float: Render): Render => (a, dt) => (dt === 'float32' ? float(a, dt) : int(a, dt));
-const same = (f: (...a: string[]) => string): Render => (a) => f(...a);
+const byType =
+  (int: Render, float: Render): Render =>
+  (a, dt) =>
+    dt === 'float32' ? float(a, dt) : int(a, dt);
+const same =
+  (f: (...a: string[]) => string): Render =>
+  (a) =>
+    f(...a);
 
 const unary = (type: TypeRule, js: Render, wgsl: Render, noBool = false): ElementwiseSpec => ({ arity: 1, type, js, wgsl, noBool });
 const binary = (type: TypeRule, js: Render, wgsl: Render, noBool = false): ElementwiseSpec => ({ arity: 2, type, js, wgsl, noBool });
 /** Float-only math that is a plain function call in both languages. */
-const call = (js: string, wgsl: string) => unary('float', same((a) => `${js}(${a})`), same((a) => `${wgsl}(${a})`));
+const call = (js: string, wgsl: string) =>
+  unary(
+    'float',
+    same((a) => `${js}(${a})`),
+    same((a) => `${wgsl}(${a})`),
+  );
 /** Rounding ops: identity on integers. */
 const rounding = (js: string, wgsl: string) =>
-  unary('arith', byType(same((a) => a), same((a) => `${js}(${a})`)), byType(same((a) => a), same((a) => `${wgsl}(${a})`)));
+  unary(
+    'arith',
+    byType(
+      same((a) => a),
+      same((a) => `${js}(${a})`),
+    ),
+    byType(
+      same((a) => a),
+      same((a) => `${wgsl}(${a})`),
+    ),
+  );
 /**
  * Comparisons: false with a NaN operand, except `ne` (true). WGSL may assume
  * no NaN, so float comparisons test for it through the bits (../wgsl).
  */
 const compare = (js: string, wgsl: string): ElementwiseSpec =>
-  binary('compare', same((a, b) => `+(${a} ${js} ${b})`), (args, dt) => {
-    const [a, b] = args as [string, string];
-    // WGSL orders no bools: compare them as 0 and 1.
-    if (dt === 'bool') return `(i32(${a}) ${wgsl} i32(${b}))`;
-    if (dt !== 'float32') return `(${a} ${wgsl} ${b})`;
-    return wgsl === '!=' ? `(${a} != ${b} || is_nan(${a}) || is_nan(${b}))` : `(${a} ${wgsl} ${b} && !is_nan(${a}) && !is_nan(${b}))`;
-  });
+  binary(
+    'compare',
+    same((a, b) => `+(${a} ${js} ${b})`),
+    (args, dt) => {
+      const [a, b] = args as [string, string];
+      // WGSL orders no bools: compare them as 0 and 1.
+      if (dt === 'bool') return `(i32(${a}) ${wgsl} i32(${b}))`;
+      if (dt !== 'float32') return `(${a} ${wgsl} ${b})`;
+      return wgsl === '!=' ? `(${a} != ${b} || is_nan(${a}) || is_nan(${b}))` : `(${a} ${wgsl} ${b} && !is_nan(${a}) && !is_nan(${b}))`;
+    },
+  );
 /** Float math whose WGSL builtin drops NaN (max, min, sign): NaN operands give NaN, as in JS and PyTorch. */
-const nanFirst = (wgsl: (...a: string[]) => string): Render => (a) =>
-  a.reduceRight((value, x) => `select(${value}, ${x}, is_nan(${x}))`, wgsl(...a));
+const nanFirst =
+  (wgsl: (...a: string[]) => string): Render =>
+  (a) =>
+    a.reduceRight((value, x) => `select(${value}, ${x}, is_nan(${x}))`, wgsl(...a));
 
 export const UNARY: Record<UnaryOp, ElementwiseSpec> = {
-  neg: unary('arith', byType(same((a) => `((-${a}) | 0)`), same((a) => `(-${a})`)), same((a) => `(-${a})`), true),
-  abs: unary('arith', byType(same((a) => `(Math.abs(${a}) | 0)`), same((a) => `Math.abs(${a})`)), same((a) => `abs(${a})`)),
+  neg: unary(
+    'arith',
+    byType(
+      same((a) => `((-${a}) | 0)`),
+      same((a) => `(-${a})`),
+    ),
+    same((a) => `(-${a})`),
+    true,
+  ),
+  abs: unary(
+    'arith',
+    byType(
+      same((a) => `(Math.abs(${a}) | 0)`),
+      same((a) => `Math.abs(${a})`),
+    ),
+    same((a) => `abs(${a})`),
+  ),
   exp: call('Math.exp', 'exp'),
   log: call('Math.log', 'log'),
   sqrt: call('Math.sqrt', 'sqrt'),
-  rsqrt: unary('float', same((a) => `(1 / Math.sqrt(${a}))`), same((a) => `inverseSqrt(${a})`)),
+  rsqrt: unary(
+    'float',
+    same((a) => `(1 / Math.sqrt(${a}))`),
+    same((a) => `inverseSqrt(${a})`),
+  ),
   sin: call('Math.sin', 'sin'),
   cos: call('Math.cos', 'cos'),
   tanh: call('Math.tanh', 'tanh'),
-  sigmoid: unary('float', same((a) => `(1 / (1 + Math.exp(-${a})))`), same((a) => `(1.0 / (1.0 + exp(-${a})))`)),
+  sigmoid: unary(
+    'float',
+    same((a) => `(1 / (1 + Math.exp(-${a})))`),
+    same((a) => `(1.0 / (1.0 + exp(-${a})))`),
+  ),
   // Math.max keeps NaN, as PyTorch's relu does.
-  relu: unary('arith', same((a) => `Math.max(${a}, 0)`), byType(same((a) => `max(${a}, 0)`), nanFirst((a) => `max(${a}, 0.0)`))),
+  relu: unary(
+    'arith',
+    same((a) => `Math.max(${a}, 0)`),
+    byType(
+      same((a) => `max(${a}, 0)`),
+      nanFirst((a) => `max(${a}, 0.0)`),
+    ),
+  ),
   erf: call('kiln_erf', 'kiln_erf'),
-  square: unary('arith', byType(same((a) => `Math.imul(${a}, ${a})`), same((a) => `(${a} * ${a})`)), same((a) => `(${a} * ${a})`)),
-  reciprocal: unary('float', same((a) => `(1 / ${a})`), same((a) => `(1.0 / ${a})`)),
+  square: unary(
+    'arith',
+    byType(
+      same((a) => `Math.imul(${a}, ${a})`),
+      same((a) => `(${a} * ${a})`),
+    ),
+    same((a) => `(${a} * ${a})`),
+  ),
+  reciprocal: unary(
+    'float',
+    same((a) => `(1 / ${a})`),
+    same((a) => `(1.0 / ${a})`),
+  ),
   floor: rounding('Math.floor', 'floor'),
   ceil: rounding('Math.ceil', 'ceil'),
   // Half to even, like PyTorch (and WGSL's round); Math.round rounds half up.
   round: rounding('kiln_rint', 'round'),
-  sign: unary('arith', same((a) => `Math.sign(${a})`), byType(same((a) => `sign(${a})`), nanFirst((a) => `sign(${a})`))),
-  logicalNot: unary('logical', same((a) => `(${a} ^ 1)`), same((a) => `(!${a})`)),
+  sign: unary(
+    'arith',
+    same((a) => `Math.sign(${a})`),
+    byType(
+      same((a) => `sign(${a})`),
+      nanFirst((a) => `sign(${a})`),
+    ),
+  ),
+  logicalNot: unary(
+    'logical',
+    same((a) => `(${a} ^ 1)`),
+    same((a) => `(!${a})`),
+  ),
 };
 
 export const BINARY: Record<BinaryOp, ElementwiseSpec> = {
-  add: binary('arith', byType(same((a, b) => `((${a} + ${b}) | 0)`), same((a, b) => `(${a} + ${b})`)), same((a, b) => `(${a} + ${b})`)),
-  sub: binary('arith', byType(same((a, b) => `((${a} - ${b}) | 0)`), same((a, b) => `(${a} - ${b})`)), same((a, b) => `(${a} - ${b})`), true),
-  mul: binary('arith', byType(same((a, b) => `Math.imul(${a}, ${b})`), same((a, b) => `(${a} * ${b})`)), same((a, b) => `(${a} * ${b})`)),
-  div: binary('float', same((a, b) => `(${a} / ${b})`), same((a, b) => `(${a} / ${b})`)),
+  add: binary(
+    'arith',
+    byType(
+      same((a, b) => `((${a} + ${b}) | 0)`),
+      same((a, b) => `(${a} + ${b})`),
+    ),
+    same((a, b) => `(${a} + ${b})`),
+  ),
+  sub: binary(
+    'arith',
+    byType(
+      same((a, b) => `((${a} - ${b}) | 0)`),
+      same((a, b) => `(${a} - ${b})`),
+    ),
+    same((a, b) => `(${a} - ${b})`),
+    true,
+  ),
+  mul: binary(
+    'arith',
+    byType(
+      same((a, b) => `Math.imul(${a}, ${b})`),
+      same((a, b) => `(${a} * ${b})`),
+    ),
+    same((a, b) => `(${a} * ${b})`),
+  ),
+  div: binary(
+    'float',
+    same((a, b) => `(${a} / ${b})`),
+    same((a, b) => `(${a} / ${b})`),
+  ),
   // Integer pow wraps; a negative exponent gives 0 except for bases 1 and -1 (PyTorch's tensor rule).
-  pow: binary('arith', byType(same((a, b) => `kiln_ipow(${a}, ${b})`), same((a, b) => `kiln_pow(${a}, ${b})`)),
-    byType(same((a, b) => `kiln_ipow(${a}, ${b})`), same((a, b) => `kiln_pow(${a}, ${b})`))),
-  maximum: binary('arith', same((a, b) => `Math.max(${a}, ${b})`), byType(same((a, b) => `max(${a}, ${b})`), nanFirst((a, b) => `max(${a}, ${b})`))),
-  minimum: binary('arith', same((a, b) => `Math.min(${a}, ${b})`), byType(same((a, b) => `min(${a}, ${b})`), nanFirst((a, b) => `min(${a}, ${b})`))),
+  pow: binary(
+    'arith',
+    byType(
+      same((a, b) => `kiln_ipow(${a}, ${b})`),
+      same((a, b) => `kiln_pow(${a}, ${b})`),
+    ),
+    byType(
+      same((a, b) => `kiln_ipow(${a}, ${b})`),
+      same((a, b) => `kiln_pow(${a}, ${b})`),
+    ),
+  ),
+  maximum: binary(
+    'arith',
+    same((a, b) => `Math.max(${a}, ${b})`),
+    byType(
+      same((a, b) => `max(${a}, ${b})`),
+      nanFirst((a, b) => `max(${a}, ${b})`),
+    ),
+  ),
+  minimum: binary(
+    'arith',
+    same((a, b) => `Math.min(${a}, ${b})`),
+    byType(
+      same((a, b) => `min(${a}, ${b})`),
+      nanFirst((a, b) => `min(${a}, ${b})`),
+    ),
+  ),
   eq: compare('===', '=='),
   ne: compare('!==', '!='),
   lt: compare('<', '<'),
   le: compare('<=', '<='),
   gt: compare('>', '>'),
   ge: compare('>=', '>='),
-  logicalAnd: binary('logical', same((a, b) => `(${a} & ${b})`), same((a, b) => `(${a} && ${b})`)),
-  logicalOr: binary('logical', same((a, b) => `(${a} | ${b})`), same((a, b) => `(${a} || ${b})`)),
+  logicalAnd: binary(
+    'logical',
+    same((a, b) => `(${a} & ${b})`),
+    same((a, b) => `(${a} && ${b})`),
+  ),
+  logicalOr: binary(
+    'logical',
+    same((a, b) => `(${a} | ${b})`),
+    same((a, b) => `(${a} || ${b})`),
+  ),
 };
 
 export const ELEMENTWISE: Record<ElementwiseOp, ElementwiseSpec> = {
   ...UNARY,
   ...BINARY,
   where: { arity: 3, type: 'where', js: same((c, a, b) => `(${c} ? ${a} : ${b})`), wgsl: same((c, a, b) => `select(${b}, ${a}, ${c})`) },
-  cast: unary('cast', same((a) => a), same((a) => a)),
+  cast: unary(
+    'cast',
+    same((a) => a),
+    same((a) => a),
+  ),
 };
 
 /** The dtypes of one elementwise call, as the kernels need them. */

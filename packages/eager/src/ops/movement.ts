@@ -6,11 +6,21 @@
  * contiguous buffer first, unless the op is `view`, which refuses.
  */
 import { KilnError } from '@kiln/gpu-runtime';
-import {
-  contiguousView, expand, flattenShape, inferShape, isContiguous, permute, reshape, shapeStr, slice, squeeze,
-  transpose, unsqueeze,
-} from '../view';
 import type { View } from '../view';
+import {
+  contiguousView,
+  expand,
+  flattenShape,
+  inferShape,
+  isContiguous,
+  permute,
+  reshape,
+  shapeStr,
+  slice,
+  squeeze,
+  transpose,
+  unsqueeze,
+} from '../view';
 
 export interface MovementAttrs {
   reshape: { shape: readonly number[] };

@@ -39,7 +39,11 @@ const numeric = (d: DType): DType => (d === 'bool' ? 'int32' : d);
 const wgslNumber = (n: number) => (dt: DType) => (dt === 'float32' ? `f32(${n})` : `i32(${n})`);
 
 const accumulate = (identity: number, js: ReduceRender['step'], wgsl: ReduceRender['step']): ReduceSpec => ({
-  mode: 'accumulate', index: false, emptyOk: true, math: numeric, out: numeric,
+  mode: 'accumulate',
+  index: false,
+  emptyOk: true,
+  math: numeric,
+  out: numeric,
   js: { init: () => String(identity), step: js },
   wgsl: { init: wgslNumber(identity), step: wgsl },
 });
@@ -49,7 +53,11 @@ const select = (sign: 1 | -1, index: boolean): ReduceSpec => {
   const cmp = sign > 0 ? '>' : '<';
   const worst = (dt: DType, inf: string, int: string) => (dt === 'float32' ? inf : int);
   return {
-    mode: 'select', index, emptyOk: false, math: numeric, out: (d) => (index ? 'int32' : d),
+    mode: 'select',
+    index,
+    emptyOk: false,
+    math: numeric,
+    out: (d) => (index ? 'int32' : d),
     js: {
       init: (dt) => worst(dt, sign > 0 ? '-Infinity' : 'Infinity', sign > 0 ? '-2147483648' : '2147483647'),
       step: (acc, x) => `(${x} ${cmp} ${acc} || (${x} !== ${x} && ${acc} === ${acc}))`,
@@ -63,14 +71,26 @@ const select = (sign: 1 | -1, index: boolean): ReduceSpec => {
 };
 
 const logical = (identity: boolean, js: string, wgsl: string): ReduceSpec => ({
-  mode: 'accumulate', index: false, emptyOk: true, math: () => 'bool', out: () => 'bool',
+  mode: 'accumulate',
+  index: false,
+  emptyOk: true,
+  math: () => 'bool',
+  out: () => 'bool',
   js: { init: () => (identity ? '1' : '0'), step: (a, x) => `(${a} ${js} ${x})` },
   wgsl: { init: () => String(identity), step: (a, x) => `(${a} ${wgsl} ${x})` },
 });
 
 export const REDUCTIONS: Record<ReduceOp, ReduceSpec> = {
-  sum: accumulate(0, (a, x, dt) => (dt === 'float32' ? `(${a} + ${x})` : `((${a} + ${x}) | 0)`), (a, x) => `(${a} + ${x})`),
-  prod: accumulate(1, (a, x, dt) => (dt === 'float32' ? `(${a} * ${x})` : `Math.imul(${a}, ${x})`), (a, x) => `(${a} * ${x})`),
+  sum: accumulate(
+    0,
+    (a, x, dt) => (dt === 'float32' ? `(${a} + ${x})` : `((${a} + ${x}) | 0)`),
+    (a, x) => `(${a} + ${x})`,
+  ),
+  prod: accumulate(
+    1,
+    (a, x, dt) => (dt === 'float32' ? `(${a} * ${x})` : `Math.imul(${a}, ${x})`),
+    (a, x) => `(${a} * ${x})`,
+  ),
   max: select(1, false),
   min: select(-1, false),
   argmax: select(1, true),

@@ -12,16 +12,16 @@
  */
 import { KilnError } from '@kiln/gpu-runtime';
 import type { Device } from '../backend';
-import { resultType, scalarDtype } from '../dtype';
 import type { DType, Scalar } from '../dtype';
-import { broadcastShapes, expand, contiguousView, normalizeDim, normalizeDims, numelOf, shapeStr } from '../view';
+import { resultType, scalarDtype } from '../dtype';
+import { broadcastShapes, contiguousView, expand, normalizeDim, normalizeDims, numelOf, shapeStr } from '../view';
 import { checkAttrs } from './attr-checks';
-import { ELEMENTWISE, elementwiseTypes } from './elementwise';
 import type { ElementwiseOp } from './elementwise';
-import { MOVEMENT, movementShape } from './movement';
+import { ELEMENTWISE, elementwiseTypes } from './elementwise';
 import type { MovementAttrs, MovementOp } from './movement';
-import { REDUCTIONS } from './reductions';
+import { MOVEMENT, movementShape } from './movement';
 import type { ReduceOp } from './reductions';
+import { REDUCTIONS } from './reductions';
 
 export type NoAttrs = Record<string, never>;
 
@@ -66,8 +66,9 @@ export interface CompositeAttrs {
 export type CompositeOp = keyof CompositeAttrs;
 
 /** Attributes of every op (inputs are positional; see each op's comment where they vary). */
-export type AttrsOf = Record<Exclude<ElementwiseOp, 'cast'>, NoAttrs> & { cast: { dtype: DType } } &
-  Record<ReduceOp, ReduceAttrs> & MovementAttrs & CompositeAttrs & {
+export type AttrsOf = Record<Exclude<ElementwiseOp, 'cast'>, NoAttrs> & { cast: { dtype: DType } } & Record<ReduceOp, ReduceAttrs> &
+  MovementAttrs &
+  CompositeAttrs & {
     matmul: NoAttrs;
     cat: { dim: number };
     gather: { dim: number };
@@ -85,8 +86,18 @@ export type AttrsOf = Record<Exclude<ElementwiseOp, 'cast'>, NoAttrs> & { cast: 
 export type OpName = keyof AttrsOf;
 
 export type OpKind =
-  | 'elementwise' | 'reduce' | 'movement' | 'composite' | 'matmul' | 'cat' | 'gather'
-  | 'full' | 'arange' | 'random' | 'inplace' | 'transfer';
+  | 'elementwise'
+  | 'reduce'
+  | 'movement'
+  | 'composite'
+  | 'matmul'
+  | 'cat'
+  | 'gather'
+  | 'full'
+  | 'arange'
+  | 'random'
+  | 'inplace'
+  | 'transfer';
 
 /** What inference needs of a tensor (a Tensor, a graph Node, a tracer's proxy all qualify). */
 export interface TensorMeta {
@@ -123,7 +134,8 @@ function arity(op: string, ins: readonly InputMeta[], min: number, max = min): v
 
 function tensorAt(op: string, ins: readonly InputMeta[], i: number): TensorMeta {
   const x = ins[i];
-  if (x === undefined || !isMeta(x)) throw new KilnError(`input ${i} must be a tensor, got ${x === undefined ? 'nothing' : typeof x}`, { op });
+  if (x === undefined || !isMeta(x))
+    throw new KilnError(`input ${i} must be a tensor, got ${x === undefined ? 'nothing' : typeof x}`, { op });
   return x;
 }
 
@@ -228,7 +240,8 @@ function matmulShape(op: string, a: TensorMeta, b: TensorMeta): number[] {
 }
 
 function checkSameDtype(op: string, a: TensorMeta, b: TensorMeta): void {
-  if (a.dtype !== b.dtype) throw new KilnError(`expected both operands to have the same dtype, got ${describe(a)} and ${describe(b)}`, { op });
+  if (a.dtype !== b.dtype)
+    throw new KilnError(`expected both operands to have the same dtype, got ${describe(a)} and ${describe(b)}`, { op });
 }
 
 function normalizedShapeCheck(op: string, x: TensorMeta, normalizedShape: readonly number[], params: readonly TensorMeta[]): void {
@@ -277,12 +290,22 @@ const COMPOSITE: { [N in CompositeOp]: OpDef<N> } = {
   layerNorm: def('composite', (ins, a) => {
     const n = 1 + Number(a.hasWeight) + Number(a.hasBias);
     const out = floatLike('layerNorm', ins, n);
-    normalizedShapeCheck('layerNorm', out, a.normalizedShape, ins.slice(1).map((_, i) => tensorAt('layerNorm', ins, i + 1)));
+    normalizedShapeCheck(
+      'layerNorm',
+      out,
+      a.normalizedShape,
+      ins.slice(1).map((_, i) => tensorAt('layerNorm', ins, i + 1)),
+    );
     return out;
   }),
   rmsNorm: def('composite', (ins, a) => {
     const out = floatLike('rmsNorm', ins, 1, 2);
-    normalizedShapeCheck('rmsNorm', out, a.normalizedShape, ins.slice(1).map((_, i) => tensorAt('rmsNorm', ins, i + 1)));
+    normalizedShapeCheck(
+      'rmsNorm',
+      out,
+      a.normalizedShape,
+      ins.slice(1).map((_, i) => tensorAt('rmsNorm', ins, i + 1)),
+    );
     return out;
   }),
   linear: def('composite', (ins) => {
@@ -318,7 +341,9 @@ const COMPOSITE: { [N in CompositeOp]: OpDef<N> } = {
       throw new KilnError(`q, k, v need at least 2 dims, got ${describe(q)}, ${describe(k)}, ${describe(v)}`, { op });
     }
     if (q.shape.at(-1) !== k.shape.at(-1) || k.shape.at(-2) !== v.shape.at(-2)) {
-      throw new KilnError(`expected q [..., L, E], k [..., S, E], v [..., S, Ev], got ${describe(q)}, ${describe(k)}, ${describe(v)}`, { op });
+      throw new KilnError(`expected q [..., L, E], k [..., S, E], v [..., S, Ev], got ${describe(q)}, ${describe(k)}, ${describe(v)}`, {
+        op,
+      });
     }
     const batch = broadcastShapes(op, q.shape.slice(0, -2), k.shape.slice(0, -2), v.shape.slice(0, -2));
     const scores = [...batch, q.shape.at(-2)!, k.shape.at(-2)!];
@@ -333,7 +358,9 @@ const COMPOSITE: { [N in CompositeOp]: OpDef<N> } = {
     const [logits, targets] = [tensorAt('crossEntropy', ins, 0), tensorAt('crossEntropy', ins, 1)];
     expectDtype('crossEntropy', 'targets', targets, ['int32']);
     if (logits.shape.length !== 2 || targets.shape.length !== 1 || targets.shape[0] !== logits.shape[0]) {
-      throw new KilnError(`expected logits [N, C] and targets [N], got ${describe(logits)} and ${describe(targets)}`, { op: 'crossEntropy' });
+      throw new KilnError(`expected logits [N, C] and targets [N], got ${describe(logits)} and ${describe(targets)}`, {
+        op: 'crossEntropy',
+      });
     }
     return like(logits, { shape: a.reduction === 'none' ? [logits.shape[0]!] : [], dtype: 'float32' });
   }),
@@ -342,7 +369,10 @@ const COMPOSITE: { [N in CompositeOp]: OpDef<N> } = {
     const ts = ins.map((_, i) => tensorAt('stack', ins, i));
     const first = ts[0]!;
     const bad = ts.findIndex((t) => shapeStr(t.shape) !== shapeStr(first.shape));
-    if (bad >= 0) throw new KilnError(`all tensors must have the same shape: ${describe(first)} (input 0) vs ${describe(ts[bad]!)} (input ${bad})`, { op: 'stack' });
+    if (bad >= 0)
+      throw new KilnError(`all tensors must have the same shape: ${describe(first)} (input 0) vs ${describe(ts[bad]!)} (input ${bad})`, {
+        op: 'stack',
+      });
     const d = normalizeDim('stack', a.dim, first.shape.length + 1);
     const shape = [...first.shape];
     shape.splice(d, 0, ts.length);
@@ -362,8 +392,10 @@ const COMPOSITE: { [N in CompositeOp]: OpDef<N> } = {
 
 export const OPS: { [N in OpName]: OpDef<N> } = {
   ...mapKeys(ELEMENTWISE, elementwiseDef),
-  ...mapKeys(REDUCTIONS, (op): OpDef<ReduceOp> =>
-    def('reduce', (ins, a) => reduceInfer(op, ins, a, REDUCTIONS[op].out, REDUCTIONS[op].emptyOk))),
+  ...mapKeys(
+    REDUCTIONS,
+    (op): OpDef<ReduceOp> => def('reduce', (ins, a) => reduceInfer(op, ins, a, REDUCTIONS[op].out, REDUCTIONS[op].emptyOk)),
+  ),
   ...(mapKeys(MOVEMENT, movementDef) as { [N in MovementOp]: OpDef<N> }),
   ...COMPOSITE,
   matmul: def('matmul', (ins) => {
@@ -381,7 +413,9 @@ export const OPS: { [N in OpName]: OpDef<N> } = {
     const d = normalizeDim('cat', a.dim, first.shape.length);
     ts.forEach((t, i) => {
       if (t.shape.length !== first.shape.length || t.shape.some((s, k) => k !== d && s !== first.shape[k])) {
-        throw new KilnError(`tensors must match except in dim ${d}: ${describe(first)} (input 0) vs ${describe(t)} (input ${i})`, { op: 'cat' });
+        throw new KilnError(`tensors must match except in dim ${d}: ${describe(first)} (input 0) vs ${describe(t)} (input ${i})`, {
+          op: 'cat',
+        });
       }
     });
     const shape = [...first.shape];
@@ -394,7 +428,9 @@ export const OPS: { [N in OpName]: OpDef<N> } = {
     expectDtype('gather', 'index', idx, ['int32']);
     const d = normalizeDim('gather', a.dim, x.shape.length);
     if (idx.shape.length !== x.shape.length || idx.shape.some((s, k) => k !== d && s > x.shape[k]!)) {
-      throw new KilnError(`index ${describe(idx)} must have the rank of input ${describe(x)} and no larger size outside dim ${d}`, { op: 'gather' });
+      throw new KilnError(`index ${describe(idx)} must have the rank of input ${describe(x)} and no larger size outside dim ${d}`, {
+        op: 'gather',
+      });
     }
     return like(x, { shape: idx.shape });
   }),

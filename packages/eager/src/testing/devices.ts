@@ -1,6 +1,6 @@
 import { probeWebGpu } from '@kiln/gpu-runtime';
-import { initWebGpu } from '../backend-webgpu';
 import type { Device } from '../backend';
+import { initWebGpu } from '../backend-webgpu';
 
 /**
  * The devices the generated suites run on: cpu, plus webgpu when an adapter

@@ -56,7 +56,10 @@ export function broadcastShape(...shapes: (readonly number[])[]): number[] {
 /** The element of `r` that broadcasting maps output index `idx` to. */
 export function getBroadcast(r: Ref, idx: readonly number[]): number {
   const lead = idx.length - r.shape.length;
-  return get(r, r.shape.map((s, d) => (s === 1 ? 0 : idx[lead + d]!)));
+  return get(
+    r,
+    r.shape.map((s, d) => (s === 1 ? 0 : idx[lead + d]!)),
+  );
 }
 
 /** f applied elementwise with broadcasting; numbers are scalars. */
@@ -77,7 +80,9 @@ export function reduce(r: Ref, dims: readonly number[] | null, keepdim: boolean,
   const outShape = r.shape.flatMap((s, d) => (ds.includes(d) ? (keepdim ? [1] : []) : [s]));
   const groups = new Map<string, number[]>();
   for (let i = 0; i < r.data.length; i++) {
-    const key = unravel(r.shape, i).filter((_, d) => !ds.includes(d)).join(',');
+    const key = unravel(r.shape, i)
+      .filter((_, d) => !ds.includes(d))
+      .join(',');
     if (!groups.has(key)) groups.set(key, []);
     groups.get(key)!.push(r.data[i]!);
   }
@@ -94,7 +99,12 @@ export function alongDim(r: Ref, dim: number, f: (row: number[]) => number[], dt
   for (let i = 0; i < r.data.length; i++) {
     const idx = unravel(r.shape, i);
     if (idx[d] !== 0) continue;
-    const positions = Array.from({ length: r.shape[d]! }, (_, j) => ravel(r.shape, idx.map((v, k) => (k === d ? j : v))));
+    const positions = Array.from({ length: r.shape[d]! }, (_, j) =>
+      ravel(
+        r.shape,
+        idx.map((v, k) => (k === d ? j : v)),
+      ),
+    );
     const values = f(positions.map((p) => r.data[p]!));
     positions.forEach((p, j) => (out.data[p] = values[j]!));
   }
@@ -123,11 +133,15 @@ export function matmul(a: Ref, b: Ref): Ref {
 
 export function permute(r: Ref, dims: readonly number[]): Ref {
   const ds = dims.map((d) => (d < 0 ? d + r.shape.length : d));
-  return build(ds.map((d) => r.shape[d]!), r.dtype, (idx) => {
-    const src = new Array<number>(r.shape.length);
-    ds.forEach((d, k) => (src[d] = idx[k]!));
-    return get(r, src);
-  });
+  return build(
+    ds.map((d) => r.shape[d]!),
+    r.dtype,
+    (idx) => {
+      const src = new Array<number>(r.shape.length);
+      ds.forEach((d, k) => (src[d] = idx[k]!));
+      return get(r, src);
+    },
+  );
 }
 
 /** Same values, another shape. */
@@ -151,13 +165,20 @@ export function random(shape: readonly number[], dtype: DType, domain: Domain, s
     const u = next();
     if (typeof domain === 'object') return Math.floor(u * domain.below);
     switch (domain) {
-      case 'any': return Math.fround(u * 6 - 3);
-      case 'positive': return Math.fround(0.1 + u * 2.9);
-      case 'nonzero': return Math.fround((0.25 + u * 2.75) * (next() < 0.5 ? -1 : 1));
-      case 'halves': return Math.round(u * 16 - 8) / 2;
-      case 'int': return Math.floor(u * 21) - 10;
-      case 'bool': return u < 0.5 ? 1 : 0;
-      case 'unit': return Math.fround(u);
+      case 'any':
+        return Math.fround(u * 6 - 3);
+      case 'positive':
+        return Math.fround(0.1 + u * 2.9);
+      case 'nonzero':
+        return Math.fround((0.25 + u * 2.75) * (next() < 0.5 ? -1 : 1));
+      case 'halves':
+        return Math.round(u * 16 - 8) / 2;
+      case 'int':
+        return Math.floor(u * 21) - 10;
+      case 'bool':
+        return u < 0.5 ? 1 : 0;
+      case 'unit':
+        return Math.fround(u);
     }
   };
   return { shape: [...shape], dtype, data: Array.from({ length: size(shape) }, draw) };
@@ -178,7 +199,10 @@ export type Layout = 'contiguous' | 'strided';
 export function toTensor(r: Ref, device: Device, layout: Layout = 'contiguous'): Tensor {
   const rank = r.shape.length;
   if (layout === 'contiguous' || size(r.shape) === 0) return tensor(typed(r, r.data), { device }).reshape(r.shape);
-  if (rank === 0) return tensor(typed(r, [0, r.data[0]!, 0]), { device }).slice(0, 1, 2).reshape([]);
+  if (rank === 0)
+    return tensor(typed(r, [0, r.data[0]!, 0]), { device })
+      .slice(0, 1, 2)
+      .reshape([]);
   if (rank === 1) {
     const n = r.shape[0]!;
     const spread = Array.from({ length: 2 * n + 1 }, (_, i) => (i % 2 === 1 ? r.data[(i - 1) / 2]! : 0));
@@ -209,8 +233,10 @@ export async function expectClose(t: Tensor, expected: Ref, tol: Tolerance = FLO
     return !(Math.abs(g - e) <= tol.atol + tol.rtol * Math.abs(e));
   });
   if (bad >= 0) {
-    expect.fail(`element ${bad} (index ${unravel(expected.shape, bad).join(',')}): got ${got[bad]}, expected ${expected.data[bad]} ` +
-      `(rtol ${tol.rtol}, atol ${tol.atol}); ${got.length} elements`);
+    expect.fail(
+      `element ${bad} (index ${unravel(expected.shape, bad).join(',')}): got ${got[bad]}, expected ${expected.data[bad]} ` +
+        `(rtol ${tol.rtol}, atol ${tol.atol}); ${got.length} elements`,
+    );
   }
 }
 

@@ -6,9 +6,9 @@
  * gets one `let`, keyed by its structure, so a load or an unravel used by
  * several ops is computed once.
  */
-import { castScalar, ELEMENTWISE, type DType } from '@kiln/eager';
+import { castScalar, type DType, ELEMENTWISE } from '@kiln/eager';
 import { assertSite } from '@kiln/gpu-runtime';
-import { keyOf, type Expr, type Index } from '../ir/expr';
+import { type Expr, type Index, keyOf } from '../ir/expr';
 import type { Kernel } from './kernel';
 
 export interface Lang {
@@ -91,7 +91,8 @@ export class ExprEmitter {
         return this.memo(keyOf(ix), () => {
           if (ix.kind === 'value') return this.lang.indexFromValue(this.value(ix.value, 'int32'), this.index(ix.bound));
           // Indices are unsigned in WGSL: adding a negative constant is a subtraction.
-          if (ix.kind === 'add' && ix.b.kind === 'int' && ix.b.value < 0) return this.lang.binary('sub', this.index(ix.a), this.lang.int(-ix.b.value));
+          if (ix.kind === 'add' && ix.b.kind === 'int' && ix.b.value < 0)
+            return this.lang.binary('sub', this.index(ix.a), this.lang.int(-ix.b.value));
           return this.lang.binary(ix.kind, this.index(ix.a), this.index(ix.b));
         });
     }
@@ -175,7 +176,6 @@ export function scopeOf(k: Kernel, acc: EmitScope['acc'], fixed?: ReadonlyMap<st
   };
 }
 
-
 /** An index expression spelled inline, without temporaries (sizes and grid bounds). */
 export function inlineIndex(lang: Lang, ix: Index): string {
   switch (ix.kind) {
@@ -183,7 +183,11 @@ export function inlineIndex(lang: Lang, ix: Index): string {
       return lang.int(ix.value);
     case 'sym':
       return lang.sym(ix.sym);
-    case 'add': case 'mul': case 'div': case 'mod': case 'min':
+    case 'add':
+    case 'mul':
+    case 'div':
+    case 'mod':
+    case 'min':
       return lang.binary(ix.kind, inlineIndex(lang, ix.a), inlineIndex(lang, ix.b));
     default:
       throw new Error(`inlineIndex: ${ix.kind} is not a size`);

@@ -16,7 +16,15 @@ describe('the JS kernel cache', () => {
     for (let i = 0; i <= JS_KERNEL_LIMIT; i++) buildJs(`return function k${i}(ins, outs) { outs[0][0] = ${i}; };`);
     expect(jsKernels.size).toBe(JS_KERNEL_LIMIT);
     const out = [new Float32Array(1)];
-    buildJs(`return function k${JS_KERNEL_LIMIT}(ins, outs) { outs[0][0] = ${JS_KERNEL_LIMIT}; };`)([], out, [], () => 0, () => { throw new Error('no index checks here'); });
+    buildJs(`return function k${JS_KERNEL_LIMIT}(ins, outs) { outs[0][0] = ${JS_KERNEL_LIMIT}; };`)(
+      [],
+      out,
+      [],
+      () => 0,
+      () => {
+        throw new Error('no index checks here');
+      },
+    );
     expect(out[0]![0]).toBe(JS_KERNEL_LIMIT);
 
     // The graph compiled before keeps its kernel; one compiled now builds it again, with the same results.

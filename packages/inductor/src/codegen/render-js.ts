@@ -8,12 +8,12 @@
  * metadata words ([syms..., params...], as on WGSL), the Philox function and
  * the thrower of failed index checks.
  */
-import { helpersFor, jsConvert, LruCache, REDUCTIONS, type DType } from '@kiln/eager';
-import { size, type Index, type Size } from '../ir/expr';
+import { type DType, helpersFor, jsConvert, LruCache, REDUCTIONS } from '@kiln/eager';
+import { type Index, type Size, size } from '../ir/expr';
 import { numelOf } from '../ir/size';
-import { ExprEmitter, inlineIndex, scopeOf, type Lang } from './emit-expr';
+import { ExprEmitter, inlineIndex, type Lang, scopeOf } from './emit-expr';
+import { type Kernel, type MatmulKernel, type PointwiseKernel, type RowKernel, wordsPerParam } from './kernel';
 import { externSource } from './render-wgsl';
-import { wordsPerParam, type Kernel, type MatmulKernel, type PointwiseKernel, type RowKernel } from './kernel';
 
 export type JsKernel = (
   ins: readonly ArrayLike<number>[],
@@ -30,12 +30,25 @@ const jsLang = (symCount: number): Lang => ({
   int: (v) => String(v),
   sym: (s) => `info[${s}]`,
   binary: (op, a, b) =>
-    op === 'div' ? `Math.floor(${a} / ${b})` : op === 'min' ? `Math.min(${a}, ${b})` : `(${a} ${{ add: '+', sub: '-', mul: '*', mod: '%' }[op]} ${b})`,
+    op === 'div'
+      ? `Math.floor(${a} / ${b})`
+      : op === 'min'
+        ? `Math.min(${a}, ${b})`
+        : `(${a} ${{ add: '+', sub: '-', mul: '*', mod: '%' }[op]} ${b})`,
   indexFromValue: (v, bound) => `Math.min(Math.max(${v}, 0), ${bound} - 1)`,
   checkIndex: (v, bound, site) => `if (!(${v} >= 0 && ${v} < ${bound})) fail(${site}, ${v}, ${bound});`,
   load: (input, index) => `in${input}[${index}]`,
   reload: (output, index) => `out${output}[${index}]`,
-  constant: (value, dtype) => (dtype === 'bool' ? (value ? '1' : '0') : Number.isNaN(value) ? 'NaN' : Object.is(value, -0) ? '-0' : String(dtype === 'float32' ? Math.fround(value) : value | 0)),
+  constant: (value, dtype) =>
+    dtype === 'bool'
+      ? value
+        ? '1'
+        : '0'
+      : Number.isNaN(value)
+        ? 'NaN'
+        : Object.is(value, -0)
+          ? '-0'
+          : String(dtype === 'float32' ? Math.fround(value) : value | 0),
   convert: (value, from, to) => jsConvert(value, from, to),
   // Each float result rounds to float32 as eager's store does: a double would differ where float32 overflows or cancels.
   keep: (value, dtype) => (dtype === 'float32' ? `Math.fround(${value})` : value),
@@ -68,10 +81,7 @@ export function renderJs(k: Kernel, symCount: number): string {
       return externSource(k);
   }
   const text = body.join('\n');
-  const bind = [
-    ...k.inputs.map((_, i) => `const in${i} = ins[${i}];`),
-    ...k.outputs.map((_, i) => `const out${i} = outs[${i}];`),
-  ];
+  const bind = [...k.inputs.map((_, i) => `const in${i} = ins[${i}];`), ...k.outputs.map((_, i) => `const out${i} = outs[${i}];`)];
   return `// kiln kernel ${k.name}: ${k.fusedOps.join(', ')}
 ${helpersFor(text, 'js').join('\n')}
 return function ${k.name}(ins, outs, info, random, fail) {
@@ -98,9 +108,12 @@ function store(out: string, index: string, value: string): string {
 }
 
 function pointwise(k: PointwiseKernel, lang: Lang): string[] {
-  const e = new ExprEmitter(lang, scopeOf(k, () => {
-    throw new Error('pointwise kernels have no accumulators');
-  }));
+  const e = new ExprEmitter(
+    lang,
+    scopeOf(k, () => {
+      throw new Error('pointwise kernels have no accumulators');
+    }),
+  );
   const values = k.stores.map((s) => e.value(s.expr, k.outputs[s.output]!.dtype));
   return [
     `for (let i = 0, n = ${numelText(k.shape)}; i < n; i++) {`,
@@ -121,7 +134,9 @@ function reductionCode(r: RowKernel['reductions'][number]) {
     update: (v: string) =>
       tracked
         ? `if (${ix} < 0 || ${spec.js.step(a, v, t)}) { ${a} = ${v}; ${ix} = j; }`
-        : spec.mode === 'select' ? `if (${spec.js.step(a, v, t)}) ${a} = ${v};` : `${a} = ${spec.js.step(a, v, t)};`,
+        : spec.mode === 'select'
+          ? `if (${spec.js.step(a, v, t)}) ${a} = ${v};`
+          : `${a} = ${spec.js.step(a, v, t)};`,
     // Rounded to float32 when read, as eager stores the reduction's result before the next op reads it.
     result: spec.index ? ix : r.out === 'float32' ? `Math.fround(${a})` : jsConvert(a, t, r.out),
   };
@@ -129,7 +144,10 @@ function reductionCode(r: RowKernel['reductions'][number]) {
 
 function rows(k: RowKernel, lang: Lang): string[] {
   const codes = new Map(k.reductions.map((r) => [r.id, reductionCode(r)]));
-  const root = new ExprEmitter(lang, scopeOf(k, (id) => codes.get(id)!.result));
+  const root = new ExprEmitter(
+    lang,
+    scopeOf(k, (id) => codes.get(id)!.result),
+  );
   const inner = numelText(k.inner);
   const parts: string[] = [];
   for (const r of k.reductions) {
@@ -163,14 +181,20 @@ function matmul(k: MatmulKernel, lang: Lang): string[] {
     ['m', 'm'],
     ['n', 'n'],
   ]);
-  const e = new ExprEmitter(lang, scopeOf(k, () => 'acc[r * N + n]', fixed), 'ep_');
+  const e = new ExprEmitter(
+    lang,
+    scopeOf(k, () => 'acc[r * N + n]', fixed),
+    'ep_',
+  );
   const value = e.value(k.epilogue, k.outputs[k.output]!.dtype);
   const { a, b } = k;
   const rank = a.strides.length;
   const text = (ix: Index) => inlineIndex(lang, ix);
   const [M, N, K] = [k.M, k.N, k.K].map((s) => text(size(s)));
   const batchTerms = (op: MatmulKernel['a']) =>
-    k.batch.map((_, d) => `(Math.floor(bt / (${text(size(numelOf(k.batch.slice(d + 1))))})) % ${text(size(k.batch[d]!))}) * ${text(op.strides[d]!)}`);
+    k.batch.map(
+      (_, d) => `(Math.floor(bt / (${text(size(numelOf(k.batch.slice(d + 1))))})) % ${text(size(k.batch[d]!))}) * ${text(op.strides[d]!)}`,
+    );
   return [
     `const M = ${M}, N = ${N}, K = ${K};`,
     'const acc = new Float64Array(4 * N);',

@@ -4,14 +4,29 @@
  * metadata words: [syms..., params...]. Buffers: binding 0 is the metadata,
  * then inputs, then outputs.
  */
-import { helpersFor, PHILOX_WGSL, reductionStatements, type DType } from '@kiln/eager';
+import {
+  type DType,
+  helpersFor,
+  type MatmulTile,
+  type MatmulVariant,
+  PHILOX_WGSL,
+  reductionStatements,
+  renderMatmulTemplate,
+  wgsl as W,
+} from '@kiln/eager';
 import { assertWgsl } from '@kiln/gpu-runtime';
-import { wgsl as W } from '@kiln/eager';
-import { renderMatmulTemplate, type MatmulTile, type MatmulVariant } from '@kiln/eager';
-import { children, keyOf, size, type Expr, type Index, type Size } from '../ir/expr';
+import { children, type Expr, type Index, keyOf, type Size, size } from '../ir/expr';
 import { numelOf } from '../ir/size';
-import { ExprEmitter, inlineIndex, scopeOf, type Lang } from './emit-expr';
-import { metadataWords, wordsPerParam, type ExternKernel, type Kernel, type MatmulKernel, type PointwiseKernel, type RowKernel } from './kernel';
+import { ExprEmitter, inlineIndex, type Lang, scopeOf } from './emit-expr';
+import {
+  type ExternKernel,
+  type Kernel,
+  type MatmulKernel,
+  metadataWords,
+  type PointwiseKernel,
+  type RowKernel,
+  wordsPerParam,
+} from './kernel';
 
 export interface WgslOptions {
   /** Threads per workgroup of pointwise kernels. */
@@ -58,7 +73,6 @@ const lang = (symCount: number, symBase = 0): Lang => ({
     return `kiln_random(vec2u(${w(0)} + ${index}, ${w(1)} + select(0u, 1u, ${w(0)} + ${index} < ${index})), vec2u(${w(2)}, ${w(3)}), ${dist === 'uniform' ? 0 : 1}u)`;
   },
 });
-
 
 function header(k: Kernel, symCount: number, vectorInputs: ReadonlySet<number>, vectorOut: boolean, body: string): string {
   const words = Math.max(1, metadataWords(symCount, k.randomSources.length));
@@ -117,7 +131,11 @@ function renderPointwise(k: PointwiseKernel, o: WgslOptions): RenderedWgsl {
   let body: string[];
   if (vec4) {
     const lanes = ['x', 'y', 'z', 'w'];
-    const vecLang: Lang = { ...L, load: (input, index, dtype) => (vectorInputs.has(input) && index === 'i' ? W.loadAs(`v${input}.${laneOf(index)}`, dtype, dtype) : L.load(input, index, dtype)) };
+    const vecLang: Lang = {
+      ...L,
+      load: (input, index, dtype) =>
+        vectorInputs.has(input) && index === 'i' ? W.loadAs(`v${input}.${laneOf(index)}`, dtype, dtype) : L.load(input, index, dtype),
+    };
     let laneOf = (_: string) => 'x';
     body = [...vectorInputs].map((input) => `let v${input} = in${input}[q];`);
     for (const lane of lanes) {
@@ -125,14 +143,24 @@ function renderPointwise(k: PointwiseKernel, o: WgslOptions): RenderedWgsl {
       const e = new ExprEmitter(vecLang, scope, `${lane}_`);
       e.lines.push(`let i = q * 4u + ${lanes.indexOf(lane)}u;`);
       const values = k.stores.map((s) => e.value(s.expr, k.outputs[s.output]!.dtype));
-      body.push(`{`, ...e.lines.map((l) => `  ${l}`), ...k.stores.map((s, n) => `  r${s.output}.${lane} = ${W.storeAs(values[n]!, k.outputs[s.output]!.dtype, k.outputs[s.output]!.dtype)};`), `}`);
+      body.push(
+        `{`,
+        ...e.lines.map((l) => `  ${l}`),
+        ...k.stores.map(
+          (s, n) => `  r${s.output}.${lane} = ${W.storeAs(values[n]!, k.outputs[s.output]!.dtype, k.outputs[s.output]!.dtype)};`,
+        ),
+        `}`,
+      );
     }
     body.unshift(...k.stores.map((s) => `var r${s.output}: vec4<${W.STORAGE_TYPE[k.outputs[s.output]!.dtype]}>;`));
     body.push(...k.stores.map((s) => `out${s.output}[q] = r${s.output};`));
   } else {
     const e = new ExprEmitter(L, scope);
     const values = k.stores.map((s) => e.value(s.expr, k.outputs[s.output]!.dtype));
-    body = [...e.lines, ...k.stores.map((s, n) => `out${s.output}[i] = ${W.storeAs(values[n]!, k.outputs[s.output]!.dtype, k.outputs[s.output]!.dtype)};`)];
+    body = [
+      ...e.lines,
+      ...k.stores.map((s, n) => `out${s.output}[i] = ${W.storeAs(values[n]!, k.outputs[s.output]!.dtype, k.outputs[s.output]!.dtype)};`),
+    ];
   }
   const count = vec4 ? `${numel! / 4}u` : numelText(k.shape, o.symCount);
   const loopVar = vec4 ? 'q' : 'i';
@@ -170,7 +198,10 @@ function linearInputs(k: PointwiseKernel): Set<number> {
 function renderRows(k: RowKernel, o: WgslOptions): string {
   const L = lang(o.symCount);
   const codes = new Map(k.reductions.map((r) => [r.id, reductionStatements(r.op, r.dtype, `acc${r.id}`, `idx${r.id}`, r.out)]));
-  const root = new ExprEmitter(L, scopeOf(k, (id) => codes.get(id)!.result));
+  const root = new ExprEmitter(
+    L,
+    scopeOf(k, (id) => codes.get(id)!.result),
+  );
   const rows = numelText(k.outer, o.symCount);
   const inner = numelText(k.inner, o.symCount);
   const parts: string[] = [];
@@ -204,13 +235,17 @@ function renderRows(k: RowKernel, o: WgslOptions): string {
     }
   }
   const rowValues = k.rowStores.map((s) => root.value(s.expr, k.outputs[s.output]!.dtype));
-  const rowWrites = k.rowStores.map((s, n) => `out${s.output}[o] = ${W.storeAs(rowValues[n]!, k.outputs[s.output]!.dtype, k.outputs[s.output]!.dtype)};`);
+  const rowWrites = k.rowStores.map(
+    (s, n) => `out${s.output}[o] = ${W.storeAs(rowValues[n]!, k.outputs[s.output]!.dtype, k.outputs[s.output]!.dtype)};`,
+  );
   parts.push(...root.lines.splice(0));
   parts.push(...(perThread ? rowWrites : rowWrites.map((w) => `if (lid.x == 0u) { ${w} }`)));
   if (k.elementStores.length > 0) {
     const e = root.child('e_');
     const values = k.elementStores.map((s) => e.value(s.expr, k.outputs[s.output]!.dtype));
-    const writes = k.elementStores.map((s, n) => `out${s.output}[${e.index(s.index)}] = ${W.storeAs(values[n]!, k.outputs[s.output]!.dtype, k.outputs[s.output]!.dtype)};`);
+    const writes = k.elementStores.map(
+      (s, n) => `out${s.output}[${e.index(s.index)}] = ${W.storeAs(values[n]!, k.outputs[s.output]!.dtype, k.outputs[s.output]!.dtype)};`,
+    );
     parts.push(`${jLoop} {`, indent([...e.lines, ...writes], 2), '}');
   }
   const text = parts.join('\n');
@@ -271,7 +306,11 @@ function renderMatmul(k: MatmulKernel, o: WgslOptions): string {
       .join('\n'),
     outputType: W.STORAGE_TYPE[out] as 'f32' | 'i32' | 'u32',
     epilogue: (acc) => {
-      const e = new ExprEmitter(L, scopeOf(k, () => acc, fixed), 'ep_');
+      const e = new ExprEmitter(
+        L,
+        scopeOf(k, () => acc, fixed),
+        'ep_',
+      );
       const value = W.storeAs(e.value(k.epilogue, out), out, out);
       return { lines: e.lines, value };
     },

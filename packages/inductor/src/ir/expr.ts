@@ -37,7 +37,13 @@ export type Expr =
   | { readonly kind: 'const'; readonly value: number; readonly dtype: DType }
   /** Element `index` of kernel input `input` (stored as `dtype`). */
   | { readonly kind: 'load'; readonly input: number; readonly index: Index; readonly dtype: DType }
-  | { readonly kind: 'call'; readonly op: ElementwiseOp; readonly args: readonly Expr[]; readonly types: ElementwiseTypes; readonly dtype: DType }
+  | {
+      readonly kind: 'call';
+      readonly op: ElementwiseOp;
+      readonly args: readonly Expr[];
+      readonly types: ElementwiseTypes;
+      readonly dtype: DType;
+    }
   /** `a < b` on indices, as a bool value (cat and masks choose by position). */
   | { readonly kind: 'less'; readonly a: Index; readonly b: Index; readonly dtype: 'bool' }
   /** An index as an int32 or float32 value (arange). */
@@ -49,14 +55,27 @@ export type Expr =
    * outside is an error of `check` (the op the user called, the dim),
    * raised at once (JS) or as a device-side assert (WGSL).
    */
-  | { readonly kind: 'check'; readonly value: Expr; readonly bound: Index; readonly check: IndexCheck; readonly then: Expr; readonly dtype: DType }
+  | {
+      readonly kind: 'check';
+      readonly value: Expr;
+      readonly bound: Index;
+      readonly check: IndexCheck;
+      readonly then: Expr;
+      readonly dtype: DType;
+    }
   /** The finished accumulator of reduction `id` of the enclosing row kernel. */
   | { readonly kind: 'acc'; readonly id: number; readonly dtype: DType }
   /**
    * Philox number at position `index` of random node `source`'s stream (see
    * @kiln/eager random); the kernel passes each source's seed and offset.
    */
-  | { readonly kind: 'random'; readonly dist: 'uniform' | 'normal'; readonly source: number; readonly index: Index; readonly dtype: 'float32' };
+  | {
+      readonly kind: 'random';
+      readonly dist: 'uniform' | 'normal';
+      readonly source: number;
+      readonly index: Index;
+      readonly dtype: 'float32';
+    };
 
 export const int = (value: number): Index => ({ kind: 'int', value });
 export const ivar = (name: string, bound?: Size): Index =>
@@ -221,33 +240,65 @@ export function unravel(flat: Index, shape: readonly Size[]): Index[] {
 /** A stable text key of an expression, for sharing subexpressions and caching kernels. */
 export function keyOf(e: Expr | Index): string {
   switch (e.kind) {
-    case 'int': return String(e.value);
-    case 'var': return e.name;
-    case 'sym': return `s${e.sym}`;
-    case 'add': case 'mul': case 'div': case 'mod': case 'min': return `${e.kind}(${keyOf(e.a)},${keyOf(e.b)})`;
-    case 'value': return `ix(${keyOf(e.value)}<${keyOf(e.bound)})`;
-    case 'check': return `check(${keyOf(e.value)}<${keyOf(e.bound)}:${e.check.op}@${e.check.dim},${keyOf(e.then)})`;
-    case 'const': return `${e.dtype}:${Object.is(e.value, -0) ? '-0' : e.value}`;
-    case 'load': return `in${e.input}[${keyOf(e.index)}]`;
-    case 'call': return `${e.op}<${e.types.compute.join(',')}>${e.types.out}(${e.args.map(keyOf).join(',')})`;
-    case 'less': return `lt(${keyOf(e.a)},${keyOf(e.b)})`;
-    case 'fromIndex': return `${e.dtype}(${keyOf(e.index)})`;
-    case 'acc': return `acc${e.id}`;
-    case 'reload': return `out${e.output}[${keyOf(e.index)}]`;
-    case 'random': return `${e.dist}(r${e.source},${keyOf(e.index)})`;
+    case 'int':
+      return String(e.value);
+    case 'var':
+      return e.name;
+    case 'sym':
+      return `s${e.sym}`;
+    case 'add':
+    case 'mul':
+    case 'div':
+    case 'mod':
+    case 'min':
+      return `${e.kind}(${keyOf(e.a)},${keyOf(e.b)})`;
+    case 'value':
+      return `ix(${keyOf(e.value)}<${keyOf(e.bound)})`;
+    case 'check':
+      return `check(${keyOf(e.value)}<${keyOf(e.bound)}:${e.check.op}@${e.check.dim},${keyOf(e.then)})`;
+    case 'const':
+      return `${e.dtype}:${Object.is(e.value, -0) ? '-0' : e.value}`;
+    case 'load':
+      return `in${e.input}[${keyOf(e.index)}]`;
+    case 'call':
+      return `${e.op}<${e.types.compute.join(',')}>${e.types.out}(${e.args.map(keyOf).join(',')})`;
+    case 'less':
+      return `lt(${keyOf(e.a)},${keyOf(e.b)})`;
+    case 'fromIndex':
+      return `${e.dtype}(${keyOf(e.index)})`;
+    case 'acc':
+      return `acc${e.id}`;
+    case 'reload':
+      return `out${e.output}[${keyOf(e.index)}]`;
+    case 'random':
+      return `${e.dist}(r${e.source},${keyOf(e.index)})`;
   }
 }
 
 /** The direct subexpressions of an expression (values and indices). */
 export function children(e: Expr | Index): (Expr | Index)[] {
   switch (e.kind) {
-    case 'add': case 'mul': case 'div': case 'mod': case 'min': return [e.a, e.b];
-    case 'value': return [e.value, e.bound];
-    case 'check': return [e.value, e.bound, e.then];
-    case 'load': case 'fromIndex': case 'random': case 'reload': return [e.index];
-    case 'call': return [...e.args];
-    case 'less': return [e.a, e.b];
-    default: return [];
+    case 'add':
+    case 'mul':
+    case 'div':
+    case 'mod':
+    case 'min':
+      return [e.a, e.b];
+    case 'value':
+      return [e.value, e.bound];
+    case 'check':
+      return [e.value, e.bound, e.then];
+    case 'load':
+    case 'fromIndex':
+    case 'random':
+    case 'reload':
+      return [e.index];
+    case 'call':
+      return [...e.args];
+    case 'less':
+      return [e.a, e.b];
+    default:
+      return [];
   }
 }
 

@@ -7,13 +7,27 @@
  * JS kernels in order (cpu).
  */
 import {
-  allocStorage, DEFAULT_TILES, execute, inferMeta, KilnError, philoxFill, planMatmul, takeRandom, Tensor, views,
-  type Device, type DType, type GpuStorage, type MatmulVariant, type Storage, type TypedArray,
+  allocStorage,
+  DEFAULT_TILES,
+  type Device,
+  type DType,
+  execute,
+  type GpuStorage,
+  inferMeta,
+  KilnError,
+  type MatmulVariant,
+  philoxFill,
+  planMatmul,
+  type Storage,
+  Tensor,
+  type TypedArray,
+  takeRandom,
+  views,
 } from '@kiln/eager';
-import { indexError, type GpuRuntime } from '@kiln/gpu-runtime';
+import { type GpuRuntime, indexError } from '@kiln/gpu-runtime';
 import type { Kernel, MatmulKernel } from '../codegen/kernel';
 import { metadataWords } from '../codegen/kernel';
-import { buildJs, renderJs, type JsKernel } from '../codegen/render-js';
+import { buildJs, type JsKernel, renderJs } from '../codegen/render-js';
 import { externSource, matmulInfoWords, renderWgsl } from '../codegen/render-wgsl';
 import type { Index } from '../ir/expr';
 import type { InputNode, IRNode, RandomOp } from '../ir/nodes';
@@ -21,7 +35,7 @@ import { isStatic, numelOf, sizeValue } from '../ir/size';
 import type { LoweredGraph } from '../lower-graph';
 import type { Schedule, ScheduledKernel } from '../schedule';
 import { kernelGraphNodes } from './kernel-origins';
-import { planMemory, type MemoryPlan } from './memory-plan';
+import { type MemoryPlan, planMemory } from './memory-plan';
 
 export interface KernelReport {
   name: string;
@@ -95,7 +109,10 @@ export class CompiledGraph {
     this.externInputs = schedule.kernels.flatMap((k) => (k.kernel.kind === 'extern' ? k.reads.filter((r) => r.kind !== 'input') : []));
     this.prepared = schedule.kernels.map((s) => this.prepare(s));
     this.kernels = this.prepared.map((p) => ({
-      name: p.scheduled.kernel.name, fusedOps: p.scheduled.kernel.fusedOps, kind: p.scheduled.kernel.kind, source: p.source,
+      name: p.scheduled.kernel.name,
+      fusedOps: p.scheduled.kernel.fusedOps,
+      kind: p.scheduled.kernel.kind,
+      source: p.source,
       graphNodes: kernelGraphNodes(p.scheduled, graph.origins),
     }));
   }
@@ -143,7 +160,8 @@ export class CompiledGraph {
     const count = (n: IRNode) => sizeValue(numelOf(n.shape), syms);
     // Values an extern reads or writes live in eager tensors for this call; the rest in planned buffers.
     const tensors = new Map<IRNode, Tensor>(this.inputs.map((n) => [n, args[n.position]!]));
-    const tensorOf = (n: IRNode) => new Tensor(allocStorage(this.device, n.dtype, count(n)), views.contiguousView(n.shape.map((s) => sizeValue(s, syms))));
+    const tensorOf = (n: IRNode) =>
+      new Tensor(allocStorage(this.device, n.dtype, count(n)), views.contiguousView(n.shape.map((s) => sizeValue(s, syms))));
     for (const n of [...this.externInputs, ...this.outputs]) if (!tensors.has(n) && n.kind !== 'extern') tensors.set(n, tensorOf(n));
     const buffer = (n: IRNode): GPUBuffer | TypedArray => {
       const t = tensors.get(n);
@@ -162,9 +180,21 @@ export class CompiledGraph {
         words.push(offset >>> 0, Math.floor(offset / 2 ** 32) >>> 0, seed >>> 0, Math.floor(seed / 2 ** 32) >>> 0);
       }
       if (this.device === 'cpu') {
-        p.js!(reads.map((r) => buffer(r) as TypedArray), writes.map((w) => buffer(w) as TypedArray), words, cpuRandom, failIndex);
+        p.js!(
+          reads.map((r) => buffer(r) as TypedArray),
+          writes.map((w) => buffer(w) as TypedArray),
+          words,
+          cpuRandom,
+          failIndex,
+        );
       } else {
-        this.dispatch(p, reads.map((r) => buffer(r) as GPUBuffer), writes.map((w) => buffer(w) as GPUBuffer), words, syms);
+        this.dispatch(
+          p,
+          reads.map((r) => buffer(r) as GPUBuffer),
+          writes.map((w) => buffer(w) as GPUBuffer),
+          words,
+          syms,
+        );
       }
     }
     // Graph inputs are returned as the caller's own tensors; everything else this call made and does not return is freed.
@@ -207,7 +237,8 @@ export class CompiledGraph {
     return planMatmul(
       { shape: [...batch, M, K], strides: k.a.strides.map(ev), offset: ev(k.a.offset) },
       { shape: [...batch, K, N], strides: k.b.strides.map(ev), offset: ev(k.b.offset) },
-      0, this.rt!.limits.maxComputeWorkgroupsPerDimension,
+      0,
+      this.rt!.limits.maxComputeWorkgroupsPerDimension,
     );
   }
 
@@ -215,7 +246,12 @@ export class CompiledGraph {
     let made = p.matmulPipelines!.get(variant);
     if (!made) {
       const k = p.scheduled.kernel as MatmulKernel;
-      const source = renderWgsl(k, { workgroupSize: 256, rowStrategy: 'thread', symCount: this.symCount, matmul: { variant, tile: DEFAULT_TILES[variant] } }).source;
+      const source = renderWgsl(k, {
+        workgroupSize: 256,
+        rowStrategy: 'thread',
+        symCount: this.symCount,
+        matmul: { variant, tile: DEFAULT_TILES[variant] },
+      }).source;
       made = { pipeline: this.rt!.pipeline({ wgsl: source, label: k.name }), source };
       p.matmulPipelines!.set(variant, made);
     }
@@ -230,7 +266,8 @@ export class CompiledGraph {
       const { pipeline } = this.matmulPipeline(p, launch.variant);
       const extra = k.epilogueInputs.map((i) => reads[i]!);
       const info = new Uint32Array([...launch.info, ...syms]);
-      if (info.length !== matmulInfoWords(k.batch.length) + syms.length) throw new KilnError('matmul metadata mismatch (bug)', { op: 'inductor' });
+      if (info.length !== matmulInfoWords(k.batch.length) + syms.length)
+        throw new KilnError('matmul metadata mismatch (bug)', { op: 'inductor' });
       rt.dispatch(pipeline, [rt.uniform(info), reads[k.a.input]!, reads[k.b.input]!, writes[0]!, ...extra], launch.grid, k.name);
       return;
     }
@@ -268,7 +305,11 @@ export class CompiledGraph {
     }
     let ab = this.slots[slot] as ArrayBuffer | undefined;
     if (!ab || ab.byteLength < bytes) this.slots[slot] = ab = new ArrayBuffer(bytes);
-    return n.dtype === 'float32' ? new Float32Array(ab, 0, count) : n.dtype === 'int32' ? new Int32Array(ab, 0, count) : new Uint8Array(ab, 0, count);
+    return n.dtype === 'float32'
+      ? new Float32Array(ab, 0, count)
+      : n.dtype === 'int32'
+        ? new Int32Array(ab, 0, count)
+        : new Uint8Array(ab, 0, count);
   }
 
   /** Frees the planned intermediate buffers (outputs belong to the caller). */

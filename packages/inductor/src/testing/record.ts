@@ -3,7 +3,7 @@
  * tracer's capture, without guards or breaks), so that graphs are written
  * as ordinary eager code.
  */
-import { Graph, metaStorage, Tensor, views, withMode, type Input, type Mode, type TensorMeta, type ValueNode } from '@kiln/eager';
+import { Graph, type Input, type Mode, metaStorage, Tensor, type TensorMeta, type ValueNode, views, withMode } from '@kiln/eager';
 
 export function record(inputs: readonly TensorMeta[], fn: (...xs: Tensor[]) => Tensor | Tensor[]): Graph {
   const graph = new Graph();

@@ -10,9 +10,17 @@
  * same infinity, other floats within rtol 1e-4 and atol 1e-5; int32 and
  * bool exactly.
  */
-import { manualSeed, tensor, type Device, type DType, type Tensor } from '@kiln/eager';
+import { type Device, type DType, manualSeed, type Tensor, tensor } from '@kiln/eager';
 import { compile } from '../compile';
-import { buildFunction, deviceDependentValues, makeInput, programText, randomProgram, unstableValues, type Program } from './random-program';
+import {
+  buildFunction,
+  deviceDependentValues,
+  makeInput,
+  type Program,
+  programText,
+  randomProgram,
+  unstableValues,
+} from './random-program';
 
 /** A tensor read back: what comparisons need. */
 interface Snapshot {
@@ -144,7 +152,8 @@ function* simplifications(p: Program): Generator<Program> {
   for (let i = 0; i < p.inputs.length; i++) {
     const x = p.inputs[i]!;
     if (x.layout !== 'contiguous') yield { ...p, inputs: p.inputs.map((y, k) => (k === i ? { ...y, layout: 'contiguous' } : y)) };
-    if (x.values === 'special' || x.values === 'extreme') yield { ...p, inputs: p.inputs.map((y, k) => (k === i ? { ...y, values: 'normal' } : y)) };
+    if (x.values === 'special' || x.values === 'extreme')
+      yield { ...p, inputs: p.inputs.map((y, k) => (k === i ? { ...y, values: 'normal' } : y)) };
   }
 }
 

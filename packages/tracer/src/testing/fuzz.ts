@@ -6,7 +6,7 @@
  * covered, and exits non-zero if any failed. Re-run one with
  * `pnpm fuzz 1 <seed>`.
  */
-import { initWebGpu, type Device } from '@kiln/eager';
+import { type Device, initWebGpu } from '@kiln/eager';
 import { probeWebGpu } from '@kiln/gpu-runtime';
 import { checkSeed } from './differential';
 import { randomProgram } from './random-program';

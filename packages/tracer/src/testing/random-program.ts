@@ -16,7 +16,22 @@
  * Steps are kept only if they are valid, checked by running them on
  * symbolic tensors (shapes and dtypes only).
  */
-import { arange, cat, F, full, metaStorage, randn, stack, Tensor, views, where, withMode, type DType, type Mode, type TensorMeta } from '@kiln/eager';
+import {
+  arange,
+  cat,
+  type DType,
+  F,
+  full,
+  type Mode,
+  metaStorage,
+  randn,
+  stack,
+  Tensor,
+  type TensorMeta,
+  views,
+  where,
+  withMode,
+} from '@kiln/eager';
 import { disable } from '../disable';
 
 export type Layout = 'contiguous' | 'offset' | 'step' | 'transpose' | 'expand';
@@ -59,13 +74,17 @@ const LIBRARY = { F, cat, stack, where, arange, full, randn, brk: disable((t: Te
 /** The program as source: `(x0, x1) => { const t2 = ...; return [t2]; }`. */
 export function programSource(p: Program): string {
   const name = (v: number) => (v < p.inputs.length ? `x${v}` : `t${v}`);
-  const lines = p.steps.map((s, i) => `  const ${name(p.inputs.length + i)} = ${s.expr.replace(/\$(\d+)/g, (_, k: string) => name(s.uses[Number(k)]!))};`);
+  const lines = p.steps.map(
+    (s, i) => `  const ${name(p.inputs.length + i)} = ${s.expr.replace(/\$(\d+)/g, (_, k: string) => name(s.uses[Number(k)]!))};`,
+  );
   return `(${p.inputs.map((_, i) => `x${i}`).join(', ')}) => {\n${lines.join('\n')}\n  return [${p.outputs.map(name).join(', ')}];\n}`;
 }
 
 /** The listing printed with a failure: inputs, then the source. */
 export function programText(p: Program): string {
-  const inputs = p.inputs.map((x, i) => `x${i}: ${x.dtype}[${x.shape}] ${x.layout}, ${x.values}${x.bound !== undefined ? ` < ${x.bound}` : ''}`);
+  const inputs = p.inputs.map(
+    (x, i) => `x${i}: ${x.dtype}[${x.shape}] ${x.layout}, ${x.values}${x.bound !== undefined ? ` < ${x.bound}` : ''}`,
+  );
   return `seed ${p.seed}\n${inputs.join('\n')}\n${programSource(p)}`;
 }
 
@@ -120,8 +139,42 @@ const F32_MAX = 3.4028234663852886e38;
 /** Scalars programs use: ordinary ones, and every float32 edge (beyond its range, NaN, ±Inf, -0, subnormal). */
 const SCALARS = [2, -1, 0.5, 1.5, -0.75, 3, 0, 1, -0, 0.1, NaN, Infinity, -Infinity, 3.5e38, F32_MAX, -F32_MAX, 1e-40, 1e-30];
 const ORDINARY = SCALARS.slice(0, 10);
-const UNARY = ['neg', 'abs', 'exp', 'log', 'sqrt', 'rsqrt', 'tanh', 'sigmoid', 'relu', 'erf', 'square', 'reciprocal', 'floor', 'ceil', 'round', 'sign', 'silu'] as const;
-const BINARY = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'logicalAnd', 'logicalOr'] as const;
+const UNARY = [
+  'neg',
+  'abs',
+  'exp',
+  'log',
+  'sqrt',
+  'rsqrt',
+  'tanh',
+  'sigmoid',
+  'relu',
+  'erf',
+  'square',
+  'reciprocal',
+  'floor',
+  'ceil',
+  'round',
+  'sign',
+  'silu',
+] as const;
+const BINARY = [
+  'add',
+  'sub',
+  'mul',
+  'div',
+  'pow',
+  'maximum',
+  'minimum',
+  'eq',
+  'ne',
+  'lt',
+  'le',
+  'gt',
+  'ge',
+  'logicalAnd',
+  'logicalOr',
+] as const;
 const EXACT_UNARY = new Set<string>(['neg', 'abs', 'relu', 'floor', 'ceil', 'round', 'sign']);
 const FRAGILE_UNARY = new Set<string>(['floor', 'ceil', 'round', 'sign']);
 const ROUNDING_BINARY = new Set<string>(['add', 'sub', 'mul', 'div', 'pow']);
@@ -171,187 +224,328 @@ const floats = (t: Tensor) => t.dtype === 'float32';
 
 const STEPS: { weight: number; make: StepGen }[] = [
   // elementwise
-  { weight: 6, make: (p) => {
-    const v = p.any(); if (v === undefined) return undefined;
-    const op = p.rng.pick(UNARY);
-    return { expr: `$0.${op}()`, uses: [v], rounds: !EXACT_UNARY.has(op), fragile: FRAGILE_UNARY.has(op) };
-  } },
-  { weight: 2, make: (p) => {
-    const v = p.any(); if (v === undefined) return undefined;
-    const op = p.rng.pick(['sin', 'cos'] as const);
-    // WGSL's sin and cos are accurate on moderate arguments only (see README, numeric contract).
-    return { expr: `$0.clamp(-1000, 1000).${op}()`, uses: [v], rounds: true };
-  } },
-  { weight: 2, make: (p) => {
-    const v = p.any(floats); if (v === undefined) return undefined;
-    return { expr: `$0.gelu({ approximate: '${p.rng.pick(['none', 'tanh'])}' })`, uses: [v], rounds: true };
-  } },
-  { weight: 6, make: (p) => {
-    const v = p.any(); if (v === undefined) return undefined;
-    const op = p.rng.pick(BINARY);
-    const c = p.rng.chance(0.3) ? p.rng.pick(SCALARS) : p.rng.pick(ORDINARY);
-    const kind = { rounds: ROUNDING_BINARY.has(op), fragile: FRAGILE_BINARY.has(op) };
-    return p.rng.chance(0.8) ? { expr: `$0.${op}(${lit(c)})`, uses: [v], ...kind } : { expr: `full([], ${lit(c)}, { device: $0.device }).${op}($0)`, uses: [v], ...kind };
-  } },
-  { weight: 6, make: (p) => {
-    const [a, b] = [p.any(), p.any()]; if (a === undefined || b === undefined) return undefined;
-    const op = p.rng.pick(BINARY);
-    return { expr: `$0.${op}($1)`, uses: [a, b], rounds: ROUNDING_BINARY.has(op), fragile: FRAGILE_BINARY.has(op) };
-  } },
-  { weight: 2, make: (p) => {
-    const [c, a, b] = [p.any(), p.any(), p.any()]; if (c === undefined || a === undefined || b === undefined) return undefined;
-    const cond = p.values[c]!.dtype === 'bool' ? '$0' : `$0.gt(${lit(p.rng.pick(ORDINARY))})`;
-    const fragile = cond !== '$0';
-    return p.rng.chance(0.7) ? { expr: `where(${cond}, $1, $2)`, uses: [c, a, b], fragile } : { expr: `where(${cond}, $1, ${lit(p.rng.pick(SCALARS))})`, uses: [c, a], fragile };
-  } },
-  { weight: 3, make: (p) => {
-    const v = p.any(); if (v === undefined) return undefined;
-    const to = p.rng.pick(['float32', 'int32', 'bool'] as const);
-    return { expr: `$0.cast('${to}')`, uses: [v], fragile: to !== 'float32' };
-  } },
-  { weight: 1, make: (p) => {
-    const v = p.any(floats); if (v === undefined) return undefined;
-    const [lo, hi] = [p.rng.pick([-1, -0.5, 0, null]), p.rng.pick([1, 0.5, 2, null])];
-    return lo === null && hi === null ? undefined : { expr: `$0.clamp(${lo}, ${hi})`, uses: [v] };
-  } },
+  {
+    weight: 6,
+    make: (p) => {
+      const v = p.any();
+      if (v === undefined) return undefined;
+      const op = p.rng.pick(UNARY);
+      return { expr: `$0.${op}()`, uses: [v], rounds: !EXACT_UNARY.has(op), fragile: FRAGILE_UNARY.has(op) };
+    },
+  },
+  {
+    weight: 2,
+    make: (p) => {
+      const v = p.any();
+      if (v === undefined) return undefined;
+      const op = p.rng.pick(['sin', 'cos'] as const);
+      // WGSL's sin and cos are accurate on moderate arguments only (see README, numeric contract).
+      return { expr: `$0.clamp(-1000, 1000).${op}()`, uses: [v], rounds: true };
+    },
+  },
+  {
+    weight: 2,
+    make: (p) => {
+      const v = p.any(floats);
+      if (v === undefined) return undefined;
+      return { expr: `$0.gelu({ approximate: '${p.rng.pick(['none', 'tanh'])}' })`, uses: [v], rounds: true };
+    },
+  },
+  {
+    weight: 6,
+    make: (p) => {
+      const v = p.any();
+      if (v === undefined) return undefined;
+      const op = p.rng.pick(BINARY);
+      const c = p.rng.chance(0.3) ? p.rng.pick(SCALARS) : p.rng.pick(ORDINARY);
+      const kind = { rounds: ROUNDING_BINARY.has(op), fragile: FRAGILE_BINARY.has(op) };
+      return p.rng.chance(0.8)
+        ? { expr: `$0.${op}(${lit(c)})`, uses: [v], ...kind }
+        : { expr: `full([], ${lit(c)}, { device: $0.device }).${op}($0)`, uses: [v], ...kind };
+    },
+  },
+  {
+    weight: 6,
+    make: (p) => {
+      const [a, b] = [p.any(), p.any()];
+      if (a === undefined || b === undefined) return undefined;
+      const op = p.rng.pick(BINARY);
+      return { expr: `$0.${op}($1)`, uses: [a, b], rounds: ROUNDING_BINARY.has(op), fragile: FRAGILE_BINARY.has(op) };
+    },
+  },
+  {
+    weight: 2,
+    make: (p) => {
+      const [c, a, b] = [p.any(), p.any(), p.any()];
+      if (c === undefined || a === undefined || b === undefined) return undefined;
+      const cond = p.values[c]!.dtype === 'bool' ? '$0' : `$0.gt(${lit(p.rng.pick(ORDINARY))})`;
+      const fragile = cond !== '$0';
+      return p.rng.chance(0.7)
+        ? { expr: `where(${cond}, $1, $2)`, uses: [c, a, b], fragile }
+        : { expr: `where(${cond}, $1, ${lit(p.rng.pick(SCALARS))})`, uses: [c, a], fragile };
+    },
+  },
+  {
+    weight: 3,
+    make: (p) => {
+      const v = p.any();
+      if (v === undefined) return undefined;
+      const to = p.rng.pick(['float32', 'int32', 'bool'] as const);
+      return { expr: `$0.cast('${to}')`, uses: [v], fragile: to !== 'float32' };
+    },
+  },
+  {
+    weight: 1,
+    make: (p) => {
+      const v = p.any(floats);
+      if (v === undefined) return undefined;
+      const [lo, hi] = [p.rng.pick([-1, -0.5, 0, null]), p.rng.pick([1, 0.5, 2, null])];
+      return lo === null && hi === null ? undefined : { expr: `$0.clamp(${lo}, ${hi})`, uses: [v] };
+    },
+  },
   // reductions
-  { weight: 5, make: (p) => {
-    const v = p.any(); if (v === undefined) return undefined;
-    const t = p.values[v]!;
-    const op = p.rng.pick([...REDUCE, 'var', 'std'] as const);
-    const keep = p.rng.chance(0.5);
-    const dim = t.ndim === 0 || p.rng.chance(0.15) ? 'null' : t.ndim > 1 && p.rng.chance(0.25) ? list([0, t.ndim - 1]) : String(p.rng.int(t.ndim) - (p.rng.chance(0.3) ? t.ndim : 0));
-    if ((op === 'argmax' || op === 'argmin') && dim.startsWith('[')) return undefined;
-    const rounds = !['max', 'min', 'argmax', 'argmin', 'any', 'all'].includes(op);
-    return { expr: `$0.${op}(${dim}, ${keep})`, uses: [v], rounds, accumulates: rounds, fragile: ['argmax', 'argmin', 'any', 'all'].includes(op) };
-  } },
+  {
+    weight: 5,
+    make: (p) => {
+      const v = p.any();
+      if (v === undefined) return undefined;
+      const t = p.values[v]!;
+      const op = p.rng.pick([...REDUCE, 'var', 'std'] as const);
+      const keep = p.rng.chance(0.5);
+      const dim =
+        t.ndim === 0 || p.rng.chance(0.15)
+          ? 'null'
+          : t.ndim > 1 && p.rng.chance(0.25)
+            ? list([0, t.ndim - 1])
+            : String(p.rng.int(t.ndim) - (p.rng.chance(0.3) ? t.ndim : 0));
+      if ((op === 'argmax' || op === 'argmin') && dim.startsWith('[')) return undefined;
+      const rounds = !['max', 'min', 'argmax', 'argmin', 'any', 'all'].includes(op);
+      return {
+        expr: `$0.${op}(${dim}, ${keep})`,
+        uses: [v],
+        rounds,
+        accumulates: rounds,
+        fragile: ['argmax', 'argmin', 'any', 'all'].includes(op),
+      };
+    },
+  },
   // views
-  { weight: 5, make: (p) => {
-    const v = p.any(); if (v === undefined) return undefined;
-    const t = p.values[v]!;
-    const d = () => p.rng.int(Math.max(t.ndim, 1));
-    switch (p.rng.int(8)) {
-      case 0: return { expr: `$0.reshape([-1])`, uses: [v] };
-      case 1: return t.ndim < 2 ? undefined : { expr: `$0.transpose(${d()}, ${d()})`, uses: [v] };
-      case 2: return t.ndim < 2 ? undefined : { expr: `$0.permute(${list([...Array(t.ndim).keys()].reverse())})`, uses: [v] };
-      case 3: return { expr: `$0.unsqueeze(${p.rng.int(t.ndim + 1)})`, uses: [v] };
-      case 4: return { expr: `$0.squeeze()`, uses: [v] };
-      case 5: {
-        if (t.ndim === 0) return undefined;
-        const dim = d();
-        const size = t.shape[dim]!;
-        const start = p.rng.int(Math.max(size, 1)) - (p.rng.chance(0.3) ? size : 0);
-        return { expr: `$0.slice(${dim}, ${start}, ${p.rng.chance(0.5) ? 'Infinity' : size - p.rng.int(2)}, ${1 + p.rng.int(2)})`, uses: [v] };
+  {
+    weight: 5,
+    make: (p) => {
+      const v = p.any();
+      if (v === undefined) return undefined;
+      const t = p.values[v]!;
+      const d = () => p.rng.int(Math.max(t.ndim, 1));
+      switch (p.rng.int(8)) {
+        case 0:
+          return { expr: `$0.reshape([-1])`, uses: [v] };
+        case 1:
+          return t.ndim < 2 ? undefined : { expr: `$0.transpose(${d()}, ${d()})`, uses: [v] };
+        case 2:
+          return t.ndim < 2 ? undefined : { expr: `$0.permute(${list([...Array(t.ndim).keys()].reverse())})`, uses: [v] };
+        case 3:
+          return { expr: `$0.unsqueeze(${p.rng.int(t.ndim + 1)})`, uses: [v] };
+        case 4:
+          return { expr: `$0.squeeze()`, uses: [v] };
+        case 5: {
+          if (t.ndim === 0) return undefined;
+          const dim = d();
+          const size = t.shape[dim]!;
+          const start = p.rng.int(Math.max(size, 1)) - (p.rng.chance(0.3) ? size : 0);
+          return {
+            expr: `$0.slice(${dim}, ${start}, ${p.rng.chance(0.5) ? 'Infinity' : size - p.rng.int(2)}, ${1 + p.rng.int(2)})`,
+            uses: [v],
+          };
+        }
+        case 6: {
+          const dim = p.rng.int(t.ndim + 1);
+          const shape = [...t.shape];
+          shape.splice(dim, 0, 3);
+          return { expr: `$0.unsqueeze(${dim}).expand(${list(shape)})`, uses: [v] };
+        }
+        default: {
+          if (t.ndim < 2) return undefined;
+          const [a, b] = [t.shape[0]!, t.shape[1]!];
+          return { expr: `$0.flatten(0, 1).reshape(${list([b, a, ...t.shape.slice(2)])})`, uses: [v] };
+        }
       }
-      case 6: {
-        const dim = p.rng.int(t.ndim + 1);
-        const shape = [...t.shape];
-        shape.splice(dim, 0, 3);
-        return { expr: `$0.unsqueeze(${dim}).expand(${list(shape)})`, uses: [v] };
-      }
-      default: {
-        if (t.ndim < 2) return undefined;
-        const [a, b] = [t.shape[0]!, t.shape[1]!];
-        return { expr: `$0.flatten(0, 1).reshape(${list([b, a, ...t.shape.slice(2)])})`, uses: [v] };
-      }
-    }
-  } },
-  { weight: 1, make: (p) => {
-    const v = p.any(); if (v === undefined) return undefined;
-    return { expr: `$0.contiguous()`, uses: [v] };
-  } },
+    },
+  },
+  {
+    weight: 1,
+    make: (p) => {
+      const v = p.any();
+      if (v === undefined) return undefined;
+      return { expr: `$0.contiguous()`, uses: [v] };
+    },
+  },
   // matmuls: against a compatible value, or the value's own transpose (always compatible)
-  { weight: 5, make: (p) => {
-    const a = p.any((t) => t.ndim >= 1 && floats(t)); if (a === undefined) return undefined;
-    const x = p.values[a]!;
-    const k = x.shape.at(-1)!;
-    const b = p.any((t, i) => i !== a && floats(t) && t.ndim >= 1 && t.ndim <= 3 && (t.ndim === 1 ? t.shape[0] : t.shape.at(-2)) === k);
-    if (b !== undefined && p.rng.chance(0.7)) return { expr: `$0.matmul($1)`, uses: [a, b], rounds: true, accumulates: true };
-    return x.ndim < 2 ? undefined : { expr: `$0.matmul($0.transpose(-1, -2))`, uses: [a], rounds: true, accumulates: true };
-  } },
-  { weight: 3, make: (p) => {
-    const a = p.any((t) => t.ndim >= 1 && floats(t)); if (a === undefined) return undefined;
-    const k = p.values[a]!.shape.at(-1)!;
-    const w = p.any((t) => t.ndim === 2 && floats(t) && t.shape[1] === k);
-    if (w === undefined) return undefined;
-    const bias = p.any((t) => t.ndim === 1 && floats(t) && t.shape[0] === p.values[w]!.shape[0]);
-    return bias !== undefined && p.rng.chance(0.5) ? { expr: `F.linear($0, $1, $2)`, uses: [a, w, bias], rounds: true, accumulates: true } : { expr: `F.linear($0, $1)`, uses: [a, w], rounds: true, accumulates: true };
-  } },
+  {
+    weight: 5,
+    make: (p) => {
+      const a = p.any((t) => t.ndim >= 1 && floats(t));
+      if (a === undefined) return undefined;
+      const x = p.values[a]!;
+      const k = x.shape.at(-1)!;
+      const b = p.any((t, i) => i !== a && floats(t) && t.ndim >= 1 && t.ndim <= 3 && (t.ndim === 1 ? t.shape[0] : t.shape.at(-2)) === k);
+      if (b !== undefined && p.rng.chance(0.7)) return { expr: `$0.matmul($1)`, uses: [a, b], rounds: true, accumulates: true };
+      return x.ndim < 2 ? undefined : { expr: `$0.matmul($0.transpose(-1, -2))`, uses: [a], rounds: true, accumulates: true };
+    },
+  },
+  {
+    weight: 3,
+    make: (p) => {
+      const a = p.any((t) => t.ndim >= 1 && floats(t));
+      if (a === undefined) return undefined;
+      const k = p.values[a]!.shape.at(-1)!;
+      const w = p.any((t) => t.ndim === 2 && floats(t) && t.shape[1] === k);
+      if (w === undefined) return undefined;
+      const bias = p.any((t) => t.ndim === 1 && floats(t) && t.shape[0] === p.values[w]!.shape[0]);
+      return bias !== undefined && p.rng.chance(0.5)
+        ? { expr: `F.linear($0, $1, $2)`, uses: [a, w, bias], rounds: true, accumulates: true }
+        : { expr: `F.linear($0, $1)`, uses: [a, w], rounds: true, accumulates: true };
+    },
+  },
   // composites
-  { weight: 3, make: (p) => {
-    const v = p.any((t) => t.ndim >= 1); if (v === undefined) return undefined;
-    const dim = p.rng.int(p.values[v]!.ndim) - p.values[v]!.ndim;
-    return { expr: `F.${p.rng.pick(['softmax', 'logSoftmax'])}($0, ${dim})`, uses: [v], rounds: true };
-  } },
-  { weight: 2, make: (p) => {
-    const v = p.any((t) => t.ndim >= 1 && t.shape.at(-1)! >= 3 && floats(t)); if (v === undefined) return undefined;
-    const n = p.values[v]!.shape.at(-1)!;
-    // Rows made distinct first: normalizing a constant row divides rounding noise by sqrt(eps), where any two summation orders differ.
-    const x = `$0.add(arange(${n}, { device: $0.device }).cast('float32').mul(0.37).sin())`;
-    if (p.rng.chance(0.5)) return { expr: `F.rmsNorm(${x}, [${n}])`, uses: [v], rounds: true, accumulates: true };
-    const w = p.any((t) => t.ndim === 1 && t.shape[0] === n && floats(t));
-    return w !== undefined && p.rng.chance(0.5) ? { expr: `F.layerNorm(${x}, [${n}], $1, $1)`, uses: [v, w], rounds: true, accumulates: true } : { expr: `F.layerNorm(${x}, [${n}])`, uses: [v], rounds: true, accumulates: true };
-  } },
-  { weight: 2, make: (p) => {
-    const v = p.any((t) => t.ndim >= 2 && floats(t)); if (v === undefined) return undefined;
-    return { expr: `F.scaledDotProductAttention($0, $0, $0, { isCausal: ${p.rng.chance(0.5)} })`, uses: [v], rounds: true, accumulates: true };
-  } },
-  { weight: 1, make: (p) => {
-    const v = p.any(floats); if (v === undefined) return undefined;
-    return { expr: `F.dropout($0, ${p.rng.pick([0.25, 0.5])}, ${p.rng.chance(0.6)})`, uses: [v], rounds: true };
-  } },
-  { weight: 2, make: (p) => {
-    const [a, b] = [p.any((t) => t.ndim >= 1), p.any((t) => t.ndim >= 1)]; if (a === undefined || b === undefined) return undefined;
-    const dim = p.rng.int(p.values[a]!.ndim);
-    return p.rng.chance(0.6) ? { expr: `cat([$0, $1.mul(2)], ${dim})`, uses: [a, b] } : { expr: `stack([$0, $1], ${dim})`, uses: [a, b] };
-  } },
-  { weight: 1, make: (p) => {
-    const v = p.any((t) => t.ndim >= 1 && t.shape[0]! >= 2); if (v === undefined) return undefined;
-    return { expr: `$0.split(${1 + p.rng.int(p.values[v]!.shape[0]! - 1)}, 0)[${p.rng.int(2)}]`, uses: [v] };
-  } },
+  {
+    weight: 3,
+    make: (p) => {
+      const v = p.any((t) => t.ndim >= 1);
+      if (v === undefined) return undefined;
+      const dim = p.rng.int(p.values[v]!.ndim) - p.values[v]!.ndim;
+      return { expr: `F.${p.rng.pick(['softmax', 'logSoftmax'])}($0, ${dim})`, uses: [v], rounds: true };
+    },
+  },
+  {
+    weight: 2,
+    make: (p) => {
+      const v = p.any((t) => t.ndim >= 1 && t.shape.at(-1)! >= 3 && floats(t));
+      if (v === undefined) return undefined;
+      const n = p.values[v]!.shape.at(-1)!;
+      // Rows made distinct first: normalizing a constant row divides rounding noise by sqrt(eps), where any two summation orders differ.
+      const x = `$0.add(arange(${n}, { device: $0.device }).cast('float32').mul(0.37).sin())`;
+      if (p.rng.chance(0.5)) return { expr: `F.rmsNorm(${x}, [${n}])`, uses: [v], rounds: true, accumulates: true };
+      const w = p.any((t) => t.ndim === 1 && t.shape[0] === n && floats(t));
+      return w !== undefined && p.rng.chance(0.5)
+        ? { expr: `F.layerNorm(${x}, [${n}], $1, $1)`, uses: [v, w], rounds: true, accumulates: true }
+        : { expr: `F.layerNorm(${x}, [${n}])`, uses: [v], rounds: true, accumulates: true };
+    },
+  },
+  {
+    weight: 2,
+    make: (p) => {
+      const v = p.any((t) => t.ndim >= 2 && floats(t));
+      if (v === undefined) return undefined;
+      return {
+        expr: `F.scaledDotProductAttention($0, $0, $0, { isCausal: ${p.rng.chance(0.5)} })`,
+        uses: [v],
+        rounds: true,
+        accumulates: true,
+      };
+    },
+  },
+  {
+    weight: 1,
+    make: (p) => {
+      const v = p.any(floats);
+      if (v === undefined) return undefined;
+      return { expr: `F.dropout($0, ${p.rng.pick([0.25, 0.5])}, ${p.rng.chance(0.6)})`, uses: [v], rounds: true };
+    },
+  },
+  {
+    weight: 2,
+    make: (p) => {
+      const [a, b] = [p.any((t) => t.ndim >= 1), p.any((t) => t.ndim >= 1)];
+      if (a === undefined || b === undefined) return undefined;
+      const dim = p.rng.int(p.values[a]!.ndim);
+      return p.rng.chance(0.6) ? { expr: `cat([$0, $1.mul(2)], ${dim})`, uses: [a, b] } : { expr: `stack([$0, $1], ${dim})`, uses: [a, b] };
+    },
+  },
+  {
+    weight: 1,
+    make: (p) => {
+      const v = p.any((t) => t.ndim >= 1 && t.shape[0]! >= 2);
+      if (v === undefined) return undefined;
+      return { expr: `$0.split(${1 + p.rng.int(p.values[v]!.shape[0]! - 1)}, 0)[${p.rng.int(2)}]`, uses: [v] };
+    },
+  },
   // index ops with in-range indices (index inputs hold values below their bound)
-  { weight: 3, make: (p) => {
-    const i = p.any((_t, n) => p.inputs[n]?.values === 'index'); if (i === undefined) return undefined;
-    const bound = p.inputs[i]!.bound!;
-    const k = p.values[i]!.shape[0]!;
-    const x = p.any((t) => t.ndim >= 1 && t.shape.some((s) => s >= bound)); if (x === undefined) return undefined;
-    const t = p.values[x]!;
-    const dims = t.shape.map((s, d) => (s >= bound ? d : -1)).filter((d) => d >= 0);
-    const d = p.rng.pick(dims);
-    switch (p.rng.int(4)) {
-      case 0: return { expr: `$0.indexSelect(${d}, $1)`, uses: [x, i] };
-      case 1: {
-        const ones = t.shape.map((_, e) => (e === d ? k : 1));
-        const shape = t.shape.map((s, e) => (e === d ? k : s));
-        return { expr: `$0.gather(${d}, $1.reshape(${list(ones)}).expand(${list(shape)}))`, uses: [x, i] };
+  {
+    weight: 3,
+    make: (p) => {
+      const i = p.any((_t, n) => p.inputs[n]?.values === 'index');
+      if (i === undefined) return undefined;
+      const bound = p.inputs[i]!.bound!;
+      const k = p.values[i]!.shape[0]!;
+      const x = p.any((t) => t.ndim >= 1 && t.shape.some((s) => s >= bound));
+      if (x === undefined) return undefined;
+      const t = p.values[x]!;
+      const dims = t.shape.map((s, d) => (s >= bound ? d : -1)).filter((d) => d >= 0);
+      const d = p.rng.pick(dims);
+      switch (p.rng.int(4)) {
+        case 0:
+          return { expr: `$0.indexSelect(${d}, $1)`, uses: [x, i] };
+        case 1: {
+          const ones = t.shape.map((_, e) => (e === d ? k : 1));
+          const shape = t.shape.map((s, e) => (e === d ? k : s));
+          return { expr: `$0.gather(${d}, $1.reshape(${list(ones)}).expand(${list(shape)}))`, uses: [x, i] };
+        }
+        case 2:
+          return t.ndim === 2 && d === 0 && floats(t) ? { expr: `F.embedding($1, $0)`, uses: [x, i] } : undefined;
+        default:
+          return t.ndim === 2 && d === 1 && t.shape[0] === k && floats(t)
+            ? {
+                expr: `F.crossEntropy($0, $1, { reduction: '${p.rng.pick(['mean', 'sum', 'none'])}' })`,
+                uses: [x, i],
+                rounds: true,
+                accumulates: true,
+              }
+            : undefined;
       }
-      case 2: return t.ndim === 2 && d === 0 && floats(t) ? { expr: `F.embedding($1, $0)`, uses: [x, i] } : undefined;
-      default: return t.ndim === 2 && d === 1 && t.shape[0] === k && floats(t) ? { expr: `F.crossEntropy($0, $1, { reduction: '${p.rng.pick(['mean', 'sum', 'none'])}' })`, uses: [x, i], rounds: true, accumulates: true } : undefined;
-    }
-  } },
+    },
+  },
   // creation inside the function
-  { weight: 1, make: (p) => {
-    const v = p.any((t) => t.ndim >= 1); if (v === undefined) return undefined;
-    const n = p.values[v]!.shape.at(-1)!;
-    return p.rng.chance(0.5) ? { expr: `$0.add(arange(${n}, { device: $0.device }))`, uses: [v], rounds: true } : { expr: `$0.mul(randn($0.shape, { device: $0.device }))`, uses: [v], rounds: true };
-  } },
+  {
+    weight: 1,
+    make: (p) => {
+      const v = p.any((t) => t.ndim >= 1);
+      if (v === undefined) return undefined;
+      const n = p.values[v]!.shape.at(-1)!;
+      return p.rng.chance(0.5)
+        ? { expr: `$0.add(arange(${n}, { device: $0.device }))`, uses: [v], rounds: true }
+        : { expr: `$0.mul(randn($0.shape, { device: $0.device }))`, uses: [v], rounds: true };
+    },
+  },
   // in-place writes (into a fresh value, or into an input: callers see the write)
-  { weight: 2, make: (p) => {
-    const [a, b] = [p.any(), p.any()]; if (a === undefined || b === undefined) return undefined;
-    // Writing into an input directly (its caller sees the write), except a broadcast one (its elements share memory).
-    const dst = p.rng.chance(0.3) && a < p.inputs.length && p.inputs[a]!.layout !== 'expand' ? '$0' : '$0.mul(1)';
-    switch (p.rng.int(4)) {
-      case 0: return { expr: `${dst}.add_($1)`, uses: [a, b], rounds: true };
-      case 1: return { expr: `${dst}.mul_(${lit(p.rng.pick(SCALARS))})`, uses: [a], rounds: true };
-      case 2: return { expr: `${dst}.copy_($1)`, uses: [a, b] };
-      default: return { expr: `${dst}.fill_(${lit(p.rng.pick(SCALARS))})`, uses: [a] };
-    }
-  } },
+  {
+    weight: 2,
+    make: (p) => {
+      const [a, b] = [p.any(), p.any()];
+      if (a === undefined || b === undefined) return undefined;
+      // Writing into an input directly (its caller sees the write), except a broadcast one (its elements share memory).
+      const dst = p.rng.chance(0.3) && a < p.inputs.length && p.inputs[a]!.layout !== 'expand' ? '$0' : '$0.mul(1)';
+      switch (p.rng.int(4)) {
+        case 0:
+          return { expr: `${dst}.add_($1)`, uses: [a, b], rounds: true };
+        case 1:
+          return { expr: `${dst}.mul_(${lit(p.rng.pick(SCALARS))})`, uses: [a], rounds: true };
+        case 2:
+          return { expr: `${dst}.copy_($1)`, uses: [a, b] };
+        default:
+          return { expr: `${dst}.fill_(${lit(p.rng.pick(SCALARS))})`, uses: [a] };
+      }
+    },
+  },
   // a graph break: a function marked with disable() runs eagerly in the middle
-  { weight: 1, make: (p) => {
-    const v = p.any(floats); if (v === undefined) return undefined;
-    return { expr: `brk($0)`, uses: [v], rounds: true };
-  } },
+  {
+    weight: 1,
+    make: (p) => {
+      const v = p.any(floats);
+      if (v === undefined) return undefined;
+      return { expr: `brk($0)`, uses: [v], rounds: true };
+    },
+  },
 ];
 
 const TOTAL_WEIGHT = STEPS.reduce((n, s) => n + s.weight, 0);
@@ -389,7 +583,9 @@ export function randomProgram(seed: number): Program {
   const values = inputs.map((x) => symbolic({ shape: x.shape, dtype: x.dtype, device: 'cpu' }));
   const steps: Step[] = [];
   const pool: Pool = {
-    rng, values, inputs,
+    rng,
+    values,
+    inputs,
     any(filter) {
       const ok = values.map((_t, v) => v).filter((v) => !filter || filter(values[v]!, v));
       if (ok.length === 0) return undefined;
@@ -409,14 +605,21 @@ export function randomProgram(seed: number): Program {
     values.push(made);
   }
   const computed = steps.map((_, i) => inputs.length + i);
-  const outputs = computed.length === 0 ? [0] : [...new Set(Array.from({ length: 1 + rng.int(3) }, (_, i) => (i === 0 ? computed.at(-1)! : rng.pick(computed))))];
+  const outputs =
+    computed.length === 0
+      ? [0]
+      : [...new Set(Array.from({ length: 1 + rng.int(3) }, (_, i) => (i === 0 ? computed.at(-1)! : rng.pick(computed))))];
   return { seed, inputs, steps, outputs };
 }
 
 /** The step's result on symbolic values, or undefined when the op rejects its operands. */
 function evaluate(step: Step, values: readonly Tensor[]): Tensor | undefined {
   const args = step.uses.map((_, k) => `$${k}`);
-  const f = new Function(...Object.keys(LIBRARY), ...args.map((a) => a.replace('$', 'v')), `return ${step.expr.replace(/\$(\d+)/g, 'v$1')};`);
+  const f = new Function(
+    ...Object.keys(LIBRARY),
+    ...args.map((a) => a.replace('$', 'v')),
+    `return ${step.expr.replace(/\$(\d+)/g, 'v$1')};`,
+  );
   try {
     const out: unknown = withMode(metaMode, () => f(...Object.values(LIBRARY), ...step.uses.map((v) => values[v])));
     return out instanceof Tensor ? out : undefined;
@@ -443,12 +646,18 @@ export function inputValues(p: Program, i: number): number[] {
   };
   return Array.from({ length: n }, () => {
     switch (x.values) {
-      case 'int': return rng.int(11) - 5;
-      case 'bool': return rng.int(2);
-      case 'index': return rng.int(x.bound!);
-      case 'special': return rng.chance(0.25) ? rng.pick(SPECIALS) : normal();
-      case 'extreme': return rng.chance(0.25) ? rng.pick(EXTREMES) : normal();
-      default: return normal();
+      case 'int':
+        return rng.int(11) - 5;
+      case 'bool':
+        return rng.int(2);
+      case 'index':
+        return rng.int(x.bound!);
+      case 'special':
+        return rng.chance(0.25) ? rng.pick(SPECIALS) : normal();
+      case 'extreme':
+        return rng.chance(0.25) ? rng.pick(EXTREMES) : normal();
+      default:
+        return normal();
     }
   });
 }
@@ -464,7 +673,9 @@ export function makeInput(p: Program, i: number, make: (data: number[], shape: n
     case 'offset': {
       // The data after a block of other values in one storage: a dense view at a non-zero offset.
       const pad = 5;
-      return make([...Array(pad).fill(0), ...data], [pad + data.length], dtype).slice(0, pad, pad + data.length).reshape(shape);
+      return make([...Array(pad).fill(0), ...data], [pad + data.length], dtype)
+        .slice(0, pad, pad + data.length)
+        .reshape(shape);
     }
     case 'step': {
       // Every other element of a base twice as long along dim 0.
@@ -503,4 +714,3 @@ export function makeInput(p: Program, i: number, make: (data: number[], shape: n
     }
   }
 }
-

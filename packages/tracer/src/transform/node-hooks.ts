@@ -8,7 +8,7 @@
  * hook's say and are left as they are.
  */
 import { fileURLToPath } from 'node:url';
-import { transformKiln, TRACER_MODULE } from './transform';
+import { TRACER_MODULE, transformKiln } from './transform';
 
 interface LoadResult {
   format?: string | null;
@@ -23,7 +23,8 @@ const decoder = new TextDecoder();
 function text(source: LoadResult['source']): string | null {
   if (source === null || source === undefined) return null;
   if (typeof source === 'string') return source;
-  const bytes = source instanceof ArrayBuffer ? new Uint8Array(source) : new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
+  const bytes =
+    source instanceof ArrayBuffer ? new Uint8Array(source) : new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
   return decoder.decode(bytes);
 }
 

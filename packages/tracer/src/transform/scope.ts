@@ -15,7 +15,11 @@
  */
 import type * as acorn from 'acorn';
 
-export type FunctionNode = acorn.FunctionDeclaration | acorn.FunctionExpression | acorn.ArrowFunctionExpression | acorn.AnonymousFunctionDeclaration;
+export type FunctionNode =
+  | acorn.FunctionDeclaration
+  | acorn.FunctionExpression
+  | acorn.ArrowFunctionExpression
+  | acorn.AnonymousFunctionDeclaration;
 
 export type BindingKind = 'var' | 'let' | 'const' | 'function' | 'class' | 'param' | 'catch' | 'import' | 'self' | 'arguments';
 
@@ -43,7 +47,12 @@ export class Scope {
   readonly bindings = new Map<string, Binding>();
   readonly depth: number;
 
-  constructor(readonly parent: Scope | null, readonly kind: ScopeKind, readonly node: acorn.AnyNode, readonly isArrow = false) {
+  constructor(
+    readonly parent: Scope | null,
+    readonly kind: ScopeKind,
+    readonly node: acorn.AnyNode,
+    readonly isArrow = false,
+  ) {
     this.depth = parent ? parent.depth + 1 : 0;
   }
 
@@ -129,14 +138,23 @@ export function children(node: AnyNode): AnyNode[] {
 export function patternNames(p: AnyNode | null | undefined, out: acorn.Identifier[] = []): acorn.Identifier[] {
   if (!p) return out;
   switch (p.type) {
-    case 'Identifier': out.push(p); break;
+    case 'Identifier':
+      out.push(p);
+      break;
     case 'ObjectPattern':
       for (const prop of p.properties) patternNames(prop.type === 'RestElement' ? prop.argument : prop.value, out);
       break;
-    case 'ArrayPattern': for (const e of p.elements) patternNames(e, out); break;
-    case 'RestElement': patternNames(p.argument, out); break;
-    case 'AssignmentPattern': patternNames(p.left, out); break;
-    default: break;
+    case 'ArrayPattern':
+      for (const e of p.elements) patternNames(e, out);
+      break;
+    case 'RestElement':
+      patternNames(p.argument, out);
+      break;
+    case 'AssignmentPattern':
+      patternNames(p.left, out);
+      break;
+    default:
+      break;
   }
   return out;
 }
@@ -152,7 +170,14 @@ class Walker {
   /** Identifiers that declare a name (never references). */
   private readonly declared = new Set<acorn.Identifier>();
 
-  declare(scope: Scope, id: acorn.Identifier | null, name: string, kind: BindingKind, init: AnyNode | null, from: Binding['from'] = null): void {
+  declare(
+    scope: Scope,
+    id: acorn.Identifier | null,
+    name: string,
+    kind: BindingKind,
+    init: AnyNode | null,
+    from: Binding['from'] = null,
+  ): void {
     if (id) this.declared.add(id);
     const existing = scope.bindings.get(name);
     if (existing) {
@@ -187,8 +212,13 @@ class Walker {
   private visitPattern(p: AnyNode | null | undefined, scope: Scope, write = false): void {
     if (!p) return;
     switch (p.type) {
-      case 'Identifier': if (write) this.ref(p, scope, true, null); return;
-      case 'AssignmentPattern': this.visitPattern(p.left, scope, write); this.visit(p.right, scope); return;
+      case 'Identifier':
+        if (write) this.ref(p, scope, true, null);
+        return;
+      case 'AssignmentPattern':
+        this.visitPattern(p.left, scope, write);
+        this.visit(p.right, scope);
+        return;
       case 'ObjectPattern':
         for (const prop of p.properties) {
           if (prop.type === 'RestElement') this.visitPattern(prop.argument, scope, write);
@@ -198,10 +228,17 @@ class Walker {
           }
         }
         return;
-      case 'ArrayPattern': for (const e of p.elements) this.visitPattern(e, scope, write); return;
-      case 'RestElement': this.visitPattern(p.argument, scope, write); return;
-      case 'MemberExpression': this.member(p, scope, write); return;
-      default: this.visit(p, scope);
+      case 'ArrayPattern':
+        for (const e of p.elements) this.visitPattern(e, scope, write);
+        return;
+      case 'RestElement':
+        this.visitPattern(p.argument, scope, write);
+        return;
+      case 'MemberExpression':
+        this.member(p, scope, write);
+        return;
+      default:
+        this.visit(p, scope);
     }
   }
 
@@ -289,8 +326,14 @@ class Walker {
       case 'ImportDeclaration': {
         const source = String(n.source.value);
         for (const s of n.specifiers) {
-          const imported = s.type === 'ImportNamespaceSpecifier' ? '*' : s.type === 'ImportDefaultSpecifier' ? 'default'
-            : s.imported.type === 'Identifier' ? s.imported.name : String(s.imported.value);
+          const imported =
+            s.type === 'ImportNamespaceSpecifier'
+              ? '*'
+              : s.type === 'ImportDefaultSpecifier'
+                ? 'default'
+                : s.imported.type === 'Identifier'
+                  ? s.imported.name
+                  : String(s.imported.value);
           this.declare(scope, s.local, s.local.name, 'import', null, { source, imported });
         }
         return;
@@ -459,7 +502,8 @@ export function freeVariables(a: ScopeAnalysis, fn: AnyNode): FreeVariable[] {
     if (!v) found.set(r.id.name, (v = { binding: r.binding, fields: [], written: false, first: r.id }));
     if (r.write) v.written = true;
     if (r.fields === null || r.write) v.fields = null;
-    else if (v.fields && !v.fields.some((f) => f.length === r.fields!.length && f.every((x, i) => x === r.fields![i]))) v.fields.push([...r.fields]);
+    else if (v.fields && !v.fields.some((f) => f.length === r.fields!.length && f.every((x, i) => x === r.fields![i])))
+      v.fields.push([...r.fields]);
   }
   return [...found].map(([name, v]) => ({ name, binding: v.binding, fields: v.fields, written: v.written, first: v.first }));
 }

@@ -6,8 +6,9 @@
  * stack traces and graph-break locations still name the lines the user
  * wrote.
  */
-import remapping from '@jridgewell/remapping';
+
 import type { EncodedSourceMap } from '@jridgewell/remapping';
+import remapping from '@jridgewell/remapping';
 
 /** A version 3 source map, as JSON. */
 export interface SourceMapJSON {

@@ -3,8 +3,8 @@ import MagicString from 'magic-string';
 import { describe, expect, it } from 'vitest';
 import { kilnPlugin } from '../vite';
 import { load } from './node-hooks';
-import { inlineComment, readInlineMap } from './source-map';
 import type { SourceMapJSON } from './source-map';
+import { inlineComment, readInlineMap } from './source-map';
 import { transformKiln } from './transform';
 
 const MODULE = `import { compile } from '@kiln/tracer';
@@ -27,7 +27,8 @@ describe('transformKiln', () => {
     expect(out.calls.map((c) => c.names)).toEqual([['mlp', 'cfg', 'w1', 'scale'], ['w1']]);
     expect(out.calls[0]!.kiln).toEqual(['F']);
     expect(out.code).toContain(
-      'compile(block, { closure: { names: ["mlp", "cfg", "w1", "scale"], get: () => [mlp, cfg, w1, scale], kiln: ["F"], globals: [] } })');
+      'compile(block, { closure: { names: ["mlp", "cfg", "w1", "scale"], get: () => [mlp, cfg, w1, scale], kiln: ["F"], globals: [] } })',
+    );
     // options are kept, spread before the closure
     expect(out.code).toContain(`{ backend: 'eager' }, closure: { names: ["w1"], get: () => [w1], kiln: [], globals: [] } })`);
     expect(out.code).toContain("compile((x, y) => x.matmul(w1).add(y).mul(Math.PI), { ...{ backend: 'eager' }");
@@ -99,7 +100,9 @@ function make(w) { return compile((x) => helper(x)); }
   });
 
   it('throws a KilnError naming the file when a module importing @kiln/tracer is not JavaScript', () => {
-    expect(() => transformKiln("import { compile } from '@kiln/tracer';\nconst f = (x: number) => x;\n", 'g.ts')).toThrow(/g\.ts imports @kiln\/tracer but is not JavaScript/);
+    expect(() => transformKiln("import { compile } from '@kiln/tracer';\nconst f = (x: number) => x;\n", 'g.ts')).toThrow(
+      /g\.ts imports @kiln\/tracer but is not JavaScript/,
+    );
   });
 });
 
@@ -118,7 +121,7 @@ function position(code: string, needle: string, from = 0): { line: number; colum
 }
 
 describe('source maps', () => {
-  it("map a position after the rewrite back to the original line and column", () => {
+  it('map a position after the rewrite back to the original line and column', () => {
     const out = transformKiln(MODULE, 'app.js', { sourceMap: 'separate' })!;
     const map = new SourceMap(out.map as never);
     // The line after a rewritten call, and code inside the second call (before its inserted text), map to where they were.
@@ -163,14 +166,20 @@ describe('kilnPlugin (Vite / Rollup)', () => {
 
   it('warns through the bundler and passes the module on when it cannot parse it', () => {
     const warnings: string[] = [];
-    const out = kilnPlugin().transform.call({ warn: (m) => warnings.push(m) }, "import { compile } from '@kiln/tracer'; let x: number;", '/src/a.ts');
+    const out = kilnPlugin().transform.call(
+      { warn: (m) => warnings.push(m) },
+      "import { compile } from '@kiln/tracer'; let x: number;",
+      '/src/a.ts',
+    );
     expect(out).toBeNull();
     expect(warnings[0]).toMatch(/load-time transform skipped \/src\/a\.ts/);
   });
 });
 
 describe('node load hook', () => {
-  const next = (source: string, format = 'module') => async () => ({ format, source, shortCircuit: true });
+  const next =
+    (source: string, format = 'module') =>
+    async () => ({ format, source, shortCircuit: true });
 
   it('returns what the next loader gave, the same object, for a module without kiln compile calls', async () => {
     const given = { format: 'module', source: 'export const x = 1;\n', shortCircuit: true };

@@ -19,14 +19,15 @@
  * without such a call comes back as null (untouched), and a call that
  * already passes `closure` is left alone (so transforming twice is harmless).
  */
-import { parse } from 'acorn';
-import type * as acorn from 'acorn';
-import MagicString from 'magic-string';
+
 import { KilnError } from '@kiln/eager';
-import { analyzeScopes, freeVariables, isFunctionNode } from './scope';
+import type * as acorn from 'acorn';
+import { parse } from 'acorn';
+import MagicString from 'magic-string';
 import type { Binding, FreeVariable, FunctionNode, Scope, ScopeAnalysis } from './scope';
-import { chainMaps, inlineComment, readInlineMap } from './source-map';
+import { analyzeScopes, freeVariables, isFunctionNode } from './scope';
 import type { SourceMapJSON } from './source-map';
+import { chainMaps, inlineComment, readInlineMap } from './source-map';
 
 export const TRACER_MODULE = '@kiln/tracer';
 /** The calls the transform rewrites: both take `(fn, options)`. */
@@ -60,12 +61,63 @@ export interface TransformResult {
 
 /** ECMAScript's own globals: they do not change, so they are neither passed nor reported. */
 const BUILTINS = new Set([
-  'undefined', 'NaN', 'Infinity', 'globalThis', 'Math', 'Number', 'String', 'Boolean', 'BigInt', 'Symbol', 'Object', 'Array',
-  'Function', 'JSON', 'Reflect', 'Proxy', 'Promise', 'Map', 'Set', 'WeakMap', 'WeakSet', 'WeakRef', 'Error', 'TypeError',
-  'RangeError', 'SyntaxError', 'ReferenceError', 'EvalError', 'URIError', 'AggregateError', 'Date', 'RegExp', 'ArrayBuffer',
-  'SharedArrayBuffer', 'DataView', 'Atomics', 'Float32Array', 'Float64Array', 'Int8Array', 'Int16Array', 'Int32Array',
-  'Uint8Array', 'Uint8ClampedArray', 'Uint16Array', 'Uint32Array', 'BigInt64Array', 'BigUint64Array', 'isNaN', 'isFinite',
-  'parseInt', 'parseFloat', 'encodeURI', 'encodeURIComponent', 'decodeURI', 'decodeURIComponent', 'eval', 'arguments',
+  'undefined',
+  'NaN',
+  'Infinity',
+  'globalThis',
+  'Math',
+  'Number',
+  'String',
+  'Boolean',
+  'BigInt',
+  'Symbol',
+  'Object',
+  'Array',
+  'Function',
+  'JSON',
+  'Reflect',
+  'Proxy',
+  'Promise',
+  'Map',
+  'Set',
+  'WeakMap',
+  'WeakSet',
+  'WeakRef',
+  'Error',
+  'TypeError',
+  'RangeError',
+  'SyntaxError',
+  'ReferenceError',
+  'EvalError',
+  'URIError',
+  'AggregateError',
+  'Date',
+  'RegExp',
+  'ArrayBuffer',
+  'SharedArrayBuffer',
+  'DataView',
+  'Atomics',
+  'Float32Array',
+  'Float64Array',
+  'Int8Array',
+  'Int16Array',
+  'Int32Array',
+  'Uint8Array',
+  'Uint8ClampedArray',
+  'Uint16Array',
+  'Uint32Array',
+  'BigInt64Array',
+  'BigUint64Array',
+  'isNaN',
+  'isFinite',
+  'parseInt',
+  'parseFloat',
+  'encodeURI',
+  'encodeURIComponent',
+  'decodeURI',
+  'decodeURIComponent',
+  'eval',
+  'arguments',
 ]);
 
 const isKilnModule = (source: string) => source === '@kiln' || source.startsWith('@kiln/');
@@ -146,8 +198,13 @@ function entryCallee(n: acorn.CallExpression, scopes: ScopeAnalysis, entries: En
     const b = scopes.referenceOf(callee)?.binding;
     return b && entries.named.has(b) ? callee : null;
   }
-  if (callee.type === 'MemberExpression' && !callee.computed && callee.property.type === 'Identifier' && ENTRY_POINTS.has(callee.property.name)
-    && callee.object.type === 'Identifier') {
+  if (
+    callee.type === 'MemberExpression' &&
+    !callee.computed &&
+    callee.property.type === 'Identifier' &&
+    ENTRY_POINTS.has(callee.property.name) &&
+    callee.object.type === 'Identifier'
+  ) {
     const b = scopes.referenceOf(callee.object)?.binding;
     return b && entries.namespaces.has(b) ? callee.object : null;
   }
@@ -169,8 +226,15 @@ function functionOf(b: Binding | null): FunctionNode | null {
 }
 
 function hasClosureOption(arg: acorn.AnyNode | undefined): boolean {
-  return arg?.type === 'ObjectExpression' && arg.properties.some((p) =>
-    p.type === 'Property' && !p.computed && ((p.key.type === 'Identifier' && p.key.name === 'closure') || (p.key.type === 'Literal' && p.key.value === 'closure')));
+  return (
+    arg?.type === 'ObjectExpression' &&
+    arg.properties.some(
+      (p) =>
+        p.type === 'Property' &&
+        !p.computed &&
+        ((p.key.type === 'Identifier' && p.key.name === 'closure') || (p.key.type === 'Literal' && p.key.value === 'closure')),
+    )
+  );
 }
 
 /** The closure of the function a compile call is given: its free variables and its helpers', as seen from the call. */
@@ -232,7 +296,9 @@ function walk(n: acorn.AnyNode, visit: (n: acorn.AnyNode) => void): void {
   for (const [key, value] of Object.entries(n)) {
     if (key === 'loc') continue;
     if (Array.isArray(value)) {
-      for (const v of value) if (v && typeof v === 'object' && typeof (v as { type?: unknown }).type === 'string') walk(v as acorn.AnyNode, visit);
-    } else if (value && typeof value === 'object' && typeof (value as { type?: unknown }).type === 'string') walk(value as acorn.AnyNode, visit);
+      for (const v of value)
+        if (v && typeof v === 'object' && typeof (v as { type?: unknown }).type === 'string') walk(v as acorn.AnyNode, visit);
+    } else if (value && typeof value === 'object' && typeof (value as { type?: unknown }).type === 'string')
+      walk(value as acorn.AnyNode, visit);
   }
 }
