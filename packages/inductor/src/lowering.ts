@@ -24,7 +24,7 @@ import {
   type TensorMeta,
   views,
 } from '@kiln/eager';
-import { add, constant, type Expr, type Index, int, linearize, mul, type Size, size, unravel } from './ir/expr';
+import { add, constant, type Expr, type Index, int, linearize, min, mod, mul, type Size, size, unravel } from './ir/expr';
 import type { IRNode, PointwiseNode, RandomOp, ReductionNode } from './ir/nodes';
 import { factor, isStatic, numelOf } from './ir/size';
 
@@ -292,14 +292,18 @@ function broadcastSizes(a: readonly Size[], b: readonly Size[]): Size[] {
 function catRule(ins: readonly LowerInput[], attrs: AttrsOf['cat'], meta: LowerMeta, ids: IdSource): IRNode {
   const parts = ins as IRNode[];
   const d = views.normalizeDim('cat', attrs.dim, meta.shape.length);
+  const total = meta.shape[d]!;
+  if (!isStatic(total)) throw new KilnError(`cat along dynamic dim ${d} is not compiled; mark it static`, { op: 'inductor' });
   return pointwise(ids, 'cat', meta, parts, (idx, read) => {
     let start = 0;
     const pieces = parts.map((p) => {
       const at = start;
-      const length = p.shape[d]!;
-      if (!isStatic(length)) throw new KilnError(`cat along dynamic dim ${d} is not compiled; mark it static`, { op: 'inductor' });
+      const length = p.shape[d]! as number;
       start += length;
-      const shifted = idx.map((i, k) => (k === d ? add(i, int(-at)) : i));
+      // Every piece is read at every position and the select keeps one: outside its own range a piece reads
+      // its nearest edge (i - at clamped into [0, length)), never outside it, so its index checks hold there too.
+      const local = at === 0 ? idx[d]! : mod(add(idx[d]!, int(total - at)), int(total));
+      const shifted = idx.map((i, k) => (k === d ? min(local, int(Math.max(length - 1, 0))) : i));
       return { end: start, value: castTo(read(p, shifted), meta.dtype) };
     });
     let value = pieces.at(-1)!.value;
