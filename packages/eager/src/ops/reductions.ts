@@ -36,7 +36,8 @@ export interface ReduceSpec {
 }
 
 const numeric = (d: DType): DType => (d === 'bool' ? 'int32' : d);
-const wgslNumber = (n: number) => (dt: DType) => (dt === 'float32' ? `f32(${n})` : `i32(${n})`);
+// Float identities through literal(): a constant accumulator (an empty row) must not fold into what reads it (0 / 0 to 0).
+const wgslNumber = (n: number) => (dt: DType) => literal(n, dt);
 
 const accumulate = (identity: number, js: ReduceRender['step'], wgsl: ReduceRender['step']): ReduceSpec => ({
   mode: 'accumulate',
