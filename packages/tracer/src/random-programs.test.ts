@@ -150,6 +150,32 @@ const FOUND: { name: string; program: Program }[] = [
       outputs: [5],
     },
   },
+  {
+    name: 'a gather inside cat (each piece was read outside its range, and its index check fired on what the select threw away)',
+    program: {
+      seed: 5109,
+      inputs: [{ shape: [4], dtype: 'int32', layout: 'contiguous', values: 'index', bound: 3 }],
+      steps: [
+        { expr: '$0.indexSelect(0, $0)', uses: [0] },
+        { expr: '$0.clamp(-1000, 1000).sin()', uses: [1], rounds: true },
+        { expr: '$0.sub($1)', uses: [0, 2], rounds: true },
+        { expr: 'cat([$0, $1.mul(2)], 0)', uses: [3, 2] },
+      ],
+      outputs: [4],
+    },
+  },
+  {
+    name: 'std over an empty dim on webgpu (the accumulator of an empty row was a literal 0, and 0 / 0 folded to 0)',
+    program: {
+      seed: 6035,
+      inputs: [{ shape: [1], dtype: 'float32', layout: 'contiguous', values: 'normal' }],
+      steps: [
+        { expr: '$0.slice(0, 0, 0, 2)', uses: [0] },
+        { expr: '$0.std(-1, true)', uses: [1], rounds: true, accumulates: true },
+      ],
+      outputs: [2],
+    },
+  },
 ];
 
 describe('programs the generator once found failing', () => {

@@ -152,7 +152,7 @@ function* simplifications(p: Program): Generator<Program> {
   for (let i = 0; i < p.inputs.length; i++) {
     const x = p.inputs[i]!;
     if (x.layout !== 'contiguous') yield { ...p, inputs: p.inputs.map((y, k) => (k === i ? { ...y, layout: 'contiguous' } : y)) };
-    if (x.values === 'special' || x.values === 'extreme')
+    if (['special', 'extreme', 'tiny'].includes(x.values))
       yield { ...p, inputs: p.inputs.map((y, k) => (k === i ? { ...y, values: 'normal' } : y)) };
   }
 }

@@ -30,7 +30,7 @@ for (let i = 0; i < count; i++) {
   seen.inPlace += program.steps.filter((s) => /\w_\(/.test(s.expr)).length;
   seen.matmuls += program.steps.filter((s) => /matmul|linear/.test(s.expr)).length;
   seen.views += program.inputs.filter((x) => x.layout !== 'contiguous').length;
-  seen.special += program.inputs.filter((x) => x.values === 'special' || x.values === 'extreme').length;
+  seen.special += program.inputs.filter((x) => ['special', 'extreme', 'tiny'].includes(x.values)).length;
   const failure = await checkSeed(seed, devices).catch((error: unknown) => `program ${seed}: ${String(error)}`);
   if (failure) {
     failures++;

@@ -35,8 +35,8 @@ import {
 import { disable } from '../disable';
 
 export type Layout = 'contiguous' | 'offset' | 'step' | 'transpose' | 'expand';
-/** What an input's values are: float32 regimes, small int32 values, bools, or indices in [0, bound). */
-export type Values = 'normal' | 'special' | 'extreme' | 'int' | 'bool' | 'index';
+/** What an input's values are: float32 regimes (ordinary, special, near the largest or the smallest normal), small int32 values, bools, or indices in [0, bound). */
+export type Values = 'normal' | 'special' | 'extreme' | 'tiny' | 'int' | 'bool' | 'index';
 
 export interface ProgramInput {
   shape: number[];
@@ -112,16 +112,19 @@ export function unstableValues(p: Program): Set<number> {
  * Values that may legitimately differ between devices on inputs near
  * float32's limits: a sum or product that overflows float32 part way
  * finishes finite on cpu (float64 accumulators, as PyTorch's cpu kernels)
- * and infinite on webgpu. Everything computed from such an accumulation of
- * an extreme input is compared across devices for shape and dtype only.
+ * and infinite on webgpu; and arithmetic on values near the smallest normal
+ * goes through subnormals, which webgpu may flush to zero. What is computed
+ * so is compared across devices for shape and dtype only.
  */
 export function deviceDependentValues(p: Program): Set<number> {
-  const extreme = new Set(p.inputs.flatMap((x, i) => (x.values === 'extreme' ? [i] : [])));
+  const huge = new Set(p.inputs.flatMap((x, i) => (x.values === 'extreme' ? [i] : [])));
+  const tiny = new Set(p.inputs.flatMap((x, i) => (x.values === 'tiny' ? [i] : [])));
   const out = new Set<number>();
   p.steps.forEach((s, i) => {
     const v = p.inputs.length + i;
-    if (s.uses.some((u) => out.has(u))) out.add(v);
-    else if (s.uses.some((u) => extreme.has(u))) (s.accumulates ? out : extreme).add(v);
+    if (s.uses.some((u) => out.has(u)) || (s.rounds && s.uses.some((u) => tiny.has(u)))) out.add(v);
+    else if (s.uses.some((u) => huge.has(u))) (s.accumulates ? out : huge).add(v);
+    else if (s.uses.some((u) => tiny.has(u))) tiny.add(v);
   });
   return out;
 }
@@ -562,7 +565,7 @@ function drawInput(rng: Rng, base: readonly number[]): ProgramInput {
     const k = base[rng.int(base.length)]!;
     return { shape: [k], dtype: 'int32', layout: 'contiguous', values: 'index', bound: base[rng.int(base.length)]! };
   }
-  const values: Values = kind < 6 ? 'normal' : kind < 9 ? 'special' : 'extreme';
+  const values: Values = kind < 6 ? 'normal' : kind < 8 ? 'special' : rng.chance(0.5) ? 'extreme' : 'tiny';
   return { shape, dtype: 'float32', layout, values };
 }
 
@@ -631,7 +634,8 @@ function evaluate(step: Step, values: readonly Tensor[]): Tensor | undefined {
 // ---- inputs ------------------------------------------------------------------
 
 const SPECIALS = [NaN, Infinity, -Infinity, 0, -0];
-const EXTREMES = [F32_MAX, -F32_MAX, 3e38, -1e38, 1.1754943508222875e-38, -2e-38];
+const HUGE = [F32_MAX, -F32_MAX, 3e38, -1e38];
+const TINY = [1.1754943508222875e-38, -2e-38, 3e-38];
 
 /** The values of input `i` of `p`, row-major (the same numbers for every device and run). */
 export function inputValues(p: Program, i: number): number[] {
@@ -655,7 +659,9 @@ export function inputValues(p: Program, i: number): number[] {
       case 'special':
         return rng.chance(0.25) ? rng.pick(SPECIALS) : normal();
       case 'extreme':
-        return rng.chance(0.25) ? rng.pick(EXTREMES) : normal();
+        return rng.chance(0.25) ? rng.pick(HUGE) : normal();
+      case 'tiny':
+        return rng.chance(0.25) ? rng.pick(TINY) : normal();
       default:
         return normal();
     }
