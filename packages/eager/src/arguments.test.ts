@@ -208,7 +208,7 @@ const BAD_CALLS: readonly BadCall[] = [
 
   // dtypes, devices, values of the Tensor methods.
   bad("x.cast('float64')", 'cast', ['dtype', "got 'float64'"], (d) => x23(d).cast('float64' as never)),
-  bad("x.to('cuda')", 'to', ['device', "got 'cuda'"], (d) => x23(d).to('cuda' as never)),
+  bad("x.to('cuda')", 'to', ['target', "got 'cuda'"], (d) => x23(d).to('cuda' as never)),
   bad("x.fill_('1')", 'fill_', ['value', "got '1'"], (d) => x23(d).fill_('1' as never)),
   bad("x.clamp('0')", 'clamp', ['min', "got '0'"], (d) => x23(d).clamp('0' as never)),
   bad('x.clamp(0, [1])', 'clamp', ['max', 'got [1]'], (d) => x23(d).clamp(0, [1] as never)),

@@ -863,7 +863,42 @@ const COMPOSITE: Record<Exclude<CompositeOp, 'mean' | 'var' | 'std' | 'logsumexp
       },
     ];
   },
+  clone: () => [
+    { name: 'a strided view', args: [strided([3, 5])], run: call('clone', {}), ref: ([x]) => x as Ref },
+    { name: 'int32', args: [t([7], { dtype: 'int32' })], run: call('clone', {}), ref: ([x]) => x as Ref },
+  ],
+  tril: () => triangleCases('tril', (i, j, k) => j - i <= k),
+  triu: () => triangleCases('triu', (i, j, k) => j - i >= k),
+  maskedFill: () => [
+    {
+      name: 'a row mask broadcast over a matrix',
+      args: [t([3, 4]), t([4], { dtype: 'bool' })],
+      run: call('maskedFill', { value: -1.5 }),
+      ref: ([x, m]) => R.map('float32', (v, keep) => (keep ? -1.5 : v), x as Ref, m as Ref),
+    },
+    {
+      name: 'an int32 input keeps its dtype',
+      args: [t([2, 3], { dtype: 'int32' }), t([2, 3], { dtype: 'bool' })],
+      run: call('maskedFill', { value: 7 }),
+      ref: ([x, m]) => R.map('int32', (v, keep) => (keep ? 7 : v), x as Ref, m as Ref),
+    },
+  ],
 };
+
+/** tril / triu on a matrix, a batch of strided matrices and a non-square one, at diagonals 0, 1 and -1. */
+function triangleCases(op: 'tril' | 'triu', keep: (i: number, j: number, k: number) => boolean): Case[] {
+  const ref =
+    (k: number) =>
+    ([x]: (Ref | number)[]) => {
+      const xr = x as Ref;
+      return R.build(xr.shape, xr.dtype, (idx) => (keep(idx.at(-2)!, idx.at(-1)!, k) ? R.get(xr, idx) : 0));
+    };
+  return [
+    { name: 'square, diagonal 0', args: [t([4, 4])], run: call(op, { diagonal: 0 }), ref: ref(0) },
+    { name: 'wide batch, strided, diagonal 1', args: [strided([2, 3, 5])], run: call(op, { diagonal: 1 }), ref: ref(1) },
+    { name: 'tall int32, diagonal -1', args: [t([5, 3], { dtype: 'int32' })], run: call(op, { diagonal: -1 }), ref: ref(-1) },
+  ];
+}
 
 const CASES: Record<OpName, CaseGen> = {
   ...(Object.fromEntries(Object.entries(UNARY_REF).map(([op, spec]) => [op, () => elementwiseCases(op as OpName, spec, 1)])) as Record<

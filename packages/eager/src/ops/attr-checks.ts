@@ -79,6 +79,10 @@ export const ATTR_CHECKS: { [N in OpName]: AttrSchema<AttrsOf[N]> } = {
   crossEntropy: { reduction: oneOf(['mean', 'sum', 'none']) },
   stack: DIM,
   indexSelect: DIM,
+  clone: NONE,
+  tril: { diagonal: INT },
+  triu: { diagonal: INT },
+  maskedFill: { value: SCALAR },
 
   matmul: NONE,
   cat: DIM,

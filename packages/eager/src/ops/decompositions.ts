@@ -5,7 +5,7 @@
  * composites to primitives. Inputs have been checked by the op's inference
  * (./table) before a decomposition runs.
  */
-import { arange } from '../creation';
+import { arange, full } from '../creation';
 import type { Input } from '../dispatch';
 import { dispatch } from '../dispatch';
 import type { Tensor } from '../tensor';
@@ -42,6 +42,14 @@ function variance(x: Tensor, dim: readonly number[] | null, keepdim: boolean, co
     .square()
     .sum(dims, keepdim)
     .div(Math.max(count(x, dims) - correction, 0));
+}
+
+/** Where element (..., i, j) of a [..., rows, cols] tensor is kept: j - i <= diagonal (lower) or >= diagonal (upper). */
+function triangleMask(x: Tensor, diagonal: number, lower: boolean): Tensor {
+  const [rows, cols] = [x.shape.at(-2)!, x.shape.at(-1)!];
+  const device = x.device;
+  const offset = arange(cols, { device }).unsqueeze(0).sub(arange(rows, { device }).unsqueeze(1));
+  return lower ? offset.le(diagonal) : offset.ge(diagonal);
 }
 
 export const DECOMPOSITIONS: { [N in CompositeOp]: Decomposition<N> } = {
@@ -149,6 +157,12 @@ export const DECOMPOSITIONS: { [N in CompositeOp]: Decomposition<N> } = {
       ins.map((x) => (x as Tensor).unsqueeze(a.dim)),
       { dim: a.dim },
     ),
+  clone: (ins) => T(ins, 0).cast(T(ins, 0).dtype),
+  tril: (ins, a) => dispatch('where', [triangleMask(T(ins, 0), a.diagonal, true), T(ins, 0), 0], {}).cast(T(ins, 0).dtype),
+  triu: (ins, a) => dispatch('where', [triangleMask(T(ins, 0), a.diagonal, false), T(ins, 0), 0], {}).cast(T(ins, 0).dtype),
+  // The value takes x's dtype, as PyTorch's masked_fill converts it.
+  maskedFill: (ins, a) =>
+    dispatch('where', [T(ins, 1), full([], a.value, { dtype: T(ins, 0).dtype, device: T(ins, 0).device }), T(ins, 0)], {}),
   indexSelect: (ins, a) => {
     const [x, idx] = [T(ins, 0), T(ins, 1)];
     const d = normalizeDim('indexSelect', a.dim, x.ndim);

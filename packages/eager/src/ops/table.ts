@@ -61,6 +61,13 @@ export interface CompositeAttrs {
   crossEntropy: { reduction: 'mean' | 'sum' | 'none' };
   stack: { dim: number };
   indexSelect: { dim: number };
+  /** A copy with its own memory (a new contiguous tensor). */
+  clone: NoAttrs;
+  /** The lower (tril) or upper (triu) triangle of the last two dims, from `diagonal` on; the rest is 0. */
+  tril: { diagonal: number };
+  triu: { diagonal: number };
+  /** inputs: x, mask (bool, broadcast to x): `value` where mask, else x (in x's dtype). */
+  maskedFill: { value: Scalar };
 }
 
 export type CompositeOp = keyof CompositeAttrs;
@@ -388,7 +395,30 @@ const COMPOSITE: { [N in CompositeOp]: OpDef<N> } = {
     shape[normalizeDim('indexSelect', a.dim, x.shape.length)] = numelOf(idx.shape);
     return like(x, { shape });
   }),
+  clone: def('composite', (ins) => {
+    arity('clone', ins, 1);
+    return like(tensorAt('clone', ins, 0));
+  }),
+  tril: def('composite', (ins) => triangle('tril', ins)),
+  triu: def('composite', (ins) => triangle('triu', ins)),
+  maskedFill: def('composite', (ins) => {
+    arity('maskedFill', ins, 2);
+    const [x, mask] = [tensorAt('maskedFill', ins, 0), tensorAt('maskedFill', ins, 1)];
+    expectDtype('maskedFill', 'mask', mask, ['bool']);
+    if (shapeStr(broadcastShapes('maskedFill', x.shape, mask.shape)) !== shapeStr(x.shape)) {
+      throw new KilnError(`mask ${describe(mask)} does not broadcast to the input ${describe(x)}`, { op: 'maskedFill' });
+    }
+    return like(x);
+  }),
 };
+
+/** tril / triu: a matrix or a batch of them. */
+function triangle(op: 'tril' | 'triu', ins: readonly InputMeta[]): TensorMeta {
+  arity(op, ins, 1);
+  const x = tensorAt(op, ins, 0);
+  if (x.shape.length < 2) throw new KilnError(`input must have at least 2 dims (a matrix), got ${describe(x)}`, { op });
+  return like(x);
+}
 
 export const OPS: { [N in OpName]: OpDef<N> } = {
   ...mapKeys(ELEMENTWISE, elementwiseDef),

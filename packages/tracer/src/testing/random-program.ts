@@ -508,6 +508,29 @@ const STEPS: { weight: number; make: StepGen }[] = [
       }
     },
   },
+  // PyTorch's spellings: clone, tril / triu, maskedFill, chunk, to(dtype)
+  {
+    weight: 2,
+    make: (p) => {
+      const v = p.any();
+      if (v === undefined) return undefined;
+      const t = p.values[v]!;
+      switch (p.rng.int(5)) {
+        case 0:
+          return { expr: '$0.clone()', uses: [v] };
+        case 1:
+          return t.ndim < 2 ? undefined : { expr: `$0.${p.rng.pick(['tril', 'triu'])}(${p.rng.int(3) - 1})`, uses: [v] };
+        case 2: {
+          const m = p.any((u) => u.dtype === 'bool');
+          return m === undefined ? undefined : { expr: `$0.maskedFill($1, ${lit(p.rng.pick(SCALARS))})`, uses: [v, m] };
+        }
+        case 3:
+          return t.ndim < 1 ? undefined : { expr: `$0.chunk(${1 + p.rng.int(3)}, -1).at(-1)`, uses: [v] };
+        default:
+          return { expr: `$0.to('${p.rng.pick(['float32', 'int32', 'bool'])}')`, uses: [v], fragile: t.dtype === 'float32' };
+      }
+    },
+  },
   // creation inside the function
   {
     weight: 1,
