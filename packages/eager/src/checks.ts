@@ -122,7 +122,8 @@ export function show(v: unknown, depth = 0): string {
       if (ArrayBuffer.isView(v)) return `a ${v.constructor.name}`;
       const proto: unknown = Object.getPrototypeOf(v);
       if (proto !== Object.prototype && proto !== null) {
-        // Objects that describe themselves (a Tensor prints its dtype, shape and device).
+        // A Tensor names its dtype, shape and device; other objects that describe themselves, themselves.
+        if ('describe' in v && typeof v.describe === 'function') return String(v.describe());
         return v.toString !== Object.prototype.toString ? v.toString() : `a ${v.constructor.name}`;
       }
       if (depth > 2) return '{...}';

@@ -73,7 +73,7 @@ export function withMode<T>(m: Mode | null, fn: () => T): T {
 export function checkInputs(op: string, inputs: readonly unknown[], scalars: boolean): void {
   inputs.forEach((x, i) => {
     if (x instanceof Tensor) {
-      if (x.isDisposed) throw new KilnError(`input ${i}, ${x}, was disposed`, { op });
+      if (x.isDisposed) throw new KilnError(`input ${i}, ${x.describe()}, was disposed`, { op });
     } else if (!scalars || (typeof x !== 'number' && typeof x !== 'boolean')) {
       throw new KilnError(`input ${i} must be a Tensor${scalars ? ', a number or a boolean' : ''}, got ${show(x)}`, { op });
     }
@@ -180,7 +180,9 @@ function runComposite<N extends CompositeOp>(inputs: readonly Input[], attrs: At
     composite = outer;
   }
   if (shapeStr(out.shape) !== shapeStr(meta.shape) || out.dtype !== meta.dtype) {
-    throw new KilnError(`internal: the decomposition gave ${out}, inference promised ${meta.dtype}${shapeStr(meta.shape)}`, { op });
+    throw new KilnError(`internal: the decomposition gave ${out.describe()}, inference promised ${meta.dtype}${shapeStr(meta.shape)}`, {
+      op,
+    });
   }
   return out;
 }
@@ -268,9 +270,12 @@ const EXECUTORS: { [N in OpName]: Executor<N> } = {
     if (x.device === attrs.device) return new Tensor(x.storage, x.layout);
     const from = getBackend(x.device, 'to');
     if (!from.readSync) {
-      throw new KilnError(`${x} cannot be moved to ${attrs.device} synchronously; read it with await t.data() and create a new tensor`, {
-        op: 'to',
-      });
+      throw new KilnError(
+        `${x.describe()} cannot be moved to ${attrs.device} synchronously; read it with await t.data() and create a new tensor`,
+        {
+          op: 'to',
+        },
+      );
     }
     const storage = uploadStorage(attrs.device, from.readSync(x.ref('to')));
     return new Tensor(storage, contiguousView(x.shape));
@@ -280,6 +285,6 @@ const EXECUTORS: { [N in OpName]: Executor<N> } = {
 /** In-place ops cannot write through a broadcast view: several elements would share one memory location. */
 function writable(t: Tensor, op: string): void {
   if (t.shape.some((s, d) => s > 1 && t.strides[d] === 0)) {
-    throw new KilnError(`cannot write into ${t}: it is a broadcast (expanded) view whose elements share memory`, { op });
+    throw new KilnError(`cannot write into ${t.describe()}: it is a broadcast (expanded) view whose elements share memory`, { op });
   }
 }

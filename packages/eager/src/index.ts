@@ -55,7 +55,7 @@ export type {
 export { inferMeta, isMeta, OPS, reduceDims, reducedShape } from './ops/table';
 export { manualSeed, PHILOX_WGSL, philox4x32, philoxFill, takeRandom } from './random';
 export type { Dims, NestedArray } from './tensor';
-export { Tensor } from './tensor';
+export { format, Tensor } from './tensor';
 export type { View } from './view';
 export * as views from './view';
 export * as wgsl from './wgsl';

@@ -1,14 +1,74 @@
+import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { arange, full, getDefaultDevice, ones, setDefaultDevice, tensor, zeros } from './creation';
 import { dispatch } from './dispatch';
 import { cat, split, stack, where } from './functions';
+import { format } from './tensor';
+import { devicesUnderTest } from './testing/devices';
 
 describe('Tensor', () => {
-  it('shows shape, dtype and device without reading data', () => {
+  it('describes shape, dtype and device without reading data', () => {
     const t = zeros([2, 3], { dtype: 'int32' });
-    expect(String(t)).toBe('Tensor(int32[2,3], cpu)');
-    expect(`${t}`).toBe('Tensor(int32[2,3], cpu)');
+    expect(t.describe()).toBe('Tensor(int32[2,3], cpu)');
     expect([t.ndim, t.numel, t.strides, t.offset, t.version]).toEqual([2, 6, [3, 1], 0, 0]);
+  });
+
+  it('prints its values as PyTorch does: String, template literals and console.log (Node inspect)', () => {
+    const t = tensor([
+      [1, -2.5],
+      [NaN, Infinity],
+    ]);
+    const want = 'tensor([[ 1.0000, -2.5000],\n        [    nan,     inf]])';
+    expect(String(t)).toBe(want);
+    expect(`${t}`).toBe(want);
+    expect(inspect(t)).toBe(want);
+    expect(String(tensor([1, 2]))).toBe('tensor([1., 2.])');
+    expect(String(tensor([1e-5, 3e6]))).toBe('tensor([1.0000e-05, 3.0000e+06])');
+    expect(String(arange(3))).toBe('tensor([0, 1, 2], dtype=int32)');
+    expect(String(tensor([true, false]))).toBe('tensor([ True, False])');
+    expect(String(tensor(2.5))).toBe('tensor(2.5000)');
+    // Large tensors print the first and last three of each dim.
+    const big = String(arange(2000).reshape([40, 50]));
+    expect(big.split('\n')).toHaveLength(7);
+    expect(big).toContain('[   0,    1,    2,  ...,   47,   48,   49]');
+    expect(big).toMatch(/\.\.\.,\n/);
+  });
+
+  it('PyTorch spellings: to(dtype) and to(device), size(), chunk(), clone(), tril(), triu(), maskedFill()', async () => {
+    const x = tensor([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+    expect(x.to('int32').dtype).toBe('int32');
+    expect(x.to('cpu').device).toBe('cpu');
+    expect(() => x.to('float64' as never)).toThrow("to: the target must be 'cpu', 'webgpu', 'float32', 'int32' or 'bool', got 'float64'");
+    expect(x.size()).toEqual([2, 3]);
+    expect([x.size(0), x.size(-1)]).toEqual([2, 3]);
+    expect(await Promise.all(x.chunk(2, 1).map((c) => c.toArray()))).toEqual([
+      [
+        [1, 2],
+        [4, 5],
+      ],
+      [[3], [6]],
+    ]);
+    const c = x.clone();
+    c.fill_(0);
+    expect(await x.toArray()).toEqual([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+    expect(await x.tril().toArray()).toEqual([
+      [1, 0, 0],
+      [4, 5, 0],
+    ]);
+    expect(await x.triu(1).toArray()).toEqual([
+      [0, 2, 3],
+      [0, 0, 6],
+    ]);
+    expect(await x.maskedFill(tensor([true, false, true]), -1).toArray()).toEqual([
+      [-1, 2, -1],
+      [-1, 5, -1],
+    ]);
   });
 
   it('reads back typed arrays, nested arrays (booleans for bool) and single items', async () => {
@@ -156,5 +216,16 @@ describe('Tensor', () => {
     expect(x.max(-1, true).shape).toEqual([2, 3, 1]);
     expect(await x.argmax().item()).toBe(23);
     expect(await x.cast('float32').var(1, false, 0).toArray()).toEqual([0, 1].map(() => [0, 1, 2, 3].map(() => Math.fround(32 / 3))));
+  });
+});
+
+describe.each((await devicesUnderTest()).filter((d) => d === 'webgpu'))('printing on %s', (device) => {
+  it('says how to print before a readback, prints after it, and format() / print() read first', async () => {
+    const t = tensor([1.5, -2], { device });
+    expect(String(t)).toBe(`tensor(<on ${device}, not read back: await t.print()>, size=[2], dtype=float32)`);
+    expect(await format(t)).toBe(`tensor([ 1.5000, -2.0000], device='${device}')`);
+    expect(String(t)).toBe(`tensor([ 1.5000, -2.0000], device='${device}')`);
+    t.add_(1); // a write makes what was read stale
+    expect(String(t)).toContain('not read back');
   });
 });

@@ -6,11 +6,12 @@
  */
 import { KilnError } from '@kiln/gpu-runtime';
 import type { Device, Storage, TensorRef } from './backend';
-import { getBackend } from './backend';
-import { check, checkArg, checkOptions, INT } from './checks';
+import { DEVICES, getBackend } from './backend';
+import { check, checkArg, checkOptions, INT, oneOf, POSITIVE_INT } from './checks';
 import { checkInputs, dispatch, getMode } from './dispatch';
 import type { DType, Scalar, TypedArray } from './dtype';
-import { canCast } from './dtype';
+import { canCast, DTYPES } from './dtype';
+import { formatValues, PRINTED_IN_FULL } from './format';
 import { trackTensor, untrackTensor } from './memory';
 import type { BinaryOp, UnaryOp } from './ops/elementwise';
 import { BINARY, UNARY } from './ops/elementwise';
@@ -18,7 +19,9 @@ import type { ReduceOp } from './ops/reductions';
 import { REDUCTIONS } from './ops/reductions';
 import type { TensorMeta } from './ops/table';
 import type { View } from './view';
-import { numelOf, shapeStr } from './view';
+import { normalizeDim, numelOf, shapeStr } from './view';
+
+const DEVICE_OR_DTYPE = oneOf<Device | DType>([...DEVICES, ...DTYPES]);
 
 /** Nested arrays as `toArray()` returns them: numbers, or booleans for bool tensors. */
 export type NestedArray = number | boolean | NestedArray[];
@@ -59,6 +62,8 @@ export class Tensor implements TensorMeta {
   readonly dtype: DType;
   readonly device: Device;
   #storage: Storage | null;
+  /** The values the last `data()` read, and the storage version they were read at (for printing without waiting). */
+  #lastRead: { version: number; data: TypedArray } | undefined;
 
   /** Wraps a storage (taking a reference to it). Users create tensors with `tensor`, `zeros`, ... and ops. */
   constructor(storage: Storage, layout: View) {
@@ -100,13 +105,13 @@ export class Tensor implements TensorMeta {
   ref(op: string): TensorRef {
     const storage = this.live(op);
     if (storage.meta) {
-      throw new KilnError(`${this} is symbolic (a traced value with no data); it cannot be computed on eagerly here`, { op });
+      throw new KilnError(`${this.describe()} is symbolic (a traced value with no data); it cannot be computed on eagerly here`, { op });
     }
     return { storage, view: this.layout };
   }
 
   private live(op: string): Storage {
-    if (this.#storage === null) throw new KilnError(`${this} was disposed`, { op });
+    if (this.#storage === null) throw new KilnError(`${this.describe()} was disposed`, { op });
     return this.#storage;
   }
 
@@ -117,20 +122,56 @@ export class Tensor implements TensorMeta {
     this.#storage = null;
   }
 
-  /** Shape, dtype and device; never reads data. */
-  toString(): string {
+  /** Shape, dtype and device (what errors name); never reads data. */
+  describe(): string {
     return `Tensor(${this.dtype}${shapeStr(this.shape)}, ${this.device}${this.isDisposed ? ', disposed' : ''})`;
+  }
+
+  /**
+   * The values as PyTorch prints them (`tensor([[1.0000, 2.0000]])`), where
+   * they can be had without waiting: on cpu, or on webgpu when this tensor
+   * was read back and not written since. Otherwise says how to print it
+   * (`await t.print()`).
+   */
+  toString(): string {
+    const values = this.valuesNow();
+    if (values) return formatValues(values, this.shape, this.dtype, this.device);
+    if (this.isDisposed || this.#storage?.meta) return this.describe();
+    return `tensor(<on ${this.device}, not read back: await t.print()>, size=[${this.shape.join(', ')}], dtype=${this.dtype})`;
+  }
+
+  /** What console.log and Node's inspector show: the values, as toString. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
+
+  /** Reads the values (async on webgpu) and prints them as PyTorch does. */
+  async print(): Promise<void> {
+    console.log(await format(this));
+  }
+
+  /** The elements now, without waiting, when that is possible (see toString). */
+  private valuesNow(): TypedArray | undefined {
+    const storage = this.#storage;
+    if (storage === null || storage.meta) return undefined;
+    if (this.#lastRead && this.#lastRead.version === storage.version) return this.#lastRead.data;
+    return getBackend(this.device).readSync?.({ storage, view: this.layout });
   }
 
   [Symbol.toPrimitive](hint: string): string {
     if (hint === 'string') return this.toString();
-    throw new KilnError(`${this} cannot be read synchronously; use await t.item() or await t.data()`, { op: 'toPrimitive' });
+    throw new KilnError(`${this.describe()} cannot be read synchronously; use await t.item() or await t.data()`, { op: 'toPrimitive' });
   }
 
   /** The elements in row-major order, as a new typed array (Uint8Array of 0/1 for bool). */
   async data(): Promise<TypedArray> {
     getMode()?.read?.(this);
-    return getBackend(this.device).read(this.ref('data'));
+    const ref = this.ref('data');
+    const version = ref.storage.version;
+    const data = await getBackend(this.device).read(ref);
+    // Kept for printing without waiting (small tensors only: what a print shows in full).
+    if (data.length <= PRINTED_IN_FULL) this.#lastRead = { version, data: data.slice() };
+    return data;
   }
 
   /** Nested arrays of numbers (booleans for bool); a 0-d tensor gives its value. */
@@ -145,14 +186,14 @@ export class Tensor implements TensorMeta {
     return build(0, 0);
   }
 
-  /** The value of a one-element tensor (bool as 0 or 1). */
-  async item(): Promise<number> {
+  /** The value of a one-element tensor (bool as 0 or 1). A tensor of more elements throws at the call, not in the promise. */
+  item(): Promise<number> {
     if (this.numel !== 1) {
       throw new KilnError(`expected a tensor with one element, got ${this.dtype}${shapeStr(this.shape)} (${this.numel} elements)`, {
         op: 'item',
       });
     }
-    return (await this.data())[0]!;
+    return this.data().then((d) => d[0]!);
   }
 
   where(cond: Tensor, other: Tensor | Scalar): Tensor {
@@ -232,9 +273,47 @@ export class Tensor implements TensorMeta {
     return dispatch('gather', [this, index], { dim });
   }
 
-  /** This tensor on `device` (a view of the same storage when it is already there). */
-  to(device: Device): Tensor {
-    return dispatch('to', [this], { device });
+  /**
+   * This tensor on a device (a view of the same storage when it is already
+   * there), or as a dtype (`cast`): PyTorch's `.to('cpu')` and `.to(torch.int32)`.
+   */
+  to(target: Device | DType): Tensor {
+    checkArg('to', 'the target', target, DEVICE_OR_DTYPE);
+    return (DTYPES as readonly string[]).includes(target)
+      ? this.cast(target as DType)
+      : dispatch('to', [this], { device: target as Device });
+  }
+
+  /** The shape, or the size of dim `dim` (negative counts from the end): PyTorch's `size()`. */
+  size(): readonly number[];
+  size(dim: number): number;
+  size(dim?: number): readonly number[] | number {
+    if (dim === undefined) return this.shape;
+    return this.shape[normalizeDim('size', checkArg('size', 'dim', dim, INT), this.ndim)]!;
+  }
+
+  /** `chunks` pieces of equal size along `dim` (the last may be smaller; fewer when the dim is short), as views. */
+  chunk(chunks: number, dim = 0): Tensor[] {
+    checkArg('chunk', 'chunks', chunks, POSITIVE_INT);
+    const size = this.shape[normalizeDim('chunk', checkArg('chunk', 'dim', dim, INT), this.ndim)]!;
+    return splitTensor(this, Math.max(1, Math.ceil(size / chunks)), dim);
+  }
+
+  /** A copy with memory of its own. */
+  clone(): Tensor {
+    return dispatch('clone', [this], {});
+  }
+  /** The lower triangle of the last two dims (elements with col - row <= diagonal); the rest is 0. */
+  tril(diagonal = 0): Tensor {
+    return dispatch('tril', [this], { diagonal });
+  }
+  /** The upper triangle of the last two dims (elements with col - row >= diagonal); the rest is 0. */
+  triu(diagonal = 0): Tensor {
+    return dispatch('triu', [this], { diagonal });
+  }
+  /** `value` where `mask` (bool, broadcast to this shape) is true, else this tensor's element. */
+  maskedFill(mask: Tensor, value: Scalar): Tensor {
+    return dispatch('maskedFill', [this, mask], { value });
   }
 
   /** Writes `src` (broadcast, converted to this dtype) into this tensor's elements. */
@@ -260,7 +339,7 @@ export class Tensor implements TensorMeta {
     const result = f();
     try {
       if (shapeStr(result.shape) !== shapeStr(this.shape) || !canCast(result.dtype, this.dtype)) {
-        throw new KilnError(`the result ${result.dtype}${shapeStr(result.shape)} cannot be written into ${this}`, { op });
+        throw new KilnError(`the result ${result.dtype}${shapeStr(result.shape)} cannot be written into ${this.describe()}`, { op });
       }
       return this.copy_(result);
     } finally {
@@ -323,7 +402,9 @@ export function splitTensor(t: Tensor, sizes: number | readonly number[], dim = 
   } else {
     pieces = [...sizes];
     if (pieces.reduce((a, b) => a + b, 0) !== total) {
-      throw new KilnError(`sizes ${shapeStr(pieces)} do not add up to ${total}, the size of dim ${dim} of ${t}`, { op: 'split' });
+      throw new KilnError(`sizes ${shapeStr(pieces)} do not add up to ${total}, the size of dim ${dim} of ${t.describe()}`, {
+        op: 'split',
+      });
     }
   }
   let start = 0;
@@ -332,4 +413,9 @@ export function splitTensor(t: Tensor, sizes: number | readonly number[], dim = 
     start += n;
     return piece;
   });
+}
+
+/** `t`'s values as PyTorch prints them, read back first (the way to print a webgpu tensor). */
+export async function format(t: Tensor): Promise<string> {
+  return formatValues(await t.data(), t.shape, t.dtype, t.device);
 }

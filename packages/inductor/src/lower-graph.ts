@@ -72,7 +72,7 @@ export function lowerGraph(graph: Graph, dynamic: DynamicDims = []): LoweredGrap
   const irOf = (x: Input): LowerInput => {
     if (!(x instanceof Tensor)) return x as Scalar;
     const n = symbolic.get(x);
-    if (!n) throw new KilnError(`${x} is a concrete tensor inside a traced graph; pass it as an input`, { op: 'inductor' });
+    if (!n) throw new KilnError(`${x.describe()} is a concrete tensor inside a traced graph; pass it as an input`, { op: 'inductor' });
     return n;
   };
   const mode: Mode = {

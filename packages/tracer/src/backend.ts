@@ -80,7 +80,9 @@ export function runTraced(graph: Graph, inputs: readonly Tensor[]): Tensor[] {
           x.ndim === p.shape.length &&
           p.shape.every((s, d) => s === x.shape[d] || dyn.includes(d));
         if (!fits)
-          throw new KilnError(`input ${i} (%${p.name}) must be ${p.dtype}[${p.shape}] on ${p.device}, got ${x}`, { op: 'compiled graph' });
+          throw new KilnError(`input ${i} (%${p.name}) must be ${p.dtype}[${p.shape}] on ${p.device}, got ${x.describe()}`, {
+            op: 'compiled graph',
+          });
         values.set(p, x);
       });
       const value = (a: Arg): Input => (isNode(a) ? values.get(a)! : a);
