@@ -6,8 +6,9 @@ import { w4 } from './w4-mlp';
 import { w5 } from './w5-matmul';
 import { w6 } from './w6-transformer-block';
 import { w7 } from './w7-dispatch-bound';
+import { w9 } from './w9-gpt2-small';
 import type { Workload } from './workload';
 
-export const WORKLOADS: readonly Workload[] = [w1, w2, w3, w4, w5, w6, w7];
+export const WORKLOADS: readonly Workload[] = [w1, w2, w3, w4, w5, w6, w7, w9];
 export type { Instance, Model, Tolerance, Workload } from './workload';
 export { callModel, parametersOf } from './workload';

@@ -43,10 +43,9 @@ export function gpt2Block(device: Device) {
   };
 }
 
-function tfjsBlock(tf: Tf, [x]: TfTensor[], p: Record<string, TfTensor>): () => TfTensor {
-  const [, T, C] = x!.shape as [number, number, number];
+/** GPT-2's block in TensorFlow.js, as a function of its input [1, T, C]; the causal mask is made once, as a tfjs user would. */
+export function tfjsBlockFn(tf: Tf, T: number, C: number, p: Record<string, TfTensor>): (x: TfTensor) => TfTensor {
   const hd = C / HEADS;
-  // Causal mask as an additive bias, made once (as a tfjs user would).
   const maskBias = tf.tidy(() => tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([T, T]), -1, 0)), -1e9));
   const layerNorm = (t: TfTensor, w: TfTensor, b: TfTensor) => {
     const { mean, variance } = tf.moments(t, -1, true);
@@ -55,8 +54,8 @@ function tfjsBlock(tf: Tf, [x]: TfTensor[], p: Record<string, TfTensor>): () => 
   const linear = (t: TfTensor, w: TfTensor, b: TfTensor) => tf.add(tf.matMul(t as TfTensor, w, false, true), b);
   const gelu = (t: TfTensor) =>
     tf.mul(tf.mul(t, 0.5), tf.add(tf.tanh(tf.mul(tf.add(t, tf.mul(tf.pow(t, 3), 0.044715)), Math.sqrt(2 / Math.PI))), 1));
-  return () => {
-    const x2 = tf.reshape(x!, [T, C]);
+  return (x) => {
+    const x2 = tf.reshape(x, [T, C]);
     const qkv = linear(layerNorm(x2, p.ln1w!, p.ln1b!), p.attnW!, p.attnB!);
     const [q, k, v] = tf.split(qkv, 3, -1).map((t) => tf.transpose(tf.reshape(t, [T, HEADS, hd]), [1, 0, 2]));
     const scores = tf.add(tf.mul(tf.matMul(q!, k!, false, true), 1 / Math.sqrt(hd)), maskBias);
@@ -65,6 +64,12 @@ function tfjsBlock(tf: Tf, [x]: TfTensor[], p: Record<string, TfTensor>): () => 
     const m = gelu(linear(layerNorm(h, p.ln2w!, p.ln2b!), p.fcW!, p.fcB!));
     return tf.reshape(tf.add(h, linear(m, p.fc2W!, p.fc2B!)), [1, T, C]);
   };
+}
+
+function tfjsBlock(tf: Tf, [x]: TfTensor[], p: Record<string, TfTensor>): () => TfTensor {
+  const [, T, C] = x!.shape as [number, number, number];
+  const block = tfjsBlockFn(tf, T, C, p);
+  return () => block(x!);
 }
 
 export const w6: Workload = {

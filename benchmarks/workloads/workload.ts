@@ -55,10 +55,20 @@ export function callModel(model: Model, args: readonly Tensor[]): Tensor {
   return typeof model === 'function' ? model(...args) : model.forward(...args);
 }
 
-/** A module's parameters: its tensor fields, by name. A function has none. */
+/**
+ * A module's parameters: its tensor fields, by path (`ln1w`, and in child
+ * modules and arrays of them `blocks.3.ln1w`). A function has none.
+ */
 export function parametersOf(model: Model): Record<string, Tensor> {
-  if (typeof model === 'function') return {};
-  return Object.fromEntries(Object.entries(model).filter((entry): entry is [string, Tensor] => entry[1] instanceof Tensor));
+  const out: Record<string, Tensor> = {};
+  const walk = (o: object, prefix: string) => {
+    for (const [k, v] of Object.entries(o)) {
+      if (v instanceof Tensor) out[prefix + k] = v;
+      else if (typeof v === 'object' && v !== null) walk(v, `${prefix}${k}.`);
+    }
+  };
+  if (typeof model !== 'function') walk(model, '');
+  return out;
 }
 
 /** Peers' default tolerance: same formulas, different kernels (summation order, exp/tanh implementations). */
