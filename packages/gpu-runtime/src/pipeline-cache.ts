@@ -145,9 +145,16 @@ export class PipelineCache {
   }
 }
 
+/**
+ * The key: the shader text without a leading comment line. kiln's kernels
+ * start with a comment naming the kernel (`// kiln kernel fused_add_7: ...`)
+ * so that a dump reads well; identical kernels of identical layers differ
+ * only there and must share one pipeline (the name is the label's job).
+ */
 function cacheKey(spec: PipelineKey): string {
   const constants = spec.constants ? JSON.stringify(Object.entries(spec.constants).sort()) : '';
-  return `${spec.entryPoint ?? 'main'}\u0000${constants}\u0000${spec.wgsl}`;
+  const code = spec.wgsl.startsWith('//') ? spec.wgsl.slice(spec.wgsl.indexOf('\n') + 1) : spec.wgsl;
+  return `${spec.entryPoint ?? 'main'}\u0000${constants}\u0000${code}`;
 }
 
 interface Problem {

@@ -71,6 +71,16 @@ describe('GpuRuntime', () => {
     expect(cache.get({ wgsl: `${withConst}\n` })).not.toBe(p1);
   });
 
+  it('shares one pipeline between kernels that differ only in their leading name comment (identical layers)', (ctx) => {
+    if (!gpu.runtime) return ctx.skip(gpu.reason);
+    const cache = gpu.runtime.pipelines;
+    const layer = (n: number) => ({ wgsl: `// kiln kernel fused_add_${n}: add\n${AXPY}`, label: `fused_add_${n}` });
+    const first = cache.get(layer(1));
+    expect(cache.get(layer(2))).toBe(first);
+    expect(cache.get(layer(3))).toBe(first);
+    expect(cache.get({ wgsl: `// kiln kernel other\n${AXPY.replace('* 3.0', '* 4.0')}` })).not.toBe(first);
+  });
+
   it('turns a broken shader into a KilnError quoting the numbered line', async (ctx) => {
     if (!gpu.runtime) return ctx.skip(gpu.reason);
     const broken = AXPY.replace('a[g.x] * 3.0', 'a[g.x] * undefined_thing');
