@@ -241,3 +241,26 @@ describe.each(devices.filter((d) => d === 'webgpu'))('row kernels with one workg
     }
   });
 });
+
+describe.each(devices)('identical layers on %s', (device) => {
+  it('render identical kernels, apart from the comment naming them: one pipeline (or JS function) serves every layer', () => {
+    const layer = (x: Tensor, w: Tensor, g: Tensor) => F.layerNorm(F.gelu(F.linear(x, w)), [16], g);
+    const graph = record(
+      [
+        { shape: [8, 16], dtype: 'float32', device },
+        ...Array.from({ length: 6 }, (_, i) => ({ shape: i % 2 ? [16] : [16, 16], dtype: 'float32' as const, device })),
+      ],
+      (x, ...p) => [0, 2, 4].reduce((h, i) => layer(h, p[i]!, p[i + 1]!), x),
+    );
+    const kernels = compileGraph(graph).kernels;
+    // Kernels that fuse the same ops (the same kernel in another layer) must be the same text but for the first line.
+    const byOps = new Map<string, Set<string>>();
+    for (const k of kernels) {
+      const ops = k.fusedOps.join();
+      byOps.set(ops, (byOps.get(ops) ?? new Set()).add(k.source.slice(k.source.indexOf('\n') + 1)));
+    }
+    const repeated = kernels.filter((k) => kernels.filter((j) => j.fusedOps.join() === k.fusedOps.join()).length >= 3);
+    expect(repeated.length).toBeGreaterThanOrEqual(6); // the matmul and the row kernel of each layer
+    for (const bodies of byOps.values()) expect(bodies.size).toBe(1);
+  });
+});

@@ -84,7 +84,7 @@ export function renderJs(k: Kernel, symCount: number): string {
   const bind = [...k.inputs.map((_, i) => `const in${i} = ins[${i}];`), ...k.outputs.map((_, i) => `const out${i} = outs[${i}];`)];
   return `// kiln kernel ${k.name}: ${k.fusedOps.join(', ')}
 ${helpersFor(text, 'js').join('\n')}
-return function ${k.name}(ins, outs, info, random, fail) {
+return function kernel(ins, outs, info, random, fail) {
 ${indent([...bind, ...body], 2)}
 };`;
 }
@@ -100,7 +100,9 @@ export const jsKernels = new LruCache<string, JsKernel>(JS_KERNEL_LIMIT);
 
 /** Compiles a kernel's JS source once per distinct text (while it is kept). */
 export function buildJs(source: string): JsKernel {
-  return jsKernels.getOrSet(source, () => new Function(`"use strict";\n${source}`)() as JsKernel);
+  // Keyed without the first line, the comment naming the kernel: identical kernels of identical layers share one function.
+  const code = source.startsWith('//') ? source.slice(source.indexOf('\n') + 1) : source;
+  return jsKernels.getOrSet(code, () => new Function(`"use strict";\n${code}`)() as JsKernel);
 }
 
 function store(out: string, index: string, value: string): string {
@@ -122,11 +124,11 @@ function pointwise(k: PointwiseKernel, lang: Lang): string[] {
   ];
 }
 
-function reductionCode(r: RowKernel['reductions'][number]) {
+function reductionCode(r: RowKernel['reductions'][number], local: (r: RowKernel['reductions'][number]) => number) {
   const spec = REDUCTIONS[r.op];
   const t = r.dtype;
-  const a = `acc${r.id}`;
-  const ix = `idx${r.id}`;
+  const a = `acc${local(r)}`;
+  const ix = `idx${local(r)}`;
   // Only argmax/argmin track a position; plain max/min keep the value (-inf stays -inf, NaN wins by the step).
   const tracked = spec.index;
   return {
@@ -143,7 +145,9 @@ function reductionCode(r: RowKernel['reductions'][number]) {
 }
 
 function rows(k: RowKernel, lang: Lang): string[] {
-  const codes = new Map(k.reductions.map((r) => [r.id, reductionCode(r)]));
+  // Names by position in the kernel, not node id: the same kernel in another layer is the same text.
+  const local = (r: RowKernel['reductions'][number]) => k.reductions.indexOf(r);
+  const codes = new Map(k.reductions.map((r) => [r.id, reductionCode(r, local)]));
   const root = new ExprEmitter(
     lang,
     scopeOf(k, (id) => codes.get(id)!.result),
@@ -152,7 +156,7 @@ function rows(k: RowKernel, lang: Lang): string[] {
   const parts: string[] = [];
   for (const r of k.reductions) {
     const code = codes.get(r.id)!;
-    const e = root.child(`r${r.id}_`);
+    const e = root.child(`r${local(r)}_`);
     const v = e.value(r.body, r.dtype);
     const side = r.sideStores.map((st) => store(`out${st.output}`, e.index(st.index), e.value(st.expr, k.outputs[st.output]!.dtype)));
     parts.push(code.declare, `for (let j = 0; j < ${inner}; j++) {`, indent([...e.lines, ...side, code.update(v)], 2), '}');

@@ -196,8 +196,10 @@ function linearInputs(k: PointwiseKernel): Set<number> {
  * memory before the next starts (a later reduction may read an earlier one).
  */
 function renderRows(k: RowKernel, o: WgslOptions): string {
+  // Names by position in the kernel, not node id: the same kernel in another layer is the same text (one pipeline).
+  const local = (r: RowKernel['reductions'][number]) => k.reductions.indexOf(r);
   const L = lang(o.symCount);
-  const codes = new Map(k.reductions.map((r) => [r.id, reductionStatements(r.op, r.dtype, `acc${r.id}`, `idx${r.id}`, r.out)]));
+  const codes = new Map(k.reductions.map((r) => [r.id, reductionStatements(r.op, r.dtype, `acc${local(r)}`, `idx${local(r)}`, r.out)]));
   const root = new ExprEmitter(
     L,
     scopeOf(k, (id) => codes.get(id)!.result),
@@ -209,7 +211,7 @@ function renderRows(k: RowKernel, o: WgslOptions): string {
   const jLoop = perThread ? `for (var j = 0u; j < ${inner}; j++)` : `for (var j = lid.x; j < ${inner}; j += 128u)`;
   for (const r of k.reductions) {
     const code = codes.get(r.id)!;
-    const e = root.child(`r${r.id}_`);
+    const e = root.child(`r${local(r)}_`);
     const v = e.value(r.body, r.dtype);
     const side = r.sideStores.map((st) => {
       const t = k.outputs[st.output]!.dtype;
@@ -217,19 +219,19 @@ function renderRows(k: RowKernel, o: WgslOptions): string {
     });
     parts.push(code.declare, `${jLoop} {`, indent([...e.lines, ...side], 2), `  ${code.update(v)}`, '}');
     if (!perThread) {
-      const part = `part${r.id}`;
+      const part = `part${local(r)}`;
       parts.push(
-        `${part}[lid.x] = acc${r.id};${code.tracked ? ` ${part}i[lid.x] = idx${r.id};` : ''}`,
+        `${part}[lid.x] = acc${local(r)};${code.tracked ? ` ${part}i[lid.x] = idx${local(r)};` : ''}`,
         'workgroupBarrier();',
         'for (var width = 64u; width > 0u; width = width / 2u) {',
         '  if (lid.x < width) {',
-        `    let acc${r.id}2 = ${part}[lid.x + width];${code.tracked ? ` let idx${r.id}2 = ${part}i[lid.x + width];` : ''}`,
+        `    let acc${local(r)}2 = ${part}[lid.x + width];${code.tracked ? ` let idx${local(r)}2 = ${part}i[lid.x + width];` : ''}`,
         `    ${code.combine}`,
-        `    ${part}[lid.x] = acc${r.id};${code.tracked ? ` ${part}i[lid.x] = idx${r.id};` : ''}`,
+        `    ${part}[lid.x] = acc${local(r)};${code.tracked ? ` ${part}i[lid.x] = idx${local(r)};` : ''}`,
         '  }',
         '  workgroupBarrier();',
         '}',
-        `acc${r.id} = ${part}[0];${code.tracked ? ` idx${r.id} = ${part}i[0];` : ''}`,
+        `acc${local(r)} = ${part}[0];${code.tracked ? ` idx${local(r)} = ${part}i[0];` : ''}`,
         'workgroupBarrier();',
       );
     }
@@ -254,7 +256,7 @@ function renderRows(k: RowKernel, o: WgslOptions): string {
     : k.reductions
         .map((r) => {
           const t = W.VALUE_TYPE[r.dtype];
-          return `var<workgroup> part${r.id}: array<${t}, 128>;${codes.get(r.id)!.tracked ? `\nvar<workgroup> part${r.id}i: array<i32, 128>;` : ''}`;
+          return `var<workgroup> part${local(r)}: array<${t}, 128>;${codes.get(r.id)!.tracked ? `\nvar<workgroup> part${local(r)}i: array<i32, 128>;` : ''}`;
         })
         .join('\n');
   const entry = perThread
