@@ -8,7 +8,7 @@
 import { LruCache } from '@kiln/eager';
 import { log } from '@kiln/gpu-runtime';
 import type { CompiledFn, KernelInfo, ResolvedBackend, TracedGraph } from './backend';
-import { runTraced } from './backend';
+import { opByOp } from './backend';
 import type { GuardSet, InputSpec } from './guards';
 import type { ReplayPlan } from './replay';
 import type { SegmentPlan } from './segment';
@@ -65,7 +65,7 @@ export class GraphCache {
     const ops = graph.nodes.flatMap((n) => (n.op === 'call' ? [n.target] : []));
     if (!admit(graph)) {
       const note = 'not compiled (the recompile limit): ran op by op';
-      return { segment: { graph, run: (inputs) => runTraced(graph, inputs), kernels: [], compileMs: 0, ops, note }, fresh: false };
+      return { segment: { graph, run: opByOp(graph), kernels: [], compileMs: 0, ops, note }, fresh: false };
     }
     const started = performance.now();
     const compiled = this.backend.compile(graph, plan.leaves);

@@ -6,7 +6,7 @@
  */
 
 export type { Backend, BackendOption, CompiledFn, KernelInfo } from './backend';
-export { CompileCounter, runTraced, TracedGraph } from './backend';
+export { CompileCounter, TracedGraph } from './backend';
 export type { ClosureRecord } from './closure';
 export type { AnyFunction, Compiled, CompiledExtras, CompileOptions, CompileStats, Module, Recompile } from './compile';
 export { compile, explain } from './compile';
