@@ -24,7 +24,6 @@ import {
   views,
   withMode,
 } from '@kiln/eager';
-import type { Expr } from './ir/expr';
 import type { InputNode, IRNode } from './ir/nodes';
 import { markerOf } from './ir/size';
 import { IdSource, type LowerInput, lower } from './lowering';
@@ -139,5 +138,3 @@ function reachable(outputs: readonly IRNode[]): IRNode[] {
   outputs.forEach(visit);
   return [...seen].sort((a, b) => a.id - b.id);
 }
-
-export type { Expr };
