@@ -25,7 +25,7 @@ import { log, logEnabled } from '@kiln/gpu-runtime';
 import type { TracedGraph } from './backend';
 import type { BreakKind, GraphBreak } from './breaks';
 import { fullgraphError, locate, methodName, userSite } from './breaks';
-import type { CompiledSegment, GraphCache } from './cache';
+import type { CompiledSegment, GraphCache } from './graph-cache';
 import type { LazyArg, Materializer } from './lazy';
 import { LazyTensor, Owned, Pin, sameLayout } from './lazy';
 import { HIDDEN, isProxy, readData } from './property-reads';
@@ -64,6 +64,12 @@ export interface SegmentRun {
   readonly final: boolean;
 }
 
+/** What a traced call did: its graph breaks, and the graphs it ran in order. */
+export interface TracedCall {
+  readonly breaks: readonly GraphBreak[];
+  readonly runs: readonly SegmentRun[];
+}
+
 const isMovement = (op: OpName): op is MovementOp => op in MOVEMENT;
 
 /** The tensor a lazy one is computed from: itself, or the base of its chain of pending views. */
@@ -73,7 +79,7 @@ export function rootOf(t: Tensor): Tensor {
   return r;
 }
 
-export class Recorder implements Mode, Materializer, PlanContext {
+export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
   readonly breaks: GraphBreak[] = [];
   readonly runs: SegmentRun[] = [];
   /** The first fullgraph error (thrown again at the end if the function caught it). */

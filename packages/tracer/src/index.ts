@@ -8,11 +8,12 @@
 export type { Backend, BackendOption, CompiledFn, KernelInfo } from './backend';
 export { CompileCounter, TracedGraph } from './backend';
 export type { ClosureRecord } from './closure';
-export type { AnyFunction, Compiled, CompiledExtras, CompileOptions, CompileStats, Module, Recompile } from './compile';
+export type { AnyFunction, Compiled, CompiledExtras, CompileOptions, Module } from './compile';
 export { compile, explain } from './compile';
 export { disable } from './disable';
-export type { BreakReason, ExplainGraph, ExplainReport } from './explain';
+export type { BreakReason, ExplainGraph, ExplainReport } from './explain-report';
 export type { ExplainNode } from './graph-nodes';
 export { reportToHTML } from './report-html';
 export type { ParamName, SideEffect, SideEffectKind, SourceInfo, SourceSite } from './source-analysis';
 export { analyzeFunction, analyzeSource } from './source-analysis';
+export type { CompileStats, Recompile } from './stats';

@@ -12,8 +12,8 @@
 
 import type { AttrsOf, OpName } from '@kiln/eager';
 import { dispatch, Tensor, withMode } from '@kiln/eager';
-import type { CompiledSegment } from './cache';
-import type { Recorder } from './capture';
+import type { TracedCall } from './capture';
+import type { CompiledSegment } from './graph-cache';
 import type { Getter, InputSpec, Roots } from './guards';
 import { LazyTensor, Owned, Pin } from './lazy';
 import { HIDDEN, isProxy, readData, typeName } from './property-reads';
@@ -78,11 +78,11 @@ function build(t: Template, outs: readonly Tensor[], r: Roots, views: Map<Templa
   }
 }
 
-/** A plan for calls like the one `rec` recorded, or why there is none. */
-export function planReplay(rec: Recorder, spec: InputSpec, roots: Roots, result: unknown): ReplayPlan | string {
-  if (rec.breaks.length > 0) return `graph breaks: ${rec.breaks.length}`;
-  if (rec.runs.length > 1) return `the call ran ${rec.runs.length} graphs`;
-  const run = rec.runs[0];
+/** A plan for calls like `call` (which returned `result`), or why there is none. */
+export function planReplay(call: TracedCall, spec: InputSpec, roots: Roots, result: unknown): ReplayPlan | string {
+  if (call.breaks.length > 0) return `graph breaks: ${call.breaks.length}`;
+  if (call.runs.length > 1) return `the call ran ${call.runs.length} graphs`;
+  const run = call.runs[0];
   // Input tensors by identity, to find which input each graph input is.
   const inputs = new Map<Tensor, Getter>();
   for (const leaf of spec.tensorLeaves) inputs.set(leaf.get(roots) as Tensor, leaf.get);

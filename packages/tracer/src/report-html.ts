@@ -9,13 +9,11 @@
  * fetched: the file opens anywhere, offline.
  */
 import type { KernelInfo } from './backend';
-import type { CompileStats } from './compile';
-import type { ExplainGraph, ExplainReport } from './explain';
+import type { ExplainGraph, ReportData } from './explain-report';
 import type { Box } from './graph-layout';
 import { layoutGraph } from './graph-layout';
 import type { ExplainNode } from './graph-nodes';
-
-export type ReportData = Omit<ExplainReport, 'toString' | 'toHTML'>;
+import type { CompileStats } from './stats';
 
 export interface HTMLOptions {
   /** The compiled function's counters, when the page is written for a compiled function (KILN_REPORT). */
