@@ -19,27 +19,27 @@ import { KilnError, Tensor } from '@kiln/eager';
 import { log } from '@kiln/gpu-runtime';
 import type { BackendOption, ResolvedBackend, TracedGraph } from './backend';
 import { resolveBackend } from './backend';
-import type { RecorderHost, SegmentRun } from './capture';
-import { Recorder } from './capture';
-import type { ClosurePlan, ClosureRecord } from './closure';
-import { Closure } from './closure';
-import { activeRecorder, isAsyncFunction, runUnder } from './context';
-import { Entry } from './entry';
-import type { TraceRecord } from './explain';
-import { makeReport } from './explain';
-import type { ExplainReport } from './explain-report';
-import { GraphCache } from './graph-cache';
-import { graphChange } from './graph-change';
-import type { GuardFailure, InputSpec, Roots } from './guards';
-import { inputSpec } from './guards';
-import { isProxy, readData } from './property-reads';
-import { planReplay } from './replay';
-import { writeReportFile } from './report-file';
-import type { LeafInfo, SegmentPlan } from './segment';
-import type { SourceInfo } from './source-analysis';
-import { analyzeFunction } from './source-analysis';
-import type { CompileStats, Recompile } from './stats';
-import { freshStats, recompileOf } from './stats';
+import { Entry } from './cache/entry';
+import { graphChange } from './cache/graph-change';
+import { planReplay } from './cache/replay';
+import type { CompileStats, Recompile } from './cache/stats';
+import { freshStats, recompileOf } from './cache/stats';
+import { activeRecorder, isAsyncFunction, runUnder } from './capture/context';
+import { GraphCache } from './capture/graph-cache';
+import type { RecorderHost, SegmentRun } from './capture/recorder';
+import { Recorder } from './capture/recorder';
+import type { LeafInfo, SegmentPlan } from './capture/segment';
+import type { ClosurePlan, ClosureRecord } from './guards/closure';
+import { Closure } from './guards/closure';
+import type { GuardFailure, InputSpec, Roots } from './guards/guards';
+import { inputSpec } from './guards/guards';
+import { isProxy, readData } from './guards/property-reads';
+import type { TraceRecord } from './report/explain';
+import { makeReport } from './report/explain';
+import type { ExplainReport } from './report/explain-report';
+import { writeReportFile } from './report/report-file';
+import type { SourceInfo } from './source/analysis';
+import { analyzeFunction } from './source/analysis';
 
 export interface CompileOptions {
   /** `'inductor'` (default), `'eager'` (runs captured graphs op by op), or a backend function. */
@@ -58,7 +58,7 @@ export interface CompileOptions {
    * A getter of the function's free variables, written by the load-time
    * transform (`@kiln/tracer/register`, `kilnPlugin()` from `@kiln/tracer/vite`):
    * they are guarded, read fresh on each call, and the function can replay
-   * (see ./closure). null: none (the transform leaves such a call alone).
+   * (see ./guards/closure). null: none (the transform leaves such a call alone).
    */
   closure?: ClosureRecord | null;
 }

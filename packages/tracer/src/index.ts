@@ -7,13 +7,13 @@
 
 export type { Backend, BackendOption, CompiledFn, KernelInfo } from './backend';
 export { CompileCounter, TracedGraph } from './backend';
-export type { ClosureRecord } from './closure';
+export type { CompileStats, Recompile } from './cache/stats';
+export { disable } from './capture/disable';
 export type { AnyFunction, Compiled, CompiledExtras, CompileOptions, Module } from './compile';
 export { compile, explain } from './compile';
-export { disable } from './disable';
-export type { BreakReason, ExplainGraph, ExplainReport } from './explain-report';
-export type { ExplainNode } from './graph-nodes';
-export { reportToHTML } from './report-html';
-export type { ParamName, SideEffect, SideEffectKind, SourceInfo, SourceSite } from './source-analysis';
-export { analyzeFunction, analyzeSource } from './source-analysis';
-export type { CompileStats, Recompile } from './stats';
+export type { ClosureRecord } from './guards/closure';
+export type { BreakReason, ExplainGraph, ExplainReport } from './report/explain-report';
+export type { ExplainNode } from './report/graph-nodes';
+export { reportToHTML } from './report/report-html';
+export type { ParamName, SideEffect, SideEffectKind, SourceInfo, SourceSite } from './source/analysis';
+export { analyzeFunction, analyzeSource } from './source/analysis';

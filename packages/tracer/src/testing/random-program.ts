@@ -32,7 +32,7 @@ import {
   where,
   withMode,
 } from '@kiln/eager';
-import { disable } from '../disable';
+import { disable } from '../capture/disable';
 
 export type Layout = 'contiguous' | 'offset' | 'step' | 'transpose' | 'expand';
 /** What an input's values are: float32 regimes (ordinary, special, near the largest or the smallest normal), small int32 values, bools, or indices in [0, bound). */

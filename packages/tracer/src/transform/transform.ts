@@ -24,8 +24,8 @@ import { KilnError } from '@kiln/eager';
 import type * as acorn from 'acorn';
 import { parse } from 'acorn';
 import MagicString from 'magic-string';
-import type { Binding, FreeVariable, FunctionNode, Scope, ScopeAnalysis } from './scope';
-import { analyzeScopes, freeVariables, isFunctionNode } from './scope';
+import type { Binding, FreeVariable, FunctionNode, Scope, ScopeAnalysis } from '../source/scope';
+import { analyzeScopes, freeVariables, isFunctionNode } from '../source/scope';
 import type { SourceMapJSON } from './source-map';
 import { chainMaps, inlineComment, readInlineMap } from './source-map';
 

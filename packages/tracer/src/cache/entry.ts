@@ -5,9 +5,9 @@
  * run it eagerly. Every part is bounded.
  */
 import { LruCache } from '@kiln/eager';
-import type { TracedGraph } from './backend';
-import type { GraphCache } from './graph-cache';
-import type { GuardSet, InputSpec } from './guards';
+import type { TracedGraph } from '../backend';
+import type { GraphCache } from '../capture/graph-cache';
+import type { GuardSet, InputSpec } from '../guards/guards';
 import type { ReplayPlan } from './replay';
 
 /** What a cache hit does: run the graph without the JavaScript, run the JavaScript with lazy tensors, or (past the recompile limit) run `fn` eagerly. */
@@ -30,7 +30,7 @@ export class Entry {
   lastGraphs: readonly TracedGraph[] = [];
 
   constructor(
-    /** Replaced, without the closure's guards, when an entry traced with a closure (see ./closure) turns out to re-run. */
+    /** Replaced, without the closure's guards, when an entry traced with a closure (see ../guards/closure) turns out to re-run. */
     public spec: InputSpec,
     readonly graphs: GraphCache,
   ) {}

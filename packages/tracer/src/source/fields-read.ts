@@ -7,7 +7,7 @@
  * are read back as the names the code was written with.
  */
 import { IMPORT_NAMESPACE, parseFunction, sourceOf } from './function-source';
-import { analyzeScopes, freeVariables } from './transform/scope';
+import { analyzeScopes, freeVariables } from './scope';
 
 /** Field paths read off a variable; `'whole'`: the value itself is used. */
 export type FieldUse = readonly (readonly string[])[] | 'whole';

@@ -6,9 +6,9 @@
  * (no file system) the variable is ignored.
  */
 import { log } from '@kiln/gpu-runtime';
+import type { CompileStats } from '../cache/stats';
 import type { ExplainReport } from './explain-report';
 import { reportToHTML } from './report-html';
-import type { CompileStats } from './stats';
 
 interface NodeFs {
   mkdirSync(path: string, options: { recursive: true }): unknown;

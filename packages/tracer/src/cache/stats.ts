@@ -3,7 +3,7 @@
  * recompiles with the guard that failed, entries, graphs compiled, breaks,
  * and the calls that ran eagerly past the limits.
  */
-import type { GuardFailure } from './guards';
+import type { GuardFailure } from '../guards/guards';
 
 export interface Recompile {
   /** The failed guard with its expected and actual values: `x.shape[0] == 8 (got 16)`. */

@@ -3,8 +3,9 @@
  * the call left behind, and its text a person reads; `toHTML()` gives the
  * page of ./report-html.
  */
-import type { TracedCall } from './capture';
-import type { Entry } from './entry';
+
+import type { Entry } from '../cache/entry';
+import type { TracedCall } from '../capture/recorder';
 import type { ExplainGraph, ExplainReport, ReportData } from './explain-report';
 import { describeNodes } from './graph-nodes';
 import { reportToHTML } from './report-html';

@@ -8,9 +8,9 @@
 
 import type { AttrsOf, Input, Mode, OpName, TensorMeta } from '@kiln/eager';
 import { execute, Tensor } from '@kiln/eager';
-import type { Recorder } from './capture';
 import { activeRecorder, isAsyncFunction, runUnder } from './context';
 import { LazyTensor } from './lazy';
+import type { Recorder } from './recorder';
 
 export function disable<F extends (...args: never[]) => unknown>(f: F): F {
   const disabled = function (this: unknown, ...args: unknown[]): unknown {

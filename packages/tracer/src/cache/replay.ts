@@ -5,18 +5,18 @@
  * input of that graph is an input of the function (or a constant it made),
  * and the result is tensors, primitives, arrays and plain objects. (The
  * source-level conditions — no side effects, no free variables — are
- * checked before; see ./compile.) A plan runs the graph on the new call's
+ * checked before; see ../compile.) A plan runs the graph on the new call's
  * inputs and rebuilds the result: new arrays and objects, new output
  * tensors, views of inputs made again as views, primitives as traced.
  */
 
 import type { AttrsOf, OpName } from '@kiln/eager';
 import { dispatch, Tensor, withMode } from '@kiln/eager';
-import type { TracedCall } from './capture';
-import type { CompiledSegment } from './graph-cache';
-import type { Getter, InputSpec, Roots } from './guards';
-import { LazyTensor, Owned, Pin } from './lazy';
-import { HIDDEN, isProxy, readData, typeName } from './property-reads';
+import type { CompiledSegment } from '../capture/graph-cache';
+import { LazyTensor, Owned, Pin } from '../capture/lazy';
+import type { TracedCall } from '../capture/recorder';
+import type { Getter, InputSpec, Roots } from '../guards/guards';
+import { HIDDEN, isProxy, readData, typeName } from '../guards/property-reads';
 
 type Template =
   | { readonly kind: 'value'; readonly value: unknown }
@@ -134,7 +134,7 @@ export function planReplay(call: TracedCall, spec: InputSpec, roots: Roots, resu
   };
 
   const template = (v: unknown, seen: Set<object>): Template | string => {
-    // Getters and Proxies are not run (see ./property-reads): such a result is the function's to build on every call.
+    // Getters and Proxies are not run (see ../guards/property-reads): such a result is the function's to build on every call.
     if (v === HIDDEN) return 'the result holds a getter';
     if ((typeof v === 'object' || typeof v === 'function') && v !== null && isProxy(v)) return 'the result holds a Proxy';
     if (v instanceof Tensor) return tensorTemplate(v);

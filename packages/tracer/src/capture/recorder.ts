@@ -22,16 +22,16 @@
 import type { AttrsOf, Input, Mode, MovementOp, OpName, Storage, TensorMeta, View } from '@kiln/eager';
 import { execute, KilnError, MOVEMENT, setMode, Tensor, views, withMode } from '@kiln/eager';
 import { log, logEnabled } from '@kiln/gpu-runtime';
-import type { TracedGraph } from './backend';
+import type { TracedGraph } from '../backend';
+import { HIDDEN, isProxy, readData } from '../guards/property-reads';
+import type { SourceInfo } from '../source/analysis';
 import type { BreakKind, GraphBreak } from './breaks';
 import { fullgraphError, locate, methodName, userSite } from './breaks';
 import type { CompiledSegment, GraphCache } from './graph-cache';
 import type { LazyArg, Materializer } from './lazy';
 import { LazyTensor, Owned, Pin, sameLayout } from './lazy';
-import { HIDDEN, isProxy, readData } from './property-reads';
 import type { LeafInfo, PlanContext, SegmentPlan } from './segment';
 import { buildGraph, planSegment } from './segment';
-import type { SourceInfo } from './source-analysis';
 import { isRandom, tracingRule } from './tracing-rules';
 
 /** What a recorder needs from the compiled function and the cache entry it records for. */

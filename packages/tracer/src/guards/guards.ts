@@ -12,8 +12,8 @@
  * is guarded as being one and makes the entry re-run (see ./property-reads).
  */
 import { Tensor, views } from '@kiln/eager';
+import type { ParamName } from '../source/analysis';
 import { HIDDEN, inheritedAccessor, isInspectable, isProxy, readData, typeName } from './property-reads';
-import type { ParamName } from './source-analysis';
 
 /** Where a compiled function's inputs come from: its arguments, `this` (the module), and the values of its closure (see ./closure). */
 export interface Roots {

@@ -1,6 +1,6 @@
 /**
  * Closure guards: what the tracer does with the getter the load-time
- * transform passes as `options.closure` (see ./transform/transform).
+ * transform passes as `options.closure` (see ../transform/transform).
  *
  * Each call reads the closure's current values (a variable read before its
  * declaration ran makes that call run `fn` as written). A new cache entry
@@ -23,16 +23,16 @@
  *   reads run it as often as the code says.
  *
  * With every free variable guarded, the entry replays when nothing else
- * forbids it (graph breaks, side effects: see ./compile and ./replay).
+ * forbids it (graph breaks, side effects: see ../compile and ../cache/replay).
  */
 import * as eager from '@kiln/eager';
 import { KilnError, Tensor } from '@kiln/eager';
-import type { FieldUse } from './closure-fields';
-import { fieldsRead } from './closure-fields';
+import type { SourceInfo } from '../source/analysis';
+import { analyzeFunction, analyzeSource } from '../source/analysis';
+import type { FieldUse } from '../source/fields-read';
+import { fieldsRead } from '../source/fields-read';
 import type { Getter, GuardWriter, Roots } from './guards';
 import { isInspectable, readData } from './property-reads';
-import type { SourceInfo } from './source-analysis';
-import { analyzeFunction, analyzeSource } from './source-analysis';
 
 /** What the load-time transform passes to `compile` as `options.closure`. */
 export interface ClosureRecord {

@@ -12,8 +12,8 @@
 import { F, Tensor } from '@kiln/eager';
 import type * as acorn from 'acorn';
 import { IMPORT_NAMESPACE, parseFunction, sourceOf } from './function-source';
-import type { Binding, FunctionNode, Scope, ScopeAnalysis } from './transform/scope';
-import { analyzeScopes, children, isFunctionNode, patternNames } from './transform/scope';
+import type { Binding, FunctionNode, Scope, ScopeAnalysis } from './scope';
+import { analyzeScopes, children, isFunctionNode, patternNames } from './scope';
 
 /** A place in the function's own source: line 1 is the line the function starts on. */
 export interface SourceSite {
@@ -314,7 +314,7 @@ function rootOf(e: AnyNode): AnyNode {
 /**
  * Walks the function once for side effects, escapes and break sites. Which
  * names are local, and what they hold, comes from the scope analysis the
- * load-time transform uses (transform/scope): an identifier it does not
+ * load-time transform uses (./scope): an identifier it does not
  * list as a reference (a declaration, a property name, a label) is none.
  */
 class Analyzer {

@@ -6,8 +6,8 @@
  */
 import { LruCache } from '@kiln/eager';
 import { log } from '@kiln/gpu-runtime';
-import type { CompiledFn, KernelInfo, ResolvedBackend, TracedGraph } from './backend';
-import { opByOp } from './backend';
+import type { CompiledFn, KernelInfo, ResolvedBackend, TracedGraph } from '../backend';
+import { opByOp } from '../backend';
 import type { SegmentPlan } from './segment';
 
 export interface CompiledSegment {

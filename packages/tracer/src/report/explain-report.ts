@@ -4,8 +4,8 @@
  * the guards of its cache entry, whether cache hits replay the graph or
  * re-run the JavaScript and why, and the time spent compiling.
  */
-import type { KernelInfo } from './backend';
-import type { EntryMode } from './entry';
+import type { KernelInfo } from '../backend';
+import type { EntryMode } from '../cache/entry';
 import type { ExplainNode } from './graph-nodes';
 
 export interface BreakReason {
