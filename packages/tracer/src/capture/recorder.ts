@@ -32,7 +32,7 @@ import type { LazyArg, Materializer } from './lazy';
 import { LazyTensor, Owned, Pin, sameLayout } from './lazy';
 import type { LeafInfo, PlanContext, SegmentPlan } from './segment';
 import { buildGraph, planSegment } from './segment';
-import { isRandom, tracingRule } from './tracing-rules';
+import { isRandom, tracingRule, writesInPlace } from './tracing-rules';
 
 /** What a recorder needs from the compiled function and the cache entry it records for. */
 export interface RecorderHost {
@@ -213,7 +213,7 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
     this.graphBreak('op', (m) => `${m && m !== 'dispatch' ? `.${m}()` : op} ${why}`);
     const lazies = inputs.filter((x): x is LazyTensor => x instanceof LazyTensor);
     this.materialize(lazies);
-    if (tracingRule(op).kind === 'break' && (op === 'copy_' || op === 'fill_')) this.beforeWrite((inputs[0] as Tensor).storage);
+    if (writesInPlace(op)) this.beforeWrite((inputs[0] as Tensor).storage);
     return withMode(null, () => execute(op, inputs, attrs, meta));
   }
 
