@@ -73,7 +73,7 @@ function unstableParts(p: Program, values: ReadonlySet<number>): Unstable {
   const inputs = new Set<number>();
   // An in-place write into an input (`x0.add_(...)`) of an unstable value makes the input unstable.
   p.steps.forEach((s, i) => {
-    if (values.has(p.inputs.length + i) && /^\$0\.\w+_\(/.test(s.expr) && s.uses[0]! < p.inputs.length) inputs.add(s.uses[0]!);
+    if (values.has(p.inputs.length + i) && s.inPlace === 'operand' && s.uses[0]! < p.inputs.length) inputs.add(s.uses[0]!);
   });
   return { outputs: new Set(p.outputs.flatMap((v, i) => (values.has(v) ? [i] : []))), inputs };
 }
