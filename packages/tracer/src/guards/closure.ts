@@ -32,6 +32,7 @@ import { analyzeFunction, analyzeSource } from '../source/analysis';
 import type { FieldUse } from '../source/fields-read';
 import { fieldsRead } from '../source/fields-read';
 import type { Getter, GuardWriter, Roots } from './guards';
+import { childPath } from './guards';
 import { isInspectable, readData } from './property-reads';
 
 /** What the load-time transform passes to `compile` as `options.closure`. */
@@ -246,8 +247,6 @@ function tree(paths: readonly (readonly string[])[]): FieldTree | 'whole' {
   return root;
 }
 
-const IDENT = /^[A-Za-z_$][\w$]*$/;
-
 function guardValue(w: GuardWriter, v: unknown, path: string, get: Getter, fields: FieldTree | 'whole'): void {
   if (typeof v === 'function') {
     w.identity(v, path, get);
@@ -260,7 +259,6 @@ function guardValue(w: GuardWriter, v: unknown, path: string, get: Getter, field
   }
   w.sameType(v, path, get);
   for (const [key, sub] of fields) {
-    const child = IDENT.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
-    guardValue(w, readData(v, key), child, (r) => readData(get(r), key), sub);
+    guardValue(w, readData(v, key), childPath(path, key), (r) => readData(get(r), key), sub);
   }
 }

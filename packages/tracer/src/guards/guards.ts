@@ -166,7 +166,8 @@ function isTensor(v: unknown): v is Tensor {
 
 const IDENT = /^[A-Za-z_$][\w$]*$/;
 
-function childPath(path: string, key: string | number): string {
+/** The path of `key` under `path`, as JavaScript reads it: `opts.scale`, `xs[1]`, `cfg["a-b"]`. */
+export function childPath(path: string, key: string | number): string {
   if (typeof key === 'number') return `${path}[${key}]`;
   return IDENT.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
 }
