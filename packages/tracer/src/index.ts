@@ -2,7 +2,7 @@
  * @kiln/tracer: `compile(fn)` captures what an eager tensor function does as
  * guarded graphs (TorchDynamo for TypeScript) and hands them to a backend
  * (the inductor by default), without ever changing what the function does.
- * See DESIGN.md, "Compile API".
+ * How a call runs, and which folder does what: ../README.md.
  */
 
 export type { Backend, BackendOption, CompiledFn, KernelInfo } from './backend';

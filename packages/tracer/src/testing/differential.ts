@@ -6,9 +6,9 @@
  * gives. A failure is shrunk to a smaller program that still fails, and
  * reported with its seed and source.
  *
- * Tolerance (DESIGN.md's float32 rule): NaN must be NaN, an infinity the
- * same infinity, other floats within rtol 1e-4 and atol 1e-5; int32 and
- * bool exactly.
+ * Tolerance (float32's, as the numeric contract in the repository's
+ * README.md says): NaN must be NaN, an infinity the same infinity, other
+ * floats within rtol 1e-4 and atol 1e-5; int32 and bool exactly.
  */
 import { type Device, type DType, manualSeed, type Tensor, tensor } from '@kiln/eager';
 import { compile } from '../compile';

@@ -248,7 +248,7 @@ const STEPS: { weight: number; make: StepGen }[] = [
       const v = p.any();
       if (v === undefined) return undefined;
       const op = p.rng.pick(['sin', 'cos'] as const);
-      // WGSL's sin and cos are accurate on moderate arguments only (see README, numeric contract).
+      // WGSL's sin and cos are accurate on moderate arguments only (the numeric contract in the repository's README.md).
       return { expr: `$0.clamp(-1000, 1000).${op}()`, uses: [v], rounds: true };
     },
   },
