@@ -296,7 +296,7 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
         const raw = results[i]!;
         if (!(raw instanceof Tensor) || raw.dtype !== t.dtype || raw.device !== t.device || raw.shape.join() !== t.shape.join()) {
           throw new KilnError(
-            `the backend returned ${String(raw)} for output ${i} of a graph, expected ${t.dtype}[${t.shape}] on ${t.device}`,
+            `the backend returned ${raw instanceof Tensor ? raw.describe() : String(raw)} for output ${i} of a graph, expected ${t.dtype}[${t.shape}] on ${t.device}`,
             { op: 'compile' },
           );
         }
