@@ -99,7 +99,7 @@ export interface DeviceBackend {
   arange(out: TensorRef, start: number, step: number): void;
   /**
    * Fills out (contiguous float32) with Philox4x32-10 numbers: element i
-   * uses stream position offset + i under key `seed` (see ../random), so all
+   * uses stream position offset + i under key `seed` (see ./random), so all
    * devices give the same numbers.
    */
   random(out: TensorRef, dist: RandomDist, seed: number, offset: number): void;

@@ -46,6 +46,20 @@ describe('graph IR', () => {
     expect(() => runGraph(g, [tensor([1, 2, 3])])).toThrow('runGraph: input 0 (%x) must be float32[2,3], got float32[3]');
   });
 
+  it('runs at any size of the dynamic dims it is given, and only of those', async () => {
+    const g = new Graph();
+    const x = g.placeholder('x', { shape: [2, 3], dtype: 'float32', device: 'cpu' });
+    g.output([g.call('sum', [g.call('exp', [x], {})], { dim: [1], keepdim: false })]);
+    const other = randn([5, 3]);
+    const [y] = runGraph(g, [other], { dynamicDims: [[0]] });
+    expect(y!.shape).toEqual([5]);
+    expect(await y!.toArray()).toEqual(await other.exp().sum(1).toArray());
+    expect(() => runGraph(g, [randn([5, 4])], { dynamicDims: [[0]] })).toThrow(
+      'runGraph: input 0 (%x) must be float32[*,3], got float32[5,4]',
+    );
+    expect(() => runGraph(g, [other])).toThrow('runGraph: input 0 (%x) must be float32[2,3], got float32[5,3]');
+  });
+
   it('a mode sees every op once, composites as one call, and can build the graph', async () => {
     const g = new Graph();
     const nodes = new Map<Tensor, ValueNode>();

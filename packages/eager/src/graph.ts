@@ -53,8 +53,10 @@ function metaOf(m: TensorMeta): { shape: readonly number[]; dtype: DType; device
   return { shape: [...m.shape], dtype: m.dtype, device: m.device };
 }
 
-function typeStr(m: TensorMeta): string {
-  return `${m.dtype}${shapeStr(m.shape)}${m.device === 'cpu' ? '' : ` @${m.device}`}`;
+/** `float32[8,16] @webgpu`; `dynamic` dims print as `*`. */
+function typeStr(m: TensorMeta, dynamic: readonly number[] = []): string {
+  const shape = dynamic.length === 0 ? shapeStr(m.shape) : `[${m.shape.map((s, d) => (dynamic.includes(d) ? '*' : s)).join(',')}]`;
+  return `${m.dtype}${shape}${m.device === 'cpu' ? '' : ` @${m.device}`}`;
 }
 
 function valueStr(v: unknown): string {
@@ -119,22 +121,40 @@ export class Graph {
 }
 
 /**
- * Runs a graph op by op through the dispatcher (the eager kernels, or the
- * installed mode): the `'eager'` compile backend. Inputs must match the
- * placeholders' shapes, dtypes and devices; intermediates are freed.
+ * Dims of each graph input (by placeholder position) whose size may change
+ * between calls: a graph traced at one size runs, or is compiled to run, at
+ * any size of these dims.
  */
-export function runGraph(graph: Graph, inputs: readonly Tensor[]): Tensor[] {
+export type DynamicDims = readonly (readonly number[] | undefined)[];
+
+export interface RunGraphOptions {
+  /** Input dims whose size may differ from the placeholder's; every other size, and dtypes and devices, must match. */
+  readonly dynamicDims?: DynamicDims;
+}
+
+/**
+ * Runs a graph op by op through the dispatcher (the eager kernels, or the
+ * installed mode): the `'eager'` compile backend, and what runs a graph no
+ * compiler took. Inputs must match the placeholders (but for the sizes of
+ * `dynamicDims`); intermediates are freed.
+ */
+export function runGraph(graph: Graph, inputs: readonly Tensor[], options: RunGraphOptions = {}): Tensor[] {
   const placeholders = graph.placeholders;
   if (inputs.length !== placeholders.length) {
     throw new KilnError(`expected ${placeholders.length} inputs, got ${inputs.length}`, { op: 'runGraph' });
   }
+  const dynamic = options.dynamicDims ?? [];
   return tidy(() => {
     const values = new Map<Node, Tensor>();
     placeholders.forEach((p, i) => {
       const x = inputs[i]!;
-      if (typeStr(x) !== typeStr(p)) {
-        throw new KilnError(`input ${i} (%${p.name}) must be ${typeStr(p)}, got ${typeStr(x)}`, { op: 'runGraph' });
-      }
+      const dyn = dynamic[i] ?? [];
+      const fits =
+        x.dtype === p.dtype &&
+        x.device === p.device &&
+        x.ndim === p.shape.length &&
+        p.shape.every((s, d) => s === x.shape[d] || dyn.includes(d));
+      if (!fits) throw new KilnError(`input ${i} (%${p.name}) must be ${typeStr(p, dyn)}, got ${typeStr(x)}`, { op: 'runGraph' });
       values.set(p, x);
     });
     const value = (a: Arg): Input => (isNode(a) ? values.get(a)! : a);

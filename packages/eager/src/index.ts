@@ -26,8 +26,8 @@ export { allocArray, castScalar, DTYPES, promoteTypes, resultType, scalarDtype }
 export type { AttentionOptions } from './functional';
 export { F } from './functional';
 export { cat, matmul, split, stack, where } from './functions';
-export type { Arg, CallNode, Node, OutputNode, PlaceholderNode, ValueNode } from './graph';
-// The op-level graph IR (built by the tracer, consumed by the inductor; runGraph is the 'eager' backend).
+export type { Arg, CallNode, DynamicDims, Node, OutputNode, PlaceholderNode, RunGraphOptions, ValueNode } from './graph';
+// The op-level graph IR (built by the tracer, consumed by the inductor; runGraph is the 'eager' backend and the fallback).
 export { Graph, isNode, runGraph } from './graph';
 export type { MemoryStats } from './memory';
 export { allocStorage, memoryStats, metaStorage, tidy } from './memory';

@@ -2,9 +2,9 @@
  * The inductor's entry: graph -> lowered IR -> schedule -> kernels for the
  * graph's device -> a CompiledGraph (what the tracer's 'inductor' backend calls).
  */
-import { type Graph, KilnError } from '@kiln/eager';
+import { type DynamicDims, type Graph, KilnError } from '@kiln/eager';
 import { currentRuntime, log } from '@kiln/gpu-runtime';
-import { type DynamicDims, lowerGraph } from './lower-graph';
+import { lowerGraph } from './lower-graph';
 import { CompiledGraph } from './runtime/compiled-graph';
 import { schedule } from './schedule';
 

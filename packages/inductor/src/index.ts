@@ -6,6 +6,5 @@
 
 export type { InductorOptions } from './compile';
 export { compileGraph } from './compile';
-export type { DynamicDims } from './lower-graph';
 export type { KernelReport } from './runtime/compiled-graph';
 export { CompiledGraph } from './runtime/compiled-graph';

@@ -9,6 +9,7 @@ import {
   type AttrsOf,
   type CompositeOp,
   DECOMPOSITIONS,
+  type DynamicDims,
   type Graph,
   type Input,
   inferMeta,
@@ -23,7 +24,6 @@ import {
   views,
   withMode,
 } from '@kiln/eager';
-import type { Expr } from './ir/expr';
 import type { InputNode, IRNode } from './ir/nodes';
 import { markerOf } from './ir/size';
 import { IdSource, type LowerInput, lower } from './lowering';
@@ -39,15 +39,13 @@ export interface LoweredGraph {
   origins: Map<number, number[]>;
 }
 
-/**
- * Dims of each graph input that may change between calls. Dims with the same
- * example size share one symbol ("duck sizing", as in PyTorch), so that x
- * [B, S] and mask [B, S] stay broadcast-compatible.
- */
-export type DynamicDims = readonly (readonly number[] | undefined)[];
-
 const isComposite = (op: OpName): op is CompositeOp => OPS[op].kind === 'composite';
 
+/**
+ * `dynamic`: dims of each graph input that may change between calls. Dims
+ * with the same example size share one symbol ("duck sizing", as in
+ * PyTorch), so that x [B, S] and mask [B, S] stay broadcast-compatible.
+ */
 export function lowerGraph(graph: Graph, dynamic: DynamicDims = []): LoweredGraph {
   const symbolOf = new Map<number, number>();
   const symbols: { input: number; dim: number }[][] = [];
@@ -140,5 +138,3 @@ function reachable(outputs: readonly IRNode[]): IRNode[] {
   outputs.forEach(visit);
   return [...seen].sort((a, b) => a.id - b.id);
 }
-
-export type { Expr };

@@ -1,9 +1,9 @@
 /**
- * Lowering: each primitive op of the graph becomes an IR node (../ir/nodes):
+ * Lowering: each primitive op of the graph becomes an IR node (./ir/nodes):
  * elementwise ops, constants, iota, random, gather and cat become pointwise
  * functions of the index; movement ops become index maps (a view costs no
  * kernel and no copy); reductions and matmul become their own node kinds.
- * Composite ops never arrive here: ./decompose rewrites them first.
+ * Composite ops never arrive here: ./lower-graph runs their decompositions first.
  *
  * One table, total over the primitive ops: TypeScript lists a missing rule.
  */

@@ -662,9 +662,41 @@ function collectRandom(e: Expr | Index, into: Set<number>): void {
   children(e).forEach((c) => collectRandom(c, into));
 }
 
-/** Number of value and index nodes in an expression (the inline cost). */
+/**
+ * What each kind of expression node costs to inline: an operation (a call,
+ * index arithmetic, a comparison, a check, a random draw) 1; a load, a
+ * constant, a variable or an accumulator nothing of its own.
+ */
+const NODE_COST: Record<Expr['kind'] | Index['kind'], 0 | 1> = {
+  call: 1,
+  add: 1,
+  mul: 1,
+  div: 1,
+  mod: 1,
+  min: 1,
+  less: 1,
+  fromIndex: 1,
+  value: 1,
+  check: 1,
+  random: 1,
+  load: 0,
+  reload: 0,
+  const: 0,
+  int: 0,
+  var: 0,
+  sym: 0,
+  acc: 0,
+};
+
+/** The inline cost of an expression: 1 plus its operations, a subexpression counted each time it is used. */
 export function exprSize(e: Expr): number {
-  return keyOf(e).split('(').length;
+  return 1 + operations(e);
+}
+
+function operations(e: Expr | Index): number {
+  let n = NODE_COST[e.kind];
+  for (const c of children(e)) n += operations(c);
+  return n;
 }
 
 function sameIndices(a: readonly Index[], b: readonly Index[]): boolean {

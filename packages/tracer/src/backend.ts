@@ -13,8 +13,8 @@
  * their sizes at run time, so one compile serves every size.
  */
 
-import type { Arg, Input, Node, Tensor } from '@kiln/eager';
-import { dispatch, Graph, isNode, KilnError, tidy, withMode } from '@kiln/eager';
+import type { DynamicDims, Tensor } from '@kiln/eager';
+import { Graph, KilnError, runGraph, withMode } from '@kiln/eager';
 import { log } from '@kiln/gpu-runtime';
 import { compileGraph } from '@kiln/inductor';
 
@@ -57,47 +57,16 @@ export interface ResolvedBackend {
   compile(graph: TracedGraph, exampleInputs: readonly Tensor[]): { run: CompiledFn; kernels: readonly KernelInfo[]; note?: string };
 }
 
-/**
- * Runs `graph` op by op through the eager kernels, at whatever sizes the
- * inputs have in the graph's dynamic dims (every other size, and dtypes and
- * devices, must match). The `'eager'` backend.
- */
-export function runTraced(graph: Graph, inputs: readonly Tensor[]): Tensor[] {
-  const placeholders = graph.placeholders;
-  if (inputs.length !== placeholders.length) {
-    throw new KilnError(`expected ${placeholders.length} inputs, got ${inputs.length}`, { op: 'compiled graph' });
-  }
-  const dynamic = graph instanceof TracedGraph ? graph.dynamicDims : new Map<number, readonly number[]>();
-  return withMode(null, () =>
-    tidy(() => {
-      const values = new Map<Node, Tensor>();
-      placeholders.forEach((p, i) => {
-        const x = inputs[i]!;
-        const dyn = dynamic.get(i) ?? [];
-        const fits =
-          x.dtype === p.dtype &&
-          x.device === p.device &&
-          x.ndim === p.shape.length &&
-          p.shape.every((s, d) => s === x.shape[d] || dyn.includes(d));
-        if (!fits)
-          throw new KilnError(`input ${i} (%${p.name}) must be ${p.dtype}[${p.shape}] on ${p.device}, got ${x.describe()}`, {
-            op: 'compiled graph',
-          });
-        values.set(p, x);
-      });
-      const value = (a: Arg): Input => (isNode(a) ? values.get(a)! : a);
-      for (const n of graph.nodes) {
-        if (n.op === 'call') values.set(n, dispatch(n.target, n.args.map(value), n.attrs));
-      }
-      return graph.outputs.map((n) => values.get(n)!);
-    }),
-  );
+/** The dynamic dims of a graph the tracer captured, in the form `runGraph` and the inductor take (a plain Graph has none). */
+function dynamicDimsOf(graph: Graph): DynamicDims {
+  return graph instanceof TracedGraph ? graph.placeholders.map((_, i) => graph.dynamicDims.get(i)) : [];
 }
 
-/** The `'eager'` backend: runs the captured graph op by op (for checking capture). */
-export const eagerBackend: Backend = Object.assign((graph: Graph) => (inputs: readonly Tensor[]) => runTraced(graph, inputs), {
-  dynamic: true,
-});
+/** A captured graph run op by op through the eager kernels (`runGraph`), at any size of its dynamic dims. */
+export function opByOp(graph: Graph): CompiledFn {
+  const dynamicDims = dynamicDimsOf(graph);
+  return (inputs) => runGraph(graph, inputs, { dynamicDims });
+}
 
 /** A testing backend that counts what it is given and runs each graph eagerly. */
 export interface CompileCounter extends Backend {
@@ -116,7 +85,7 @@ function makeCompileCounter(): CompileCounter {
       counter.frameCount++;
       counter.opCount += graph.nodes.filter((n) => n.op === 'call').length;
       counter.graphs.push(graph);
-      return (inputs: readonly Tensor[]) => runTraced(graph, inputs);
+      return opByOp(graph);
     },
     {
       dynamic: true,
@@ -141,10 +110,9 @@ function inductor(): ResolvedBackend {
     name: 'inductor',
     // The inductor reads dynamic sizes at run time: one compile serves every size.
     dynamic: true,
-    compile(graph, exampleInputs) {
+    compile(graph) {
       try {
-        const dynamicDims = graph.placeholders.map((_, i) => graph.dynamicDims.get(i));
-        const compiled = withMode(null, () => compileGraph(graph, { dynamicDims }));
+        const compiled = withMode(null, () => compileGraph(graph, { dynamicDims: dynamicDimsOf(graph) }));
         return {
           run: (inputs) => compiled.run(inputs),
           kernels: compiled.kernels.map((k) => ({
@@ -159,8 +127,7 @@ function inductor(): ResolvedBackend {
         // Correctness first: a graph the inductor cannot compile still runs, op by op.
         const why = error instanceof Error ? error.message : String(error);
         log('perf', `inductor could not compile a graph (${why}); running it eagerly`);
-        void exampleInputs;
-        return { run: (inputs) => runTraced(graph, inputs), kernels: [], note: `inductor failed, ran eagerly: ${why}` };
+        return { run: opByOp(graph), kernels: [], note: `inductor failed, ran eagerly: ${why}` };
       }
     },
   };
@@ -168,8 +135,7 @@ function inductor(): ResolvedBackend {
 
 export function resolveBackend(option: BackendOption | undefined): ResolvedBackend {
   if (option === undefined || option === 'inductor') return inductor();
-  if (option === 'eager')
-    return { name: 'eager', dynamic: true, compile: (graph) => ({ run: (ins) => runTraced(graph, ins), kernels: [] }) };
+  if (option === 'eager') return { name: 'eager', dynamic: true, compile: (graph) => ({ run: opByOp(graph), kernels: [] }) };
   if (typeof option !== 'function') {
     throw new KilnError(
       `backend must be 'inductor', 'eager' or a function (graph, exampleInputs) => (inputs) => outputs, got ${String(option)}`,

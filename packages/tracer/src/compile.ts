@@ -19,23 +19,27 @@ import { KilnError, Tensor } from '@kiln/eager';
 import { log } from '@kiln/gpu-runtime';
 import type { BackendOption, ResolvedBackend, TracedGraph } from './backend';
 import { resolveBackend } from './backend';
-import { Entry, GraphCache } from './cache';
-import type { RecorderHost, SegmentRun } from './capture';
-import { Recorder } from './capture';
-import type { ClosurePlan, ClosureRecord } from './closure';
-import { Closure } from './closure';
-import { activeRecorder, isAsyncFunction, runUnder } from './context';
-import type { ExplainReport, TraceRecord } from './explain';
-import { makeReport } from './explain';
-import { graphChange } from './graph-change';
-import type { GuardFailure, InputSpec, Roots } from './guards';
-import { inputSpec } from './guards';
-import { isProxy, readData } from './property-reads';
-import { planReplay } from './replay';
-import { writeReportFile } from './report-file';
-import type { LeafInfo, SegmentPlan } from './segment';
-import type { SourceInfo } from './source-analysis';
-import { analyzeFunction } from './source-analysis';
+import { Entry } from './cache/entry';
+import { graphChange } from './cache/graph-change';
+import { planReplay } from './cache/replay';
+import type { CompileStats, Recompile } from './cache/stats';
+import { freshStats, recompileOf } from './cache/stats';
+import { activeRecorder, isAsyncFunction, runUnder } from './capture/context';
+import { GraphCache } from './capture/graph-cache';
+import type { RecorderHost, SegmentRun } from './capture/recorder';
+import { Recorder } from './capture/recorder';
+import type { LeafInfo, SegmentPlan } from './capture/segment';
+import type { ClosurePlan, ClosureRecord } from './guards/closure';
+import { Closure } from './guards/closure';
+import type { GuardFailure, InputSpec, Roots } from './guards/guards';
+import { inputSpec } from './guards/guards';
+import { isProxy, readData } from './guards/property-reads';
+import type { TraceRecord } from './report/explain';
+import { makeReport } from './report/explain';
+import type { ExplainReport } from './report/explain-report';
+import { writeReportFile } from './report/report-file';
+import type { SourceInfo } from './source/analysis';
+import { analyzeFunction } from './source/analysis';
 
 export interface CompileOptions {
   /** `'inductor'` (default), `'eager'` (runs captured graphs op by op), or a backend function. */
@@ -54,7 +58,7 @@ export interface CompileOptions {
    * A getter of the function's free variables, written by the load-time
    * transform (`@kiln/tracer/register`, `kilnPlugin()` from `@kiln/tracer/vite`):
    * they are guarded, read fresh on each call, and the function can replay
-   * (see ./closure). null: none (the transform leaves such a call alone).
+   * (see ./guards/closure). null: none (the transform leaves such a call alone).
    */
   closure?: ClosureRecord | null;
 }
@@ -65,31 +69,6 @@ export type AnyFunction = (...args: never[]) => unknown;
 /** An object with a `forward` method: compiled, it is a function calling `forward` with `this` bound to the object. */
 export interface Module {
   forward: AnyFunction;
-}
-
-export interface Recompile {
-  /** The failed guard with its expected and actual values: `x.shape[0] == 8 (got 16)`. */
-  readonly reason: string;
-  readonly guard: string;
-  readonly expected: string;
-  readonly actual: string;
-  /** The call (1-based) that recompiled. */
-  readonly call: number;
-}
-
-export interface CompileStats {
-  calls: number;
-  /** Calls served by an existing cache entry. */
-  cacheHits: number;
-  readonly recompiles: Recompile[];
-  /** Cache entries. */
-  entries: number;
-  /** Graphs the backend was asked to compile. */
-  graphsCompiled: number;
-  /** Graph breaks over all calls. */
-  graphBreaks: number;
-  /** Calls run eagerly past cacheSizeLimit: they matched no entry and the cache was full, or their entry's graph kept changing. */
-  eagerCalls: number;
 }
 
 export interface CompiledExtras {
@@ -535,29 +514,6 @@ class CallHost implements RecorderHost {
     }
     return this.byTensor.get(t);
   }
-}
-
-function freshStats(): CompileStats {
-  return { calls: 0, cacheHits: 0, recompiles: [], entries: 0, graphsCompiled: 0, graphBreaks: 0, eagerCalls: 0 };
-}
-
-function recompileOf(failures: readonly GuardFailure[], call: number): Recompile {
-  const f = failures[0];
-  if (!f)
-    return {
-      reason: 'no guard failed (a guard depends on something that changed while checking)',
-      guard: '',
-      expected: '',
-      actual: '',
-      call,
-    };
-  return {
-    reason: `${f.guard.text} failed: expected ${f.guard.expected}, got ${f.actual}`,
-    guard: f.guard.text,
-    expected: f.guard.expected,
-    actual: f.actual,
-    call,
-  };
 }
 
 function describe(v: unknown): string {

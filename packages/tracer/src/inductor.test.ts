@@ -8,7 +8,7 @@ const gpu = await probeWebGpu();
 if (gpu.runtime) await initWebGpu();
 const devices: Device[] = gpu.runtime ? ['cpu', 'webgpu'] : ['cpu'];
 
-/** float32: rtol 1e-4, atol 1e-5 (DESIGN.md). */
+/** float32: rtol 1e-4, atol 1e-5 (the numeric contract in the repository's README.md). */
 async function expectClose(got: Tensor, want: Tensor): Promise<void> {
   expect(got.shape).toEqual(want.shape);
   expect(got.dtype).toBe(want.dtype);

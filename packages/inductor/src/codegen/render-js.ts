@@ -8,7 +8,7 @@
  * metadata words ([syms..., params...], as on WGSL), the Philox function and
  * the thrower of failed index checks.
  */
-import { type DType, helpersFor, jsConvert, LruCache, REDUCTIONS } from '@kiln/eager';
+import { helpersFor, jsConvert, LruCache, REDUCTIONS } from '@kiln/eager';
 import { type Index, type Size, size } from '../ir/expr';
 import { numelOf } from '../ir/size';
 import { ExprEmitter, inlineIndex, type Lang, scopeOf } from './emit-expr';
@@ -235,5 +235,3 @@ function matmul(k: MatmulKernel, lang: Lang): string[] {
     '}',
   ];
 }
-
-export type { DType };

@@ -6,9 +6,9 @@
  * gives. A failure is shrunk to a smaller program that still fails, and
  * reported with its seed and source.
  *
- * Tolerance (DESIGN.md's float32 rule): NaN must be NaN, an infinity the
- * same infinity, other floats within rtol 1e-4 and atol 1e-5; int32 and
- * bool exactly.
+ * Tolerance (float32's, as the numeric contract in the repository's
+ * README.md says): NaN must be NaN, an infinity the same infinity, other
+ * floats within rtol 1e-4 and atol 1e-5; int32 and bool exactly.
  */
 import { type Device, type DType, manualSeed, type Tensor, tensor } from '@kiln/eager';
 import { compile } from '../compile';
@@ -73,7 +73,7 @@ function unstableParts(p: Program, values: ReadonlySet<number>): Unstable {
   const inputs = new Set<number>();
   // An in-place write into an input (`x0.add_(...)`) of an unstable value makes the input unstable.
   p.steps.forEach((s, i) => {
-    if (values.has(p.inputs.length + i) && /^\$0\.\w+_\(/.test(s.expr) && s.uses[0]! < p.inputs.length) inputs.add(s.uses[0]!);
+    if (values.has(p.inputs.length + i) && s.inPlace === 'operand' && s.uses[0]! < p.inputs.length) inputs.add(s.uses[0]!);
   });
   return { outputs: new Set(p.outputs.flatMap((v, i) => (values.has(v) ? [i] : []))), inputs };
 }

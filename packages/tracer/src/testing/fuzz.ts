@@ -26,9 +26,9 @@ for (let i = 0; i < count; i++) {
   const seed = first + i;
   const program = randomProgram(seed);
   seen.steps += program.steps.length;
-  seen.breaks += program.steps.filter((s) => s.expr.startsWith('brk(')).length;
-  seen.inPlace += program.steps.filter((s) => /\w_\(/.test(s.expr)).length;
-  seen.matmuls += program.steps.filter((s) => /matmul|linear/.test(s.expr)).length;
+  seen.breaks += program.steps.filter((s) => s.breaks).length;
+  seen.inPlace += program.steps.filter((s) => s.inPlace !== undefined).length;
+  seen.matmuls += program.steps.filter((s) => s.matmul).length;
   seen.views += program.inputs.filter((x) => x.layout !== 'contiguous').length;
   seen.special += program.inputs.filter((x) => ['special', 'extreme', 'tiny'].includes(x.values)).length;
   const failure = await checkSeed(seed, devices).catch((error: unknown) => `program ${seed}: ${String(error)}`);

@@ -32,7 +32,7 @@ import {
   where,
   withMode,
 } from '@kiln/eager';
-import { disable } from '../disable';
+import { disable } from '../capture/disable';
 
 export type Layout = 'contiguous' | 'offset' | 'step' | 'transpose' | 'expand';
 /** What an input's values are: float32 regimes (ordinary, special, near the largest or the smallest normal), small int32 values, bools, or indices in [0, bound). */
@@ -58,6 +58,12 @@ export interface Step {
   fragile?: boolean;
   /** A sum or product over many elements (reductions, matmul, norms): cpu accumulates in float64, webgpu in float32. */
   accumulates?: boolean;
+  /** A matrix product (matmul, linear). */
+  matmul?: boolean;
+  /** An in-place write: into a copy of `$0` (`$0.mul(1).add_($1)`), or into `$0` itself, which the caller sees when `$0` is an input. */
+  inPlace?: 'copy' | 'operand';
+  /** A call of `brk`, a function marked with disable(): a graph break. */
+  breaks?: boolean;
 }
 
 export interface Program {
@@ -242,7 +248,7 @@ const STEPS: { weight: number; make: StepGen }[] = [
       const v = p.any();
       if (v === undefined) return undefined;
       const op = p.rng.pick(['sin', 'cos'] as const);
-      // WGSL's sin and cos are accurate on moderate arguments only (see README, numeric contract).
+      // WGSL's sin and cos are accurate on moderate arguments only (the numeric contract in the repository's README.md).
       return { expr: `$0.clamp(-1000, 1000).${op}()`, uses: [v], rounds: true };
     },
   },
@@ -392,8 +398,9 @@ const STEPS: { weight: number; make: StepGen }[] = [
       const x = p.values[a]!;
       const k = x.shape.at(-1)!;
       const b = p.any((t, i) => i !== a && floats(t) && t.ndim >= 1 && t.ndim <= 3 && (t.ndim === 1 ? t.shape[0] : t.shape.at(-2)) === k);
-      if (b !== undefined && p.rng.chance(0.7)) return { expr: `$0.matmul($1)`, uses: [a, b], rounds: true, accumulates: true };
-      return x.ndim < 2 ? undefined : { expr: `$0.matmul($0.transpose(-1, -2))`, uses: [a], rounds: true, accumulates: true };
+      if (b !== undefined && p.rng.chance(0.7))
+        return { expr: `$0.matmul($1)`, uses: [a, b], rounds: true, accumulates: true, matmul: true };
+      return x.ndim < 2 ? undefined : { expr: `$0.matmul($0.transpose(-1, -2))`, uses: [a], rounds: true, accumulates: true, matmul: true };
     },
   },
   {
@@ -406,8 +413,8 @@ const STEPS: { weight: number; make: StepGen }[] = [
       if (w === undefined) return undefined;
       const bias = p.any((t) => t.ndim === 1 && floats(t) && t.shape[0] === p.values[w]!.shape[0]);
       return bias !== undefined && p.rng.chance(0.5)
-        ? { expr: `F.linear($0, $1, $2)`, uses: [a, w, bias], rounds: true, accumulates: true }
-        : { expr: `F.linear($0, $1)`, uses: [a, w], rounds: true, accumulates: true };
+        ? { expr: `F.linear($0, $1, $2)`, uses: [a, w, bias], rounds: true, accumulates: true, matmul: true }
+        : { expr: `F.linear($0, $1)`, uses: [a, w], rounds: true, accumulates: true, matmul: true };
     },
   },
   // composites
@@ -550,16 +557,17 @@ const STEPS: { weight: number; make: StepGen }[] = [
       const [a, b] = [p.any(), p.any()];
       if (a === undefined || b === undefined) return undefined;
       // Writing into an input directly (its caller sees the write), except a broadcast one (its elements share memory).
-      const dst = p.rng.chance(0.3) && a < p.inputs.length && p.inputs[a]!.layout !== 'expand' ? '$0' : '$0.mul(1)';
+      const inPlace = p.rng.chance(0.3) && a < p.inputs.length && p.inputs[a]!.layout !== 'expand' ? 'operand' : 'copy';
+      const dst = inPlace === 'operand' ? '$0' : '$0.mul(1)';
       switch (p.rng.int(4)) {
         case 0:
-          return { expr: `${dst}.add_($1)`, uses: [a, b], rounds: true };
+          return { expr: `${dst}.add_($1)`, uses: [a, b], rounds: true, inPlace };
         case 1:
-          return { expr: `${dst}.mul_(${lit(p.rng.pick(SCALARS))})`, uses: [a], rounds: true };
+          return { expr: `${dst}.mul_(${lit(p.rng.pick(SCALARS))})`, uses: [a], rounds: true, inPlace };
         case 2:
-          return { expr: `${dst}.copy_($1)`, uses: [a, b] };
+          return { expr: `${dst}.copy_($1)`, uses: [a, b], inPlace };
         default:
-          return { expr: `${dst}.fill_(${lit(p.rng.pick(SCALARS))})`, uses: [a] };
+          return { expr: `${dst}.fill_(${lit(p.rng.pick(SCALARS))})`, uses: [a], inPlace };
       }
     },
   },
@@ -569,7 +577,7 @@ const STEPS: { weight: number; make: StepGen }[] = [
     make: (p) => {
       const v = p.any(floats);
       if (v === undefined) return undefined;
-      return { expr: `brk($0)`, uses: [v], rounds: true };
+      return { expr: `brk($0)`, uses: [v], rounds: true, breaks: true };
     },
   },
 ];

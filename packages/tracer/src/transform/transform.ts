@@ -24,8 +24,9 @@ import { KilnError } from '@kiln/eager';
 import type * as acorn from 'acorn';
 import { parse } from 'acorn';
 import MagicString from 'magic-string';
-import type { Binding, FreeVariable, FunctionNode, Scope, ScopeAnalysis } from './scope';
-import { analyzeScopes, freeVariables, isFunctionNode } from './scope';
+import type { Binding, FreeVariable, FunctionNode, Scope, ScopeAnalysis } from '../source/scope';
+import { analyzeScopes, freeVariables, isFunctionNode } from '../source/scope';
+import { TOOLING_HELPERS } from '../source/tooling';
 import type { SourceMapJSON } from './source-map';
 import { chainMaps, inlineComment, readInlineMap } from './source-map';
 
@@ -256,8 +257,8 @@ function closureOf(fn: FunctionNode, at: Scope, scopes: ScopeAnalysis): { names:
         if (!BUILTINS.has(v.name)) globals.push(v.name);
         continue;
       }
-      // esbuild's keepNames helper (tsx emits it): it only names functions, the tracer knows it.
-      if (v.name === '__name' && b.scope.kind === 'module') continue;
+      // A helper a build tool wrote (esbuild's keepNames, which tsx emits): it only names functions, the tracer knows it.
+      if (TOOLING_HELPERS.has(v.name) && b.scope.kind === 'module') continue;
       if (b.from && isKilnModule(b.from.source)) {
         kiln.push(v.name);
         continue;

@@ -6,8 +6,8 @@
  * guard (`slice's end was 7, now 8`).
  */
 import type { CallNode, Graph } from '@kiln/eager';
-import type { TracedGraph } from './backend';
-import { stableKey } from './segment';
+import type { TracedGraph } from '../backend';
+import { stableKey } from '../capture/segment';
 
 export interface GraphChange {
   /** What changed: `slice's end`, `input x`, `its op list`. */

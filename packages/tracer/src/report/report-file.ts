@@ -6,8 +6,8 @@
  * (no file system) the variable is ignored.
  */
 import { log } from '@kiln/gpu-runtime';
-import type { CompileStats } from './compile';
-import type { ExplainReport } from './explain';
+import type { CompileStats } from '../cache/stats';
+import type { ExplainReport } from './explain-report';
 import { reportToHTML } from './report-html';
 
 interface NodeFs {

@@ -1,67 +1,17 @@
 /**
- * The explain report: what compiling a function produced — its graphs (ops
- * and kernels), its graph breaks (reason, location, code frame), the guards
- * of its cache entry, whether cache hits replay the graph or re-run the
- * JavaScript and why, and the time spent compiling — as data and as text a
- * person reads.
+ * The explain report of a traced call (./explain-report), made from what
+ * the call left behind, and its text a person reads; `toHTML()` gives the
+ * page of ./report-html.
  */
-import type { KernelInfo } from './backend';
-import type { GraphBreak } from './breaks';
-import type { Entry, EntryMode } from './cache';
-import type { SegmentRun } from './capture';
-import type { ExplainNode } from './graph-nodes';
+
+import type { Entry } from '../cache/entry';
+import type { TracedCall } from '../capture/recorder';
+import type { ExplainGraph, ExplainReport, ReportData } from './explain-report';
 import { describeNodes } from './graph-nodes';
 import { reportToHTML } from './report-html';
 
-export interface BreakReason {
-  readonly reason: string;
-  /** file:line:column of the user's code, when known. */
-  readonly location: string | null;
-  readonly codeFrame: string | null;
-}
-
-export interface ExplainGraph {
-  /** Op names, in graph order. */
-  readonly ops: readonly string[];
-  /** What the backend made of it (the inductor's kernels; empty for other backends). */
-  readonly kernels: readonly KernelInfo[];
-  /** The graph, printed. */
-  readonly graph: string;
-  /** The graph's nodes as data (what the HTML report draws). */
-  readonly nodes: readonly ExplainNode[];
-  /** Time the backend took to compile it. */
-  readonly compileMs: number;
-  /** Set when the backend could not compile it and it runs op by op. */
-  readonly note?: string;
-}
-
-export interface ExplainReport {
-  readonly name: string;
-  readonly graphCount: number;
-  readonly graphBreakCount: number;
-  readonly breakReasons: readonly BreakReason[];
-  /** Op nodes over all graphs. */
-  readonly opCount: number;
-  /** The guards of the cache entry, as text. */
-  readonly guards: readonly string[];
-  /** What a cache hit does: replay the graph without the JavaScript, re-run the JavaScript with lazy tensors, or (past cacheSizeLimit graph variants) run `fn` eagerly. */
-  readonly mode: EntryMode;
-  /** Why that mode. */
-  readonly modeReason: string;
-  readonly graphs: readonly ExplainGraph[];
-  /** Time spent in the backend compiling these graphs. */
-  readonly compileMs: number;
-  /** Recompiles so far, with the guard that failed. */
-  readonly recompiles: readonly string[];
-  toString(): string;
-  /** The report as one self-contained HTML page: each graph drawn by kernel, breaks, guards, recompiles, kernel sources, timings. */
-  toHTML(): string;
-}
-
-/** What one traced call left behind. */
-export interface TraceRecord {
-  readonly breaks: readonly GraphBreak[];
-  readonly runs: readonly SegmentRun[];
+/** What one traced call left behind, and the entry it traced for. */
+export interface TraceRecord extends TracedCall {
   readonly entry: Entry;
 }
 
@@ -76,7 +26,7 @@ export function makeReport(name: string, trace: TraceRecord | null, recompiles: 
     compileMs: r.segment.compileMs,
   }));
   const entry = trace?.entry;
-  const report: Omit<ExplainReport, 'toString' | 'toHTML'> = {
+  const report: ReportData = {
     name,
     graphCount: graphs.length,
     graphBreakCount: trace?.breaks.length ?? 0,
@@ -107,7 +57,7 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
-export function formatReport(r: Omit<ExplainReport, 'toString' | 'toHTML'>): string {
+export function formatReport(r: ReportData): string {
   const out: string[] = [];
   out.push(`kiln explain: ${r.name || '<anonymous>'}`);
   out.push(

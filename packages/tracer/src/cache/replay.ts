@@ -5,18 +5,18 @@
  * input of that graph is an input of the function (or a constant it made),
  * and the result is tensors, primitives, arrays and plain objects. (The
  * source-level conditions — no side effects, no free variables — are
- * checked before; see ./compile.) A plan runs the graph on the new call's
+ * checked before; see ../compile.) A plan runs the graph on the new call's
  * inputs and rebuilds the result: new arrays and objects, new output
  * tensors, views of inputs made again as views, primitives as traced.
  */
 
 import type { AttrsOf, OpName } from '@kiln/eager';
 import { dispatch, Tensor, withMode } from '@kiln/eager';
-import type { CompiledSegment } from './cache';
-import type { Recorder } from './capture';
-import type { Getter, InputSpec, Roots } from './guards';
-import { LazyTensor, Owned, Pin } from './lazy';
-import { HIDDEN, isProxy, readData, typeName } from './property-reads';
+import type { CompiledSegment } from '../capture/graph-cache';
+import { LazyTensor, Owned, Pin } from '../capture/lazy';
+import type { TracedCall } from '../capture/recorder';
+import type { Getter, InputSpec, Roots } from '../guards/guards';
+import { HIDDEN, isProxy, readData, typeName } from '../guards/property-reads';
 
 type Template =
   | { readonly kind: 'value'; readonly value: unknown }
@@ -78,11 +78,11 @@ function build(t: Template, outs: readonly Tensor[], r: Roots, views: Map<Templa
   }
 }
 
-/** A plan for calls like the one `rec` recorded, or why there is none. */
-export function planReplay(rec: Recorder, spec: InputSpec, roots: Roots, result: unknown): ReplayPlan | string {
-  if (rec.breaks.length > 0) return `graph breaks: ${rec.breaks.length}`;
-  if (rec.runs.length > 1) return `the call ran ${rec.runs.length} graphs`;
-  const run = rec.runs[0];
+/** A plan for calls like `call` (which returned `result`), or why there is none. */
+export function planReplay(call: TracedCall, spec: InputSpec, roots: Roots, result: unknown): ReplayPlan | string {
+  if (call.breaks.length > 0) return `graph breaks: ${call.breaks.length}`;
+  if (call.runs.length > 1) return `the call ran ${call.runs.length} graphs`;
+  const run = call.runs[0];
   // Input tensors by identity, to find which input each graph input is.
   const inputs = new Map<Tensor, Getter>();
   for (const leaf of spec.tensorLeaves) inputs.set(leaf.get(roots) as Tensor, leaf.get);
@@ -134,7 +134,7 @@ export function planReplay(rec: Recorder, spec: InputSpec, roots: Roots, result:
   };
 
   const template = (v: unknown, seen: Set<object>): Template | string => {
-    // Getters and Proxies are not run (see ./property-reads): such a result is the function's to build on every call.
+    // Getters and Proxies are not run (see ../guards/property-reads): such a result is the function's to build on every call.
     if (v === HIDDEN) return 'the result holds a getter';
     if ((typeof v === 'object' || typeof v === 'function') && v !== null && isProxy(v)) return 'the result holds a Proxy';
     if (v instanceof Tensor) return tensorTemplate(v);

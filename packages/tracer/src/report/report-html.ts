@@ -8,14 +8,12 @@
  * JavaScript source, and the timings. No script, font or stylesheet is
  * fetched: the file opens anywhere, offline.
  */
-import type { KernelInfo } from './backend';
-import type { CompileStats } from './compile';
-import type { ExplainGraph, ExplainReport } from './explain';
+import type { KernelInfo } from '../backend';
+import type { CompileStats } from '../cache/stats';
+import type { ExplainGraph, ReportData } from './explain-report';
 import type { Box } from './graph-layout';
 import { layoutGraph } from './graph-layout';
 import type { ExplainNode } from './graph-nodes';
-
-export type ReportData = Omit<ExplainReport, 'toString' | 'toHTML'>;
 
 export interface HTMLOptions {
   /** The compiled function's counters, when the page is written for a compiled function (KILN_REPORT). */

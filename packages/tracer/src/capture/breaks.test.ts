@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { Tensor } from '@kiln/eager';
 import { KilnError, randn, tensor } from '@kiln/eager';
 import { describe, expect, it } from 'vitest';
-import { CompileCounter, compile, disable, explain } from './index';
+import { CompileCounter, compile, disable, explain } from '../index';
 
 const values = (t: Tensor) => t.toArray();
 const ops = (cnt: CompileCounter) => cnt.graphs.map((g) => g.nodes.flatMap((n) => (n.op === 'call' ? [n.target] : [])));
@@ -103,7 +103,7 @@ describe('data-dependent control flow', () => {
     const b = report.breakReasons[0]!;
     expect(b.reason).toBe('.item() reads the data of a traced tensor float32[]');
     const line = lineOf('ITEM-BREAK');
-    expect(b.location).toMatch(new RegExp(`packages/tracer/src/breaks\\.test\\.ts:${line}:\\d+$`));
+    expect(b.location).toMatch(new RegExp(`packages/tracer/src/capture/breaks\\.test\\.ts:${line}:\\d+$`));
     expect(b.codeFrame).toContain(`> ${line} |     if ((await s.item()) > 0)`);
     expect(b.codeFrame).toMatch(/\|\s+\^/);
     expect(report.mode).toBe('re-run');

@@ -38,6 +38,11 @@ export function tracingRule(op: OpName): TracingRule {
   return def ? BY_KIND[def.kind] : { kind: 'break', why: 'has no tracing rule' };
 }
 
+/** Ops that write into their first input (`copy_`, `fill_`; `add_` and the like are made of these): pending reads of that memory must run first. */
+export function writesInPlace(op: OpName): boolean {
+  return OPS[op].kind === 'inplace';
+}
+
 const RANDOM = new Set<string>([...Object.keys(OPS).filter((op) => OPS[op as OpName].kind === 'random'), 'dropout']);
 
 /** Ops that draw from the global random stream: they run in the graph of the first segment that runs after them, in order. */

@@ -8,7 +8,7 @@
  * repeats. The Graph itself is only built when the key is new.
  */
 import type { Tensor } from '@kiln/eager';
-import { TracedGraph } from './backend';
+import { TracedGraph } from '../backend';
 import type { LazyArg } from './lazy';
 import { LazyTensor, Pin } from './lazy';
 

@@ -8,9 +8,10 @@
 
 import type { AttrsOf, Input, Mode, OpName, TensorMeta } from '@kiln/eager';
 import { execute, Tensor } from '@kiln/eager';
-import type { Recorder } from './capture';
 import { activeRecorder, isAsyncFunction, runUnder } from './context';
 import { LazyTensor } from './lazy';
+import type { Recorder } from './recorder';
+import { writesInPlace } from './tracing-rules';
 
 export function disable<F extends (...args: never[]) => unknown>(f: F): F {
   const disabled = function (this: unknown, ...args: unknown[]): unknown {
@@ -34,7 +35,7 @@ export function disable<F extends (...args: never[]) => unknown>(f: F): F {
 function watch(rec: Recorder): Mode {
   return {
     call<N extends OpName>(op: N, inputs: readonly Input[], attrs: AttrsOf[N], meta: TensorMeta): Tensor {
-      if (op === 'copy_' || op === 'fill_') rec.beforeWrite((inputs[0] as Tensor).storage);
+      if (writesInPlace(op)) rec.beforeWrite((inputs[0] as Tensor).storage);
       return execute(op, inputs, attrs, meta);
     },
   };

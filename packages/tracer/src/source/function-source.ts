@@ -8,10 +8,7 @@
 
 import type * as acorn from 'acorn';
 import { parse } from 'acorn';
-import type { FunctionNode } from './transform/scope';
-
-/** Names the test runner or bundler gives imported modules (`import { F } from ...` becomes `__vi_import_0__.F`). */
-export const IMPORT_NAMESPACE = /^__(vi|vite_ssr)_import_\d+__$/;
+import type { FunctionNode } from './scope';
 
 /** `fn.toString()`, or '' where even that throws (a revoked proxy). */
 export function sourceOf(fn: (...args: never[]) => unknown): string {

@@ -5,8 +5,8 @@
  */
 import { Tensor, tensor } from '@kiln/eager';
 import { describe, expect, it } from 'vitest';
-import type { CompileOptions } from './index';
-import { compile } from './index';
+import type { CompileOptions } from '../index';
+import { compile } from '../index';
 
 type Fn = (...args: never[]) => unknown;
 

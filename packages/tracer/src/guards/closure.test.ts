@@ -1,12 +1,12 @@
 /**
  * The tracer's side of closure guarding. Each `closure` record below is
  * written by hand exactly as the load-time transform writes it (see
- * ./transform/transform.test.ts for the transform itself, and
+ * ../transform/transform.test.ts for the transform itself, and
  * test/closure-transform.test.ts for the two together).
  */
 import { Tensor, tensor } from '@kiln/eager';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { CompileCounter, compile } from './index';
+import { CompileCounter, compile } from '../index';
 
 const values = (t: unknown) => (t as Tensor).toArray();
 

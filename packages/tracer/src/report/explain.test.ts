@@ -1,7 +1,7 @@
 import type { Tensor } from '@kiln/eager';
 import { tensor } from '@kiln/eager';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { CompileCounter, compile, disable, explain } from './index';
+import { CompileCounter, compile, disable, explain } from '../index';
 
 afterEach(() => {
   vi.restoreAllMocks();

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import type { Tensor } from '@kiln/eager';
 import { F, manualSeed, randn, tensor } from '@kiln/eager';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ExplainReport } from './index';
-import { compile, explain } from './index';
+import type { ExplainReport } from '../index';
+import { compile, explain } from '../index';
 
 /**
  * Two graph breaks (two `.item()` reads), an extern (an int32 matmul runs as its eager kernel), fusible chains.

@@ -11,9 +11,10 @@
 
 import { F, Tensor } from '@kiln/eager';
 import type * as acorn from 'acorn';
-import { IMPORT_NAMESPACE, parseFunction, sourceOf } from './function-source';
-import type { Binding, FunctionNode, Scope, ScopeAnalysis } from './transform/scope';
-import { analyzeScopes, children, isFunctionNode, patternNames } from './transform/scope';
+import { parseFunction, sourceOf } from './function-source';
+import type { Binding, FunctionNode, Scope, ScopeAnalysis } from './scope';
+import { analyzeScopes, children, isFunctionNode, patternNames } from './scope';
+import { IMPORT_NAMESPACE, TOOLING_HELPERS } from './tooling';
 
 /** A place in the function's own source: line 1 is the line the function starts on. */
 export interface SourceSite {
@@ -99,14 +100,6 @@ const PURE_GLOBALS = new Set([
   'ArrayBuffer',
   'RegExp',
 ]);
-
-/**
- * Helpers that build tools insert into compiled code: esbuild (and so tsx
- * and Vite) wraps functions in `__name(fn, "name")` to keep their names. It
- * only sets `fn.name`; treating it as an unknown call would make every
- * function run through tsx look like it calls unanalyzed code.
- */
-const TOOLING_HELPERS = new Set(['__name']);
 
 /** Globals whose use is itself a side effect (or reads something that changes between calls). */
 const IMPURE_GLOBALS: Record<string, SideEffectKind> = {
@@ -314,7 +307,7 @@ function rootOf(e: AnyNode): AnyNode {
 /**
  * Walks the function once for side effects, escapes and break sites. Which
  * names are local, and what they hold, comes from the scope analysis the
- * load-time transform uses (transform/scope): an identifier it does not
+ * load-time transform uses (./scope): an identifier it does not
  * list as a reference (a declaration, a property name, a label) is none.
  */
 class Analyzer {

@@ -13,8 +13,8 @@
 import type { AsyncLocalStorage } from 'node:async_hooks';
 import type { AttrsOf, Input, Mode, OpName, Tensor, TensorMeta } from '@kiln/eager';
 import { execute, getMode, setMode, withMode } from '@kiln/eager';
-import { Recorder } from './capture';
-import { isProxy } from './property-reads';
+import { isProxy } from '../guards/property-reads';
+import { Recorder } from './recorder';
 
 let storage: AsyncLocalStorage<Mode> | null | undefined;
 

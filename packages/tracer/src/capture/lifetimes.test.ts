@@ -1,7 +1,7 @@
 import type { Tensor } from '@kiln/eager';
 import { memoryStats, randn, tensor, tidy } from '@kiln/eager';
 import { describe, expect, it } from 'vitest';
-import { CompileCounter, compile, disable } from './index';
+import { CompileCounter, compile, disable } from '../index';
 
 const values = (t: Tensor) => t.toArray();
 const mark = disable((t: Tensor) => t);

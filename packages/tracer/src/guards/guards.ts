@@ -12,8 +12,8 @@
  * is guarded as being one and makes the entry re-run (see ./property-reads).
  */
 import { Tensor, views } from '@kiln/eager';
+import type { ParamName } from '../source/analysis';
 import { HIDDEN, inheritedAccessor, isInspectable, isProxy, readData, typeName } from './property-reads';
-import type { ParamName } from './source-analysis';
 
 /** Where a compiled function's inputs come from: its arguments, `this` (the module), and the values of its closure (see ./closure). */
 export interface Roots {
@@ -166,7 +166,8 @@ function isTensor(v: unknown): v is Tensor {
 
 const IDENT = /^[A-Za-z_$][\w$]*$/;
 
-function childPath(path: string, key: string | number): string {
+/** The path of `key` under `path`, as JavaScript reads it: `opts.scale`, `xs[1]`, `cfg["a-b"]`. */
+export function childPath(path: string, key: string | number): string {
   if (typeof key === 'number') return `${path}[${key}]`;
   return IDENT.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { analyzeFunction, analyzeSource } from './source-analysis';
+import { analyzeFunction, analyzeSource } from './analysis';
 
 const a = (src: string) => analyzeSource(src);
 

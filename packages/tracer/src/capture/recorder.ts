@@ -22,17 +22,17 @@
 import type { AttrsOf, Input, Mode, MovementOp, OpName, Storage, TensorMeta, View } from '@kiln/eager';
 import { execute, KilnError, MOVEMENT, setMode, Tensor, views, withMode } from '@kiln/eager';
 import { log, logEnabled } from '@kiln/gpu-runtime';
-import type { TracedGraph } from './backend';
+import type { TracedGraph } from '../backend';
+import { HIDDEN, isProxy, readData } from '../guards/property-reads';
+import type { SourceInfo } from '../source/analysis';
 import type { BreakKind, GraphBreak } from './breaks';
 import { fullgraphError, locate, methodName, userSite } from './breaks';
-import type { CompiledSegment, GraphCache } from './cache';
+import type { CompiledSegment, GraphCache } from './graph-cache';
 import type { LazyArg, Materializer } from './lazy';
 import { LazyTensor, Owned, Pin, sameLayout } from './lazy';
-import { HIDDEN, isProxy, readData } from './property-reads';
 import type { LeafInfo, PlanContext, SegmentPlan } from './segment';
 import { buildGraph, planSegment } from './segment';
-import type { SourceInfo } from './source-analysis';
-import { isRandom, tracingRule } from './tracing-rules';
+import { isRandom, tracingRule, writesInPlace } from './tracing-rules';
 
 /** What a recorder needs from the compiled function and the cache entry it records for. */
 export interface RecorderHost {
@@ -64,6 +64,12 @@ export interface SegmentRun {
   readonly final: boolean;
 }
 
+/** What a traced call did: its graph breaks, and the graphs it ran in order. */
+export interface TracedCall {
+  readonly breaks: readonly GraphBreak[];
+  readonly runs: readonly SegmentRun[];
+}
+
 const isMovement = (op: OpName): op is MovementOp => op in MOVEMENT;
 
 /** The tensor a lazy one is computed from: itself, or the base of its chain of pending views. */
@@ -73,7 +79,7 @@ export function rootOf(t: Tensor): Tensor {
   return r;
 }
 
-export class Recorder implements Mode, Materializer, PlanContext {
+export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
   readonly breaks: GraphBreak[] = [];
   readonly runs: SegmentRun[] = [];
   /** The first fullgraph error (thrown again at the end if the function caught it). */
@@ -207,7 +213,7 @@ export class Recorder implements Mode, Materializer, PlanContext {
     this.graphBreak('op', (m) => `${m && m !== 'dispatch' ? `.${m}()` : op} ${why}`);
     const lazies = inputs.filter((x): x is LazyTensor => x instanceof LazyTensor);
     this.materialize(lazies);
-    if (tracingRule(op).kind === 'break' && (op === 'copy_' || op === 'fill_')) this.beforeWrite((inputs[0] as Tensor).storage);
+    if (writesInPlace(op)) this.beforeWrite((inputs[0] as Tensor).storage);
     return withMode(null, () => execute(op, inputs, attrs, meta));
   }
 
@@ -290,7 +296,7 @@ export class Recorder implements Mode, Materializer, PlanContext {
         const raw = results[i]!;
         if (!(raw instanceof Tensor) || raw.dtype !== t.dtype || raw.device !== t.device || raw.shape.join() !== t.shape.join()) {
           throw new KilnError(
-            `the backend returned ${String(raw)} for output ${i} of a graph, expected ${t.dtype}[${t.shape}] on ${t.device}`,
+            `the backend returned ${raw instanceof Tensor ? raw.describe() : String(raw)} for output ${i} of a graph, expected ${t.dtype}[${t.shape}] on ${t.device}`,
             { op: 'compile' },
           );
         }

@@ -6,8 +6,9 @@
  * what is read. Names a test runner gave imports (`__vi_import_0__.F`)
  * are read back as the names the code was written with.
  */
-import { IMPORT_NAMESPACE, parseFunction, sourceOf } from './function-source';
-import { analyzeScopes, freeVariables } from './transform/scope';
+import { parseFunction, sourceOf } from './function-source';
+import { analyzeScopes, freeVariables } from './scope';
+import { IMPORT_NAMESPACE } from './tooling';
 
 /** Field paths read off a variable; `'whole'`: the value itself is used. */
 export type FieldUse = readonly (readonly string[])[] | 'whole';

@@ -1,16 +1,13 @@
 /**
- * The cache of a compiled function: entries checked in order, each with
- * its guards and what a cache hit does — replay a plan without running the
- * JavaScript, re-run it with lazy tensors, or (past the recompile limit)
- * run it eagerly — and the compiled graphs, found by structure (see
- * ./segment) and shared by the entries. Every part is bounded.
+ * The compiled graphs of a compiled function, found by the structure key of
+ * the segment that needs them (see ./segment) and shared by its cache
+ * entries, so that re-running the JavaScript compiles nothing new while the
+ * structure repeats. Bounded: least recently used graphs are dropped first.
  */
 import { LruCache } from '@kiln/eager';
 import { log } from '@kiln/gpu-runtime';
-import type { CompiledFn, KernelInfo, ResolvedBackend, TracedGraph } from './backend';
-import { runTraced } from './backend';
-import type { GuardSet, InputSpec } from './guards';
-import type { ReplayPlan } from './replay';
+import type { CompiledFn, KernelInfo, ResolvedBackend, TracedGraph } from '../backend';
+import { opByOp } from '../backend';
 import type { SegmentPlan } from './segment';
 
 export interface CompiledSegment {
@@ -65,7 +62,7 @@ export class GraphCache {
     const ops = graph.nodes.flatMap((n) => (n.op === 'call' ? [n.target] : []));
     if (!admit(graph)) {
       const note = 'not compiled (the recompile limit): ran op by op';
-      return { segment: { graph, run: (inputs) => runTraced(graph, inputs), kernels: [], compileMs: 0, ops, note }, fresh: false };
+      return { segment: { graph, run: opByOp(graph), kernels: [], compileMs: 0, ops, note }, fresh: false };
     }
     const started = performance.now();
     const compiled = this.backend.compile(graph, plan.leaves);
@@ -81,35 +78,5 @@ export class GraphCache {
     log('perf', `${this.backend.name}: compiled a graph of ${segment.ops.length} ops in ${segment.compileMs.toFixed(1)} ms`);
     this.onCompile(segment);
     return { segment, fresh: true };
-  }
-}
-
-/** What a cache hit does: run the graph without the JavaScript, run the JavaScript with lazy tensors, or (past the recompile limit) run `fn` eagerly. */
-export type EntryMode = 'replay' | 're-run' | 'eager';
-
-/** Replay plans kept per entry (one per distinct size of its dynamic dims). */
-const MAX_PLANS = 64;
-
-export class Entry {
-  mode: EntryMode = 're-run';
-  /** Why the entry re-runs the JavaScript or runs eagerly (empty for replay). */
-  modeReasons: string[] = [];
-  /** Replay plans by the sizes of the dynamic dims; null: calls with those sizes re-run. */
-  readonly plans = new LruCache<string, ReplayPlan | null>(MAX_PLANS);
-  /** Base keys of the graphs its calls ran: a re-running call that runs any other structure recompiles. */
-  readonly structures = new Set<string>();
-  /** Graph structures compiled for it: its first call's, then one per call whose structure was new (at most cacheSizeLimit). */
-  variants = 1;
-  /** The graphs its last call ran, in order (what a change is described against). */
-  lastGraphs: readonly TracedGraph[] = [];
-
-  constructor(
-    /** Replaced, without the closure's guards, when an entry traced with a closure (see ./closure) turns out to re-run. */
-    public spec: InputSpec,
-    readonly graphs: GraphCache,
-  ) {}
-
-  get guards(): GuardSet {
-    return this.spec.guards;
   }
 }

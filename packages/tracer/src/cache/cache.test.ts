@@ -1,7 +1,7 @@
 import type { Tensor } from '@kiln/eager';
 import { randn, tensor } from '@kiln/eager';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { CompileCounter, compile } from './index';
+import { CompileCounter, compile } from '../index';
 
 const values = (t: Tensor) => t.toArray();
 

@@ -1,6 +1,6 @@
 /**
  * Closure guards: what the tracer does with the getter the load-time
- * transform passes as `options.closure` (see ./transform/transform).
+ * transform passes as `options.closure` (see ../transform/transform).
  *
  * Each call reads the closure's current values (a variable read before its
  * declaration ran makes that call run `fn` as written). A new cache entry
@@ -23,16 +23,17 @@
  *   reads run it as often as the code says.
  *
  * With every free variable guarded, the entry replays when nothing else
- * forbids it (graph breaks, side effects: see ./compile and ./replay).
+ * forbids it (graph breaks, side effects: see ../compile and ../cache/replay).
  */
 import * as eager from '@kiln/eager';
 import { KilnError, Tensor } from '@kiln/eager';
-import type { FieldUse } from './closure-fields';
-import { fieldsRead } from './closure-fields';
+import type { SourceInfo } from '../source/analysis';
+import { analyzeFunction, analyzeSource } from '../source/analysis';
+import type { FieldUse } from '../source/fields-read';
+import { fieldsRead } from '../source/fields-read';
 import type { Getter, GuardWriter, Roots } from './guards';
+import { childPath } from './guards';
 import { isInspectable, readData } from './property-reads';
-import type { SourceInfo } from './source-analysis';
-import { analyzeFunction, analyzeSource } from './source-analysis';
 
 /** What the load-time transform passes to `compile` as `options.closure`. */
 export interface ClosureRecord {
@@ -246,8 +247,6 @@ function tree(paths: readonly (readonly string[])[]): FieldTree | 'whole' {
   return root;
 }
 
-const IDENT = /^[A-Za-z_$][\w$]*$/;
-
 function guardValue(w: GuardWriter, v: unknown, path: string, get: Getter, fields: FieldTree | 'whole'): void {
   if (typeof v === 'function') {
     w.identity(v, path, get);
@@ -260,7 +259,6 @@ function guardValue(w: GuardWriter, v: unknown, path: string, get: Getter, field
   }
   w.sameType(v, path, get);
   for (const [key, sub] of fields) {
-    const child = IDENT.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
-    guardValue(w, readData(v, key), child, (r) => readData(get(r), key), sub);
+    guardValue(w, readData(v, key), childPath(path, key), (r) => readData(get(r), key), sub);
   }
 }

@@ -1,12 +1,12 @@
 /**
- * compiled == eager and webgpu == cpu over random programs (./testing):
+ * compiled == eager and webgpu == cpu over random programs (./random-program, ./differential):
  * 500 seeded programs in CI (`pnpm fuzz` runs 10k), and every program the
  * generator found failing once, shrunk, kept here as a regression case.
  */
 import { devicesUnderTest } from '@kiln/eager/testing';
 import { describe, expect, it } from 'vitest';
-import { checkSeed, problemOf } from './testing/differential';
-import { type Program, programText } from './testing/random-program';
+import { checkSeed, problemOf } from './differential';
+import { type Program, programText } from './random-program';
 
 const devices = await devicesUnderTest();
 

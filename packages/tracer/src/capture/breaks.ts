@@ -4,7 +4,7 @@
  * frames skipped) and a code frame, and the fullgraph error.
  */
 import { KilnError } from '@kiln/eager';
-import type { SourceInfo, SourceSite } from './source-analysis';
+import type { SourceInfo, SourceSite } from '../source/analysis';
 
 export type BreakKind = 'read' | 'coercion' | 'disabled' | 'op';
 

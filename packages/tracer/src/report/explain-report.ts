@@ -1,0 +1,57 @@
+/**
+ * The explain report as data: what compiling a function produced — its
+ * graphs (ops and kernels), its graph breaks (reason, location, code frame),
+ * the guards of its cache entry, whether cache hits replay the graph or
+ * re-run the JavaScript and why, and the time spent compiling.
+ */
+import type { KernelInfo } from '../backend';
+import type { EntryMode } from '../cache/entry';
+import type { ExplainNode } from './graph-nodes';
+
+export interface BreakReason {
+  readonly reason: string;
+  /** file:line:column of the user's code, when known. */
+  readonly location: string | null;
+  readonly codeFrame: string | null;
+}
+
+export interface ExplainGraph {
+  /** Op names, in graph order. */
+  readonly ops: readonly string[];
+  /** What the backend made of it (the inductor's kernels; empty for other backends). */
+  readonly kernels: readonly KernelInfo[];
+  /** The graph, printed. */
+  readonly graph: string;
+  /** The graph's nodes as data (what the HTML report draws). */
+  readonly nodes: readonly ExplainNode[];
+  /** Time the backend took to compile it. */
+  readonly compileMs: number;
+  /** Set when the backend could not compile it and it runs op by op. */
+  readonly note?: string;
+}
+
+export interface ExplainReport {
+  readonly name: string;
+  readonly graphCount: number;
+  readonly graphBreakCount: number;
+  readonly breakReasons: readonly BreakReason[];
+  /** Op nodes over all graphs. */
+  readonly opCount: number;
+  /** The guards of the cache entry, as text. */
+  readonly guards: readonly string[];
+  /** What a cache hit does: replay the graph without the JavaScript, re-run the JavaScript with lazy tensors, or (past cacheSizeLimit graph variants) run `fn` eagerly. */
+  readonly mode: EntryMode;
+  /** Why that mode. */
+  readonly modeReason: string;
+  readonly graphs: readonly ExplainGraph[];
+  /** Time spent in the backend compiling these graphs. */
+  readonly compileMs: number;
+  /** Recompiles so far, with the guard that failed. */
+  readonly recompiles: readonly string[];
+  toString(): string;
+  /** The report as one self-contained HTML page: each graph drawn by kernel, breaks, guards, recompiles, kernel sources, timings. */
+  toHTML(): string;
+}
+
+/** The report without its methods: what the text and the HTML page are made from. */
+export type ReportData = Omit<ExplainReport, 'toString' | 'toHTML'>;
