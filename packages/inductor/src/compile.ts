@@ -2,8 +2,10 @@
  * The inductor's entry: graph -> lowered IR -> schedule -> kernels for the
  * graph's device -> a CompiledGraph (what the tracer's 'inductor' backend calls).
  */
+
 import { type DynamicDims, type Graph, KilnError } from '@kiln/eager';
 import { currentRuntime, log } from '@kiln/gpu-runtime';
+import { NotCompiled } from './errors';
 import { lowerGraph } from './lower-graph';
 import { CompiledGraph } from './runtime/compiled-graph';
 import { schedule } from './schedule';
@@ -29,7 +31,7 @@ export function compileGraph(graph: Graph, options: InductorOptions = {}): Compi
   const placeholders = graph.placeholders;
   const devices = new Set([...placeholders.map((p) => p.device), ...graph.outputs.map((o) => o.device)]);
   if (devices.size > 1) {
-    throw new KilnError(`a compiled graph runs on one device, this one mixes ${[...devices].join(' and ')}`, { op: 'inductor' });
+    throw new NotCompiled(`a compiled graph runs on one device, this one mixes ${[...devices].join(' and ')}`);
   }
   const device = [...devices][0] ?? 'cpu';
   const rt = device === 'webgpu' ? currentRuntime() : undefined;

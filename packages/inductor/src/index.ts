@@ -6,5 +6,6 @@
 
 export type { InductorOptions } from './compile';
 export { compileGraph } from './compile';
+export { NotCompiled } from './errors';
 export type { KernelReport } from './runtime/compiled-graph';
 export { CompiledGraph } from './runtime/compiled-graph';

@@ -5,6 +5,7 @@
  * under a mode that lowers each primitive it dispatches — so softmax
  * reaches the scheduler as max, sub, exp, sum, div.
  */
+
 import {
   type AttrsOf,
   type CompositeOp,
@@ -24,6 +25,7 @@ import {
   views,
   withMode,
 } from '@kiln/eager';
+import { NotCompiled } from './errors';
 import type { InputNode, IRNode } from './ir/nodes';
 import { markerOf } from './ir/size';
 import { IdSource, type LowerInput, lower } from './lowering';
@@ -86,7 +88,7 @@ export function lowerGraph(graph: Graph, dynamic: DynamicDims = []): LoweredGrap
         }
       }
       if (op === 'copy_' || op === 'fill_' || op === 'to') {
-        throw new KilnError(`'${op}' cannot be compiled (in-place and transfer ops stay eager)`, { op: 'inductor' });
+        throw new NotCompiled(`'${op}' is not compiled (in-place and transfer ops stay eager)`);
       }
       const n = lower(op, inputs.map(irOf), attrs, meta, ids);
       return symbol(n, meta);

@@ -7,13 +7,15 @@
  *
  * One table, total over the primitive ops: TypeScript lists a missing rule.
  */
+
 import {
   type AttrsOf,
   type CompositeOp,
   type DType,
+  ELEMENTWISE,
   type ElementwiseOp,
   elementwiseTypes,
-  KilnError,
+  MOVEMENT,
   type MovementOp,
   type OpName,
   REDUCTIONS,
@@ -24,6 +26,7 @@ import {
   type TensorMeta,
   views,
 } from '@kiln/eager';
+import { NotCompiled } from './errors';
 import { add, constant, type Expr, type Index, int, linearize, min, mod, mul, type Size, size, unravel } from './ir/expr';
 import type { IRNode, PointwiseNode, RandomOp, ReductionNode } from './ir/nodes';
 import { factor, isStatic, numelOf } from './ir/size';
@@ -222,7 +225,7 @@ function indexMap(
       const a = attrs as AttrsOf['slice'];
       const d = views.normalizeDim(op, a.dim, rank);
       const length = inShape[d]!;
-      if (!isStatic(length)) throw new KilnError(`slicing dynamic dim ${d} is not compiled; mark it static`, { op: 'inductor' });
+      if (!isStatic(length)) throw new NotCompiled(`slicing dynamic dim ${d} is not compiled; mark it static`);
       const v = views.slice(op, views.contiguousView([length]), 0, a.start, a.end, a.step);
       const start = v.offset;
       return (idx) => idx.map((i, k) => (k === d ? add(int(start), mul(i, int(a.step))) : i));
@@ -293,7 +296,7 @@ function catRule(ins: readonly LowerInput[], attrs: AttrsOf['cat'], meta: LowerM
   const parts = ins as IRNode[];
   const d = views.normalizeDim('cat', attrs.dim, meta.shape.length);
   const total = meta.shape[d]!;
-  if (!isStatic(total)) throw new KilnError(`cat along dynamic dim ${d} is not compiled; mark it static`, { op: 'inductor' });
+  if (!isStatic(total)) throw new NotCompiled(`cat along dynamic dim ${d} is not compiled; mark it static`);
   return pointwise(ids, 'cat', meta, parts, (idx, read) => {
     let start = 0;
     const pieces = parts.map((p) => {
@@ -347,58 +350,22 @@ function call(op: ElementwiseOp, args: Expr[], dtype: DType): Expr {
   return { kind: 'call', op, args, types, dtype };
 }
 
+/** One rule per key of `table`, typed per key (the tables are what say which ops exist). */
+function rulesFor<K extends PrimitiveOp>(table: Record<K, unknown>, rule: (op: K) => Rule<K>): { [N in K]: Rule<N> } {
+  // Each rule takes its own op: Rule<K> for every K is Rule<N> for that N.
+  return Object.fromEntries(Object.keys(table).map((op) => [op, rule(op as K)])) as unknown as { [N in K]: Rule<N> };
+}
+
+/**
+ * Every primitive op's lowering, total over PrimitiveOp: an op added to the
+ * op table without a rule here is a type error, not a silent extern. The
+ * elementwise, reduction and movement rows come from their tables, so such
+ * an op needs no line here at all.
+ */
 export const LOWERINGS: { [N in PrimitiveOp]: Rule<N> } = {
-  ...(Object.fromEntries(
-    (
-      [
-        'neg',
-        'abs',
-        'exp',
-        'log',
-        'sqrt',
-        'rsqrt',
-        'sin',
-        'cos',
-        'tanh',
-        'sigmoid',
-        'relu',
-        'erf',
-        'square',
-        'reciprocal',
-        'floor',
-        'ceil',
-        'round',
-        'sign',
-        'logicalNot',
-        'add',
-        'sub',
-        'mul',
-        'div',
-        'pow',
-        'maximum',
-        'minimum',
-        'eq',
-        'ne',
-        'lt',
-        'le',
-        'gt',
-        'ge',
-        'logicalAnd',
-        'logicalOr',
-        'where',
-        'cast',
-      ] as const
-    ).map((op) => [op, elementwise(op)]),
-  ) as { [N in ElementwiseOp]: Rule<N> }),
-  ...(Object.fromEntries((['sum', 'prod', 'max', 'min', 'argmax', 'argmin', 'any', 'all'] as const).map((op) => [op, reduction(op)])) as {
-    [N in ReduceOp]: Rule<N>;
-  }),
-  ...(Object.fromEntries(
-    (['reshape', 'view', 'permute', 'transpose', 'unsqueeze', 'squeeze', 'expand', 'flatten', 'slice', 'contiguous'] as const).map((op) => [
-      op,
-      movement(op),
-    ]),
-  ) as { [N in MovementOp]: Rule<N> }),
+  ...rulesFor(ELEMENTWISE, elementwise),
+  ...rulesFor(REDUCTIONS, reduction),
+  ...rulesFor(MOVEMENT, movement),
   matmul: matmulRule,
   cat: catRule,
   gather: gatherRule,
@@ -440,8 +407,8 @@ export function lower(op: OpName, inputs: readonly LowerInput[], attrs: unknown,
       const rule = LOWERINGS[op as PrimitiveOp] as Rule<PrimitiveOp>;
       return rule(inputs, attrs as AttrsOf[PrimitiveOp], lowered, ids);
     } catch (error) {
-      if (!(error instanceof KilnError) || !error.message.includes('not compiled')) throw error;
-      return extern(op, inputs, attrs, lowered, ids, error.message.replace(/^inductor: /, ''));
+      if (!(error instanceof NotCompiled)) throw error;
+      return extern(op, inputs, attrs, lowered, ids, error.reason);
     }
   }
   return extern(op, inputs, attrs, lowered, ids, reason);

@@ -15,8 +15,10 @@
  *   (bias, activation, residual, scale) fused as its epilogue.
  * Heavy values (reductions, matmuls) are never recomputed to fuse.
  */
-import { KilnError } from '@kiln/eager';
+
+import { KilnError, MOVEMENT } from '@kiln/eager';
 import type { Kernel, MatmulOperand, RowReduction } from './codegen/kernel';
+import { NotCompiled } from './errors';
 import { add, children, type Expr, type Index, int, ivar, keyOf, linearize, mul, type Size, substitute, unravel } from './ir/expr';
 import type { ExternNode, IRNode, MatmulNode, PointwiseNode, ReductionNode } from './ir/nodes';
 import { numelOf, sizeKey } from './ir/size';
@@ -128,9 +130,8 @@ class Scheduler {
       };
       visit(root);
       if (!best) {
-        throw new KilnError(
+        throw new NotCompiled(
           `${label(root)} reads ${this.leaves(root).size} buffers directly, over the device's limit of ${limit}; split the op (e.g. cat in two)`,
-          { op: 'inductor' },
         );
       }
       this.realized.add(best);
@@ -487,7 +488,8 @@ class Scheduler {
   }
 }
 
-const VIEW_OPS = new Set(['reshape', 'view', 'permute', 'transpose', 'unsqueeze', 'squeeze', 'expand', 'flatten', 'slice', 'contiguous']);
+/** Movement ops: index maps, not work; kernel names leave them out. */
+const VIEW_OPS = new Set<string>(Object.keys(MOVEMENT));
 
 /** Builds one kernel body: numbers the buffers it reads, resolves reads to loads, accumulators or inlined bodies. */
 class KernelBuilder {

@@ -16,7 +16,7 @@
 import type { DynamicDims, Tensor } from '@kiln/eager';
 import { Graph, KilnError, runGraph, withMode } from '@kiln/eager';
 import { log } from '@kiln/gpu-runtime';
-import { compileGraph } from '@kiln/inductor';
+import { compileGraph, NotCompiled } from '@kiln/inductor';
 
 /** A captured graph and which placeholder dims are dynamic (by placeholder position). */
 export class TracedGraph extends Graph {
@@ -124,10 +124,10 @@ function inductor(): ResolvedBackend {
           })),
         };
       } catch (error) {
-        // Correctness first: a graph the inductor cannot compile still runs, op by op.
-        const why = error instanceof Error ? error.message : String(error);
-        log('perf', `inductor could not compile a graph (${why}); running it eagerly`);
-        return { run: opByOp(graph), kernels: [], note: `inductor failed, ran eagerly: ${why}` };
+        // A graph the inductor does not compile (it says so with NotCompiled) still runs, op by op; anything else is a bug and surfaces.
+        if (!(error instanceof NotCompiled)) throw error;
+        log('perf', `inductor does not compile a graph (${error.reason}); running it eagerly`);
+        return { run: opByOp(graph), kernels: [], note: `not compiled, ran eagerly: ${error.reason}` };
       }
     },
   };

@@ -59,6 +59,9 @@ for (const backend of ['eager', 'inductor'] as const) {
         expect(got.dtype).toEqual(want.dtype);
         w.forEach((v, j) => expect(Math.abs(g[j]! - v)).toBeLessThanOrEqual(1e-5 + 1e-4 * Math.abs(v)));
       }
+      // The inductor compiled every graph: none fell back to running op by op.
+      if (backend === 'inductor')
+        expect(fast.explain().graphs.map((g) => g.note ?? 'compiled')).toEqual(fast.explain().graphs.map(() => 'compiled'));
     });
   }
 }

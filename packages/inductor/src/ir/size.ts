@@ -5,7 +5,8 @@
  * before shapes are inferred, so every size computed from it (by eager's own
  * shape rules and decompositions) is a product the markers factor out of.
  */
-import { KilnError } from '@kiln/eager';
+
+import { NotCompiled } from '../errors';
 
 export interface SymSize {
   /** Symbols multiplied (sorted; a symbol may repeat). */
@@ -20,7 +21,7 @@ const MARKERS = [65537, 65539, 65543, 65551, 65557, 65563, 65579, 65581, 65587, 
 
 export function markerOf(sym: number): number {
   const m = MARKERS[sym];
-  if (m === undefined) throw new KilnError(`at most ${MARKERS.length} dynamic sizes per graph`, { op: 'inductor' });
+  if (m === undefined) throw new NotCompiled(`a graph with more than ${MARKERS.length} dynamic sizes is not compiled`);
   return m;
 }
 
