@@ -1,27 +1,54 @@
 /**
  * The scheduler: the one place where fusion is decided. It chooses which IR
  * values get a buffer ("realized") and which kernel computes each, and
- * records why, for the fusion log and the explain report. Each rule is a
- * named function with what it saves.
+ * records every decision, made or given up, with why: the fusion log
+ * (KILN_LOGS=fusion) and the explain report answer "why is this a separate
+ * kernel". Each rule is a method of the same name, saying what it saves:
  *
- * Kernels it forms:
- * - pointwise: a realized elementwise value with every unrealized producer
- *   inlined (an elementwise chain of any length is one kernel; views are
- *   index math; cat is a select over its inlined producers);
- * - rows: reductions over the same rows, one after the other in one kernel
- *   (softmax's max and sum, layerNorm's mean and variance), plus the
- *   elementwise values computed from them over the same rows (the epilogue);
- * - matmul: the template, with the elementwise value that consumes it
- *   (bias, activation, residual, scale) fused as its epilogue.
- * Heavy values (reductions, matmuls) are never recomputed to fuse.
+ * Which values get a buffer:
+ * - realizeHeavyValues: inputs, outputs, matmuls and reductions. Heavy work
+ *   is never recomputed to fuse.
+ * - inlineSharedCheapValues: an elementwise value read by several consumers
+ *   is recomputed in each unless its expression is large.
+ * - matmulOperandsAreStridedBuffers: the matmul template reads A and B
+ *   through strides, so an operand computed elementwise gets a buffer.
+ * - externInputsAreBuffers: an op without a lowering runs as its eager
+ *   kernel, on buffers.
+ * - splitAtTheBindingLimit: a kernel binds at most so many buffers.
+ * Which kernel computes each:
+ * - rowKernels: reductions over the same rows, one after another in one
+ *   kernel (softmax's max and sum, layerNorm's mean and variance), with the
+ *   elementwise values computed from them over those rows (the epilogue);
+ *   reuseRowValues keeps a value the last pass computed instead of
+ *   computing it twice.
+ * - matmulEpilogue: the elementwise consumer of a matmul (bias, activation,
+ *   residual) is applied before the store.
+ * - pointwiseKernels: a realized elementwise value with every unrealized
+ *   producer inlined (a chain of any length is one kernel; views are index
+ *   math; cat is a select over its inlined producers).
+ * - externOps: the rest run as their eager kernels.
  */
 
 import { KilnError, MOVEMENT } from '@kiln/eager';
-import type { Kernel, MatmulOperand, RowReduction } from './codegen/kernel';
+import type { Kernel, RowReduction } from './codegen/kernel';
 import { NotCompiled } from './errors';
-import { add, children, type Expr, type Index, int, ivar, keyOf, linearize, mul, type Size, substitute, unravel } from './ir/expr';
+import {
+  checksIndices,
+  children,
+  type Expr,
+  exprSize,
+  type Index,
+  ivar,
+  keyOf,
+  linearize,
+  loadedInputs,
+  type Size,
+  substitute,
+  unravel,
+} from './ir/expr';
 import type { ExternNode, IRNode, MatmulNode, PointwiseNode, ReductionNode } from './ir/nodes';
-import { numelOf, sizeKey } from './ir/size';
+import { numelOf, sameNumel, sameShape, sizeKey } from './ir/size';
+import { attempt, FusionMismatch, KernelBuilder, label, operandView } from './kernel-builder';
 
 export interface ScheduledKernel {
   kernel: Kernel;
@@ -45,9 +72,6 @@ export interface ScheduleOptions {
   /** The device's storage-buffer binding limit per kernel (inputs + outputs). */
   maxBuffers: number;
 }
-
-/** Thrown while building a kernel body when a fusion assumption does not hold; the scheduler then gives up that fusion. */
-class FusionMismatch extends Error {}
 
 export function schedule(nodes: readonly IRNode[], outputs: readonly IRNode[], options: ScheduleOptions): Schedule {
   return new Scheduler(nodes, outputs, options).run();
@@ -81,12 +105,24 @@ class Scheduler {
   // ---- which values get buffers ------------------------------------------
 
   private chooseRealized(): void {
+    this.realizeHeavyValues();
+    for (const n of this.nodes) if (n.kind === 'pointwise' && !n.isView && !this.inlineSharedCheapValues(n)) this.realized.add(n);
+    for (const n of this.nodes) if (n.kind === 'matmul') for (const operand of [n.a, n.b]) this.matmulOperandsAreStridedBuffers(n, operand);
+    this.externInputsAreBuffers();
+    for (const n of this.nodes)
+      if (this.realized.has(n) && (n.kind === 'pointwise' || n.kind === 'reduction')) this.splitAtTheBindingLimit(n);
+  }
+
+  /** realizeHeavyValues: inputs, outputs, matmuls and reductions get buffers; heavy work is never recomputed to fuse. */
+  private realizeHeavyValues(): void {
     for (const n of this.nodes) {
       if (n.kind === 'input' || n.kind === 'matmul' || n.kind === 'reduction') this.realized.add(n);
     }
     for (const n of this.outputs) if (n.kind !== 'input') this.realized.add(n);
-    for (const n of this.nodes) if (n.kind === 'pointwise' && !n.isView && this.sharedAndCostly(n)) this.realized.add(n);
-    for (const n of this.nodes) if (n.kind === 'matmul') for (const operand of [n.a, n.b]) this.realizeMatmulOperand(n, operand);
+  }
+
+  /** externInputsAreBuffers: an op without a lowering runs as its eager kernel, which reads and writes whole buffers. */
+  private externInputsAreBuffers(): void {
     for (const n of this.nodes) {
       if (n.kind !== 'extern') continue;
       this.realized.add(n);
@@ -96,7 +132,6 @@ class Scheduler {
         this.realized.add(d);
       }
     }
-    for (const n of this.nodes) if (this.realized.has(n) && (n.kind === 'pointwise' || n.kind === 'reduction')) this.splitWide(n);
   }
 
   /** Buffers a kernel computing `n` would read: the realized values reached through inlined ones. */
@@ -115,7 +150,7 @@ class Scheduler {
    * (8 on many devices). When inlining would read more, the inlined value
    * reading the most buffers that still fit is given its own kernel.
    */
-  private splitWide(root: PointwiseNode | ReductionNode): void {
+  private splitAtTheBindingLimit(root: PointwiseNode | ReductionNode): void {
     const limit = this.options.maxBuffers - 1; // one binding is the output
     while (this.leaves(root).size > limit) {
       let best: IRNode | undefined;
@@ -142,21 +177,21 @@ class Scheduler {
   /**
    * inlineSharedCheapValues: an elementwise value read by several consumers
    * is recomputed in each (saves its buffer's write and reads) unless its
-   * expression is large.
+   * expression is large. True: it is inlined.
    */
-  private sharedAndCostly(n: PointwiseNode): boolean {
-    if (this.usersOf(n).length < 2) return false;
+  private inlineSharedCheapValues(n: PointwiseNode): boolean {
+    if (this.usersOf(n).length < 2) return true;
     const cost = exprSize(
       n.body(
         n.shape.map((_, d) => ivar(`x${d}`)),
         (m, idx) => this.probeRead(m, idx),
       ),
     );
-    if (cost <= this.options.inlineBudget) return false;
+    if (cost <= this.options.inlineBudget) return true;
     this.decisions.push(
       `realize ${label(n)}: read by ${this.usersOf(n).length} consumers and ${cost} operations long (budget ${this.options.inlineBudget})`,
     );
-    return true;
+    return false;
   }
 
   /** A read that inlines unrealized elementwise values and stops at buffers (for sizing and probing). */
@@ -167,7 +202,7 @@ class Scheduler {
   };
 
   /** matmulOperandsAreStridedBuffers: the template reads A and B through strides, so an operand computed elementwise gets a buffer. */
-  private realizeMatmulOperand(mm: MatmulNode, operand: IRNode): void {
+  private matmulOperandsAreStridedBuffers(mm: MatmulNode, operand: IRNode): void {
     if (operandView(operand, (n) => this.realized.has(n))) return;
     let target = operand;
     while (target.kind === 'pointwise' && target.isView && target.deps.length === 1 && !this.realized.has(target.deps[0]!)) {
@@ -186,14 +221,14 @@ class Scheduler {
     // Row groups first: reductions and the elementwise outputs computed over their rows.
     for (const r of this.nodes) {
       if (r.kind !== 'reduction' || claimed.has(r)) continue;
-      const group = this.rowGroup(r, claimed);
+      const group = this.rowKernels(r, claimed);
       group.members.forEach((m) => claimed.add(m));
       kernels.push(group.kernel);
     }
     for (const n of this.nodes) {
       if (claimed.has(n) || !this.realized.has(n) || n.kind === 'input') continue;
       if (n.kind === 'matmul') {
-        const fused = this.matmulWithEpilogue(n, claimed);
+        const fused = this.matmulEpilogue(n, claimed);
         fused.writes.forEach((w) => claimed.add(w));
         claimed.add(n);
         kernels.push(fused);
@@ -201,8 +236,8 @@ class Scheduler {
     }
     for (const n of this.nodes) {
       if (claimed.has(n) || !this.realized.has(n)) continue;
-      if (n.kind === 'pointwise') kernels.push(this.pointwiseKernel(n));
-      else if (n.kind === 'extern') kernels.push(this.externKernel(n));
+      if (n.kind === 'pointwise') kernels.push(this.pointwiseKernels(n));
+      else if (n.kind === 'extern') kernels.push(this.externOps(n));
       else continue;
       claimed.add(n);
     }
@@ -215,7 +250,8 @@ class Scheduler {
     return `fused_${(shown.length ? shown : ['copy']).join('_')}_${this.kernelCount++}`;
   }
 
-  private pointwiseKernel(n: PointwiseNode): ScheduledKernel {
+  /** pointwiseKernels: a realized elementwise value, every unrealized producer inlined into its one kernel. */
+  private pointwiseKernels(n: PointwiseNode): ScheduledKernel {
     const b = new KernelBuilder(this.realized);
     const i = ivar('i', numelOf(n.shape));
     const expr = b.track(n, () => n.body(unravel(i, n.shape), b.read));
@@ -235,7 +271,7 @@ class Scheduler {
   }
 
   /** externOps: an op without a lowering runs as its eager kernel on the buffers of its inputs. */
-  private externKernel(n: ExternNode): ScheduledKernel {
+  private externOps(n: ExternNode): ScheduledKernel {
     const reads = n.deps.filter((d, i) => n.deps.indexOf(d) === i);
     const kernel: Kernel = {
       kind: 'extern',
@@ -259,7 +295,7 @@ class Scheduler {
    * softmax and layerNorm read their input from memory once per reduction
    * and write once, instead of a kernel (and a round trip) per step.
    */
-  private rowGroup(first: ReductionNode, claimed: ReadonlySet<IRNode>): { kernel: ScheduledKernel; members: IRNode[] } {
+  private rowKernels(first: ReductionNode, claimed: ReadonlySet<IRNode>): { kernel: ScheduledKernel; members: IRNode[] } {
     const key = rowKey(first);
     const outer = first.shape;
     const inner: Size[] = first.dims.map((d) => first.inputShape[d]!);
@@ -307,7 +343,7 @@ class Scheduler {
       if (r === first || claimed.has(r) || r.kind !== 'reduction' || rowKey(r) !== key) continue;
       if (!reductions.some((g) => this.readsInlined(r, g))) continue;
       reductions.push(r);
-      if (!attempt(tryBuild)) reductions.pop();
+      if (!attempt(tryBuild, this.notFused(r, first))) reductions.pop();
       else this.decisions.push(`fuse ${label(r)} into the row kernel of ${label(first)}: same rows, one pass each, no buffer between`);
     }
     // Realized elementwise values over the full rows that read the group's reductions: the epilogue.
@@ -315,7 +351,7 @@ class Scheduler {
       if (p.kind !== 'pointwise' || claimed.has(p) || !this.realized.has(p) || !sameShape(p.shape, first.inputShape)) continue;
       if (!reductions.some((r) => this.readsInlined(p, r))) continue;
       epilogues.push(p);
-      if (!attempt(tryBuild)) epilogues.pop();
+      if (!attempt(tryBuild, this.notFused(p, first))) epilogues.pop();
       else
         this.decisions.push(
           `fuse ${label(p)} as the epilogue of the row kernel of ${label(first)}: written in the same pass over each row`,
@@ -327,7 +363,7 @@ class Scheduler {
         continue;
       if (!reductions.some((r) => this.readsInlined(p, r))) continue;
       rowValues.push(p);
-      if (!attempt(tryBuild)) rowValues.pop();
+      if (!attempt(tryBuild, this.notFused(p, first))) rowValues.pop();
       else this.decisions.push(`fuse ${label(p)} into the row kernel of ${label(first)}: one value per row, stored with the row's results`);
     }
     const built = tryBuild();
@@ -369,7 +405,7 @@ class Scheduler {
    * (bias, activation, residual add, scale) is applied to each product
    * before it is stored, saving the product's buffer and a kernel.
    */
-  private matmulWithEpilogue(mm: MatmulNode, claimed: ReadonlySet<IRNode>): ScheduledKernel {
+  private matmulEpilogue(mm: MatmulNode, claimed: ReadonlySet<IRNode>): ScheduledKernel {
     const batch = mm.shape.slice(0, -2);
     const idx = [...unravel(ivar('bt', numelOf(batch)), batch), ivar('m', mm.shape.at(-2)), ivar('n', mm.shape.at(-1))];
     const candidates = this.nodes.filter(
@@ -390,7 +426,7 @@ class Scheduler {
       if (3 + loadedInputs(epilogue).length > this.options.maxBuffers) throw new FusionMismatch('over the binding limit');
       return { b, a, bOp, epilogue };
     };
-    const fused = consumer ? attempt(() => build(consumer)) : undefined;
+    const fused = consumer ? attempt(() => build(consumer), this.notFused(consumer, mm)) : undefined;
     if (fused)
       this.decisions.push(
         `fuse ${label(consumer!)} into ${label(mm)} as its epilogue: applied before the store, no buffer for the product`,
@@ -477,6 +513,11 @@ class Scheduler {
     return { rows, elementStores };
   }
 
+  /** Records a fusion given up: `n` stays out of the kernel of `into`, and why. */
+  private notFused(n: IRNode, into: IRNode): (reason: string) => void {
+    return (reason) => this.decisions.push(`not fused: ${label(n)} into the kernel of ${label(into)}: ${reason}`);
+  }
+
   /** Every fusion above stayed within the binding limit; this catches a rule that did not. */
   private checkBindings(k: Kernel): void {
     const count = k.kind === 'matmul' ? 3 + k.epilogueInputs.length : k.inputs.length + k.outputs.length;
@@ -491,228 +532,6 @@ class Scheduler {
 /** Movement ops: index maps, not work; kernel names leave them out. */
 const VIEW_OPS = new Set<string>(Object.keys(MOVEMENT));
 
-/** Builds one kernel body: numbers the buffers it reads, resolves reads to loads, accumulators or inlined bodies. */
-class KernelBuilder {
-  readonly inputs: IRNode[] = [];
-  readonly ops: string[] = [];
-  private readonly noted = new Set<IRNode>();
-  private readonly random = new Set<number>();
-  rowContext: { reductions: readonly ReductionNode[]; outerIdx: readonly Index[] } | undefined;
-  fusedMatmul: { node: MatmulNode; idx: readonly Index[] } | undefined;
-
-  constructor(private readonly realized: ReadonlySet<IRNode>) {}
-
-  /** Evaluates a body, noting the ops of `n` (the value computed). */
-  track(n: IRNode, body: () => Expr): Expr {
-    const e = body();
-    this.note(n); // after its producers: names list ops in the order they compute
-    collectRandom(e, this.random);
-    return e;
-  }
-
-  acc(r: ReductionNode): Expr {
-    return { kind: 'acc', id: r.id, dtype: r.dtype };
-  }
-
-  read = (n: IRNode, idx: readonly Index[]): Expr => {
-    const row = this.rowContext;
-    if (row && n.kind === 'reduction' && row.reductions.includes(n)) {
-      if (!sameIndices(idx, row.outerIdx)) throw new FusionMismatch(`${label(n)} read off its row`);
-      return this.acc(n);
-    }
-    const mm = this.fusedMatmul;
-    if (mm && n === mm.node) {
-      if (!sameIndices(idx, mm.idx)) throw new FusionMismatch(`${label(n)} read at another element than the one being stored`);
-      return { kind: 'acc', id: 0, dtype: n.dtype };
-    }
-    if (this.realized.has(n)) return { kind: 'load', input: this.slot(n), index: bufferIndex(n, idx), dtype: n.dtype };
-    if (n.kind !== 'pointwise') throw new FusionMismatch(`${label(n)} is not available in this kernel`);
-    const e = n.body(idx, this.read);
-    this.note(n);
-    return e;
-  };
-
-  /** A matmul operand as a strided read of a buffer. */
-  operand(x: IRNode): MatmulOperand {
-    const view = operandView(x, (n) => this.realized.has(n));
-    if (!view) throw new KilnError(`matmul operand ${label(x)} is not a strided buffer (scheduler bug)`, { op: 'inductor' });
-    return { input: this.slot(view.buffer), offset: view.offset, strides: view.strides };
-  }
-
-  inputBuffers(): { dtype: IRNode['dtype'] }[] {
-    return this.inputs.map((n) => ({ dtype: n.dtype }));
-  }
-
-  randomSources(): number[] {
-    return [...this.random];
-  }
-
-  private slot(n: IRNode): number {
-    let s = this.inputs.indexOf(n);
-    if (s < 0) s = this.inputs.push(n) - 1;
-    return s;
-  }
-
-  private note(n: IRNode): void {
-    if (this.noted.has(n)) return;
-    this.noted.add(n);
-    // A composite's pieces all carry its name: list it once per run of them.
-    for (const op of n.ops) if (this.ops.at(-1) !== op) this.ops.push(op);
-  }
-}
-
-/** Element index of a realized node's buffer (every buffer, inputs included, is contiguous). */
-function bufferIndex(n: IRNode, idx: readonly Index[]): Index {
-  return linearize(idx, n.shape);
-}
-
-/**
- * If reading `x` is a load of one realized buffer at an index affine in x's
- * own index (views only), the buffer, offset and strides of that view.
- */
-export function operandView(
-  x: IRNode,
-  isRealized: (n: IRNode) => boolean,
-): { buffer: IRNode; offset: Index; strides: Index[] } | undefined {
-  const vars = x.shape.map((s, d) => ivar(`v${d}`, s));
-  let buffer: IRNode | undefined;
-  const read = (n: IRNode, idx: readonly Index[]): Expr => {
-    if (isRealized(n)) {
-      if (buffer && buffer !== n) throw new FusionMismatch('two buffers');
-      buffer = n;
-      return { kind: 'load', input: 0, index: bufferIndex(n, idx), dtype: n.dtype };
-    }
-    if (n.kind === 'pointwise' && n.isView) return n.body(idx, read);
-    throw new FusionMismatch('computed');
-  };
-  const e = attempt(() => read(x, vars));
-  if (e?.kind !== 'load' || !buffer) return undefined;
-  const affine = affineOf(
-    e.index,
-    vars.map((v) => (v as { name: string }).name),
-  );
-  return affine ? { buffer, ...affine } : undefined;
-}
-
-/**
- * offset + sum(strides[d] * v_d) if `ix` has that form, with offset and
- * strides free of the variables (numbers, or dynamic sizes), else undefined.
- */
-function affineOf(ix: Index, names: readonly string[]): { offset: Index; strides: Index[] } | undefined {
-  const strides: Index[] = names.map(() => int(0));
-  let offset: Index = int(0);
-  const mentions = (e: Index): boolean =>
-    e.kind === 'var'
-      ? names.includes(e.name)
-      : 'a' in e && typeof e.a === 'object' && 'kind' in e.a
-        ? mentions(e.a) || mentions(e.b as Index)
-        : e.kind === 'value';
-  const walk = (e: Index, scale: Index): boolean => {
-    if (!mentions(e)) {
-      offset = add(offset, mul(e, scale));
-      return true;
-    }
-    switch (e.kind) {
-      case 'var': {
-        const d = names.indexOf(e.name);
-        strides[d] = add(strides[d]!, scale);
-        return true;
-      }
-      case 'add':
-        return walk(e.a, scale) && walk(e.b, scale);
-      case 'mul':
-        if (!mentions(e.b)) return walk(e.a, mul(scale, e.b));
-        if (!mentions(e.a)) return walk(e.b, mul(scale, e.a));
-        return false;
-      default:
-        return false;
-    }
-  };
-  return walk(ix, int(1)) ? { offset, strides } : undefined;
-}
-
-function attempt<T>(f: () => T): T | undefined {
-  try {
-    return f();
-  } catch (e) {
-    if (e instanceof FusionMismatch) return undefined;
-    throw e;
-  }
-}
-
-/** Whether an expression checks a data-dependent index (a gather). */
-function checksIndices(e: Expr | Index): boolean {
-  return e.kind === 'check' || children(e).some(checksIndices);
-}
-
-/** Input slots an expression loads from, in order of first use. */
-function loadedInputs(e: Expr): number[] {
-  const slots: number[] = [];
-  const visit = (x: Expr | Index): void => {
-    if (x.kind === 'load' && !slots.includes(x.input)) slots.push(x.input);
-    for (const child of Object.values(x)) {
-      if (Array.isArray(child)) child.forEach((c) => typeof c === 'object' && 'kind' in c && visit(c as Expr));
-      else if (typeof child === 'object' && child !== null && 'kind' in child) visit(child as Expr | Index);
-    }
-  };
-  visit(e);
-  return slots;
-}
-
-function collectRandom(e: Expr | Index, into: Set<number>): void {
-  if (e.kind === 'random') into.add(e.source);
-  children(e).forEach((c) => collectRandom(c, into));
-}
-
-/**
- * What each kind of expression node costs to inline: an operation (a call,
- * index arithmetic, a comparison, a check, a random draw) 1; a load, a
- * constant, a variable or an accumulator nothing of its own.
- */
-const NODE_COST: Record<Expr['kind'] | Index['kind'], 0 | 1> = {
-  call: 1,
-  add: 1,
-  mul: 1,
-  div: 1,
-  mod: 1,
-  min: 1,
-  less: 1,
-  fromIndex: 1,
-  value: 1,
-  check: 1,
-  random: 1,
-  load: 0,
-  reload: 0,
-  const: 0,
-  int: 0,
-  var: 0,
-  sym: 0,
-  acc: 0,
-};
-
-/** The inline cost of an expression: 1 plus its operations, a subexpression counted each time it is used. */
-export function exprSize(e: Expr): number {
-  return 1 + operations(e);
-}
-
-function operations(e: Expr | Index): number {
-  let n = NODE_COST[e.kind];
-  for (const c of children(e)) n += operations(c);
-  return n;
-}
-
-function sameIndices(a: readonly Index[], b: readonly Index[]): boolean {
-  return a.length === b.length && a.every((x, i) => keyOf(x) === keyOf(b[i]!));
-}
-
-function sameShape(a: readonly Size[], b: readonly Size[]): boolean {
-  return a.length === b.length && a.every((s, i) => sizeKey(s) === sizeKey(b[i]!));
-}
-
-function sameNumel(a: readonly Size[], b: readonly Size[]): boolean {
-  return sizeKey(numelOf(a)) === sizeKey(numelOf(b));
-}
-
 function rowKey(r: ReductionNode): string {
   return `${r.inputShape.map(sizeKey).join(',')}|${r.dims.join(',')}`;
 }
@@ -724,10 +543,6 @@ function placeDims(outer: readonly Index[], inner: readonly Index[], dims: reado
   let j = 0;
   for (let d = 0; d < rank; d++) full.push(dims.includes(d) ? inner[j++]! : outer[o++]!);
   return full;
-}
-
-export function label(n: IRNode): string {
-  return `${n.ops.join('+')}#${n.id}`;
 }
 
 /** Kernels in an order where every buffer is written before it is read. */

@@ -309,3 +309,70 @@ export function substitute(e: Expr, replace: ReadonlyMap<string, Expr>): Expr {
   if (e.kind !== 'call') return e;
   return { ...e, args: e.args.map((a) => substitute(a, replace)) };
 }
+
+// ---- walks over expressions ----
+
+/** Whether an expression checks a data-dependent index (a gather). */
+export function checksIndices(e: Expr | Index): boolean {
+  return e.kind === 'check' || children(e).some(checksIndices);
+}
+
+/** Input slots an expression loads from, in order of first use. */
+export function loadedInputs(e: Expr): number[] {
+  const slots: number[] = [];
+  const visit = (x: Expr | Index): void => {
+    if (x.kind === 'load' && !slots.includes(x.input)) slots.push(x.input);
+    children(x).forEach(visit);
+  };
+  visit(e);
+  return slots;
+}
+
+/** The random nodes an expression draws from. */
+export function randomSourcesOf(e: Expr | Index, into = new Set<number>()): Set<number> {
+  if (e.kind === 'random') into.add(e.source);
+  for (const c of children(e)) randomSourcesOf(c, into);
+  return into;
+}
+
+/**
+ * What each kind of expression node costs to inline: an operation (a call,
+ * index arithmetic, a comparison, a check, a random draw) 1; a load, a
+ * constant, a variable or an accumulator nothing of its own.
+ */
+const NODE_COST: Record<Expr['kind'] | Index['kind'], 0 | 1> = {
+  call: 1,
+  add: 1,
+  mul: 1,
+  div: 1,
+  mod: 1,
+  min: 1,
+  less: 1,
+  fromIndex: 1,
+  value: 1,
+  check: 1,
+  random: 1,
+  load: 0,
+  reload: 0,
+  const: 0,
+  int: 0,
+  var: 0,
+  sym: 0,
+  acc: 0,
+};
+
+/** The inline cost of an expression: 1 plus its operations, a subexpression counted each time it is used. */
+export function exprSize(e: Expr): number {
+  return 1 + operations(e);
+}
+
+function operations(e: Expr | Index): number {
+  let n = NODE_COST[e.kind];
+  for (const c of children(e)) n += operations(c);
+  return n;
+}
+
+/** Index lists with the same keys. */
+export function sameIndices(a: readonly Index[], b: readonly Index[]): boolean {
+  return a.length === b.length && a.every((x, i) => keyOf(x) === keyOf(b[i]!));
+}

@@ -62,3 +62,13 @@ export function numelOf(shape: readonly Size[]): Size {
   }
   return syms.length === 0 || coeff === 0 ? coeff : { syms: syms.sort((a, b) => a - b), coeff };
 }
+
+/** Shapes with the same sizes (dynamic ones by symbol). */
+export function sameShape(a: readonly Size[], b: readonly Size[]): boolean {
+  return a.length === b.length && a.every((s, i) => sizeKey(s) === sizeKey(b[i]!));
+}
+
+/** Shapes with the same element count. */
+export function sameNumel(a: readonly Size[], b: readonly Size[]): boolean {
+  return sizeKey(numelOf(a)) === sizeKey(numelOf(b));
+}
