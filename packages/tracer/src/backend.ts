@@ -54,7 +54,10 @@ export interface KernelInfo {
 export interface ResolvedBackend {
   readonly name: string;
   readonly dynamic: boolean;
-  compile(graph: TracedGraph, exampleInputs: readonly Tensor[]): { run: CompiledFn; kernels: readonly KernelInfo[]; note?: string };
+  compile(
+    graph: TracedGraph,
+    exampleInputs: readonly Tensor[],
+  ): { run: CompiledFn; kernels: readonly KernelInfo[]; note?: string; decisions?: readonly string[] };
 }
 
 /** The dynamic dims of a graph the tracer captured, in the form `runGraph` and the inductor take (a plain Graph has none). */
@@ -122,6 +125,7 @@ function inductor(): ResolvedBackend {
             kind: k.kind,
             graphNodes: k.graphNodes,
           })),
+          decisions: compiled.schedule.decisions,
         };
       } catch (error) {
         // A graph the inductor does not compile (it says so with NotCompiled) still runs, op by op; anything else is a bug and surfaces.

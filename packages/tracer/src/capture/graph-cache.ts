@@ -20,6 +20,8 @@ export interface CompiledSegment {
   readonly ops: readonly string[];
   /** Set when the backend could not compile the graph and it runs eagerly instead. */
   readonly note?: string;
+  /** The inductor's fusion decisions, made and given up, with why. */
+  readonly decisions?: readonly string[];
 }
 
 /** Compiled graphs kept per structure key (a static backend also keys by the sizes of dynamic dims), least recently used dropped first. */
@@ -73,6 +75,7 @@ export class GraphCache {
       compileMs: performance.now() - started,
       ops,
       ...(compiled.note ? { note: compiled.note } : {}),
+      ...(compiled.decisions ? { decisions: compiled.decisions } : {}),
     };
     this.segments.set(key, segment);
     log('perf', `${this.backend.name}: compiled a graph of ${segment.ops.length} ops in ${segment.compileMs.toFixed(1)} ms`);

@@ -28,6 +28,12 @@ export interface ExplainGraph {
   readonly compileMs: number;
   /** Set when the backend could not compile it and it runs op by op. */
   readonly note?: string;
+  /**
+   * The inductor's fusion decisions, with why: what got a buffer of its own
+   * ("realize"), what was fused into what, and what was not ("not fused":
+   * why it is a separate kernel).
+   */
+  readonly decisions: readonly string[];
 }
 
 export interface ExplainReport {

@@ -1,5 +1,5 @@
 import type { Tensor } from '@kiln/eager';
-import { tensor } from '@kiln/eager';
+import { F, randn, tensor } from '@kiln/eager';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CompileCounter, compile, disable, explain } from '../index';
 
@@ -56,6 +56,19 @@ describe('explain', () => {
     const report = fast.explain();
     expect(report.recompiles).toEqual(['call 2: x.shape[0] == 1 failed: expected 1, got 2']);
     expect(report.toString()).toContain('recompiles:');
+  });
+});
+
+describe('fusion decisions', () => {
+  it('say why a value is a separate kernel: what got a buffer, what was fused, and what was not, with the reason', async () => {
+    // Random numbers cannot go into a matmul's epilogue: dropout stays out of the matmul's kernel, and the report says why.
+    const fn = (x: Tensor, w: Tensor) => F.dropout(x.matmul(w).relu(), 0.5).add(x.matmul(w).exp().sum(-1, true));
+    const report = await explain(fn)(randn([4, 8]), randn([8, 8]));
+    const decisions = report.graphs.flatMap((g) => g.decisions);
+    expect(decisions.some((d) => /^not fused: .* into the kernel of matmul#\d+: random numbers in a matmul epilogue$/.test(d))).toBe(true);
+    expect(decisions.some((d) => d.startsWith('fuse '))).toBe(true);
+    expect(String(report)).toContain('fusion decisions (why each kernel is what it is):');
+    expect(report.toHTML()).toContain('Fusion decisions (');
   });
 });
 

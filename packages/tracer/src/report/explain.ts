@@ -22,6 +22,7 @@ export function makeReport(name: string, trace: TraceRecord | null, recompiles: 
     kernels: r.segment.kernels,
     graph: r.segment.graph.toString(),
     ...(r.segment.note ? { note: r.segment.note } : {}),
+    decisions: r.segment.decisions ?? [],
     nodes: describeNodes(r.segment.graph),
     compileMs: r.segment.compileMs,
   }));
@@ -57,6 +58,9 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
+/** Decisions printed per graph in the text report (all of them are in the data and the HTML report). */
+const SHOWN_DECISIONS = 30;
+
 export function formatReport(r: ReportData): string {
   const out: string[] = [];
   out.push(`kiln explain: ${r.name || '<anonymous>'}`);
@@ -72,6 +76,12 @@ export function formatReport(r: ReportData): string {
     if (g.kernels.length > 0) {
       out.push(`    ${plural(g.kernels.length, 'kernel')}:`);
       for (const k of g.kernels) out.push(`      ${k.name}: ${k.fusedOps.join(', ')}`);
+    }
+    if (g.decisions.length > 0) {
+      out.push('    fusion decisions (why each kernel is what it is):');
+      for (const d of g.decisions.slice(0, SHOWN_DECISIONS)) out.push(`      ${d}`);
+      if (g.decisions.length > SHOWN_DECISIONS)
+        out.push(`      ... ${g.decisions.length - SHOWN_DECISIONS} more (report.graphs[${i}].decisions, the HTML report)`);
     }
   });
   if (r.breakReasons.length > 0) {

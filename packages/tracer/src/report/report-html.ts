@@ -181,8 +181,19 @@ function graphSection(g: ExplainGraph, i: number): string {
     (g.note ? `<p class="note">${esc(g.note)}</p>` : '') +
     legend(g.kernels) +
     drawGraph(g, i) +
-    `<details><summary>Graph listing</summary><pre>${esc(g.graph)}</pre></details></section>`
+    `<details><summary>Graph listing</summary><pre>${esc(g.graph)}</pre></details>` +
+    decisionList(g) +
+    '</section>'
   );
+}
+
+/** The fusion decisions, made and given up: why each kernel is what it is. */
+function decisionList(g: ExplainGraph): string {
+  if (g.decisions.length === 0) return '';
+  const items = g.decisions.map(
+    (d) => `<li class="${d.startsWith('not fused') ? 'not-fused' : d.startsWith('realize') ? 'realize' : 'fuse'}">${esc(d)}</li>`,
+  );
+  return `<details class="decisions"><summary>Fusion decisions (${g.decisions.length}): why each kernel is what it is</summary><ul>${items.join('')}</ul></details>`;
 }
 
 function kernelSection(g: ExplainGraph, i: number): string {
@@ -214,6 +225,7 @@ pre{background:#fff;border:1px solid var(--line);border-radius:6px;padding:10px;
 .why{color:var(--muted);margin:4px 0 0}
 .card{background:#fff;border:1px solid var(--line);border-radius:8px;padding:14px;margin:12px 0}
 .meta,.muted{color:var(--muted);margin:0 0 8px}.note{color:#a14;margin:4px 0}
+.decisions li{font-family:var(--mono,monospace);font-size:12px;margin:2px 0}.decisions .not-fused{color:#a14}.decisions .realize{color:#555}
 .graph-scroll{overflow:auto;border:1px solid var(--line);border-radius:6px;background:#fbfcfd;margin:8px 0}
 svg.graph{display:block;margin:0 auto}
 svg .edge{fill:none;stroke:#a9b1bf;stroke-width:1.3}
