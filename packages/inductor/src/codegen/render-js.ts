@@ -187,7 +187,8 @@ function matmul(k: MatmulKernel, lang: Lang): string[] {
   ]);
   const e = new ExprEmitter(
     lang,
-    scopeOf(k, () => 'acc[r * N + n]', fixed),
+    // The product as eager stores it (float32: a sum beyond its range is Infinity) before the epilogue reads it.
+    scopeOf(k, () => 'Math.fround(acc[r * N + n])', fixed),
     'ep_',
   );
   const value = e.value(k.epilogue, k.outputs[k.output]!.dtype);

@@ -176,6 +176,21 @@ const FOUND: { name: string; program: Program }[] = [
       outputs: [2],
     },
   },
+  {
+    name: 'a matmul overflowing float32 with an epilogue, on cpu (the epilogue read the float64 accumulator, not the float32 product)',
+    program: {
+      seed: 2486,
+      inputs: [
+        { shape: [4, 5, 2], dtype: 'float32', layout: 'contiguous', values: 'extreme' },
+        { shape: [], dtype: 'float32', layout: 'contiguous', values: 'special' },
+      ],
+      steps: [
+        { expr: '$0.matmul($0.transpose(-1, -2))', uses: [0], rounds: true, accumulates: true },
+        { expr: '$0.add($1)', uses: [1, 2], rounds: true },
+      ],
+      outputs: [3],
+    },
+  },
 ];
 
 describe('programs the generator once found failing', () => {
