@@ -37,8 +37,11 @@ export class GraphCache {
     private readonly onCompile: (s: CompiledSegment) => void,
   ) {}
 
+  /** What later graphs needed of graph `baseKey`; undefined the first time it is asked (it is known from then on). */
   wanted(baseKey: string): ReadonlySet<number> | undefined {
-    return this.wantedSlots.get(baseKey);
+    const known = this.wantedSlots.get(baseKey);
+    if (!known) this.wantedSlots.set(baseKey, new Set());
+    return known;
   }
 
   recomputed(baseKey: string, slot: number): void {

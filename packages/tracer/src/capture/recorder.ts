@@ -275,7 +275,7 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
   }
 
   private runSegment(targets: readonly LazyTensor[], final: boolean): void {
-    const plan = planSegment(targets, this);
+    const plan = planSegment(targets, this, final);
     const index = this.runs.length;
     const { segment, fresh } = this.host.graphs.lookup(
       plan,
@@ -316,12 +316,10 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
     } finally {
       setMode(previous);
     }
-    // What the graph computed without keeping: if a later graph needs it again, this structure learns to keep it.
+    // Where each node ran: a later graph that needs it (computed again, or kept here) teaches this structure to keep it.
     for (const n of plan.nodes) {
-      if (n.real === null) {
-        n.ranIn = plan.baseKey;
-        n.ranSlot = n.slot;
-      }
+      n.ranIn = plan.baseKey;
+      n.ranSlot = n.slot;
     }
     this.runs.push({ segment, plan, fresh, final });
   }

@@ -59,9 +59,12 @@ export function stableKey(v: unknown): string {
 export interface PlanContext {
   /** Extra outputs for the nodes of a plan (every live intermediate, when the function may keep them). */
   extra(nodes: readonly LazyTensor[]): readonly LazyTensor[];
-  /** Node slots of the graph with this base key that a later graph had to compute again. */
+  /**
+   * Node slots of the graph with this base key that a later graph of the
+   * same call needed; undefined the first time the structure runs.
+   */
   wanted(baseKey: string): ReadonlySet<number> | undefined;
-  /** A node computed inside the graph `baseKey` (at `slot`) without being kept is needed again. */
+  /** A node of the graph `baseKey` (at `slot`) is needed by a later graph (kept there, or computed again). */
   recomputed(baseKey: string, slot: number): void;
   /** What is known of a tensor the JavaScript passed in (its input path and dynamic dims). */
   leafInfo(origin: Tensor): LeafInfo | undefined;
@@ -74,8 +77,8 @@ export interface PlanContext {
  * that a loop with a break per iteration does not compute its whole history
  * again at each break.
  */
-export function planSegment(targets: readonly LazyTensor[], ctx: PlanContext): SegmentPlan {
-  return new Planner(ctx).plan(targets);
+export function planSegment(targets: readonly LazyTensor[], ctx: PlanContext, final = false): SegmentPlan {
+  return new Planner(ctx).plan(targets, final);
 }
 
 /** One planning pass (a class, so that the hot path makes no closures). */
@@ -90,7 +93,7 @@ class Planner {
 
   constructor(private readonly ctx: PlanContext) {}
 
-  plan(targets: readonly LazyTensor[]): SegmentPlan {
+  plan(targets: readonly LazyTensor[], final: boolean): SegmentPlan {
     const mark = this.mark;
     const nodes: LazyTensor[] = [];
     const stack = [...targets];
@@ -131,7 +134,16 @@ class Planner {
       }
     }
     const wanted = this.ctx.wanted(baseKey);
-    if (wanted) {
+    if (wanted === undefined && !final) {
+      // The first time this structure runs at a break, nothing says which values the code after it uses:
+      // keep every one (eager keeps them all), so none is computed twice; later calls keep what was used.
+      for (const t of nodes) {
+        if (!t.isDisposed && t.viewOf === null && !seen.has(t)) {
+          seen.add(t);
+          outputs.push(t);
+        }
+      }
+    } else if (wanted) {
       for (const slot of wanted) {
         // A view is kept as the tensor it views (a graph output has a layout of its own; the view is then made from it).
         let t = nodes[slot]!;
@@ -152,6 +164,8 @@ class Planner {
   private ref(a: LazyArg): string {
     if (typeof a !== 'object') return stableKey(a);
     if (a instanceof LazyTensor && a.mark === this.mark && a.real === null) return `%${a.slot}`;
+    // A value an earlier graph of the call computed and kept: that graph's structure learns it is needed.
+    if (a instanceof LazyTensor && a.ranIn !== null) this.ctx.recomputed(a.ranIn, a.ranSlot);
     const real = a instanceof LazyTensor ? a.real! : a;
     let i = this.leafIndex.get(real);
     if (i === undefined) {
