@@ -373,6 +373,20 @@ const MOVEMENT_CASES: CaseGen = () => {
     c('slice', 'empty result', t([3, 4]), call('slice', { dim: 0, start: 2, end: 1, step: 1 }), sliceRef(0, 2, 1, 0)),
     c('contiguous', 'of a strided view', strided([3, 5]), call('contiguous', {}), same),
     c('contiguous', 'of a contiguous tensor', t([3, 5], { dtype: 'int32' }), call('contiguous', {}), same),
+    c(
+      'asStrided',
+      'a transposed [3,4] block of 20 elements at offset 2',
+      t([20]),
+      call('asStrided', { shape: [3, 4], strides: [1, 4], offset: 2 }),
+      (r) => R.build([3, 4], r.dtype, ([i, j]) => r.data[2 + i! + 4 * j!]!),
+    ),
+    c(
+      'asStrided',
+      'of a strided 1-D view (copies first)',
+      strided([12]),
+      call('asStrided', { shape: [2, 3], strides: [6, 2], offset: 1 }),
+      (r) => R.build([2, 3], r.dtype, ([i, j]) => r.data[1 + 6 * i! + 2 * j!]!),
+    ),
   ];
   return list.map(([op, k]) => ({ ...k, name: `${op}: ${k.name}` }));
 };
@@ -925,6 +939,31 @@ const CASES: Record<OpName, CaseGen> = {
   flatten: movementFor('flatten'),
   slice: movementFor('slice'),
   contiguous: movementFor('contiguous'),
+  asStrided: movementFor('asStrided'),
+  scatterView: () => {
+    const ref =
+      (shape: number[], strides: number[], offset: number) =>
+      ([b, s]: (Ref | number)[]) => {
+        const [base, src] = [b as Ref, s as Ref];
+        const data = [...base.data];
+        R.build(shape, src.dtype, (idx) => (data[offset + idx.reduce((n, v, d) => n + v * strides[d]!, 0)] = R.get(src, idx)));
+        return { ...base, data };
+      };
+    return [
+      {
+        name: 'a [2,3] block with row stride 5 at offset 4',
+        args: [t([16]), t([2, 3])],
+        run: call('scatterView', { shape: [2, 3], strides: [5, 1], offset: 4 }),
+        ref: ref([2, 3], [5, 1], 4),
+      },
+      {
+        name: 'every other element, int32, into a strided base (read through its view)',
+        args: [strided([9], { dtype: 'int32' }), t([4], { dtype: 'int32' })],
+        run: call('scatterView', { shape: [4], strides: [2], offset: 1 }),
+        ref: ref([4], [2], 1),
+      },
+    ];
+  },
   matmul: MATMUL,
   cat: CAT,
   gather: GATHER,

@@ -257,6 +257,17 @@ const EXECUTORS: { [N in OpName]: Executor<N> } = {
     return dst;
   },
 
+  scatterView: (inputs, attrs, meta) => {
+    const [base, src] = [tensorAt(inputs, 0), tensorAt(inputs, 1)];
+    return produce('scatterView', meta, (out) => {
+      copyInto('scatterView', base.ref('scatterView'), out);
+      copyInto('scatterView', src.ref('scatterView'), {
+        storage: out.storage,
+        view: { shape: attrs.shape, strides: attrs.strides, offset: attrs.offset },
+      });
+    });
+  },
+
   fill_: (inputs, attrs) => {
     const dst = tensorAt(inputs, 0);
     writable(dst, 'fill_');

@@ -153,6 +153,27 @@ export function squeeze(op: string, v: View, dims: readonly number[] | null): Vi
   return { shape: keep.map((d) => v.shape[d]), strides: keep.map((d) => v.strides[d]), offset: v.offset };
 }
 
+/**
+ * The view `shape`/`strides`/`offset` of the elements of a 1-D contiguous
+ * `v` (a storage's elements, as functionalization reads and writes them):
+ * strides non-negative, every element inside `v`. Null when `v` is not
+ * 1-D contiguous (the caller copies first).
+ */
+export function asStrided(op: string, v: View, shape: readonly number[], strides: readonly number[], offset: number): View | null {
+  if (shape.length !== strides.length)
+    throw new KilnError(`shape ${shapeStr(shape)} and strides ${shapeStr(strides)} differ in rank`, { op });
+  if (v.shape.length !== 1) throw new KilnError(`expects a 1-D tensor (a storage's elements), got shape ${shapeStr(v.shape)}`, { op });
+  const last = numelOf(shape) === 0 ? 0 : offset + shape.reduce((n, s, d) => n + (s - 1) * strides[d]!, 0);
+  if (last >= Math.max(v.shape[0]!, 1) && numelOf(shape) > 0) {
+    throw new KilnError(
+      `the view ${shapeStr(shape)} with strides ${shapeStr(strides)} at offset ${offset} reaches element ${last}, past the ${v.shape[0]} elements`,
+      { op },
+    );
+  }
+  if (!isContiguous(v)) return null;
+  return { shape: [...shape], strides: [...strides], offset: v.offset + offset };
+}
+
 /** Python slicing `start:end:step` along one dim (negative bounds count from the end, then clamp). */
 export function slice(op: string, v: View, dim: number, start: number, end: number, step: number): View {
   const d = normalizeDim(op, dim, v.shape.length);

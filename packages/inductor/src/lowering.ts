@@ -27,7 +27,7 @@ import {
   views,
 } from '@kiln/eager';
 import { NotCompiled } from './errors';
-import { add, constant, type Expr, type Index, int, linearize, min, mod, mul, type Size, size, unravel } from './ir/expr';
+import { add, constant, div, type Expr, type Index, int, linearize, min, mod, mul, type Size, size, unravel } from './ir/expr';
 import type { IRNode, PointwiseNode, RandomOp, ReductionNode } from './ir/nodes';
 import { factor, isStatic, numelOf } from './ir/size';
 
@@ -230,6 +230,10 @@ function indexMap(
       const start = v.offset;
       return (idx) => idx.map((i, k) => (k === d ? add(int(start), mul(i, int(a.step))) : i));
     }
+    case 'asStrided': {
+      const a = attrs as AttrsOf['asStrided'];
+      return (idx) => [idx.reduce((at, i, d) => add(at, mul(i, int(a.strides[d]!))), int(a.offset))];
+    }
     default:
       // reshape, view, flatten, contiguous: through the linear index (the simplifier cancels the contiguous cases).
       return (idx) => unravel(linearize(idx, outShape), inShape);
@@ -342,6 +346,39 @@ function gatherRule(ins: readonly LowerInput[], attrs: AttrsOf['gather'], meta: 
   });
 }
 
+/**
+ * The functional form of an in-place write: each element p of the base
+ * (a storage's elements) is src's element at the view index that lands on
+ * p, or the base's own element when none does. The view index is found by
+ * dividing p - offset by the strides, largest first (views made by movement
+ * ops never overlap, so at most one index lands on p); it is clamped into
+ * src's shape so that no read leaves it.
+ */
+function scatterViewRule(ins: readonly LowerInput[], attrs: AttrsOf['scatterView'], meta: LowerMeta, ids: IdSource): IRNode {
+  const [base, src] = [node(ins, 0), node(ins, 1)];
+  const { shape, strides, offset } = attrs;
+  if (shape.some((s, d) => s > 1 && strides[d] === 0)) throw new NotCompiled('a write through a broadcast view is not compiled');
+  const order = shape
+    .map((_, d) => d)
+    .filter((d) => shape[d]! > 1)
+    .sort((x, y) => strides[y]! - strides[x]!);
+  return pointwise(ids, 'scatterView', meta, [base, src], (idx, read) => {
+    const p = idx[0]!;
+    let rest: Index = add(p, int(-offset));
+    const at: Index[] = shape.map(() => int(0));
+    let inside: Expr = call('logicalNot', [{ kind: 'less', a: p, b: int(offset), dtype: 'bool' }], 'bool');
+    for (const d of order) {
+      const v = div(rest, int(strides[d]!));
+      rest = mod(rest, int(strides[d]!));
+      inside = call('logicalAnd', [inside, { kind: 'less', a: v, b: int(shape[d]!), dtype: 'bool' }], 'bool');
+      at[d] = min(v, int(shape[d]! - 1));
+    }
+    inside = call('logicalAnd', [inside, { kind: 'less', a: rest, b: int(1), dtype: 'bool' }], 'bool');
+    if (shape.some((s) => s === 0)) inside = constant(0, 'bool');
+    return select(inside, read(src, at), read(base, [p]));
+  });
+}
+
 function call(op: ElementwiseOp, args: Expr[], dtype: DType): Expr {
   const types = elementwiseTypes(
     op,
@@ -366,6 +403,7 @@ export const LOWERINGS: { [N in PrimitiveOp]: Rule<N> } = {
   ...rulesFor(ELEMENTWISE, elementwise),
   ...rulesFor(REDUCTIONS, reduction),
   ...rulesFor(MOVEMENT, movement),
+  scatterView: scatterViewRule,
   matmul: matmulRule,
   cat: catRule,
   gather: gatherRule,

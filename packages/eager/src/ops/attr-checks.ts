@@ -20,6 +20,7 @@ import {
   DTYPE,
   FINITE,
   INT,
+  NON_NEGATIVE_INT,
   NUMBER,
   nullable,
   oneOf,
@@ -60,6 +61,8 @@ export const ATTR_CHECKS: { [N in OpName]: AttrSchema<AttrsOf[N]> } = {
   flatten: { startDim: INT, endDim: INT },
   slice: { dim: INT, start: BOUND, end: BOUND, step: POSITIVE_INT },
   contiguous: NONE,
+  asStrided: { shape: SHAPE, strides: SHAPE, offset: NON_NEGATIVE_INT },
+  scatterView: { shape: SHAPE, strides: SHAPE, offset: NON_NEGATIVE_INT },
 
   mean: REDUCE,
   var: VAR,

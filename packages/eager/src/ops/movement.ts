@@ -8,6 +8,7 @@
 import { KilnError } from '@kiln/gpu-runtime';
 import type { View } from '../view';
 import {
+  asStrided,
   contiguousView,
   expand,
   flattenShape,
@@ -33,6 +34,8 @@ export interface MovementAttrs {
   flatten: { startDim: number; endDim: number };
   slice: { dim: number; start: number; end: number; step: number };
   contiguous: Record<string, never>;
+  /** A strided view of a 1-D tensor's elements (what functionalization reads a written storage through). */
+  asStrided: { shape: readonly number[]; strides: readonly number[]; offset: number };
 }
 
 export type MovementOp = keyof MovementAttrs;
@@ -57,6 +60,7 @@ export const MOVEMENT: { [N in MovementOp]: MovementRule<N> } = {
   flatten: (v, a) => reshape(v, flattenShape('flatten', v.shape, a.startDim, a.endDim)),
   slice: (v, a) => slice('slice', v, a.dim, a.start, a.end, a.step),
   contiguous: (v) => (isContiguous(v) ? v : null),
+  asStrided: (v, a) => asStrided('asStrided', v, a.shape, a.strides, a.offset),
 };
 
 /** The output shape of a movement op (applied to a contiguous view, where every rule succeeds). */

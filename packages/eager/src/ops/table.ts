@@ -14,7 +14,7 @@ import { KilnError } from '@kiln/gpu-runtime';
 import type { Device } from '../backend';
 import type { DType, Scalar } from '../dtype';
 import { resultType, scalarDtype } from '../dtype';
-import { broadcastShapes, contiguousView, expand, normalizeDim, normalizeDims, numelOf, shapeStr } from '../view';
+import { asStrided, broadcastShapes, contiguousView, expand, normalizeDim, normalizeDims, numelOf, shapeStr } from '../view';
 import { checkAttrs } from './attr-checks';
 import type { ElementwiseOp } from './elementwise';
 import { ELEMENTWISE, elementwiseTypes } from './elementwise';
@@ -87,6 +87,12 @@ export type AttrsOf = Record<Exclude<ElementwiseOp, 'cast'>, NoAttrs> & { cast: 
     copy_: NoAttrs;
     /** inputs: destination. */
     fill_: { value: Scalar };
+    /**
+     * inputs: base (1-D: a storage's elements), src (of `shape`). The base
+     * with the elements of the view shape/strides/offset replaced by src: the
+     * functional form of an in-place write (what the tracer records `copy_` as).
+     */
+    scatterView: { shape: readonly number[]; strides: readonly number[]; offset: number };
     to: { device: Device };
   };
 
@@ -104,6 +110,7 @@ export type OpKind =
   | 'arange'
   | 'random'
   | 'inplace'
+  | 'scatter'
   | 'transfer';
 
 /** What inference needs of a tensor (a Tensor, a graph Node, a tracer's proxy all qualify). */
@@ -489,6 +496,17 @@ export const OPS: { [N in OpName]: OpDef<N> } = {
     const [dst, src] = [tensorAt('copy_', ins, 0), tensorAt('copy_', ins, 1)];
     expand('copy_', contiguousView(src.shape), dst.shape);
     return like(dst);
+  }),
+  scatterView: def('scatter', (ins, a) => {
+    arity('scatterView', ins, 2);
+    const [base, src] = [tensorAt('scatterView', ins, 0), tensorAt('scatterView', ins, 1)];
+    asStrided('scatterView', contiguousView(base.shape), a.shape, a.strides, a.offset);
+    if (shapeStr(src.shape) !== shapeStr(a.shape) || src.dtype !== base.dtype) {
+      throw new KilnError(`src ${describe(src)} must be ${base.dtype}${shapeStr(a.shape)}, the view written into ${describe(base)}`, {
+        op: 'scatterView',
+      });
+    }
+    return like(base);
   }),
   fill_: def('inplace', (ins) => {
     arity('fill_', ins, 1);

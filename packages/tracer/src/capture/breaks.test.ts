@@ -137,7 +137,10 @@ describe('data-dependent control flow', () => {
     const x = tensor([0.5, -1, 2]);
     expect(await values(await fast(x))).toEqual(await values(await fn(x)));
     // exp and mean run once, before the break; after it, only sub and mul.
-    expect(ops(cnt)).toEqual([['exp', 'mean'], ['sub', 'mul']]);
+    expect(ops(cnt)).toEqual([
+      ['exp', 'mean'],
+      ['sub', 'mul'],
+    ]);
     expect(await values(await fast(x))).toEqual(await values(await fn(x)));
     expect(ops(cnt).slice(2).flat()).not.toContain('exp');
   });

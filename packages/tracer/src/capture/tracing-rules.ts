@@ -28,6 +28,7 @@ const BY_KIND: Record<OpKind, TracingRule> = {
   full: record,
   arange: record,
   random: record,
+  scatter: record,
   inplace: { kind: 'break', why: 'writes into its input in place (run eagerly, so the caller sees the write)' },
   transfer: { kind: 'break', why: 'moves data between devices (a compiled graph runs on one device)' },
 };
