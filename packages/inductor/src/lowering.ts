@@ -11,6 +11,7 @@
 import {
   type AttrsOf,
   type CompositeOp,
+  castScalar,
   type DType,
   ELEMENTWISE,
   type ElementwiseOp,
@@ -407,7 +408,9 @@ export const LOWERINGS: { [N in PrimitiveOp]: Rule<N> } = {
   matmul: matmulRule,
   cat: catRule,
   gather: gatherRule,
-  full: (_ins, attrs, meta, ids) => pointwise(ids, 'full', meta, [], () => constant(Number(attrs.value), meta.dtype)),
+  // The value converted as a kernel converts it (Infinity into int32 saturates).
+  full: (_ins, attrs, meta, ids) =>
+    pointwise(ids, 'full', meta, [], () => constant(castScalar(Number(attrs.value), scalarDtype(attrs.value), meta.dtype), meta.dtype)),
   arange: (_ins, attrs, meta, ids) =>
     pointwise(ids, 'arange', meta, [], (idx) => {
       const dt = meta.dtype;
