@@ -248,7 +248,7 @@ const EXECUTORS: { [N in OpName]: Executor<N> } = {
 
   copy_: (inputs) => {
     const [dst, src] = [tensorAt(inputs, 0), tensorAt(inputs, 1)];
-    writable(dst, 'copy_');
+    checkWritable('copy_', dst);
     // Reading and writing one storage could overwrite elements before they are read: copy the source first.
     const source = src.storage === dst.storage ? contiguousCopy(src, 'copy_') : src;
     copyInto('copy_', operand(source, 'copy_', dst.shape), dst.ref('copy_'));
@@ -270,7 +270,7 @@ const EXECUTORS: { [N in OpName]: Executor<N> } = {
 
   fill_: (inputs, attrs) => {
     const dst = tensorAt(inputs, 0);
-    writable(dst, 'fill_');
+    checkWritable('fill_', dst);
     copyInto('fill_', operand(attrs.value, 'fill_', []), dst.ref('fill_'));
     dst.storage.version++;
     return dst;
@@ -294,7 +294,7 @@ const EXECUTORS: { [N in OpName]: Executor<N> } = {
 };
 
 /** In-place ops cannot write through a broadcast view: several elements would share one memory location. */
-function writable(t: Tensor, op: string): void {
+export function checkWritable(op: string, t: Tensor): void {
   if (t.shape.some((s, d) => s > 1 && t.strides[d] === 0)) {
     throw new KilnError(`cannot write into ${t.describe()}: it is a broadcast (expanded) view whose elements share memory`, { op });
   }

@@ -19,7 +19,7 @@ export type { CreateOptions } from './creation';
 export { arange, full, getDefaultDevice, ones, rand, randn, setDefaultDevice, tensor, zeros } from './creation';
 export type { Input, Mode } from './dispatch';
 // The dispatcher and its mode hook (the tracer), the op table (the inductor).
-export { dispatch, execute, getMode, setMode, withMode } from './dispatch';
+export { checkWritable, dispatch, execute, getMode, setMode, withMode } from './dispatch';
 export type { DType, Scalar, TypedArray, TypedArrayOf } from './dtype';
 // Shared vocabulary.
 export { allocArray, castScalar, DTYPES, promoteTypes, resultType, scalarDtype } from './dtype';

@@ -329,8 +329,14 @@ export class Tensor implements TensorMeta {
   add_(other: Tensor | Scalar): Tensor {
     return this.inPlace('add_', other, () => this.add(other));
   }
+  sub_(other: Tensor | Scalar): Tensor {
+    return this.inPlace('sub_', other, () => this.sub(other));
+  }
   mul_(other: Tensor | Scalar): Tensor {
     return this.inPlace('mul_', other, () => this.mul(other));
+  }
+  div_(other: Tensor | Scalar): Tensor {
+    return this.inPlace('div_', other, () => this.div(other));
   }
 
   /** `self = f(self)` as compute-then-copy_, with PyTorch's check that the result fits this tensor. */
