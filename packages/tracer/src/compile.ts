@@ -325,7 +325,8 @@ export class CompiledFunction {
         const plan = planReplay(rec, entry.spec, roots, value);
         entry.plans.set(entry.guards.sizesKey(roots), typeof plan === 'string' ? null : plan);
       }
-      if (kind === 'new' || this.explaining) this.lastTrace = { breaks: [...rec.breaks], runs: [...rec.runs], entry };
+      if (kind === 'new' || this.explaining)
+        this.lastTrace = { breaks: [...rec.breaks], runs: [...rec.runs], memoryWrites: rec.memoryWrites, entry };
       if (kind === 'new') writeReportFile(this, () => this.explain(), this.stats);
       return result;
     } finally {

@@ -81,6 +81,7 @@ function build(t: Template, outs: readonly Tensor[], r: Roots, views: Map<Templa
 /** A plan for calls like `call` (which returned `result`), or why there is none. */
 export function planReplay(call: TracedCall, spec: InputSpec, roots: Roots, result: unknown): ReplayPlan | string {
   if (call.breaks.length > 0) return `graph breaks: ${call.breaks.length}`;
+  if (call.memoryWrites > 0) return `in-place writes into tensors the caller holds: ${call.memoryWrites} (applied by re-running)`;
   if (call.runs.length > 1) return `the call ran ${call.runs.length} graphs`;
   const run = call.runs[0];
   // Input tensors by identity, to find which input each graph input is.

@@ -51,13 +51,20 @@ export interface Materializer {
 
 let nextSeq = 0;
 
+/** A sequence number after every one given so far. */
+export function nextSequence(): number {
+  return nextSeq++;
+}
+
 export class LazyTensor extends Tensor {
-  /** Creation order across all calls: graphs list their nodes in this order. */
-  readonly seq = nextSeq++;
-  /** The op and operands that make this tensor; null once it is real. */
+  /** Creation order across all calls: graphs list their nodes in this order (a tensor redefined by a write moves after it). */
+  seq = nextSeq++;
+  /** The op and operands that make this tensor; null once it is real. An in-place write into it redefines it (see `redefine`). */
   args: readonly LazyArg[] | null;
-  readonly op: OpName;
-  readonly attrs: AttrsOf[OpName];
+  op: OpName;
+  attrs: AttrsOf[OpName];
+  /** In-place writes into this pending tensor (its `version`, as eager counts them). */
+  writes = 0;
   /** Eager would make this a view of `viewOf` (the movement op's input). */
   readonly viewOf: Tensor | null;
   /** The real tensor, once computed; it has this tensor's layout. */
@@ -102,7 +109,35 @@ export class LazyTensor extends Tensor {
   /** Takes `t` (which has this tensor's shape) as its value; the caller gives up `t`. */
   adopt(t: Tensor): void {
     this.real = sameLayout(t.layout, this.layout) ? new Owned(t.storage, this.layout) : contiguousCopyOf(t, this.layout);
+    this.takeWrites(this.real.storage);
     this.args = null;
+  }
+
+  /** `storage` now holds this tensor's value: its version counts the writes into it (a view's: its base's), as eager's does. */
+  takeWrites(storage: Storage): void {
+    let root: Tensor = this;
+    while (root instanceof LazyTensor && root.viewOf !== null) root = root.viewOf;
+    if (root instanceof LazyTensor) storage.version = Math.max(storage.version, root.writes);
+  }
+
+  /**
+   * A pending tensor this tensor was before an in-place write: the same op
+   * and operands, in this tensor's place in the order. This tensor is then
+   * `redefine`d as its value after the write.
+   */
+  snapshot(): LazyTensor {
+    const old = new LazyTensor(this.owner, this.op, this.args!, this.attrs, this, this.layout, this.viewOf);
+    old.seq = this.seq;
+    return old;
+  }
+
+  /** After an in-place write: this tensor is now `op(args)`, computed after everything recorded so far. */
+  redefine(op: OpName, args: readonly LazyArg[], attrs: AttrsOf[OpName]): void {
+    this.op = op;
+    this.args = args;
+    this.attrs = attrs;
+    this.seq = nextSeq++;
+    this.writes++;
   }
 
   /** Becomes a view (this tensor's layout) of `base`'s memory. */
@@ -117,8 +152,8 @@ export class LazyTensor extends Tensor {
 
   override get version(): number {
     if (this.real) return this.real.version;
-    // A pending view shares its base's version, as in eager; a pending result is new.
-    return this.viewOf && !this.viewOf.isDisposed ? this.viewOf.version : 0;
+    // A pending view shares its base's version, as in eager; a pending result counts the writes into it.
+    return this.viewOf && !this.viewOf.isDisposed ? this.viewOf.version : this.writes;
   }
 
   override ref(op: string): TensorRef {

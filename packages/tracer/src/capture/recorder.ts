@@ -20,7 +20,7 @@
  */
 
 import type { AttrsOf, Input, Mode, MovementOp, OpName, Storage, TensorMeta, View } from '@kiln/eager';
-import { execute, KilnError, MOVEMENT, setMode, Tensor, views, withMode } from '@kiln/eager';
+import { checkWritable, dispatch, execute, KilnError, MOVEMENT, setMode, Tensor, views, withMode } from '@kiln/eager';
 import { log, logEnabled } from '@kiln/gpu-runtime';
 import type { TracedGraph } from '../backend';
 import { HIDDEN, isProxy, readData } from '../guards/property-reads';
@@ -29,7 +29,7 @@ import type { BreakKind, GraphBreak } from './breaks';
 import { fullgraphError, locate, methodName, userSite } from './breaks';
 import type { CompiledSegment, GraphCache } from './graph-cache';
 import type { LazyArg, Materializer } from './lazy';
-import { LazyTensor, Owned, Pin, sameLayout } from './lazy';
+import { LazyTensor, nextSequence, Owned, Pin, sameLayout } from './lazy';
 import type { LeafInfo, PlanContext, SegmentPlan } from './segment';
 import { buildGraph, planSegment } from './segment';
 import { isRandom, tracingRule, writesInPlace } from './tracing-rules';
@@ -68,6 +68,8 @@ export interface SegmentRun {
 export interface TracedCall {
   readonly breaks: readonly GraphBreak[];
   readonly runs: readonly SegmentRun[];
+  /** In-place writes into memory the call did not make (inputs, closed-over tensors): applied after the graph. */
+  readonly memoryWrites: number;
 }
 
 const isMovement = (op: OpName): op is MovementOp => op in MOVEMENT;
@@ -84,6 +86,7 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
   readonly runs: SegmentRun[] = [];
   /** The first fullgraph error (thrown again at the end if the function caught it). */
   failure: KilnError | null = null;
+  memoryWrites = 0;
   private readonly lazies: LazyTensor[] = [];
   private randoms: LazyTensor[] = [];
   private readonly pins = new Map<Tensor, Pin>();
@@ -91,6 +94,10 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
   private active = true;
   /** Final outputs the caller gets as the backend returned them (no tracer-held reference). */
   private direct: Set<LazyTensor> | null = null;
+  /** In-place writes of this call not yet in memory, by storage (a real tensor's) or pending tensor written. */
+  private readonly written = new Map<object, StorageWrites>();
+  /** Whole-storage views of real tensors written in place, released at the end. */
+  private readonly flats: Pin[] = [];
 
   constructor(readonly host: RecorderHost) {}
 
@@ -99,12 +106,14 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
   call<N extends OpName>(op: N, inputs: readonly Input[], attrs: AttrsOf[N], meta: TensorMeta): Tensor {
     const rule = tracingRule(op);
     if (rule.kind === 'record') return this.record(op, inputs, attrs, meta);
+    if (rule.kind === 'functionalize' && this.active)
+      return this.functionalize(op as 'copy_' | 'fill_', inputs, attrs as AttrsOf['copy_' | 'fill_']);
     const x = inputs[0];
     if (op === 'to' && x instanceof Tensor && x.device === meta.device) {
       // Same device: eager returns a view of the same memory, which is a reshape to the same shape.
       return this.record('reshape', inputs, { shape: x.shape }, meta);
     }
-    return this.runEagerly(op, inputs, attrs, meta, rule.why);
+    return this.runEagerly(op, inputs, attrs, meta, rule.kind === 'break' ? rule.why : 'writes in place after the call ended');
   }
 
   read(t: Tensor): void {
@@ -150,7 +159,9 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
 
   private record(op: OpName, inputs: readonly Input[], attrs: AttrsOf[OpName], meta: TensorMeta): LazyTensor {
     const args: LazyArg[] = new Array<LazyArg>(inputs.length);
-    for (let i = 0; i < inputs.length; i++) args[i] = this.arg(inputs[i]!);
+    // A view is of the tensor itself (it aliases, and sees later writes); any other op reads memory written in place as it is now.
+    const view = isMovement(op);
+    for (let i = 0; i < inputs.length; i++) args[i] = view ? this.arg(inputs[i]!) : this.current(this.arg(inputs[i]!));
     let layout: View | null = null;
     let viewOf: Tensor | null = null;
     if (isMovement(op)) {
@@ -181,6 +192,120 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
     return pin;
   }
 
+  // ---- in-place writes (functionalization) ----
+
+  /**
+   * An in-place write (`copy_`, `fill_`; `add_` and the others are an op then
+   * `copy_`) recorded as a value: the written storage's elements after the
+   * write are `scatterView(elements before, value, dst's view)`. A pending
+   * tensor is redefined as that (the ops recorded before keep reading a
+   * snapshot of it); the memory of a real tensor is written at the end of
+   * the call (or before anything reads it eagerly), and until then what
+   * reads it reads the new value. Versions count each write, as in eager.
+   */
+  private functionalize(op: 'copy_' | 'fill_', inputs: readonly Input[], attrs: AttrsOf['copy_' | 'fill_']): Tensor {
+    const dst = inputs[0] as Tensor;
+    checkWritable(op, dst);
+    const value = withMode(this, () =>
+      op === 'copy_'
+        ? (inputs[1] as Tensor).expand(dst.shape).cast(dst.dtype)
+        : dispatch('full', [], { shape: dst.shape, value: (attrs as AttrsOf['fill_']).value, dtype: dst.dtype, device: dst.device }),
+    ) as LazyTensor;
+    const root = rootOf(dst);
+    const pending = root instanceof LazyTensor && root.real === null;
+    const real = pending ? null : root instanceof LazyTensor ? root.real! : root;
+    const key: object = pending ? root : real!.storage;
+    let w = this.written.get(key);
+    const before = pending ? this.readersToSnapshot(root as LazyTensor) : null;
+    if (!w) {
+      w = {
+        elements: before ? this.record('reshape', [before], { shape: [before.numel] }, before) : this.elementsOf(real!.storage),
+        writes: [],
+      };
+      this.written.set(key, w);
+    }
+    const view = { shape: dst.shape, strides: dst.layout.strides, offset: dst.layout.offset };
+    w.elements = this.record('scatterView', [w.elements, value], view, w.elements);
+    if (pending) {
+      (root as LazyTensor).redefine('reshape', [w.elements], { shape: root.shape });
+      // Its pending views now view the new value: they move after it, in the order they were made.
+      for (const l of this.lazies) if (l.real === null && l.viewOf !== null && rootOf(l) === root) l.seq = nextSequence();
+    } else {
+      w.writes.push({ layout: dst.layout, value, storage: real!.storage });
+      real!.storage.version++;
+      this.memoryWrites++;
+    }
+    return dst;
+  }
+
+  /** A real storage's elements as a 1-D tensor (read as they are before this call's writes). */
+  private elementsOf(storage: Storage): LazyTensor {
+    const flat = new Pin(new Tensor(storage, views.contiguousView([storage.numel])));
+    this.flats.push(flat);
+    return this.record('reshape', [flat], { shape: [storage.numel] }, flat);
+  }
+
+  /**
+   * Pending tensor `t` is about to be written in place: the ops recorded so
+   * far that read it (directly, or through its pending views) read, from now
+   * on, a snapshot of it as it is (returned). Its views keep viewing `t`:
+   * they see the write, as in eager.
+   */
+  private readersToSnapshot(t: LazyTensor): LazyTensor {
+    const old = t.snapshot();
+    const onOld = new Map<LazyTensor, LazyTensor>([[t, old]]);
+    const redirect = (a: LazyArg): LazyArg => {
+      if (!(a instanceof LazyTensor) || a.real !== null) return a;
+      const known = onOld.get(a);
+      if (known) return known;
+      if (a.viewOf === null || rootOf(a) !== t) return a;
+      // A pending view of `t`: the same view of the snapshot.
+      const base = redirect(a.viewOf) as LazyTensor;
+      const copy = new LazyTensor(this, a.op, [base, ...a.args!.slice(1)], a.attrs, a, a.layout, base);
+      copy.seq = a.seq;
+      onOld.set(a, copy);
+      return copy;
+    };
+    for (const l of this.lazies) {
+      if (l === t || l.real !== null || l.viewOf !== null || l.args === null) continue;
+      if (l.args.some((a) => a === t || (a instanceof LazyTensor && a.viewOf !== null && rootOf(a) === t))) l.args = l.args.map(redirect);
+    }
+    return old;
+  }
+
+  /** What an op reads for `a`: memory with pending in-place writes is read as its value after them. */
+  private current(a: LazyArg): LazyArg {
+    if (this.written.size === 0 || !(a instanceof Tensor)) return a;
+    const root = rootOf(a);
+    if (root instanceof LazyTensor && root.real === null) return a; // a pending tensor is redefined by its writes
+    const w = this.written.get((root instanceof LazyTensor ? root.real! : root).storage);
+    if (!w || w.writes.length === 0) return a;
+    const { shape, strides, offset } = a.layout;
+    return this.record('asStrided', [w.elements], { shape, strides, offset }, a);
+  }
+
+  /** Writes pending in-place writes into the real memory they are for (at the end of the call, and before anything reads memory eagerly). */
+  private writeBack(): void {
+    const pending = [...this.written.values()].filter((w) => w.writes.length > 0);
+    if (pending.length === 0) return;
+    const values = pending.flatMap((w) => liveWrites(w.writes).map((x) => x.value));
+    this.compute(values, false);
+    withMode(null, () => {
+      for (const w of pending) {
+        const storage = w.writes[0]!.storage;
+        const version = storage.version;
+        for (const x of liveWrites(w.writes)) {
+          const dst = new Tensor(storage, x.layout);
+          execute('copy_', [dst, x.value.real!], {}, dst);
+          dst.dispose();
+        }
+        storage.version = version; // the writes were counted when the function made them
+        w.writes.length = 0;
+      }
+    });
+    this.written.clear();
+  }
+
   private describe(t: Tensor): string {
     const origin = t instanceof Pin ? t.source : t;
     const info = t instanceof LazyTensor ? undefined : this.host.leafInfo(origin);
@@ -199,6 +324,8 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
     const where = wanted ? locate(site, this.host.source, method) : { location: null, codeFrame: null };
     const b: GraphBreak = { kind, reason: text, location: where.location, codeFrame: where.codeFrame };
     this.breaks.push(b);
+    // What runs eagerly at a break may read memory written in place: the writes go to memory first.
+    if (!this.host.fullgraph) this.writeBack();
     log('graph_breaks', () => `${this.host.name}: graph break ${this.breaks.length}: ${text}${b.location ? ` at ${b.location}` : ''}`);
     if (this.host.fullgraph) {
       const e = fullgraphError(this.host.name, b);
@@ -302,8 +429,10 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
         }
         const leaf = plan.leaves.includes(raw) || raw instanceof Owned;
         const root = rootOf(t);
-        if (this.direct?.has(t) && !leaf && !taken.has(raw) && sameLayout(raw.layout, t.layout)) t.real = raw;
-        else {
+        if (this.direct?.has(t) && !leaf && !taken.has(raw) && sameLayout(raw.layout, t.layout)) {
+          t.real = raw;
+          t.takeWrites(raw.storage);
+        } else {
           if (t.viewOf !== null && !sameLayout(raw.layout, t.layout) && !(root instanceof LazyTensor && root.real === null)) {
             // A view (of an expanded or strided tensor, say) of memory that is already real: it is that memory, as in eager.
             this.resolveView(t);
@@ -383,14 +512,17 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
     const opaque = collectOutputs(value, found);
     for (const t of found) if (t.owner !== this) t.materialized();
     const outputs = found.filter((t) => t.owner === this);
+    const writes = [...this.written.values()].flatMap((w) => liveWrites(w.writes).map((x) => x.value));
     if (this.host.escapes || opaque) {
-      this.compute([...outputs, ...this.lazies.filter((t) => t.real === null && !t.isDisposed)], true);
+      this.compute([...outputs, ...writes, ...this.lazies.filter((t) => t.real === null && !t.isDisposed)], true);
+      this.writeBack();
       return value;
     }
     // Nothing else can hold these lazy tensors: the caller gets the backend's results themselves.
     this.direct = new Set(outputs);
-    this.compute(outputs, true);
+    this.compute([...outputs, ...writes], true);
     this.direct = null;
+    this.writeBack();
     return withRealTensors(value, this);
   }
 
@@ -409,10 +541,24 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
     this.active = false;
     for (const p of this.pins.values()) p.release();
     this.pins.clear();
+    for (const f of this.flats) f.release();
+    this.flats.length = 0;
     for (const t of this.deferred) t.releaseReal();
     this.deferred.length = 0;
     this.randoms = [];
   }
+}
+
+/** The pending in-place writes into one storage: its elements after them, and what to write into real memory. */
+interface StorageWrites {
+  elements: LazyTensor;
+  writes: { layout: View; value: LazyTensor; storage: Storage }[];
+}
+
+/** The writes whose effect is not all overwritten by a later write to the same view. */
+function liveWrites<W extends { layout: View }>(writes: readonly W[]): W[] {
+  const key = (v: View) => `${v.shape}|${v.strides}|${v.offset}`;
+  return writes.filter((w, i) => !writes.slice(i + 1).some((later) => key(later.layout) === key(w.layout)));
 }
 
 /** Planning for a tensor used after its call: nothing extra, nothing learned. */

@@ -1,9 +1,9 @@
 /**
  * How the tracer treats each op: recorded into the graph, or run eagerly at
  * a graph break. One row per kind of op (TypeScript refuses a new kind without one).
- * In-place ops and device transfers break: the compiled graph is pure and
- * on one device, and running them eagerly keeps their effect on the
- * caller's tensors (and `version`) exactly as eager has it.
+ * In-place ops are functionalized: recorded as the values they write, the
+ * writes applied to memory at the end of the call (the recorder). Device
+ * transfers break: a compiled graph runs on one device.
  */
 
 import type { OpKind, OpName } from '@kiln/eager';
@@ -11,6 +11,8 @@ import { OPS } from '@kiln/eager';
 
 export type TracingRule =
   | { kind: 'record' }
+  /** An in-place write: recorded as the value it writes, applied to memory at the end of the call (see the recorder). */
+  | { kind: 'functionalize' }
   /** Runs eagerly at a graph break; `why` completes "graph break: <op> ...". */
   | { kind: 'break'; why: string };
 
@@ -29,7 +31,7 @@ const BY_KIND: Record<OpKind, TracingRule> = {
   arange: record,
   random: record,
   scatter: record,
-  inplace: { kind: 'break', why: 'writes into its input in place (run eagerly, so the caller sees the write)' },
+  inplace: { kind: 'functionalize' },
   transfer: { kind: 'break', why: 'moves data between devices (a compiled graph runs on one device)' },
 };
 
