@@ -40,6 +40,8 @@ export type { Arg, CallNode, DynamicDims, Node, OutputNode, PlaceholderNode, Run
 export { Graph, isNode, runGraph } from './graph';
 export type { MemoryStats } from './memory';
 export { allocStorage, memoryStats, metaStorage, tidy } from './memory';
+// Training: modules (PyTorch's torch.nn).
+export * as nn from './nn';
 export type { Decomposition } from './ops/decompositions';
 export { DECOMPOSITIONS } from './ops/decompositions';
 export type { BinaryOp, ElementwiseOp, ElementwiseSpec, ElementwiseTypes, Render, TypeRule, UnaryOp } from './ops/elementwise';
