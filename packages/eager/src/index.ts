@@ -40,7 +40,7 @@ export type { Arg, CallNode, DynamicDims, Node, OutputNode, PlaceholderNode, Run
 export { Graph, isNode, runGraph } from './graph';
 export type { MemoryStats } from './memory';
 export { allocStorage, memoryStats, metaStorage, tidy } from './memory';
-// Training: modules (PyTorch's torch.nn).
+// Training: modules and optimizers (PyTorch's torch.nn and torch.optim).
 export * as nn from './nn';
 export type { Decomposition } from './ops/decompositions';
 export { DECOMPOSITIONS } from './ops/decompositions';
@@ -64,6 +64,7 @@ export type {
   VarAttrs,
 } from './ops/table';
 export { inferMeta, isMeta, OPS, reduceDims, reducedShape } from './ops/table';
+export * as optim from './optim';
 export { manualSeed, PHILOX_WGSL, philox4x32, philoxFill, takeRandom } from './random';
 export type { Dims, NestedArray } from './tensor';
 export { format, Tensor } from './tensor';
