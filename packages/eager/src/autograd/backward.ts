@@ -40,7 +40,7 @@ export function backward(t: Tensor, gradient?: Tensor | null, options?: Backward
   if (root === null) {
     throw new KilnError(
       `${t.describe()} does not require grad: nothing it was computed from requires grad (create inputs with { requiresGrad: true } ` +
-        'or call requiresGrad_()), or it was computed inside noGrad',
+        'or call requiresGrad_()), or it was computed inside noGrad or by a compiled function (compiled training is a later step)',
       { op: 'backward' },
     );
   }
@@ -88,7 +88,7 @@ export function backwardGradients(output: Tensor, targets: readonly LeafEdge[]):
 
 function notTracing(op: string): void {
   if (getMode()) {
-    throw new KilnError('is not supported inside a compiled function yet (compiled training is a later step); call it outside', { op });
+    throw new KilnError('not supported inside a compiled function yet (compiled training is a later step); call it outside', { op });
   }
 }
 
