@@ -114,7 +114,7 @@ function run(root: Edge, seed: Tensor, retainGraph: boolean, targets: readonly L
           const g = grads.get(node);
           if (g === undefined) continue;
           grads.delete(node);
-          if (!wanted) for (const t of node.retained) accumulate(t, g, false);
+          if (!wanted) for (const t of node.retained ?? []) accumulate(t, g, false);
           const needs = node.next.map((e) => e !== null && (!wanted || wanted.has(e)));
           const inputGrads = tidy(() => applyRule(node, g, needs));
           inputGrads.forEach((gi, i) => {

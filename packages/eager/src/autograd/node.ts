@@ -78,7 +78,7 @@ export class GradNode<N extends OpName = OpName> implements VjpContext<N> {
   /** Tensors whose `gradFn` this is, plus nodes whose edges point here. */
   refs = 0;
   /** Tensors that `retainGrad()` and whose `gradFn` this is: they get the gradient that reaches this node. */
-  readonly retained = new Set<Tensor>();
+  retained: Set<Tensor> | undefined;
   readonly needs: readonly boolean[];
   private readonly saved: (Saved | undefined)[];
   private savedOutput: Saved | undefined;

@@ -19,12 +19,13 @@ import type { ViewOp, ViewStep } from './node';
 import { GradNode, LeafEdge, metaOf } from './node';
 import type { VjpRule } from './rules';
 import { NOT_DIFFERENTIABLE, VJP } from './rules';
-import { edgeOf, noteView, setGradFn, setViewGradFn, viewNodes, viewOf } from './state';
+import { autogradActive, edgeOf, noteView, setGradFn, setViewGradFn, viewNodes, viewOf } from './state';
 
 const inputMeta = (x: Input): InputMeta => (x instanceof Tensor ? metaOf(x) : x);
 
 /** Runs `op` eagerly, recording it for backward when an input requires grad and grad mode is on. */
 export function runRecorded<N extends OpName>(op: N, inputs: readonly Input[], attrs: AttrsOf[N], meta: TensorMeta): Tensor {
+  if (!autogradActive()) return execute(op, inputs, attrs, meta);
   if (op === 'copy_' || op === 'fill_') return writeInPlace(op, inputs, attrs as AttrsOf['copy_' | 'fill_'], meta);
   const entry = VJP[op];
   const edges = isGradEnabled() && entry !== NOT_DIFFERENTIABLE ? inputs.map((x) => (x instanceof Tensor ? edgeOf(x) : null)) : null;

@@ -10,6 +10,11 @@
  * view of that base then derives its own `gradFn` anew from the base's
  * current one, when next used: `edgeOf` compares the base's edge with the
  * one the view was derived from.
+ *
+ * Cost: nothing is kept, and views are not tracked, until the first tensor
+ * requires grad (`active`); programs that never use autograd pay a flag
+ * test per op. (A view made before that and written in place after, with a
+ * source that requires grad, writes only itself, not its base's history.)
  */
 import { KilnError } from '@kiln/gpu-runtime';
 import { show } from '../checks';
@@ -20,8 +25,8 @@ import type { Edge, ViewStep } from './node';
 import { GradNode, LeafEdge, metaOf, releaseNode } from './node';
 
 interface ViewInfo {
-  /** The tensor this is a view of (never itself a view); weak, so a view does not keep its base's object alive. */
-  readonly base: WeakRef<Tensor>;
+  /** The tensor this is a view of (never itself a view); dropped with the view's state on dispose. */
+  readonly base: Tensor;
   readonly steps: readonly ViewStep[];
   /** The base's edge when this view's gradFn was derived. */
   derivedFrom: Edge | null;
@@ -43,6 +48,14 @@ interface GradState {
 
 const states = new WeakMap<Tensor, GradState>();
 
+/** Some tensor has required grad: from then on ops look up their inputs' state and views are tracked. */
+let active = false;
+
+/** Whether any tensor has required grad yet (before, no op needs to look at autograd state). */
+export function autogradActive(): boolean {
+  return active;
+}
+
 function stateOf(t: Tensor): GradState {
   let s = states.get(t);
   if (s === undefined) states.set(t, (s = { requiresGrad: false, gradFn: null, grad: null, ownsGrad: false, retainsGrad: false }));
@@ -51,6 +64,7 @@ function stateOf(t: Tensor): GradState {
 
 /** Where `t`'s gradient goes: its gradFn, its leaf edge when it is a leaf that requires grad, else null (no grad). */
 export function edgeOf(t: Tensor): Edge | null {
+  if (!active) return null;
   const s = states.get(t);
   if (s === undefined) return null;
   if (s.view && !s.view.noGrad) derive(t, s.view);
@@ -61,8 +75,8 @@ export function edgeOf(t: Tensor): Edge | null {
 
 /** A view's gradFn from its base's current edge, when the base was written in place since. */
 function derive(t: Tensor, v: ViewInfo): void {
-  const base = v.base.deref();
-  if (base === undefined || base.isDisposed) return;
+  const base = v.base;
+  if (base.isDisposed) return;
   const current = edgeOf(base);
   if (current === v.derivedFrom) return;
   v.derivedFrom = current;
@@ -88,23 +102,25 @@ export function setGradFn(t: Tensor, node: GradNode | null): void {
   const s = stateOf(t);
   if (s.gradFn === node) return;
   if (s.gradFn) {
-    s.gradFn.retained.delete(t);
+    s.gradFn.retained?.delete(t);
     releaseNode(s.gradFn);
   }
   s.gradFn = node;
   if (node) {
+    active = true;
     node.refs++;
-    if (s.retainsGrad) node.retained.add(t);
+    if (s.retainsGrad) (node.retained ??= new Set()).add(t);
   }
 }
 
 /** `t` is a view of `x` by `step` (same storage): remember its base and steps, for in-place writes through it. */
 export function noteView(t: Tensor, x: Tensor, step: ViewStep): void {
+  if (!active) return;
   const xv = states.get(x)?.view;
-  const base = xv?.base.deref() ?? x;
-  const steps = xv && base !== x ? [...xv.steps, step] : [step];
+  const base = xv?.base ?? x;
+  const steps = xv ? [...xv.steps, step] : [step];
   stateOf(t).view = {
-    base: new WeakRef(base),
+    base,
     steps,
     derivedFrom: edgeOf(base),
     noGrad: !isGradEnabled() || (xv?.noGrad ?? false),
@@ -121,8 +137,7 @@ export function setViewGradFn(t: Tensor, node: GradNode, baseEdge: Edge): void {
 /** `t`'s live base and steps when it is a view of a tensor not disposed; else null. */
 export function viewOf(t: Tensor): { base: Tensor; steps: readonly ViewStep[]; noGrad: boolean } | null {
   const v = states.get(t)?.view;
-  const base = v?.base.deref();
-  return v && base && !base.isDisposed ? { base, steps: v.steps, noGrad: v.noGrad } : null;
+  return v && !v.base.isDisposed ? { base: v.base, steps: v.steps, noGrad: v.noGrad } : null;
 }
 
 /** `t` no longer counts as a view for autograd (`detach()`, and a view made a leaf by `requiresGrad_()`). */
@@ -155,6 +170,7 @@ export function setRequiresGrad(t: Tensor, flag: boolean, op = 'requiresGrad_'):
   const s = stateOf(t);
   s.view = undefined; // a view that becomes a leaf is a tensor of its own for autograd
   s.requiresGrad = flag;
+  active ||= flag;
 }
 
 export function getGrad(t: Tensor): Tensor | null {
@@ -190,7 +206,7 @@ export function retainGrad(t: Tensor): void {
   }
   const s = stateOf(t);
   s.retainsGrad = true;
-  fn.retained.add(t);
+  (fn.retained ??= new Set()).add(t);
 }
 
 export function retainsGrad(t: Tensor): boolean {
