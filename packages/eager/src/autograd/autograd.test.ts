@@ -286,6 +286,15 @@ describe('memory', () => {
     ]);
   });
 
+  it("disposing an input after the forward pass does not break backward: saved tensors are the graph's own", async () => {
+    const x = tensor([1, 2], { requiresGrad: true });
+    const h = tensor([3, 4]);
+    const y = x.mul(h).sum();
+    h.dispose();
+    y.backward();
+    expect(await values(x.grad)).toEqual([3, 4]);
+  });
+
   it('a gradient made inside tidy survives it; dispose() frees a tensor and its gradient', () => {
     const w = randn([3], { requiresGrad: true });
     tidy(() => w.square().sum().backward());
@@ -305,6 +314,7 @@ describe('grad and valueAndGrad (JAX)', () => {
     const f = (a: Tensor, b: Tensor) => a.mul(b).add(p).sum();
     const [value, gb] = valueAndGrad(f, { argnums: 1 })(w, tensor([4, 5, 6]));
     expect([await value.item(), await values(gb)]).toEqual([1 * 4 + 2 * 5 + 3 * 6 + 3, [1, 2, 3]]);
+    expect(await values(valueAndGrad(f, 1)(w, tensor([4, 5, 6]))[1])).toEqual([1, 2, 3]);
     const both = grad(f, [0, 1])(w, tensor([4, 5, 6]));
     expect(await Promise.all(both.map(values))).toEqual([
       [4, 5, 6],
