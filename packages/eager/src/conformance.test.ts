@@ -559,48 +559,6 @@ const TO: CaseGen = () => [
 
 // ----------------------------------------------------------------- composites
 
-const softmaxRow = (row: number[]) => {
-  const m = Math.max(...row);
-  const e = row.map((x) => Math.exp(x - m));
-  const s = sum(e);
-  return e.map((x) => x / s);
-};
-const gelu = (x: number) => 0.5 * x * (1 + R.erf(x / Math.SQRT2));
-const geluTanh = (x: number) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)));
-
-/** Normalizes rows over the last `k` dims with `f(row) -> row`. */
-function overLast(r: Ref, k: number, f: (row: number[]) => number[]): Ref {
-  const inner = R.size(r.shape.slice(r.shape.length - k));
-  const data: number[] = [];
-  for (let i = 0; i < r.data.length; i += inner) data.push(...f(r.data.slice(i, i + inner)));
-  return { shape: [...r.shape], dtype: 'float32', data };
-}
-
-function attentionRef(q: Ref, k: Ref, v: Ref, o: { causal?: boolean; mask?: Ref; scale?: number }): Ref {
-  const [L, E] = q.shape.slice(-2) as [number, number];
-  const S = k.shape.at(-2)!;
-  const Ev = v.shape.at(-1)!;
-  const batch = q.shape.slice(0, -2);
-  const scale = o.scale ?? 1 / Math.sqrt(E);
-  return R.build([...batch, L, Ev], 'float32', (idx) => {
-    const b = idx.slice(0, -2);
-    const [i, j] = idx.slice(-2) as [number, number];
-    const scores = Array.from({ length: S }, (_, s) => {
-      let dot = 0;
-      for (let e = 0; e < E; e++) dot += R.get(q, [...b, i, e]) * R.get(k, [...b, s, e]);
-      let x = dot * scale;
-      if (o.causal && s > i) x = -Infinity;
-      if (o.mask) {
-        const m = R.getBroadcast(o.mask, [...b, i, s]);
-        x = o.mask.dtype === 'bool' ? (m ? x : -Infinity) : x + m;
-      }
-      return x;
-    });
-    const p = softmaxRow(scores);
-    return sum(p.map((w, s) => w * R.get(v, [...b, s, j])));
-  });
-}
-
 const COMPOSITE: Record<Exclude<CompositeOp, 'mean' | 'var' | 'std' | 'logsumexp'>, CaseGen> = {
   clamp: () => [
     {
@@ -629,20 +587,20 @@ const COMPOSITE: Record<Exclude<CompositeOp, 'mean' | 'var' | 'std' | 'logsumexp
     },
   ],
   gelu: () => [
-    { name: 'exact', args: [t([3, 5])], run: ([x]) => F.gelu(x as Tensor), ref: ([x]) => R.map('float32', gelu, x as Ref) },
+    { name: 'exact', args: [t([3, 5])], run: ([x]) => F.gelu(x as Tensor), ref: ([x]) => R.map('float32', R.gelu, x as Ref) },
     {
       name: 'tanh, strided',
       args: [strided([3, 5])],
       run: ([x]) => F.gelu(x as Tensor, { approximate: 'tanh' }),
-      ref: ([x]) => R.map('float32', geluTanh, x as Ref),
+      ref: ([x]) => R.map('float32', R.geluTanh, x as Ref),
     },
     {
       name: 'int32 input',
       args: [t([7], { dtype: 'int32' })],
       run: ([x]) => F.gelu(x as Tensor),
-      ref: ([x]) => R.map('float32', gelu, x as Ref),
+      ref: ([x]) => R.map('float32', R.gelu, x as Ref),
     },
-    { name: '0-d', args: [t([])], run: ([x]) => F.gelu(x as Tensor), ref: ([x]) => R.map('float32', gelu, x as Ref) },
+    { name: '0-d', args: [t([])], run: ([x]) => F.gelu(x as Tensor), ref: ([x]) => R.map('float32', R.gelu, x as Ref) },
   ],
   silu: () => [
     {
@@ -659,18 +617,18 @@ const COMPOSITE: Record<Exclude<CompositeOp, 'mean' | 'var' | 'std' | 'logsumexp
     },
   ],
   softmax: () => [
-    { name: 'dim -1', args: [t([3, 5])], run: ([x]) => F.softmax(x as Tensor, -1), ref: ([x]) => R.alongDim(x as Ref, -1, softmaxRow) },
+    { name: 'dim -1', args: [t([3, 5])], run: ([x]) => F.softmax(x as Tensor, -1), ref: ([x]) => R.alongDim(x as Ref, -1, R.softmaxRow) },
     {
       name: 'dim 0 of a strided view',
       args: [strided([4, 6])],
       run: ([x]) => F.softmax(x as Tensor, 0),
-      ref: ([x]) => R.alongDim(x as Ref, 0, softmaxRow),
+      ref: ([x]) => R.alongDim(x as Ref, 0, R.softmaxRow),
     },
     {
       name: 'odd row 7, int32 input',
       args: [t([2, 7], { dtype: 'int32' })],
       run: ([x]) => F.softmax(x as Tensor, 1),
-      ref: ([x]) => R.alongDim(x as Ref, 1, softmaxRow),
+      ref: ([x]) => R.alongDim(x as Ref, 1, R.softmaxRow),
     },
   ],
   logSoftmax: () => [
@@ -678,13 +636,13 @@ const COMPOSITE: Record<Exclude<CompositeOp, 'mean' | 'var' | 'std' | 'logsumexp
       name: 'dim -1',
       args: [t([3, 5])],
       run: ([x]) => F.logSoftmax(x as Tensor, -1),
-      ref: ([x]) => R.alongDim(x as Ref, -1, (r) => softmaxRow(r).map(Math.log)),
+      ref: ([x]) => R.alongDim(x as Ref, -1, (r) => R.softmaxRow(r).map(Math.log)),
     },
     {
       name: 'dim 1 of a strided [2,3,4]',
       args: [strided([2, 3, 4])],
       run: ([x]) => F.logSoftmax(x as Tensor, 1),
-      ref: ([x]) => R.alongDim(x as Ref, 1, (r) => softmaxRow(r).map(Math.log)),
+      ref: ([x]) => R.alongDim(x as Ref, 1, (r) => R.softmaxRow(r).map(Math.log)),
     },
   ],
   layerNorm: () => {
@@ -698,19 +656,19 @@ const COMPOSITE: Record<Exclude<CompositeOp, 'mean' | 'var' | 'std' | 'logsumexp
         name: 'no affine',
         args: [t([3, 8])],
         run: ([x]) => F.layerNorm(x as Tensor, [8]),
-        ref: ([x]) => overLast(x as Ref, 1, norm(1e-5)),
+        ref: ([x]) => R.overLast(x as Ref, 1, norm(1e-5)),
       },
       {
         name: 'weight and bias over 2 dims, strided input',
         args: [strided([2, 3, 4]), t([3, 4]), t([3, 4])],
         run: ([x, w, b]) => F.layerNorm(x as Tensor, [3, 4], w as Tensor, b as Tensor, 1e-3),
-        ref: ([x, w, b]) => R.map('float32', (n, wv, bv) => n * wv + bv, overLast(x as Ref, 2, norm(1e-3)), w as Ref, b as Ref),
+        ref: ([x, w, b]) => R.map('float32', (n, wv, bv) => n * wv + bv, R.overLast(x as Ref, 2, norm(1e-3)), w as Ref, b as Ref),
       },
       {
         name: 'bias only',
         args: [t([2, 5]), t([5])],
         run: ([x, b]) => F.layerNorm(x as Tensor, [5], undefined, b as Tensor),
-        ref: ([x, b]) => R.map('float32', (n, bv) => n + bv, overLast(x as Ref, 1, norm(1e-5)), b as Ref),
+        ref: ([x, b]) => R.map('float32', (n, bv) => n + bv, R.overLast(x as Ref, 1, norm(1e-5)), b as Ref),
       },
     ];
   },
@@ -724,13 +682,13 @@ const COMPOSITE: Record<Exclude<CompositeOp, 'mean' | 'var' | 'std' | 'logsumexp
         name: 'default eps',
         args: [t([3, 8])],
         run: ([x]) => F.rmsNorm(x as Tensor, [8]),
-        ref: ([x]) => overLast(x as Ref, 1, norm(2 ** -23)),
+        ref: ([x]) => R.overLast(x as Ref, 1, norm(2 ** -23)),
       },
       {
         name: 'weight, strided',
         args: [strided([4, 6]), t([6])],
         run: ([x, w]) => F.rmsNorm(x as Tensor, [6], w as Tensor, 1e-6),
-        ref: ([x, w]) => R.map('float32', (n, wv) => n * wv, overLast(x as Ref, 1, norm(1e-6)), w as Ref),
+        ref: ([x, w]) => R.map('float32', (n, wv) => n * wv, R.overLast(x as Ref, 1, norm(1e-6)), w as Ref),
       },
     ];
   },
@@ -785,25 +743,25 @@ const COMPOSITE: Record<Exclude<CompositeOp, 'mean' | 'var' | 'std' | 'logsumexp
         name: 'plain',
         args: [q, k, v],
         run: ([a, b, c]) => sdpa(a as Tensor, b as Tensor, c as Tensor),
-        ref: ([a, b, c]) => attentionRef(a as Ref, b as Ref, c as Ref, {}),
+        ref: ([a, b, c]) => R.attentionRef(a as Ref, b as Ref, c as Ref, {}),
       },
       {
         name: 'causal, square, strided k',
         args: [t([2, 4, 4]), strided([2, 4, 4]), t([2, 4, 3])],
         run: ([a, b, c]) => sdpa(a as Tensor, b as Tensor, c as Tensor, { isCausal: true }),
-        ref: ([a, b, c]) => attentionRef(a as Ref, b as Ref, c as Ref, { causal: true }),
+        ref: ([a, b, c]) => R.attentionRef(a as Ref, b as Ref, c as Ref, { causal: true }),
       },
       {
         name: 'bool mask [3,5] broadcast, scale 0.5',
         args: [q, k, v, t([3, 5], { dtype: 'bool' })],
         run: ([a, b, c, m]) => sdpa(a as Tensor, b as Tensor, c as Tensor, { attnMask: m as Tensor, scale: 0.5 }),
-        ref: ([a, b, c, m]) => attentionRef(a as Ref, b as Ref, c as Ref, { mask: m as Ref, scale: 0.5 }),
+        ref: ([a, b, c, m]) => R.attentionRef(a as Ref, b as Ref, c as Ref, { mask: m as Ref, scale: 0.5 }),
       },
       {
         name: 'float mask',
         args: [q, k, v, t([2, 3, 5])],
         run: ([a, b, c, m]) => sdpa(a as Tensor, b as Tensor, c as Tensor, { attnMask: m as Tensor }),
-        ref: ([a, b, c, m]) => attentionRef(a as Ref, b as Ref, c as Ref, { mask: m as Ref }),
+        ref: ([a, b, c, m]) => R.attentionRef(a as Ref, b as Ref, c as Ref, { mask: m as Ref }),
       },
     ];
   },

@@ -4,8 +4,9 @@
  * tracer records them as ops.
  */
 import { KilnError } from '@kiln/gpu-runtime';
+import { setRequiresGrad } from './autograd/state';
 import type { Device } from './backend';
-import { checkArg, checkNumel, checkOptions, DEVICE, DTYPE, FINITE, oneOf, SCALAR, SHAPE, show } from './checks';
+import { BOOL, checkArg, checkNumel, checkOptions, DEVICE, DTYPE, FINITE, oneOf, SCALAR, SHAPE, show } from './checks';
 import { dispatch, inContext } from './dispatch';
 import type { DType, Scalar, TypedArray } from './dtype';
 import { allocArray, dtypeOfArray } from './dtype';
@@ -17,6 +18,14 @@ import { contiguousView, shapeStr } from './view';
 export interface CreateOptions {
   dtype?: DType;
   device?: Device;
+  /** Make the tensor a leaf that requires grad (float32 only), as `requiresGrad_()` does. */
+  requiresGrad?: boolean;
+}
+
+/** `requiresGrad` from checked options, applied to a new tensor. */
+function withGrad(op: string, t: Tensor, requiresGrad: unknown): Tensor {
+  if (requiresGrad !== undefined) setRequiresGrad(t, checkArg(op, 'requiresGrad', requiresGrad, BOOL), op);
+  return t;
 }
 
 let defaultDevice: Device = 'cpu';
@@ -30,12 +39,13 @@ export function setDefaultDevice(device: Device): void {
 function createOptions(
   op: string,
   options: unknown,
-  keys: readonly (keyof CreateOptions)[] = ['dtype', 'device'],
-): { dtype?: DType; device: Device } {
+  keys: readonly (keyof CreateOptions)[] = ['dtype', 'device', 'requiresGrad'],
+): { dtype?: DType; device: Device; requiresGrad?: unknown } {
   const o = checkOptions(op, options, keys);
   return {
     dtype: o.dtype === undefined ? undefined : checkArg(op, 'dtype', o.dtype, DTYPE),
     device: o.device === undefined ? defaultDevice : checkArg(op, 'device', o.device, DEVICE),
+    requiresGrad: o.requiresGrad,
   };
 }
 
@@ -95,7 +105,12 @@ const TYPED_ARRAYS: readonly [new (n: number) => ArrayBufferView, DType][] = [
  * lists, because JS cannot tell `1.0` from `1`; pass `dtype: 'int32'`.
  */
 export function tensor(data: NestedArray | TypedArray | Float64Array, options: CreateOptions = {}): Tensor {
-  const { dtype: given, device } = createOptions('tensor', options);
+  const { requiresGrad, ...o } = createOptions('tensor', options);
+  return withGrad('tensor', fromData(data, o), requiresGrad);
+}
+
+function fromData(data: NestedArray | TypedArray | Float64Array, options: { dtype?: DType; device: Device }): Tensor {
+  const { dtype: given, device } = options;
   if (ArrayBuffer.isView(data)) {
     const known = TYPED_ARRAYS.find(([type]) => data instanceof type);
     if (!known) {
@@ -127,8 +142,9 @@ function upload(device: Device, array: TypedArray, shape: readonly number[]) {
 function filled(op: string, shape: readonly number[], value: Scalar, options: CreateOptions | undefined): Tensor {
   checkShape(op, shape);
   checkArg(op, 'value', value, SCALAR);
-  const { dtype, device } = createOptions(op, options);
-  return dispatch('full', [], { shape, value, dtype: dtype ?? (typeof value === 'boolean' ? 'bool' : 'float32'), device });
+  const { dtype, device, requiresGrad } = createOptions(op, options);
+  const t = dispatch('full', [], { shape, value, dtype: dtype ?? (typeof value === 'boolean' ? 'bool' : 'float32'), device });
+  return withGrad(op, t, requiresGrad);
 }
 
 export function full(shape: readonly number[], value: Scalar, options: CreateOptions = {}): Tensor {
@@ -167,17 +183,25 @@ export function arange(...args: (number | CreateOptions | undefined)[]): Tensor 
         ? 'int32'
         : 'float32'
       : checkArg('arange', 'dtype', o.dtype, ARANGE_DTYPE);
-  return dispatch('arange', [], { start, end, step, dtype, device: o.device });
+  return withGrad('arange', dispatch('arange', [], { start, end, step, dtype, device: o.device }), o.requiresGrad);
 }
 
 const ARANGE_DTYPE = oneOf(['float32', 'int32']);
 
+/** Options of the random creation functions (always float32). */
+export type RandomOptions = Omit<CreateOptions, 'dtype'>;
+
+function random(op: 'rand' | 'randn', shape: readonly number[], options: RandomOptions): Tensor {
+  const o = createOptions(op, options, ['device', 'requiresGrad']);
+  return withGrad(op, dispatch(op, [], { shape: checkShape(op, shape), device: o.device }), o.requiresGrad);
+}
+
 /** Uniform on [0, 1), from the global Philox stream (see `manualSeed`). */
-export function rand(shape: readonly number[], options: { device?: Device } = {}): Tensor {
-  return dispatch('rand', [], { shape: checkShape('rand', shape), device: createOptions('rand', options, ['device']).device });
+export function rand(shape: readonly number[], options: RandomOptions = {}): Tensor {
+  return random('rand', shape, options);
 }
 
 /** Standard normal, from the global Philox stream. */
-export function randn(shape: readonly number[], options: { device?: Device } = {}): Tensor {
-  return dispatch('randn', [], { shape: checkShape('randn', shape), device: createOptions('randn', options, ['device']).device });
+export function randn(shape: readonly number[], options: RandomOptions = {}): Tensor {
+  return random('randn', shape, options);
 }

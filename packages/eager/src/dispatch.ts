@@ -3,10 +3,12 @@
  * inputs, infers the output's shape, dtype and device, and then either hands
  * the call to the installed mode (the tracer records a graph this way) or
  * runs it: a composite op runs its decomposition (through `dispatch` again,
- * on the same device), any other op runs its device's kernel.
+ * on the same device), any other op runs its device's kernel. Eager ops on
+ * tensors that require grad are recorded for backward (./autograd/record).
  */
 import { DeviceMemoryError, KilnError } from '@kiln/gpu-runtime';
 import './backend-cpu'; // cpu, the default device, is always registered
+import { runRecorded } from './autograd/record';
 import type { Operand, TensorRef } from './backend';
 import { getBackend, isTensorRef } from './backend';
 import { checkNumel, show } from './checks';
@@ -84,7 +86,8 @@ export function checkInputs(op: string, inputs: readonly unknown[], scalars: boo
 export function dispatch<N extends OpName>(op: N, inputs: readonly Input[], attrs: AttrsOf[N]): Tensor {
   checkInputs(op, inputs, OPS[op].kind === 'elementwise');
   const meta = inferMeta(op, inputs, attrs);
-  return mode ? mode.call(op, inputs, attrs, meta) : execute(op, inputs, attrs, meta);
+  // Under a mode (the tracer) nothing is recorded for backward: compiled training builds its own backward graph.
+  return mode ? mode.call(op, inputs, attrs, meta) : runRecorded(op, inputs, attrs, meta);
 }
 
 /** Runs an op eagerly on its device (inputs already checked, `meta` from inference). */

@@ -4,6 +4,15 @@
  * op-level graph IR. See DESIGN.md, "Eager API".
  */
 export { DeviceLimitError, KilnError, LruCache, OutOfMemoryError } from '@kiln/gpu-runtime';
+// Autograd: grad mode, the functional form, and the rule table (for the compiler's backward graphs).
+export type { BackwardOptions } from './autograd/backward';
+export type { Argnums, GradOptions } from './autograd/functional';
+export { grad, valueAndGrad } from './autograd/functional';
+export { enableGrad, isGradEnabled, noGrad } from './autograd/grad-mode';
+export type { Edge, ViewOp, ViewStep, VjpContext } from './autograd/node';
+export { GradNode, LeafEdge } from './autograd/node';
+export type { NotDifferentiable, Saves, VjpEntry, VjpRule } from './autograd/rules';
+export { NOT_DIFFERENTIABLE, VJP } from './autograd/rules';
 export type { Device, DeviceBackend, Operand, RandomDist, ScalarRef, Storage, TensorRef } from './backend';
 // Devices: the seam a backend fills.
 export { getBackend, hasBackend, isTensorRef, registerBackend } from './backend';
@@ -15,7 +24,7 @@ export type { MatmulLaunch, MatmulTemplate, MatmulTile, MatmulVariant } from './
 export { DEFAULT_TILES, planMatmul, renderMatmulTemplate } from './backend-webgpu/matmul-kernel';
 export type { ReductionStatements } from './backend-webgpu/reduce-statements';
 export { reductionStatements } from './backend-webgpu/reduce-statements';
-export type { CreateOptions } from './creation';
+export type { CreateOptions, RandomOptions } from './creation';
 export { arange, full, getDefaultDevice, ones, rand, randn, setDefaultDevice, tensor, zeros } from './creation';
 export type { Input, Mode } from './dispatch';
 // The dispatcher and its mode hook (the tracer), the op table (the inductor).
@@ -31,6 +40,8 @@ export type { Arg, CallNode, DynamicDims, Node, OutputNode, PlaceholderNode, Run
 export { Graph, isNode, runGraph } from './graph';
 export type { MemoryStats } from './memory';
 export { allocStorage, memoryStats, metaStorage, tidy } from './memory';
+// Training: modules and optimizers (PyTorch's torch.nn and torch.optim).
+export * as nn from './nn';
 export type { Decomposition } from './ops/decompositions';
 export { DECOMPOSITIONS } from './ops/decompositions';
 export type { BinaryOp, ElementwiseOp, ElementwiseSpec, ElementwiseTypes, Render, TypeRule, UnaryOp } from './ops/elementwise';
@@ -53,6 +64,7 @@ export type {
   VarAttrs,
 } from './ops/table';
 export { inferMeta, isMeta, OPS, reduceDims, reducedShape } from './ops/table';
+export * as optim from './optim';
 export { manualSeed, PHILOX_WGSL, philox4x32, philoxFill, takeRandom } from './random';
 export type { Dims, NestedArray } from './tensor';
 export { format, Tensor } from './tensor';

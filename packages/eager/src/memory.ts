@@ -90,6 +90,17 @@ export function untrackTensor(t: object, s: Storage): void {
   release(s);
 }
 
+/**
+ * Takes `t` out of every open `tidy`, so that it outlives them (disposed
+ * only by `dispose()` or the garbage collector): what kiln keeps on a
+ * user's behalf — gradients, optimizer state, module parameters, tensors
+ * saved for backward.
+ */
+export function keep<T extends Disposable>(t: T): T {
+  for (const scope of scopes) scope.delete(t);
+  return t;
+}
+
 /** Tensors reachable from `value` through arrays and plain objects. */
 function collect(value: unknown, scope: Set<Disposable>, keep: Set<Disposable>): void {
   if (typeof value !== 'object' || value === null) return;

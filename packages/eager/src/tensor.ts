@@ -5,6 +5,22 @@
  * to a table adds its method.
  */
 import { KilnError } from '@kiln/gpu-runtime';
+import type { BackwardOptions } from './autograd/backward';
+import { backward } from './autograd/backward';
+import { noGrad } from './autograd/grad-mode';
+import type { GradNode } from './autograd/node';
+import {
+  forgetView,
+  getGrad,
+  gradFnOf,
+  isLeaf,
+  releaseGradState,
+  requiresGrad,
+  retainGrad,
+  retainsGrad,
+  setGrad,
+  setRequiresGrad,
+} from './autograd/state';
 import type { Device, Storage, TensorRef } from './backend';
 import { DEVICES, getBackend } from './backend';
 import { check, checkArg, checkOptions, INT, oneOf, POSITIVE_INT } from './checks';
@@ -115,11 +131,78 @@ export class Tensor implements TensorMeta {
     return this.#storage;
   }
 
-  /** Releases this tensor's reference to its storage (freed when no view uses it). Idempotent. */
+  /**
+   * Releases this tensor's reference to its storage (freed when no view uses
+   * it), its reference to the backward graph that made it, and its `.grad`.
+   * Idempotent.
+   */
   dispose(): void {
     if (this.#storage === null) return;
+    releaseGradState(this);
     untrackTensor(this, this.#storage);
     this.#storage = null;
+  }
+
+  // ------------------------------------------------------------- autograd
+
+  /** Whether gradients flow to this tensor: a leaf marked so, or the result of ops on such tensors (grad mode on). */
+  get requiresGrad(): boolean {
+    return requiresGrad(this);
+  }
+  set requiresGrad(flag: boolean) {
+    setRequiresGrad(this, flag, 'requiresGrad');
+  }
+  /** Marks this leaf as requiring grad (only float32 tensors can); returns this. PyTorch's `requires_grad_()`. */
+  requiresGrad_(flag = true): this {
+    setRequiresGrad(this, flag);
+    return this;
+  }
+  /**
+   * The gradient `backward()` accumulated here: for leaves that require
+   * grad, and non-leaves that `retainGrad()`; else null. Assign null to
+   * clear it (or a tensor of this shape, dtype and device).
+   */
+  get grad(): Tensor | null {
+    return getGrad(this);
+  }
+  set grad(g: Tensor | null) {
+    setGrad(this, g);
+  }
+  /** The backward node of the op that made this tensor (null for leaves): PyTorch's `grad_fn`. */
+  get gradFn(): GradNode | null {
+    return gradFnOf(this);
+  }
+  /** Not made by a recorded op: created by the user, or computed without grad. */
+  get isLeaf(): boolean {
+    return isLeaf(this);
+  }
+  /** Whether this non-leaf keeps its gradient in `.grad` (see `retainGrad`). */
+  get retainsGrad(): boolean {
+    return retainsGrad(this);
+  }
+  /** Makes this non-leaf keep the gradient backward() gives it in `.grad`; returns this. */
+  retainGrad(): this {
+    retainGrad(this);
+    return this;
+  }
+  /**
+   * The same data (storage, view and version shared: in-place writes show
+   * through), with no history and not requiring grad.
+   */
+  detach(): Tensor {
+    const out = noGrad(() => dispatch('view', [this], { shape: this.shape }));
+    forgetView(out);
+    return out;
+  }
+  /**
+   * Computes the gradient of this tensor with respect to every leaf that
+   * requires grad and adds it to their `.grad` (PyTorch's `backward`).
+   * `gradient` (this shape) weights the output; it may be omitted for a
+   * one-element tensor. The graph's saved tensors are freed afterwards
+   * unless `{ retainGraph: true }`.
+   */
+  backward(gradient?: Tensor | null, options?: BackwardOptions): void {
+    backward(this, gradient, options);
   }
 
   /** Shape, dtype and device (what errors name); never reads data. */
@@ -347,6 +430,8 @@ export class Tensor implements TensorMeta {
       if (shapeStr(result.shape) !== shapeStr(this.shape) || !canCast(result.dtype, this.dtype)) {
         throw new KilnError(`the result ${result.dtype}${shapeStr(result.shape)} cannot be written into ${this.describe()}`, { op });
       }
+      // What `f` saved of this tensor for backward must outlive the write (PyTorch saves the original self).
+      gradFnOf(result)?.unshare(this.storage, (t) => noGrad(() => t.clone()));
       return this.copy_(result);
     } finally {
       result.dispose();

@@ -174,15 +174,19 @@ export function asStrided(op: string, v: View, shape: readonly number[], strides
   return { shape: [...shape], strides: [...strides], offset: v.offset + offset };
 }
 
+/** Python's slice bounds `start:end` on a dim of `size`: negative counts from the end, clamped to [0, size], end >= start. */
+export function sliceBounds(size: number, start: number, end: number): [number, number] {
+  const clamp = (i: number) => Math.min(Math.max(i < 0 ? i + size : i, 0), size);
+  const s = clamp(start);
+  return [s, Math.max(clamp(end), s)];
+}
+
 /** Python slicing `start:end:step` along one dim (negative bounds count from the end, then clamp). */
 export function slice(op: string, v: View, dim: number, start: number, end: number, step: number): View {
   const d = normalizeDim(op, dim, v.shape.length);
   if (v.shape.length === 0) throw new KilnError('cannot slice a 0-d tensor', { op });
   if (!Number.isInteger(step) || step <= 0) throw new KilnError(`step must be a positive integer, got ${step}`, { op });
-  const size = v.shape[d];
-  const clamp = (i: number) => Math.min(Math.max(i < 0 ? i + size : i, 0), size);
-  const s = clamp(start);
-  const e = Math.max(clamp(end), s);
+  const [s, e] = sliceBounds(v.shape[d], start, end);
   const shape = [...v.shape];
   const strides = [...v.strides];
   shape[d] = Math.ceil((e - s) / step);

@@ -52,6 +52,24 @@ function triangleMask(x: Tensor, diagonal: number, lower: boolean): Tensor {
   return lower ? offset.le(diagonal) : offset.ge(diagonal);
 }
 
+/**
+ * Attention's weights softmax(q k^T * scale + mask) [..., L, S], masked
+ * causally or by `mask` (bool: true takes part; float: added). Also what
+ * attention's backward rule recomputes (../autograd/rules).
+ */
+export function attentionWeights(q: Tensor, k: Tensor, mask: Tensor | null, a: CompositeAttrs['scaledDotProductAttention']): Tensor {
+  const [L, S] = [q.shape.at(-2)!, k.shape.at(-2)!];
+  let scores = q.matmul(k.transpose(-2, -1)).mul(a.scale ?? 1 / Math.sqrt(q.shape.at(-1)!));
+  if (a.isCausal) {
+    // Position i attends to positions j <= i (top-left aligned, like PyTorch's is_causal).
+    const device = q.device;
+    const keep = arange(S, { device }).unsqueeze(0).le(arange(L, { device }).unsqueeze(1));
+    scores = dispatch('where', [keep, scores, -Infinity], {});
+  }
+  if (mask) scores = mask.dtype === 'bool' ? dispatch('where', [mask, scores, -Infinity], {}) : scores.add(mask);
+  return scores.softmax(-1);
+}
+
 export const DECOMPOSITIONS: { [N in CompositeOp]: Decomposition<N> } = {
   mean: (ins, a) =>
     T(ins, 0)
@@ -129,22 +147,8 @@ export const DECOMPOSITIONS: { [N in CompositeOp]: Decomposition<N> } = {
     const keep = dispatch('rand', [], { shape: x.shape, device: x.device }).ge(a.p);
     return dispatch('where', [keep, x.mul(a.p === 1 ? 0 : 1 / (1 - a.p)), 0], {});
   },
-  scaledDotProductAttention: (ins, a) => {
-    const [q, k, v] = [T(ins, 0), T(ins, 1), T(ins, 2)];
-    const [L, S] = [q.shape.at(-2)!, k.shape.at(-2)!];
-    let scores = q.matmul(k.transpose(-2, -1)).mul(a.scale ?? 1 / Math.sqrt(q.shape.at(-1)!));
-    if (a.isCausal) {
-      // Position i attends to positions j <= i (top-left aligned, like PyTorch's is_causal).
-      const device = q.device;
-      const keep = arange(S, { device }).unsqueeze(0).le(arange(L, { device }).unsqueeze(1));
-      scores = dispatch('where', [keep, scores, -Infinity], {});
-    }
-    if (ins.length > 3) {
-      const mask = T(ins, 3);
-      scores = mask.dtype === 'bool' ? dispatch('where', [mask, scores, -Infinity], {}) : scores.add(mask);
-    }
-    return scores.softmax(-1).matmul(float(v));
-  },
+  scaledDotProductAttention: (ins, a) =>
+    attentionWeights(T(ins, 0), T(ins, 1), ins.length > 3 ? T(ins, 3) : null, a).matmul(float(T(ins, 2))),
   crossEntropy: (ins, a) => {
     const [logits, targets] = [T(ins, 0), T(ins, 1)];
     const picked = logits.gather(1, targets.unsqueeze(1)).squeeze(1);

@@ -281,3 +281,51 @@ export function streamRef(n: number, dist: 'uniform' | 'normal', seed: number, o
     return j % 2 === 0 ? r * Math.cos(2 * Math.PI * u2) : r * Math.sin(2 * Math.PI * u2);
   });
 }
+
+// ------------------------------------------------- composites (conformance and gradient checks)
+
+const total = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
+
+export function softmaxRow(row: readonly number[]): number[] {
+  const m = Math.max(...row);
+  const e = row.map((x) => Math.exp(x - m));
+  const s = total(e);
+  return e.map((x) => x / s);
+}
+
+export const gelu = (x: number): number => 0.5 * x * (1 + erf(x / Math.SQRT2));
+export const geluTanh = (x: number): number => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)));
+
+/** Normalizes rows over the last `k` dims with `f(row) -> row`. */
+export function overLast(r: Ref, k: number, f: (row: number[]) => number[]): Ref {
+  const inner = size(r.shape.slice(r.shape.length - k));
+  const data: number[] = [];
+  for (let i = 0; i < r.data.length; i += inner) data.push(...f(r.data.slice(i, i + inner)));
+  return { shape: [...r.shape], dtype: 'float32', data };
+}
+
+/** softmax(q kᵀ * scale + mask) v, batch dims broadcast; `causal` masks keys after the query. */
+export function attentionRef(q: Ref, k: Ref, v: Ref, o: { causal?: boolean; mask?: Ref; scale?: number }): Ref {
+  const [L, E] = q.shape.slice(-2) as [number, number];
+  const S = k.shape.at(-2)!;
+  const Ev = v.shape.at(-1)!;
+  const batch = broadcastShape(q.shape.slice(0, -2), k.shape.slice(0, -2), v.shape.slice(0, -2));
+  const scale = o.scale ?? 1 / Math.sqrt(E);
+  return build([...batch, L, Ev], 'float32', (idx) => {
+    const b = idx.slice(0, -2);
+    const [i, j] = idx.slice(-2) as [number, number];
+    const scores = Array.from({ length: S }, (_, s) => {
+      let dot = 0;
+      for (let e = 0; e < E; e++) dot += getBroadcast(q, [...b, i, e]) * getBroadcast(k, [...b, s, e]);
+      let x = dot * scale;
+      if (o.causal && s > i) x = -Infinity;
+      if (o.mask) {
+        const m = getBroadcast(o.mask, [...b, i, s]);
+        x = o.mask.dtype === 'bool' ? (m ? x : -Infinity) : x + m;
+      }
+      return x;
+    });
+    const p = softmaxRow(scores);
+    return total(p.map((w, s) => w * getBroadcast(v, [...b, s, j])));
+  });
+}
