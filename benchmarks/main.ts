@@ -6,7 +6,10 @@
  * eager first; prints a table and writes JSON and an SVG chart to
  * benchmarks/results/. The device floors (device.bench.ts) come first.
  *
- *   pnpm bench [--quick] [--only W2,W6] [--device cpu|webgpu] [--no-floors]
+ *   pnpm bench [--quick] [--only W2,W6] [--device cpu|webgpu] [--no-floors] [--browser]
+ *
+ * With --browser the webgpu rows run inside headless Chromium on its WebGPU
+ * (lib/in-browser.ts), and the tables are printed the same way.
  */
 
 import { execFileSync } from 'node:child_process';
@@ -17,6 +20,7 @@ import { type Device, initWebGpu } from '@kiln/eager';
 import { type GpuRuntime, probeWebGpu } from '@kiln/gpu-runtime';
 import { type DeviceFloors, measureDeviceFloors, printDeviceFloors } from './device.bench';
 import { compiler } from './lib/compiled';
+import { type BrowserRun, runInBrowser } from './lib/in-browser';
 import { type BenchOptions, parseOptions } from './lib/options';
 import { type BenchReport, describeAdapter, LEGEND, machineInfo, ratios, renderSvg, renderTables, TIMING_NOTE } from './lib/report';
 import { type RowResult, runRow } from './lib/run-row';
@@ -40,25 +44,31 @@ try {
 }
 const workloads = options.only.length > 0 ? WORKLOADS.filter((w) => options.only.includes(w.id)) : WORKLOADS;
 const machine = machineInfo();
-console.log(`kiln bench${options.quick ? ' --quick' : ''} — ${date}`);
+console.log(`kiln bench${options.quick ? ' --quick' : ''}${options.browser ? ' --browser' : ''} — ${date}`);
 console.log(
   `machine: ${machine.cpuCount} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, ${machine.os}, Node ${machine.node}, load average ${machine.loadAverageAtStart} at start`,
 );
 
+// --- in the browser ------------------------------------------------------------
+let inBrowser: BrowserRun | undefined;
+if (options.browser) inBrowser = await benchInBrowser();
+
 // --- the device -------------------------------------------------------------
 let rt: GpuRuntime | undefined;
 let webgpuMissing: string | undefined;
-if (options.devices.includes('webgpu')) {
+if (options.browser) {
+  webgpuMissing = inBrowser?.adapter ? undefined : 'the browser has no WebGPU adapter';
+} else if (options.devices.includes('webgpu')) {
   const gpu = await probeWebGpu();
   if (gpu.runtime) rt = await initWebGpu();
   else webgpuMissing = gpu.reason;
 } else {
   webgpuMissing = 'not requested (--device cpu)';
 }
-const devices: Device[] = options.devices.filter((d) => d === 'cpu' || rt !== undefined);
+const devices: Device[] = options.browser ? [] : options.devices.filter((d) => d === 'cpu' || rt !== undefined);
 if (rt) {
   console.log(`webgpu: ${describeAdapter(rt.adapterInfo)}; features: ${[...rt.features].join(', ') || 'none'}`);
-} else {
+} else if (!options.browser) {
   console.log(
     `webgpu columns missing: ${webgpuMissing?.replace(/\.$/, '')}${options.devices.includes('cpu') ? '; running the cpu columns only' : ''}`,
   );
@@ -72,25 +82,26 @@ if (rt && !options.noFloors) {
 }
 
 // --- what is compared -------------------------------------------------------
-console.log(`\ncompiled column: ${compiler.via}`);
+if (!options.browser) console.log(`\ncompiled column: ${compiler.via}`);
 const wanted: TfBackend[] = devices.flatMap((d): TfBackend[] => (d === 'webgpu' ? ['tfjs-webgpu'] : ['tfjs-cpu', 'tfjs-wasm']));
 let peers: TfPeers | undefined;
 let peersMissing: string | undefined;
-try {
-  peers = await loadTfjs(wanted, rt);
-  const missing = Object.entries(peers.missing).map(([b, why]) => `${b} (${why})`);
-  console.log(
-    `peers: TensorFlow.js ${peers.version}: ${[...peers.available].join(', ') || 'none'}${missing.length ? `; missing: ${missing.join('; ')}` : ''}`,
-  );
-} catch (error) {
-  peersMissing = `TensorFlow.js did not load: ${error instanceof Error ? error.message : String(error)}`;
-  console.log(`peers: ${peersMissing}`);
-}
+if (devices.length > 0)
+  try {
+    peers = await loadTfjs(wanted, rt);
+    const missing = Object.entries(peers.missing).map(([b, why]) => `${b} (${why})`);
+    console.log(
+      `peers: TensorFlow.js ${peers.version}: ${[...peers.available].join(', ') || 'none'}${missing.length ? `; missing: ${missing.join('; ')}` : ''}`,
+    );
+  } catch (error) {
+    peersMissing = `TensorFlow.js did not load: ${error instanceof Error ? error.message : String(error)}`;
+    console.log(`peers: ${peersMissing}`);
+  }
 
 // --- the rows -----------------------------------------------------------------
 const policy = options.quick ? QUICK : FULL;
-console.log(`\n## Workloads (${options.quick ? 'quick sizes' : 'full sizes'}; ${TIMING_NOTE})`);
-const rows: RowResult[] = [];
+if (!options.browser) console.log(`\n## Workloads (${options.quick ? 'quick sizes' : 'full sizes'}; ${TIMING_NOTE})`);
+const rows: RowResult[] = [...(inBrowser?.rows ?? [])];
 for (const device of devices) {
   for (const workload of workloads) {
     rows.push(
@@ -115,13 +126,24 @@ const report: BenchReport = {
   options,
   durationS: Math.round((performance.now() - started) / 100) / 10,
   machine,
-  webgpu: rt ? { adapter: rt.adapterInfo, features: [...rt.features] } : { missing: webgpuMissing ?? 'unknown' },
+  webgpu: inBrowser?.adapter
+    ? { adapter: inBrowser.adapter, features: inBrowser.features ?? [] }
+    : rt
+      ? { adapter: rt.adapterInfo, features: [...rt.features] }
+      : { missing: webgpuMissing ?? 'unknown' },
+  ...(inBrowser ? { browser: inBrowser.browser } : {}),
   compiler: compiler.via,
-  peers: {
-    ...(peers ? { tfjsVersion: peers.version } : {}),
-    available: [...(peers?.available ?? [])],
-    missing: { ...(peers?.missing ?? {}), ...(peersMissing ? { tfjs: peersMissing } : {}) },
-  },
+  peers: inBrowser
+    ? {
+        ...(inBrowser.tfjsVersion ? { tfjsVersion: inBrowser.tfjsVersion } : {}),
+        available: inBrowser.peersAvailable,
+        missing: inBrowser.peersMissing,
+      }
+    : {
+        ...(peers ? { tfjsVersion: peers.version } : {}),
+        available: [...(peers?.available ?? [])],
+        missing: { ...(peers?.missing ?? {}), ...(peersMissing ? { tfjs: peersMissing } : {}) },
+      },
   ...(floors ? { floors } : {}),
   timing: TIMING_NOTE,
   rows: rows.map((r) => ({ ...r, ratios: ratios(r) })),
@@ -136,17 +158,18 @@ console.log(LEGEND);
 
 mkdirSync(RESULTS, { recursive: true });
 const stamp = date.replace(/[:.]/g, '-').slice(0, 19);
-const base = join(RESULTS, `bench-${stamp}${options.quick ? '-quick' : ''}`);
+const base = join(RESULTS, `bench-${stamp}${options.quick ? '-quick' : ''}${options.browser ? '-browser' : ''}`);
 writeFileSync(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
 writeFileSync(`${base}.md`, `${renderTables(report)}\n${LEGEND}\n`);
 const svg = renderSvg(report);
 writeFileSync(`${base}.svg`, svg);
-for (const name of ['latest.json', 'latest.svg'])
+const latest = options.browser ? 'latest-browser' : 'latest';
+for (const name of [`${latest}.json`, `${latest}.svg`])
   writeFileSync(join(RESULTS, name), name.endsWith('json') ? `${JSON.stringify(report, null, 2)}\n` : svg);
 const written = [`${base}.json`, `${base}.md`, `${base}.svg`];
 const png = toPng(`${base}.svg`);
 if (png) written.push(png);
-console.log(`\nwritten: ${written.map((f) => relative(process.cwd(), f)).join(', ')} (and results/latest.json, latest.svg)`);
+console.log(`\nwritten: ${written.map((f) => relative(process.cwd(), f)).join(', ')} (and results/${latest}.json, ${latest}.svg)`);
 console.log(`took ${report.durationS.toFixed(0)} s`);
 
 if (failures.length > 0) {
@@ -156,6 +179,20 @@ if (failures.length > 0) {
   process.exit(1);
 }
 process.exit(0);
+
+/** The webgpu rows in headless Chromium; a page that cannot run fails the bench with the reason. */
+async function benchInBrowser(): Promise<BrowserRun> {
+  try {
+    const run = await runInBrowser(options, (text) => process.stdout.write(text));
+    const adapter = run.adapter ? `${describeAdapter(run.adapter)}; features: ${run.features?.join(', ') || 'none'}` : 'no WebGPU adapter';
+    const tfjs = run.tfjsVersion ? `TensorFlow.js ${run.tfjsVersion}: ${run.peersAvailable.join(', ') || 'none'}` : 'TensorFlow.js missing';
+    console.log(`\nbrowser: ${run.browser}; webgpu: ${adapter}; peers: ${tfjs}`);
+    return run;
+  } catch (error) {
+    console.error(`\nBENCH FAILED: --browser: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  }
+}
 
 /** A PNG of the chart where rsvg-convert or ImageMagick is installed; never required. */
 function toPng(svgPath: string): string | undefined {

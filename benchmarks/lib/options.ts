@@ -10,16 +10,19 @@ export interface BenchOptions {
   devices: Device[];
   /** Skip the device floors section. */
   noFloors: boolean;
+  /** Run the workloads inside headless Chromium, on its WebGPU (benchmarks/browser.ts). */
+  browser: boolean;
 }
 
-export const USAGE = `usage: pnpm bench [--quick] [--only W2,W6] [--device cpu|webgpu] [--no-floors]
+export const USAGE = `usage: pnpm bench [--quick] [--only W2,W6] [--device cpu|webgpu] [--no-floors] [--browser]
   --quick       smaller sizes and fewer iterations (a few minutes)
   --only LIST   run only these workloads (W1..W7, comma-separated)
   --device D    run only the cpu or only the webgpu columns
-  --no-floors   skip measuring the device floors (dispatch cost, bandwidth)`;
+  --no-floors   skip measuring the device floors (dispatch cost, bandwidth)
+  --browser     run the webgpu columns inside headless Chromium (its WebGPU, not Node's Dawn)`;
 
 export function parseOptions(argv: readonly string[], known: readonly string[]): BenchOptions {
-  const options: BenchOptions = { quick: false, only: [], devices: ['webgpu', 'cpu'], noFloors: false };
+  const options: BenchOptions = { quick: false, only: [], devices: ['webgpu', 'cpu'], noFloors: false, browser: false };
   const args = [...argv];
   const value = (flag: string, inline: string | undefined): string => {
     const v = inline ?? args.shift();
@@ -36,6 +39,9 @@ export function parseOptions(argv: readonly string[], known: readonly string[]):
         break;
       case '--no-floors':
         options.noFloors = true;
+        break;
+      case '--browser':
+        options.browser = true;
         break;
       case '--only': {
         options.only = value(flag, inline)
@@ -59,6 +65,11 @@ export function parseOptions(argv: readonly string[], known: readonly string[]):
       default:
         throw new Error(`unknown option '${arg}'\n${USAGE}`);
     }
+  }
+  if (options.browser) {
+    if (!options.devices.includes('webgpu'))
+      throw new Error(`--browser runs the webgpu columns; it cannot be combined with --device cpu\n${USAGE}`);
+    options.devices = ['webgpu'];
   }
   return options;
 }

@@ -28,6 +28,8 @@ export interface BenchReport {
   durationS: number;
   machine: MachineInfo;
   webgpu: { adapter: AdapterDescription; features: string[] } | { missing: string };
+  /** Set when the webgpu rows ran inside a browser (`--browser`): which one. */
+  browser?: string;
   /** How the compiled column was produced. */
   compiler: string;
   peers: { tfjsVersion?: string; available: string[]; missing: Record<string, string> };
@@ -123,7 +125,11 @@ export function renderTables(report: BenchReport): string {
       notes.set(`tracer mode ${ids.join(', ')}: ${reason}`, []);
     }
     const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
-    out.push(`### ${device}${device === 'webgpu' && 'adapter' in report.webgpu ? ` (${describeAdapter(report.webgpu.adapter)})` : ''}`, '');
+    const where = device === 'webgpu' && report.browser ? ` in ${report.browser}` : '';
+    out.push(
+      `### ${device}${where}${device === 'webgpu' && 'adapter' in report.webgpu ? ` (${describeAdapter(report.webgpu.adapter)})` : ''}`,
+      '',
+    );
     for (const l of lines) out.push(`| ${l.map((c, i) => (l[0] === '---' ? '-'.repeat(widths[i]!) : c.padEnd(widths[i]!))).join(' | ')} |`);
     if (notes.size > 0) {
       out.push('');
@@ -135,15 +141,16 @@ export function renderTables(report: BenchReport): string {
 }
 
 export function describeAdapter(a: AdapterDescription): string {
-  const name = [a.description, a.device].find((s) => s) ?? 'unknown adapter';
-  return `${name}${a.vendor ? `, ${a.vendor}` : ''}${a.architecture ? ` ${a.architecture}` : ''}${a.isSoftware ? ', software' : ''}`;
+  const name = [a.description, a.device].find((s) => s);
+  const maker = [a.vendor, a.architecture].filter((s) => s).join(' ');
+  return [name, maker, a.isSoftware ? 'software' : ''].filter((s) => s).join(', ') || 'unknown adapter';
 }
 
 export const LEGEND = [
   'Columns: median wall time per call in ms (tinybench; min/max and sample counts in the JSON).',
   '  eager: kiln eager, one kernel per op. compiled: compile(fn) from @kiln/tracer, warm (cached entry).',
   "  first call ms: the compiled function's first call (trace + compile + run, to completion).",
-  '  tfjs-*: TensorFlow.js on the same device (tfjs-webgpu on the same Dawn GPUDevice as kiln).',
+  "  tfjs-*: TensorFlow.js on the same device (tfjs-webgpu on kiln's own GPUDevice: Dawn's in Node, the browser's with --browser).",
   '  hand: a hand-written WGSL kernel (W1, W2) or tuned matmul (W5): how close to the limit.',
   '  compiled/X: ratio of medians; below 1 compiled is faster, and (N×) is the speedup X/compiled.',
   `Timing: ${TIMING_NOTE}.`,

@@ -1,3 +1,4 @@
+import { hostGpu } from '#platform';
 import { KilnError } from './errors';
 
 /** Optional device features kiln uses when the adapter offers them. */
@@ -32,10 +33,6 @@ export class NoAdapterError extends KilnError {
   }
 }
 
-// The GPU object from `webgpu`'s create() must stay referenced for the whole
-// process: if it is garbage-collected while work is in flight, Dawn on
-// lavapipe crashes. A module-level binding keeps it alive.
-let nodeGpu: GPU | undefined;
 let pending: Promise<AcquiredDevice> | undefined;
 
 /** One shared device for the process; later calls return the same one. */
@@ -49,28 +46,14 @@ export function acquireDevice(): Promise<AcquiredDevice> {
 
 /**
  * The GPU entry point: navigator.gpu in a browser, Dawn in Node (created once
- * and kept alive here). Other WebGPU libraries that expect `navigator.gpu`
- * (e.g. TensorFlow.js in the benchmarks) can be handed this same object.
+ * and kept alive; see ./platform/node). Other WebGPU libraries that expect
+ * `navigator.gpu` (e.g. TensorFlow.js in the benchmarks) can be handed this
+ * same object.
  */
 export async function gpuEntry(): Promise<GPU> {
-  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
-  if (nav?.gpu) return nav.gpu;
-  if (nodeGpu) return nodeGpu;
-  if (typeof process === 'undefined' || !process.versions?.node) {
-    throw new NoAdapterError('this browser has no navigator.gpu');
-  }
-  // Lavapipe's Vulkan loader wants a runtime dir; any writable folder will do.
-  process.env.XDG_RUNTIME_DIR ??= (await import('node:os')).tmpdir();
-  let dawn: typeof import('webgpu');
-  try {
-    dawn = await import('webgpu');
-  } catch (error) {
-    throw new NoAdapterError(`the 'webgpu' package could not be loaded (${String(error)})`);
-  }
-  // Dawn's WebGPU classes (GPUBufferUsage, ...) become globals as in a browser.
-  Object.assign(globalThis, dawn.globals);
-  nodeGpu = dawn.create([]);
-  return nodeGpu;
+  const gpu = await hostGpu();
+  if (typeof gpu === 'string') throw new NoAdapterError(gpu);
+  return gpu;
 }
 
 /** The limits kiln's kernels and buffers run into, requested at the adapter's maximum. */

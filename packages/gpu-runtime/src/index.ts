@@ -1,3 +1,5 @@
+/// <reference types="@webgpu/types" preserve="true" />
+// GPUDevice, GPUBuffer, ... in kiln's declarations are the WebGPU types of @webgpu/types.
 export { BindGroupCache } from './bind-group-cache';
 export type { PoolOptions, PoolStats } from './buffer-pool';
 export { BufferPool, sizeClass } from './buffer-pool';

@@ -6,6 +6,7 @@
  * instead of failing the allocation. A real GPU with less memory than that
  * reports its own out-of-memory error, raised at the next sync point.
  */
+import { hostMemory as platformHostMemory } from '#platform';
 import { KilnError } from './errors';
 
 export const BUDGET_ENV = 'KILN_GPU_MEMORY_BUDGET';
@@ -55,30 +56,9 @@ export function parseBudget(text: string | number, host?: HostMemory, source = '
   );
 }
 
-/** This process's host memory figures; all Infinity where they cannot be read. */
-export async function hostMemory(): Promise<HostMemory> {
-  const none: HostMemory = { total: Infinity, cgroup: Infinity, addressSpaceLeft: Infinity };
-  if (typeof process === 'undefined' || !process.versions?.node) {
-    const gib = (globalThis as { navigator?: { deviceMemory?: number } }).navigator?.deviceMemory;
-    return { ...none, total: gib ? gib * 2 ** 30 : Infinity };
-  }
-  const [os, fs] = await Promise.all([import('node:os'), import('node:fs')]);
-  const read = (path: string) => {
-    try {
-      return fs.readFileSync(path, 'utf8');
-    } catch {
-      return '';
-    }
-  };
-  const limit = (text: string) => {
-    const n = Number(text.trim());
-    return Number.isFinite(n) && n > 0 && n < 2 ** 60 ? n : Infinity; // 'max' and v1's 2^63 - 4096 mean none
-  };
-  const cgroup = Math.min(limit(read('/sys/fs/cgroup/memory.max')), limit(read('/sys/fs/cgroup/memory/memory.limit_in_bytes')));
-  const rlimit = /^Max address space\s+(\d+)/m.exec(read('/proc/self/limits'));
-  const mapped = /^VmSize:\s+(\d+) kB/m.exec(read('/proc/self/status'));
-  const addressSpaceLeft = rlimit && mapped ? Math.max(0, Number(rlimit[1]) - Number(mapped[1]) * 1024) : Infinity;
-  return { total: os.totalmem(), cgroup, addressSpaceLeft };
+/** This process's host memory figures (Node: OS, cgroup, rlimit; browsers: navigator.deviceMemory); Infinity where unknown. */
+export function hostMemory(): Promise<HostMemory> {
+  return platformHostMemory();
 }
 
 /** The budget a new runtime starts with: the environment variable, else the default for this host. */
