@@ -8,7 +8,6 @@ export { DeviceLimitError, KilnError, LruCache, OutOfMemoryError } from '@kiln/g
 export type { BackwardOptions } from './autograd/backward';
 // What the compiler builds compiled training on: the engine's seeds and checks, nodes whose backward is a function, autograd state.
 export { backwardFrom, checkedGradient, checkGradient, noGradError } from './autograd/backward';
-export { runRecorded } from './autograd/record';
 export type { FunctionBackward } from './autograd/function-node';
 export { FunctionNode, FunctionOutput } from './autograd/function-node';
 export type { Argnums, GradOptions } from './autograd/functional';
@@ -16,6 +15,7 @@ export { grad, valueAndGrad } from './autograd/functional';
 export { enableGrad, isGradEnabled, noGrad, withGradMode } from './autograd/grad-mode';
 export type { Edge, ViewOp, ViewStep, VjpContext } from './autograd/node';
 export { BackwardNode, GradNode, LeafEdge } from './autograd/node';
+export { runRecorded } from './autograd/record';
 export type { NotDifferentiable, Saves, VjpEntry, VjpRule } from './autograd/rules';
 export { NOT_DIFFERENTIABLE, VJP } from './autograd/rules';
 export { edgeOf, getGrad, setGrad, setGradFn, viewNodes } from './autograd/state';

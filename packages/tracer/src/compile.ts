@@ -326,7 +326,7 @@ export class CompiledFunction {
         entry.plans.set(entry.guards.sizesKey(roots), typeof plan === 'string' ? null : plan);
       }
       if (kind === 'new' || this.explaining)
-        this.lastTrace = { breaks: [...rec.breaks], runs: [...rec.runs], memoryWrites: rec.memoryWrites, entry };
+        this.lastTrace = { name: rec.name, breaks: [...rec.breaks], runs: [...rec.runs], memoryWrites: rec.memoryWrites, entry };
       if (kind === 'new') writeReportFile(this, () => this.explain(), this.stats);
       return result;
     } finally {

@@ -6,10 +6,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { tensor } from '../creation';
-import { noGrad } from './grad-mode';
-import { FunctionNode } from './function-node';
-import { edgeOf, setGradFn } from './state';
 import type { Tensor } from '../tensor';
+import { FunctionNode } from './function-node';
+import { noGrad } from './grad-mode';
+import { edgeOf, setGradFn } from './state';
 
 const meta = (t: Tensor) => ({ shape: [...t.shape], dtype: t.dtype, device: t.device });
 
@@ -18,10 +18,17 @@ function make() {
   const [a, b, c] = [tensor([1, 2]), tensor([3, 4]), tensor([5, 6])].map((t) => t.requiresGrad_());
   const [y0, y1] = noGrad(() => [a!.mul(b!), c!.mul(2)]);
   const calls: number[] = [];
-  const node = new FunctionNode('f', [a!, b!, c!].map(meta), [meta(y0!), meta(y1!)], [a!, b!, c!].map(edgeOf), [b!, a!], (grads, [sb, sa]) => {
-    calls.push(grads.length);
-    return [grads[0]!.mul(sb!), grads[0]!.mul(sa!), grads[1]!.mul(2)];
-  });
+  const node = new FunctionNode(
+    'f',
+    [a!, b!, c!].map(meta),
+    [meta(y0!), meta(y1!)],
+    [a!, b!, c!].map(edgeOf),
+    [b!, a!],
+    (grads, [sb, sa]) => {
+      calls.push(grads.length);
+      return [grads[0]!.mul(sb!), grads[0]!.mul(sa!), grads[1]!.mul(2)];
+    },
+  );
   setGradFn(y0!, node.output(0));
   setGradFn(y1!, node.output(1));
   return { a: a!, b: b!, c: c!, y0: y0!, y1: y1!, calls };

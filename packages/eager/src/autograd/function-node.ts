@@ -12,8 +12,8 @@
  */
 import { KilnError } from '@kiln/gpu-runtime';
 import { full } from '../creation';
-import type { InputMeta, TensorMeta } from '../ops/table';
 import { keep } from '../memory';
+import type { InputMeta, TensorMeta } from '../ops/table';
 import { Tensor } from '../tensor';
 import type { Edge } from './node';
 import { BackwardNode, SavedTensor } from './node';

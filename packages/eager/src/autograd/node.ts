@@ -199,7 +199,8 @@ export class GradNode<N extends OpName = OpName> extends BackwardNode implements
   /** The op's rule (./rules) on `grad`, with `needs` for which inputs want a gradient. */
   apply(grad: Tensor | null, needs: readonly boolean[]): readonly (Tensor | null)[] {
     const rule = VJP[this.op] as VjpRule<N> | string;
-    if (typeof rule === 'string') throw new KilnError(`internal: a node was recorded for ${this.op}, which has no rule`, { op: 'backward' });
+    if (typeof rule === 'string')
+      throw new KilnError(`internal: a node was recorded for ${this.op}, which has no rule`, { op: 'backward' });
     const ctx: VjpContext<N> = {
       op: this.op,
       attrs: this.attrs,
