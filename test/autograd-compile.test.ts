@@ -1,8 +1,9 @@
 /**
  * Autograd with compile: modules — plain objects or nn modules whose
  * parameters require grad — compile and match eager, and a compiled
- * function's results backward into the parameters it closes over
- * (packages/tracer/src/training tests this in detail).
+ * function's results backward into the parameters it closes over, whether
+ * backward() is called on them or inside it (packages/tracer/src/training
+ * tests this in detail).
  */
 import { nn, randn, type Tensor } from '@kiln/eager';
 import { compile } from '@kiln/tracer';
@@ -26,7 +27,7 @@ describe('autograd and compile', () => {
     Array.from(await y.data()).forEach((v, i) => expect(v).toBeCloseTo(want[i]!, 5));
   });
 
-  it('gives the parameters it closes over eager gradients', async () => {
+  it('gives the parameters it closes over eager gradients, backward() called on its result or inside it', async () => {
     const w = randn([3], { requiresGrad: true });
     const x = randn([3]);
     const loss = (x: Tensor) => x.mul(w).exp().sum();
@@ -36,6 +37,13 @@ describe('autograd and compile', () => {
     const out = compile(loss)(x);
     expect(out.requiresGrad).toBe(true);
     out.backward();
+    Array.from(await w.grad!.data()).forEach((v, i) => expect(v).toBeCloseTo(want[i]!, 5));
+    w.grad = null;
+    compile((x: Tensor) => {
+      const l = loss(x);
+      l.backward();
+      return l;
+    })(x);
     Array.from(await w.grad!.data()).forEach((v, i) => expect(v).toBeCloseTo(want[i]!, 5));
   });
 });

@@ -7,7 +7,7 @@
  */
 
 import type { AttrsOf, Input, Mode, OpName, TensorMeta } from '@kiln/eager';
-import { runRecorded, Tensor } from '@kiln/eager';
+import { runRecorded, Tensor, withMode } from '@kiln/eager';
 import { activeRecorder, isAsyncFunction, runUnder } from './context';
 import { LazyTensor } from './lazy';
 import type { Recorder } from './recorder';
@@ -37,6 +37,9 @@ function watch(rec: Recorder): Mode {
     call<N extends OpName>(op: N, inputs: readonly Input[], attrs: AttrsOf[N], meta: TensorMeta): Tensor {
       if (writesInPlace(op)) rec.beforeWrite((inputs[0] as Tensor).storage);
       return runRecorded(op, inputs, attrs, meta);
+    },
+    backward(t: Tensor, gradient: Tensor | null, retainGraph: boolean): void {
+      withMode(null, () => t.backward(gradient, { retainGraph }));
     },
   };
 }

@@ -40,6 +40,7 @@ import type { TracedGraph } from '../backend';
 import { HIDDEN, isProxy, readData } from '../guards/property-reads';
 import type { SourceInfo } from '../source/analysis';
 import { carriesGrad, resultNeedsGrad } from '../training/grad-flags';
+import { lazyBackward } from '../training/lazy-backward';
 import { runTraining } from '../training/run-training';
 import { segmentGrad, takeGradFns, takeViewGradFn } from '../training/segment-grad';
 import type { BreakKind, GraphBreak } from './breaks';
@@ -117,6 +118,8 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
   private readonly written = new Map<object, StorageWrites>();
   /** Whole-storage views of real tensors written in place, released at the end. */
   private readonly flats: Pin[] = [];
+  /** Pending tensors that must be real by the end of the call although nothing returns them (gradients a backward() put in `.grad`). */
+  private readonly untilEnd: LazyTensor[] = [];
 
   constructor(readonly host: RecorderHost) {}
 
@@ -143,6 +146,10 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
       return this.record('reshape', inputs, { shape: x.shape }, meta);
     }
     return this.runEagerly(op, inputs, attrs, meta, rule.kind === 'break' ? rule.why : 'writes in place after the call ended');
+  }
+
+  backward(t: Tensor, gradient: Tensor | null, retainGraph: boolean): void {
+    lazyBackward(this, t, gradient, retainGraph);
   }
 
   read(t: Tensor): void {
@@ -526,6 +533,16 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
     if (t.needsGrad) takeViewGradFn(t);
   }
 
+  /** A pending alias of `t` (which the code disposed): the same value, for a backward rule to read. */
+  alias(t: LazyTensor): LazyTensor {
+    return this.record('view', [t], { shape: t.shape }, t);
+  }
+
+  /** `t` (pending) must be real by the end of the call. */
+  keepUntilEnd(t: LazyTensor): void {
+    this.untilEnd.push(t);
+  }
+
   /** A pending tensor used after its call ended, which the source analysis did not see escape. */
   private afterCall(ts: readonly LazyTensor[]): void {
     const roots = ts.map(rootOf).filter((r): r is LazyTensor => r instanceof LazyTensor && r.real === null);
@@ -560,6 +577,7 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
     for (const t of found) if (t.owner !== this) t.materialized();
     const outputs = found.filter((t) => t.owner === this);
     const writes = [...this.written.values()].flatMap((w) => liveWrites(w.writes).map((x) => x.value));
+    writes.push(...this.untilEnd.filter((t) => !t.isDisposed));
     if (this.host.escapes || opaque) {
       this.compute([...outputs, ...writes, ...this.lazies.filter((t) => t.real === null && !t.isDisposed)], true);
       this.writeBack();
