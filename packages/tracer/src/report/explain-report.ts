@@ -34,6 +34,23 @@ export interface ExplainGraph {
    * why it is a separate kernel).
    */
   readonly decisions: readonly string[];
+  /**
+   * Set when the graph's results require grad: it was compiled for
+   * training, as a forward graph (the one above: what runs now) and a
+   * backward graph (what `backward()` runs), with what the partitioner saved.
+   */
+  readonly training?: ExplainTraining;
+}
+
+/** A graph compiled for training: its backward, and what its forward saves for it and what the backward computes again. */
+export interface ExplainTraining {
+  readonly backward: ExplainGraph;
+  /** Values the forward saves for the backward: the op that made each (`input` for one of its inputs), its type and bytes. */
+  readonly saved: readonly { readonly op: string; readonly type: string; readonly bytes: number }[];
+  readonly savedBytes: number;
+  /** Forward values the backward computes again rather than saving them (their ops). */
+  readonly recomputed: readonly string[];
+  readonly recomputedBytes: number;
 }
 
 export interface ExplainReport {

@@ -93,6 +93,9 @@ describe.each(devices)('compiled gradients == eager gradients on %s', (device) =
           for (const [i, l] of leaves.entries()) await expectClose(l.grad, want[i]!, `${call} call: gradient ${i}`);
         }
         expect(fast.stats.graphsCompiled).toBe(1);
+        // A graph compiled for training: its backward is compiled by the same backend.
+        const backwardKernels = fast.explain().graphs[0]!.training!.backward.kernels;
+        if (backend === 'inductor') expect(backwardKernels.length).toBeGreaterThan(0);
       });
     }
   }
