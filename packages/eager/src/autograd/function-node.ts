@@ -7,19 +7,22 @@
  * The engine's nodes have one output each, so each result gets a
  * `FunctionOutput` node (its `gradFn`) that hands the gradient reaching it
  * to the function's node. That node was made before them, so the engine
- * (which runs nodes latest first) runs it after all of them, with the
- * gradients that arrived and zeros for results none reached.
+ * (which runs nodes latest first) runs it after all of them, once, with
+ * the gradients that arrived.
  */
 import { KilnError } from '@kiln/gpu-runtime';
-import { full } from '../creation';
 import { keep } from '../memory';
 import type { InputMeta, TensorMeta } from '../ops/table';
 import { Tensor } from '../tensor';
 import type { Edge } from './node';
 import { BackwardNode, SavedTensor } from './node';
 
-/** The backward of a function: each input's gradient (null: none) from every result's gradient and what the forward saved. */
-export type FunctionBackward = (grads: readonly Tensor[], saved: readonly Tensor[]) => readonly (Tensor | null)[];
+/**
+ * The backward of a function: each input's gradient (null: none) from each
+ * result's gradient (null where none arrived) and what the forward saved.
+ * As in eager, an input gets a gradient only through results one reached.
+ */
+export type FunctionBackward = (grads: readonly (Tensor | null)[], saved: readonly Tensor[]) => readonly (Tensor | null)[];
 
 export class FunctionNode extends BackwardNode {
   private readonly saved: SavedTensor[];
@@ -75,9 +78,11 @@ export class FunctionNode extends BackwardNode {
       );
     }
     const saved = this.saved.map((s, i) => s.read(`saved value ${i}`, this.name, this.usedUp));
-    const grads = this.outputs.map((m, i) => received[i] ?? full(m.shape, 0, { device: m.device }));
     try {
-      return this.backward(grads, saved);
+      return this.backward(
+        received.map((g) => g ?? null),
+        saved,
+      );
     } finally {
       for (const g of received) g?.dispose();
     }

@@ -41,7 +41,9 @@ describe('explain', () => {
     expect(report.guards).toEqual(expect.arrayContaining(['w1.requiresGrad == true', 'x.requiresGrad == false', 'grad mode is on']));
     const text = report.toString();
     expect(text).toContain('graph 1 (compiled for training; its forward)');
-    expect(text).toContain('the forward saves 3 values (320 B) for the backward: input float32[4,6], input float32[8,3], matmul float32[4,8]');
+    expect(text).toContain(
+      'the forward saves 3 values (320 B) for the backward: input float32[4,6], input float32[8,3], matmul float32[4,8]',
+    );
     expect(text).toContain('the backward computes 1 forward value again (128 B not saved): gelu');
     expect(text).toMatch(/graph 1 backward: \d+ ops/);
     const html = report.toHTML();

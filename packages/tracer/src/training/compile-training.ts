@@ -10,7 +10,7 @@ import type { CompiledFn, KernelInfo, ResolvedBackend, TracedGraph } from '../ba
 import type { GradFlags } from './joint';
 import { jointGraph } from './joint';
 import type { PartitionReport, SavedSource } from './partition';
-import { partition } from './partition';
+import { backwardGraph, partition } from './partition';
 
 /** One compiled half. */
 export interface CompiledHalf {
@@ -21,17 +21,28 @@ export interface CompiledHalf {
   readonly decisions?: readonly string[];
 }
 
+/** A compiled backward: inputs, the saved values then the gradients of some results; outputs, the gradients of `gradInputs`. */
+export interface BackwardHalf extends CompiledHalf {
+  /** The input each gradient is for (those the results' gradients reach). */
+  readonly gradInputs: readonly number[];
+}
+
 /** A graph compiled for training: what its forward returns and saves, and its backward. */
 export interface TrainingGraphs {
   /** Outputs: the captured graph's outputs, then saved values. */
   readonly forward: CompiledHalf;
-  /** Inputs: the saved values, then one gradient per tangent; outputs: the gradients of `gradInputs`. */
-  readonly backward: CompiledHalf;
+  /** The backward when every result's gradient (`tangentOf`) arrives. */
+  readonly backward: BackwardHalf;
+  /**
+   * The backward for the results whose gradients arrived (by position in
+   * `tangentOf`): a gradient that never arrived must not reach any input,
+   * not even as zeros (0 times an infinite local derivative is NaN), as in
+   * eager. Compiled on first use for each such set.
+   */
+  backwardFor(arrived: readonly boolean[]): BackwardHalf;
   readonly saved: readonly SavedSource[];
   /** The output each tangent is the gradient of. */
   readonly tangentOf: readonly number[];
-  /** The input each gradient is for. */
-  readonly gradInputs: readonly number[];
   /** How many of the forward's outputs are the captured graph's. */
   readonly outputs: number;
   readonly report: PartitionReport;
@@ -42,12 +53,13 @@ function compileHalf(backend: ResolvedBackend, graph: TracedGraph, examples: rea
   return { graph, run: c.run, kernels: c.kernels, ...(c.note ? { note: c.note } : {}), ...(c.decisions ? { decisions: c.decisions } : {}) };
 }
 
-/**
- * `graph` (captured at fixed sizes) compiled for training with the gradient
- * flags `flags`. The backward is compiled now, before any gradient exists:
- * a backend function gets symbolic example inputs for it (shape, dtype and
- * device; no data).
- */
+/** A backward graph compiled before any gradient exists: a backend function gets symbolic example inputs (shape, dtype and device; no data). */
+function compileBackward(backend: ResolvedBackend, graph: TracedGraph, gradInputs: readonly number[]): BackwardHalf {
+  const symbolic = graph.placeholders.map((m) => new TensorClass(metaStorage(m.device, m.dtype, 0), views.contiguousView(m.shape)));
+  return { ...compileHalf(backend, graph, symbolic), gradInputs };
+}
+
+/** `graph` (captured at fixed sizes) compiled for training with the gradient flags `flags`. */
 export function compileTraining(
   backend: ResolvedBackend,
   graph: TracedGraph,
@@ -56,13 +68,25 @@ export function compileTraining(
 ): TrainingGraphs {
   const joint = jointGraph(graph, flags);
   const p = partition(joint);
-  const symbolic = p.backward.placeholders.map((m) => new TensorClass(metaStorage(m.device, m.dtype, 0), views.contiguousView(m.shape)));
+  const all = compileBackward(backend, p.backward, joint.gradInputs);
+  const variants = new Map<string, BackwardHalf>([[joint.tangentOf.map(() => '1').join(''), all]]);
   return {
     forward: compileHalf(backend, p.forward, examples),
-    backward: compileHalf(backend, p.backward, symbolic),
+    backward: all,
+    backwardFor(arrived) {
+      const key = arrived.map((a) => (a ? '1' : '0')).join('');
+      let half = variants.get(key);
+      if (!half) {
+        // The same forward and saved values; tangents only for the results whose gradients arrived.
+        const outputs = flags.outputs.map((f, o) => f && arrived[joint.tangentOf.indexOf(o)] === true);
+        const some = jointGraph(graph, { ...flags, outputs });
+        half = compileBackward(backend, backwardGraph(some, p.savedValues), some.gradInputs);
+        variants.set(key, half);
+      }
+      return half;
+    },
     saved: p.saved,
     tangentOf: joint.tangentOf,
-    gradInputs: joint.gradInputs,
     outputs: joint.forwardOutputs,
     report: p.report,
   };

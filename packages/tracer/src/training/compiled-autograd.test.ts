@@ -72,7 +72,18 @@ describe('compiled functions whose inputs require grad', () => {
     for (let i = 0; i < 2; i++) await expectClose(got[i]!, want[i]!);
   });
 
-  it('several results: the backward runs once with every gradient that reached them, zeros for the others', async () => {
+  it('a result no gradient reached adds nothing, not even 0 times its infinite derivative (NaN), and its inputs get no gradient', async () => {
+    const fn = (x: Tensor, y: Tensor) => [x.sin(), x.div(0), y.exp()] as const;
+    const fast = compile(fn);
+    const [x, y] = leaves(4, [3], [3]);
+    const want = gradsOf(() => fn(x!, y!)[0].sum().backward(), [x!]);
+    const [a] = fast(x!, y!);
+    a.sum().backward();
+    await expectClose(x!.grad, want[0]!);
+    expect(y!.grad).toBeNull();
+  });
+
+  it('several results: the backward runs once with every gradient that reached them', async () => {
     const fn = (x: Tensor) => [x.sin(), x.mul(3).square(), x.exp()] as const;
     const fast = compile(fn);
     const [x] = leaves(3, [2, 3]);

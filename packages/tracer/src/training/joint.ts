@@ -1,10 +1,11 @@
 /**
  * The joint forward + backward graph, built ahead of time (AOTAutograd's
- * first step): the captured forward graph, then one tangent input per
- * result that requires grad, then the backward: each forward op that needs
- * grad, latest first, differentiated by its rule from the autograd rule
- * table (`VJP`, written with kiln ops) run on symbolic tensors, so that the
- * rule's ops are recorded as graph nodes. The partitioner (./partition)
+ * first step): the captured forward graph (its nodes keep their ids), then
+ * one tangent input per result whose gradient may arrive, then the
+ * backward: each forward op that needs grad, latest first, differentiated
+ * by its rule from the autograd rule table (`VJP`, written with kiln ops)
+ * run on symbolic tensors, so that the rule's ops are recorded as graph
+ * nodes. The partitioner (./partition)
  * then cuts it into the forward and backward graphs that run.
  */
 import type { Graph, Input, TensorMeta, ValueNode, VjpContext, VjpRule } from '@kiln/eager';

@@ -26,11 +26,18 @@
 import type { CompositeOp, DType, Graph, OpKind, TensorMeta, ValueNode } from '@kiln/eager';
 import { KilnError, OPS } from '@kiln/eager';
 import { TracedGraph } from '../backend';
+import { stableKey } from '../capture/segment';
 import type { JointGraph } from './joint';
 import { FlowNetwork } from './min-cut';
 
 /** Where a saved value comes from when the forward runs: one of its inputs, or one of its outputs. */
 export type SavedSource = { readonly input: number } | { readonly output: number };
+
+/** A saved value as another joint graph of the same forward finds it. */
+export interface SavedValue {
+  readonly key: string;
+  readonly meta: TensorMeta;
+}
 
 /** What the partitioner decided, for reports. */
 export interface PartitionReport {
@@ -49,6 +56,8 @@ export interface Partition {
   readonly backward: TracedGraph;
   /** Per saved value (the backward's first inputs), where the forward's call finds it. */
   readonly saved: readonly SavedSource[];
+  /** The saved values by what computes them (see `valueKeys`), with their types: how another joint graph of the same forward finds them. */
+  readonly savedValues: readonly SavedValue[];
   readonly report: PartitionReport;
 }
 
@@ -172,7 +181,9 @@ export function partition(joint: JointGraph): Partition {
       saved.push({ output: k >= 0 ? k : extra++ });
     }
   }
-  const backward = extract(g, [...savedNodes, ...placeholders.slice(joint.primals)], gradOutputs);
+  const keys = valueKeys(g, joint.primals);
+  const savedValues = savedNodes.map((n) => ({ key: keys.get(n)!, meta: n }));
+  const backward = backwardGraph(joint, savedValues);
 
   const inBackward = ancestors(gradOutputs, (n) => savedSet.has(n));
   const recomputedNodes = [...inBackward].filter(
@@ -182,6 +193,7 @@ export function partition(joint: JointGraph): Partition {
     forward,
     backward,
     saved,
+    savedValues,
     report: {
       saved: savedNodes.map((n) => ({ op: n.op === 'call' ? n.target : 'input', type: typeOf(n), bytes: bytesOf(n) })),
       savedBytes: savedNodes.reduce((s, n) => s + bytesOf(n), 0),
@@ -189,6 +201,40 @@ export function partition(joint: JointGraph): Partition {
       recomputedBytes: recomputedNodes.reduce((s, n) => s + bytesOf(n), 0),
     },
   };
+}
+
+/**
+ * Each value of `g` that depends on no tangent, by what computes it (its
+ * op, attributes and arguments' keys; a primal by its position): equal
+ * keys compute equal values, in any joint graph of one forward.
+ */
+function valueKeys(g: Graph, primals: number): Map<ValueNode, string> {
+  const keys = new Map<ValueNode, string>();
+  g.placeholders.slice(0, primals).forEach((p, i) => keys.set(p, `$${i}`));
+  for (const n of g.nodes) {
+    if (n.op !== 'call') continue;
+    const args = n.args.map((a) => (typeof a === 'object' ? keys.get(a) : stableKey(a)));
+    if (!args.some((a) => a === undefined)) keys.set(n, `${n.target}(${args.join(',')})${stableKey(n.attrs)}`);
+  }
+  return keys;
+}
+
+/**
+ * The backward graph of `joint` reading the saved values `savedKeys`: what
+ * the partition gives, and also, for a joint graph of the same forward
+ * seeded with fewer tangents (results some of whose gradients never
+ * arrive), the backward of those results from the same saved values (one
+ * it does not read becomes an input it ignores).
+ */
+export function backwardGraph(joint: JointGraph, saved: readonly SavedValue[]): TracedGraph {
+  const g = joint.graph;
+  // Read before placeholders for unused values are added (after the output node).
+  const tangents = g.placeholders.slice(joint.primals);
+  const gradOutputs = g.outputs.slice(joint.forwardOutputs);
+  const byKey = new Map<string, ValueNode>();
+  for (const [n, k] of valueKeys(g, joint.primals)) byKey.set(k, n);
+  const inputs = saved.map((v, i) => byKey.get(v.key) ?? g.placeholder(`unused_${i}`, v.meta));
+  return extract(g, [...inputs, ...tangents], gradOutputs);
 }
 
 /** `roots` and what they are computed from, stopping below nodes `stop` accepts (those are kept, their inputs not walked). */

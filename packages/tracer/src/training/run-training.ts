@@ -25,8 +25,7 @@ export function runTraining(graphs: TrainingGraphs, name: string, inputs: readon
   const outs = graphs.forward.run(inputs);
   const results = outs.slice(0, graphs.outputs);
   const saved = graphs.saved.map((s) => ('input' in s ? inputs[s.input]! : outs[s.output]!));
-  const next = origins.map((o, i) => (graphs.gradInputs.includes(i) ? edgeOf(o) : null));
-  const run = graphs.backward.run;
+  const next = origins.map((o, i) => (graphs.backward.gradInputs.includes(i) ? edgeOf(o) : null));
   const node = new FunctionNode(
     name,
     inputs.map(metaOf),
@@ -34,10 +33,11 @@ export function runTraining(graphs: TrainingGraphs, name: string, inputs: readon
     next,
     saved,
     (grads, kept) => {
-      const args = [...kept, ...grads];
-      const gradOuts = run(args);
+      const backward = graphs.backwardFor(grads.map((g) => g !== null));
+      const args = [...kept, ...grads.filter((g): g is Tensor => g !== null)];
+      const gradOuts = backward.run(args);
       const byInput: (Tensor | null)[] = inputs.map(() => null);
-      graphs.gradInputs.forEach((i, k) => {
+      backward.gradInputs.forEach((i, k) => {
         byInput[i] = own(gradOuts[k]!, args);
       });
       return byInput;
