@@ -66,6 +66,8 @@ export type {
 export { inferMeta, isMeta, OPS, reduceDims, reducedShape } from './ops/table';
 export * as optim from './optim';
 export { manualSeed, PHILOX_WGSL, philox4x32, philoxFill, takeRandom } from './random';
+export type { InputDim, SizeOf, SymbolicAttr, SymbolicFields, SymbolicSize } from './symbolic-size';
+export { argsAt, attrsAt, evalSize, sizeKeyText, sizeText } from './symbolic-size';
 export type { Dims, NestedArray } from './tensor';
 export { format, Tensor } from './tensor';
 export type { View } from './view';

@@ -8,6 +8,9 @@
 
 import {
   type AttrsOf,
+  argsAt,
+  attrsAt,
+  type CallNode,
   type CompositeOp,
   DECOMPOSITIONS,
   type DynamicDims,
@@ -20,6 +23,8 @@ import {
   OPS,
   type OpName,
   type Scalar,
+  type SymbolicSize,
+  sizeKeyText,
   Tensor,
   type TensorMeta,
   views,
@@ -113,13 +118,17 @@ export function lowerGraph(graph: Graph, dynamic: DynamicDims = []): LoweredGrap
     origin(n.id, p.id);
     return n;
   });
+  // Sizes the graph computed from its inputs' sizes are taken at the marker sizes too.
+  const sizeOf = (input: number, dim: number) => traced(input, graph.placeholders[input]!.shape)[dim]!;
   withMode(mode, () => {
     for (const node of graph.nodes) {
       if (node.op !== 'call') continue;
-      const args = node.args.map((a) => (typeof a === 'object' ? env.get(a)! : a));
+      checkSymbolic(node);
+      const args = argsAt(node.args, node.symbolic, sizeOf).map((a) => (typeof a === 'object' ? env.get(a)! : a));
+      const attrs = attrsAt(node.attrs, node.symbolic, sizeOf);
       const first = ids.count;
       // Shapes are inferred again from the traced inputs, so sizes computed from dynamic dims carry their markers.
-      const value = mode.call(node.target, args, node.attrs, inferMeta(node.target, args, node.attrs));
+      const value = mode.call(node.target, args, attrs, inferMeta(node.target, args, attrs));
       env.set(node, value);
       for (let id = first; id < ids.count; id++) origin(id, node.id);
       const result = symbolic.get(value)!;
@@ -128,6 +137,37 @@ export function lowerGraph(graph: Graph, dynamic: DynamicDims = []): LoweredGrap
   });
   const outputs = graph.outputs.map((o) => symbolic.get(env.get(o)!)!);
   return { inputs, nodes: reachable(outputs), outputs, symbols, origins };
+}
+
+/**
+ * Attributes that may be sizes computed from the inputs' dynamic sizes:
+ * those that only shape a result (inferred from the marker sizes, ./ir/size).
+ * Any other symbolic attribute (a slice's start, a view's offset) would be
+ * used as a number by its lowering: not compiled.
+ */
+const SYMBOLIC_ATTRS: Partial<Record<OpName, readonly string[]>> = {
+  reshape: ['shape'],
+  view: ['shape'],
+  expand: ['shape'],
+  full: ['shape'],
+  rand: ['shape'],
+  randn: ['shape'],
+  arange: ['end'],
+  layerNorm: ['normalizedShape'],
+  rmsNorm: ['normalizedShape'],
+};
+
+/** Sizes are products of symbols times a number (./ir/size): `T - 1` or `T // 2` is not compiled, nor a size where a number is used. */
+function checkSymbolic(node: CallNode): void {
+  const fields = node.symbolic;
+  if (!fields) return;
+  const attrs = Object.keys(fields.attrs ?? {});
+  const unsupported = attrs.find((k) => !SYMBOLIC_ATTRS[node.target]?.includes(k));
+  if (unsupported) throw new NotCompiled(`${node.target}: its ${unsupported} computed from the inputs' dynamic sizes is not compiled`);
+  const all = [...Object.values(fields.attrs ?? {}).flatMap((a) => (Array.isArray(a) ? a : [a])), ...(fields.args ?? [])];
+  const affine = all.find((e): e is SymbolicSize => e !== null && e !== undefined && (e.offset !== 0 || e.div !== 1));
+  if (affine)
+    throw new NotCompiled(`${node.target}: a size computed as ${sizeKeyText(affine)} from the inputs' dynamic sizes is not compiled`);
 }
 
 function reachable(outputs: readonly IRNode[]): IRNode[] {
