@@ -6,14 +6,15 @@
  *
  * Dynamic sizes: a `TracedGraph` says which placeholder dims are dynamic
  * (`dynamicDims`). A backend function with `dynamic = true` promises that
- * what it returns runs the graph at any size of those dims (the tracer has
- * checked that the graph's ops and attributes do not depend on them); such
+ * what it returns runs the graph at any size of those dims, evaluating the
+ * attributes and scalars a call node marks `symbolic` (sizes computed from
+ * the dynamic ones: `attrsAt`, `argsAt`) at the sizes it runs with; such
  * a backend is asked once per graph. Any other backend is asked once per
  * concrete shape, lazily. The inductor takes the dynamic dims and reads
  * their sizes at run time, so one compile serves every size.
  */
 
-import type { DynamicDims, Tensor } from '@kiln/eager';
+import type { DynamicDims, InputDim, Tensor } from '@kiln/eager';
 import { Graph, KilnError, runGraph, withMode } from '@kiln/eager';
 import { log } from '@kiln/gpu-runtime';
 import { compileGraph, NotCompiled } from '@kiln/inductor';
@@ -23,12 +24,23 @@ export class TracedGraph extends Graph {
   /** Placeholder index (position in `placeholders`) -> its dynamic dims. Absent: all sizes static. */
   readonly dynamicDims = new Map<number, readonly number[]>();
 
+  /** The listing with dynamic sizes as symbols (`s0`: one per distinct size, as the inductor names them) and what each stands for. */
   override toString(): string {
-    const text = super.toString();
-    if (this.dynamicDims.size === 0) return text;
+    if (this.dynamicDims.size === 0) return super.toString();
     const names = this.placeholders;
-    const dyn = [...this.dynamicDims].map(([i, dims]) => `${names[i]!.name}: dims ${dims.join(', ')}`).join('; ');
-    return `${text}\n  # dynamic sizes: ${dyn}`;
+    const symbolOf = new Map<number, string>();
+    const meaning: string[] = [];
+    for (const [i, dims] of this.dynamicDims) {
+      for (const d of dims) {
+        const size = names[i]!.shape[d]!;
+        if (!symbolOf.has(size)) {
+          symbolOf.set(size, `s${symbolOf.size}`);
+          meaning.push(`${symbolOf.get(size)} = ${names[i]!.name}.shape[${d}] (${size} here)`);
+        }
+      }
+    }
+    const name = (d: InputDim) => symbolOf.get(names[d.input]!.shape[d.dim]!) ?? `${names[d.input]!.name}.shape[${d.dim}]`;
+    return `${super.toString(name)}\n  # dynamic sizes: ${meaning.join(', ')}`;
   }
 }
 

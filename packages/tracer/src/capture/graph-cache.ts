@@ -9,6 +9,7 @@ import { log } from '@kiln/gpu-runtime';
 import type { CompiledFn, KernelInfo, ResolvedBackend, TracedGraph } from '../backend';
 import { opByOp } from '../backend';
 import type { SegmentPlan } from './segment';
+import type { SizeObservation } from './symbolic-sizes';
 
 export interface CompiledSegment {
   /** The graph as first compiled (at the sizes it was first seen with, when the backend handles any size). */
@@ -31,6 +32,8 @@ export class GraphCache {
   private readonly segments = new LruCache<string, CompiledSegment>(MAX_GRAPHS);
   /** Base key -> slots of intermediates a later graph computed again (see planSegment). */
   private readonly wantedSlots = new LruCache<string, Set<number>>(MAX_GRAPHS);
+  /** Structure without sizes -> the sizes and size values it last ran with (see ./symbolic-sizes). */
+  private readonly sizeHistory = new LruCache<string, SizeObservation[]>(MAX_GRAPHS);
 
   constructor(
     readonly backend: ResolvedBackend,
@@ -42,6 +45,18 @@ export class GraphCache {
     const known = this.wantedSlots.get(baseKey);
     if (!known) this.wantedSlots.set(baseKey, new Set());
     return known;
+  }
+
+  /** Earlier sizes of the structure `template` (at most two distinct ones, newest first): what symbolic sizes are fitted to. */
+  observations(template: string): readonly SizeObservation[] {
+    return this.sizeHistory.get(template) ?? [];
+  }
+
+  observe(template: string, o: SizeObservation): void {
+    const known = this.sizeHistory.get(template) ?? [];
+    const same = (a: SizeObservation) => a.shapes.every((s, i) => s.join() === o.shapes[i]!.join());
+    if (known[0] && same(known[0])) return;
+    this.sizeHistory.set(template, [o, ...known.filter((k) => !same(k))].slice(0, 2));
   }
 
   recomputed(baseKey: string, slot: number): void {

@@ -32,6 +32,7 @@ import type { LazyArg, Materializer } from './lazy';
 import { LazyTensor, nextSequence, Owned, Pin, sameLayout } from './lazy';
 import type { LeafInfo, PlanContext, SegmentPlan } from './segment';
 import { buildGraph, planSegment } from './segment';
+import type { SizeObservation } from './symbolic-sizes';
 import { isRandom, tracingRule, writesInPlace } from './tracing-rules';
 
 /** What a recorder needs from the compiled function and the cache entry it records for. */
@@ -461,6 +462,14 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
 
   wanted(baseKey: string): ReadonlySet<number> | undefined {
     return this.host.graphs.wanted(baseKey);
+  }
+
+  observations(template: string): readonly SizeObservation[] {
+    return this.host.graphs.observations(template);
+  }
+
+  observe(template: string, o: SizeObservation): void {
+    this.host.graphs.observe(template, o);
   }
 
   recomputed(baseKey: string, slot: number): void {

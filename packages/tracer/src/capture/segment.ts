@@ -7,10 +7,12 @@
  * re-running the JavaScript compiles nothing new while the structure
  * repeats. The Graph itself is only built when the key is new.
  */
-import type { Tensor } from '@kiln/eager';
+import type { SymbolicFields, Tensor } from '@kiln/eager';
 import { TracedGraph } from '../backend';
 import type { LazyArg } from './lazy';
 import { LazyTensor, Pin } from './lazy';
+import type { SizeObservation } from './symbolic-sizes';
+import { Symbols, sizeFieldsOf, symbolize } from './symbolic-sizes';
 
 /** What the recorder knows about a tensor the JavaScript received as an input. */
 export interface LeafInfo {
@@ -35,6 +37,8 @@ export interface SegmentPlan {
   readonly nodes: readonly LazyTensor[];
   /** The graph's outputs. */
   readonly outputs: readonly LazyTensor[];
+  /** By node: its attributes and scalars computed from the inputs' dynamic sizes. */
+  readonly symbolic: readonly (SymbolicFields | undefined)[];
 }
 
 let stamp = 0;
@@ -68,6 +72,9 @@ export interface PlanContext {
   recomputed(baseKey: string, slot: number): void;
   /** What is known of a tensor the JavaScript passed in (its input path and dynamic dims). */
   leafInfo(origin: Tensor): LeafInfo | undefined;
+  /** Earlier sizes and size values of the structure `template` (sizes and size values left out), newest first. */
+  observations?(template: string): readonly SizeObservation[];
+  observe?(template: string, o: SizeObservation): void;
 }
 
 /**
@@ -89,6 +96,7 @@ class Planner {
   private readonly origins: Tensor[] = [];
   private readonly leafInfo: (LeafInfo | undefined)[] = [];
   private leafKeys = '';
+  private leafTemplate = '';
   private sizes = '';
 
   constructor(private readonly ctx: PlanContext) {}
@@ -109,13 +117,25 @@ class Planner {
     // Positions in the graph; `mark` still says which tensors are nodes of this plan.
     for (let i = 0; i < nodes.length; i++) nodes[i]!.slot = i;
 
+    // Arguments first: they find the graph's inputs, whose dynamic dims are the symbols sizes are written in.
+    const argRefs = nodes.map((t) => t.args!.map((a) => this.ref(a)));
+    const symbols = this.symbols();
+    const template = `${this.leafTemplate}| ${nodes.map((t, n) => templateOf(t, argRefs[n]!)).join(' ')}`;
+    const before = this.ctx.observations?.(template) ?? [];
+    const values: number[] = [];
+    const symbolic: (SymbolicFields | undefined)[] = new Array(nodes.length);
     let nodeKeys = '';
-    for (const t of nodes) {
-      const args = t.args!;
+    for (let n = 0; n < nodes.length; n++) {
+      const t = nodes[n]!;
+      const refs = argRefs[n]!;
+      const sizes =
+        sizeFieldsOf(t.op) !== undefined || t.args!.some(isInteger) ? symbolize(t.op, t.attrs, t.args!, symbols, before, values) : null;
+      symbolic[n] = sizes?.fields;
       let k = `${t.op}(`;
-      for (let i = 0; i < args.length; i++) k += (i > 0 ? ',' : '') + this.ref(args[i]!);
-      nodeKeys += `${k})${stableKey(t.attrs)} `;
+      for (let i = 0; i < refs.length; i++) k += (i > 0 ? ',' : '') + (sizes?.argKeys[i] ?? refs[i]);
+      nodeKeys += `${k})${stableKey(sizes?.attrsKey ?? t.attrs)} `;
     }
+    if (values.length > 0) this.ctx.observe?.(template, { shapes: this.leaves.map((l) => l.shape), values });
     const outputs: LazyTensor[] = [];
     const seen = new Set<LazyTensor>();
     let outKey = '';
@@ -157,7 +177,40 @@ class Planner {
     let extraKey = '';
     for (let i = first; i < outputs.length; i++) extraKey += `${outputs[i]!.slot},`;
     const key = extraKey === '' ? baseKey : `${baseKey} + ${extraKey}`;
-    return { key, baseKey, sizes: this.sizes, leaves: this.leaves, origins: this.origins, leafInfo: this.leafInfo, nodes, outputs };
+    return {
+      key,
+      baseKey,
+      sizes: this.sizes,
+      leaves: this.leaves,
+      origins: this.origins,
+      leafInfo: this.leafInfo,
+      nodes,
+      outputs,
+      symbolic,
+    };
+  }
+
+  /** The segment's symbols (its inputs' dynamic dims, duck-sized), and the inputs' part of the key written with them. */
+  private symbols(): Symbols {
+    const symbols = new Symbols(this.leaves.map((l) => l.shape));
+    for (let i = 0; i < this.leaves.length; i++) {
+      const real = this.leaves[i]!;
+      const dyn = this.leafInfo[i]?.dynamicDims;
+      let shape = '';
+      for (let d = 0; d < real.shape.length; d++) {
+        const n = real.shape[d]!;
+        if (dyn?.includes(d)) {
+          shape += `s${symbols.add(i, d)},`;
+          this.sizes += `${n},`;
+        } else {
+          shape += `${n},`;
+          symbols.addStatic(n);
+        }
+      }
+      this.leafKeys += `${real.dtype}@${real.device}[${shape}] `;
+      this.leafTemplate += `${real.dtype}@${real.device}[${real.shape.length}] `;
+    }
+    return symbols;
   }
 
   /** An argument in the key: `%slot` for a node, `$i` for an input, or the scalar. */
@@ -174,24 +227,31 @@ class Planner {
       this.leaves.push(real);
       const origin = a instanceof Pin ? a.source : a;
       this.origins.push(origin);
-      const li = this.ctx.leafInfo(origin);
-      this.leafInfo.push(li);
-      const dyn = li?.dynamicDims;
-      let shape = '';
-      for (let d = 0; d < real.shape.length; d++) {
-        const n = real.shape[d]!;
-        if (dyn?.includes(d)) {
-          shape += 's,';
-          this.sizes += `${n},`;
-        } else shape += `${n},`;
-      }
-      this.leafKeys += `${real.dtype}@${real.device}[${shape}] `;
+      this.leafInfo.push(this.ctx.leafInfo(origin));
     }
     return `$${i}`;
   }
 }
 
 const bySeq = (a: LazyTensor, b: LazyTensor) => a.seq - b.seq;
+
+const isInteger = (a: LazyArg): boolean => typeof a === 'number' && Number.isInteger(a);
+
+/** A node's structure with its sizes left out (`#`): what matches it to the same code run at other sizes. */
+function templateOf(t: LazyTensor, refs: readonly string[]): string {
+  const fields = sizeFieldsOf(t.op);
+  let attrs: unknown = t.attrs;
+  if (fields) {
+    const copy: Record<string, unknown> = { ...t.attrs };
+    for (const f of fields) {
+      const v = copy[f];
+      copy[f] = Array.isArray(v) ? v.map(() => '#') : typeof v === 'number' ? '#' : v;
+    }
+    attrs = copy;
+  }
+  const args = t.args!.map((a, i) => (isInteger(a) ? '#' : refs[i]));
+  return `${t.op}(${args.join(',')})${stableKey(attrs)}`;
+}
 
 /** The Graph of a plan (only built when its key is new). */
 export function buildGraph(plan: SegmentPlan): TracedGraph {
@@ -215,7 +275,7 @@ export function buildGraph(plan: SegmentPlan): TracedGraph {
       if (n) return n;
       return placeholders[leafIndex.get(a instanceof LazyTensor ? a.real! : a)!]!;
     });
-    nodeOf.set(t, g.call(t.op, args, t.attrs, t));
+    nodeOf.set(t, g.call(t.op, args, t.attrs, t, plan.symbolic[t.slot]));
   }
   g.output(plan.outputs.map((o) => nodeOf.get(o)!));
   return g;
