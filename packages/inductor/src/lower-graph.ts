@@ -128,7 +128,7 @@ export function lowerGraph(graph: Graph, dynamic: DynamicDims = []): LoweredGrap
       const attrs = attrsAt(node.attrs, node.symbolic, sizeOf);
       const first = ids.count;
       // Shapes are inferred again from the traced inputs, so sizes computed from dynamic dims carry their markers.
-      const value = mode.call(node.target, args, attrs, inferMeta(node.target, args, attrs));
+      const value = mode.call(node.target, args, attrs, symbolicMeta(node, args, attrs));
       env.set(node, value);
       for (let id = first; id < ids.count; id++) origin(id, node.id);
       const result = symbolic.get(value)!;
@@ -168,6 +168,16 @@ function checkSymbolic(node: CallNode): void {
   const affine = all.find((e): e is SymbolicSize => e !== null && e !== undefined && (e.offset !== 0 || e.div !== 1));
   if (affine)
     throw new NotCompiled(`${node.target}: a size computed as ${sizeKeyText(affine)} from the inputs' dynamic sizes is not compiled`);
+}
+
+/** The node's meta at the marker sizes; symbolic attributes that do not fit there (a constant taken for a size) are not compiled. */
+function symbolicMeta(node: CallNode, args: readonly Input[], attrs: AttrsOf[OpName]): TensorMeta {
+  try {
+    return inferMeta(node.target, args, attrs);
+  } catch (e) {
+    if (!node.symbolic || !(e instanceof KilnError)) throw e;
+    throw new NotCompiled(`${node.target}: its sizes computed from the inputs' dynamic sizes do not hold at other sizes (${e.message})`);
+  }
 }
 
 function reachable(outputs: readonly IRNode[]): IRNode[] {

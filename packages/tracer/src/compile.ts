@@ -28,11 +28,11 @@ import { activeRecorder, isAsyncFunction, runUnder } from './capture/context';
 import { GraphCache } from './capture/graph-cache';
 import type { RecorderHost, SegmentRun } from './capture/recorder';
 import { Recorder } from './capture/recorder';
-import type { LeafInfo, SegmentPlan } from './capture/segment';
+import type { IntegerInput, LeafInfo, SegmentPlan } from './capture/segment';
 import type { ClosurePlan, ClosureRecord } from './guards/closure';
 import { Closure } from './guards/closure';
-import type { GuardFailure, InputSpec, Roots } from './guards/guards';
-import { inputSpec } from './guards/guards';
+import type { DynamicPolicy, GuardFailure, InputSpec, Roots } from './guards/guards';
+import { inputSpec, isDynamicInt } from './guards/guards';
 import { isProxy, readData } from './guards/property-reads';
 import type { TraceRecord } from './report/explain';
 import { makeReport } from './report/explain';
@@ -97,6 +97,12 @@ export class CompiledFunction {
   /** Compiled graphs by structure, shared by the entries (a recompile for a guard the graph does not depend on compiles nothing). */
   private graphs: GraphCache;
   private readonly marks = new Map<string, Set<number>>();
+  /** Paths of JS numbers whose value alone caused a recompile: dynamic from then on. */
+  private readonly numberMarks = new Set<string>();
+  private readonly policy: DynamicPolicy = {
+    dims: (path, t) => this.dynamicDims(path, t),
+    number: (path, v) => this.dynamic !== false && isDynamicInt(v) && this.numberMarks.has(path),
+  };
   private warned = false;
   private lastTrace: TraceRecord | null = null;
   private readonly closure: Closure | null;
@@ -231,24 +237,32 @@ export class CompiledFunction {
       if (this.dynamic === undefined) this.markDynamic(failures);
     }
     const closure = this.closure?.plan(roots, code);
-    const spec = inputSpec(
-      roots,
-      analyzeFunction(code).params,
-      this.module !== null,
-      (path, t) => this.dynamicDims(path, t),
-      closure && ((w) => closure.guard(w)),
-    );
+    const spec = inputSpec(roots, analyzeFunction(code).params, this.module !== null, this.policy, closure && ((w) => closure.guard(w)));
     const entry = new Entry(spec, this.graphs);
     if (closure) this.closurePlans.set(entry, closure);
     return this.trace(entry, roots, thisArg, code, 'new', recompile);
   }
 
-  /** After a miss whose only failed guards are sizes, those dims become dynamic (sizes 0 and 1 stay specialized). */
+  /**
+   * After a miss whose only failed guards are sizes and integer values,
+   * those dims and numbers become dynamic (sizes and numbers 0 and 1 stay
+   * specialized).
+   */
   private markDynamic(failures: readonly GuardFailure[]): void {
-    if (failures.length === 0 || !failures.every((f) => f.guard.kind === 'size')) return;
+    const isInt = (text: string) => /^-?\d+$/.test(text);
+    const changedNumber = (f: GuardFailure) => f.guard.kind === 'value' && isInt(f.guard.expected) && isInt(f.actual);
+    if (failures.length === 0 || !failures.every((f) => f.guard.kind === 'size' || changedNumber(f))) return;
     for (const f of failures) {
       const size = Number(f.actual);
-      if (!(size >= 2) || f.guard.dim === undefined) continue;
+      if (!(size >= 2)) continue;
+      if (changedNumber(f)) {
+        if (!this.numberMarks.has(f.guard.path)) {
+          this.numberMarks.add(f.guard.path);
+          log('recompiles', `${this.name}: ${f.guard.path} is now dynamic (it changed from ${f.guard.expected} to ${size})`);
+        }
+        continue;
+      }
+      if (f.guard.dim === undefined) continue;
       let dims = this.marks.get(f.guard.path);
       if (!dims) this.marks.set(f.guard.path, (dims = new Set()));
       if (!dims.has(f.guard.dim)) {
@@ -366,7 +380,7 @@ export class CompiledFunction {
     entry.modeReasons.push(...reasons);
     if (entry.mode === 're-run' && this.closurePlans.has(entry)) {
       // It reads its closure afresh on every call: guarding the closure would only cause recompiles.
-      entry.spec = inputSpec(roots, source.params, this.module !== null, (path, t) => this.dynamicDims(path, t));
+      entry.spec = inputSpec(roots, source.params, this.module !== null, this.policy);
     }
     this.entries.push(entry);
     this.stats.entries = this.entries.length;
@@ -503,6 +517,14 @@ class CallHost implements RecorderHost {
       call: this.call,
     };
     return this.change.admitted;
+  }
+
+  integers(): readonly IntegerInput[] {
+    const spec = this.entry.spec;
+    return [
+      ...spec.numberLeaves.map((n) => ({ name: n.path, value: n.get(this.roots) as number, dynamic: true })),
+      ...spec.integerLeaves.map((n) => ({ name: n.path, value: n.get(this.roots) as number, dynamic: false })),
+    ];
   }
 
   leafInfo(t: Tensor): LeafInfo | undefined {

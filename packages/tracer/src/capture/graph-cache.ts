@@ -54,7 +54,8 @@ export class GraphCache {
 
   observe(template: string, o: SizeObservation): void {
     const known = this.sizeHistory.get(template) ?? [];
-    const same = (a: SizeObservation) => a.shapes.every((s, i) => s.join() === o.shapes[i]!.join());
+    const same = (a: SizeObservation) =>
+      a.shapes.every((s, i) => s.join() === o.shapes[i]!.join()) && Object.entries(a.numbers).every(([k, v]) => o.numbers[k] === v);
     if (known[0] && same(known[0])) return;
     this.sizeHistory.set(template, [o, ...known.filter((k) => !same(k))].slice(0, 2));
   }

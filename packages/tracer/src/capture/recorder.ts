@@ -30,7 +30,7 @@ import { fullgraphError, locate, methodName, userSite } from './breaks';
 import type { CompiledSegment, GraphCache } from './graph-cache';
 import type { LazyArg, Materializer } from './lazy';
 import { LazyTensor, nextSequence, Owned, Pin, sameLayout } from './lazy';
-import type { LeafInfo, PlanContext, SegmentPlan } from './segment';
+import type { IntegerInput, LeafInfo, PlanContext, SegmentPlan } from './segment';
 import { buildGraph, planSegment } from './segment';
 import type { SizeObservation } from './symbolic-sizes';
 import { isRandom, tracingRule, writesInPlace } from './tracing-rules';
@@ -51,6 +51,8 @@ export interface RecorderHost {
   readonly escapes: boolean;
   /** The name and dynamic dims of a tensor the JavaScript received as an input. */
   leafInfo(t: Tensor): LeafInfo | undefined;
+  /** The integer JS numbers of this call, by input path (which are dynamic). */
+  integers(): readonly IntegerInput[];
   /** Whether the graph of `plan`, not in the cache, may be compiled (the `index`th graph of the call; false: the recompile limit, it runs op by op). */
   admit(plan: SegmentPlan, index: number, graph: TracedGraph): boolean;
 }
@@ -466,6 +468,10 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
 
   observations(template: string): readonly SizeObservation[] {
     return this.host.graphs.observations(template);
+  }
+
+  integers(): readonly IntegerInput[] {
+    return this.host.integers();
   }
 
   observe(template: string, o: SizeObservation): void {

@@ -7,7 +7,8 @@
  * re-running the JavaScript compiles nothing new while the structure
  * repeats. The Graph itself is only built when the key is new.
  */
-import type { SymbolicFields, Tensor } from '@kiln/eager';
+import type { Device, SymbolicFields } from '@kiln/eager';
+import { metaStorage, Tensor, views } from '@kiln/eager';
 import { TracedGraph } from '../backend';
 import type { LazyArg } from './lazy';
 import { LazyTensor, Pin } from './lazy';
@@ -19,6 +20,14 @@ export interface LeafInfo {
   /** The input's path (`x`, `opts.w`): the placeholder's name. */
   readonly name: string;
   readonly dynamicDims: readonly number[];
+}
+
+/** An integer JS number the function received. */
+export interface IntegerInput {
+  readonly name: string;
+  readonly value: number;
+  /** Its value changed between calls (automatic dynamic): a symbol. */
+  readonly dynamic: boolean;
 }
 
 export interface SegmentPlan {
@@ -74,6 +83,11 @@ export interface PlanContext {
   leafInfo(origin: Tensor): LeafInfo | undefined;
   /** Earlier sizes and size values of the structure `template` (sizes and size values left out), newest first. */
   observations?(template: string): readonly SizeObservation[];
+  /**
+   * The call's integer JS numbers, by input path; a dynamic one becomes a
+   * graph input whose only content is its size (a symbol like a dynamic dim).
+   */
+  integers?(): readonly IntegerInput[];
   observe?(template: string, o: SizeObservation): void;
 }
 
@@ -119,7 +133,10 @@ class Planner {
 
     // Arguments first: they find the graph's inputs, whose dynamic dims are the symbols sizes are written in.
     const argRefs = nodes.map((t) => t.args!.map((a) => this.ref(a)));
-    const symbols = this.symbols();
+    const realLeaves = this.leaves.length;
+    const integers = this.ctx.integers?.() ?? [];
+    for (const n of nodes.length > 0 ? integers : []) if (n.dynamic) this.sizeInput(n.name, n.value, nodes[0]!.device);
+    const symbols = this.symbols(realLeaves);
     const template = `${this.leafTemplate}| ${nodes.map((t, n) => templateOf(t, argRefs[n]!)).join(' ')}`;
     const before = this.ctx.observations?.(template) ?? [];
     const values: number[] = [];
@@ -135,7 +152,11 @@ class Planner {
       for (let i = 0; i < refs.length; i++) k += (i > 0 ? ',' : '') + (sizes?.argKeys[i] ?? refs[i]);
       nodeKeys += `${k})${stableKey(sizes?.attrsKey ?? t.attrs)} `;
     }
-    if (values.length > 0) this.ctx.observe?.(template, { shapes: this.leaves.map((l) => l.shape), values });
+    if (values.length > 0) {
+      const numbers: Record<string, number> = {};
+      for (const n of integers) numbers[n.name] = n.value;
+      this.ctx.observe?.(template, { shapes: this.leaves.slice(0, realLeaves).map((l) => l.shape), numbers, values });
+    }
     const outputs: LazyTensor[] = [];
     const seen = new Set<LazyTensor>();
     let outKey = '';
@@ -191,8 +212,13 @@ class Planner {
   }
 
   /** The segment's symbols (its inputs' dynamic dims, duck-sized), and the inputs' part of the key written with them. */
-  private symbols(): Symbols {
-    const symbols = new Symbols(this.leaves.map((l) => l.shape));
+  private symbols(realLeaves: number): Symbols {
+    const numbers = new Map<number, string>();
+    for (let i = realLeaves; i < this.leaves.length; i++) numbers.set(i, this.leafInfo[i]!.name);
+    const symbols = new Symbols(
+      this.leaves.map((l) => l.shape),
+      numbers,
+    );
     for (let i = 0; i < this.leaves.length; i++) {
       const real = this.leaves[i]!;
       const dyn = this.leafInfo[i]?.dynamicDims;
@@ -208,9 +234,21 @@ class Planner {
         }
       }
       this.leafKeys += `${real.dtype}@${real.device}[${shape}] `;
-      this.leafTemplate += `${real.dtype}@${real.device}[${real.shape.length}] `;
+      if (i < realLeaves) this.leafTemplate += `${real.dtype}@${real.device}[${real.shape.length}] `;
     }
     return symbols;
+  }
+
+  /**
+   * A dynamic JS number as a graph input: an empty tensor of shape [value],
+   * its dim dynamic, so that every backend reads the number as it reads
+   * any dynamic size (no backend reads its elements: it has none).
+   */
+  private sizeInput(name: string, value: number, device: Device): void {
+    const carrier = new Tensor(metaStorage(device, 'int32', 0), views.contiguousView([value]));
+    this.leaves.push(carrier);
+    this.origins.push(carrier);
+    this.leafInfo.push({ name, dynamicDims: [0] });
   }
 
   /** An argument in the key: `%slot` for a node, `$i` for an input, or the scalar. */

@@ -14,7 +14,7 @@
  * history then tells the constant from the size.
  */
 import type { InputDim, OpName, SymbolicFields, SymbolicSize } from '@kiln/eager';
-import { sizeKeyText } from '@kiln/eager';
+import { evalSize, sizeKeyText } from '@kiln/eager';
 
 /** Attributes that hold sizes (scalars or lists), by op: the fields a size read from `shape` can reach. */
 const SIZE_ATTRS: Partial<Record<OpName, readonly string[]>> = {
@@ -38,9 +38,11 @@ export function sizeFieldsOf(op: OpName): readonly string[] | undefined {
   return SIZE_ATTRS[op];
 }
 
-/** The sizes of a segment's inputs and the values of its size fields, at one call: what later calls fit expressions to. */
+/** The sizes of a segment's tensor inputs, the function's integer arguments and the values of its size fields, at one call: what later calls fit expressions to. */
 export interface SizeObservation {
   readonly shapes: readonly (readonly number[])[];
+  /** Integer JS numbers the function received, by input path (`pos`, `opts.n`). */
+  readonly numbers: Readonly<Record<string, number>>;
   readonly values: readonly number[];
 }
 
@@ -51,7 +53,26 @@ export class Symbols {
   /** Static input sizes (>= 2): the coefficients `B * T` can have when only T is dynamic. */
   private readonly factors = new Set<number>();
 
-  constructor(private readonly shapes: readonly (readonly number[])[]) {}
+  /**
+   * `shapes`: the segment's inputs; `numbers`: inputs that stand for a
+   * dynamic JS number (by input position: its path), whose size is the number.
+   */
+  constructor(
+    private readonly shapes: readonly (readonly number[])[],
+    private readonly numbers: ReadonlyMap<number, string>,
+  ) {}
+
+  /** What input dim `d` was in an earlier observation. */
+  private then(o: SizeObservation, d: InputDim): number | undefined {
+    const name = this.numbers.get(d.input);
+    return name === undefined ? o.shapes[d.input]?.[d.dim] : o.numbers[name];
+  }
+
+  private evalThen(e: SymbolicSize, o: SizeObservation): number {
+    let n = e.coeff;
+    for (const d of e.dims) n *= this.then(o, d) ?? Number.NaN;
+    return Math.floor(n / e.div) + e.offset;
+  }
 
   /** Dim `dim` of input `input` is dynamic; returns its symbol's number. */
   add(input: number, dim: number): number {
@@ -80,9 +101,9 @@ export class Symbols {
    */
   fit(value: number, position: number, before: readonly SizeObservation[], scalar: boolean): SymbolicSize | null {
     if (this.dims.length === 0 || !Number.isInteger(value)) return null;
-    const informative = before.filter((o) => this.dims.some((d) => o.shapes[d.input]?.[d.dim] !== this.shapes[d.input]![d.dim]));
+    const informative = before.filter((o) => this.dims.some((d) => this.then(o, d) !== this.shapes[d.input]![d.dim]));
     const agrees = (e: SymbolicSize) =>
-      evalAt(e, this.shapes) === value && informative.every((o) => evalAt(e, o.shapes) === o.values[position]);
+      evalSize(e, (i, d) => this.shapes[i]![d]!) === value && informative.every((o) => this.evalThen(e, o) === o.values[position]);
     if (informative.length > 0 && informative.every((o) => o.values[position] === value)) return null;
     if (scalar && informative.length === 0) return null; // `x.mul(2)` with a size of 2: a scalar follows a size only where an earlier size shows it
     for (const e of this.candidates(value, scalar, informative, position)) if (agrees(e)) return e;
@@ -109,20 +130,14 @@ export class Symbols {
       const old = o.values[position]!;
       for (let k = 0; k < n; k++) {
         const d = this.dims[k]!;
-        const [now, then] = [this.values[k]!, o.shapes[d.input]![d.dim]!];
-        if (now === then) continue;
+        const [now, then] = [this.values[k]!, this.then(o, d)];
+        if (then === undefined || now === then) continue;
         const coeff = (value - old) / (now - then);
         if (Number.isInteger(coeff) && coeff !== 0) yield sym([d], coeff, value - coeff * now);
         for (let div = 2; div <= 8; div++) yield sym([d], 1, value - Math.floor(now / div), div);
       }
     }
   }
-}
-
-function evalAt(e: SymbolicSize, shapes: readonly (readonly number[])[]): number {
-  let n = e.coeff;
-  for (const d of e.dims) n *= shapes[d.input]?.[d.dim] ?? Number.NaN;
-  return Math.floor(n / e.div) + e.offset;
 }
 
 /**

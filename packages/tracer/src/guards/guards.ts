@@ -52,6 +52,21 @@ export interface TensorLeaf {
   readonly dynamicDims: readonly number[];
 }
 
+/** A JS number the function receives whose value may change between calls (automatic dynamic): a size symbol in its graphs. */
+export interface NumberLeaf {
+  readonly path: string;
+  readonly get: Getter;
+}
+
+/** Which inputs are dynamic: dims of a tensor at a path, and numbers at a path. */
+export interface DynamicPolicy {
+  dims(path: string, t: Tensor): readonly number[];
+  number(path: string, v: number): boolean;
+}
+
+/** A dynamic number: an integer >= 2 (0 and 1 stay specialized, as sizes). */
+export const isDynamicInt = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v) && v >= 2;
+
 /** A value the function receives that guards cannot see into (a function, a class instance). */
 export interface OpaqueLeaf {
   readonly path: string;
@@ -64,6 +79,7 @@ export class GuardSet {
     readonly guards: readonly Guard[],
     private readonly fast: readonly ((r: Roots) => boolean)[],
     private readonly dynamicLeaves: readonly TensorLeaf[],
+    private readonly numbers: readonly NumberLeaf[],
   ) {}
 
   check(r: Roots): boolean {
@@ -92,15 +108,16 @@ export class GuardSet {
     return out;
   }
 
-  /** The sizes of the dynamic dims in `r` (the key of a dynamic entry's per-size plans). */
+  /** The sizes of the dynamic dims and the dynamic numbers in `r` (the key of a dynamic entry's per-size plans). */
   sizesKey(r: Roots): string {
     const leaves = this.dynamicLeaves;
-    if (leaves.length === 0) return '';
+    if (leaves.length === 0 && this.numbers.length === 0) return '';
     let key = '';
     for (const leaf of leaves) {
       const shape = (leaf.get(r) as Tensor).shape;
       for (const d of leaf.dynamicDims) key += `${shape[d]},`;
     }
+    for (const n of this.numbers) key += `${n.get(r)};`;
     return key;
   }
 
@@ -121,6 +138,9 @@ function safeActual(g: Guard, r: Roots): string {
 export interface InputSpec {
   readonly guards: GuardSet;
   readonly tensorLeaves: readonly TensorLeaf[];
+  readonly numberLeaves: readonly NumberLeaf[];
+  /** Integer numbers guarded by value (their values are what symbolic sizes are fitted to when they become dynamic). */
+  readonly integerLeaves: readonly NumberLeaf[];
   readonly opaque: readonly OpaqueLeaf[];
   /** Getters of the input arrays and plain objects (a result that returns one returns the caller's object). */
   readonly containers: readonly Getter[];
@@ -189,8 +209,10 @@ interface Builder {
   guards: Guard[];
   fast: ((r: Roots) => boolean)[];
   leaves: TensorLeaf[];
+  numbers: NumberLeaf[];
+  integers: NumberLeaf[];
   opaque: OpaqueLeaf[];
-  dynamicDims: (path: string, t: Tensor) => readonly number[];
+  dynamic: DynamicPolicy;
   seen: Set<object>;
 }
 
@@ -217,7 +239,7 @@ function add(
 }
 
 function tensorGuards(b: Builder, t: Tensor, path: string, get: Getter): void {
-  const dynamic = b.dynamicDims(path, t);
+  const dynamic = b.dynamic.dims(path, t);
   const { dtype, device } = t;
   const rank = t.ndim;
   // -1: dynamic (any size >= 2)
@@ -340,7 +362,14 @@ function walk(b: Builder, v: unknown, path: string, get: Getter, param: boolean)
     } else tensorGuards(b, v, path, get);
     return;
   }
+  if (typeof v === 'number' && b.dynamic.number(path, v)) {
+    add(b, 'value', path, `${path} is an integer >= 2 (dynamic)`, 'an integer >= 2', get, isDynamicInt);
+    b.fast.push((r) => isDynamicInt(get(r)));
+    b.numbers.push({ path, get });
+    return;
+  }
   if (v === null || (typeof v !== 'object' && typeof v !== 'function' && typeof v !== 'symbol')) {
+    if (Number.isInteger(v)) b.integers.push({ path, get });
     const text = `${path} == ${describeValue(v)}`;
     add(b, 'value', path, text, describeValue(v), get, (x) => Object.is(x, v));
     b.fast.push((r) => Object.is(get(r), v));
@@ -444,10 +473,10 @@ export function inputSpec(
   roots: Roots,
   params: readonly ParamName[],
   module: boolean,
-  dynamicDims: (path: string, t: Tensor) => readonly number[],
+  dynamic: DynamicPolicy,
   extra?: (w: GuardWriter) => void,
 ): InputSpec {
-  const b: Builder = { containers: [], guards: [], fast: [], leaves: [], opaque: [], dynamicDims, seen: new Set() };
+  const b: Builder = { containers: [], guards: [], fast: [], leaves: [], numbers: [], integers: [], opaque: [], dynamic, seen: new Set() };
   const n = roots.args.length;
   add(
     b,
@@ -477,7 +506,14 @@ export function inputSpec(
   });
   aliasGuard(b, roots);
   const dynamicLeaves = b.leaves.filter((l) => l.dynamicDims.length > 0);
-  return { guards: new GuardSet(b.guards, b.fast, dynamicLeaves), tensorLeaves: b.leaves, opaque: b.opaque, containers: b.containers };
+  return {
+    guards: new GuardSet(b.guards, b.fast, dynamicLeaves, b.numbers),
+    tensorLeaves: b.leaves,
+    numberLeaves: b.numbers,
+    integerLeaves: b.integers,
+    opaque: b.opaque,
+    containers: b.containers,
+  };
 }
 
 /** Tensor arguments that were the same object must be again, and distinct ones distinct (a graph has one input per object). */
