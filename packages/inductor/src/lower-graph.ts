@@ -32,7 +32,7 @@ import {
 } from '@kiln/eager';
 import { NotCompiled } from './errors';
 import type { InputNode, IRNode } from './ir/nodes';
-import { markerOf } from './ir/size';
+import { MARKERS, markerOf } from './ir/size';
 import { IdSource, type LowerInput, lower } from './lowering';
 
 export interface LoweredGraph {
@@ -51,9 +51,10 @@ const isComposite = (op: OpName): op is CompositeOp => OPS[op].kind === 'composi
 /**
  * `dynamic`: dims of each graph input that may change between calls. Dims
  * with the same example size share one symbol ("duck sizing", as in
- * PyTorch), so that x [B, S] and mask [B, S] stay broadcast-compatible.
+ * PyTorch), so that x [B, S] and mask [B, S] stay broadcast-compatible;
+ * each symbol is traced at its size in `markers`.
  */
-export function lowerGraph(graph: Graph, dynamic: DynamicDims = []): LoweredGraph {
+export function lowerGraph(graph: Graph, dynamic: DynamicDims = [], markers = MARKERS): LoweredGraph {
   const symbolOf = new Map<number, number>();
   const symbols: { input: number; dim: number }[][] = [];
   graph.placeholders.forEach((p, input) =>
@@ -66,8 +67,8 @@ export function lowerGraph(graph: Graph, dynamic: DynamicDims = []): LoweredGrap
   );
   // Traced shapes: each symbol's example size replaced by its marker (./ir/size).
   const traced = (input: number, shape: readonly number[]) =>
-    shape.map((s, d) => ((dynamic[input] ?? []).includes(d) ? markerOf(symbolOf.get(s)!) : s));
-  const ids = new IdSource(symbols.length);
+    shape.map((s, d) => ((dynamic[input] ?? []).includes(d) ? markerOf(symbolOf.get(s)!, markers) : s));
+  const ids = new IdSource(symbols.length, markers);
   const symbolic = new WeakMap<Tensor, IRNode>();
   const symbol = (n: IRNode, meta: TensorMeta): Tensor => {
     const t = new Tensor(metaStorage(meta.device, meta.dtype, 0), views.contiguousView(meta.shape));

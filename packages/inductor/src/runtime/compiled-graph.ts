@@ -171,7 +171,11 @@ export class CompiledGraph {
       const { kernel, reads, writes } = p.scheduled;
       if (kernel.kind === 'extern') {
         const ins = kernel.args.map((a) => (typeof a === 'number' ? tensors.get(reads[a]!)! : a.scalar));
-        tensors.set(writes[0]!, execute(kernel.op, ins, kernel.attrs as never, inferMeta(kernel.op, ins, kernel.attrs as never)));
+        const out = execute(kernel.op, ins, kernel.attrs as never, inferMeta(kernel.op, ins, kernel.attrs as never));
+        // A movement op gives a view (a slice at an offset): the kernels after it read dense buffers from element 0.
+        const dense = out.offset === 0 && views.isContiguous(out.layout) ? out : denseCopy(out);
+        if (dense !== out) out.dispose();
+        tensors.set(writes[0]!, dense);
         continue;
       }
       const words = [...syms];
