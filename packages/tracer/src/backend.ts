@@ -23,10 +23,22 @@ import { compileGraph, NotCompiled } from '@kiln/inductor';
 export class TracedGraph extends Graph {
   /** Placeholder index (position in `placeholders`) -> its dynamic dims. Absent: all sizes static. */
   readonly dynamicDims = new Map<number, readonly number[]>();
+  /** Placeholders that stand for a dynamic JS number (their size is its value). */
+  readonly numberInputs = new Set<number>();
 
-  /** The listing with dynamic sizes as symbols (`s0`: one per distinct size, as the inductor names them) and what each stands for. */
+  /** Each dynamic size's symbol and what it stands for: `s0 = x.shape[1] (7 here)` (one symbol per distinct size, as the inductor names them). */
+  symbols(): string[] {
+    return this.symbolTable().meaning;
+  }
+
+  /** The listing with dynamic sizes as symbols and what each stands for. */
   override toString(): string {
     if (this.dynamicDims.size === 0) return super.toString();
+    const { name, meaning } = this.symbolTable();
+    return `${super.toString(name)}\n  # dynamic sizes: ${meaning.join(', ')}`;
+  }
+
+  private symbolTable(): { name: (d: InputDim) => string; meaning: string[] } {
     const names = this.placeholders;
     const symbolOf = new Map<number, string>();
     const meaning: string[] = [];
@@ -35,12 +47,14 @@ export class TracedGraph extends Graph {
         const size = names[i]!.shape[d]!;
         if (!symbolOf.has(size)) {
           symbolOf.set(size, `s${symbolOf.size}`);
-          meaning.push(`${symbolOf.get(size)} = ${names[i]!.name}.shape[${d}] (${size} here)`);
+          // A JS number enters as an empty input whose size is the number.
+          const what = this.numberInputs.has(i) ? names[i]!.name : `${names[i]!.name}.shape[${d}]`;
+          meaning.push(`${symbolOf.get(size)} = ${what} (${size} here)`);
         }
       }
     }
     const name = (d: InputDim) => symbolOf.get(names[d.input]!.shape[d.dim]!) ?? `${names[d.input]!.name}.shape[${d.dim}]`;
-    return `${super.toString(name)}\n  # dynamic sizes: ${meaning.join(', ')}`;
+    return { name, meaning };
   }
 }
 

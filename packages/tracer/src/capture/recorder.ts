@@ -65,6 +65,8 @@ export interface SegmentRun {
   readonly fresh: boolean;
   /** The segment that computed the call's results. */
   readonly final: boolean;
+  /** In-place writes into the caller's memory this graph computed, written back after it (`running (float32[6]): 2 writes`). */
+  writes?: string[];
 }
 
 /** What a traced call did: its graph breaks, and the graphs it ran in order. */
@@ -224,6 +226,7 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
       w = {
         elements: before ? this.record('reshape', [before], { shape: [before.numel] }, before) : this.elementsOf(real!.storage),
         writes: [],
+        target: this.describe(root),
       };
       this.written.set(key, w);
     }
@@ -293,6 +296,8 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
     if (pending.length === 0) return;
     const values = pending.flatMap((w) => liveWrites(w.writes).map((x) => x.value));
     this.compute(values, false);
+    const run = this.runs.at(-1);
+    if (run) run.writes = pending.map((w) => `${w.target}: ${w.writes.length} write${w.writes.length === 1 ? '' : 's'}`);
     withMode(null, () => {
       for (const w of pending) {
         const storage = w.writes[0]!.storage;
@@ -313,7 +318,8 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
     const origin = t instanceof Pin ? t.source : t;
     const info = t instanceof LazyTensor ? undefined : this.host.leafInfo(origin);
     const type = `${t.dtype}[${t.shape.join(',')}]`;
-    return info ? `input ${info.name} (${type})` : `a traced tensor ${type}`;
+    if (info) return `input ${info.name} (${type})`;
+    return t instanceof LazyTensor ? `a traced tensor ${type}` : `a tensor the function closes over ${type}`;
   }
 
   // ---- graph breaks ----
@@ -567,6 +573,8 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
 /** The pending in-place writes into one storage: its elements after them, and what to write into real memory. */
 interface StorageWrites {
   elements: LazyTensor;
+  /** What is written, as a person reads it. */
+  target: string;
   writes: { layout: View; value: LazyTensor; storage: Storage }[];
 }
 

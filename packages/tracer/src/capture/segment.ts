@@ -20,6 +20,8 @@ export interface LeafInfo {
   /** The input's path (`x`, `opts.w`): the placeholder's name. */
   readonly name: string;
   readonly dynamicDims: readonly number[];
+  /** It stands for a dynamic JS number (an empty tensor whose size is the number). */
+  readonly number?: boolean;
 }
 
 /** An integer JS number the function received. */
@@ -219,13 +221,20 @@ class Planner {
       this.leaves.map((l) => l.shape),
       numbers,
     );
+    for (let i = 0; i < this.leaves.length; i++) for (const d of this.leafInfo[i]?.dynamicDims ?? []) symbols.add(i, d);
     for (let i = 0; i < this.leaves.length; i++) {
       const real = this.leaves[i]!;
-      const dyn = this.leafInfo[i]?.dynamicDims;
+      let info = this.leafInfo[i];
+      if (info === undefined && symbols.count > 0) {
+        // A tensor computed before a break (or closed over) whose size is a symbol's: that size too, as the
+        // inductor's duck sizing must see it (the key says so; a call where it differs has another key).
+        const dims = real.shape.flatMap((n, d) => (symbols.has(n) ? [d] : []));
+        if (dims.length > 0) this.leafInfo[i] = info = { name: `t${i}`, dynamicDims: dims };
+      }
       let shape = '';
       for (let d = 0; d < real.shape.length; d++) {
         const n = real.shape[d]!;
-        if (dyn?.includes(d)) {
+        if (info?.dynamicDims.includes(d)) {
           shape += `s${symbols.add(i, d)},`;
           this.sizes += `${n},`;
         } else {
@@ -248,7 +257,7 @@ class Planner {
     const carrier = new Tensor(metaStorage(device, 'int32', 0), views.contiguousView([value]));
     this.leaves.push(carrier);
     this.origins.push(carrier);
-    this.leafInfo.push({ name, dynamicDims: [0] });
+    this.leafInfo.push({ name, dynamicDims: [0], number: true });
   }
 
   /** An argument in the key: `%slot` for a node, `$i` for an input, or the scalar. */
@@ -303,6 +312,7 @@ export function buildGraph(plan: SegmentPlan): TracedGraph {
     while (used.has(name)) name = `${name}_`;
     used.add(name);
     if (li && li.dynamicDims.length > 0) g.dynamicDims.set(i, li.dynamicDims);
+    if (li?.number) g.numberInputs.add(i);
     return g.placeholder(name, leaf);
   });
   const nodeOf = new Map<LazyTensor, ReturnType<TracedGraph['call']>>();

@@ -48,6 +48,8 @@ describe.each(devices)('symbolic sizes on %s', (device) => {
     expect(after.slice(2)).toEqual([after[1], after[1], after[1]]);
     expect(fast.explain().graphs.map((g) => g.note ?? 'compiled')).toEqual(['compiled']);
     expect(String(fast.explain())).toContain('reshape(%x, shape=[2*s0, 16])');
+    expect(String(fast.explain())).toContain('symbolic sizes (one graph for every size): s0 = x.shape[1] (16 here)');
+    expect(fast.explain().toHTML()).toContain('Symbolic sizes (one graph for every size): s0 = x.shape[1] (16 here)');
   });
 
   it('arange(T), expand(B, -1, -1), a causal mask built from T and a softmax over it: 2 graphs over 5 lengths', async () => {

@@ -63,14 +63,14 @@ export class Symbols {
   ) {}
 
   /** What input dim `d` was in an earlier observation. */
-  private then(o: SizeObservation, d: InputDim): number | undefined {
+  private earlier(o: SizeObservation, d: InputDim): number | undefined {
     const name = this.numbers.get(d.input);
     return name === undefined ? o.shapes[d.input]?.[d.dim] : o.numbers[name];
   }
 
   private evalThen(e: SymbolicSize, o: SizeObservation): number {
     let n = e.coeff;
-    for (const d of e.dims) n *= this.then(o, d) ?? Number.NaN;
+    for (const d of e.dims) n *= this.earlier(o, d) ?? Number.NaN;
     return Math.floor(n / e.div) + e.offset;
   }
 
@@ -81,6 +81,11 @@ export class Symbols {
     if (k >= 0) return k;
     this.dims.push({ input, dim });
     return this.values.push(value) - 1;
+  }
+
+  /** Whether some symbol has size `value`. */
+  has(value: number): boolean {
+    return this.values.includes(value);
   }
 
   addStatic(value: number): void {
@@ -101,7 +106,7 @@ export class Symbols {
    */
   fit(value: number, position: number, before: readonly SizeObservation[], scalar: boolean): SymbolicSize | null {
     if (this.dims.length === 0 || !Number.isInteger(value)) return null;
-    const informative = before.filter((o) => this.dims.some((d) => this.then(o, d) !== this.shapes[d.input]![d.dim]));
+    const informative = before.filter((o) => this.dims.some((d) => this.earlier(o, d) !== this.shapes[d.input]![d.dim]));
     const agrees = (e: SymbolicSize) =>
       evalSize(e, (i, d) => this.shapes[i]![d]!) === value && informative.every((o) => this.evalThen(e, o) === o.values[position]);
     if (informative.length > 0 && informative.every((o) => o.values[position] === value)) return null;
@@ -130,7 +135,7 @@ export class Symbols {
       const old = o.values[position]!;
       for (let k = 0; k < n; k++) {
         const d = this.dims[k]!;
-        const [now, then] = [this.values[k]!, this.then(o, d)];
+        const [now, then] = [this.values[k]!, this.earlier(o, d)];
         if (then === undefined || now === then) continue;
         const coeff = (value - old) / (now - then);
         if (Number.isInteger(coeff) && coeff !== 0) yield sym([d], coeff, value - coeff * now);

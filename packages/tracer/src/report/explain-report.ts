@@ -34,6 +34,10 @@ export interface ExplainGraph {
    * why it is a separate kernel).
    */
   readonly decisions: readonly string[];
+  /** In-place writes into the caller's memory (inputs, closed-over tensors) this graph computed as values (functionalization), by what they write into. */
+  readonly writes: readonly string[];
+  /** The graph's symbolic sizes and what each stands for (`s0 = x.shape[1] (7 here)`). */
+  readonly symbols: readonly string[];
 }
 
 export interface ExplainReport {

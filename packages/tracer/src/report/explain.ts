@@ -23,6 +23,8 @@ export function makeReport(name: string, trace: TraceRecord | null, recompiles: 
     graph: r.segment.graph.toString(),
     ...(r.segment.note ? { note: r.segment.note } : {}),
     decisions: r.segment.decisions ?? [],
+    writes: r.writes ?? [],
+    symbols: r.segment.graph.symbols(),
     nodes: describeNodes(r.segment.graph),
     compileMs: r.segment.compileMs,
   }));
@@ -73,6 +75,9 @@ export function formatReport(r: ReportData): string {
     out.push(`  graph ${i + 1}: ${plural(g.ops.length, 'op')} (${g.ops.join(', ')})`);
     out.push(indent(g.graph, '    '));
     if (g.note) out.push(`    note: ${g.note}`);
+    if (g.symbols.length > 0) out.push(`    symbolic sizes (one graph for every size): ${g.symbols.join(', ')}`);
+    if (g.writes.length > 0)
+      out.push(`    in-place writes captured (functionalized, written back after the graph): ${g.writes.join('; ')}`);
     if (g.kernels.length > 0) {
       out.push(`    ${plural(g.kernels.length, 'kernel')}:`);
       for (const k of g.kernels) out.push(`      ${k.name}: ${k.fusedOps.join(', ')}`);

@@ -179,6 +179,10 @@ function graphSection(g: ExplainGraph, i: number): string {
     `<section class="card graph-card" id="graph-${i + 1}"><h3>Graph ${i + 1}</h3>` +
     `<p class="meta">${plural(g.ops.length, 'op')} → ${plural(kernels, 'kernel')} · compiled in ${ms(g.compileMs)}</p>` +
     (g.note ? `<p class="note">${esc(g.note)}</p>` : '') +
+    (g.symbols.length > 0 ? `<p class="meta">Symbolic sizes (one graph for every size): ${esc(g.symbols.join(', '))}</p>` : '') +
+    (g.writes.length > 0
+      ? `<p class="meta">In-place writes captured (functionalized, written back after the graph): ${esc(g.writes.join('; '))}</p>`
+      : '') +
     legend(g.kernels) +
     drawGraph(g, i) +
     `<details><summary>Graph listing</summary><pre>${esc(g.graph)}</pre></details>` +
