@@ -17,7 +17,7 @@ export type { Device, DeviceBackend, Operand, RandomDist, ScalarRef, Storage, Te
 // Devices: the seam a backend fills.
 export { getBackend, hasBackend, isTensorRef, registerBackend } from './backend';
 export { cpuBackend } from './backend-cpu';
-export type { GpuStorage, WebGpuOptions } from './backend-webgpu';
+export type { WebGpuOptions } from './backend-webgpu';
 // The webgpu device: init, and the kernel templates the compiler shares.
 export { initWebGpu, webGpuBackend } from './backend-webgpu';
 export type { MatmulLaunch, MatmulTemplate, MatmulTile, MatmulVariant } from './backend-webgpu/matmul-kernel';

@@ -6,12 +6,12 @@
 
 import type { Operand, TensorRef } from '../backend';
 import { isTensorRef } from '../backend';
+import { hostDataOf } from '../kernels/storage';
 import type { ElementwiseOp, ElementwiseTypes } from '../ops/elementwise';
 import { ELEMENTWISE, helpersFor, jsConvert } from '../ops/elementwise';
 import { coalesce, numelOf } from '../view';
 import type { Walker } from './loops';
 import { compiled, locals, loopNest } from './loops';
-import { dataOf } from './storage';
 
 type ElementwiseKernel = (
   shape: readonly number[],
@@ -65,7 +65,7 @@ export function elementwise(op: ElementwiseOp, inputs: readonly Operand[], out: 
   const args = inputs.flatMap((o) => {
     if (!isTensorRef(o)) return [o.value];
     const strides = dims.strides[++t];
-    return [dataOf(o), o.view.offset, strides];
+    return [hostDataOf(o.storage), o.view.offset, strides];
   });
-  kernel(dims.shape, dataOf(out), out.view.offset, dims.strides[0], ...args);
+  kernel(dims.shape, hostDataOf(out.storage), out.view.offset, dims.strides[0], ...args);
 }

@@ -9,9 +9,9 @@
 import { KilnError } from '@kiln/gpu-runtime';
 import type { TensorRef } from '../backend';
 import type { TypedArray } from '../dtype';
+import { hostDataOf } from '../kernels/storage';
 import type { View } from '../view';
 import { isContiguous, numelOf } from '../view';
-import { dataOf } from './storage';
 
 interface Mat {
   data: TypedArray;
@@ -84,7 +84,7 @@ export function matmul(a: TensorRef, b: TensorRef, out: TensorRef): void {
   const shape = out.view.shape;
   const [M, N] = [shape.at(-2)!, shape.at(-1)!];
   const K = a.view.shape.at(-1)!;
-  const O = dataOf(out);
+  const O = hostDataOf(out.storage);
   const nb = numelOf(shape.slice(0, -2));
   if (numelOf(shape) === 0) return;
   if (!isContiguous(out.view)) throw new KilnError('the output must be contiguous', { op: 'matmul' });
@@ -97,9 +97,9 @@ export function matmul(a: TensorRef, b: TensorRef, out: TensorRef): void {
   const acc = new Float64Array(ROWS * N);
   let bm: Mat | undefined;
   for (let i = 0; i < nb; i++) {
-    const am: Mat = { data: dataOf(a), offset: aOff[i], rowStride: ars, colStride: acs };
+    const am: Mat = { data: hostDataOf(a.storage), offset: aOff[i], rowStride: ars, colStride: acs };
     // A broadcast B (e.g. one weight for a batch) is packed once.
-    if (i === 0 || bOff[i] !== bOff[i - 1]) bm = rowMajor(dataOf(b), bOff[i], brs, bcs, K, N);
+    if (i === 0 || bOff[i] !== bOff[i - 1]) bm = rowMajor(hostDataOf(b.storage), bOff[i], brs, bcs, K, N);
     const o = out.view.offset + i * M * N;
     if (O instanceof Float32Array) floatBlock(am, bm!, O, o, M, K, N, acc);
     else intBlock(am, bm!, O as Int32Array, o, M, K, N);

@@ -5,12 +5,12 @@
  */
 import type { TensorRef } from '../backend';
 import type { DType } from '../dtype';
+import { hostDataOf } from '../kernels/storage';
 import { jsConvert } from '../ops/elementwise';
 import type { ReduceOp } from '../ops/reductions';
 import { REDUCTIONS } from '../ops/reductions';
 import { coalesce, numelOf } from '../view';
 import { compiled, locals, loopNest } from './loops';
-import { dataOf } from './storage';
 
 type ReduceKernel = (
   sizes: readonly number[],
@@ -65,7 +65,7 @@ export function reduce(op: ReduceOp, input: TensorRef, out: TensorRef, dims: rea
   const outDtype = out.storage.dtype;
   const key = `${op}|${inDtype}|${outDtype}|${kept.shape.length}|${red.shape.length}`;
   const kernel = compiled<ReduceKernel>(key, () => source(op, inDtype, outDtype, kept.shape.length, red.shape.length));
-  kernel([...kept.shape, ...red.shape], dataOf(out), out.view.offset, kept.strides[0], dataOf(input), v.offset, [
+  kernel([...kept.shape, ...red.shape], hostDataOf(out.storage), out.view.offset, kept.strides[0], hostDataOf(input.storage), v.offset, [
     ...kept.strides[1],
     ...red.strides[0],
   ]);

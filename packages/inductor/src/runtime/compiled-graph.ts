@@ -12,7 +12,6 @@ import {
   type Device,
   type DType,
   execute,
-  type GpuStorage,
   inferMeta,
   KilnError,
   type MatmulVariant,
@@ -24,6 +23,7 @@ import {
   takeRandom,
   views,
 } from '@kiln/eager';
+import { gpuBufferOf, hostDataOf } from '@kiln/eager/kernels';
 import { type GpuRuntime, indexError } from '@kiln/gpu-runtime';
 import type { Kernel, MatmulKernel } from '../codegen/kernel';
 import { metadataWords } from '../codegen/kernel';
@@ -287,7 +287,7 @@ export class CompiledGraph {
   }
 
   private storageData(s: Storage): GPUBuffer | TypedArray {
-    return this.device === 'webgpu' ? (s as GpuStorage).buffer : (s as Storage & { data: TypedArray }).data;
+    return this.device === 'webgpu' ? gpuBufferOf(s) : hostDataOf(s);
   }
 
   /** The planned buffer of an intermediate, grown when this call's sizes need more than it holds. */

@@ -1,0 +1,9 @@
+/**
+ * @kiln/eager/kernels: the kernel templates eager's backends and the
+ * compiler's renderers both build on (one piece of code each, with hooks
+ * for what the compiler fuses in), and how a kernel reaches a storage's
+ * memory.
+ */
+
+export type { GpuStorage, HostStorage } from './storage';
+export { gpuBufferOf, hostDataOf } from './storage';
