@@ -1,9 +1,10 @@
 import type { GpuRuntime } from '@kiln/gpu-runtime';
 import { KilnError } from '@kiln/gpu-runtime';
+import { kernelPrelude } from '../kernels/prelude';
 import { numelOf } from '../view';
 import { OPAQUE_ZERO_INIT } from '../wgsl';
 import { memoPipeline } from './pipeline-memo';
-import { kernelPrelude, type StridedOperand } from './strided-operand';
+import type { StridedOperand } from './strided-operand';
 
 /**
  * Register blocking: each thread computes a `rows` x `cols` block of C and

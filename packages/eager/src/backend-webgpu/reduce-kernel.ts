@@ -1,10 +1,11 @@
 import type { GpuRuntime } from '@kiln/gpu-runtime';
+import { gridFor, kernelPrelude } from '../kernels/prelude';
 import { REDUCTIONS, type ReduceOp } from '../ops/reductions';
 import { isContiguous, numelOf } from '../view';
 import { loadAs, OPAQUE_ZERO_INIT, STORAGE_TYPE, storeAs, VALUE_TYPE } from '../wgsl';
 import { memoPipeline } from './pipeline-memo';
 import { reductionStatements } from './reduce-statements';
-import { gridFor, kernelPrelude, type StridedOperand } from './strided-operand';
+import type { StridedOperand } from './strided-operand';
 
 /**
  * How rows are spread over threads. 'thread': one thread per output row,

@@ -5,5 +5,6 @@
  * memory.
  */
 
+export { ELEMENT_THREADS, gridFor, kernelPrelude } from './prelude';
 export type { GpuStorage, HostStorage } from './storage';
 export { gpuBufferOf, hostDataOf } from './storage';

@@ -14,6 +14,7 @@ import {
   renderMatmulTemplate,
   wgsl as W,
 } from '@kiln/eager';
+import { kernelPrelude } from '@kiln/eager/kernels';
 import { assertWgsl } from '@kiln/gpu-runtime';
 import { children, type Expr, type Index, keyOf, type Size, size } from '../ir/expr';
 import { numelOf } from '../ir/size';
@@ -75,7 +76,7 @@ const lang = (symCount: number, symBase = 0): Lang => ({
 });
 
 function header(k: Kernel, symCount: number, vectorInputs: ReadonlySet<number>, vectorOut: boolean, body: string): string {
-  const words = Math.max(1, metadataWords(symCount, k.randomSources.length));
+  const words = metadataWords(symCount, k.randomSources.length);
   const decl = (name: string, t: DType, vec: boolean, access: 'read' | 'read_write', binding: number) =>
     `@group(0) @binding(${binding}) var<storage, ${access}> ${name}: array<${vec ? `vec4<${W.STORAGE_TYPE[t]}>` : W.STORAGE_TYPE[t]}>;`;
   const bindings = [
@@ -86,10 +87,7 @@ function header(k: Kernel, symCount: number, vectorInputs: ReadonlySet<number>, 
   if (body.includes('kiln_random(')) helpers.add(PHILOX_WGSL);
   if (usesAsserts(body)) helpers.add(assertWgsl(1 + k.inputs.length + k.outputs.length));
   return `// kiln kernel ${k.name}: ${k.fusedOps.join(', ')}
-${W.FLOAT_PRELUDE}
-struct Info { v: array<vec4u, ${Math.ceil(words / 4)}> }
-@group(0) @binding(0) var<uniform> info_: Info;
-fn info(i: u32) -> u32 { return info_.v[i / 4u][i % 4u]; }
+${kernelPrelude(words)}
 ${bindings.join('\n')}
 ${[...helpers].join('\n')}
 `;

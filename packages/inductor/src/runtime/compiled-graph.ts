@@ -23,7 +23,7 @@ import {
   takeRandom,
   views,
 } from '@kiln/eager';
-import { gpuBufferOf, hostDataOf } from '@kiln/eager/kernels';
+import { ELEMENT_THREADS, gpuBufferOf, gridFor, hostDataOf } from '@kiln/eager/kernels';
 import { type GpuRuntime, indexError } from '@kiln/gpu-runtime';
 import type { Kernel, MatmulKernel } from '../codegen/kernel';
 import { metadataWords } from '../codegen/kernel';
@@ -134,7 +134,7 @@ export class CompiledGraph {
     const inner = k.kind === 'rows' ? numelOf(k.inner) : 0;
     const few = isStatic(rows) && isStatic(inner) && rows < 64 && inner >= 256;
     const strategy = k.kind !== 'rows' ? 'thread' : this.rowStrategy === 'auto' ? (few ? 'workgroup' : 'thread') : this.rowStrategy;
-    const rendered = renderWgsl(k, { workgroupSize: 256, rowStrategy: strategy, symCount: this.symCount });
+    const rendered = renderWgsl(k, { workgroupSize: ELEMENT_THREADS, rowStrategy: strategy, symCount: this.symCount });
     const pipeline = this.rt!.pipeline({ wgsl: rendered.source, label: k.name });
     return { scheduled: s, source: rendered.source, pipeline, vec4: rendered.vec4, strategy, asserts: rendered.asserts };
   }
@@ -247,7 +247,7 @@ export class CompiledGraph {
     if (!made) {
       const k = p.scheduled.kernel as MatmulKernel;
       const source = renderWgsl(k, {
-        workgroupSize: 256,
+        workgroupSize: ELEMENT_THREADS,
         rowStrategy: 'thread',
         symCount: this.symCount,
         matmul: { variant, tile: DEFAULT_TILES[variant] },
@@ -276,7 +276,7 @@ export class CompiledGraph {
     let grid: number;
     if (k.kind === 'pointwise') {
       const items = sizeValue(numelOf(k.shape), syms) / (p.vec4 ? 4 : 1);
-      grid = Math.max(1, Math.min(POINTWISE_WORKGROUPS, Math.ceil(items / 256)));
+      grid = gridFor(items, ELEMENT_THREADS, POINTWISE_WORKGROUPS);
     } else if (k.kind === 'rows') {
       const rows = sizeValue(numelOf(k.outer), syms);
       grid = p.strategy === 'thread' ? Math.max(1, Math.min(1024, Math.ceil(rows / 64))) : Math.max(1, Math.min(rows, 65535));
