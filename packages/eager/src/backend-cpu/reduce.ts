@@ -5,12 +5,13 @@
  */
 import type { TensorRef } from '../backend';
 import type { DType } from '../dtype';
+import { jsKernel } from '../kernels/js-kernels';
 import { hostDataOf } from '../kernels/storage';
 import { jsConvert } from '../ops/elementwise';
 import type { ReduceOp } from '../ops/reductions';
 import { REDUCTIONS } from '../ops/reductions';
 import { coalesce, numelOf } from '../view';
-import { compiled, locals, loopNest } from './loops';
+import { locals, loopNest } from './loops';
 
 type ReduceKernel = (
   sizes: readonly number[],
@@ -63,8 +64,8 @@ export function reduce(op: ReduceOp, input: TensorRef, out: TensorRef, dims: rea
   );
   const inDtype = input.storage.dtype;
   const outDtype = out.storage.dtype;
-  const key = `${op}|${inDtype}|${outDtype}|${kept.shape.length}|${red.shape.length}`;
-  const kernel = compiled<ReduceKernel>(key, () => source(op, inDtype, outDtype, kept.shape.length, red.shape.length));
+  const key = `reduce|${op}|${inDtype}|${outDtype}|${kept.shape.length}|${red.shape.length}`;
+  const kernel = jsKernel<ReduceKernel>(key, () => source(op, inDtype, outDtype, kept.shape.length, red.shape.length));
   kernel([...kept.shape, ...red.shape], hostDataOf(out.storage), out.view.offset, kept.strides[0], hostDataOf(input.storage), v.offset, [
     ...kept.strides[1],
     ...red.strides[0],

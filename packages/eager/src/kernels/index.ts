@@ -5,6 +5,7 @@
  * memory.
  */
 
+export { JS_KERNEL_LIMIT, jsKernel, jsKernels } from './js-kernels';
 export { ELEMENT_THREADS, gridFor, kernelPrelude } from './prelude';
 export type { GpuStorage, HostStorage } from './storage';
 export { gpuBufferOf, hostDataOf } from './storage';

@@ -8,7 +8,8 @@
  * metadata words ([syms..., params...], as on WGSL), the Philox function and
  * the thrower of failed index checks.
  */
-import { helpersFor, jsConvert, LruCache, REDUCTIONS } from '@kiln/eager';
+import { helpersFor, jsConvert, REDUCTIONS } from '@kiln/eager';
+import { jsKernel } from '@kiln/eager/kernels';
 import { type Index, type Size, size } from '../ir/expr';
 import { numelOf } from '../ir/size';
 import { ExprEmitter, inlineIndex, type Lang, scopeOf } from './emit-expr';
@@ -90,19 +91,13 @@ ${indent([...bind, ...body], 2)}
 }
 
 /**
- * Built kernels kept for reuse by later compiles. A compiled graph holds
- * its own kernels, so the bound only limits sharing: a program whose
- * constants change on every call would otherwise keep every kernel it ever
- * built (a dropped one is built again from its source when asked for).
+ * Builds a kernel's JS source once through the shared kernel cache (jsKernel
+ * in @kiln/eager/kernels), keyed without the first line, the comment naming
+ * the kernel: identical kernels of identical layers share one function.
  */
-export const JS_KERNEL_LIMIT = 256;
-export const jsKernels = new LruCache<string, JsKernel>(JS_KERNEL_LIMIT);
-
-/** Compiles a kernel's JS source once per distinct text (while it is kept). */
 export function buildJs(source: string): JsKernel {
-  // Keyed without the first line, the comment naming the kernel: identical kernels of identical layers share one function.
   const code = source.startsWith('//') ? source.slice(source.indexOf('\n') + 1) : source;
-  return jsKernels.getOrSet(code, () => new Function(`"use strict";\n${code}`)() as JsKernel);
+  return jsKernel<JsKernel>(code, () => code);
 }
 
 function store(out: string, index: string, value: string): string {
