@@ -22,8 +22,6 @@ export type { WebGpuOptions } from './backend-webgpu';
 export { initWebGpu, webGpuBackend } from './backend-webgpu';
 export type { MatmulLaunch, MatmulTemplate, MatmulTile, MatmulVariant } from './backend-webgpu/matmul-kernel';
 export { DEFAULT_TILES, planMatmul, renderMatmulTemplate } from './backend-webgpu/matmul-kernel';
-export type { ReductionStatements } from './backend-webgpu/reduce-statements';
-export { reductionStatements } from './backend-webgpu/reduce-statements';
 export type { CreateOptions, RandomOptions } from './creation';
 export { arange, full, getDefaultDevice, ones, rand, randn, setDefaultDevice, tensor, zeros } from './creation';
 export type { Input, Mode } from './dispatch';

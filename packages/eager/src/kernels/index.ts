@@ -7,5 +7,15 @@
 
 export { JS_KERNEL_LIMIT, jsKernel, jsKernels } from './js-kernels';
 export { ELEMENT_THREADS, gridFor, kernelPrelude } from './prelude';
+export type { KernelLang, ReductionNames, ReductionStatements, RowPass, RowStrategy, RowsTemplate } from './rows';
+export {
+  defaultRowStrategy,
+  ROW_THREADS,
+  ROW_WORKGROUP_THREADS,
+  reductionStatements,
+  renderRowsWgsl,
+  rowGrid,
+  rowThreads,
+} from './rows';
 export type { GpuStorage, HostStorage } from './storage';
 export { gpuBufferOf, hostDataOf } from './storage';

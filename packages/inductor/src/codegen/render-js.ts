@@ -8,8 +8,8 @@
  * metadata words ([syms..., params...], as on WGSL), the Philox function and
  * the thrower of failed index checks.
  */
-import { helpersFor, jsConvert, REDUCTIONS } from '@kiln/eager';
-import { jsKernel } from '@kiln/eager/kernels';
+import { helpersFor, jsConvert } from '@kiln/eager';
+import { jsKernel, reductionStatements } from '@kiln/eager/kernels';
 import { type Index, type Size, size } from '../ir/expr';
 import { numelOf } from '../ir/size';
 import { ExprEmitter, inlineIndex, type Lang, scopeOf } from './emit-expr';
@@ -119,30 +119,12 @@ function pointwise(k: PointwiseKernel, lang: Lang): string[] {
   ];
 }
 
-function reductionCode(r: RowKernel['reductions'][number], local: (r: RowKernel['reductions'][number]) => number) {
-  const spec = REDUCTIONS[r.op];
-  const t = r.dtype;
-  const a = `acc${local(r)}`;
-  const ix = `idx${local(r)}`;
-  // Only argmax/argmin track a position; plain max/min keep the value (-inf stays -inf, NaN wins by the step).
-  const tracked = spec.index;
-  return {
-    declare: `let ${a} = ${spec.js.init(t)};${tracked ? ` let ${ix} = -1;` : ''}`,
-    update: (v: string) =>
-      tracked
-        ? `if (${ix} < 0 || ${spec.js.step(a, v, t)}) { ${a} = ${v}; ${ix} = j; }`
-        : spec.mode === 'select'
-          ? `if (${spec.js.step(a, v, t)}) ${a} = ${v};`
-          : `${a} = ${spec.js.step(a, v, t)};`,
-    // Rounded to float32 when read, as eager stores the reduction's result before the next op reads it.
-    result: spec.index ? ix : r.out === 'float32' ? `Math.fround(${a})` : jsConvert(a, t, r.out),
-  };
-}
-
 function rows(k: RowKernel, lang: Lang): string[] {
   // Names by position in the kernel, not node id: the same kernel in another layer is the same text.
   const local = (r: RowKernel['reductions'][number]) => k.reductions.indexOf(r);
-  const codes = new Map(k.reductions.map((r) => [r.id, reductionCode(r, local)]));
+  const codes = new Map(
+    k.reductions.map((r) => [r.id, reductionStatements('js', r.op, r.dtype, r.out, { acc: `acc${local(r)}`, idx: `idx${local(r)}` })]),
+  );
   const root = new ExprEmitter(
     lang,
     scopeOf(k, (id) => codes.get(id)!.result),
