@@ -6,6 +6,8 @@
  */
 
 export { JS_KERNEL_LIMIT, jsKernel, jsKernels } from './js-kernels';
+export type { MatmulLaunch, MatmulTemplate, MatmulTile, MatmulVariant } from './matmul-wgsl';
+export { DEFAULT_TILES, matmulInfoWords, planMatmul, renderMatmulTemplate } from './matmul-wgsl';
 export { ELEMENT_THREADS, gridFor, kernelPrelude } from './prelude';
 export type { KernelLang, ReductionNames, ReductionStatements, RowPass, RowStrategy, RowsTemplate } from './rows';
 export {

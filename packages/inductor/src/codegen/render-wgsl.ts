@@ -4,8 +4,19 @@
  * metadata words: [syms..., params...]. Buffers: binding 0 is the metadata,
  * then inputs, then outputs.
  */
-import { type DType, helpersFor, type MatmulTile, type MatmulVariant, PHILOX_WGSL, renderMatmulTemplate, wgsl as W } from '@kiln/eager';
-import { kernelPrelude, type RowPass, type RowStrategy, reductionStatements, renderRowsWgsl, rowThreads } from '@kiln/eager/kernels';
+import { type DType, helpersFor, PHILOX_WGSL, wgsl as W } from '@kiln/eager';
+import {
+  kernelPrelude,
+  type MatmulTile,
+  type MatmulVariant,
+  matmulInfoWords,
+  type RowPass,
+  type RowStrategy,
+  reductionStatements,
+  renderMatmulTemplate,
+  renderRowsWgsl,
+  rowThreads,
+} from '@kiln/eager/kernels';
 import { assertWgsl } from '@kiln/gpu-runtime';
 import { children, type Expr, type Index, keyOf, type Size, size } from '../ir/expr';
 import { numelOf } from '../ir/size';
@@ -27,7 +38,7 @@ export interface WgslOptions {
   rowStrategy: RowStrategy;
   /** Dynamic sizes: how many symbols the metadata holds before the params. */
   symCount: number;
-  /** Matmul kernels: the variant and tile planned for the operands' layouts (planMatmul in @kiln/eager). */
+  /** Matmul kernels: the variant and tile planned for the operands' layouts (planMatmul in @kiln/eager/kernels). */
   matmul?: { variant: MatmulVariant; tile: MatmulTile };
 }
 
@@ -233,9 +244,6 @@ function renderRows(k: RowKernel, o: WgslOptions): string {
 export function externSource(k: ExternKernel): string {
   return `// extern: ${k.op} runs as its eager kernel (${k.reason})`;
 }
-
-/** Metadata words of the matmul template before the compiler's (see planMatmul in @kiln/eager). */
-export const matmulInfoWords = (batchRank: number) => 10 + 3 * batchRank;
 
 function renderMatmul(k: MatmulKernel, o: WgslOptions): string {
   const L = lang(o.symCount, matmulInfoWords(k.batch.length));

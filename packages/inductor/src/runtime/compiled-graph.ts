@@ -8,15 +8,12 @@
  */
 import {
   allocStorage,
-  DEFAULT_TILES,
   type Device,
   type DType,
   execute,
   inferMeta,
   KilnError,
-  type MatmulVariant,
   philoxFill,
-  planMatmul,
   type Storage,
   Tensor,
   type TypedArray,
@@ -24,19 +21,23 @@ import {
   views,
 } from '@kiln/eager';
 import {
+  DEFAULT_TILES,
   defaultRowStrategy,
   ELEMENT_THREADS,
   gpuBufferOf,
   gridFor,
   hostDataOf,
   type RowStrategy as KernelRowStrategy,
+  type MatmulVariant,
+  matmulInfoWords,
+  planMatmul,
   rowGrid,
 } from '@kiln/eager/kernels';
 import { type GpuRuntime, indexError } from '@kiln/gpu-runtime';
 import type { Kernel, MatmulKernel } from '../codegen/kernel';
 import { metadataWords } from '../codegen/kernel';
 import { buildJs, type JsKernel, renderJs } from '../codegen/render-js';
-import { externSource, matmulInfoWords, renderWgsl } from '../codegen/render-wgsl';
+import { externSource, renderWgsl } from '../codegen/render-wgsl';
 import type { Index, Size } from '../ir/expr';
 import type { InputNode, IRNode, RandomOp } from '../ir/nodes';
 import { isStatic, numelOf, sizeValue } from '../ir/size';
