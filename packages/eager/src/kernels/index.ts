@@ -6,6 +6,8 @@
  */
 
 export { JS_KERNEL_LIMIT, jsKernel, jsKernels } from './js-kernels';
+export type { MatmulJsTemplate } from './matmul-js';
+export { renderMatmulJs } from './matmul-js';
 export type { MatmulLaunch, MatmulTemplate, MatmulTile, MatmulVariant } from './matmul-wgsl';
 export { DEFAULT_TILES, matmulInfoWords, planMatmul, renderMatmulTemplate } from './matmul-wgsl';
 export { ELEMENT_THREADS, gridFor, kernelPrelude } from './prelude';

@@ -9,7 +9,7 @@
  * the thrower of failed index checks.
  */
 import { helpersFor, jsConvert } from '@kiln/eager';
-import { jsKernel, reductionStatements } from '@kiln/eager/kernels';
+import { jsKernel, reductionStatements, renderMatmulJs } from '@kiln/eager/kernels';
 import { type Index, type Size, size } from '../ir/expr';
 import { numelOf } from '../ir/size';
 import { ExprEmitter, inlineIndex, type Lang, scopeOf } from './emit-expr';
@@ -149,26 +149,13 @@ function rows(k: RowKernel, lang: Lang): string[] {
   return [`for (let o = 0, rows = ${numelText(k.outer)}; o < rows; o++) {`, indent(parts, 2), '}'];
 }
 
-/**
- * The cpu matmul, as eager's: B packed to contiguous rows when it is read
- * through strides (a transposed weight), then four rows of A at a time
- * sweep B row by row (i-k-j order: each B element loaded feeds four float64
- * accumulator rows, the inner loop runs over contiguous memory), and the
- * epilogue applied as each block of rows is written out.
- */
+/** The cpu matmul template (@kiln/eager/kernels), its epilogue applied to the float32 product as each block of rows is written out. */
 function matmul(k: MatmulKernel, lang: Lang): string[] {
   const fixed = new Map([
     ['bt', 'bt'],
     ['m', 'm'],
     ['n', 'n'],
   ]);
-  const e = new ExprEmitter(
-    lang,
-    // The product as eager stores it (float32: a sum beyond its range is Infinity) before the epilogue reads it.
-    scopeOf(k, () => 'Math.fround(acc[r * N + n])', fixed),
-    'ep_',
-  );
-  const value = e.value(k.epilogue, k.outputs[k.output]!.dtype);
   const { a, b } = k;
   const rank = a.strides.length;
   const text = (ix: Index) => inlineIndex(lang, ix);
@@ -179,37 +166,22 @@ function matmul(k: MatmulKernel, lang: Lang): string[] {
     );
   return [
     `const M = ${M}, N = ${N}, K = ${K};`,
-    'const acc = new Float64Array(4 * N);',
     `const A = in${a.input}, Bsrc = in${b.input};`,
     `const sam = ${text(a.strides[rank - 2]!)}, sak = ${text(a.strides[rank - 1]!)}, sbk = ${text(b.strides[rank - 2]!)}, sbn = ${text(b.strides[rank - 1]!)};`,
-    'const packed = sbn === 1 ? undefined : new Float32Array(K * N);',
-    `for (let bt = 0, batches = ${text(size(numelOf(k.batch)))}; bt < batches; bt++) {`,
-    `  const aBase = ${[text(a.offset), ...batchTerms(a)].join(' + ')};`,
-    `  let B = Bsrc, bBase = ${[text(b.offset), ...batchTerms(b)].join(' + ')}, brs = sbk;`,
-    '  if (packed) {',
-    '    for (let kk = 0; kk < K; kk++) for (let n = 0; n < N; n++) packed[kk * N + n] = Bsrc[bBase + kk * sbk + n * sbn];',
-    '    B = packed; bBase = 0; brs = N;',
-    '  }',
-    '  for (let m0 = 0; m0 < M; m0 += 4) {',
-    '    const rows = Math.min(4, M - m0);',
-    '    acc.fill(0);',
-    '    for (let kk = 0; kk < K; kk++) {',
-    '      const ak = aBase + m0 * sam + kk * sak;',
-    '      // Missing rows of the last block multiply by 0 rather than branch in the inner loop.',
-    '      const a0 = A[ak], a1 = rows > 1 ? A[ak + sam] : 0, a2 = rows > 2 ? A[ak + 2 * sam] : 0, a3 = rows > 3 ? A[ak + 3 * sam] : 0;',
-    '      const bk = bBase + kk * brs;',
-    '      for (let n = 0; n < N; n++) {',
-    '        const bv = B[bk + n];',
-    '        acc[n] += a0 * bv; acc[N + n] += a1 * bv; acc[2 * N + n] += a2 * bv; acc[3 * N + n] += a3 * bv;',
-    '      }',
-    '    }',
-    '    for (let r = 0; r < rows; r++) {',
-    '      const m = m0 + r;',
-    '      for (let n = 0; n < N; n++) {',
-    indent([...e.lines, store(`out${k.output}`, '(bt * M + m) * N + n', value)], 8),
-    '      }',
-    '    }',
-    '  }',
-    '}',
+    ...renderMatmulJs({
+      elementType: 'float32',
+      batches: text(size(numelOf(k.batch))),
+      aBase: [text(a.offset), ...batchTerms(a)].join(' + '),
+      bBase: [text(b.offset), ...batchTerms(b)].join(' + '),
+      store: (product) => {
+        const e = new ExprEmitter(
+          lang,
+          scopeOf(k, () => product, fixed),
+          'ep_',
+        );
+        const value = e.value(k.epilogue, k.outputs[k.output]!.dtype);
+        return [...e.lines, store(`out${k.output}`, '(bt * M + m) * N + n', value)];
+      },
+    }),
   ];
 }
