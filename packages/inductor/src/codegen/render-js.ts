@@ -9,12 +9,13 @@
  * the thrower of failed index checks.
  */
 import { helpersFor, jsConvert } from '@kiln/eager';
-import { jsKernel, reductionStatements, renderMatmulJs } from '@kiln/eager/kernels';
+import { jsKernel, renderMatmulJs } from '@kiln/eager/kernels';
 import { type Index, type Size, size } from '../ir/expr';
 import { numelOf } from '../ir/size';
 import { ExprEmitter, inlineIndex, type Lang, scopeOf } from './emit-expr';
 import { type Kernel, type MatmulKernel, type PointwiseKernel, type RowKernel, wordsPerParam } from './kernel';
 import { externSource } from './render-wgsl';
+import { rowParts } from './row-parts';
 
 export type JsKernel = (
   ins: readonly ArrayLike<number>[],
@@ -120,32 +121,14 @@ function pointwise(k: PointwiseKernel, lang: Lang): string[] {
 }
 
 function rows(k: RowKernel, lang: Lang): string[] {
-  // Names by position in the kernel, not node id: the same kernel in another layer is the same text.
-  const local = (r: RowKernel['reductions'][number]) => k.reductions.indexOf(r);
-  const codes = new Map(
-    k.reductions.map((r) => [r.id, reductionStatements('js', r.op, r.dtype, r.out, { acc: `acc${local(r)}`, idx: `idx${local(r)}` })]),
-  );
-  const root = new ExprEmitter(
-    lang,
-    scopeOf(k, (id) => codes.get(id)!.result),
-  );
-  const inner = numelText(k.inner);
-  const parts: string[] = [];
-  for (const r of k.reductions) {
-    const code = codes.get(r.id)!;
-    const e = root.child(`r${local(r)}_`);
-    const v = e.value(r.body, r.dtype);
-    const side = r.sideStores.map((st) => store(`out${st.output}`, e.index(st.index), e.value(st.expr, k.outputs[st.output]!.dtype)));
-    parts.push(code.declare, `for (let j = 0; j < ${inner}; j++) {`, indent([...e.lines, ...side, code.update(v)], 2), '}');
-  }
-  const rowValues = k.rowStores.map((s) => root.value(s.expr, k.outputs[s.output]!.dtype));
-  parts.push(...root.lines.splice(0), ...k.rowStores.map((s, n) => store(`out${s.output}`, 'o', rowValues[n]!)));
-  if (k.elementStores.length > 0) {
-    const e = root.child('e_');
-    const values = k.elementStores.map((s) => e.value(s.expr, k.outputs[s.output]!.dtype));
-    const writes = k.elementStores.map((s, n) => store(`out${s.output}`, e.index(s.index), values[n]!));
-    parts.push(`for (let j = 0; j < ${inner}; j++) {`, indent([...e.lines, ...writes], 2), '}');
-  }
+  const p = rowParts(k, lang, (output, index, value) => store(`out${output}`, index, value));
+  const overRow = (lines: readonly string[]) => [`for (let j = 0; j < ${numelText(k.inner)}; j++) {`, indent(lines, 2), '}'];
+  const parts = [
+    ...p.reductions.flatMap((r) => [r.code.declare, ...overRow([...r.lines, r.code.update(r.value)])]),
+    ...p.rowLines,
+    ...p.rowStores,
+    ...(p.elementLines.length > 0 ? overRow(p.elementLines) : []),
+  ];
   return [`for (let o = 0, rows = ${numelText(k.outer)}; o < rows; o++) {`, indent(parts, 2), '}'];
 }
 

@@ -10,9 +10,7 @@ import {
   type MatmulTile,
   type MatmulVariant,
   matmulInfoWords,
-  type RowPass,
   type RowStrategy,
-  reductionStatements,
   renderMatmulTemplate,
   renderRowsWgsl,
   rowThreads,
@@ -30,6 +28,7 @@ import {
   type RowKernel,
   wordsPerParam,
 } from './kernel';
+import { rowParts } from './row-parts';
 
 export interface WgslOptions {
   /** Threads per workgroup of pointwise kernels. */
@@ -189,54 +188,17 @@ function linearInputs(k: PointwiseKernel): Set<number> {
   return linear;
 }
 
-/**
- * Row kernels: the row template (@kiln/eager/kernels) with the kernel's
- * reductions, each pass also making its side stores, then the row and
- * element stores.
- */
+/** Row kernels: the row template (@kiln/eager/kernels) around the kernel's row parts. */
 function renderRows(k: RowKernel, o: WgslOptions): string {
-  // Names by position in the kernel, not node id: the same kernel in another layer is the same text (one pipeline).
-  const local = (r: RowKernel['reductions'][number]) => k.reductions.indexOf(r);
-  const L = lang(o.symCount);
-  const codes = new Map(
-    k.reductions.map((r) => [r.id, reductionStatements('wgsl', r.op, r.dtype, r.out, { acc: `acc${local(r)}`, idx: `idx${local(r)}` })]),
-  );
-  const root = new ExprEmitter(
-    L,
-    scopeOf(k, (id) => codes.get(id)!.result),
-  );
-  const reductions = k.reductions.map((r): RowPass => {
-    const e = root.child(`r${local(r)}_`);
-    const value = e.value(r.body, r.dtype);
-    const side = r.sideStores.map((st) => {
-      const t = k.outputs[st.output]!.dtype;
-      return `out${st.output}[${e.index(st.index)}] = ${W.storeAs(e.value(st.expr, t), t, t)};`;
-    });
-    return { code: codes.get(r.id)!, lines: [...e.lines, ...side], value };
-  });
-  const rowValues = k.rowStores.map((s) => root.value(s.expr, k.outputs[s.output]!.dtype));
-  const rowStores = k.rowStores.map(
-    (s, n) => `out${s.output}[o] = ${W.storeAs(rowValues[n]!, k.outputs[s.output]!.dtype, k.outputs[s.output]!.dtype)};`,
-  );
-  const rowLines = root.lines.splice(0);
-  const elementLines: string[] = [];
-  if (k.elementStores.length > 0) {
-    const e = root.child('e_');
-    const values = k.elementStores.map((s) => e.value(s.expr, k.outputs[s.output]!.dtype));
-    const writes = k.elementStores.map(
-      (s, n) => `out${s.output}[${e.index(s.index)}] = ${W.storeAs(values[n]!, k.outputs[s.output]!.dtype, k.outputs[s.output]!.dtype)};`,
-    );
-    elementLines.push(...e.lines, ...writes);
-  }
   return renderRowsWgsl({
     strategy: o.rowStrategy,
     header: (body) => header(k, o.symCount, new Set(), false, body),
     rows: numelText(k.outer, o.symCount),
     rowLength: numelText(k.inner, o.symCount),
-    reductions,
-    rowLines,
-    rowStores,
-    elementLines,
+    ...rowParts(k, lang(o.symCount), (output, index, value) => {
+      const t = k.outputs[output]!.dtype;
+      return `out${output}[${index}] = ${W.storeAs(value, t, t)};`;
+    }),
   });
 }
 
