@@ -17,13 +17,9 @@ export type { Device, DeviceBackend, Operand, RandomDist, ScalarRef, Storage, Te
 // Devices: the seam a backend fills.
 export { getBackend, hasBackend, isTensorRef, registerBackend } from './backend';
 export { cpuBackend } from './backend-cpu';
-export type { GpuStorage, WebGpuOptions } from './backend-webgpu';
-// The webgpu device: init, and the kernel templates the compiler shares.
+export type { WebGpuOptions } from './backend-webgpu';
+// The webgpu device (the kernel templates the compiler shares are @kiln/eager/kernels).
 export { initWebGpu, webGpuBackend } from './backend-webgpu';
-export type { MatmulLaunch, MatmulTemplate, MatmulTile, MatmulVariant } from './backend-webgpu/matmul-kernel';
-export { DEFAULT_TILES, planMatmul, renderMatmulTemplate } from './backend-webgpu/matmul-kernel';
-export type { ReductionStatements } from './backend-webgpu/reduce-statements';
-export { reductionStatements } from './backend-webgpu/reduce-statements';
 export type { CreateOptions, RandomOptions } from './creation';
 export { arange, full, getDefaultDevice, ones, rand, randn, setDefaultDevice, tensor, zeros } from './creation';
 export type { Input, Mode } from './dispatch';
