@@ -282,12 +282,7 @@ function factsOf(b: Binding): Facts {
   }
 }
 
-function initFacts(value: AnyNode | null): Facts {
-  let init = value;
-  // `const f = __name(() => ..., "f")` (esbuild keepNames) binds the function itself.
-  if (init?.type === 'CallExpression' && init.callee.type === 'Identifier' && TOOLING_HELPERS.has(init.callee.name) && init.arguments[0]) {
-    init = init.arguments[0] as AnyNode;
-  }
+function initFacts(init: AnyNode | null): Facts {
   const t = init?.type;
   return {
     fresh: t === 'ObjectExpression' || t === 'ArrayExpression' || t === 'NewExpression',

@@ -14,6 +14,7 @@
  * outside itself; the tracer asks the same of a function's runtime source.
  */
 import type * as acorn from 'acorn';
+import { unwrapTooling } from './tooling';
 
 export type FunctionNode =
   | acorn.FunctionDeclaration
@@ -34,7 +35,8 @@ export interface Binding {
   /**
    * What the binding holds when declared, where that is known: a function
    * declaration's node, a class, a declarator's initializer (only when the
-   * declarator binds this one name, not a pattern).
+   * declarator binds this one name, not a pattern), seen through a build
+   * tool's naming wrapper (`__name(fn, "f")` is `fn`, see ./tooling).
    */
   readonly init: acorn.AnyNode | null;
   /** For imports: the module and the imported name (`'*'` for a namespace, `'default'`). */
@@ -199,7 +201,7 @@ class Walker {
 
   private declarePattern(p: AnyNode | null | undefined, scope: Scope, kind: BindingKind, init: AnyNode | null): void {
     const names = patternNames(p);
-    const whole = p?.type === 'Identifier' ? init : null;
+    const whole = p?.type === 'Identifier' ? unwrapTooling(init) : null;
     for (const id of names) this.declare(scope, id, id.name, kind, whole);
   }
 

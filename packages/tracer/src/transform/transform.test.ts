@@ -79,6 +79,21 @@ export const d = compile((x) => x, { closure: null });
     expect(transformKiln(code, 'd.js')).toBeNull();
   });
 
+  it("sees through esbuild's __name wrapper (what tsx writes for a named arrow or function expression)", () => {
+    const code = `var __defProp = Object.defineProperty;
+var __name = (target, value) => __defProp(target, "name", { value, configurable: true });
+import { compile } from '@kiln/tracer';
+const w = 2;
+const helper = __name((x) => x.mul(w), "helper");
+const a = __name((x) => helper(x), "a");
+let b = __name(function(x) { return x.add(w); }, "b");
+export const fa = compile(a);
+export const fb = compile(b);
+`;
+    const out = transformKiln(code, 'h.js')!;
+    expect(out.calls.map((c) => c.names)).toEqual([['helper', 'w'], ['w']]);
+  });
+
   it('accepts a function declared later in the module, and names the globals it reads', () => {
     const code = `import { compile } from '@kiln/tracer';
 export const fast = compile(step);
