@@ -5,15 +5,21 @@
  * `__name(...)`, parameters are renamed); each fixture in tsx-app/ prints
  * what its compiled functions did as one JSON line.
  */
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const here = import.meta.dirname;
 
-/** Runs a fixture under tsx and the transform (as `ext` when given: a copy in the git-ignored .transformed/), returning its JSON line. */
-function run(fixture: string, options: { ext?: string; env?: Record<string, string> } = {}): Record<string, Record<string, unknown>> {
+interface Run {
+  /** The fixture's JSON line: one record per compiled function. */
+  readonly out: Record<string, Record<string, unknown>>;
+  readonly stderr: string;
+}
+
+/** Runs a fixture under tsx and the transform (as `ext` when given: a copy in the git-ignored .transformed/). */
+function run(fixture: string, options: { ext?: string; env?: Record<string, string> } = {}): Run {
   let file = join('tsx-app', fixture);
   if (options.ext) {
     const dir = join(here, '.transformed');
@@ -21,21 +27,47 @@ function run(fixture: string, options: { ext?: string; env?: Record<string, stri
     file = join('.transformed', fixture.replace(/\.ts$/, options.ext));
     copyFileSync(join(here, 'tsx-app', fixture), join(here, file));
   }
-  const out = execFileSync(process.execPath, ['--import', 'tsx', '--import', '@kiln/tracer/register', file], {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--import', '@kiln/tracer/register', file], {
     cwd: here,
     encoding: 'utf8',
     env: { ...process.env, NODE_OPTIONS: '', KILN_LOGS: '', ...options.env },
   });
-  return JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, Record<string, unknown>>;
+  if (r.status !== 0) throw new Error(`${file} failed (${r.status}):\n${r.stderr}`);
+  return { out: JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Run['out'], stderr: r.stderr };
+}
+
+/** The 1-based line of the fixture holding `marker`. */
+function lineOf(fixture: string, marker: string): number {
+  return (
+    readFileSync(join(here, 'tsx-app', fixture), 'utf8')
+      .split('\n')
+      .findIndex((l) => l.includes(marker)) + 1
+  );
 }
 
 describe('the load-time transform under tsx', () => {
   it.each(['.ts', '.mts'])('replays a const arrow, a function expression, a let and a helper arrow in a %s file', (ext) => {
-    const r = run('declarations.ts', { ext });
+    const { out } = run('declarations.ts', { ext });
     for (const name of ['constArrow', 'functionExpression', 'letArrow', 'withHelper']) {
-      expect(r[name], name).toMatchObject({ mode: 'replay', changed: true, matches: true, recompiles: 0 });
-      expect(r[name]!.modeReason, name).toMatch(/^closures guarded by the load-time transform \(.*w\)/);
+      expect(out[name], name).toMatchObject({ mode: 'replay', changed: true, matches: true, recompiles: 0 });
+      expect(out[name]!.modeReason, name).toMatch(/^closures guarded by the load-time transform \(.*w\)/);
     }
-    expect(r.withHelper!.modeReason).toContain('(double, scale, w)');
+    expect(out.withHelper!.modeReason).toContain('(double, scale, w)');
+  });
+
+  it('says so, with the reason, for a compile call whose function it cannot see: in explain, and under KILN_LOGS=guards at the line in the .ts file', () => {
+    const { out, stderr } = run('declarations.ts', { env: { KILN_LOGS: 'guards' } });
+    expect(out.throughParameter).toMatchObject({
+      mode: 're-run',
+      modeReason:
+        'free variables not guarded, since the load-time transform could not see the function given to compile ' +
+        '(`f` is a parameter, so the function it holds is not known here): F, w',
+      changed: true,
+      matches: true,
+    });
+    const line = lineOf('declarations.ts', 'UNSEEN-MARKER');
+    expect(stderr).toContain(
+      `[kiln:guards] ${join(here, 'tsx-app', 'declarations.ts')}:${line}:10: the load-time transform cannot see the function this compile call is given (\`f\` is a parameter`,
+    );
   });
 });

@@ -43,10 +43,16 @@ async function check(fast: Compiled<(x: Tensor) => Tensor>, fn: (x: Tensor) => T
   };
 }
 
+/** A compile call whose function the transform cannot see (a parameter): explain and KILN_LOGS=guards say so. */
+function compiledElsewhere(f: (x: Tensor) => Tensor) {
+  return compile(f); // UNSEEN-MARKER
+}
+
 const out = {
   constArrow: await check(compile(constArrow), constArrow),
   functionExpression: await check(compile(functionExpression), functionExpression),
   letArrow: await check(compile(letArrow), letArrow),
   withHelper: await check(compile(withHelper), withHelper),
+  throughParameter: await check(compiledElsewhere(constArrow), constArrow),
 };
 console.log(JSON.stringify(out));

@@ -45,6 +45,12 @@ export interface ClosureRecord {
   readonly kiln?: readonly string[];
   /** Free names the module does not declare (globals): not guarded, so they make the function re-run. */
   readonly globals?: readonly string[];
+  /**
+   * Why the transform could not see the function compiled (an import, a
+   * parameter, a call's result, ...): what it reads is then not in `names`,
+   * and explain says so with this reason.
+   */
+  readonly unseen?: string;
 }
 
 /** What a cache entry knows about the closure it was traced with. */
@@ -88,10 +94,11 @@ function checkRecord(record: unknown, where: string): ClosureRecord {
     !strings(r.names) ||
     typeof r.get !== 'function' ||
     !strings(r.kiln) ||
-    !strings(r.globals)
+    !strings(r.globals) ||
+    (r.unseen !== undefined && typeof r.unseen !== 'string')
   ) {
     throw new KilnError(
-      `${where}: options.closure must be { names: string[], get: () => unknown[], kiln?: string[], globals?: string[] } ` +
+      `${where}: options.closure must be { names: string[], get: () => unknown[], kiln?: string[], globals?: string[], unseen?: string } ` +
         '(what the load-time transform writes), or null',
       { op: 'compile' },
     );
@@ -151,19 +158,25 @@ export class Closure {
       uses.set(name, known === 'whole' || fields === 'whole' ? 'whole' : [...(known ?? []), ...fields]);
     };
 
-    /** Guards what `f` reads; returns the names of the helpers it calls that are safe, and problems found. */
-    const readsOf = (f: AnyFunction, base: SourceInfo, problems: string[]): Set<string> => {
+    /**
+     * Guards what `f` reads; returns the names of the helpers it calls that
+     * are safe, and problems found. `unseen`: names not passed are listed
+     * there instead (the transform did not see `f`: one reason says why).
+     */
+    const readsOf = (f: AnyFunction, base: SourceInfo, problems: string[], unseen?: string[]): Set<string> => {
       const safe = new Set<string>();
       const fields = fieldsRead(f);
       for (const name of base.freeVariables) {
         if (this.kiln.has(name)) continue;
         const i = this.index.get(name);
         if (i === undefined) {
-          problems.push(
-            this.globals.has(name)
-              ? `it reads the global \`${name}\`, which the load-time transform does not guard`
-              : `it reads \`${name}\`, which the load-time transform did not pass (declared where the compile call cannot see it)`,
-          );
+          if (unseen) unseen.push(name);
+          else
+            problems.push(
+              this.globals.has(name)
+                ? `it reads the global \`${name}\`, which the load-time transform does not guard`
+                : `it reads \`${name}\`, which the load-time transform did not pass (declared where the compile call cannot see it)`,
+            );
           continue;
         }
         use(name, fields?.get(name) ?? 'whole');
@@ -206,7 +219,13 @@ export class Closure {
     let source = base;
     if (base.opaque === null) {
       const problems: string[] = [];
-      const safe = readsOf(fn, base, problems);
+      const unseen = this.record.unseen === undefined ? undefined : [];
+      const safe = readsOf(fn, base, problems, unseen);
+      if (unseen && unseen.length > 0) {
+        reasons.push(
+          `free variables not guarded, since the load-time transform could not see the function given to compile (${this.record.unseen}): ${unseen.join(', ')}`,
+        );
+      }
       for (const p of problems) reasons.push(`closure: ${p}`);
       if (safe.size > 0) source = analyzeSource(base.source, base.name, safe);
     }

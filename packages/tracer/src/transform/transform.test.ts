@@ -1,6 +1,6 @@
 import { SourceMap } from 'node:module';
 import MagicString from 'magic-string';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { kilnPlugin } from '../vite';
 import { load } from './node-hooks';
 import type { SourceMapJSON } from './source-map';
@@ -65,18 +65,57 @@ export const e = ((kc) => kc((x) => x.mul(w)))(compile);
     expect(out.code).toContain('export const e = ((kc) => kc((x) => x.mul(w)))(compile);');
   });
 
-  it('leaves a call that already passes closure (so transforming twice changes nothing), and first arguments it cannot see', () => {
+  it('leaves a call that already passes closure alone (so transforming twice changes nothing)', () => {
     const once = transformKiln(MODULE, 'app.js')!.code;
     expect(transformKiln(once, 'app.js')).toBeNull();
+    expect(
+      transformKiln("import { compile } from '@kiln/tracer';\nexport const d = compile((x) => x, { closure: null });\n", 'd.js'),
+    ).toBeNull();
+  });
+
+  it('says why it cannot see the function of a call: in the call (for explain), and under KILN_LOGS=guards at its original line', () => {
     const code = `import { compile } from '@kiln/tracer';
+import { block } from './model.js';
 let f = (x) => x; f = (x) => x.neg();
-const model = { forward(x) { return x; } };
+const made = makeFn();
 export const a = compile(f);
-export const b = compile(model);
+export const b = compile(made);
 export const c = compile(makeFn());
-export const d = compile((x) => x, { closure: null });
+export const d = compile(block, { backend: 'eager' });
+export const e = compile(...args);
+export const g = (h) => compile(h);
 `;
-    expect(transformKiln(code, 'd.js')).toBeNull();
+    const logged: string[] = [];
+    const spy = vi.spyOn(console, 'error').mockImplementation((m: string) => void logged.push(m));
+    const before = process.env.KILN_LOGS;
+    process.env.KILN_LOGS = 'guards';
+    let out: ReturnType<typeof transformKiln>;
+    try {
+      out = transformKiln(code, 'd.js');
+    } finally {
+      process.env.KILN_LOGS = before;
+      spy.mockRestore();
+    }
+    expect(out!.calls).toEqual([]);
+    expect(out!.skipped.map((k) => [k.location, k.reason])).toEqual([
+      ['d.js:5:18', '`f` is assigned again after its declaration, so the function it holds at the call is not known'],
+      ['d.js:6:18', '`made` holds the result of a call, which the transform cannot follow'],
+      ['d.js:7:18', 'its first argument is the result of a call, which the transform cannot follow'],
+      ['d.js:8:18', "`block` is imported from './model.js': what it reads is declared there"],
+      ['d.js:9:18', 'its arguments are spread, so the transform cannot add its options'],
+      ['d.js:10:25', '`h` is a parameter, so the function it holds is not known here'],
+    ]);
+    expect(out!.code).toContain(
+      'compile(f, { closure: { names: [], get: () => [], kiln: [], globals: [], unseen: "`f` is assigned again after its declaration, so the function it holds at the call is not known" } })',
+    );
+    expect(out!.code).toContain(
+      "compile(block, { ...{ backend: 'eager' }, closure: { names: [], get: () => [], kiln: [], globals: [], unseen:",
+    );
+    expect(out!.code).toContain('compile(...args);');
+    expect(logged).toHaveLength(6);
+    expect(logged[0]).toBe(
+      '[kiln:guards] d.js:5:18: the load-time transform cannot see the function this compile call is given (`f` is assigned again after its declaration, so the function it holds at the call is not known); what it reads from its closure is not guarded, so it re-runs its JavaScript if it reads any (explain says what)',
+    );
   });
 
   it("sees through esbuild's __name wrapper (what tsx writes for a named arrow or function expression)", () => {

@@ -9,7 +9,11 @@
  *     get: () => [mlp, scale, w1], kiln: ["F"], globals: [] } })
  *
  * The first argument must be a function expression, an arrow, or an
- * identifier bound to a function in the module and never reassigned.
+ * identifier bound to a function in the module and never reassigned. A
+ * call whose function the transform cannot see (an import, a parameter, a
+ * call's result, a reassigned variable) is rewritten to say so
+ * (`closure: { names: [], ..., unseen: "<why>" }`: explain gives the
+ * reason) and logged under KILN_LOGS=guards with its original location.
  * `names` are the free variables of that function and, transitively, of
  * the module's functions it reads (helpers), where the name means the same
  * variable at the call; `kiln` are names imported from @kiln packages
@@ -21,6 +25,7 @@
  */
 
 import { KilnError } from '@kiln/eager';
+import { log } from '@kiln/gpu-runtime';
 import type * as acorn from 'acorn';
 import { parse } from 'acorn';
 import MagicString from 'magic-string';
@@ -28,7 +33,7 @@ import type { Binding, FreeVariable, FunctionNode, Scope, ScopeAnalysis } from '
 import { analyzeScopes, freeVariables, isFunctionNode } from '../source/scope';
 import { TOOLING_HELPERS } from '../source/tooling';
 import type { SourceMapJSON } from './source-map';
-import { chainMaps, inlineComment, readInlineMap } from './source-map';
+import { chainMaps, inlineComment, OriginalPositions, readInlineMap } from './source-map';
 
 export const TRACER_MODULE = '@kiln/tracer';
 /** The calls the transform rewrites: both take `(fn, options)`. */
@@ -41,6 +46,12 @@ export interface TransformOptions {
    * the map of this step alone (bundlers chain it themselves); `false`: none.
    */
   sourceMap?: 'inline' | 'separate' | false;
+  /**
+   * The map of the step that produced `code` (a bundler's combined map so
+   * far), for messages that name original lines; with `'inline'` the
+   * code's own inline map is used.
+   */
+  inputMap?: SourceMapJSON | null;
 }
 
 /** One rewritten call, for tests and logs. */
@@ -53,11 +64,22 @@ export interface TransformedCall {
   readonly globals: readonly string[];
 }
 
+/** A compile call whose function the transform could not see: its closure is not passed. */
+export interface SkippedCall {
+  /** 1-based line and 0-based column of the call in the code given. */
+  readonly line: number;
+  readonly column: number;
+  /** `file:line:column` in the original source (through the input map, when there is one). */
+  readonly location: string;
+  readonly reason: string;
+}
+
 export interface TransformResult {
   readonly code: string;
   /** The map of the output (chained, for `'inline'`), or null when not asked for. */
   readonly map: SourceMapJSON | null;
   readonly calls: readonly TransformedCall[];
+  readonly skipped: readonly SkippedCall[];
 }
 
 /** ECMAScript's own globals: they do not change, so they are neither passed nor reported. */
@@ -146,25 +168,39 @@ export function transformKiln(code: string, file: string, options: TransformOpti
   if (entries.named.size === 0 && entries.namespaces.size === 0) return null;
 
   const s = new MagicString(code);
+  const mode = options.sourceMap ?? 'separate';
+  const incoming = mode === 'inline' ? readInlineMap(code) : null;
+  const inputMap = incoming?.map ?? options.inputMap ?? null;
+  const original = inputMap ? new OriginalPositions(inputMap) : null;
   const calls: TransformedCall[] = [];
+  const skipped: SkippedCall[] = [];
   walk(program, (n) => {
     if (n.type !== 'CallExpression') return;
     const callee = entryCallee(n, scopes, entries);
     const at = callee ? scopes.referenceOf(callee)?.scope : undefined;
     if (!at) return;
     const rewritten = rewriteCall(n, at, s, scopes);
-    if (rewritten) calls.push(rewritten);
+    if (rewritten === null) return;
+    if ('reason' in rewritten) {
+      const { line, column } = n.loc!.start;
+      const o = original?.at(line, column);
+      const location = o ? `${o.source ?? file}:${o.line}:${o.column + 1}` : `${file}:${line}:${column + 1}`;
+      skipped.push({ line, column, location, reason: rewritten.reason });
+      log(
+        'guards',
+        `${location}: the load-time transform cannot see the function this compile call is given (${rewritten.reason}); ` +
+          'what it reads from its closure is not guarded, so it re-runs its JavaScript if it reads any (explain says what)',
+      );
+    } else calls.push(rewritten);
   });
-  if (calls.length === 0) return null;
+  if (calls.length === 0 && !s.hasChanged()) return null;
 
-  const mode = options.sourceMap ?? 'separate';
-  if (mode === false) return { code: s.toString(), map: null, calls };
-  const incoming = mode === 'inline' ? readInlineMap(code) : null;
+  if (mode === false) return { code: s.toString(), map: null, calls, skipped };
   if (incoming) s.remove(incoming.start, code.length);
   const own = s.generateMap({ hires: true, source: file, includeContent: true }) as unknown as SourceMapJSON;
-  if (mode === 'separate') return { code: s.toString(), map: own, calls };
+  if (mode === 'separate') return { code: s.toString(), map: own, calls, skipped };
   const map = incoming ? chainMaps(own, incoming.map) : own;
-  return { code: `${s.toString().trimEnd()}\n${inlineComment(map)}\n`, map, calls };
+  return { code: `${s.toString().trimEnd()}\n${inlineComment(map)}\n`, map, calls, skipped };
 }
 
 interface EntryBindings {
@@ -212,18 +248,25 @@ function entryCallee(n: acorn.CallExpression, scopes: ScopeAnalysis, entries: En
   return null;
 }
 
-/** The function a call's first argument is, if the transform can see it. */
-function targetFunction(arg: acorn.AnyNode | undefined, scopes: ScopeAnalysis): FunctionNode | null {
-  if (!arg) return null;
-  if (arg.type === 'FunctionExpression' || arg.type === 'ArrowFunctionExpression') return arg;
-  if (arg.type !== 'Identifier') return null;
-  return functionOf(scopes.referenceOf(arg)?.binding ?? null);
-}
+/** The function a compile call is given, or why the transform cannot see it. */
+type Target = { readonly fn: FunctionNode } | { readonly unseen: string };
 
-/** The function a binding holds for good: a function declaration, or a const/let/var initialized with one and never reassigned. */
-function functionOf(b: Binding | null): FunctionNode | null {
-  if (!b || b.reassigned || !b.init) return null;
-  return isFunctionNode(b.init) ? b.init : null;
+/** The function a call's first argument is, if the transform can see it; else why not, in the user's words. */
+function targetOf(arg: acorn.AnyNode, scopes: ScopeAnalysis): Target {
+  if (arg.type === 'FunctionExpression' || arg.type === 'ArrowFunctionExpression') return { fn: arg };
+  if (arg.type === 'CallExpression') return { unseen: 'its first argument is the result of a call, which the transform cannot follow' };
+  if (arg.type === 'MemberExpression')
+    return { unseen: 'its first argument is a property of an object, which the transform cannot follow' };
+  if (arg.type !== 'Identifier') return { unseen: `its first argument is not a function the transform can follow (${arg.type})` };
+  const name = `\`${arg.name}\``;
+  const b = scopes.referenceOf(arg)?.binding ?? null;
+  if (!b) return { unseen: `${name} is not declared in this module` };
+  if (b.from) return { unseen: `${name} is imported from '${b.from.source}': what it reads is declared there` };
+  if (b.kind === 'param') return { unseen: `${name} is a parameter, so the function it holds is not known here` };
+  if (b.reassigned) return { unseen: `${name} is assigned again after its declaration, so the function it holds at the call is not known` };
+  if (b.init && isFunctionNode(b.init)) return { fn: b.init };
+  if (b.init?.type === 'CallExpression') return { unseen: `${name} holds the result of a call, which the transform cannot follow` };
+  return { unseen: `${name} is not declared as a function` };
 }
 
 function hasClosureOption(arg: acorn.AnyNode | undefined): boolean {
@@ -275,21 +318,36 @@ function closureOf(fn: FunctionNode, at: Scope, scopes: ScopeAnalysis): { names:
   return { names, kiln, globals };
 }
 
-function rewriteCall(call: acorn.CallExpression, at: Scope, s: MagicString, scopes: ScopeAnalysis): TransformedCall | null {
+/** Rewrites one compile call: its closure as a getter, or (`SkippedCall`'s reason) why the transform cannot see its function; null: left alone. */
+function rewriteCall(
+  call: acorn.CallExpression,
+  at: Scope,
+  s: MagicString,
+  scopes: ScopeAnalysis,
+): TransformedCall | { readonly reason: string } | null {
   const [first, second] = call.arguments;
-  if (!first || first.type === 'SpreadElement' || second?.type === 'SpreadElement') return null;
+  if (!first || first.type === 'SpreadElement' || second?.type === 'SpreadElement') {
+    return { reason: 'its arguments are spread, so the transform cannot add its options' };
+  }
   if (hasClosureOption(second)) return null;
-  const fn = targetFunction(first, scopes);
-  if (!fn) return null;
-  const { names, kiln, globals } = closureOf(fn, at, scopes);
+  const target = targetOf(first, scopes);
   const list = (xs: readonly string[]) => `[${xs.map((x) => JSON.stringify(x)).join(', ')}]`;
-  const record = `{ names: ${list(names)}, get: () => [${names.join(', ')}], kiln: ${list(kiln)}, globals: ${list(globals)} }`;
+  let record: string;
+  let result: TransformedCall | { readonly reason: string };
+  if ('unseen' in target) {
+    record = `{ names: [], get: () => [], kiln: [], globals: [], unseen: ${JSON.stringify(target.unseen)} }`;
+    result = { reason: target.unseen };
+  } else {
+    const { names, kiln, globals } = closureOf(target.fn, at, scopes);
+    record = `{ names: ${list(names)}, get: () => [${names.join(', ')}], kiln: ${list(kiln)}, globals: ${list(globals)} }`;
+    const loc = call.loc!.start;
+    result = { line: loc.line, column: loc.column, names, kiln, globals };
+  }
   if (second) {
     s.appendRight(second.start, '{ ...');
     s.appendLeft(second.end, `, closure: ${record} }`);
   } else s.appendLeft(first.end, `, { closure: ${record} }`);
-  const loc = call.loc!.start;
-  return { line: loc.line, column: loc.column, names, kiln, globals };
+  return result;
 }
 
 function walk(n: acorn.AnyNode, visit: (n: acorn.AnyNode) => void): void {
