@@ -70,4 +70,15 @@ describe('the load-time transform under tsx', () => {
       `[kiln:guards] ${join(here, 'tsx-app', 'declarations.ts')}:${line}:10: the load-time transform cannot see the function this compile call is given (\`f\` is a parameter`,
     );
   });
+
+  it('names inputs in guards and graphs as the source does, where tsx renamed the parameters (x2 for x)', () => {
+    const { out } = run('declarations.ts');
+    const r = out.renamedParameters!;
+    expect(r.source).toMatch(/^function affine\(x2, ?w2, ?b2\)/); // what the tracer reads at run time
+    expect(r.guards).toEqual(
+      expect.arrayContaining(['x.shape[0] == 3', 'w.shape[1] == 4', 'b.shape[0] == 4', 'x, w, b are distinct tensors']),
+    );
+    expect(JSON.stringify(r.guards)).not.toMatch(/x2|w2|b2/);
+    expect(r.graph).toMatch(/^graph\(x: float32\[3,4\], w: float32\[4,4\], b: float32\[4\]\):/);
+  });
 });

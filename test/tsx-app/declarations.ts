@@ -48,11 +48,21 @@ function compiledElsewhere(f: (x: Tensor) => Tensor) {
   return compile(f); // UNSEEN-MARKER
 }
 
+const b = randn([4]);
+/** Its parameters shadow module variables, so tsx renames them (x2, w2, b2): guards and graphs still say x, w, b. */
+function affine(x: Tensor, w: Tensor, b: Tensor): Tensor {
+  return F.linear(x, w, b);
+}
+const fastAffine = compile(affine);
+fastAffine(x, w, b);
+const affineReport = fastAffine.explain();
+
 const out = {
   constArrow: await check(compile(constArrow), constArrow),
   functionExpression: await check(compile(functionExpression), functionExpression),
   letArrow: await check(compile(letArrow), letArrow),
   withHelper: await check(compile(withHelper), withHelper),
   throughParameter: await check(compiledElsewhere(constArrow), constArrow),
+  renamedParameters: { guards: affineReport.guards, graph: affineReport.graphs[0]!.graph, source: affine.toString() },
 };
 console.log(JSON.stringify(out));

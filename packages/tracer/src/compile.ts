@@ -38,7 +38,7 @@ import type { TraceRecord } from './report/explain';
 import { makeReport } from './report/explain';
 import type { ExplainReport } from './report/explain-report';
 import { writeReportFile } from './report/report-file';
-import type { SourceInfo } from './source/analysis';
+import type { ParamName, SourceInfo } from './source/analysis';
 import { analyzeFunction } from './source/analysis';
 
 export interface CompileOptions {
@@ -237,10 +237,18 @@ export class CompiledFunction {
       if (this.dynamic === undefined) this.markDynamic(failures);
     }
     const closure = this.closure?.plan(roots, code);
-    const spec = inputSpec(roots, analyzeFunction(code).params, this.module !== null, this.policy, closure && ((w) => closure.guard(w)));
+    const spec = inputSpec(roots, this.params(code), this.module !== null, this.policy, closure && ((w) => closure.guard(w)));
     const entry = new Entry(spec, this.graphs);
     if (closure) this.closurePlans.set(entry, closure);
     return this.trace(entry, roots, thisArg, code, 'new', recompile);
+  }
+
+  /** The parameters of `code`, by the names they have in the source (see ClosureRecord.renamed): the paths of the arguments. */
+  private params(code: AnyFunction): readonly ParamName[] {
+    const params = analyzeFunction(code).params;
+    const closure = this.closure;
+    if (!closure) return params;
+    return params.map((p) => (p.name === null ? p : { ...p, name: closure.sourceName(p.name) }));
   }
 
   /**
@@ -334,7 +342,7 @@ export class CompiledFunction {
       const result = rec.finish(value);
       this.stats.graphBreaks += rec.breaks.length;
       this.learnStructures(entry, rec.runs, host.change);
-      if (kind === 'new') this.commit(entry, rec, roots, analyzeFunction(code), value, recompile);
+      if (kind === 'new') this.commit(entry, rec, roots, code, value, recompile);
       else if (kind === 'size') {
         const plan = planReplay(rec, entry.spec, roots, value);
         entry.plans.set(entry.guards.sizesKey(roots), typeof plan === 'string' ? null : plan);
@@ -365,10 +373,12 @@ export class CompiledFunction {
     }
   }
 
-  private commit(entry: Entry, rec: Recorder, roots: Roots, source: SourceInfo, value: unknown, recompile: Recompile | null): void {
+  private commit(entry: Entry, rec: Recorder, roots: Roots, code: AnyFunction, value: unknown, recompile: Recompile | null): void {
+    const source = analyzeFunction(code);
     // Two async calls traced at once may both have missed: keep the first entry.
     if (this.entries.some((e) => e.guards.check(roots))) return;
     const reasons = this.rerunReasons(entry.spec, source, this.closurePlans.get(entry));
+    const params = this.params(code);
     if (reasons.length === 0) {
       const plan = planReplay(rec, entry.spec, roots, value);
       if (typeof plan === 'string') reasons.push(plan);
@@ -380,7 +390,7 @@ export class CompiledFunction {
     entry.modeReasons.push(...reasons);
     if (entry.mode === 're-run' && this.closurePlans.has(entry)) {
       // It reads its closure afresh on every call: guarding the closure would only cause recompiles.
-      entry.spec = inputSpec(roots, source.params, this.module !== null, this.policy);
+      entry.spec = inputSpec(roots, params, this.module !== null, this.policy);
     }
     this.entries.push(entry);
     this.stats.entries = this.entries.length;

@@ -51,6 +51,12 @@ export interface ClosureRecord {
    * and explain says so with this reason.
    */
   readonly unseen?: string;
+  /**
+   * Parameters a build step renamed (tsx writes `x2` for a parameter `x`
+   * that shadows a module variable): generated name -> the name in the
+   * source, from that step's source map. Guards and graphs use the latter.
+   */
+  readonly renamed?: Readonly<Record<string, string>>;
 }
 
 /** What a cache entry knows about the closure it was traced with. */
@@ -95,10 +101,11 @@ function checkRecord(record: unknown, where: string): ClosureRecord {
     typeof r.get !== 'function' ||
     !strings(r.kiln) ||
     !strings(r.globals) ||
-    (r.unseen !== undefined && typeof r.unseen !== 'string')
+    (r.unseen !== undefined && typeof r.unseen !== 'string') ||
+    (r.renamed !== undefined && (typeof r.renamed !== 'object' || r.renamed === null || !strings(Object.values(r.renamed))))
   ) {
     throw new KilnError(
-      `${where}: options.closure must be { names: string[], get: () => unknown[], kiln?: string[], globals?: string[], unseen?: string } ` +
+      `${where}: options.closure must be { names: string[], get: () => unknown[], kiln?: string[], globals?: string[], unseen?: string, renamed?: Record<string, string> } ` +
         '(what the load-time transform writes), or null',
       { op: 'compile' },
     );
@@ -122,6 +129,12 @@ export class Closure {
     this.record.names.forEach((n, i) => this.index.set(n, i));
     this.kiln = new Set(this.record.kiln ?? []);
     this.globals = new Set(this.record.globals ?? []);
+  }
+
+  /** The name parameter `name` has in the source (where a build step renamed it). */
+  sourceName(name: string): string {
+    const renamed = this.record.renamed;
+    return renamed && Object.hasOwn(renamed, name) ? renamed[name]! : name;
   }
 
   /** The closure's values now; null while one of them is not initialized yet (read before its declaration ran). */

@@ -206,6 +206,29 @@ describe('source maps', () => {
   });
 });
 
+describe('renamed parameters', () => {
+  it("are passed with the names the step before's map gives them (esbuild renames a parameter that shadows a module variable)", () => {
+    const ts =
+      "import { compile } from '@kiln/tracer';\nconst x = 1;\nconst w = 2;\nfunction f(x: T, w: T, y: T) { return x.add(w).add(y); }\nexport const fast = compile(f);\n";
+    const s = new MagicString(ts);
+    for (const [name, to] of [
+      ['x: T', 'x2'],
+      ['w: T', 'w2'],
+    ] as const) {
+      const at = ts.indexOf(name);
+      s.overwrite(at, at + 1, to, { storeName: true });
+      s.remove(at + 1, at + name.length);
+    }
+    const y = ts.indexOf('y: T');
+    s.remove(y + 1, y + 4);
+    const js = `${s.toString()}${inlineComment(s.generateMap({ hires: true, source: 'f.ts', includeContent: true }) as unknown as SourceMapJSON)}\n`;
+    expect(js).toContain('function f(x2, w2, y) {');
+    const out = transformKiln(js, 'f.js', { sourceMap: 'inline' })!;
+    expect(out.calls[0]!.renamed).toEqual({ x2: 'x', w2: 'w' });
+    expect(out.code).toContain('globals: [], renamed: { x2: "x", w2: "w" } } })');
+  });
+});
+
 describe('kilnPlugin (Vite / Rollup)', () => {
   it('is a post plugin whose transform hook returns the code and the map of its step, or null', () => {
     const plugin = kilnPlugin();

@@ -62,6 +62,8 @@ export interface TransformedCall {
   readonly names: readonly string[];
   readonly kiln: readonly string[];
   readonly globals: readonly string[];
+  /** Parameters the step before renamed (generated name -> the name in the original source). */
+  readonly renamed: Readonly<Record<string, string>>;
 }
 
 /** A compile call whose function the transform could not see: its closure is not passed. */
@@ -179,7 +181,7 @@ export function transformKiln(code: string, file: string, options: TransformOpti
     const callee = entryCallee(n, scopes, entries);
     const at = callee ? scopes.referenceOf(callee)?.scope : undefined;
     if (!at) return;
-    const rewritten = rewriteCall(n, at, s, scopes);
+    const rewritten = rewriteCall(n, at, s, scopes, original);
     if (rewritten === null) return;
     if ('reason' in rewritten) {
       const { line, column } = n.loc!.start;
@@ -324,6 +326,7 @@ function rewriteCall(
   at: Scope,
   s: MagicString,
   scopes: ScopeAnalysis,
+  original: OriginalPositions | null,
 ): TransformedCall | { readonly reason: string } | null {
   const [first, second] = call.arguments;
   if (!first || first.type === 'SpreadElement' || second?.type === 'SpreadElement') {
@@ -339,15 +342,42 @@ function rewriteCall(
     result = { reason: target.unseen };
   } else {
     const { names, kiln, globals } = closureOf(target.fn, at, scopes);
-    record = `{ names: ${list(names)}, get: () => [${names.join(', ')}], kiln: ${list(kiln)}, globals: ${list(globals)} }`;
+    const renamed = original ? renamedParams(target.fn, original) : {};
+    const pairs = Object.entries(renamed).map(([generated, name]) => `${generated}: ${JSON.stringify(name)}`);
+    const extra = pairs.length > 0 ? `, renamed: { ${pairs.join(', ')} }` : '';
+    record = `{ names: ${list(names)}, get: () => [${names.join(', ')}], kiln: ${list(kiln)}, globals: ${list(globals)}${extra} }`;
     const loc = call.loc!.start;
-    result = { line: loc.line, column: loc.column, names, kiln, globals };
+    result = { line: loc.line, column: loc.column, names, kiln, globals, renamed };
   }
   if (second) {
     s.appendRight(second.start, '{ ...');
     s.appendLeft(second.end, `, closure: ${record} }`);
   } else s.appendLeft(first.end, `, { closure: ${record} }`);
   return result;
+}
+
+/**
+ * The parameters of `fn` that the step before renamed (esbuild writes `x2`
+ * for a parameter `x` that shadows a module variable `x`), generated name
+ * -> original name, as that step's map records them: guards and graphs
+ * then name inputs as the user wrote them.
+ */
+function renamedParams(fn: FunctionNode, original: OriginalPositions): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of fn.params) {
+    const id =
+      p.type === 'Identifier'
+        ? p
+        : p.type === 'AssignmentPattern' && p.left.type === 'Identifier'
+          ? p.left
+          : p.type === 'RestElement' && p.argument.type === 'Identifier'
+            ? p.argument
+            : null;
+    if (!id) continue;
+    const name = original.at(id.loc!.start.line, id.loc!.start.column)?.name;
+    if (name && name !== id.name) out[id.name] = name;
+  }
+  return out;
 }
 
 function walk(n: acorn.AnyNode, visit: (n: acorn.AnyNode) => void): void {
