@@ -81,4 +81,24 @@ describe('the load-time transform under tsx', () => {
     expect(JSON.stringify(r.guards)).not.toMatch(/x2|w2|b2/);
     expect(r.graph).toMatch(/^graph\(x: float32\[3,4\], w: float32\[4,4\], b: float32\[4\]\):/);
   });
+
+  it("replays the README's MLP example and a class-based model, compiled as a module and passed as an argument", () => {
+    const { out } = run('models.ts');
+    expect(out.readmeMlp).toMatchObject({ mode: 'replay', explain: 'replay' });
+    expect(out.readmeMlp!.guards).toEqual(
+      expect.arrayContaining(['x.shape[0] == 8', 'w1.shape[0] == 32', 'x, w1, b1, w2, b2 are distinct tensors']),
+    );
+    expect(out.classModel).toMatchObject({ mode: 'replay', explain: 'replay' });
+    expect(out.classModel!.modeReason).toContain('methods analyzed: model.fc2.forward, model.fc1.forward');
+    expect(out.classModel!.guards).toEqual(
+      expect.arrayContaining([
+        'model is a MLP with keys [fc1, fc2]',
+        'model.fc1 is a Linear with keys [weight, bias]',
+        'model.fc1.weight.shape[0] == 32',
+      ]),
+    );
+    expect(out.classModel!.diff as number).toBeLessThan(1e-5);
+    expect(out.classArgument).toMatchObject({ mode: 'replay' });
+    expect(out.classArgument!.modeReason).toContain('methods analyzed: m.fc2.forward, m.fc1.forward, m.forward');
+  });
 });

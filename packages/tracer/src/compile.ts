@@ -29,8 +29,10 @@ import { GraphCache } from './capture/graph-cache';
 import type { RecorderHost, SegmentRun } from './capture/recorder';
 import { Recorder } from './capture/recorder';
 import type { IntegerInput, LeafInfo, SegmentPlan } from './capture/segment';
-import type { ClosurePlan, ClosureRecord } from './guards/closure';
+import type { ClosureRecord } from './guards/closure';
 import { Closure } from './guards/closure';
+import type { CodePlan } from './guards/code';
+import { planCode } from './guards/code';
 import type { DynamicPolicy, GuardFailure, InputSpec, Roots } from './guards/guards';
 import { inputSpec, isDynamicInt } from './guards/guards';
 import { isProxy, readData } from './guards/property-reads';
@@ -106,8 +108,8 @@ export class CompiledFunction {
   private warned = false;
   private lastTrace: TraceRecord | null = null;
   private readonly closure: Closure | null;
-  /** What each entry found in the closure it was traced with. */
-  private readonly closurePlans = new WeakMap<Entry, ClosurePlan>();
+  /** What each entry found of the code it traced: what it calls, the closure it reads (see ./guards/code). */
+  private readonly plans = new WeakMap<Entry, CodePlan>();
   stats: CompileStats = freshStats();
 
   constructor(
@@ -236,10 +238,12 @@ export class CompiledFunction {
       log('recompiles', `${this.name}: recompiling (entry ${this.entries.length + 1} of at most ${this.limit}): ${recompile.reason}`);
       if (this.dynamic === undefined) this.markDynamic(failures);
     }
-    const closure = this.closure?.plan(roots, code);
-    const spec = inputSpec(roots, this.params(code), this.module !== null, this.policy, closure && ((w) => closure.guard(w)));
+    const params = this.params(code);
+    const self = this.module && { value: this.module, path: 'model', get: (r: Roots) => r.self };
+    const plan = planCode(code, roots, self, params, this.closure);
+    const spec = inputSpec(roots, params, this.module !== null, this.policy, (w) => plan.guard(w));
     const entry = new Entry(spec, this.graphs);
-    if (closure) this.closurePlans.set(entry, closure);
+    this.plans.set(entry, plan);
     return this.trace(entry, roots, thisArg, code, 'new', recompile);
   }
 
@@ -291,7 +295,7 @@ export class CompiledFunction {
 
   /** Runs the JavaScript with a recorder; for a new entry, commits it once the call succeeds. */
   private trace(entry: Entry, roots: Roots, thisArg: unknown, code: AnyFunction, kind: TraceKind, recompile: Recompile | null): unknown {
-    const source = this.closurePlans.get(entry)?.source ?? analyzeFunction(code);
+    const source = this.plans.get(entry)?.source ?? analyzeFunction(code);
     const host = new CallHost(
       this.name,
       entry,
@@ -374,11 +378,9 @@ export class CompiledFunction {
   }
 
   private commit(entry: Entry, rec: Recorder, roots: Roots, code: AnyFunction, value: unknown, recompile: Recompile | null): void {
-    const source = analyzeFunction(code);
     // Two async calls traced at once may both have missed: keep the first entry.
     if (this.entries.some((e) => e.guards.check(roots))) return;
-    const reasons = this.rerunReasons(entry.spec, source, this.closurePlans.get(entry));
-    const params = this.params(code);
+    const reasons = this.rerunReasons(entry.spec, this.plans.get(entry)!);
     if (reasons.length === 0) {
       const plan = planReplay(rec, entry.spec, roots, value);
       if (typeof plan === 'string') reasons.push(plan);
@@ -388,9 +390,9 @@ export class CompiledFunction {
       }
     }
     entry.modeReasons.push(...reasons);
-    if (entry.mode === 're-run' && this.closurePlans.has(entry)) {
-      // It reads its closure afresh on every call: guarding the closure would only cause recompiles.
-      entry.spec = inputSpec(roots, params, this.module !== null, this.policy);
+    if (entry.mode === 're-run') {
+      // It runs its code and reads its closure afresh on every call: guarding them would only cause recompiles.
+      entry.spec = inputSpec(roots, this.params(code), this.module !== null, this.policy);
     }
     this.entries.push(entry);
     this.stats.entries = this.entries.length;
@@ -438,15 +440,13 @@ export class CompiledFunction {
     log('recompiles', text);
   }
 
-  /** Why cache hits of an entry must run the JavaScript (from the source and the inputs). */
-  private rerunReasons(spec: InputSpec, source: SourceInfo, closure?: ClosurePlan): string[] {
-    const src = closure?.source ?? source;
+  /** Why cache hits of an entry must run the JavaScript (from the code it traced and the inputs). */
+  private rerunReasons(spec: InputSpec, plan: CodePlan): string[] {
+    const src = plan.source;
     const reasons: string[] = [];
     if (src.opaque !== null) reasons.push(`the source cannot be analyzed: ${src.opaque}`);
     else {
-      if (closure) reasons.push(...closure.reasons);
-      else if (src.freeVariables.length > 0)
-        reasons.push(`free variables (not guarded without the load-time transform): ${src.freeVariables.join(', ')}`);
+      reasons.push(...plan.reasons);
       for (const s of src.sideEffects) reasons.push(`side effect at line ${s.line}: ${s.description}`);
       if (src.usesThis && !this.module) reasons.push('it uses `this`');
       if (src.isGenerator) reasons.push('it is a generator');
@@ -456,16 +456,21 @@ export class CompiledFunction {
   }
 
   explain(): ExplainReport {
-    const closure = this.lastTrace && this.closurePlans.get(this.lastTrace.entry);
-    const replayReason =
-      closure &&
-      `closures guarded by the load-time transform (${closure.guarded.join(', ') || 'none read'}); ` +
-        'no graph break and no side effect: a cache hit runs the graph without the JavaScript';
+    const plan = this.lastTrace && this.plans.get(this.lastTrace.entry);
+    const methods = plan && plan.methods.length > 0 ? `; methods analyzed: ${plan.methods.join(', ')}` : '';
+    const replayReason = !plan
+      ? undefined
+      : plan.guarded
+        ? `closures guarded by the load-time transform (${plan.guarded.join(', ') || 'none read'})${methods}; ` +
+          'no graph break and no side effect: a cache hit runs the graph without the JavaScript'
+        : methods
+          ? `no graph break, no side effect and no free variable${methods}: a cache hit runs the graph without the JavaScript`
+          : undefined;
     return makeReport(
       this.name,
       this.lastTrace,
       this.stats.recompiles.map((r) => `call ${r.call}: ${r.reason}`),
-      replayReason || undefined,
+      replayReason,
     );
   }
 

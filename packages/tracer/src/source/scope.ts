@@ -112,7 +112,7 @@ export interface Reference {
 export interface ScopeAnalysis {
   readonly root: Scope;
   readonly references: readonly Reference[];
-  /** The scope a function opens (its parameters and body). */
+  /** The scope a function opens (its parameters and body), or a class (its body). */
   scopeOf(fn: acorn.AnyNode): Scope | undefined;
   /** The reference an identifier node makes, if it makes one. */
   referenceOf(id: acorn.Identifier): Reference | undefined;
@@ -272,6 +272,7 @@ class Walker {
 
   private visitClass(n: acorn.ClassDeclaration | acorn.ClassExpression | acorn.AnonymousClassDeclaration, outer: Scope): void {
     const scope = new Scope(outer, 'class', n);
+    this.functionScopes.set(n, scope);
     if (n.id) this.declare(scope, n.id, n.id.name, 'self', n);
     this.visit(n.superClass, scope);
     for (const m of n.body.body) {
@@ -489,8 +490,9 @@ export interface FreeVariable {
 }
 
 /**
- * The variables `fn` reads or writes from outside itself, in order of first
- * use. A function expression's own name and `arguments` are its own.
+ * The variables `fn` (a function or a class) reads or writes from outside
+ * itself, in order of first use. A function expression's own name and
+ * `arguments` are its own, as is a class's name inside its body.
  */
 export function freeVariables(a: ScopeAnalysis, fn: AnyNode): FreeVariable[] {
   const scope = a.scopeOf(fn);

@@ -206,6 +206,48 @@ describe('source maps', () => {
   });
 });
 
+describe('modules and classes', () => {
+  const CLASSES = `import { compile } from '@kiln/tracer';
+import { F } from '@kiln/eager';
+import { Imported } from './model.js';
+const SCALE = 2;
+class Linear {
+  constructor(w) { this.w = w; }
+  forward(x) { return F.relu(x.matmul(this.w)).mul(SCALE); }
+}
+const Block = class extends Linear { forward(x) { return super.forward(x).add(offset); } };
+let offset = 1;
+const model = new Block(w0);
+export const a = compile(model);
+export const b = compile((m, x) => m.forward(x));
+export const c = compile({ w: 1, forward(x) { return F.gelu(x).mul(this.w).add(offset); } });
+export const d = compile(new Imported());
+class Later {}
+`;
+
+  it("passes each class the call sees, with the free names of its body: an instance's methods read through its class", () => {
+    const out = transformKiln(CLASSES, 'm.js')!;
+    const first = out.calls[0]!;
+    expect(first.names).toEqual(['Linear', 'Block', 'SCALE', 'offset']);
+    expect(first.kiln).toEqual(['F']);
+    expect(out.code).toContain(
+      'compile(model, { closure: { names: ["Linear", "Block", "SCALE", "offset"], get: () => [Linear, Block, SCALE, offset], kiln: ["F"], globals: [], ' +
+        'classes: { Linear: ["F", "SCALE"], Block: ["Linear", "offset"] } } })',
+    );
+    // An argument's class is only known at run time: the classes come along all the same.
+    expect(out.calls[1]!.names).toEqual(['Linear', 'Block', 'SCALE', 'offset']);
+  });
+
+  it("takes a module literal's methods as its code, and says why it cannot see an instance of an imported class", () => {
+    const out = transformKiln(CLASSES, 'm.js')!;
+    expect(out.calls[2]!.names).toEqual(['Linear', 'Block', 'offset', 'SCALE']);
+    expect(out.skipped.map((k) => k.reason)).toEqual([
+      "its first argument is an instance of `Imported`, imported from './model.js': what its methods read is declared there",
+    ]);
+    expect(out.code).not.toContain('"Later"'); // declared after the calls: not initialized when they run
+  });
+});
+
 describe('renamed parameters', () => {
   it("are passed with the names the step before's map gives them (esbuild renames a parameter that shadows a module variable)", () => {
     const ts =

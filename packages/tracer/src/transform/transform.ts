@@ -250,12 +250,20 @@ function entryCallee(n: acorn.CallExpression, scopes: ScopeAnalysis, entries: En
   return null;
 }
 
-/** The function a compile call is given, or why the transform cannot see it. */
-type Target = { readonly fn: FunctionNode } | { readonly unseen: string };
+/**
+ * What a compile call is given, as the transform sees it: the code whose
+ * free variables the closure passes (a function; a module literal's
+ * methods; none for an instance of one of the module's classes, which the
+ * classes' closures cover) and the function whose parameters are the
+ * compiled function's (`forward` for a module); or why it cannot see it.
+ */
+type Target = { readonly code: readonly acorn.AnyNode[]; readonly entry: FunctionNode | null } | { readonly unseen: string };
 
 /** The function a call's first argument is, if the transform can see it; else why not, in the user's words. */
 function targetOf(arg: acorn.AnyNode, scopes: ScopeAnalysis): Target {
-  if (arg.type === 'FunctionExpression' || arg.type === 'ArrowFunctionExpression') return { fn: arg };
+  if (arg.type === 'FunctionExpression' || arg.type === 'ArrowFunctionExpression') return { code: [arg], entry: arg };
+  if (arg.type === 'ObjectExpression') return moduleLiteral(arg);
+  if (arg.type === 'NewExpression') return instanceOf(arg, 'its first argument', scopes);
   if (arg.type === 'CallExpression') return { unseen: 'its first argument is the result of a call, which the transform cannot follow' };
   if (arg.type === 'MemberExpression')
     return { unseen: 'its first argument is a property of an object, which the transform cannot follow' };
@@ -266,9 +274,76 @@ function targetOf(arg: acorn.AnyNode, scopes: ScopeAnalysis): Target {
   if (b.from) return { unseen: `${name} is imported from '${b.from.source}': what it reads is declared there` };
   if (b.kind === 'param') return { unseen: `${name} is a parameter, so the function it holds is not known here` };
   if (b.reassigned) return { unseen: `${name} is assigned again after its declaration, so the function it holds at the call is not known` };
-  if (b.init && isFunctionNode(b.init)) return { fn: b.init };
+  if (b.init && isFunctionNode(b.init)) return { code: [b.init], entry: b.init };
+  if (b.init?.type === 'ObjectExpression') return moduleLiteral(b.init);
+  if (b.init?.type === 'NewExpression') return instanceOf(b.init, name, scopes);
   if (b.init?.type === 'CallExpression') return { unseen: `${name} holds the result of a call, which the transform cannot follow` };
   return { unseen: `${name} is not declared as a function` };
+}
+
+/** A module written as an object literal: its methods and function-valued fields are its code. */
+function moduleLiteral(o: acorn.ObjectExpression): Target {
+  const code = literalFunctions(o);
+  const forward = o.properties.find(
+    (p): p is acorn.Property => p.type === 'Property' && !p.computed && p.key.type === 'Identifier' && p.key.name === 'forward',
+  );
+  return { code, entry: forward && isFunctionNode(forward.value) ? forward.value : null };
+}
+
+/** The functions an object literal holds as methods or fields. */
+function literalFunctions(o: acorn.ObjectExpression): FunctionNode[] {
+  return o.properties.flatMap((p) => (p.type === 'Property' && isFunctionNode(p.value) ? [p.value] : []));
+}
+
+/** `new C(...)`: seen when C is a class of this module (its closure is passed with the module's classes). */
+function instanceOf(n: acorn.NewExpression, what: string, scopes: ScopeAnalysis): Target {
+  const c = n.callee.type === 'Identifier' ? (scopes.referenceOf(n.callee)?.binding ?? null) : null;
+  const cls = classOf(c);
+  if (cls) return { code: [], entry: methodOf(cls, 'forward', scopes) };
+  const which = n.callee.type === 'Identifier' ? `\`${n.callee.name}\`` : 'a class';
+  if (c?.from)
+    return { unseen: `${what} is an instance of ${which}, imported from '${c.from.source}': what its methods read is declared there` };
+  return { unseen: `${what} is an instance of ${which}, which is not a class declared in this module` };
+}
+
+type ClassNode = acorn.ClassDeclaration | acorn.ClassExpression | acorn.AnonymousClassDeclaration;
+
+/** The class a binding holds for good (a class declaration, or a const/let/var initialized with a class and never reassigned). */
+function classOf(b: Binding | null): ClassNode | null {
+  if (!b || b.reassigned || !b.init) return null;
+  return b.init.type === 'ClassDeclaration' || b.init.type === 'ClassExpression' ? b.init : null;
+}
+
+/** The method `name` of a class, or of the module's class it extends. */
+function methodOf(cls: ClassNode, name: string, scopes: ScopeAnalysis, depth = 0): FunctionNode | null {
+  for (const m of cls.body.body) {
+    if (
+      m.type === 'MethodDefinition' &&
+      m.kind === 'method' &&
+      !m.static &&
+      !m.computed &&
+      m.key.type === 'Identifier' &&
+      m.key.name === name
+    )
+      return m.value;
+  }
+  const base = cls.superClass?.type === 'Identifier' ? classOf(scopes.referenceOf(cls.superClass)?.binding ?? null) : null;
+  return base && depth < 16 ? methodOf(base, name, scopes, depth + 1) : null;
+}
+
+/** The classes a call sees, declared before it (a class declared later is not initialized when it runs, and the getter would throw). */
+function visibleClasses(call: acorn.CallExpression, at: Scope): Binding[] {
+  const out: Binding[] = [];
+  const taken = new Set<string>();
+  for (let s: Scope | null = at; s; s = s.parent) {
+    for (const b of s.bindings.values()) {
+      if (taken.has(b.name)) continue;
+      taken.add(b.name);
+      const cls = classOf(b);
+      if (cls && b.id && b.id.start < call.start) out.push(b);
+    }
+  }
+  return out.sort((a, b) => a.id!.start - b.id!.start);
 }
 
 function hasClosureOption(arg: acorn.AnyNode | undefined): boolean {
@@ -283,14 +358,44 @@ function hasClosureOption(arg: acorn.AnyNode | undefined): boolean {
   );
 }
 
-/** The closure of the function a compile call is given: its free variables and its helpers', as seen from the call. */
-function closureOf(fn: FunctionNode, at: Scope, scopes: ScopeAnalysis): { names: string[]; kiln: string[]; globals: string[] } {
+interface ClosureParts {
+  readonly names: string[];
+  readonly kiln: string[];
+  readonly globals: string[];
+  /** Class name -> the free names of its body that the record passes (or lists as kiln or global). */
+  readonly classes: Map<string, string[]>;
+}
+
+/**
+ * The closure of what a compile call is given — the free variables of
+ * `code`, of the classes the call sees, and of the module's functions,
+ * classes and object literals they read (helpers), transitively — as seen
+ * from the call: a name is passed only where it means the same variable
+ * there.
+ */
+function closureOf(code: readonly acorn.AnyNode[], classes: readonly Binding[], at: Scope, scopes: ScopeAnalysis): ClosureParts {
   const names: string[] = [];
   const kiln: string[] = [];
   const globals: string[] = [];
   const seen = new Set<string>();
-  const visited = new Set<FunctionNode>([fn]);
-  const queue: FreeVariable[][] = [freeVariables(scopes, fn)];
+  const visited = new Set<acorn.AnyNode>(code);
+  const queue: FreeVariable[][] = code.map((n) => freeVariables(scopes, n));
+  const perClass = new Map<string, string[]>();
+  for (const c of classes) {
+    const node = classOf(c)!;
+    if (at.lookup(c.name) !== c) continue;
+    seen.add(c.name);
+    names.push(c.name);
+    const free = freeVariables(scopes, node).filter((v) => at.lookup(v.name) === v.binding && !isTooling(v));
+    perClass.set(
+      c.name,
+      free.map((v) => v.name),
+    );
+    if (!visited.has(node)) {
+      visited.add(node);
+      queue.push(free);
+    }
+  }
   while (queue.length > 0) {
     for (const v of queue.shift()!) {
       if (seen.has(v.name)) continue;
@@ -302,22 +407,34 @@ function closureOf(fn: FunctionNode, at: Scope, scopes: ScopeAnalysis): { names:
         if (!BUILTINS.has(v.name)) globals.push(v.name);
         continue;
       }
-      // A helper a build tool wrote (esbuild's keepNames, which tsx emits): it only names functions, the tracer knows it.
-      if (TOOLING_HELPERS.has(v.name) && b.scope.kind === 'module') continue;
+      if (isTooling(v)) continue;
       if (b.from && isKilnModule(b.from.source)) {
         kiln.push(v.name);
         continue;
       }
       names.push(v.name);
       // A helper the module defines: what it reads is read by the compiled function too.
-      const helper = b.init && isFunctionNode(b.init) ? b.init : null;
-      if (helper && !visited.has(helper)) {
+      for (const helper of codeOf(b)) {
+        if (visited.has(helper)) continue;
         visited.add(helper);
         queue.push(freeVariables(scopes, helper));
       }
     }
   }
-  return { names, kiln, globals };
+  return { names, kiln, globals, classes: perClass };
+}
+
+/** A helper a build tool wrote (esbuild's keepNames, which tsx emits): it only names functions, the tracer knows it. */
+function isTooling(v: FreeVariable): boolean {
+  return TOOLING_HELPERS.has(v.name) && v.binding !== null && v.binding.scope.kind === 'module';
+}
+
+/** The code a binding holds: a function, a class, or an object literal's functions. */
+function codeOf(b: Binding): acorn.AnyNode[] {
+  const init = b.init;
+  if (!init) return [];
+  if (isFunctionNode(init) || init.type === 'ClassDeclaration' || init.type === 'ClassExpression') return [init];
+  return init.type === 'ObjectExpression' ? literalFunctions(init) : [];
 }
 
 /** Rewrites one compile call: its closure as a getter, or (`SkippedCall`'s reason) why the transform cannot see its function; null: left alone. */
@@ -335,20 +452,17 @@ function rewriteCall(
   if (hasClosureOption(second)) return null;
   const target = targetOf(first, scopes);
   const list = (xs: readonly string[]) => `[${xs.map((x) => JSON.stringify(x)).join(', ')}]`;
-  let record: string;
-  let result: TransformedCall | { readonly reason: string };
-  if ('unseen' in target) {
-    record = `{ names: [], get: () => [], kiln: [], globals: [], unseen: ${JSON.stringify(target.unseen)} }`;
-    result = { reason: target.unseen };
-  } else {
-    const { names, kiln, globals } = closureOf(target.fn, at, scopes);
-    const renamed = original ? renamedParams(target.fn, original) : {};
-    const pairs = Object.entries(renamed).map(([generated, name]) => `${generated}: ${JSON.stringify(name)}`);
-    const extra = pairs.length > 0 ? `, renamed: { ${pairs.join(', ')} }` : '';
-    record = `{ names: ${list(names)}, get: () => [${names.join(', ')}], kiln: ${list(kiln)}, globals: ${list(globals)}${extra} }`;
-    const loc = call.loc!.start;
-    result = { line: loc.line, column: loc.column, names, kiln, globals, renamed };
-  }
+  const seen = 'code' in target ? target : { code: [], entry: null };
+  // The module's classes are passed even when the function is not seen: an instance of one is recognized by its class at run time.
+  const { names, kiln, globals, classes } = closureOf(seen.code, visibleClasses(call, at), at, scopes);
+  const renamed = original && seen.entry ? renamedParams(seen.entry, original) : {};
+  const pairs = Object.entries(renamed).map(([generated, name]) => `${generated}: ${JSON.stringify(name)}`);
+  let extra = pairs.length > 0 ? `, renamed: { ${pairs.join(', ')} }` : '';
+  if (classes.size > 0) extra += `, classes: { ${[...classes].map(([k, free]) => `${k}: ${list(free)}`).join(', ')} }`;
+  if ('unseen' in target) extra += `, unseen: ${JSON.stringify(target.unseen)}`;
+  const record = `{ names: ${list(names)}, get: () => [${names.join(', ')}], kiln: ${list(kiln)}, globals: ${list(globals)}${extra} }`;
+  const loc = call.loc!.start;
+  const result = 'unseen' in target ? { reason: target.unseen } : { line: loc.line, column: loc.column, names, kiln, globals, renamed };
   if (second) {
     s.appendRight(second.start, '{ ...');
     s.appendLeft(second.end, `, closure: ${record} }`);
