@@ -219,10 +219,11 @@ export class CompiledFunction {
 
   private miss(roots: Roots, thisArg: unknown, code: AnyFunction): unknown {
     let recompile: Recompile | null = null;
-    const last = this.entries.at(-1);
-    if (last) {
-      const failures = last.guards.failures(roots);
-      recompile = recompileOf(failures, this.stats.calls);
+    if (this.entries.length > 0) {
+      // Each entry's own failed guards: the newest entry's first failure is not why an older one missed.
+      const all = this.entries.map((e) => e.guards.failures(roots));
+      const failures = all.at(-1)!;
+      recompile = recompileOf(all, this.stats.calls);
       if (this.entries.length >= this.limit) {
         this.stats.eagerCalls++;
         if (!this.warned) {
@@ -418,11 +419,13 @@ export class CompiledFunction {
     const what = `graph ${change.index + 1}: ${c.subject} was ${c.was}, now ${c.now}`;
     if (change.admitted) {
       entry.variants++;
+      const guard = `graph ${change.index + 1}: ${c.subject}`;
       this.stats.recompiles.push({
         reason: `the graph changed while re-running the JavaScript (${what})`,
-        guard: `graph ${change.index + 1}: ${c.subject}`,
+        guard,
         expected: c.was,
         actual: c.now,
+        entries: [{ entry: this.entries.indexOf(entry) + 1, guard, expected: c.was, actual: c.now }],
         call: change.call,
       });
       log('recompiles', `${this.name}: recompiling (graph variant ${entry.variants} of at most ${this.limit}): ${what}`);
