@@ -24,6 +24,7 @@ import { graphChange } from './cache/graph-change';
 import { planReplay } from './cache/replay';
 import type { CompileStats, Recompile } from './cache/stats';
 import { freshStats, recompileOf } from './cache/stats';
+import { BreakLog } from './capture/breaks';
 import { activeRecorder, isAsyncFunction, runUnder } from './capture/context';
 import { GraphCache } from './capture/graph-cache';
 import type { RecorderHost, SegmentRun } from './capture/recorder';
@@ -107,6 +108,7 @@ export class CompiledFunction {
   };
   private warned = false;
   private lastTrace: TraceRecord | null = null;
+  private breakLog = new BreakLog();
   private readonly closure: Closure | null;
   /** What each entry found of the code it traced: what it calls, the closure it reads (see ./guards/code). */
   private readonly plans = new WeakMap<Entry, CodePlan>();
@@ -306,6 +308,7 @@ export class CompiledFunction {
       kind === 'new' || this.explaining,
       kind === 'rerun' ? this.limit : null,
       this.stats,
+      this.breakLog,
     );
     const rec = new Recorder(host);
     const isAsync = isAsyncFunction(code);
@@ -483,6 +486,7 @@ export class CompiledFunction {
     this.marks.clear();
     this.warned = false;
     this.lastTrace = null;
+    this.breakLog = new BreakLog();
     this.stats = freshStats();
   }
 }
@@ -518,6 +522,7 @@ class CallHost implements RecorderHost {
     /** For a re-running call: cacheSizeLimit, the graph variants its entry may compile. */
     private readonly limit: number | null,
     stats: CompileStats,
+    readonly breakLog: BreakLog,
   ) {
     this.graphs = entry.graphs;
     this.escapes = source.mayEscape;
