@@ -108,6 +108,8 @@ export class CompiledFunction {
   };
   private warned = false;
   private lastTrace: TraceRecord | null = null;
+  /** What each entry's first call ran (for the report). */
+  private readonly traces = new WeakMap<Entry, TraceRecord>();
   private breakLog = new BreakLog();
   private readonly closure: Closure | null;
   /** What each entry found of the code it traced: what it calls, the closure it reads (see ./guards/code). */
@@ -355,8 +357,10 @@ export class CompiledFunction {
         const plan = planReplay(rec, entry.spec, roots, value);
         entry.plans.set(entry.guards.sizesKey(roots), typeof plan === 'string' ? null : plan);
       }
-      if (kind === 'new' || this.explaining)
-        this.lastTrace = { breaks: [...rec.breaks], runs: [...rec.runs], memoryWrites: rec.memoryWrites, entry };
+      if (kind === 'new' || this.explaining) {
+        this.lastTrace = { breaks: [...rec.breaks], segments: rec.runs.map((r) => r.segment), entry };
+        if (kind === 'new') this.traces.set(entry, this.lastTrace);
+      }
       if (kind === 'new') writeReportFile(this, () => this.explain(), this.stats);
       return result;
     } finally {
@@ -462,22 +466,31 @@ export class CompiledFunction {
   }
 
   explain(): ExplainReport {
-    const plan = this.lastTrace && this.plans.get(this.lastTrace.entry);
-    const methods = plan && plan.methods.length > 0 ? `; methods analyzed: ${plan.methods.join(', ')}` : '';
-    const replayReason = !plan
-      ? undefined
-      : plan.guarded
-        ? `closures guarded by the load-time transform (${plan.guarded.join(', ') || 'none read'})${methods}; ` +
-          'no graph break and no side effect: a cache hit runs the graph without the JavaScript'
-        : methods
-          ? `no graph break, no side effect and no free variable${methods}: a cache hit runs the graph without the JavaScript`
-          : undefined;
+    const entries = this.entries.flatMap((e) => {
+      const t = this.traces.get(e);
+      return t ? [t] : [];
+    });
     return makeReport(
       this.name,
       this.lastTrace,
+      entries,
       this.stats.recompiles.map((r) => `call ${r.call}: ${r.reason}`),
-      replayReason,
+      (e) => this.modeReason(e),
     );
+  }
+
+  /** Why `entry` replays, re-runs, or runs eagerly. */
+  private modeReason(entry: Entry): string {
+    if (entry.mode !== 'replay') return entry.modeReasons.join('; ');
+    const plan = this.plans.get(entry);
+    const methods = plan && plan.methods.length > 0 ? `; methods analyzed: ${plan.methods.join(', ')}` : '';
+    if (plan?.guarded) {
+      return (
+        `closures guarded by the load-time transform (${plan.guarded.join(', ') || 'none read'})${methods}; ` +
+        'no graph break and no side effect: a cache hit runs the graph without the JavaScript'
+      );
+    }
+    return `no graph break, no side effect and no free variable${methods}: a cache hit runs the graph without the JavaScript`;
   }
 
   reset(): void {
