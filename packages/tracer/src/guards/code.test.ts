@@ -5,7 +5,7 @@
  * are analyzed, so that such a model replays. The closure records below are
  * written as the load-time transform writes them.
  */
-import { F, randn, Tensor, tensor } from '@kiln/eager';
+import { F, nn, randn, Tensor, tensor } from '@kiln/eager';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CompileCounter, compile } from '../index';
 
@@ -184,6 +184,30 @@ describe('a class instance compiled as a module', () => {
     fast(tensor([1]));
     expect(fast.explain().mode).toBe('re-run');
     expect(fast.explain().modeReason).toBe('free variables (not guarded without the load-time transform): F');
+  });
+});
+
+describe("kiln's nn modules", () => {
+  it('are library code: a model of nn layers replays, without the transform', async () => {
+    class Net extends nn.Module {
+      fc1 = new nn.Linear(4, 8);
+      norm = new nn.LayerNorm(8);
+      drop = new nn.Dropout(0.1);
+      forward(x: Tensor): Tensor {
+        return this.drop.forward(this.norm.forward(this.fc1.forward(x).relu()));
+      }
+    }
+    const net = new Net().eval();
+    const fast = compile(net, { backend: 'eager' });
+    const x = randn([2, 4]);
+    expect(await values(fast(x))).toEqual(await values(net.forward(x)));
+    const report = fast.explain();
+    expect(report.mode).toBe('replay');
+    expect(report.modeReason).toContain('methods analyzed: model.drop.forward, model.norm.forward, model.fc1.forward');
+    expect(report.guards).toEqual(expect.arrayContaining(['model.drop.training == false', 'model.fc1.weight.shape[0] == 8']));
+    net.train(); // dropout's mode is a field it reads: a recompile, not a stale graph
+    fast(x);
+    expect(fast.stats.recompiles[0]!.reason).toBe('model.training == false failed: expected false, got true');
   });
 });
 

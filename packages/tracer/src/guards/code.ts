@@ -58,11 +58,14 @@ interface Place {
 }
 
 /**
- * Which free variables of a function can be guarded: `closure`, the names
- * the transform passed for the compiled function; `class`, those passed
- * for that class; `none`, none (and why).
+ * Which free variables of a function can be guarded: `kiln`, all (a method
+ * of one of kiln's classes, `nn.Linear.forward`: library code, whose free
+ * names are kiln's own imports); `closure`, the names the transform passed
+ * for the compiled function; `class`, those passed for that class; `none`,
+ * none (and why).
  */
 type Home =
+  | { readonly kind: 'kiln' }
   | { readonly kind: 'closure' }
   | { readonly kind: 'class'; readonly names: ReadonlySet<string> }
   | { readonly kind: 'none'; readonly why: string; readonly unseen?: string };
@@ -81,6 +84,20 @@ function isKilnFunction(f: object): boolean {
     }
   }
   return kilnFunctions.has(f);
+}
+
+/** The prototypes of kiln's exported classes (`nn.Linear`, `nn.Module`): their methods are library code. */
+let kilnPrototypes: WeakSet<object> | null = null;
+
+function isKilnPrototype(o: unknown): boolean {
+  if (!kilnPrototypes) {
+    kilnPrototypes = new WeakSet();
+    for (const v of [...Object.values(eager), ...Object.values(eager.nn), ...Object.values(eager.optim)]) {
+      const proto = typeof v === 'function' ? readData(v, 'prototype') : undefined;
+      if (isInspectable(proto)) kilnPrototypes.add(proto);
+    }
+  }
+  return isInspectable(o) && kilnPrototypes.has(o);
 }
 
 /** Field paths as a tree: `'whole'` where the value itself is used. */
@@ -118,7 +135,7 @@ class Planner {
 
   plan(fn: AnyFunction, self: Place | null, params: readonly ParamName[]): CodePlan {
     const reasons: string[] = [];
-    const home = self ? this.homeOf(self.value, true) : this.topHome();
+    const home = self ? this.homeOf(self.value, ownerOf(self.value, 'forward'), true) : this.topHome();
     const args: (Place | null)[] = params.map((p, i) =>
       p.name === null || p.rest ? null : { value: this.roots.args[i], path: p.name, get: (r: Roots) => r.args[i] },
     );
@@ -150,37 +167,50 @@ class Planner {
   }
 
   /**
-   * Whose names a function called on `receiver` may read: a class's, when
-   * `receiver` is an instance of a class the transform passed (the
-   * function is then on its prototypes or an own field); the closure's,
-   * for a function of a plain object the transform saw (`viaClosure`: the
-   * module given to compile, an object in its closure); else none.
+   * Whose names a function called on `receiver` may read, `owner` being
+   * the object that holds it (the receiver, or a prototype): kiln's, for a
+   * method of one of kiln's classes; a class's, when it is a method of a
+   * class the transform passed or an own field of an instance of one; the
+   * closure's, for a function of a plain object the transform saw
+   * (`viaClosure`: the module given to compile, an object in its closure);
+   * else none.
    */
-  private homeOf(receiver: unknown, viaClosure: boolean): Home {
+  private homeOf(receiver: unknown, owner: unknown, viaClosure: boolean): Home {
+    if (owner !== receiver && isKilnPrototype(owner)) return { kind: 'kiln' };
     const c = this.closure;
     if (!c) return { kind: 'none', why: NO_TRANSFORM };
+    if (owner !== receiver) {
+      // A method on a prototype: its class's body is its code.
+      const k = this.classNamed(owner);
+      if (k !== null) return { kind: 'class', names: new Set(c.classNames(k)) };
+    }
     const names = new Set<string>();
-    let cls: string | null = null;
-    // The receiver, then each prototype above it: every class the transform passed on the way lends its names.
-    for (let o = receiver; isInspectable(o) && o !== Object.prototype; o = Object.getPrototypeOf(o) as unknown) {
+    let instanceOf: string | null = null;
+    // An own field (an arrow set in a constructor): any class the transform passed on the instance's prototypes lends its names.
+    for (
+      let o = Object.getPrototypeOf(receiver ?? Object.prototype) as unknown;
+      isInspectable(o) && o !== Object.prototype;
+      o = Object.getPrototypeOf(o) as unknown
+    ) {
       const k = this.classNamed(o);
       if (k !== null) {
-        cls ??= k;
+        instanceOf ??= k;
         for (const n of c.classNames(k)) names.add(n);
       }
     }
-    if (cls !== null) return { kind: 'class', names };
+    if (instanceOf !== null && owner === receiver) return { kind: 'class', names };
     // A function of a plain object the transform saw (the module literal, an object in the closure); a class instance's, only by its class.
     const plain = receiver === undefined || (isInspectable(receiver) && [Object.prototype, null].includes(Object.getPrototypeOf(receiver)));
     if (viaClosure && plain && c.unseen === undefined) return { kind: 'closure' };
     if (viaClosure && plain && c.unseen !== undefined)
       return { kind: 'none', why: 'not guarded: the load-time transform could not see it', unseen: c.unseen };
-    const owner = isInspectable(receiver) ? readData(readData(Object.getPrototypeOf(receiver), 'constructor'), 'name') : undefined;
+    const holder = owner !== receiver ? owner : isInspectable(receiver) ? Object.getPrototypeOf(receiver) : undefined;
+    const cls = readData(readData(holder, 'constructor'), 'name');
     return {
       kind: 'none',
       why:
-        typeof owner === 'string' && owner !== '' && owner !== 'Object'
-          ? `not guarded: the class ${owner} is not declared in the module that compiles it, so the load-time transform could not pass what it reads`
+        typeof cls === 'string' && cls !== '' && cls !== 'Object'
+          ? `not guarded: the class ${cls} is not declared in the module that compiles it, so the load-time transform could not pass what it reads`
           : 'not guarded: the load-time transform did not see this function',
     };
   }
@@ -228,7 +258,7 @@ class Planner {
       } else if (call.root === 'param') {
         const i = base.params.findIndex((p) => p.name === call.name);
         root = top && i >= 0 ? (args[i] ?? null) : null;
-      } else if (home.kind !== 'none' && (home.kind === 'closure' || home.names.has(call.name)) && !this.closure!.isKiln(call.name)) {
+      } else if ((home.kind === 'closure' || (home.kind === 'class' && home.names.has(call.name))) && !this.closure!.isKiln(call.name)) {
         const i = this.closure!.indexOf(call.name);
         if (i !== undefined) {
           root = { value: this.roots.closure![i], path: call.name, get: (r) => r.closure![i] };
@@ -243,7 +273,7 @@ class Planner {
         calls.set(call.text, null);
         continue;
       }
-      const why = this.verdict(found.fn, this.homeOf(found.receiver.value, viaClosure), found.receiver);
+      const why = this.verdict(found.fn, this.homeOf(found.receiver.value, found.owner, viaClosure), found.receiver);
       calls.set(call.text, why);
       if (why !== null) continue;
       if (call.root === 'free') this.use(call.name, 'whole'); // the method reads what it likes of it: guard all of it
@@ -257,7 +287,7 @@ class Planner {
   private method(
     root: Place,
     keys: readonly string[],
-  ): { fn: AnyFunction; receiver: Place; path: string; get: Getter; inherited: boolean } | null {
+  ): { fn: AnyFunction; receiver: Place; owner: object; path: string; get: Getter; inherited: boolean } | null {
     let receiver = root;
     for (let k = 0; k < keys.length - 1; k++) {
       const key = keys[k]!;
@@ -268,11 +298,13 @@ class Planner {
     const o = receiver.value;
     if (!isInspectable(o)) return null;
     const fn = readData(o, last);
-    if (typeof fn !== 'function') return null;
+    const owner = ownerOf(o, last);
+    if (typeof fn !== 'function' || owner === null) return null;
     const at = receiver;
     return {
       fn: fn as AnyFunction,
       receiver,
+      owner,
       path: childPath(at.path, last),
       get: (r) => readData(at.get(r), last),
       inherited: !Object.hasOwn(o, last),
@@ -288,6 +320,7 @@ class Planner {
     const lead = top ? 'closure: it ' : '';
     const fields = home.kind === 'none' ? null : fieldsRead(f);
     for (const name of base.freeVariables) {
+      if (home.kind === 'kiln') continue; // kiln's own imports
       const allowed = home.kind === 'closure' || (home.kind === 'class' && home.names.has(name));
       if (c && allowed && c.isKiln(name)) continue;
       const i = allowed ? c!.indexOf(name) : undefined;
@@ -304,7 +337,7 @@ class Planner {
       this.use(name, fields?.get(name) ?? 'whole');
       const v = this.roots.closure![i];
       if (typeof v !== 'function') continue;
-      const why = isKilnFunction(v) ? null : this.verdict(v as AnyFunction, this.homeOf(undefined, true), null);
+      const why = isKilnFunction(v) ? null : this.verdict(v as AnyFunction, this.homeOf(undefined, undefined, true), null);
       if (why === null) safe.add(name);
       else problems.push(`${lead}uses \`${name}\`, which ${why}`);
     }
@@ -345,6 +378,12 @@ class Planner {
     const known = this.uses.get(name);
     this.uses.set(name, known === 'whole' || fields === 'whole' ? 'whole' : [...(known ?? []), ...fields]);
   }
+}
+
+/** The object on `o`'s prototype chain that holds `key` itself (read without running code), or null. */
+function ownerOf(o: unknown, key: string): object | null {
+  for (let p = o; isInspectable(p); p = Object.getPrototypeOf(p) as unknown) if (Object.hasOwn(p, key)) return p;
+  return null;
 }
 
 function tree(paths: readonly (readonly string[])[]): FieldTree | 'whole' {
