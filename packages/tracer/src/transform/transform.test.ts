@@ -283,6 +283,24 @@ describe('kilnPlugin (Vite / Rollup)', () => {
     expect(kilnPlugin({ exclude: /app/ }).transform.call(undefined, MODULE, '/src/app.ts')).toBeNull();
   });
 
+  it("names a call it cannot see by its line in the original source, through the bundler's combined map", () => {
+    // A stand-in for the steps before: the original with two comment lines taken out.
+    const original = "import { compile } from '@kiln/tracer';\n// one\n// two\nexport const a = compile(makeFn());\n";
+    const s = new MagicString(original);
+    s.remove(original.indexOf('// one'), original.indexOf('export'));
+    const map = s.generateMap({ hires: true, source: '/src/app.ts', includeContent: true }) as unknown as SourceMapJSON;
+    const logged: string[] = [];
+    const spy = vi.spyOn(console, 'error').mockImplementation((m: string) => void logged.push(m));
+    process.env.KILN_LOGS = 'guards';
+    try {
+      kilnPlugin().transform.call({ getCombinedSourcemap: () => map }, s.toString(), '/src/app.ts');
+    } finally {
+      delete process.env.KILN_LOGS;
+      spy.mockRestore();
+    }
+    expect(logged[0]).toMatch(/^\[kiln:guards\] \/src\/app\.ts:4:18: the load-time transform cannot see the function/);
+  });
+
   it('warns through the bundler and passes the module on when it cannot parse it', () => {
     const warnings: string[] = [];
     const out = kilnPlugin().transform.call(
