@@ -174,6 +174,30 @@ describe('a class instance compiled as a module', () => {
     );
   });
 
+  it("does not lend its class's names to a function stored on the instance, which may have been written anywhere", () => {
+    class WithAct {
+      act = F.gelu; // kiln's own: fine
+      scale = (t: Tensor) => t.mul(SCALE); // reads SCALE, but as a field it could come from any module
+      forward(x: Tensor): Tensor {
+        return this.scale(this.act(x));
+      }
+    }
+    const SCALE = 2;
+    const closure = {
+      names: ['WithAct', 'SCALE'],
+      get: () => [WithAct, SCALE],
+      kiln: ['F'],
+      globals: [],
+      classes: { WithAct: ['F', 'SCALE'] },
+    };
+    const fast = compile(new WithAct(), { backend: 'eager', closure });
+    fast(tensor([1]));
+    expect(fast.explain().mode).toBe('re-run');
+    expect(fast.explain().modeReason).toContain(
+      'calls this.scale(), which reads `SCALE` (not guarded: a function stored on an object may have been written anywhere)',
+    );
+  });
+
   it('without the transform, a method that reads a free variable makes it re-run, naming the variable', () => {
     class Act {
       forward(x: Tensor): Tensor {

@@ -169,49 +169,34 @@ class Planner {
   /**
    * Whose names a function called on `receiver` may read, `owner` being
    * the object that holds it (the receiver, or a prototype): kiln's, for a
-   * method of one of kiln's classes; a class's, when it is a method of a
-   * class the transform passed or an own field of an instance of one; the
-   * closure's, for a function of a plain object the transform saw
-   * (`viaClosure`: the module given to compile, an object in its closure);
-   * else none.
+   * method of one of kiln's classes; a class's, for a method on the
+   * prototype of a class the transform passed; the closure's, for a
+   * function of a plain object the transform saw (`viaClosure`: the module
+   * given to compile, an object in its closure); else none. A function
+   * stored on a class instance itself could come from anywhere: none.
    */
   private homeOf(receiver: unknown, owner: unknown, viaClosure: boolean): Home {
     if (owner !== receiver && isKilnPrototype(owner)) return { kind: 'kiln' };
     const c = this.closure;
     if (!c) return { kind: 'none', why: NO_TRANSFORM };
-    if (owner !== receiver) {
-      // A method on a prototype: its class's body is its code.
-      const k = this.classNamed(owner);
-      if (k !== null) return { kind: 'class', names: new Set(c.classNames(k)) };
-    }
-    const names = new Set<string>();
-    let instanceOf: string | null = null;
-    // An own field (an arrow set in a constructor): any class the transform passed on the instance's prototypes lends its names.
-    for (
-      let o = Object.getPrototypeOf(receiver ?? Object.prototype) as unknown;
-      isInspectable(o) && o !== Object.prototype;
-      o = Object.getPrototypeOf(o) as unknown
-    ) {
-      const k = this.classNamed(o);
-      if (k !== null) {
-        instanceOf ??= k;
-        for (const n of c.classNames(k)) names.add(n);
-      }
-    }
-    if (instanceOf !== null && owner === receiver) return { kind: 'class', names };
-    // A function of a plain object the transform saw (the module literal, an object in the closure); a class instance's, only by its class.
+    const k = owner !== receiver ? this.classNamed(owner) : null;
+    if (k !== null) return { kind: 'class', names: new Set(c.classNames(k)) };
     const plain = receiver === undefined || (isInspectable(receiver) && [Object.prototype, null].includes(Object.getPrototypeOf(receiver)));
-    if (viaClosure && plain && c.unseen === undefined) return { kind: 'closure' };
-    if (viaClosure && plain && c.unseen !== undefined)
-      return { kind: 'none', why: 'not guarded: the load-time transform could not see it', unseen: c.unseen };
+    if (viaClosure && plain) {
+      return c.unseen === undefined
+        ? { kind: 'closure' }
+        : { kind: 'none', why: 'not guarded: the load-time transform could not see it', unseen: c.unseen };
+    }
     const holder = owner !== receiver ? owner : isInspectable(receiver) ? Object.getPrototypeOf(receiver) : undefined;
     const cls = readData(readData(holder, 'constructor'), 'name');
     return {
       kind: 'none',
       why:
-        typeof cls === 'string' && cls !== '' && cls !== 'Object'
-          ? `not guarded: the class ${cls} is not declared in the module that compiles it, so the load-time transform could not pass what it reads`
-          : 'not guarded: the load-time transform did not see this function',
+        owner === receiver
+          ? 'not guarded: a function stored on an object may have been written anywhere'
+          : typeof cls === 'string' && cls !== '' && cls !== 'Object'
+            ? `not guarded: the class ${cls} is not declared in the module that compiles it, so the load-time transform could not pass what it reads`
+            : 'not guarded: the load-time transform did not see this function',
     };
   }
 
