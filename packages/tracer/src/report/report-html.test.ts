@@ -84,7 +84,7 @@ describe('the report of a function that recompiled', () => {
     for (const e of report.entries.slice(1)) {
       expect(e.graphs[0]!.graph).toMatch(/^graph\(x: float32\[s0,8\]\):/);
       expect(e.graphs[0]!.graph).toContain('  # float32[s0]');
-      expect(e.graphs[0]!.graph).toContain('# dynamic sizes, traced at s0 = 6');
+      expect(e.graphs[0]!.graph).toContain('# dynamic sizes: s0 = x.shape[0] (6 here)');
       expect(e.guards).toContain('x.shape[0] >= 2 (dynamic)');
     }
     // Entry 3 compiled nothing (its graph is entry 2's); the header counts each graph once, as the graphs themselves say.
@@ -101,6 +101,33 @@ describe('the report of a function that recompiled', () => {
     expect(html).toContain(`<span class="pill">compiled in ${total < 10 ? total.toFixed(2) : total.toFixed(1)} ms</span>`);
     expect(html).not.toMatch(/id="(arrow|hatch)-(\d+)"[\s\S]*id="\1-\2"/); // the SVGs' own ids stay unique
     expect(report.toString()).toContain('cache entries (3):');
+  });
+});
+
+describe('graphs with dynamic sizes', () => {
+  it('write the type of every node from the symbols, sizes computed from them included', () => {
+    const fast = compile(
+      (x: Tensor) =>
+        x
+          .reshape([x.shape[0]! * 2, 4])
+          .sum(-1)
+          .add(1),
+      { backend: 'eager' },
+    );
+    for (const n of [3, 5, 7]) fast(randn([n, 8]));
+    const g = fast.explain().entries.at(-1)!.graphs[0]!;
+    expect(g.graph).toBe(
+      [
+        'graph(x: float32[s0,8]):',
+        '  %x = placeholder  # float32[s0,8]',
+        '  %1 = reshape(%x, shape=[2*s0, 4])  # float32[2*s0,4]',
+        '  %2 = sum(%1, dim=[-1], keepdim=false)  # float32[2*s0]',
+        '  %3 = add(%2, 1)  # float32[2*s0]',
+        '  return (%3)',
+        '  # dynamic sizes: s0 = x.shape[0] (5 here)',
+      ].join('\n'),
+    );
+    expect(g.nodes.map((n) => n.type)).toEqual(['float32[s0,8]', 'float32[2*s0,4]', 'float32[2*s0]', 'float32[2*s0]', '']);
   });
 });
 
