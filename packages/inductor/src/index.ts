@@ -7,5 +7,7 @@
 export type { InductorOptions } from './compile';
 export { compileGraph } from './compile';
 export { NotCompiled } from './errors';
+// The marker sizes dynamic dims are traced with (reports find symbolic sizes the same way).
+export { markerOf } from './ir/size';
 export type { KernelReport } from './runtime/compiled-graph';
 export { CompiledGraph } from './runtime/compiled-graph';

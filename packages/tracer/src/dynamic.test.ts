@@ -53,7 +53,8 @@ describe('dynamic shapes', () => {
     expect(fast.stats.entries).toBe(3);
     expect(fast.stats.recompiles.map((r) => r.reason)).toEqual([
       'x.shape[0] >= 2 (dynamic) failed: expected >= 2, got 1',
-      'x.shape[0] == 1 failed: expected 1, got 0', // the reason names the newest entry's failed guard
+      // each entry's own failed guard
+      'entry 1: x.shape[0] >= 2 (dynamic) failed: expected >= 2, got 0; entry 2: x.shape[0] == 1 failed: expected 1, got 0',
     ]);
   });
 

@@ -21,11 +21,11 @@
 
 import type { AttrsOf, Input, Mode, MovementOp, OpName, Storage, TensorMeta, View } from '@kiln/eager';
 import { checkWritable, dispatch, execute, KilnError, MOVEMENT, setMode, Tensor, views, withMode } from '@kiln/eager';
-import { log, logEnabled } from '@kiln/gpu-runtime';
+import { logEnabled } from '@kiln/gpu-runtime';
 import type { TracedGraph } from '../backend';
 import { HIDDEN, isProxy, readData } from '../guards/property-reads';
 import type { SourceInfo } from '../source/analysis';
-import type { BreakKind, GraphBreak } from './breaks';
+import type { BreakKind, BreakLog, GraphBreak } from './breaks';
 import { fullgraphError, locate, methodName, userSite } from './breaks';
 import type { CompiledSegment, GraphCache } from './graph-cache';
 import type { LazyArg, Materializer } from './lazy';
@@ -43,6 +43,8 @@ export interface RecorderHost {
   readonly source: SourceInfo | null;
   /** Whether to find each break's source location (costs a stack trace). */
   readonly locate: boolean;
+  /** What KILN_LOGS=graph_breaks has printed of the function's breaks (kept across its calls). */
+  readonly breakLog: BreakLog;
   /**
    * The function may keep tensors somewhere other than its result (the
    * source analysis says so): every tensor it makes is computed by the end
@@ -103,6 +105,8 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
   private readonly written = new Map<object, StorageWrites>();
   /** Whole-storage views of real tensors written in place, released at the end. */
   private readonly flats: Pin[] = [];
+  /** The last break, not logged until the graph it needs has run (see BreakLog): its number, and the runs before it. */
+  private unlogged: { readonly b: GraphBreak; readonly index: number; readonly runs: number } | null = null;
 
   constructor(readonly host: RecorderHost) {}
 
@@ -333,15 +337,25 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
     const where = wanted ? locate(site, this.host.source, method) : { location: null, codeFrame: null };
     const b: GraphBreak = { kind, reason: text, location: where.location, codeFrame: where.codeFrame };
     this.breaks.push(b);
+    this.logBreak();
     // What runs eagerly at a break may read memory written in place: the writes go to memory first.
     if (!this.host.fullgraph) this.writeBack();
-    log('graph_breaks', () => `${this.host.name}: graph break ${this.breaks.length}: ${text}${b.location ? ` at ${b.location}` : ''}`);
+    this.unlogged = { b, index: this.breaks.length, runs: this.runs.length };
     if (this.host.fullgraph) {
+      this.logBreak(true);
       const e = fullgraphError(this.host.name, b);
       this.failure ??= e;
       throw e;
     }
     return b;
+  }
+
+  /** Logs the last break, as new when the first graph that ran after it was compiled then (or `fresh`). */
+  private logBreak(fresh = false): void {
+    const u = this.unlogged;
+    if (!u) return;
+    this.unlogged = null;
+    this.host.breakLog.note(this.host.name, u.index, u.b, fresh || (this.runs[u.runs]?.fresh ?? false));
   }
 
   /** An op with no graph rule: break, make its inputs real, and run it eagerly. */
@@ -559,6 +573,7 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
   /** Ends the call: lets go of its inputs and of the memory of tensors it disposed. */
   end(): void {
     if (!this.active) return;
+    this.logBreak();
     this.active = false;
     for (const p of this.pins.values()) p.release();
     this.pins.clear();

@@ -20,7 +20,7 @@ export interface ExplainGraph {
   readonly ops: readonly string[];
   /** What the backend made of it (the inductor's kernels; empty for other backends). */
   readonly kernels: readonly KernelInfo[];
-  /** The graph, printed. */
+  /** The graph, printed; dynamic sizes as symbols (`float32[s0,16]`), with the sizes it was traced at. */
   readonly graph: string;
   /** The graph's nodes as data (what the HTML report draws). */
   readonly nodes: readonly ExplainNode[];
@@ -40,6 +40,17 @@ export interface ExplainGraph {
   readonly symbols: readonly string[];
 }
 
+/** One cache entry of a compiled function: what a call that matches its guards does, and the graphs its first call ran. */
+export interface ExplainEntry {
+  readonly mode: EntryMode;
+  readonly modeReason: string;
+  readonly guards: readonly string[];
+  readonly graphs: readonly ExplainGraph[];
+  readonly breakReasons: readonly BreakReason[];
+  /** Time the backend took to compile its graphs. */
+  readonly compileMs: number;
+}
+
 export interface ExplainReport {
   readonly name: string;
   readonly graphCount: number;
@@ -54,10 +65,12 @@ export interface ExplainReport {
   /** Why that mode. */
   readonly modeReason: string;
   readonly graphs: readonly ExplainGraph[];
-  /** Time spent in the backend compiling these graphs. */
+  /** Time spent in the backend compiling the graphs of every cache entry (each graph once). */
   readonly compileMs: number;
   /** Recompiles so far, with the guard that failed. */
   readonly recompiles: readonly string[];
+  /** Every cache entry, in the order calls are checked against them (the fields above are those of the last call traced). */
+  readonly entries: readonly ExplainEntry[];
   toString(): string;
   /** The report as one self-contained HTML page: each graph drawn by kernel, breaks, guards, recompiles, kernel sources, timings. */
   toHTML(): string;

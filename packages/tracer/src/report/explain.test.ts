@@ -99,4 +99,25 @@ describe('KILN_LOGS', () => {
     ).toBe(true);
     expect(lines.some((l) => l.startsWith('[kiln:perf]'))).toBe(false);
   });
+
+  it('prints a graph break once per new graph, and counts its repeats', () => {
+    const lines: string[] = [];
+    vi.spyOn(console, 'error').mockImplementation((s: unknown) => void lines.push(String(s)));
+    process.env.KILN_LOGS = 'graph_breaks';
+    const fast = compile(
+      function repeats(x: Tensor) {
+        return helper(x.mul(2)).add(1);
+      },
+      { backend: 'eager' },
+    );
+    for (let i = 0; i < 12; i++) fast(tensor([1])); // it re-runs (a break): the same break every call
+    fast(tensor([1, 2])); // a new graph before it: printed again
+    const what = 'call to a function marked with disable(), which runs eagerly at ';
+    expect(lines.map((l) => l.replace(/ at [^ ]*explain\.test\.ts:\d+:\d+/, ' at <here>'))).toEqual([
+      `[kiln:graph_breaks] repeats: graph break 1: ${what}<here>`,
+      `[kiln:graph_breaks] repeats: graph break 1 repeated 10 times (${what}<here>); printed again when it ends a new graph`,
+      `[kiln:graph_breaks] repeats: graph break 1: ${what}<here> (repeated 11 times since it was last printed)`,
+    ]);
+    expect(fast.stats.graphBreaks).toBe(13);
+  });
 });

@@ -5,48 +5,82 @@
  */
 
 import type { Entry } from '../cache/entry';
-import type { TracedCall } from '../capture/recorder';
-import type { ExplainGraph, ExplainReport, ReportData } from './explain-report';
-import { describeNodes } from './graph-nodes';
+import type { GraphBreak } from '../capture/breaks';
+import type { CompiledSegment } from '../capture/graph-cache';
+import type { ExplainEntry, ExplainGraph, ExplainReport, ReportData } from './explain-report';
 import { reportToHTML } from './report-html';
+import { showGraph } from './symbolic-graph';
 
-/** What one traced call left behind, and the entry it traced for. */
-export interface TraceRecord extends TracedCall {
+/** What one traced call left behind that reports show, and the entry it traced for. */
+export interface TraceRecord {
   readonly entry: Entry;
+  readonly breaks: readonly GraphBreak[];
+  /** The graphs it ran, in order. */
+  readonly segments: readonly CompiledSegment[];
+  /** By graph: the in-place writes into the caller's memory it computed (see SegmentRun.writes). */
+  readonly writes: readonly (readonly string[])[];
 }
 
-/** `replayReason`: why a replaying entry may replay, when there is more to say than the default (closures guarded by the load-time transform). */
-export function makeReport(name: string, trace: TraceRecord | null, recompiles: readonly string[], replayReason?: string): ExplainReport {
-  const graphs: ExplainGraph[] = (trace?.runs ?? []).map((r) => ({
-    ops: r.segment.ops,
-    kernels: r.segment.kernels,
-    graph: r.segment.graph.toString(),
-    ...(r.segment.note ? { note: r.segment.note } : {}),
-    decisions: r.segment.decisions ?? [],
-    writes: r.writes ?? [],
-    symbols: r.segment.graph.symbols(),
-    nodes: describeNodes(r.segment.graph),
-    compileMs: r.segment.compileMs,
-  }));
+function graphOf(s: CompiledSegment, writes: readonly string[] = []): ExplainGraph {
+  const shown = showGraph(s.graph);
+  return {
+    ops: s.ops,
+    kernels: s.kernels,
+    graph: shown.listing,
+    ...(s.note ? { note: s.note } : {}),
+    decisions: s.decisions ?? [],
+    writes,
+    symbols: s.graph.symbols(),
+    nodes: shown.nodes,
+    compileMs: s.compileMs,
+  };
+}
+
+/**
+ * The report of a compiled function: `trace`, the last call traced (the
+ * top-level fields), and `entries`, the first call of each cache entry;
+ * `modeReason` says why an entry replays or re-runs.
+ */
+export function makeReport(
+  name: string,
+  trace: TraceRecord | null,
+  entries: readonly TraceRecord[],
+  recompiles: readonly string[],
+  modeReason: (entry: Entry) => string,
+): ExplainReport {
+  const graphs = (trace?.segments ?? []).map((s, i) => graphOf(s, trace?.writes[i]));
   const entry = trace?.entry;
+  // Each graph counted once: entries share the graphs of the same structure.
+  const compiled = new Set<CompiledSegment>([...entries.flatMap((e) => e.segments), ...(trace?.segments ?? [])]);
+  const sum = (ss: Iterable<CompiledSegment>) => [...ss].reduce((ms, s) => ms + s.compileMs, 0);
   const report: ReportData = {
     name,
     graphCount: graphs.length,
     graphBreakCount: trace?.breaks.length ?? 0,
-    breakReasons: (trace?.breaks ?? []).map((b) => ({ reason: b.reason, location: b.location, codeFrame: b.codeFrame })),
+    breakReasons: (trace?.breaks ?? []).map(breakReason),
     opCount: graphs.reduce((n, g) => n + g.ops.length, 0),
     guards: entry?.guards.texts ?? [],
     mode: entry?.mode ?? 're-run',
-    modeReason: !entry
-      ? 'not called yet'
-      : entry.mode === 'replay'
-        ? (replayReason ?? 'no graph break, no side effect and no free variable: a cache hit runs the graph without the JavaScript')
-        : entry.modeReasons.join('; '),
+    modeReason: entry ? modeReason(entry) : 'not called yet',
     graphs,
-    compileMs: (trace?.runs ?? []).reduce((ms, r) => ms + (r.fresh ? r.segment.compileMs : 0), 0),
+    compileMs: sum(compiled),
     recompiles,
+    entries: entries.map(
+      (e): ExplainEntry => ({
+        mode: e.entry.mode,
+        modeReason: modeReason(e.entry),
+        guards: e.entry.guards.texts,
+        graphs: e.segments.map((s, i) => graphOf(s, e.writes[i])),
+        breakReasons: e.breaks.map(breakReason),
+        compileMs: sum(new Set(e.segments)),
+      }),
+    ),
   };
   return { ...report, toString: () => formatReport(report), toHTML: () => reportToHTML(report) };
+}
+
+function breakReason(b: GraphBreak): ExplainReport['breakReasons'][number] {
+  return { reason: b.reason, location: b.location, codeFrame: b.codeFrame };
 }
 
 function indent(text: string, by: string): string {
@@ -104,6 +138,20 @@ export function formatReport(r: ReportData): string {
     out.push('');
     out.push('  recompiles:');
     for (const rc of r.recompiles) out.push(`    ${rc}`);
+  }
+  if (r.entries.length > 1) {
+    out.push('');
+    out.push(`  cache entries (${r.entries.length}):`);
+    r.entries.forEach((e, i) => {
+      const ops = e.graphs.map((g) => g.ops.length);
+      out.push(
+        `    entry ${i + 1}: ${e.mode}, ${plural(e.graphs.length, 'graph')} (${plural(
+          ops.reduce((a, b) => a + b, 0),
+          'op',
+        )})`,
+      );
+      out.push(`      guards: ${e.guards.join(', ')}`);
+    });
   }
   return out.join('\n');
 }
