@@ -54,9 +54,9 @@ export function compileGraph(graph: Graph, options: InductorOptions = {}): Compi
     );
     const i = mine!.findIndex((text, k) => text !== theirs![k]);
     if (i >= 0 || mine!.length !== theirs!.length) {
-      const kernel = sched.kernels[i >= 0 ? i : 0]?.kernel.name ?? '';
+      const kernel = sched.kernels[Math.max(i, 0)]?.kernel.name ?? '';
       throw new NotCompiled(
-        `a value computed from a dynamic size is not symbolic (it would be baked into ${kernel}): compiled per size instead`,
+        `a value computed from a dynamic size is not symbolic (it would be baked into ${kernel})`,
       );
     }
   }
