@@ -154,8 +154,8 @@ export class CompiledGraph {
 
   /**
    * Runs the graph on `inputs` (dtypes and static sizes as compiled);
-   * returns new output tensors. On webgpu all kernels of the call go into
-   * one command buffer, submitted once.
+   * returns new output tensors. On webgpu the kernels of the call are
+   * submitted in chunks (batcher.batch), the first while the rest are recorded.
    */
   run(inputs: readonly Tensor[]): Tensor[] {
     return this.rt ? this.rt.batcher.batch(() => this.runKernels(inputs)) : this.runKernels(inputs);
