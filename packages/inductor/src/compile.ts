@@ -55,9 +55,7 @@ export function compileGraph(graph: Graph, options: InductorOptions = {}): Compi
     const i = mine!.findIndex((text, k) => text !== theirs![k]);
     if (i >= 0 || mine!.length !== theirs!.length) {
       const kernel = sched.kernels[Math.max(i, 0)]?.kernel.name ?? '';
-      throw new NotCompiled(
-        `a value computed from a dynamic size is not symbolic (it would be baked into ${kernel})`,
-      );
+      throw new NotCompiled(`a value computed from a dynamic size is not symbolic (it would be baked into ${kernel})`);
     }
   }
   for (const d of sched.decisions) log('fusion', d);
