@@ -21,6 +21,18 @@ export interface InductorOptions {
   inlineBudget?: number;
 }
 
+/** Where a compile's time went, in ms: what explain and KILN_LOGS=perf report per graph. */
+export interface CompileStages {
+  /** Graph -> loop-level IR. */
+  lower: number;
+  /** Fusion and buffer decisions (and, with dynamic sizes, the check that they are symbolic). */
+  schedule: number;
+  /** Kernel source text (WGSL or JS). */
+  render: number;
+  /** Pipelines (webgpu) or functions (cpu) made from the text. */
+  build: number;
+}
+
 /**
  * Compiles `graph` for the device of its inputs. The kernels assume
  * contiguous inputs; a call with another layout copies that input first.
@@ -44,6 +56,7 @@ export function compileGraph(graph: Graph, options: InductorOptions = {}): Compi
     maxBuffers: rt ? rt.limits.maxStorageBuffersPerShaderStage - 1 : Number.POSITIVE_INFINITY,
   };
   const lowered = lowerGraph(graph, options.dynamicDims);
+  const lowerMs = performance.now() - started;
   const sched = schedule(lowered.nodes, lowered.outputs, scheduleOptions);
   if (lowered.symbols.length > 0) {
     // The same graph traced at other marker sizes must give the same kernels: else some value depends on a
@@ -59,13 +72,28 @@ export function compileGraph(graph: Graph, options: InductorOptions = {}): Compi
     }
   }
   for (const d of sched.decisions) log('fusion', d);
+  const scheduled = performance.now();
   const compiled = new CompiledGraph(device, sched, lowered, rt, options.rowStrategy ?? 'auto');
+  const stages: CompileStages = {
+    lower: lowerMs,
+    schedule: scheduled - started - lowerMs,
+    render: performance.now() - scheduled - compiled.buildMs,
+    build: compiled.buildMs,
+  };
+  compiled.stages = stages;
   for (const k of compiled.kernels) log('output_code', () => `${k.name} (${k.kind}: ${k.fusedOps.join(', ')})\n${k.source}`);
   log(
     'perf',
-    `inductor: ${graph.nodes.length} nodes -> ${compiled.kernels.length} kernels on ${device} in ${(performance.now() - started).toFixed(1)} ms`,
+    () =>
+      `inductor: ${graph.nodes.length} nodes -> ${compiled.kernels.length} kernels on ${device} in ${(performance.now() - started).toFixed(1)} ms (${formatStages(stages, device)})`,
   );
   return compiled;
+}
+
+/** 'lower 1.2 ms, schedule 3.4 ms, ...' (the stage `build` reads 'pipelines' on webgpu, where that is what it makes). */
+export function formatStages(s: CompileStages, device: 'cpu' | 'webgpu' = 'webgpu'): string {
+  const build = device === 'webgpu' ? 'pipelines' : 'functions';
+  return `lower ${s.lower.toFixed(1)} ms, schedule ${s.schedule.toFixed(1)} ms, render ${s.render.toFixed(1)} ms, ${build} ${s.build.toFixed(1)} ms`;
 }
 
 /** Each kernel as text: the JS rendering (sizes as symbols, constants as written), or an extern op and its attributes. */

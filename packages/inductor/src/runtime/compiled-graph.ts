@@ -38,6 +38,7 @@ import type { Kernel, MatmulKernel } from '../codegen/kernel';
 import { metadataWords } from '../codegen/kernel';
 import { buildJs, type JsKernel, renderJs } from '../codegen/render-js';
 import { externSource, renderWgsl } from '../codegen/render-wgsl';
+import type { CompileStages } from '../compile';
 import type { Index, Size } from '../ir/expr';
 import type { InputNode, IRNode, RandomOp } from '../ir/nodes';
 import { isStatic, numelOf, sizeValue } from '../ir/size';
@@ -89,6 +90,10 @@ export class CompiledGraph {
   readonly kernels: KernelReport[];
   /** Number of dynamic sizes the kernels take as metadata. */
   readonly symCount: number;
+  /** Time spent making pipelines (webgpu) or JS functions (cpu) from kernel text, in ms. */
+  buildMs = 0;
+  /** Where the compile's time went (set by compileGraph). */
+  stages: CompileStages | undefined;
   private readonly prepared: Prepared[];
   private readonly plan: MemoryPlan;
   private readonly slots: (GPUBuffer | ArrayBuffer | undefined)[] = [];
@@ -132,7 +137,7 @@ export class CompiledGraph {
     if (k.kind === 'extern') return { scheduled: s, source: externSource(k) };
     if (this.device === 'cpu') {
       const source = renderJs(k, this.symCount);
-      return { scheduled: s, source, js: buildJs(source) };
+      return { scheduled: s, source, js: this.timed(() => buildJs(source)) };
     }
     if (k.kind === 'matmul') {
       // Rendered for the layout of the traced sizes; other sizes may pick another variant at run time.
@@ -142,8 +147,17 @@ export class CompiledGraph {
     }
     const strategy = k.kind === 'rows' ? this.strategyOf(numelOf(k.outer), numelOf(k.inner)) : 'thread';
     const rendered = renderWgsl(k, { workgroupSize: ELEMENT_THREADS, rowStrategy: strategy, symCount: this.symCount });
-    const pipeline = this.rt!.pipeline({ wgsl: rendered.source, label: k.name });
+    const pipeline = this.timed(() => this.rt!.pipeline({ wgsl: rendered.source, label: k.name }));
     return { scheduled: s, source: rendered.source, pipeline, vec4: rendered.vec4, strategy, asserts: rendered.asserts };
+  }
+
+  private timed<T>(make: () => T): T {
+    const started = performance.now();
+    try {
+      return make();
+    } finally {
+      this.buildMs += performance.now() - started;
+    }
   }
 
   /** A row kernel's strategy; with a dynamic size the default is by thread (no sizes to judge by). */
@@ -154,8 +168,8 @@ export class CompiledGraph {
 
   /**
    * Runs the graph on `inputs` (dtypes and static sizes as compiled);
-   * returns new output tensors. On webgpu all kernels of the call go into
-   * one command buffer, submitted once.
+   * returns new output tensors. On webgpu the kernels of the call are
+   * submitted in chunks (batcher.batch), the first while the rest are recorded.
    */
   run(inputs: readonly Tensor[]): Tensor[] {
     return this.rt ? this.rt.batcher.batch(() => this.runKernels(inputs)) : this.runKernels(inputs);
@@ -269,7 +283,7 @@ export class CompiledGraph {
         symCount: this.symCount,
         matmul: { variant, tile: DEFAULT_TILES[variant] },
       }).source;
-      made = { pipeline: this.rt!.pipeline({ wgsl: source, label: k.name }), source };
+      made = { pipeline: this.timed(() => this.rt!.pipeline({ wgsl: source, label: k.name })), source };
       p.matmulPipelines!.set(variant, made);
     }
     return made;
