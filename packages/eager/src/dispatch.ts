@@ -304,7 +304,8 @@ const EXECUTORS: { [N in OpName]: Executor<N> } = {
 
 /** In-place ops cannot write through a broadcast view: several elements would share one memory location. */
 export function checkWritable(op: string, t: Tensor): void {
-  if (t.shape.some((s, d) => s > 1 && t.strides[d] === 0)) {
+  // An empty tensor has no elements to share (its contiguous strides can be 0).
+  if (t.numel > 0 && t.shape.some((s, d) => s > 1 && t.strides[d] === 0)) {
     throw new KilnError(`cannot write into ${t.describe()}: it is a broadcast (expanded) view whose elements share memory`, { op });
   }
 }

@@ -12,6 +12,8 @@ import type { DType, Scalar } from './dtype';
 import { tidy } from './memory';
 import type { AttrsOf, OpName, TensorMeta } from './ops/table';
 import { inferMeta } from './ops/table';
+import type { InputDim, SymbolicFields, SymbolicSize } from './symbolic-size';
+import { argsAt, attrsAt, sizeText } from './symbolic-size';
 import type { Tensor } from './tensor';
 import { shapeStr } from './view';
 
@@ -33,6 +35,8 @@ export interface CallNode<N extends OpName = OpName> extends NodeBase, TensorMet
   readonly target: N;
   readonly args: readonly Arg[];
   readonly attrs: AttrsOf[N];
+  /** Attributes and scalars computed from the inputs' sizes (their values here are the traced call's). */
+  readonly symbolic?: SymbolicFields;
 }
 
 /** The graph's results (always the last node). */
@@ -65,6 +69,13 @@ function valueStr(v: unknown): string {
   return typeof v === 'number' && !Number.isFinite(v) ? String(v) : JSON.stringify(v);
 }
 
+/** A value that may be symbolic (a size, or a list with symbolic elements), as the listing prints it. */
+function symbolicStr(v: unknown, sym: SymbolicSize | readonly (SymbolicSize | null)[] | undefined, name: (d: InputDim) => string): string {
+  if (!sym) return valueStr(v);
+  if (!Array.isArray(sym)) return sizeText(sym as SymbolicSize, name);
+  return `[${(v as readonly unknown[]).map((e, i) => symbolicStr(e, (sym as readonly (SymbolicSize | null)[])[i] ?? undefined, name)).join(', ')}]`;
+}
+
 export class Graph {
   readonly nodes: Node[] = [];
 
@@ -76,7 +87,7 @@ export class Graph {
   }
 
   /** A call of `target`; its meta is inferred (and the call checked) unless given. */
-  call<N extends OpName>(target: N, args: readonly Arg[], attrs: AttrsOf[N], meta?: TensorMeta): CallNode<N> {
+  call<N extends OpName>(target: N, args: readonly Arg[], attrs: AttrsOf[N], meta?: TensorMeta, symbolic?: SymbolicFields): CallNode<N> {
     const out = meta ?? inferMeta(target, args, attrs);
     const node: CallNode<N> = {
       id: this.nodes.length,
@@ -86,6 +97,7 @@ export class Graph {
       args: [...args],
       attrs,
       ...metaOf(out),
+      ...(symbolic ? { symbolic } : {}),
     };
     this.nodes.push(node);
     return node;
@@ -107,13 +119,20 @@ export class Graph {
     return last.args;
   }
 
-  /** Readable listing, like torch.fx: `%3 = mul(%1, %2)  # float32[8,16]`. */
-  toString(): string {
+  /**
+   * Readable listing, like torch.fx: `%3 = mul(%1, %2)  # float32[8,16]`;
+   * symbolic sizes print as expressions of the input dims `name` gives
+   * (by default `x.shape[1]`).
+   */
+  toString(name?: (d: InputDim) => string): string {
+    const placeholders = this.placeholders;
+    const dimName = name ?? ((d: InputDim) => `${placeholders[d.input]!.name}.shape[${d.dim}]`);
     const lines = this.nodes.map((n) => {
       if (n.op === 'placeholder') return `  %${n.name} = placeholder  # ${typeStr(n)}`;
       if (n.op === 'output') return `  return (${n.args.map(valueStr).join(', ')})`;
-      const attrs = Object.entries(n.attrs as object).map(([k, v]) => `${k}=${valueStr(v)}`);
-      return `  %${n.name} = ${n.target}(${[...n.args.map(valueStr), ...attrs].join(', ')})  # ${typeStr(n)}`;
+      const args = n.args.map((a, i) => symbolicStr(a, n.symbolic?.args?.[i], dimName));
+      const attrs = Object.entries(n.attrs as object).map(([k, v]) => `${k}=${symbolicStr(v, n.symbolic?.attrs?.[k], dimName)}`);
+      return `  %${n.name} = ${n.target}(${[...args, ...attrs].join(', ')})  # ${typeStr(n)}`;
     });
     const params = this.placeholders.map((p) => `${p.name}: ${typeStr(p)}`).join(', ');
     return `graph(${params}):\n${lines.join('\n')}`;
@@ -157,9 +176,13 @@ export function runGraph(graph: Graph, inputs: readonly Tensor[], options: RunGr
       if (!fits) throw new KilnError(`input ${i} (%${p.name}) must be ${typeStr(p, dyn)}, got ${typeStr(x)}`, { op: 'runGraph' });
       values.set(p, x);
     });
-    const value = (a: Arg): Input => (isNode(a) ? values.get(a)! : a);
+    const value = (a: Arg | number): Input => (typeof a === 'object' ? values.get(a)! : a);
+    const sizeOf = (input: number, dim: number) => inputs[input]!.shape[dim]!;
     for (const n of graph.nodes) {
-      if (n.op === 'call') values.set(n, dispatch(n.target, n.args.map(value), n.attrs));
+      if (n.op !== 'call') continue;
+      // Symbolic sizes take these inputs' sizes (the graph's concrete values are the traced call's).
+      const args = argsAt(n.args, n.symbolic, sizeOf).map(value);
+      values.set(n, dispatch(n.target, args, attrsAt(n.attrs, n.symbolic, sizeOf)));
     }
     return graph.outputs.map((n) => values.get(n)!);
   });

@@ -23,13 +23,9 @@ export type { Device, DeviceBackend, Operand, RandomDist, ScalarRef, Storage, Te
 // Devices: the seam a backend fills.
 export { getBackend, hasBackend, isTensorRef, registerBackend } from './backend';
 export { cpuBackend } from './backend-cpu';
-export type { GpuStorage, WebGpuOptions } from './backend-webgpu';
-// The webgpu device: init, and the kernel templates the compiler shares.
+export type { WebGpuOptions } from './backend-webgpu';
+// The webgpu device (the kernel templates the compiler shares are @kiln/eager/kernels).
 export { initWebGpu, webGpuBackend } from './backend-webgpu';
-export type { MatmulLaunch, MatmulTemplate, MatmulTile, MatmulVariant } from './backend-webgpu/matmul-kernel';
-export { DEFAULT_TILES, planMatmul, renderMatmulTemplate } from './backend-webgpu/matmul-kernel';
-export type { ReductionStatements } from './backend-webgpu/reduce-statements';
-export { reductionStatements } from './backend-webgpu/reduce-statements';
 export type { CreateOptions, RandomOptions } from './creation';
 export { arange, full, getDefaultDevice, ones, rand, randn, setDefaultDevice, tensor, zeros } from './creation';
 export type { Input, Mode } from './dispatch';
@@ -45,7 +41,7 @@ export type { Arg, CallNode, DynamicDims, Node, OutputNode, PlaceholderNode, Run
 // The op-level graph IR (built by the tracer, consumed by the inductor; runGraph is the 'eager' backend and the fallback).
 export { Graph, isNode, runGraph } from './graph';
 export type { MemoryStats } from './memory';
-export { allocStorage, keep, memoryStats, metaStorage, tidy } from './memory';
+export { allocStorage, keep, memoryStats, metaStorage, storagesMade, tidy } from './memory';
 // Training: modules and optimizers (PyTorch's torch.nn and torch.optim).
 export * as nn from './nn';
 export type { Decomposition } from './ops/decompositions';
@@ -72,6 +68,8 @@ export type {
 export { inferMeta, isMeta, OPS, reduceDims, reducedShape } from './ops/table';
 export * as optim from './optim';
 export { manualSeed, PHILOX_WGSL, philox4x32, philoxFill, takeRandom } from './random';
+export type { InputDim, SizeOf, SymbolicAttr, SymbolicFields, SymbolicSize } from './symbolic-size';
+export { argsAt, attrsAt, evalSize, sizeKeyText, sizeText } from './symbolic-size';
 export type { Dims, NestedArray } from './tensor';
 export { format, Tensor } from './tensor';
 export type { View } from './view';

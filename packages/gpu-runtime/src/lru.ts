@@ -2,7 +2,7 @@
  * A map that keeps at most `limit` entries and drops the least recently
  * used one past that: the bound of every cache of generated code and device
  * objects (the runtime's pipelines, bind groups and uniforms, eager's WebGPU
- * pipelines and JS loops, the compiler's JS kernels, the tracer's compiled
+ * pipelines, the JS kernels of eager and the compiler, the tracer's compiled
  * graphs), so that a program whose shapes or constants change on every call
  * cannot grow them without end. A dropped entry is only built again when
  * asked for; whoever holds it keeps it. `onEvict` hears of each entry

@@ -5,10 +5,12 @@
 
 import { type DynamicDims, type Graph, KilnError } from '@kiln/eager';
 import { currentRuntime, log } from '@kiln/gpu-runtime';
+import { renderJs } from './codegen/render-js';
 import { NotCompiled } from './errors';
+import { CHECK_MARKERS } from './ir/size';
 import { lowerGraph } from './lower-graph';
 import { CompiledGraph } from './runtime/compiled-graph';
-import { schedule } from './schedule';
+import { type Schedule, schedule } from './schedule';
 
 export interface InductorOptions {
   /** Dims of each graph input whose size may change between calls (taken as metadata, not baked in). */
@@ -17,6 +19,18 @@ export interface InductorOptions {
   rowStrategy?: 'thread' | 'workgroup' | 'auto';
   /** Expression size above which a value read by several consumers gets its own buffer. */
   inlineBudget?: number;
+}
+
+/** Where a compile's time went, in ms: what explain and KILN_LOGS=perf report per graph. */
+export interface CompileStages {
+  /** Graph -> loop-level IR. */
+  lower: number;
+  /** Fusion and buffer decisions (and, with dynamic sizes, the check that they are symbolic). */
+  schedule: number;
+  /** Kernel source text (WGSL or JS). */
+  render: number;
+  /** Pipelines (webgpu) or functions (cpu) made from the text. */
+  build: number;
 }
 
 /**
@@ -36,18 +50,53 @@ export function compileGraph(graph: Graph, options: InductorOptions = {}): Compi
   const device = [...devices][0] ?? 'cpu';
   const rt = device === 'webgpu' ? currentRuntime() : undefined;
   if (device === 'webgpu' && !rt) throw new KilnError('webgpu is not initialized; await initWebGpu() first', { op: 'inductor' });
-  const lowered = lowerGraph(graph, options.dynamicDims);
-  const sched = schedule(lowered.nodes, lowered.outputs, {
+  const scheduleOptions = {
     inlineBudget: options.inlineBudget ?? 40,
     // One storage binding stays free for the device-side assert buffer of kernels that check indices.
     maxBuffers: rt ? rt.limits.maxStorageBuffersPerShaderStage - 1 : Number.POSITIVE_INFINITY,
-  });
+  };
+  const lowered = lowerGraph(graph, options.dynamicDims);
+  const lowerMs = performance.now() - started;
+  const sched = schedule(lowered.nodes, lowered.outputs, scheduleOptions);
+  if (lowered.symbols.length > 0) {
+    // The same graph traced at other marker sizes must give the same kernels: else some value depends on a
+    // dynamic size in a way the IR's sizes do not track (1 / sqrt(d), n - 1), and would be baked in.
+    const other = lowerGraph(graph, options.dynamicDims, CHECK_MARKERS);
+    const [mine, theirs] = [sched, schedule(other.nodes, other.outputs, scheduleOptions)].map((x) =>
+      kernelTexts(x, lowered.symbols.length),
+    );
+    const i = mine!.findIndex((text, k) => text !== theirs![k]);
+    if (i >= 0 || mine!.length !== theirs!.length) {
+      const kernel = sched.kernels[Math.max(i, 0)]?.kernel.name ?? '';
+      throw new NotCompiled(`a value computed from a dynamic size is not symbolic (it would be baked into ${kernel})`);
+    }
+  }
   for (const d of sched.decisions) log('fusion', d);
+  const scheduled = performance.now();
   const compiled = new CompiledGraph(device, sched, lowered, rt, options.rowStrategy ?? 'auto');
+  const stages: CompileStages = {
+    lower: lowerMs,
+    schedule: scheduled - started - lowerMs,
+    render: performance.now() - scheduled - compiled.buildMs,
+    build: compiled.buildMs,
+  };
+  compiled.stages = stages;
   for (const k of compiled.kernels) log('output_code', () => `${k.name} (${k.kind}: ${k.fusedOps.join(', ')})\n${k.source}`);
   log(
     'perf',
-    `inductor: ${graph.nodes.length} nodes -> ${compiled.kernels.length} kernels on ${device} in ${(performance.now() - started).toFixed(1)} ms`,
+    () =>
+      `inductor: ${graph.nodes.length} nodes -> ${compiled.kernels.length} kernels on ${device} in ${(performance.now() - started).toFixed(1)} ms (${formatStages(stages, device)})`,
   );
   return compiled;
+}
+
+/** 'lower 1.2 ms, schedule 3.4 ms, ...' (the stage `build` reads 'pipelines' on webgpu, where that is what it makes). */
+export function formatStages(s: CompileStages, device: 'cpu' | 'webgpu' = 'webgpu'): string {
+  const build = device === 'webgpu' ? 'pipelines' : 'functions';
+  return `lower ${s.lower.toFixed(1)} ms, schedule ${s.schedule.toFixed(1)} ms, render ${s.render.toFixed(1)} ms, ${build} ${s.build.toFixed(1)} ms`;
+}
+
+/** Each kernel as text: the JS rendering (sizes as symbols, constants as written), or an extern op and its attributes. */
+function kernelTexts(s: Schedule, symCount: number): string[] {
+  return s.kernels.map(({ kernel: k }) => (k.kind === 'extern' ? `extern ${k.op} ${JSON.stringify(k.attrs)}` : renderJs(k, symCount)));
 }

@@ -4,8 +4,10 @@
  * buffers. See DESIGN.md, "Inductor".
  */
 
-export type { InductorOptions } from './compile';
-export { compileGraph } from './compile';
+export type { CompileStages, InductorOptions } from './compile';
+export { compileGraph, formatStages } from './compile';
 export { NotCompiled } from './errors';
+// The marker sizes dynamic dims are traced with (reports find symbolic sizes the same way).
+export { markerOf } from './ir/size';
 export type { KernelReport } from './runtime/compiled-graph';
 export { CompiledGraph } from './runtime/compiled-graph';

@@ -8,6 +8,9 @@
 
 import {
   type AttrsOf,
+  argsAt,
+  attrsAt,
+  type CallNode,
   type CompositeOp,
   DECOMPOSITIONS,
   type DynamicDims,
@@ -20,6 +23,8 @@ import {
   OPS,
   type OpName,
   type Scalar,
+  type SymbolicSize,
+  sizeKeyText,
   Tensor,
   type TensorMeta,
   views,
@@ -27,7 +32,7 @@ import {
 } from '@kiln/eager';
 import { NotCompiled } from './errors';
 import type { InputNode, IRNode } from './ir/nodes';
-import { markerOf } from './ir/size';
+import { MARKERS, markerOf } from './ir/size';
 import { IdSource, type LowerInput, lower } from './lowering';
 
 export interface LoweredGraph {
@@ -46,9 +51,10 @@ const isComposite = (op: OpName): op is CompositeOp => OPS[op].kind === 'composi
 /**
  * `dynamic`: dims of each graph input that may change between calls. Dims
  * with the same example size share one symbol ("duck sizing", as in
- * PyTorch), so that x [B, S] and mask [B, S] stay broadcast-compatible.
+ * PyTorch), so that x [B, S] and mask [B, S] stay broadcast-compatible;
+ * each symbol is traced at its size in `markers`.
  */
-export function lowerGraph(graph: Graph, dynamic: DynamicDims = []): LoweredGraph {
+export function lowerGraph(graph: Graph, dynamic: DynamicDims = [], markers = MARKERS): LoweredGraph {
   const symbolOf = new Map<number, number>();
   const symbols: { input: number; dim: number }[][] = [];
   graph.placeholders.forEach((p, input) =>
@@ -61,8 +67,8 @@ export function lowerGraph(graph: Graph, dynamic: DynamicDims = []): LoweredGrap
   );
   // Traced shapes: each symbol's example size replaced by its marker (./ir/size).
   const traced = (input: number, shape: readonly number[]) =>
-    shape.map((s, d) => ((dynamic[input] ?? []).includes(d) ? markerOf(symbolOf.get(s)!) : s));
-  const ids = new IdSource(symbols.length);
+    shape.map((s, d) => ((dynamic[input] ?? []).includes(d) ? markerOf(symbolOf.get(s)!, markers) : s));
+  const ids = new IdSource(symbols.length, markers);
   const symbolic = new WeakMap<Tensor, IRNode>();
   const symbol = (n: IRNode, meta: TensorMeta): Tensor => {
     const t = new Tensor(metaStorage(meta.device, meta.dtype, 0), views.contiguousView(meta.shape));
@@ -113,13 +119,17 @@ export function lowerGraph(graph: Graph, dynamic: DynamicDims = []): LoweredGrap
     origin(n.id, p.id);
     return n;
   });
+  // Sizes the graph computed from its inputs' sizes are taken at the marker sizes too.
+  const sizeOf = (input: number, dim: number) => traced(input, graph.placeholders[input]!.shape)[dim]!;
   withMode(mode, () => {
     for (const node of graph.nodes) {
       if (node.op !== 'call') continue;
-      const args = node.args.map((a) => (typeof a === 'object' ? env.get(a)! : a));
+      checkSymbolic(node);
+      const args = argsAt(node.args, node.symbolic, sizeOf).map((a) => (typeof a === 'object' ? env.get(a)! : a));
+      const attrs = attrsAt(node.attrs, node.symbolic, sizeOf);
       const first = ids.count;
       // Shapes are inferred again from the traced inputs, so sizes computed from dynamic dims carry their markers.
-      const value = mode.call(node.target, args, node.attrs, inferMeta(node.target, args, node.attrs));
+      const value = mode.call(node.target, args, attrs, symbolicMeta(node, args, attrs, symbols.length > 0));
       env.set(node, value);
       for (let id = first; id < ids.count; id++) origin(id, node.id);
       const result = symbolic.get(value)!;
@@ -128,6 +138,51 @@ export function lowerGraph(graph: Graph, dynamic: DynamicDims = []): LoweredGrap
   });
   const outputs = graph.outputs.map((o) => symbolic.get(env.get(o)!)!);
   return { inputs, nodes: reachable(outputs), outputs, symbols, origins };
+}
+
+/**
+ * Attributes that may be sizes computed from the inputs' dynamic sizes:
+ * those that only shape a result (inferred from the marker sizes, ./ir/size).
+ * Any other symbolic attribute (a slice's start, a view's offset) would be
+ * used as a number by its lowering: not compiled.
+ */
+const SYMBOLIC_ATTRS: Partial<Record<OpName, readonly string[]>> = {
+  reshape: ['shape'],
+  view: ['shape'],
+  expand: ['shape'],
+  full: ['shape'],
+  rand: ['shape'],
+  randn: ['shape'],
+  arange: ['end'],
+  layerNorm: ['normalizedShape'],
+  rmsNorm: ['normalizedShape'],
+};
+
+/** Sizes are products of symbols times a number (./ir/size): `T - 1` or `T // 2` is not compiled, nor a size where a number is used. */
+function checkSymbolic(node: CallNode): void {
+  const fields = node.symbolic;
+  if (!fields) return;
+  const attrs = Object.keys(fields.attrs ?? {});
+  const unsupported = attrs.find((k) => !SYMBOLIC_ATTRS[node.target]?.includes(k));
+  if (unsupported) throw new NotCompiled(`${node.target}: its ${unsupported} computed from the inputs' dynamic sizes is not compiled`);
+  const all = [...Object.values(fields.attrs ?? {}).flatMap((a) => (Array.isArray(a) ? a : [a])), ...(fields.args ?? [])];
+  const affine = all.find((e): e is SymbolicSize => e !== null && e !== undefined && (e.offset !== 0 || e.div !== 1));
+  if (affine)
+    throw new NotCompiled(`${node.target}: a size computed as ${sizeKeyText(affine)} from the inputs' dynamic sizes is not compiled`);
+}
+
+/**
+ * The node's meta at the marker sizes. The graph ran at its own sizes, so an
+ * error here means its sizes do not hold as symbols (a constant taken for a
+ * size, a static size that equalled a symbol's): not compiled.
+ */
+function symbolicMeta(node: CallNode, args: readonly Input[], attrs: AttrsOf[OpName], dynamic: boolean): TensorMeta {
+  try {
+    return inferMeta(node.target, args, attrs);
+  } catch (e) {
+    if (!dynamic || !(e instanceof KilnError)) throw e;
+    throw new NotCompiled(`${node.target}: its sizes computed from the inputs' dynamic sizes do not hold at other sizes (${e.message})`);
+  }
 }
 
 function reachable(outputs: readonly IRNode[]): IRNode[] {

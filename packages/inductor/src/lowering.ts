@@ -30,7 +30,7 @@ import {
 import { NotCompiled } from './errors';
 import { add, constant, div, type Expr, type Index, int, linearize, min, mod, mul, type Size, size, unravel } from './ir/expr';
 import type { IRNode, PointwiseNode, RandomOp, ReductionNode } from './ir/nodes';
-import { factor, isStatic, numelOf } from './ir/size';
+import { factor, isStatic, MARKERS, numelOf } from './ir/size';
 
 /** Ops the inductor lowers (composites are decomposed first; in-place and transfer ops stay eager). */
 export type PrimitiveOp = Exclude<OpName, CompositeOp | 'copy_' | 'fill_' | 'to'>;
@@ -52,12 +52,15 @@ export class IdSource {
   /** While a composite is decomposed, its nodes report the composite's name (kernels read `gelu`, not its pieces). */
   composite: string | undefined;
 
-  /** `symCount` dynamic sizes are traced with marker sizes (./ir/size). */
-  constructor(readonly symCount = 0) {}
+  /** `symCount` dynamic sizes are traced with marker sizes `markers` (./ir/size). */
+  constructor(
+    readonly symCount = 0,
+    private readonly markers = MARKERS,
+  ) {}
 
   /** A traced size (a number, possibly made of markers) as a Size. */
   size(n: number): Size {
-    return factor(n, this.symCount);
+    return factor(n, this.symCount, this.markers);
   }
 
   take(): number {
@@ -301,7 +304,9 @@ function catRule(ins: readonly LowerInput[], attrs: AttrsOf['cat'], meta: LowerM
   const parts = ins as IRNode[];
   const d = views.normalizeDim('cat', attrs.dim, meta.shape.length);
   const total = meta.shape[d]!;
-  if (!isStatic(total)) throw new NotCompiled(`cat along dynamic dim ${d} is not compiled; mark it static`);
+  if (!isStatic(total) || parts.some((p) => !isStatic(p.shape[d]!))) {
+    throw new NotCompiled(`cat along dynamic dim ${d} is not compiled; mark it static`);
+  }
   return pointwise(ids, 'cat', meta, parts, (idx, read) => {
     let start = 0;
     const pieces = parts.map((p) => {
@@ -438,7 +443,6 @@ function randomRule(dist: 'uniform' | 'normal', meta: LowerMeta, ids: IdSource):
   };
 }
 
-/** Lowers one primitive call. */
 /** Lowers one call; an op the compiler cannot lower becomes an extern (its eager kernel, run between fused kernels). */
 export function lower(op: OpName, inputs: readonly LowerInput[], attrs: unknown, meta: TensorMeta, ids: IdSource): IRNode {
   const lowered = { shape: meta.shape.map((n) => ids.size(n)), dtype: meta.dtype, device: meta.device };

@@ -74,6 +74,14 @@ const CASES: Case[] = [
         .add(x.reshape([4, 4]).sum(1)),
     inputs: [SPECIAL],
   },
+  {
+    name: 'argmax and argmin over rows: the first NaN, else the first extreme',
+    fn: (x) => {
+      const rows = x.reshape([4, 4]);
+      return rows.argmax(1).add(rows.argmin(1).mul(10)).cast('float32');
+    },
+    inputs: [[-Infinity, -Infinity, -Infinity, -Infinity, 1, NaN, 2, NaN, 3, 1, 3, 1, -0, 0, 0, -0]],
+  },
   ...CONSTANTS.flatMap((c) => [
     { name: `x + ${c}`, fn: (x: Tensor) => x.add(c), inputs: [SPECIAL] },
     { name: `x * ${c}`, fn: (x: Tensor) => x.mul(c).sub(1), inputs: [SPECIAL] },

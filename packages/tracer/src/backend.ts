@@ -6,29 +6,55 @@
  *
  * Dynamic sizes: a `TracedGraph` says which placeholder dims are dynamic
  * (`dynamicDims`). A backend function with `dynamic = true` promises that
- * what it returns runs the graph at any size of those dims (the tracer has
- * checked that the graph's ops and attributes do not depend on them); such
+ * what it returns runs the graph at any size of those dims, evaluating the
+ * attributes and scalars a call node marks `symbolic` (sizes computed from
+ * the dynamic ones: `attrsAt`, `argsAt`) at the sizes it runs with; such
  * a backend is asked once per graph. Any other backend is asked once per
  * concrete shape, lazily. The inductor takes the dynamic dims and reads
  * their sizes at run time, so one compile serves every size.
  */
 
-import type { DynamicDims, Tensor } from '@kiln/eager';
+import type { DynamicDims, InputDim, Tensor } from '@kiln/eager';
 import { Graph, KilnError, runGraph, withMode } from '@kiln/eager';
 import { log } from '@kiln/gpu-runtime';
-import { compileGraph, NotCompiled } from '@kiln/inductor';
+import { compileGraph, formatStages, NotCompiled } from '@kiln/inductor';
 
 /** A captured graph and which placeholder dims are dynamic (by placeholder position). */
 export class TracedGraph extends Graph {
   /** Placeholder index (position in `placeholders`) -> its dynamic dims. Absent: all sizes static. */
   readonly dynamicDims = new Map<number, readonly number[]>();
+  /** Placeholders that stand for a dynamic JS number (their size is its value). */
+  readonly numberInputs = new Set<number>();
 
+  /** Each dynamic size's symbol and what it stands for: `s0 = x.shape[1] (7 here)` (one symbol per distinct size, as the inductor names them). */
+  symbols(): string[] {
+    return this.symbolTable().meaning;
+  }
+
+  /** The listing with dynamic sizes as symbols and what each stands for. */
   override toString(): string {
-    const text = super.toString();
-    if (this.dynamicDims.size === 0) return text;
+    if (this.dynamicDims.size === 0) return super.toString();
+    const { name, meaning } = this.symbolTable();
+    return `${super.toString(name)}\n  # dynamic sizes: ${meaning.join(', ')}`;
+  }
+
+  private symbolTable(): { name: (d: InputDim) => string; meaning: string[] } {
     const names = this.placeholders;
-    const dyn = [...this.dynamicDims].map(([i, dims]) => `${names[i]!.name}: dims ${dims.join(', ')}`).join('; ');
-    return `${text}\n  # dynamic sizes: ${dyn}`;
+    const symbolOf = new Map<number, string>();
+    const meaning: string[] = [];
+    for (const [i, dims] of this.dynamicDims) {
+      for (const d of dims) {
+        const size = names[i]!.shape[d]!;
+        if (!symbolOf.has(size)) {
+          symbolOf.set(size, `s${symbolOf.size}`);
+          // A JS number enters as an empty input whose size is the number.
+          const what = this.numberInputs.has(i) ? names[i]!.name : `${names[i]!.name}.shape[${d}]`;
+          meaning.push(`${symbolOf.get(size)} = ${what} (${size} here)`);
+        }
+      }
+    }
+    const name = (d: InputDim) => symbolOf.get(names[d.input]!.shape[d.dim]!) ?? `${names[d.input]!.name}.shape[${d.dim}]`;
+    return { name, meaning };
   }
 }
 
@@ -57,7 +83,7 @@ export interface ResolvedBackend {
   compile(
     graph: TracedGraph,
     exampleInputs: readonly Tensor[],
-  ): { run: CompiledFn; kernels: readonly KernelInfo[]; note?: string; decisions?: readonly string[] };
+  ): { run: CompiledFn; kernels: readonly KernelInfo[]; note?: string; decisions?: readonly string[]; stages?: string };
 }
 
 /** The dynamic dims of a graph the tracer captured, in the form `runGraph` and the inductor take (a plain Graph has none). */
@@ -126,6 +152,7 @@ function inductor(): ResolvedBackend {
             graphNodes: k.graphNodes,
           })),
           decisions: compiled.schedule.decisions,
+          ...(compiled.stages ? { stages: formatStages(compiled.stages, compiled.device) } : {}),
         };
       } catch (error) {
         // A graph the inductor does not compile (it says so with NotCompiled) still runs, op by op; anything else is a bug and surfaces.

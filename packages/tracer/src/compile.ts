@@ -24,21 +24,24 @@ import { graphChange } from './cache/graph-change';
 import { planReplay } from './cache/replay';
 import type { CompileStats, Recompile } from './cache/stats';
 import { freshStats, recompileOf } from './cache/stats';
+import { BreakLog } from './capture/breaks';
 import { activeRecorder, isAsyncFunction, runUnder } from './capture/context';
 import { GraphCache } from './capture/graph-cache';
 import type { RecorderHost, SegmentRun } from './capture/recorder';
 import { Recorder } from './capture/recorder';
-import type { LeafInfo, SegmentPlan } from './capture/segment';
-import type { ClosurePlan, ClosureRecord } from './guards/closure';
+import type { IntegerInput, LeafInfo, SegmentPlan } from './capture/segment';
+import type { ClosureRecord } from './guards/closure';
 import { Closure } from './guards/closure';
-import type { GuardFailure, InputSpec, Roots } from './guards/guards';
-import { inputSpec } from './guards/guards';
+import type { CodePlan } from './guards/code';
+import { planCode } from './guards/code';
+import type { DynamicPolicy, GuardFailure, InputSpec, Roots } from './guards/guards';
+import { inputSpec, isDynamicInt } from './guards/guards';
 import { isProxy, readData } from './guards/property-reads';
 import type { TraceRecord } from './report/explain';
 import { makeReport } from './report/explain';
 import type { ExplainReport } from './report/explain-report';
 import { writeReportFile } from './report/report-file';
-import type { SourceInfo } from './source/analysis';
+import type { ParamName, SourceInfo } from './source/analysis';
 import { analyzeFunction } from './source/analysis';
 
 export interface CompileOptions {
@@ -97,11 +100,20 @@ export class CompiledFunction {
   /** Compiled graphs by structure, shared by the entries (a recompile for a guard the graph does not depend on compiles nothing). */
   private graphs: GraphCache;
   private readonly marks = new Map<string, Set<number>>();
+  /** Paths of JS numbers whose value alone caused a recompile: dynamic from then on. */
+  private readonly numberMarks = new Set<string>();
+  private readonly policy: DynamicPolicy = {
+    dims: (path, t) => this.dynamicDims(path, t),
+    number: (path, v) => this.dynamic !== false && isDynamicInt(v) && this.numberMarks.has(path),
+  };
   private warned = false;
   private lastTrace: TraceRecord | null = null;
+  /** What each entry's first call ran (for the report). */
+  private readonly traces = new WeakMap<Entry, TraceRecord>();
+  private breakLog = new BreakLog();
   private readonly closure: Closure | null;
-  /** What each entry found in the closure it was traced with. */
-  private readonly closurePlans = new WeakMap<Entry, ClosurePlan>();
+  /** What each entry found of the code it traced: what it calls, the closure it reads (see ./guards/code). */
+  private readonly plans = new WeakMap<Entry, CodePlan>();
   stats: CompileStats = freshStats();
 
   constructor(
@@ -211,10 +223,11 @@ export class CompiledFunction {
 
   private miss(roots: Roots, thisArg: unknown, code: AnyFunction): unknown {
     let recompile: Recompile | null = null;
-    const last = this.entries.at(-1);
-    if (last) {
-      const failures = last.guards.failures(roots);
-      recompile = recompileOf(failures, this.stats.calls);
+    if (this.entries.length > 0) {
+      // Each entry's own failed guards: the newest entry's first failure is not why an older one missed.
+      const all = this.entries.map((e) => e.guards.failures(roots));
+      const failures = all.at(-1)!;
+      recompile = recompileOf(all, this.stats.calls);
       if (this.entries.length >= this.limit) {
         this.stats.eagerCalls++;
         if (!this.warned) {
@@ -230,25 +243,43 @@ export class CompiledFunction {
       log('recompiles', `${this.name}: recompiling (entry ${this.entries.length + 1} of at most ${this.limit}): ${recompile.reason}`);
       if (this.dynamic === undefined) this.markDynamic(failures);
     }
-    const closure = this.closure?.plan(roots, code);
-    const spec = inputSpec(
-      roots,
-      analyzeFunction(code).params,
-      this.module !== null,
-      (path, t) => this.dynamicDims(path, t),
-      closure && ((w) => closure.guard(w)),
-    );
+    const params = this.params(code);
+    const self = this.module && { value: this.module, path: 'model', get: (r: Roots) => r.self };
+    const plan = planCode(code, roots, self, params, this.closure);
+    const spec = inputSpec(roots, params, this.module !== null, this.policy, (w) => plan.guard(w));
     const entry = new Entry(spec, this.graphs);
-    if (closure) this.closurePlans.set(entry, closure);
+    this.plans.set(entry, plan);
     return this.trace(entry, roots, thisArg, code, 'new', recompile);
   }
 
-  /** After a miss whose only failed guards are sizes, those dims become dynamic (sizes 0 and 1 stay specialized). */
+  /** The parameters of `code`, by the names they have in the source (see ClosureRecord.renamed): the paths of the arguments. */
+  private params(code: AnyFunction): readonly ParamName[] {
+    const params = analyzeFunction(code).params;
+    const closure = this.closure;
+    if (!closure) return params;
+    return params.map((p) => (p.name === null ? p : { ...p, name: closure.sourceName(p.name) }));
+  }
+
+  /**
+   * After a miss whose only failed guards are sizes and integer values,
+   * those dims and numbers become dynamic (sizes and numbers 0 and 1 stay
+   * specialized).
+   */
   private markDynamic(failures: readonly GuardFailure[]): void {
-    if (failures.length === 0 || !failures.every((f) => f.guard.kind === 'size')) return;
+    const isInt = (text: string) => /^-?\d+$/.test(text);
+    const changedNumber = (f: GuardFailure) => f.guard.kind === 'value' && isInt(f.guard.expected) && isInt(f.actual);
+    if (failures.length === 0 || !failures.every((f) => f.guard.kind === 'size' || changedNumber(f))) return;
     for (const f of failures) {
       const size = Number(f.actual);
-      if (!(size >= 2) || f.guard.dim === undefined) continue;
+      if (!(size >= 2)) continue;
+      if (changedNumber(f)) {
+        if (!this.numberMarks.has(f.guard.path)) {
+          this.numberMarks.add(f.guard.path);
+          log('recompiles', `${this.name}: ${f.guard.path} is now dynamic (it changed from ${f.guard.expected} to ${size})`);
+        }
+        continue;
+      }
+      if (f.guard.dim === undefined) continue;
       let dims = this.marks.get(f.guard.path);
       if (!dims) this.marks.set(f.guard.path, (dims = new Set()));
       if (!dims.has(f.guard.dim)) {
@@ -269,7 +300,7 @@ export class CompiledFunction {
 
   /** Runs the JavaScript with a recorder; for a new entry, commits it once the call succeeds. */
   private trace(entry: Entry, roots: Roots, thisArg: unknown, code: AnyFunction, kind: TraceKind, recompile: Recompile | null): unknown {
-    const source = this.closurePlans.get(entry)?.source ?? analyzeFunction(code);
+    const source = this.plans.get(entry)?.source ?? analyzeFunction(code);
     const host = new CallHost(
       this.name,
       entry,
@@ -279,6 +310,7 @@ export class CompiledFunction {
       kind === 'new' || this.explaining,
       kind === 'rerun' ? this.limit : null,
       this.stats,
+      this.breakLog,
     );
     const rec = new Recorder(host);
     const isAsync = isAsyncFunction(code);
@@ -320,13 +352,20 @@ export class CompiledFunction {
       const result = rec.finish(value);
       this.stats.graphBreaks += rec.breaks.length;
       this.learnStructures(entry, rec.runs, host.change);
-      if (kind === 'new') this.commit(entry, rec, roots, analyzeFunction(code), value, recompile);
+      if (kind === 'new') this.commit(entry, rec, roots, code, value, recompile);
       else if (kind === 'size') {
         const plan = planReplay(rec, entry.spec, roots, value);
         entry.plans.set(entry.guards.sizesKey(roots), typeof plan === 'string' ? null : plan);
       }
-      if (kind === 'new' || this.explaining)
-        this.lastTrace = { name: rec.name, breaks: [...rec.breaks], runs: [...rec.runs], memoryWrites: rec.memoryWrites, entry };
+      if (kind === 'new' || this.explaining) {
+        this.lastTrace = {
+          breaks: [...rec.breaks],
+          segments: rec.runs.map((r) => r.segment),
+          writes: rec.runs.map((r) => r.writes ?? []),
+          entry,
+        };
+        if (kind === 'new') this.traces.set(entry, this.lastTrace);
+      }
       if (kind === 'new') writeReportFile(this, () => this.explain(), this.stats);
       return result;
     } finally {
@@ -351,10 +390,10 @@ export class CompiledFunction {
     }
   }
 
-  private commit(entry: Entry, rec: Recorder, roots: Roots, source: SourceInfo, value: unknown, recompile: Recompile | null): void {
+  private commit(entry: Entry, rec: Recorder, roots: Roots, code: AnyFunction, value: unknown, recompile: Recompile | null): void {
     // Two async calls traced at once may both have missed: keep the first entry.
     if (this.entries.some((e) => e.guards.check(roots))) return;
-    const reasons = this.rerunReasons(entry.spec, source, this.closurePlans.get(entry));
+    const reasons = this.rerunReasons(entry.spec, this.plans.get(entry)!);
     if (reasons.length === 0) {
       const plan = planReplay(rec, entry.spec, roots, value);
       if (typeof plan === 'string') reasons.push(plan);
@@ -364,9 +403,9 @@ export class CompiledFunction {
       }
     }
     entry.modeReasons.push(...reasons);
-    if (entry.mode === 're-run' && this.closurePlans.has(entry)) {
-      // It reads its closure afresh on every call: guarding the closure would only cause recompiles.
-      entry.spec = inputSpec(roots, source.params, this.module !== null, (path, t) => this.dynamicDims(path, t));
+    if (entry.mode === 're-run') {
+      // It runs its code and reads its closure afresh on every call: guarding them would only cause recompiles.
+      entry.spec = inputSpec(roots, this.params(code), this.module !== null, this.policy);
     }
     this.entries.push(entry);
     this.stats.entries = this.entries.length;
@@ -392,11 +431,13 @@ export class CompiledFunction {
     const what = `graph ${change.index + 1}: ${c.subject} was ${c.was}, now ${c.now}`;
     if (change.admitted) {
       entry.variants++;
+      const guard = `graph ${change.index + 1}: ${c.subject}`;
       this.stats.recompiles.push({
         reason: `the graph changed while re-running the JavaScript (${what})`,
-        guard: `graph ${change.index + 1}: ${c.subject}`,
+        guard,
         expected: c.was,
         actual: c.now,
+        entries: [{ entry: this.entries.indexOf(entry) + 1, guard, expected: c.was, actual: c.now }],
         call: change.call,
       });
       log('recompiles', `${this.name}: recompiling (graph variant ${entry.variants} of at most ${this.limit}): ${what}`);
@@ -414,15 +455,13 @@ export class CompiledFunction {
     log('recompiles', text);
   }
 
-  /** Why cache hits of an entry must run the JavaScript (from the source and the inputs). */
-  private rerunReasons(spec: InputSpec, source: SourceInfo, closure?: ClosurePlan): string[] {
-    const src = closure?.source ?? source;
+  /** Why cache hits of an entry must run the JavaScript (from the code it traced and the inputs). */
+  private rerunReasons(spec: InputSpec, plan: CodePlan): string[] {
+    const src = plan.source;
     const reasons: string[] = [];
     if (src.opaque !== null) reasons.push(`the source cannot be analyzed: ${src.opaque}`);
     else {
-      if (closure) reasons.push(...closure.reasons);
-      else if (src.freeVariables.length > 0)
-        reasons.push(`free variables (not guarded without the load-time transform): ${src.freeVariables.join(', ')}`);
+      reasons.push(...plan.reasons);
       for (const s of src.sideEffects) reasons.push(`side effect at line ${s.line}: ${s.description}`);
       if (src.usesThis && !this.module) reasons.push('it uses `this`');
       if (src.isGenerator) reasons.push('it is a generator');
@@ -432,17 +471,31 @@ export class CompiledFunction {
   }
 
   explain(): ExplainReport {
-    const closure = this.lastTrace && this.closurePlans.get(this.lastTrace.entry);
-    const replayReason =
-      closure &&
-      `closures guarded by the load-time transform (${closure.guarded.join(', ') || 'none read'}); ` +
-        'no graph break and no side effect: a cache hit runs the graph without the JavaScript';
+    const entries = this.entries.flatMap((e) => {
+      const t = this.traces.get(e);
+      return t ? [t] : [];
+    });
     return makeReport(
       this.name,
       this.lastTrace,
+      entries,
       this.stats.recompiles.map((r) => `call ${r.call}: ${r.reason}`),
-      replayReason || undefined,
+      (e) => this.modeReason(e),
     );
+  }
+
+  /** Why `entry` replays, re-runs, or runs eagerly. */
+  private modeReason(entry: Entry): string {
+    if (entry.mode !== 'replay') return entry.modeReasons.join('; ');
+    const plan = this.plans.get(entry);
+    const methods = plan && plan.methods.length > 0 ? `; methods analyzed: ${plan.methods.join(', ')}` : '';
+    if (plan?.guarded) {
+      return (
+        `closures guarded by the load-time transform (${plan.guarded.join(', ') || 'none read'})${methods}; ` +
+        'no graph break and no side effect: a cache hit runs the graph without the JavaScript'
+      );
+    }
+    return `no graph break, no side effect and no free variable${methods}: a cache hit runs the graph without the JavaScript`;
   }
 
   reset(): void {
@@ -451,6 +504,7 @@ export class CompiledFunction {
     this.marks.clear();
     this.warned = false;
     this.lastTrace = null;
+    this.breakLog = new BreakLog();
     this.stats = freshStats();
   }
 }
@@ -486,6 +540,7 @@ class CallHost implements RecorderHost {
     /** For a re-running call: cacheSizeLimit, the graph variants its entry may compile. */
     private readonly limit: number | null,
     stats: CompileStats,
+    readonly breakLog: BreakLog,
   ) {
     this.graphs = entry.graphs;
     this.escapes = source.mayEscape;
@@ -503,6 +558,14 @@ class CallHost implements RecorderHost {
       call: this.call,
     };
     return this.change.admitted;
+  }
+
+  integers(): readonly IntegerInput[] {
+    const spec = this.entry.spec;
+    return [
+      ...spec.numberLeaves.map((n) => ({ name: n.path, value: n.get(this.roots) as number, dynamic: true })),
+      ...spec.integerLeaves.map((n) => ({ name: n.path, value: n.get(this.roots) as number, dynamic: false })),
+    ];
   }
 
   leafInfo(t: Tensor): LeafInfo | undefined {

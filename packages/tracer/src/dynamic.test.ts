@@ -29,7 +29,7 @@ describe('dynamic shapes', () => {
     const g = cnt.graphs[1] as TracedGraph;
     expect(g).toBeInstanceOf(TracedGraph);
     expect([...g.dynamicDims]).toEqual([[0, [0]]]);
-    expect(g.toString()).toContain('# dynamic sizes: x: dims 0');
+    expect(g.toString()).toContain('# dynamic sizes: s0 = x.shape[0] (3 here)');
   });
 
   it('dynamic: false compiles every size', async () => {
@@ -38,8 +38,14 @@ describe('dynamic shapes', () => {
   });
 
   it('dynamic: true compiles once', async () => {
-    const { entries, frames, recompiles } = await sweep({ dynamic: true });
+    const { entries, frames, recompiles } = await sweep({ dynamic: true }, [2, 3, 5, 6, 7]);
     expect([entries, frames, recompiles.length]).toEqual([1, 1, 0]);
+  });
+
+  it('a dynamic size equal to another dynamic size has a graph of its own (duck sizing: they share a symbol there)', async () => {
+    const { frames, cnt } = await sweep({ dynamic: true }, [2, 4, 5, 4]);
+    expect(frames).toBe(2);
+    expect(cnt.graphs[1]!.toString()).toContain('# dynamic sizes: s0 = x.shape[0] (4 here)');
   });
 
   it('keeps sizes 0 and 1 specialized', async () => {
@@ -47,7 +53,8 @@ describe('dynamic shapes', () => {
     expect(fast.stats.entries).toBe(3);
     expect(fast.stats.recompiles.map((r) => r.reason)).toEqual([
       'x.shape[0] >= 2 (dynamic) failed: expected >= 2, got 1',
-      'x.shape[0] == 1 failed: expected 1, got 0', // the reason names the newest entry's failed guard
+      // each entry's own failed guard
+      'entry 1: x.shape[0] >= 2 (dynamic) failed: expected >= 2, got 0; entry 2: x.shape[0] == 1 failed: expected 1, got 0',
     ]);
   });
 
@@ -62,20 +69,24 @@ describe('dynamic shapes', () => {
     expect(fast.stats.entries).toBe(3);
   });
 
-  it('stays correct when a size flows into an op attribute (the graph is traced again for that size)', async () => {
+  it('a size flows into op attributes symbolically: reshape(n * 2), slice(0, 0, n - 1) reuse one graph once an earlier size shows the relation', async () => {
     const f = (x: Tensor) =>
       x
         .reshape([x.shape[0]! * 2, -1])
         .slice(0, 0, x.shape[0]! - 1)
         .mul(2);
-    const cnt = new CompileCounter();
-    const fast = compile(f, { backend: cnt, dynamic: true });
-    for (const n of [2, 3, 4, 5]) {
-      const x = randn([n, 6]);
-      expect(await values(fast(x))).toEqual(await values(f(x)));
+    for (const dynamic of [true, undefined]) {
+      const cnt = new CompileCounter();
+      const fast = compile(f, { backend: cnt, dynamic });
+      for (const n of [2, 3, 4, 5, 7, 9]) {
+        const x = randn([n, 6]);
+        expect(await values(fast(x))).toEqual(await values(f(x)));
+      }
+      // The first call has no earlier size: n - 1 is a constant there, and symbolic from the second size on.
+      expect(cnt.frameCount).toBe(2);
+      expect(cnt.graphs.at(-1)!.toString()).toContain('reshape(%x, shape=[2*s0, -1])');
+      expect(cnt.graphs.at(-1)!.toString()).toContain('end=s0 - 1');
     }
-    expect(fast.stats.entries).toBe(1);
-    expect(cnt.frameCount).toBe(4); // the attributes differ per size: one graph each
   });
 
   it('re-uses a dynamic entry in re-run mode too', async () => {

@@ -7,12 +7,12 @@
 
 export type { Backend, BackendOption, CompiledFn, KernelInfo } from './backend';
 export { CompileCounter, TracedGraph } from './backend';
-export type { CompileStats, Recompile } from './cache/stats';
+export type { CompileStats, EntryFailure, Recompile } from './cache/stats';
 export { disable } from './capture/disable';
 export type { AnyFunction, Compiled, CompiledExtras, CompileOptions, Module } from './compile';
 export { compile, explain } from './compile';
 export type { ClosureRecord } from './guards/closure';
-export type { BreakReason, ExplainGraph, ExplainReport } from './report/explain-report';
+export type { BreakReason, ExplainEntry, ExplainGraph, ExplainReport } from './report/explain-report';
 export type { ExplainNode } from './report/graph-nodes';
 export { reportToHTML } from './report/report-html';
 export type { ParamName, SideEffect, SideEffectKind, SourceInfo, SourceSite } from './source/analysis';

@@ -24,6 +24,8 @@ export interface KilnPluginOptions {
 /** The part of a Rollup/Vite plugin context the plugin uses. */
 export interface PluginContextLike {
   warn?(message: string): void;
+  /** The map of the steps before this one: messages then name the lines of the original source. */
+  getCombinedSourcemap?(): SourceMapJSON;
 }
 
 export interface KilnPlugin {
@@ -48,7 +50,8 @@ export function kilnPlugin(options: KilnPluginOptions = {}): KilnPlugin {
       if (options.include ? !matches(options.include, id) : !SCRIPT.test(file)) return null;
       if (options.exclude && matches(options.exclude, id)) return null;
       try {
-        const out = transformKiln(code, file, { sourceMap: 'separate' });
+        const inputMap = this && typeof this.getCombinedSourcemap === 'function' ? this.getCombinedSourcemap() : null;
+        const out = transformKiln(code, file, { sourceMap: 'separate', inputMap });
         return out ? { code: out.code, map: out.map! } : null;
       } catch (e) {
         const message = `load-time transform skipped ${file}: ${e instanceof Error ? e.message : String(e)}`;

@@ -6,12 +6,13 @@
 
 import type { Operand, TensorRef } from '../backend';
 import { isTensorRef } from '../backend';
+import { jsKernel } from '../kernels/js-kernels';
+import { hostDataOf } from '../kernels/storage';
 import type { ElementwiseOp, ElementwiseTypes } from '../ops/elementwise';
 import { ELEMENTWISE, helpersFor, jsConvert } from '../ops/elementwise';
 import { coalesce, numelOf } from '../view';
 import type { Walker } from './loops';
-import { compiled, locals, loopNest } from './loops';
-import { dataOf } from './storage';
+import { locals, loopNest } from './loops';
 
 type ElementwiseKernel = (
   shape: readonly number[],
@@ -59,13 +60,13 @@ export function elementwise(op: ElementwiseOp, inputs: readonly Operand[], out: 
   const dims = coalesce(shape, [out.view.strides, ...tensors.map((t) => t.view.strides)]);
   const rank = dims.shape.length;
   const kinds = inputs.map((o) => (isTensorRef(o) ? o.storage.dtype : `#${o.dtype}`)).join(',');
-  const key = `${op}|${kinds}|${types.compute.join(',')}|${types.result}|${out.storage.dtype}|${rank}`;
-  const kernel = compiled<ElementwiseKernel>(key, () => source(op, inputs, out, types, rank));
+  const key = `elementwise|${op}|${kinds}|${types.compute.join(',')}|${types.result}|${out.storage.dtype}|${rank}`;
+  const kernel = jsKernel<ElementwiseKernel>(key, () => source(op, inputs, out, types, rank));
   let t = 0;
   const args = inputs.flatMap((o) => {
     if (!isTensorRef(o)) return [o.value];
     const strides = dims.strides[++t];
-    return [dataOf(o), o.view.offset, strides];
+    return [hostDataOf(o.storage), o.view.offset, strides];
   });
-  kernel(dims.shape, dataOf(out), out.view.offset, dims.strides[0], ...args);
+  kernel(dims.shape, hostDataOf(out.storage), out.view.offset, dims.strides[0], ...args);
 }

@@ -1,7 +1,7 @@
 import { assertSite, indexError } from '@kiln/gpu-runtime';
 import type { TensorRef } from '../backend';
+import { hostDataOf } from '../kernels/storage';
 import { numelOf } from '../view';
-import { dataOf } from './storage';
 
 /**
  * out[i...] = input[i... with i[dim] = index[i...]], walking the output's
@@ -12,7 +12,7 @@ export function gather(input: TensorRef, index: TensorRef, out: TensorRef, dim: 
   const shape = out.view.shape;
   const n = numelOf(shape);
   const rank = shape.length;
-  const [X, I, O] = [dataOf(input), dataOf(index), dataOf(out)];
+  const [X, I, O] = [hostDataOf(input.storage), hostDataOf(index.storage), hostDataOf(out.storage)];
   const xs = input.view.strides;
   const is = index.view.strides;
   const size = input.view.shape[dim] ?? 1;

@@ -8,6 +8,7 @@ import type { DeviceBackend, Storage, TensorRef } from '../backend';
 import { registerBackend } from '../backend';
 import type { DType, TypedArray } from '../dtype';
 import { allocArray, dtypeOfArray } from '../dtype';
+import { type HostStorage, hostDataOf } from '../kernels/storage';
 import { elementwiseTypes } from '../ops/elementwise';
 import { philoxFill } from '../random';
 import { contiguousView, isContiguous, numelOf } from '../view';
@@ -15,17 +16,15 @@ import { elementwise } from './elementwise';
 import { gather } from './gather';
 import { matmul } from './matmul';
 import { reduce } from './reduce';
-import type { CpuStorage } from './storage';
-import { dataOf } from './storage';
 
-function wrap(data: TypedArray): CpuStorage {
+function wrap(data: TypedArray): HostStorage {
   return { device: 'cpu', dtype: dtypeOfArray(data), numel: data.length, bytes: data.byteLength, refs: 0, version: 0, data };
 }
 
 function readSync(src: TensorRef): TypedArray {
   const v = src.view;
   const n = numelOf(v.shape);
-  const data = dataOf(src);
+  const data = hostDataOf(src.storage);
   if (isContiguous(v)) return data.slice(v.offset, v.offset + n);
   const out = wrap(allocArray(src.storage.dtype, n));
   const dtype = src.storage.dtype;
@@ -45,13 +44,13 @@ export const cpuBackend: DeviceBackend = {
   matmul,
   gather,
   arange(out, start, step) {
-    const O = dataOf(out);
+    const O = hostDataOf(out.storage);
     const o = out.view.offset;
     for (let i = 0; i < out.view.shape[0]!; i++) O[o + i] = start + i * step;
   },
   random(out, dist, seed, offset) {
     const o = out.view.offset;
-    philoxFill((dataOf(out) as Float32Array).subarray(o, o + numelOf(out.view.shape)), dist, seed, offset);
+    philoxFill((hostDataOf(out.storage) as Float32Array).subarray(o, o + numelOf(out.view.shape)), dist, seed, offset);
   },
 };
 

@@ -4,8 +4,6 @@
  * that starts at an expression and moves by a per-dim stride, so a kernel
  * reads any view (transposed, broadcast, sliced) with additions only.
  */
-import { LruCache } from '@kiln/gpu-runtime';
-
 export interface Walker {
   /** Name prefix of the offset variables. */
   readonly ptr: string;
@@ -44,15 +42,4 @@ export function loopNest(
 export function locals(prefix: string, array: string, rank: number, from = 0): string {
   if (rank === 0) return '';
   return `const ${Array.from({ length: rank }, (_, d) => `${prefix}${d} = ${array}[${from + d}]`).join(', ')};`;
-}
-
-type Kernel = (...args: never[]) => void;
-
-/** Kernels kept (keys name op, dtypes and rank, not sizes: a program meets few; the bound is for the rest). */
-const KERNEL_LIMIT = 256;
-const cache = new LruCache<string, Kernel>(KERNEL_LIMIT);
-
-/** Compiles `source` (a function body returning the kernel) once per key. */
-export function compiled<F extends Kernel>(key: string, source: () => string): F {
-  return cache.getOrSet(key, () => new Function(`"use strict";\n${source()}`)() as Kernel) as F;
 }

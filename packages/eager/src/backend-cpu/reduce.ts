@@ -1,16 +1,18 @@
 /**
- * The cpu reduction kernel, generated from the op's template
- * (../ops/reductions): an outer loop nest over the kept dims (output and
- * input walked together) around an inner nest over the reduced dims.
+ * The cpu reduction kernel: the reduction's statements (../kernels) in an
+ * outer loop nest over the kept dims (output and input walked together)
+ * around an inner nest over the reduced dims.
  */
 import type { TensorRef } from '../backend';
 import type { DType } from '../dtype';
+import { jsKernel } from '../kernels/js-kernels';
+import { reductionStatements } from '../kernels/rows';
+import { hostDataOf } from '../kernels/storage';
 import { jsConvert } from '../ops/elementwise';
 import type { ReduceOp } from '../ops/reductions';
 import { REDUCTIONS } from '../ops/reductions';
 import { coalesce, numelOf } from '../view';
-import { compiled, locals, loopNest } from './loops';
-import { dataOf } from './storage';
+import { locals, loopNest } from './loops';
 
 type ReduceKernel = (
   sizes: readonly number[],
@@ -23,15 +25,17 @@ type ReduceKernel = (
 ) => void;
 
 function source(op: ReduceOp, inDtype: DType, outDtype: DType, kept: number, reduced: number): string {
-  const spec = REDUCTIONS[op];
-  const dt = spec.math(inDtype);
-  const load = (ptr: string) => jsConvert(`A[${ptr}]`, inDtype, dt);
-  const step =
-    spec.mode === 'accumulate'
-      ? `acc = ${spec.js.step('acc', 'x', dt)};`
-      : `if (${spec.js.step('acc', 'x', dt)}) { acc = x;${spec.index ? ' best = pos;' : ''} }${spec.index ? ' pos++;' : ''}`;
+  const dt = REDUCTIONS[op].math(inDtype);
+  // The reduced dims are a loop nest, so the position in the row is counted.
+  const c = reductionStatements('js', op, dt, outDtype, { pos: 'pos' });
   const inner = (start: string) =>
-    loopNest(reduced, 'r', 'j', [{ ptr: 'pr', start, stride: 'sr' }], (at) => `const x = ${load(at(0))};\n${step}`);
+    loopNest(
+      reduced,
+      'r',
+      'j',
+      [{ ptr: 'pr', start, stride: 'sr' }],
+      (at) => `const x = ${jsConvert(`A[${at(0)}]`, inDtype, dt)};\n${c.update('x')}${c.tracked ? ' pos++;' : ''}`,
+    );
   const outer = loopNest(
     kept,
     'n',
@@ -41,9 +45,9 @@ function source(op: ReduceOp, inDtype: DType, outDtype: DType, kept: number, red
       { ptr: 'pa', start: 'ao', stride: 'sa' },
     ],
     (at) => `
-let acc = ${spec.js.init(dt)};${spec.index ? ' let best = 0, pos = 0;' : ''}
+${c.declare}${c.tracked ? ' let pos = 0;' : ''}
 ${inner(at(1))}
-O[${at(0)}] = ${spec.index ? 'best' : jsConvert('acc', dt, outDtype)};`,
+O[${at(0)}] = ${c.result};`,
   );
   return `return function ${op}(sizes, O, oo, os, A, ao, as) {
 ${locals('n', 'sizes', kept)} ${locals('r', 'sizes', reduced, kept)}
@@ -63,9 +67,9 @@ export function reduce(op: ReduceOp, input: TensorRef, out: TensorRef, dims: rea
   );
   const inDtype = input.storage.dtype;
   const outDtype = out.storage.dtype;
-  const key = `${op}|${inDtype}|${outDtype}|${kept.shape.length}|${red.shape.length}`;
-  const kernel = compiled<ReduceKernel>(key, () => source(op, inDtype, outDtype, kept.shape.length, red.shape.length));
-  kernel([...kept.shape, ...red.shape], dataOf(out), out.view.offset, kept.strides[0], dataOf(input), v.offset, [
+  const key = `reduce|${op}|${inDtype}|${outDtype}|${kept.shape.length}|${red.shape.length}`;
+  const kernel = jsKernel<ReduceKernel>(key, () => source(op, inDtype, outDtype, kept.shape.length, red.shape.length));
+  kernel([...kept.shape, ...red.shape], hostDataOf(out.storage), out.view.offset, kept.strides[0], hostDataOf(input.storage), v.offset, [
     ...kept.strides[1],
     ...red.strides[0],
   ]);

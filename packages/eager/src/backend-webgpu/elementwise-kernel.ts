@@ -1,9 +1,10 @@
 import type { GpuRuntime } from '@kiln/gpu-runtime';
 import type { DType } from '../dtype';
+import { ELEMENT_THREADS, gridFor, kernelPrelude } from '../kernels/prelude';
 import { isContiguous, numelOf } from '../view';
 import { loadAs, OPAQUE_ZERO_INIT, STORAGE_TYPE, storeAs, type WgslDType } from '../wgsl';
 import { memoPipeline } from './pipeline-memo';
-import { gridFor, kernelPrelude, type StridedOperand } from './strided-operand';
+import type { StridedOperand } from './strided-operand';
 
 /** A JS number taking part as a broadcast constant; passed in the metadata, so its value is not in the shader. */
 export interface ScalarOperand {
@@ -30,8 +31,6 @@ export interface ElementwiseSpec {
   /** WGSL functions `expr` calls (e.g. erf), emitted once before the kernel. */
   helpers?: readonly string[];
 }
-
-const WORKGROUP = 256;
 
 type Access = 'vec4' | 'dense' | 'strided';
 
@@ -62,7 +61,7 @@ export function runElementwise(rt: GpuRuntime, spec: ElementwiseSpec): void {
   ].join('|');
   const pipeline = memoPipeline(rt, signature, spec.name, () => renderElementwise(spec, access));
   const bindings = [rt.uniform(new Uint32Array(infoWords(spec, access, n))), ...bufferBindings(spec)];
-  rt.dispatch(pipeline, bindings, [gridFor(vec4 ? n / 4 : n, WORKGROUP)], spec.name);
+  rt.dispatch(pipeline, bindings, [gridFor(vec4 ? n / 4 : n, ELEMENT_THREADS)], spec.name);
 }
 
 /** Metadata: n, the output shape (strided only), then per operand its scalar bits or its offset (and strides). */
@@ -146,11 +145,11 @@ export function renderElementwise(spec: ElementwiseSpec, access: Access): string
 ${kernelPrelude(word)}
 ${decls.join('\n')}
 ${(spec.helpers ?? []).join('\n')}
-@compute @workgroup_size(${WORKGROUP})
+@compute @workgroup_size(${ELEMENT_THREADS})
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   ${OPAQUE_ZERO_INIT}
   let count = ${count};
-  for (var i = gid.x; i < count; i += nwg.x * ${WORKGROUP}u) {
+  for (var i = gid.x; i < count; i += nwg.x * ${ELEMENT_THREADS}u) {
 ${[...(rank > 0 ? ['var rem = i;', ...unravel] : []), ...lines].map((l) => `    ${l}`).join('\n')}
   }
 }

@@ -1,12 +1,11 @@
 import type { GpuRuntime } from '@kiln/gpu-runtime';
+import { ELEMENT_THREADS, gridFor, kernelPrelude } from '../kernels/prelude';
 import { PHILOX_WGSL, splitU64 } from '../random';
 import { numelOf } from '../view';
 import { OPAQUE_ZERO_INIT, STORAGE_TYPE, storeAs } from '../wgsl';
-import { gridFor, kernelPrelude, type StridedOperand } from './strided-operand';
+import type { StridedOperand } from './strided-operand';
 
 /** Kernels that write a dense output from its index alone: arange and the random streams. */
-
-const WORKGROUP = 256;
 
 function runIndexFill(rt: GpuRuntime, name: string, out: StridedOperand, words: readonly number[], value: string, helpers = ''): void {
   const n = numelOf(out.shape);
@@ -15,16 +14,16 @@ function runIndexFill(rt: GpuRuntime, name: string, out: StridedOperand, words: 
 ${kernelPrelude(2 + words.length)}
 @group(0) @binding(1) var<storage, read_write> out: array<${STORAGE_TYPE[out.dtype]}>;
 ${helpers}
-@compute @workgroup_size(${WORKGROUP})
+@compute @workgroup_size(${ELEMENT_THREADS})
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   ${OPAQUE_ZERO_INIT}
-  for (var i = gid.x; i < info(0u); i += nwg.x * ${WORKGROUP}u) {
+  for (var i = gid.x; i < info(0u); i += nwg.x * ${ELEMENT_THREADS}u) {
     out[info(1u) + i] = ${value};
   }
 }
 `;
   const pipeline = rt.pipeline({ wgsl, label: name });
-  rt.dispatch(pipeline, [rt.uniform(new Uint32Array([n, out.offset, ...words])), out.buffer], [gridFor(n, WORKGROUP)], name);
+  rt.dispatch(pipeline, [rt.uniform(new Uint32Array([n, out.offset, ...words])), out.buffer], [gridFor(n, ELEMENT_THREADS)], name);
 }
 
 const f32Bits = (x: number) => new Uint32Array(new Float32Array([x]).buffer)[0]!;

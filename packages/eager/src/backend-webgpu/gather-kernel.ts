@@ -1,9 +1,8 @@
 import { assertSite, assertWgsl, type GpuRuntime } from '@kiln/gpu-runtime';
+import { ELEMENT_THREADS, gridFor, kernelPrelude } from '../kernels/prelude';
 import { numelOf } from '../view';
 import { OPAQUE_ZERO_INIT, STORAGE_TYPE } from '../wgsl';
-import { gridFor, kernelPrelude, type StridedOperand } from './strided-operand';
-
-const WORKGROUP = 256;
+import type { StridedOperand } from './strided-operand';
 
 /**
  * out[i...] = input[i... with i[dim] = index[i...]], reading input and index
@@ -26,7 +25,7 @@ export function runGather(
   const wgsl = renderGather(rank, dim, input.dtype, out.dtype, assertSite(op, dim));
   const pipeline = rt.pipeline({ wgsl, label: 'gather' });
   const bindings = [rt.uniform(new Uint32Array(words)), input.buffer, index.buffer, out.buffer, rt.assertBuffer];
-  rt.dispatch(pipeline, bindings, [gridFor(n, WORKGROUP)], 'gather');
+  rt.dispatch(pipeline, bindings, [gridFor(n, ELEMENT_THREADS)], 'gather');
 }
 
 function renderGather(rank: number, dim: number, inType: StridedOperand['dtype'], outType: StridedOperand['dtype'], site: number): string {
@@ -46,10 +45,10 @@ ${kernelPrelude(5 + 3 * rank)}
 @group(0) @binding(2) var<storage, read> index: array<i32>;
 @group(0) @binding(3) var<storage, read_write> out: array<${STORAGE_TYPE[outType]}>;
 ${assertWgsl(4)}
-@compute @workgroup_size(${WORKGROUP})
+@compute @workgroup_size(${ELEMENT_THREADS})
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   ${OPAQUE_ZERO_INIT}
-  for (var i = gid.x; i < info(0u); i += nwg.x * ${WORKGROUP}u) {
+  for (var i = gid.x; i < info(0u); i += nwg.x * ${ELEMENT_THREADS}u) {
     var rem = i;
     ${unravel.join('\n    ')}
     let v = index[${['info(3u)', ...ixTerms].join(' + ')}];

@@ -5,8 +5,9 @@
  * `initWebGpu()` acquires the device and registers the backend.
  */
 import { type GpuRuntime, getRuntime, hostMemory, KilnError, parseBudget } from '@kiln/gpu-runtime';
-import { type DeviceBackend, isTensorRef, registerBackend, type Storage, type TensorRef } from '../backend';
+import { type DeviceBackend, isTensorRef, registerBackend, type TensorRef } from '../backend';
 import { allocArray, type DType, dtypeOfArray, type TypedArray } from '../dtype';
+import { type GpuStorage, gpuBufferOf } from '../kernels/storage';
 import { ELEMENTWISE, elementwiseTypes, helpersFor } from '../ops/elementwise';
 import { contiguousView, isContiguous, numelOf, permute } from '../view';
 import { type ElementwiseInput, runElementwise } from './elementwise-kernel';
@@ -16,15 +17,10 @@ import { runMatmul } from './matmul-kernel';
 import { runReduction } from './reduce-kernel';
 import type { StridedOperand } from './strided-operand';
 
-/** A webgpu storage: a pooled buffer of at least `numel` 4-byte elements. */
-export interface GpuStorage extends Storage {
-  readonly buffer: GPUBuffer;
-}
-
 const ELEMENT_BYTES = 4; // f32, i32, and bool as u32
 
 function operand(ref: TensorRef): StridedOperand {
-  return { buffer: (ref.storage as GpuStorage).buffer, dtype: ref.storage.dtype, ...ref.view };
+  return { buffer: gpuBufferOf(ref.storage), dtype: ref.storage.dtype, ...ref.view };
 }
 
 export function webGpuBackend(rt: GpuRuntime): DeviceBackend {
@@ -48,7 +44,7 @@ export function webGpuBackend(rt: GpuRuntime): DeviceBackend {
       const words = dtype === 'bool' ? Uint32Array.from(data) : data;
       return wrap(dtype, data.length, rt.upload(words));
     },
-    free: (storage) => rt.release((storage as GpuStorage).buffer),
+    free: (storage) => rt.release(gpuBufferOf(storage)),
     async read(src) {
       const n = numelOf(src.view.shape);
       const dtype = src.storage.dtype;
@@ -60,7 +56,7 @@ export function webGpuBackend(rt: GpuRuntime): DeviceBackend {
         backend.elementwise('cast', [src], ref, elementwiseTypes('cast', [dtype], dtype));
       }
       try {
-        const bytes = await rt.read((ref.storage as GpuStorage).buffer, ref.view.offset * ELEMENT_BYTES, n * ELEMENT_BYTES);
+        const bytes = await rt.read(gpuBufferOf(ref.storage), ref.view.offset * ELEMENT_BYTES, n * ELEMENT_BYTES);
         if (dtype === 'float32') return new Float32Array(bytes);
         if (dtype === 'int32') return new Int32Array(bytes);
         const out = allocArray('bool', n);

@@ -1,6 +1,7 @@
 import { probeWebGpu } from '@kiln/gpu-runtime';
 import { describe, expect, it } from 'vitest';
-import { type MatmulTile, runMatmul } from './matmul-kernel';
+import type { MatmulTile } from '../kernels/matmul-wgsl';
+import { runMatmul } from './matmul-kernel';
 
 const gpu = await probeWebGpu();
 

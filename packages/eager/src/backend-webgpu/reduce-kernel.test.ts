@@ -1,7 +1,8 @@
 import { probeWebGpu } from '@kiln/gpu-runtime';
 import { describe, expect, it } from 'vitest';
+import type { RowStrategy } from '../kernels/rows';
 import type { ReduceOp } from '../ops/reductions';
-import { type ReduceStrategy, runReduction } from './reduce-kernel';
+import { runReduction } from './reduce-kernel';
 
 const gpu = await probeWebGpu();
 
@@ -23,7 +24,7 @@ const REFERENCE: Record<ReduceOp, (row: number[]) => number> = {
   all: (r) => Number(r.every((v) => v !== 0)),
 };
 
-const cases: [ReduceOp, ReduceStrategy, boolean][] = [];
+const cases: [ReduceOp, RowStrategy, boolean][] = [];
 for (const op of Object.keys(REFERENCE) as ReduceOp[])
   for (const strategy of ['thread', 'workgroup'] as const) for (const transposed of [false, true]) cases.push([op, strategy, transposed]);
 

@@ -1,8 +1,9 @@
 import { tensor } from '@kiln/eager';
+import { JS_KERNEL_LIMIT, jsKernels } from '@kiln/eager/kernels';
 import { describe, expect, it } from 'vitest';
 import { compileGraph } from '../compile';
 import { record } from '../testing/record';
-import { buildJs, JS_KERNEL_LIMIT, jsKernels } from './render-js';
+import { buildJs } from './render-js';
 
 describe('the JS kernel cache', () => {
   it('stays at its bound when filled past it, and an evicted kernel is built again and computes the same', async () => {

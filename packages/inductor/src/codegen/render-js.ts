@@ -8,12 +8,14 @@
  * metadata words ([syms..., params...], as on WGSL), the Philox function and
  * the thrower of failed index checks.
  */
-import { helpersFor, jsConvert, LruCache, REDUCTIONS } from '@kiln/eager';
+import { helpersFor, jsConvert } from '@kiln/eager';
+import { jsKernel, renderMatmulJs } from '@kiln/eager/kernels';
 import { type Index, type Size, size } from '../ir/expr';
 import { numelOf } from '../ir/size';
 import { ExprEmitter, inlineIndex, type Lang, scopeOf } from './emit-expr';
 import { type Kernel, type MatmulKernel, type PointwiseKernel, type RowKernel, wordsPerParam } from './kernel';
 import { externSource } from './render-wgsl';
+import { rowParts } from './row-parts';
 
 export type JsKernel = (
   ins: readonly ArrayLike<number>[],
@@ -90,19 +92,13 @@ ${indent([...bind, ...body], 2)}
 }
 
 /**
- * Built kernels kept for reuse by later compiles. A compiled graph holds
- * its own kernels, so the bound only limits sharing: a program whose
- * constants change on every call would otherwise keep every kernel it ever
- * built (a dropped one is built again from its source when asked for).
+ * Builds a kernel's JS source once through the shared kernel cache (jsKernel
+ * in @kiln/eager/kernels), keyed without the first line, the comment naming
+ * the kernel: identical kernels of identical layers share one function.
  */
-export const JS_KERNEL_LIMIT = 256;
-export const jsKernels = new LruCache<string, JsKernel>(JS_KERNEL_LIMIT);
-
-/** Compiles a kernel's JS source once per distinct text (while it is kept). */
 export function buildJs(source: string): JsKernel {
-  // Keyed without the first line, the comment naming the kernel: identical kernels of identical layers share one function.
   const code = source.startsWith('//') ? source.slice(source.indexOf('\n') + 1) : source;
-  return jsKernels.getOrSet(code, () => new Function(`"use strict";\n${code}`)() as JsKernel);
+  return jsKernel<JsKernel>(code, () => code);
 }
 
 function store(out: string, index: string, value: string): string {
@@ -124,74 +120,25 @@ function pointwise(k: PointwiseKernel, lang: Lang): string[] {
   ];
 }
 
-function reductionCode(r: RowKernel['reductions'][number], local: (r: RowKernel['reductions'][number]) => number) {
-  const spec = REDUCTIONS[r.op];
-  const t = r.dtype;
-  const a = `acc${local(r)}`;
-  const ix = `idx${local(r)}`;
-  // Only argmax/argmin track a position; plain max/min keep the value (-inf stays -inf, NaN wins by the step).
-  const tracked = spec.index;
-  return {
-    declare: `let ${a} = ${spec.js.init(t)};${tracked ? ` let ${ix} = -1;` : ''}`,
-    update: (v: string) =>
-      tracked
-        ? `if (${ix} < 0 || ${spec.js.step(a, v, t)}) { ${a} = ${v}; ${ix} = j; }`
-        : spec.mode === 'select'
-          ? `if (${spec.js.step(a, v, t)}) ${a} = ${v};`
-          : `${a} = ${spec.js.step(a, v, t)};`,
-    // Rounded to float32 when read, as eager stores the reduction's result before the next op reads it.
-    result: spec.index ? ix : r.out === 'float32' ? `Math.fround(${a})` : jsConvert(a, t, r.out),
-  };
-}
-
 function rows(k: RowKernel, lang: Lang): string[] {
-  // Names by position in the kernel, not node id: the same kernel in another layer is the same text.
-  const local = (r: RowKernel['reductions'][number]) => k.reductions.indexOf(r);
-  const codes = new Map(k.reductions.map((r) => [r.id, reductionCode(r, local)]));
-  const root = new ExprEmitter(
-    lang,
-    scopeOf(k, (id) => codes.get(id)!.result),
-  );
-  const inner = numelText(k.inner);
-  const parts: string[] = [];
-  for (const r of k.reductions) {
-    const code = codes.get(r.id)!;
-    const e = root.child(`r${local(r)}_`);
-    const v = e.value(r.body, r.dtype);
-    const side = r.sideStores.map((st) => store(`out${st.output}`, e.index(st.index), e.value(st.expr, k.outputs[st.output]!.dtype)));
-    parts.push(code.declare, `for (let j = 0; j < ${inner}; j++) {`, indent([...e.lines, ...side, code.update(v)], 2), '}');
-  }
-  const rowValues = k.rowStores.map((s) => root.value(s.expr, k.outputs[s.output]!.dtype));
-  parts.push(...root.lines.splice(0), ...k.rowStores.map((s, n) => store(`out${s.output}`, 'o', rowValues[n]!)));
-  if (k.elementStores.length > 0) {
-    const e = root.child('e_');
-    const values = k.elementStores.map((s) => e.value(s.expr, k.outputs[s.output]!.dtype));
-    const writes = k.elementStores.map((s, n) => store(`out${s.output}`, e.index(s.index), values[n]!));
-    parts.push(`for (let j = 0; j < ${inner}; j++) {`, indent([...e.lines, ...writes], 2), '}');
-  }
+  const p = rowParts(k, lang, (output, index, value) => store(`out${output}`, index, value));
+  const overRow = (lines: readonly string[]) => [`for (let j = 0; j < ${numelText(k.inner)}; j++) {`, indent(lines, 2), '}'];
+  const parts = [
+    ...p.reductions.flatMap((r) => [r.code.declare, ...overRow([...r.lines, r.code.update(r.value)])]),
+    ...p.rowLines,
+    ...p.rowStores,
+    ...(p.elementLines.length > 0 ? overRow(p.elementLines) : []),
+  ];
   return [`for (let o = 0, rows = ${numelText(k.outer)}; o < rows; o++) {`, indent(parts, 2), '}'];
 }
 
-/**
- * The cpu matmul, as eager's: B packed to contiguous rows when it is read
- * through strides (a transposed weight), then four rows of A at a time
- * sweep B row by row (i-k-j order: each B element loaded feeds four float64
- * accumulator rows, the inner loop runs over contiguous memory), and the
- * epilogue applied as each block of rows is written out.
- */
+/** The cpu matmul template (@kiln/eager/kernels), its epilogue applied to the float32 product as each block of rows is written out. */
 function matmul(k: MatmulKernel, lang: Lang): string[] {
   const fixed = new Map([
     ['bt', 'bt'],
     ['m', 'm'],
     ['n', 'n'],
   ]);
-  const e = new ExprEmitter(
-    lang,
-    // The product as eager stores it (float32: a sum beyond its range is Infinity) before the epilogue reads it.
-    scopeOf(k, () => 'Math.fround(acc[r * N + n])', fixed),
-    'ep_',
-  );
-  const value = e.value(k.epilogue, k.outputs[k.output]!.dtype);
   const { a, b } = k;
   const rank = a.strides.length;
   const text = (ix: Index) => inlineIndex(lang, ix);
@@ -202,37 +149,22 @@ function matmul(k: MatmulKernel, lang: Lang): string[] {
     );
   return [
     `const M = ${M}, N = ${N}, K = ${K};`,
-    'const acc = new Float64Array(4 * N);',
     `const A = in${a.input}, Bsrc = in${b.input};`,
     `const sam = ${text(a.strides[rank - 2]!)}, sak = ${text(a.strides[rank - 1]!)}, sbk = ${text(b.strides[rank - 2]!)}, sbn = ${text(b.strides[rank - 1]!)};`,
-    'const packed = sbn === 1 ? undefined : new Float32Array(K * N);',
-    `for (let bt = 0, batches = ${text(size(numelOf(k.batch)))}; bt < batches; bt++) {`,
-    `  const aBase = ${[text(a.offset), ...batchTerms(a)].join(' + ')};`,
-    `  let B = Bsrc, bBase = ${[text(b.offset), ...batchTerms(b)].join(' + ')}, brs = sbk;`,
-    '  if (packed) {',
-    '    for (let kk = 0; kk < K; kk++) for (let n = 0; n < N; n++) packed[kk * N + n] = Bsrc[bBase + kk * sbk + n * sbn];',
-    '    B = packed; bBase = 0; brs = N;',
-    '  }',
-    '  for (let m0 = 0; m0 < M; m0 += 4) {',
-    '    const rows = Math.min(4, M - m0);',
-    '    acc.fill(0);',
-    '    for (let kk = 0; kk < K; kk++) {',
-    '      const ak = aBase + m0 * sam + kk * sak;',
-    '      // Missing rows of the last block multiply by 0 rather than branch in the inner loop.',
-    '      const a0 = A[ak], a1 = rows > 1 ? A[ak + sam] : 0, a2 = rows > 2 ? A[ak + 2 * sam] : 0, a3 = rows > 3 ? A[ak + 3 * sam] : 0;',
-    '      const bk = bBase + kk * brs;',
-    '      for (let n = 0; n < N; n++) {',
-    '        const bv = B[bk + n];',
-    '        acc[n] += a0 * bv; acc[N + n] += a1 * bv; acc[2 * N + n] += a2 * bv; acc[3 * N + n] += a3 * bv;',
-    '      }',
-    '    }',
-    '    for (let r = 0; r < rows; r++) {',
-    '      const m = m0 + r;',
-    '      for (let n = 0; n < N; n++) {',
-    indent([...e.lines, store(`out${k.output}`, '(bt * M + m) * N + n', value)], 8),
-    '      }',
-    '    }',
-    '  }',
-    '}',
+    ...renderMatmulJs({
+      elementType: 'float32',
+      batches: text(size(numelOf(k.batch))),
+      aBase: [text(a.offset), ...batchTerms(a)].join(' + '),
+      bBase: [text(b.offset), ...batchTerms(b)].join(' + '),
+      store: (product) => {
+        const e = new ExprEmitter(
+          lang,
+          scopeOf(k, () => product, fixed),
+          'ep_',
+        );
+        const value = e.value(k.epilogue, k.outputs[k.output]!.dtype);
+        return [...e.lines, store(`out${k.output}`, '(bt * M + m) * N + n', value)];
+      },
+    }),
   ];
 }

@@ -4,16 +4,17 @@
  * metadata words: [syms..., params...]. Buffers: binding 0 is the metadata,
  * then inputs, then outputs.
  */
+import { type DType, helpersFor, PHILOX_WGSL, wgsl as W } from '@kiln/eager';
 import {
-  type DType,
-  helpersFor,
+  kernelPrelude,
   type MatmulTile,
   type MatmulVariant,
-  PHILOX_WGSL,
-  reductionStatements,
+  matmulInfoWords,
+  type RowStrategy,
   renderMatmulTemplate,
-  wgsl as W,
-} from '@kiln/eager';
+  renderRowsWgsl,
+  rowThreads,
+} from '@kiln/eager/kernels';
 import { assertWgsl } from '@kiln/gpu-runtime';
 import { children, type Expr, type Index, keyOf, type Size, size } from '../ir/expr';
 import { numelOf } from '../ir/size';
@@ -27,15 +28,16 @@ import {
   type RowKernel,
   wordsPerParam,
 } from './kernel';
+import { rowParts } from './row-parts';
 
 export interface WgslOptions {
   /** Threads per workgroup of pointwise kernels. */
   workgroupSize: number;
-  /** Row kernels: one thread per row, or one workgroup per row (see ReduceStrategy in @kiln/eager). */
-  rowStrategy: 'thread' | 'workgroup';
+  /** Row kernels: one thread per row, or one workgroup per row (see RowStrategy in @kiln/eager/kernels). */
+  rowStrategy: RowStrategy;
   /** Dynamic sizes: how many symbols the metadata holds before the params. */
   symCount: number;
-  /** Matmul kernels: the variant and tile planned for the operands' layouts (planMatmul in @kiln/eager). */
+  /** Matmul kernels: the variant and tile planned for the operands' layouts (planMatmul in @kiln/eager/kernels). */
   matmul?: { variant: MatmulVariant; tile: MatmulTile };
 }
 
@@ -75,7 +77,7 @@ const lang = (symCount: number, symBase = 0): Lang => ({
 });
 
 function header(k: Kernel, symCount: number, vectorInputs: ReadonlySet<number>, vectorOut: boolean, body: string): string {
-  const words = Math.max(1, metadataWords(symCount, k.randomSources.length));
+  const words = metadataWords(symCount, k.randomSources.length);
   const decl = (name: string, t: DType, vec: boolean, access: 'read' | 'read_write', binding: number) =>
     `@group(0) @binding(${binding}) var<storage, ${access}> ${name}: array<${vec ? `vec4<${W.STORAGE_TYPE[t]}>` : W.STORAGE_TYPE[t]}>;`;
   const bindings = [
@@ -86,10 +88,7 @@ function header(k: Kernel, symCount: number, vectorInputs: ReadonlySet<number>, 
   if (body.includes('kiln_random(')) helpers.add(PHILOX_WGSL);
   if (usesAsserts(body)) helpers.add(assertWgsl(1 + k.inputs.length + k.outputs.length));
   return `// kiln kernel ${k.name}: ${k.fusedOps.join(', ')}
-${W.FLOAT_PRELUDE}
-struct Info { v: array<vec4u, ${Math.ceil(words / 4)}> }
-@group(0) @binding(0) var<uniform> info_: Info;
-fn info(i: u32) -> u32 { return info_.v[i / 4u][i % 4u]; }
+${kernelPrelude(words)}
 ${bindings.join('\n')}
 ${[...helpers].join('\n')}
 `;
@@ -104,7 +103,7 @@ export function renderWgsl(k: Kernel, options: WgslOptions): RenderedWgsl {
       return renderPointwise(k, options);
     case 'rows': {
       const source = renderRows(k, options);
-      return { source, vec4: false, workgroupSize: options.rowStrategy === 'thread' ? 64 : 128, asserts: usesAsserts(source) };
+      return { source, vec4: false, workgroupSize: rowThreads(options.rowStrategy), asserts: usesAsserts(source) };
     }
     case 'matmul':
       return { source: renderMatmul(k, options), vec4: false, workgroupSize: 0, asserts: false };
@@ -189,102 +188,24 @@ function linearInputs(k: PointwiseKernel): Set<number> {
   return linear;
 }
 
-/**
- * Row kernels. 'thread': one thread per row walks the row once per
- * reduction, then writes the row's outputs. 'workgroup': one workgroup per
- * row; threads stride over the row and combine each reduction in workgroup
- * memory before the next starts (a later reduction may read an earlier one).
- */
+/** Row kernels: the row template (@kiln/eager/kernels) around the kernel's row parts. */
 function renderRows(k: RowKernel, o: WgslOptions): string {
-  // Names by position in the kernel, not node id: the same kernel in another layer is the same text (one pipeline).
-  const local = (r: RowKernel['reductions'][number]) => k.reductions.indexOf(r);
-  const L = lang(o.symCount);
-  const codes = new Map(k.reductions.map((r) => [r.id, reductionStatements(r.op, r.dtype, `acc${local(r)}`, `idx${local(r)}`, r.out)]));
-  const root = new ExprEmitter(
-    L,
-    scopeOf(k, (id) => codes.get(id)!.result),
-  );
-  const rows = numelText(k.outer, o.symCount);
-  const inner = numelText(k.inner, o.symCount);
-  const parts: string[] = [];
-  const perThread = o.rowStrategy === 'thread';
-  const jLoop = perThread ? `for (var j = 0u; j < ${inner}; j++)` : `for (var j = lid.x; j < ${inner}; j += 128u)`;
-  for (const r of k.reductions) {
-    const code = codes.get(r.id)!;
-    const e = root.child(`r${local(r)}_`);
-    const v = e.value(r.body, r.dtype);
-    const side = r.sideStores.map((st) => {
-      const t = k.outputs[st.output]!.dtype;
-      return `out${st.output}[${e.index(st.index)}] = ${W.storeAs(e.value(st.expr, t), t, t)};`;
-    });
-    parts.push(code.declare, `${jLoop} {`, indent([...e.lines, ...side], 2), `  ${code.update(v)}`, '}');
-    if (!perThread) {
-      const part = `part${local(r)}`;
-      parts.push(
-        `${part}[lid.x] = acc${local(r)};${code.tracked ? ` ${part}i[lid.x] = idx${local(r)};` : ''}`,
-        'workgroupBarrier();',
-        'for (var width = 64u; width > 0u; width = width / 2u) {',
-        '  if (lid.x < width) {',
-        `    let acc${local(r)}2 = ${part}[lid.x + width];${code.tracked ? ` let idx${local(r)}2 = ${part}i[lid.x + width];` : ''}`,
-        `    ${code.combine}`,
-        `    ${part}[lid.x] = acc${local(r)};${code.tracked ? ` ${part}i[lid.x] = idx${local(r)};` : ''}`,
-        '  }',
-        '  workgroupBarrier();',
-        '}',
-        `acc${local(r)} = ${part}[0];${code.tracked ? ` idx${local(r)} = ${part}i[0];` : ''}`,
-        'workgroupBarrier();',
-      );
-    }
-  }
-  const rowValues = k.rowStores.map((s) => root.value(s.expr, k.outputs[s.output]!.dtype));
-  const rowWrites = k.rowStores.map(
-    (s, n) => `out${s.output}[o] = ${W.storeAs(rowValues[n]!, k.outputs[s.output]!.dtype, k.outputs[s.output]!.dtype)};`,
-  );
-  parts.push(...root.lines.splice(0));
-  parts.push(...(perThread ? rowWrites : rowWrites.map((w) => `if (lid.x == 0u) { ${w} }`)));
-  if (k.elementStores.length > 0) {
-    const e = root.child('e_');
-    const values = k.elementStores.map((s) => e.value(s.expr, k.outputs[s.output]!.dtype));
-    const writes = k.elementStores.map(
-      (s, n) => `out${s.output}[${e.index(s.index)}] = ${W.storeAs(values[n]!, k.outputs[s.output]!.dtype, k.outputs[s.output]!.dtype)};`,
-    );
-    parts.push(`${jLoop} {`, indent([...e.lines, ...writes], 2), '}');
-  }
-  const text = parts.join('\n');
-  const shared = perThread
-    ? ''
-    : k.reductions
-        .map((r) => {
-          const t = W.VALUE_TYPE[r.dtype];
-          return `var<workgroup> part${local(r)}: array<${t}, 128>;${codes.get(r.id)!.tracked ? `\nvar<workgroup> part${local(r)}i: array<i32, 128>;` : ''}`;
-        })
-        .join('\n');
-  const entry = perThread
-    ? `@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  ${W.OPAQUE_ZERO_INIT}
-  _ = info(0u); // the metadata stays bound even when this kernel needs none
-  for (var o = gid.x; o < ${rows}; o += nwg.x * 64u) {`
-    : `${shared}
-@compute @workgroup_size(128)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  ${W.OPAQUE_ZERO_INIT}
-  _ = info(0u); // the metadata stays bound even when this kernel needs none
-  for (var o = wid.x; o < ${rows}; o += nwg.x) {`;
-  return `${header(k, o.symCount, new Set(), false, text)}${entry}
-${indent(parts, 4)}
-  }
-}
-`;
+  return renderRowsWgsl({
+    strategy: o.rowStrategy,
+    header: (body) => header(k, o.symCount, new Set(), false, body),
+    rows: numelText(k.outer, o.symCount),
+    rowLength: numelText(k.inner, o.symCount),
+    ...rowParts(k, lang(o.symCount), (output, index, value) => {
+      const t = k.outputs[output]!.dtype;
+      return `out${output}[${index}] = ${W.storeAs(value, t, t)};`;
+    }),
+  });
 }
 
 /** What a report shows for an op that runs as its eager kernel. */
 export function externSource(k: ExternKernel): string {
   return `// extern: ${k.op} runs as its eager kernel (${k.reason})`;
 }
-
-/** Metadata words of the matmul template before the compiler's (see planMatmul in @kiln/eager). */
-export const matmulInfoWords = (batchRank: number) => 10 + 3 * batchRank;
 
 function renderMatmul(k: MatmulKernel, o: WgslOptions): string {
   const L = lang(o.symCount, matmulInfoWords(k.batch.length));

@@ -17,21 +17,28 @@ export interface SymSize {
 export type Size = number | SymSize;
 
 /** Primes no real tensor dim is a multiple of in practice; products of three stay exact in a double. */
-const MARKERS = [65537, 65539, 65543, 65551, 65557, 65563, 65579, 65581, 65587, 65599, 65609, 65617];
+export const MARKERS: readonly number[] = [65537, 65539, 65543, 65551, 65557, 65563, 65579, 65581, 65587, 65599, 65609, 65617];
 
-export function markerOf(sym: number): number {
-  const m = MARKERS[sym];
-  if (m === undefined) throw new NotCompiled(`a graph with more than ${MARKERS.length} dynamic sizes is not compiled`);
+/**
+ * A second set: a graph lowered with each set must give the same kernels.
+ * Where they differ, something was computed from a dynamic size outside the
+ * sizes the IR tracks (`1 / sqrt(d)`, `n - 1`), and the graph is not compiled.
+ */
+export const CHECK_MARKERS: readonly number[] = [71999, 72019, 72031, 72043, 72047, 72053, 72073, 72077, 72089, 72091, 72101, 72103];
+
+export function markerOf(sym: number, markers = MARKERS): number {
+  const m = markers[sym];
+  if (m === undefined) throw new NotCompiled(`a graph with more than ${markers.length} dynamic sizes is not compiled`);
   return m;
 }
 
 /** The size a number computed from marker sizes stands for (`symCount` symbols in play). */
-export function factor(n: number, symCount: number): Size {
-  if (symCount === 0 || !Number.isInteger(n) || n < MARKERS[0]!) return n;
+export function factor(n: number, symCount: number, markers = MARKERS): Size {
+  if (symCount === 0 || !Number.isInteger(n) || n < markers[0]!) return n;
   const syms: number[] = [];
   let rest = n;
   for (let s = 0; s < symCount; s++) {
-    const m = markerOf(s);
+    const m = markerOf(s, markers);
     while (rest % m === 0 && rest > 0) {
       syms.push(s);
       rest /= m;

@@ -8,28 +8,38 @@
  */
 import {
   allocStorage,
-  DEFAULT_TILES,
   type Device,
   type DType,
   execute,
-  type GpuStorage,
   inferMeta,
   KilnError,
-  type MatmulVariant,
   philoxFill,
-  planMatmul,
   type Storage,
   Tensor,
   type TypedArray,
   takeRandom,
   views,
 } from '@kiln/eager';
+import {
+  DEFAULT_TILES,
+  defaultRowStrategy,
+  ELEMENT_THREADS,
+  gpuBufferOf,
+  gridFor,
+  hostDataOf,
+  type RowStrategy as KernelRowStrategy,
+  type MatmulVariant,
+  matmulInfoWords,
+  planMatmul,
+  rowGrid,
+} from '@kiln/eager/kernels';
 import { type GpuRuntime, indexError } from '@kiln/gpu-runtime';
 import type { Kernel, MatmulKernel } from '../codegen/kernel';
 import { metadataWords } from '../codegen/kernel';
 import { buildJs, type JsKernel, renderJs } from '../codegen/render-js';
-import { externSource, matmulInfoWords, renderWgsl } from '../codegen/render-wgsl';
-import type { Index } from '../ir/expr';
+import { externSource, renderWgsl } from '../codegen/render-wgsl';
+import type { CompileStages } from '../compile';
+import type { Index, Size } from '../ir/expr';
 import type { InputNode, IRNode, RandomOp } from '../ir/nodes';
 import { isStatic, numelOf, sizeValue } from '../ir/size';
 import type { LoweredGraph } from '../lower-graph';
@@ -54,7 +64,7 @@ interface Prepared {
   /** webgpu pointwise and row kernels: the pipeline and how many items its threads cover. */
   pipeline?: GPUComputePipeline;
   vec4?: boolean;
-  strategy?: 'thread' | 'workgroup';
+  strategy?: KernelRowStrategy;
   /** The kernel checks indices: the assert buffer is bound after its outputs. */
   asserts?: boolean;
   /** webgpu matmul: a pipeline per template variant, made on first use (the variant depends on sizes). */
@@ -66,7 +76,8 @@ const BYTES: Record<Device, Record<DType, number>> = {
   webgpu: { float32: 4, int32: 4, bool: 4 },
 };
 
-export type RowStrategy = 'thread' | 'workgroup' | 'auto';
+/** How row kernels spread rows over threads ('auto': defaultRowStrategy of the traced sizes). */
+export type RowStrategy = KernelRowStrategy | 'auto';
 
 /**
  * Most workgroups a pointwise kernel's grid-stride loop is given. On lavapipe
@@ -79,6 +90,10 @@ export class CompiledGraph {
   readonly kernels: KernelReport[];
   /** Number of dynamic sizes the kernels take as metadata. */
   readonly symCount: number;
+  /** Time spent making pipelines (webgpu) or JS functions (cpu) from kernel text, in ms. */
+  buildMs = 0;
+  /** Where the compile's time went (set by compileGraph). */
+  stages: CompileStages | undefined;
   private readonly prepared: Prepared[];
   private readonly plan: MemoryPlan;
   private readonly slots: (GPUBuffer | ArrayBuffer | undefined)[] = [];
@@ -122,7 +137,7 @@ export class CompiledGraph {
     if (k.kind === 'extern') return { scheduled: s, source: externSource(k) };
     if (this.device === 'cpu') {
       const source = renderJs(k, this.symCount);
-      return { scheduled: s, source, js: buildJs(source) };
+      return { scheduled: s, source, js: this.timed(() => buildJs(source)) };
     }
     if (k.kind === 'matmul') {
       // Rendered for the layout of the traced sizes; other sizes may pick another variant at run time.
@@ -130,19 +145,31 @@ export class CompiledGraph {
       p.source = this.matmulPipeline(p, this.plannedMatmul(k, this.exampleSyms()).variant).source;
       return p;
     }
-    const rows = k.kind === 'rows' ? numelOf(k.outer) : 0;
-    const inner = k.kind === 'rows' ? numelOf(k.inner) : 0;
-    const few = isStatic(rows) && isStatic(inner) && rows < 64 && inner >= 256;
-    const strategy = k.kind !== 'rows' ? 'thread' : this.rowStrategy === 'auto' ? (few ? 'workgroup' : 'thread') : this.rowStrategy;
-    const rendered = renderWgsl(k, { workgroupSize: 256, rowStrategy: strategy, symCount: this.symCount });
-    const pipeline = this.rt!.pipeline({ wgsl: rendered.source, label: k.name });
+    const strategy = k.kind === 'rows' ? this.strategyOf(numelOf(k.outer), numelOf(k.inner)) : 'thread';
+    const rendered = renderWgsl(k, { workgroupSize: ELEMENT_THREADS, rowStrategy: strategy, symCount: this.symCount });
+    const pipeline = this.timed(() => this.rt!.pipeline({ wgsl: rendered.source, label: k.name }));
     return { scheduled: s, source: rendered.source, pipeline, vec4: rendered.vec4, strategy, asserts: rendered.asserts };
+  }
+
+  private timed<T>(make: () => T): T {
+    const started = performance.now();
+    try {
+      return make();
+    } finally {
+      this.buildMs += performance.now() - started;
+    }
+  }
+
+  /** A row kernel's strategy; with a dynamic size the default is by thread (no sizes to judge by). */
+  private strategyOf(rows: Size, rowLength: Size): KernelRowStrategy {
+    if (this.rowStrategy !== 'auto') return this.rowStrategy;
+    return isStatic(rows) && isStatic(rowLength) ? defaultRowStrategy(rows, rowLength) : 'thread';
   }
 
   /**
    * Runs the graph on `inputs` (dtypes and static sizes as compiled);
-   * returns new output tensors. On webgpu all kernels of the call go into
-   * one command buffer, submitted once.
+   * returns new output tensors. On webgpu the kernels of the call are
+   * submitted in chunks (batcher.batch), the first while the rest are recorded.
    */
   run(inputs: readonly Tensor[]): Tensor[] {
     return this.rt ? this.rt.batcher.batch(() => this.runKernels(inputs)) : this.runKernels(inputs);
@@ -171,7 +198,11 @@ export class CompiledGraph {
       const { kernel, reads, writes } = p.scheduled;
       if (kernel.kind === 'extern') {
         const ins = kernel.args.map((a) => (typeof a === 'number' ? tensors.get(reads[a]!)! : a.scalar));
-        tensors.set(writes[0]!, execute(kernel.op, ins, kernel.attrs as never, inferMeta(kernel.op, ins, kernel.attrs as never)));
+        const out = execute(kernel.op, ins, kernel.attrs as never, inferMeta(kernel.op, ins, kernel.attrs as never));
+        // A movement op gives a view (a slice at an offset): the kernels after it read dense buffers from element 0.
+        const dense = out.offset === 0 && views.isContiguous(out.layout) ? out : denseCopy(out);
+        if (dense !== out) out.dispose();
+        tensors.set(writes[0]!, dense);
         continue;
       }
       const words = [...syms];
@@ -247,12 +278,12 @@ export class CompiledGraph {
     if (!made) {
       const k = p.scheduled.kernel as MatmulKernel;
       const source = renderWgsl(k, {
-        workgroupSize: 256,
+        workgroupSize: ELEMENT_THREADS,
         rowStrategy: 'thread',
         symCount: this.symCount,
         matmul: { variant, tile: DEFAULT_TILES[variant] },
       }).source;
-      made = { pipeline: this.rt!.pipeline({ wgsl: source, label: k.name }), source };
+      made = { pipeline: this.timed(() => this.rt!.pipeline({ wgsl: source, label: k.name })), source };
       p.matmulPipelines!.set(variant, made);
     }
     return made;
@@ -276,10 +307,10 @@ export class CompiledGraph {
     let grid: number;
     if (k.kind === 'pointwise') {
       const items = sizeValue(numelOf(k.shape), syms) / (p.vec4 ? 4 : 1);
-      grid = Math.max(1, Math.min(POINTWISE_WORKGROUPS, Math.ceil(items / 256)));
+      grid = gridFor(items, ELEMENT_THREADS, POINTWISE_WORKGROUPS);
     } else if (k.kind === 'rows') {
       const rows = sizeValue(numelOf(k.outer), syms);
-      grid = p.strategy === 'thread' ? Math.max(1, Math.min(1024, Math.ceil(rows / 64))) : Math.max(1, Math.min(rows, 65535));
+      grid = rowGrid(p.strategy!, rows);
     } else {
       throw new KilnError('externs do not dispatch (bug)', { op: 'inductor' });
     }
@@ -287,7 +318,7 @@ export class CompiledGraph {
   }
 
   private storageData(s: Storage): GPUBuffer | TypedArray {
-    return this.device === 'webgpu' ? (s as GpuStorage).buffer : (s as Storage & { data: TypedArray }).data;
+    return this.device === 'webgpu' ? gpuBufferOf(s) : hostDataOf(s);
   }
 
   /** The planned buffer of an intermediate, grown when this call's sizes need more than it holds. */

@@ -21,7 +21,8 @@ import { runTraining } from '../training/run-training';
 
 type Template =
   | { readonly kind: 'value'; readonly value: unknown }
-  | { readonly kind: 'output'; readonly index: number }
+  /** `version`: the in-place writes the traced call made into it (an intermediate written in place), which eager's result counts. */
+  | { readonly kind: 'output'; readonly index: number; readonly version: number }
   | { readonly kind: 'input'; readonly get: Getter }
   | { readonly kind: 'view'; readonly base: Template; readonly ops: readonly { op: OpName; attrs: AttrsOf[OpName] }[] }
   | { readonly kind: 'array'; readonly items: readonly Template[] }
@@ -59,8 +60,11 @@ function build(t: Template, outs: readonly Tensor[], r: Roots, views: Map<Templa
   switch (t.kind) {
     case 'value':
       return t.value;
-    case 'output':
-      return outs[t.index]!;
+    case 'output': {
+      const out = outs[t.index]!;
+      if (t.version > out.version) out.storage.version = t.version;
+      return out;
+    }
     case 'input':
       return t.get(r);
     case 'view': {
@@ -120,7 +124,7 @@ export function planReplay(call: TracedCall, spec: InputSpec, roots: Roots, resu
     const index = x instanceof LazyTensor ? outputIndex.get(x) : undefined;
     if (index !== undefined) {
       used.add(index);
-      t = { kind: 'output', index };
+      t = { kind: 'output', index, version: x.version };
     } else if (x instanceof LazyTensor && x.viewOf !== null) {
       const ops: { op: OpName; attrs: AttrsOf[OpName] }[] = [];
       let base: Tensor = x;

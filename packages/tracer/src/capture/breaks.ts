@@ -4,6 +4,7 @@
  * frames skipped) and a code frame, and the fullgraph error.
  */
 import { KilnError } from '@kiln/eager';
+import { log, logEnabled } from '@kiln/gpu-runtime';
 import type { SourceInfo, SourceSite } from '../source/analysis';
 
 export type BreakKind = 'read' | 'coercion' | 'disabled' | 'op';
@@ -16,6 +17,38 @@ export interface GraphBreak {
   readonly location: string | null;
   /** A few lines of source with a caret under the column. */
   readonly codeFrame: string | null;
+}
+
+/**
+ * What `KILN_LOGS=graph_breaks` has said of one compiled function's breaks.
+ * A function that re-runs its JavaScript breaks at the same place on every
+ * call; a line per call would bury everything else. So a break is printed
+ * when it ends a graph compiled for it (the first time, and again when what
+ * precedes it changed), and otherwise counted: the count is printed at 10,
+ * 100, 1000, ... repeats, and with the break when it is printed again.
+ */
+export class BreakLog {
+  /** Per break (reason and place): repeats since it was last printed. */
+  private readonly repeats = new Map<string, number>();
+
+  /** Break number `index` of a call of `name` happened; `fresh`: the graph it needed was compiled for it. */
+  note(name: string, index: number, b: GraphBreak, fresh: boolean): void {
+    if (!logEnabled('graph_breaks')) return;
+    const key = `${b.reason}\n${b.location ?? ''}`;
+    const seen = this.repeats.get(key);
+    const what = `${b.reason}${b.location ? ` at ${b.location}` : ''}`;
+    if (fresh || seen === undefined) {
+      const since = seen ? ` (repeated ${seen} time${seen === 1 ? '' : 's'} since it was last printed)` : '';
+      log('graph_breaks', `${name}: graph break ${index}: ${what}${since}`);
+      this.repeats.set(key, 0);
+      return;
+    }
+    const n = seen + 1;
+    this.repeats.set(key, n);
+    if (/^10+$/.test(String(n))) {
+      log('graph_breaks', `${name}: graph break ${index} repeated ${n} times (${what}); printed again when it ends a new graph`);
+    }
+  }
 }
 
 interface Frame {

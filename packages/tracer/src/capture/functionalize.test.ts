@@ -37,6 +37,9 @@ describe.each(devices)('functionalized in-place ops on %s', (device) => {
     }
     expect(cnt.frameCount).toBe(1);
     expect(fast.explain().graphBreakCount).toBe(0);
+    expect(String(fast.explain())).toContain(
+      'in-place writes captured (functionalized, written back after the graph): a tensor the function closes over float32[6]: 2 writes',
+    );
   });
 
   it('a KV-cache decode step (cache.slice(...).copy_(k)): one graph per step, the cache as eager', async () => {

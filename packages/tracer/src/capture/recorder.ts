@@ -30,12 +30,13 @@ import {
   MOVEMENT,
   runRecorded,
   setMode,
+  storagesMade,
   Tensor,
   VJP,
   views,
   withMode,
 } from '@kiln/eager';
-import { log, logEnabled } from '@kiln/gpu-runtime';
+import { logEnabled } from '@kiln/gpu-runtime';
 import type { TracedGraph } from '../backend';
 import { HIDDEN, isProxy, readData } from '../guards/property-reads';
 import type { SourceInfo } from '../source/analysis';
@@ -43,13 +44,14 @@ import { carriesGrad, resultNeedsGrad } from '../training/grad-flags';
 import { lazyBackward } from '../training/lazy-backward';
 import { runTraining } from '../training/run-training';
 import { segmentGrad, takeGradFns, takeViewGradFn } from '../training/segment-grad';
-import type { BreakKind, GraphBreak } from './breaks';
+import type { BreakKind, BreakLog, GraphBreak } from './breaks';
 import { fullgraphError, locate, methodName, userSite } from './breaks';
 import type { CompiledSegment, GraphCache } from './graph-cache';
 import type { LazyArg, Materializer } from './lazy';
 import { LazyTensor, nextSequence, Owned, Pin, sameLayout } from './lazy';
-import type { LeafInfo, PlanContext, SegmentPlan } from './segment';
+import type { IntegerInput, LeafInfo, PlanContext, SegmentPlan } from './segment';
 import { buildGraph, planSegment } from './segment';
+import type { SizeObservation } from './symbolic-sizes';
 import { isRandom, tracingRule, writesInPlace } from './tracing-rules';
 
 /** What a recorder needs from the compiled function and the cache entry it records for. */
@@ -60,6 +62,8 @@ export interface RecorderHost {
   readonly source: SourceInfo | null;
   /** Whether to find each break's source location (costs a stack trace). */
   readonly locate: boolean;
+  /** What KILN_LOGS=graph_breaks has printed of the function's breaks (kept across its calls). */
+  readonly breakLog: BreakLog;
   /**
    * The function may keep tensors somewhere other than its result (the
    * source analysis says so): every tensor it makes is computed by the end
@@ -68,6 +72,8 @@ export interface RecorderHost {
   readonly escapes: boolean;
   /** The name and dynamic dims of a tensor the JavaScript received as an input. */
   leafInfo(t: Tensor): LeafInfo | undefined;
+  /** The integer JS numbers of this call, by input path (which are dynamic). */
+  integers(): readonly IntegerInput[];
   /** Whether the graph of `plan`, not in the cache, may be compiled (the `index`th graph of the call; false: the recompile limit, it runs op by op). */
   admit(plan: SegmentPlan, index: number, graph: TracedGraph): boolean;
 }
@@ -80,6 +86,8 @@ export interface SegmentRun {
   readonly fresh: boolean;
   /** The segment that computed the call's results. */
   readonly final: boolean;
+  /** In-place writes into the caller's memory this graph computed, written back after it (`running (float32[6]): 2 writes`). */
+  writes?: string[];
 }
 
 /** What a traced call did: its graph breaks, and the graphs it ran in order. */
@@ -120,6 +128,11 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
   private readonly flats: Pin[] = [];
   /** Pending tensors that must be real by the end of the call although nothing returns them (gradients a backward() put in `.grad`). */
   private readonly untilEnd: LazyTensor[] = [];
+  /** The last break, not logged until the graph it needs has run (see BreakLog): its number, and the runs before it. */
+  private unlogged: { readonly b: GraphBreak; readonly index: number; readonly runs: number } | null = null;
+
+  /** Storages that existed when the call began (what it made are numbered after). */
+  private readonly storagesBefore = storagesMade();
 
   constructor(readonly host: RecorderHost) {}
 
@@ -267,6 +280,7 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
       w = {
         elements: before ? this.record('reshape', [before], { shape: [before.numel] }, before) : this.elementsOf(real!.storage),
         writes: [],
+        target: this.describe(root),
       };
       this.written.set(key, w);
     }
@@ -338,6 +352,8 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
     if (pending.length === 0) return;
     const values = pending.flatMap((w) => liveWrites(w.writes).map((x) => x.value));
     this.compute(values, false);
+    const run = this.runs.at(-1);
+    if (run) run.writes = pending.map((w) => `${w.target}: ${w.writes.length} write${w.writes.length === 1 ? '' : 's'}`);
     withMode(null, () => {
       for (const w of pending) {
         const storage = w.writes[0]!.storage;
@@ -358,7 +374,8 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
     const origin = t instanceof Pin ? t.source : t;
     const info = t instanceof LazyTensor ? undefined : this.host.leafInfo(origin);
     const type = `${t.dtype}[${t.shape.join(',')}]`;
-    return info ? `input ${info.name} (${type})` : `a traced tensor ${type}`;
+    if (info) return `input ${info.name} (${type})`;
+    return t instanceof LazyTensor ? `a traced tensor ${type}` : `a tensor the function closes over ${type}`;
   }
 
   // ---- graph breaks ----
@@ -372,15 +389,25 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
     const where = wanted ? locate(site, this.host.source, method) : { location: null, codeFrame: null };
     const b: GraphBreak = { kind, reason: text, location: where.location, codeFrame: where.codeFrame };
     this.breaks.push(b);
+    this.logBreak();
     // What runs eagerly at a break may read memory written in place: the writes go to memory first.
     if (!this.host.fullgraph) this.writeBack();
-    log('graph_breaks', () => `${this.host.name}: graph break ${this.breaks.length}: ${text}${b.location ? ` at ${b.location}` : ''}`);
+    this.unlogged = { b, index: this.breaks.length, runs: this.runs.length };
     if (this.host.fullgraph) {
+      this.logBreak(true);
       const e = fullgraphError(this.host.name, b);
       this.failure ??= e;
       throw e;
     }
     return b;
+  }
+
+  /** Logs the last break, as new when the first graph that ran after it was compiled then (or `fresh`). */
+  private logBreak(fresh = false): void {
+    const u = this.unlogged;
+    if (!u) return;
+    this.unlogged = null;
+    this.host.breakLog.note(this.host.name, u.index, u.b, fresh || (this.runs[u.runs]?.fresh ?? false));
   }
 
   /** An op with no graph rule: break, make its inputs real, and run it eagerly. */
@@ -516,12 +543,28 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
     return this.host.graphs.wanted(baseKey);
   }
 
+  observations(template: string): readonly SizeObservation[] {
+    return this.host.graphs.observations(template);
+  }
+
+  integers(): readonly IntegerInput[] {
+    return this.host.integers();
+  }
+
+  observe(template: string, o: SizeObservation): void {
+    this.host.graphs.observe(template, o);
+  }
+
   recomputed(baseKey: string, slot: number): void {
     this.host.graphs.recomputed(baseKey, slot);
   }
 
   leafInfo(origin: Tensor): LeafInfo | undefined {
     return this.host.leafInfo(origin);
+  }
+
+  madeDuringCall(t: Tensor): boolean {
+    return (t.storage.born ?? 0) > this.storagesBefore;
   }
 
   /** A pending view whose base is real becomes a real view of the same memory (and of its base's history, as in eager). */
@@ -603,6 +646,7 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
   /** Ends the call: lets go of its inputs and of the memory of tensors it disposed. */
   end(): void {
     if (!this.active) return;
+    this.logBreak();
     this.active = false;
     for (const p of this.pins.values()) p.release();
     this.pins.clear();
@@ -617,6 +661,8 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
 /** The pending in-place writes into one storage: its elements after them, and what to write into real memory. */
 interface StorageWrites {
   elements: LazyTensor;
+  /** What is written, as a person reads it. */
+  target: string;
   writes: { layout: View; value: LazyTensor; storage: Storage }[];
 }
 

@@ -7,16 +7,29 @@
  * re-running the JavaScript compiles nothing new while the structure
  * repeats. The Graph itself is only built when the key is new.
  */
-import type { Tensor } from '@kiln/eager';
+import type { Device, SymbolicFields } from '@kiln/eager';
+import { metaStorage, Tensor, views } from '@kiln/eager';
 import { TracedGraph } from '../backend';
 import type { LazyArg } from './lazy';
 import { LazyTensor, Pin } from './lazy';
+import type { SizeObservation } from './symbolic-sizes';
+import { Symbols, sizeFieldsOf, symbolize } from './symbolic-sizes';
 
 /** What the recorder knows about a tensor the JavaScript received as an input. */
 export interface LeafInfo {
   /** The input's path (`x`, `opts.w`): the placeholder's name. */
   readonly name: string;
   readonly dynamicDims: readonly number[];
+  /** It stands for a dynamic JS number (an empty tensor whose size is the number). */
+  readonly number?: boolean;
+}
+
+/** An integer JS number the function received. */
+export interface IntegerInput {
+  readonly name: string;
+  readonly value: number;
+  /** Its value changed between calls (automatic dynamic): a symbol. */
+  readonly dynamic: boolean;
 }
 
 export interface SegmentPlan {
@@ -35,6 +48,8 @@ export interface SegmentPlan {
   readonly nodes: readonly LazyTensor[];
   /** The graph's outputs. */
   readonly outputs: readonly LazyTensor[];
+  /** By node: its attributes and scalars computed from the inputs' dynamic sizes. */
+  readonly symbolic: readonly (SymbolicFields | undefined)[];
 }
 
 let stamp = 0;
@@ -68,6 +83,16 @@ export interface PlanContext {
   recomputed(baseKey: string, slot: number): void;
   /** What is known of a tensor the JavaScript passed in (its input path and dynamic dims). */
   leafInfo(origin: Tensor): LeafInfo | undefined;
+  /** Whether the call made this tensor's memory (computed before a break), rather than received or closed over it. */
+  madeDuringCall?(t: Tensor): boolean;
+  /** Earlier sizes and size values of the structure `template` (sizes and size values left out), newest first. */
+  observations?(template: string): readonly SizeObservation[];
+  /**
+   * The call's integer JS numbers, by input path; a dynamic one becomes a
+   * graph input whose only content is its size (a symbol like a dynamic dim).
+   */
+  integers?(): readonly IntegerInput[];
+  observe?(template: string, o: SizeObservation): void;
 }
 
 /**
@@ -88,7 +113,10 @@ class Planner {
   private readonly leaves: Tensor[] = [];
   private readonly origins: Tensor[] = [];
   private readonly leafInfo: (LeafInfo | undefined)[] = [];
+  /** By leaf: its memory was made during this call (not an input, a closed-over tensor or a size carrier). */
+  private readonly computed: boolean[] = [];
   private leafKeys = '';
+  private leafTemplate = '';
   private sizes = '';
 
   constructor(private readonly ctx: PlanContext) {}
@@ -109,12 +137,31 @@ class Planner {
     // Positions in the graph; `mark` still says which tensors are nodes of this plan.
     for (let i = 0; i < nodes.length; i++) nodes[i]!.slot = i;
 
+    // Arguments first: they find the graph's inputs, whose dynamic dims are the symbols sizes are written in.
+    const argRefs = nodes.map((t) => t.args!.map((a) => this.ref(a)));
+    const realLeaves = this.leaves.length;
+    const integers = this.ctx.integers?.() ?? [];
+    for (const n of nodes.length > 0 ? integers : []) if (n.dynamic) this.sizeInput(n.name, n.value, nodes[0]!.device);
+    const symbols = this.symbols(realLeaves);
+    const template = `${this.leafTemplate}| ${nodes.map((t, n) => templateOf(t, argRefs[n]!)).join(' ')}`;
+    const before = this.ctx.observations?.(template) ?? [];
+    const values: number[] = [];
+    const symbolic: (SymbolicFields | undefined)[] = new Array(nodes.length);
     let nodeKeys = '';
-    for (const t of nodes) {
-      const args = t.args!;
+    for (let n = 0; n < nodes.length; n++) {
+      const t = nodes[n]!;
+      const refs = argRefs[n]!;
+      const sizes =
+        sizeFieldsOf(t.op) !== undefined || t.args!.some(isInteger) ? symbolize(t.op, t.attrs, t.args!, symbols, before, values) : null;
+      symbolic[n] = sizes?.fields;
       let k = `${t.op}(`;
-      for (let i = 0; i < args.length; i++) k += (i > 0 ? ',' : '') + this.ref(args[i]!);
-      nodeKeys += `${k})${stableKey(t.attrs)} `;
+      for (let i = 0; i < refs.length; i++) k += (i > 0 ? ',' : '') + (sizes?.argKeys[i] ?? refs[i]);
+      nodeKeys += `${k})${stableKey(sizes?.attrsKey ?? t.attrs)} `;
+    }
+    if (values.length > 0) {
+      const numbers: Record<string, number> = {};
+      for (const n of integers) numbers[n.name] = n.value;
+      this.ctx.observe?.(template, { shapes: this.leaves.slice(0, realLeaves).map((l) => l.shape), numbers, values });
     }
     const outputs: LazyTensor[] = [];
     const seen = new Set<LazyTensor>();
@@ -157,7 +204,66 @@ class Planner {
     let extraKey = '';
     for (let i = first; i < outputs.length; i++) extraKey += `${outputs[i]!.slot},`;
     const key = extraKey === '' ? baseKey : `${baseKey} + ${extraKey}`;
-    return { key, baseKey, sizes: this.sizes, leaves: this.leaves, origins: this.origins, leafInfo: this.leafInfo, nodes, outputs };
+    return {
+      key,
+      baseKey,
+      sizes: this.sizes,
+      leaves: this.leaves,
+      origins: this.origins,
+      leafInfo: this.leafInfo,
+      nodes,
+      outputs,
+      symbolic,
+    };
+  }
+
+  /** The segment's symbols (its inputs' dynamic dims, duck-sized), and the inputs' part of the key written with them. */
+  private symbols(realLeaves: number): Symbols {
+    const numbers = new Map<number, string>();
+    for (let i = realLeaves; i < this.leaves.length; i++) numbers.set(i, this.leafInfo[i]!.name);
+    const symbols = new Symbols(
+      this.leaves.map((l) => l.shape),
+      numbers,
+    );
+    for (let i = 0; i < this.leaves.length; i++) for (const d of this.leafInfo[i]?.dynamicDims ?? []) symbols.add(i, d);
+    for (let i = 0; i < this.leaves.length; i++) {
+      const real = this.leaves[i]!;
+      let info = this.leafInfo[i];
+      if (info === undefined && symbols.count > 0 && this.computed[i]) {
+        // A tensor computed before a break whose size is a symbol's: that size too, as the inductor's duck
+        // sizing must see it (the key says so; a call where it differs has another key). Not a closed-over
+        // tensor: a weight [16, 8] is static even in the call where T happens to be 16.
+        const dims = real.shape.flatMap((n, d) => (symbols.has(n) ? [d] : []));
+        if (dims.length > 0) this.leafInfo[i] = info = { name: `t${i}`, dynamicDims: dims };
+      }
+      let shape = '';
+      for (let d = 0; d < real.shape.length; d++) {
+        const n = real.shape[d]!;
+        if (info?.dynamicDims.includes(d)) {
+          shape += `s${symbols.add(i, d)},`;
+          this.sizes += `${n},`;
+        } else {
+          shape += `${n},`;
+          symbols.addStatic(n);
+        }
+      }
+      this.leafKeys += `${real.dtype}@${real.device}[${shape}] `;
+      if (i < realLeaves) this.leafTemplate += `${real.dtype}@${real.device}[${real.shape.length}] `;
+    }
+    return symbols;
+  }
+
+  /**
+   * A dynamic JS number as a graph input: an empty tensor of shape [value],
+   * its dim dynamic, so that every backend reads the number as it reads
+   * any dynamic size (no backend reads its elements: it has none).
+   */
+  private sizeInput(name: string, value: number, device: Device): void {
+    const carrier = new Tensor(metaStorage(device, 'int32', 0), views.contiguousView([value]));
+    this.leaves.push(carrier);
+    this.origins.push(carrier);
+    this.leafInfo.push({ name, dynamicDims: [0], number: true });
+    this.computed.push(false);
   }
 
   /** An argument in the key: `%slot` for a node, `$i` for an input, or the scalar. */
@@ -174,24 +280,32 @@ class Planner {
       this.leaves.push(real);
       const origin = a instanceof Pin ? a.source : a;
       this.origins.push(origin);
-      const li = this.ctx.leafInfo(origin);
-      this.leafInfo.push(li);
-      const dyn = li?.dynamicDims;
-      let shape = '';
-      for (let d = 0; d < real.shape.length; d++) {
-        const n = real.shape[d]!;
-        if (dyn?.includes(d)) {
-          shape += 's,';
-          this.sizes += `${n},`;
-        } else shape += `${n},`;
-      }
-      this.leafKeys += `${real.dtype}@${real.device}[${shape}] `;
+      this.leafInfo.push(this.ctx.leafInfo(origin));
+      this.computed.push(this.ctx.madeDuringCall?.(real) ?? false);
     }
     return `$${i}`;
   }
 }
 
 const bySeq = (a: LazyTensor, b: LazyTensor) => a.seq - b.seq;
+
+const isInteger = (a: LazyArg): boolean => typeof a === 'number' && Number.isInteger(a);
+
+/** A node's structure with its sizes left out (`#`): what matches it to the same code run at other sizes. */
+function templateOf(t: LazyTensor, refs: readonly string[]): string {
+  const fields = sizeFieldsOf(t.op);
+  let attrs: unknown = t.attrs;
+  if (fields) {
+    const copy: Record<string, unknown> = { ...t.attrs };
+    for (const f of fields) {
+      const v = copy[f];
+      copy[f] = Array.isArray(v) ? v.map(() => '#') : typeof v === 'number' ? '#' : v;
+    }
+    attrs = copy;
+  }
+  const args = t.args!.map((a, i) => (isInteger(a) ? '#' : refs[i]));
+  return `${t.op}(${args.join(',')})${stableKey(attrs)}`;
+}
 
 /** The Graph of a plan (only built when its key is new). */
 export function buildGraph(plan: SegmentPlan): TracedGraph {
@@ -205,6 +319,7 @@ export function buildGraph(plan: SegmentPlan): TracedGraph {
     while (used.has(name)) name = `${name}_`;
     used.add(name);
     if (li && li.dynamicDims.length > 0) g.dynamicDims.set(i, li.dynamicDims);
+    if (li?.number) g.numberInputs.add(i);
     return g.placeholder(name, leaf);
   });
   const nodeOf = new Map<LazyTensor, ReturnType<TracedGraph['call']>>();
@@ -215,7 +330,7 @@ export function buildGraph(plan: SegmentPlan): TracedGraph {
       if (n) return n;
       return placeholders[leafIndex.get(a instanceof LazyTensor ? a.real! : a)!]!;
     });
-    nodeOf.set(t, g.call(t.op, args, t.attrs, t));
+    nodeOf.set(t, g.call(t.op, args, t.attrs, t, plan.symbolic[t.slot]));
   }
   g.output(plan.outputs.map((o) => nodeOf.get(o)!));
   return g;

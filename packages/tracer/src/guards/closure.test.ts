@@ -200,3 +200,18 @@ describe('closure primitives, functions and objects', () => {
     ).toThrow(/named: options\.closure must be/);
   });
 });
+
+describe('renamed parameters', () => {
+  it('name the inputs in guards and graphs by the names the record gives them', () => {
+    // What tsx makes of `(x, w) => x.mul(w)` in a module that also declares x and w.
+    const fast = compile((x2: Tensor, w2: Tensor) => x2.mul(w2), {
+      backend: 'eager',
+      closure: { names: [], get: () => [], renamed: { x2: 'x', w2: 'w' } },
+    });
+    fast(tensor([1, 2]), tensor([3, 4]));
+    const report = fast.explain();
+    expect(report.guards).toContain('x.shape[0] == 2');
+    expect(report.guards).toContain('x, w are distinct tensors');
+    expect(report.graphs[0]!.graph).toMatch(/^graph\(x: float32\[2\], w: float32\[2\]\)/);
+  });
+});

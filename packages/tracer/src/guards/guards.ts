@@ -1,18 +1,23 @@
 /**
  * Guards: what a cache entry assumed about its inputs, as checks that run
  * on every call and as text a person reads (`x.shape[0] == 8`,
- * `opts.scale == 0.5`, `model.w is <tensor #12>`). Inputs are walked from
- * the arguments (and a module's fields) by path: tensors are guarded by
- * dtype, device, rank, sizes (dynamic dims only by `>= 2`: sizes 0 and 1
- * stay specialized) and contiguity; a module's tensors by identity;
- * numbers, strings and booleans by value; arrays and plain objects by
- * structure; functions and other objects by identity or class (these make
- * the entry re-run, since what they do cannot be guarded). Guards never run
+ * `opts.scale == 0.5`, `model.forward is <function forward #12>`). Inputs
+ * are walked from the arguments (and a module's fields) by path: tensors
+ * are guarded by dtype, device, rank, sizes (dynamic dims only by `>= 2`:
+ * sizes 0 and 1 stay specialized) and contiguity, and read fresh on each
+ * call (a module's weight swapped for another of the same kind is used
+ * without a recompile); numbers, strings and booleans by value; arrays,
+ * plain objects and instances of the user's classes by structure (their
+ * class by identity, their fields one by one); functions by identity
+ * (outside a module or class instance they make the entry re-run, since
+ * what they do cannot be guarded); other objects (a Map, a class with
+ * private members) by class, and the entry re-runs. Guards never run
  * the user's code: they read data properties only, and a getter or a Proxy
  * is guarded as being one and makes the entry re-run (see ./property-reads).
  */
 import { isGradEnabled, Tensor, views } from '@kiln/eager';
 import type { ParamName } from '../source/analysis';
+import { hasPrivateMembers, isNative } from '../source/function-source';
 import { HIDDEN, inheritedAccessor, isInspectable, isProxy, readData, typeName } from './property-reads';
 
 /** Where a compiled function's inputs come from: its arguments, `this` (the module), and the values of its closure (see ./closure). */
@@ -56,13 +61,27 @@ export interface GuardFailure {
   readonly actual: string;
 }
 
-/** A tensor the function receives (an argument, or a module parameter). */
+/** A tensor the function receives (an argument, a module's field, a closure variable). */
 export interface TensorLeaf {
   readonly path: string;
   readonly get: Getter;
-  readonly param: boolean;
   readonly dynamicDims: readonly number[];
 }
+
+/** A JS number the function receives whose value may change between calls (automatic dynamic): a size symbol in its graphs. */
+export interface NumberLeaf {
+  readonly path: string;
+  readonly get: Getter;
+}
+
+/** Which inputs are dynamic: dims of a tensor at a path, and numbers at a path. */
+export interface DynamicPolicy {
+  dims(path: string, t: Tensor): readonly number[];
+  number(path: string, v: number): boolean;
+}
+
+/** A dynamic number: an integer >= 2 (0 and 1 stay specialized, as sizes). */
+export const isDynamicInt = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v) && v >= 2;
 
 /** A value the function receives that guards cannot see into (a function, a class instance). */
 export interface OpaqueLeaf {
@@ -76,6 +95,7 @@ export class GuardSet {
     readonly guards: readonly Guard[],
     private readonly fast: readonly ((r: Roots) => boolean)[],
     private readonly dynamicLeaves: readonly TensorLeaf[],
+    private readonly numbers: readonly NumberLeaf[],
   ) {}
 
   check(r: Roots): boolean {
@@ -104,15 +124,16 @@ export class GuardSet {
     return out;
   }
 
-  /** The sizes of the dynamic dims in `r` (the key of a dynamic entry's per-size plans). */
+  /** The sizes of the dynamic dims and the dynamic numbers in `r` (the key of a dynamic entry's per-size plans). */
   sizesKey(r: Roots): string {
     const leaves = this.dynamicLeaves;
-    if (leaves.length === 0) return '';
+    if (leaves.length === 0 && this.numbers.length === 0) return '';
     let key = '';
     for (const leaf of leaves) {
       const shape = (leaf.get(r) as Tensor).shape;
       for (const d of leaf.dynamicDims) key += `${shape[d]},`;
     }
+    for (const n of this.numbers) key += `${n.get(r)};`;
     return key;
   }
 
@@ -133,6 +154,9 @@ function safeActual(g: Guard, r: Roots): string {
 export interface InputSpec {
   readonly guards: GuardSet;
   readonly tensorLeaves: readonly TensorLeaf[];
+  readonly numberLeaves: readonly NumberLeaf[];
+  /** Integer numbers guarded by value (their values are what symbolic sizes are fitted to when they become dynamic). */
+  readonly integerLeaves: readonly NumberLeaf[];
   readonly opaque: readonly OpaqueLeaf[];
   /** Getters of the input arrays and plain objects (a result that returns one returns the caller's object). */
   readonly containers: readonly Getter[];
@@ -201,8 +225,10 @@ interface Builder {
   guards: Guard[];
   fast: ((r: Roots) => boolean)[];
   leaves: TensorLeaf[];
+  numbers: NumberLeaf[];
+  integers: NumberLeaf[];
   opaque: OpaqueLeaf[];
-  dynamicDims: (path: string, t: Tensor) => readonly number[];
+  dynamic: DynamicPolicy;
   seen: Set<object>;
   /** Some tensor input requires grad. */
   requiresGrad: boolean;
@@ -231,7 +257,7 @@ function add(
 }
 
 function tensorGuards(b: Builder, t: Tensor, path: string, get: Getter): void {
-  const dynamic = b.dynamicDims(path, t);
+  const dynamic = b.dynamic.dims(path, t);
   const { dtype, device } = t;
   const rank = t.ndim;
   // -1: dynamic (any size >= 2)
@@ -309,7 +335,7 @@ function tensorGuards(b: Builder, t: Tensor, path: string, get: Getter): void {
     }
     return views.isContiguous(v.layout) === contiguous && v.requiresGrad === grad;
   });
-  b.leaves.push({ path, get, param: false, dynamicDims: dynamic });
+  b.leaves.push({ path, get, dynamicDims: dynamic });
 }
 
 /**
@@ -363,7 +389,36 @@ function hidden(b: Builder, path: string, get: Getter): void {
   b.opaque.push({ path, what: 'a getter' });
 }
 
-function walk(b: Builder, v: unknown, path: string, get: Getter, param: boolean): void {
+/**
+ * The kind of object whose state guards can see in its own fields: null
+ * for an instance of classes written in JavaScript (every prototype below
+ * Object.prototype is a class's or a function's with source, none with
+ * private members); else what it is (`a Map`, `a Counter, whose class has
+ * private members`).
+ */
+function instanceProblem(o: object): string | null {
+  for (
+    let p = Object.getPrototypeOf(o) as object | null;
+    p !== null && p !== Object.prototype;
+    p = Object.getPrototypeOf(p) as object | null
+  ) {
+    if (isProxy(p)) return 'an object with a Proxy prototype';
+    const d = Object.getOwnPropertyDescriptor(p, 'constructor');
+    const ctor = d && 'value' in d ? (d.value as unknown) : undefined;
+    if (typeof ctor !== 'function' || isProxy(ctor) || isNative(ctor as AnyFunction)) return typeName(o);
+    if (hasPrivateMembers(ctor as AnyFunction)) return `${typeName(o)}, whose class has private members`;
+  }
+  return null;
+}
+
+type AnyFunction = (...args: never[]) => unknown;
+
+/**
+ * Guards `v` at `path`. `methods`: `v` is a module or inside one or inside
+ * a class instance, where a function is code the source analysis reads
+ * when it is called (see ./code), not an opaque input.
+ */
+function walk(b: Builder, v: unknown, path: string, get: Getter, methods: boolean): void {
   if (v === HIDDEN) {
     hidden(b, path, get);
     return;
@@ -386,15 +441,17 @@ function walk(b: Builder, v: unknown, path: string, get: Getter, param: boolean)
     return;
   }
   if (v instanceof Tensor) {
-    if (param) {
-      identity(b, 'identity', path, get, v, `<tensor #${objectId(v)}>`);
-      const grad = requiresGradGuard(b, v, path, get);
-      b.fast.push((r) => (get(r) as Tensor).requiresGrad === grad);
-      b.leaves.push({ path, get, param: true, dynamicDims: [] });
-    } else tensorGuards(b, v, path, get);
+    tensorGuards(b, v, path, get);
+    return;
+  }
+  if (typeof v === 'number' && b.dynamic.number(path, v)) {
+    add(b, 'value', path, `${path} is an integer >= 2 (dynamic)`, 'an integer >= 2', get, isDynamicInt);
+    b.fast.push((r) => isDynamicInt(get(r)));
+    b.numbers.push({ path, get });
     return;
   }
   if (v === null || (typeof v !== 'object' && typeof v !== 'function' && typeof v !== 'symbol')) {
+    if (Number.isInteger(v)) b.integers.push({ path, get });
     const text = `${path} == ${describeValue(v)}`;
     add(b, 'value', path, text, describeValue(v), get, (x) => Object.is(x, v));
     b.fast.push((r) => Object.is(get(r), v));
@@ -417,7 +474,7 @@ function walk(b: Builder, v: unknown, path: string, get: Getter, param: boolean)
   if (typeof v === 'function') {
     identity(b, 'identity', path, get, v, describeValue(v));
     // A module's methods are its code, read by the source analysis when forward calls them; an argument that is a function is not.
-    if (!param) b.opaque.push({ path, what: `a function (${functionName(v)})` });
+    if (!methods) b.opaque.push({ path, what: `a function (${functionName(v)})` });
     return;
   }
   const o = v as object;
@@ -433,30 +490,33 @@ function walk(b: Builder, v: unknown, path: string, get: Getter, param: boolean)
     const ok = (x: unknown) => isInspectable(x) && Array.isArray(x) && x.length === n;
     add(b, 'structure', path, `${path} is an array of length ${n}`, `an array of length ${n}`, get, ok);
     b.fast.push((r) => ok(get(r)));
-    for (let i = 0; i < n; i++) walk(b, readData(o, i), childPath(path, i), (r) => readData(get(r), i), param);
-  } else if (isPlainObject(o) || param) {
-    // A module's own fields are parameters whatever the class of the module.
+    for (let i = 0; i < n; i++) walk(b, readData(o, i), childPath(path, i), (r) => readData(get(r), i), methods);
+    b.seen.delete(o);
+    return;
+  }
+  const plain = isPlainObject(o);
+  const problem = plain ? null : instanceProblem(o);
+  if (problem === null) {
+    // A plain object or a class instance: its fields are its state. A class's own getters run when the code reads them (`this.scale`): guards cannot tell which it reads, so none is skipped.
     const keys = keysOf(o);
-    const plain = isPlainObject(o);
     const proto = Object.getPrototypeOf(o) as object | null;
-    const text = `${path} has keys [${keys.join(', ')}]`;
+    const kind = plain ? '' : `${typeName(o)} with `;
+    const text = `${path} ${plain ? 'has ' : `is ${kind}`}keys [${keys.join(', ')}]`;
     const ok = (x: unknown) =>
       isInspectable(x) && typeof x === 'object' && (plain ? isPlainObject(x) : Object.getPrototypeOf(x) === proto) && sameKeys(x, keys);
-    add(b, 'structure', path, text, `keys [${keys.join(', ')}]`, get, ok, (x) =>
-      isInspectable(x) ? `keys [${keysOf(x).join(', ')}]` : describeValue(x),
+    add(b, 'structure', path, text, `${kind}keys [${keys.join(', ')}]`, get, ok, (x) =>
+      isInspectable(x) ? `${plain ? '' : `${typeName(x)} with `}keys [${keysOf(x).join(', ')}]` : describeValue(x),
     );
     b.fast.push((r) => ok(get(r)));
-    // Its class's getters run when the code reads them (`this.scale`): guards cannot tell which it reads, so none is skipped.
     const inherited = plain ? null : inheritedAccessor(o);
     if (inherited !== null) b.opaque.push({ path, what: `an object whose class has the getter \`${inherited}\`` });
-    for (const k of keys) walk(b, readData(o, k), childPath(path, k), (r) => readData(get(r), k), param);
+    for (const k of keys) walk(b, readData(o, k), childPath(path, k), (r) => readData(get(r), k), methods || !plain);
   } else {
     const proto = Object.getPrototypeOf(o) as object | null;
-    const label = typeName(o);
     const ok = (x: unknown) => isInspectable(x) && typeof x === 'object' && Object.getPrototypeOf(x) === proto;
-    add(b, 'type', path, `${path} is ${label}`, label, get, ok, (x) => (isInspectable(x) ? typeName(x) : describeValue(x)));
+    add(b, 'type', path, `${path} is ${problem}`, problem, get, ok, (x) => (isInspectable(x) ? typeName(x) : describeValue(x)));
     b.fast.push((r) => ok(get(r)));
-    b.opaque.push({ path, what: label });
+    b.opaque.push({ path, what: problem });
   }
   b.seen.delete(o);
 }
@@ -491,17 +551,28 @@ function argPath(params: readonly ParamName[], i: number): string {
 
 /**
  * The spec and guards of a call: `roots.args` under the parameter names,
- * and, for a module, its fields under `model` (tensors there are
- * parameters, guarded by identity) and its `forward` by identity.
+ * and, for a module, its fields under `model` (its tensors, parameters,
+ * guarded like any tensor and read fresh) and its `forward` by identity.
  */
 export function inputSpec(
   roots: Roots,
   params: readonly ParamName[],
   module: boolean,
-  dynamicDims: (path: string, t: Tensor) => readonly number[],
+  dynamic: DynamicPolicy,
   extra?: (w: GuardWriter) => void,
 ): InputSpec {
-  const b: Builder = { containers: [], guards: [], fast: [], leaves: [], opaque: [], dynamicDims, seen: new Set(), requiresGrad: false };
+  const b: Builder = {
+    containers: [],
+    guards: [],
+    fast: [],
+    leaves: [],
+    numbers: [],
+    integers: [],
+    opaque: [],
+    dynamic,
+    seen: new Set(),
+    requiresGrad: false,
+  };
   const n = roots.args.length;
   add(
     b,
@@ -532,35 +603,65 @@ export function inputSpec(
   aliasGuard(b, roots);
   gradModeGuard(b);
   const dynamicLeaves = b.leaves.filter((l) => l.dynamicDims.length > 0);
-  return { guards: new GuardSet(b.guards, b.fast, dynamicLeaves), tensorLeaves: b.leaves, opaque: b.opaque, containers: b.containers };
+  return {
+    guards: new GuardSet(b.guards, b.fast, dynamicLeaves, b.numbers),
+    tensorLeaves: b.leaves,
+    numberLeaves: b.numbers,
+    integerLeaves: b.integers,
+    opaque: b.opaque,
+    containers: b.containers,
+  };
 }
 
-/** Tensor arguments that were the same object must be again, and distinct ones distinct (a graph has one input per object). */
+/**
+ * Tensor inputs (arguments, module fields, closure variables) that were the
+ * same object must be again, and distinct ones distinct (a graph has one
+ * input per object).
+ */
 function aliasGuard(b: Builder, roots: Roots): void {
-  const leaves = b.leaves.filter((l) => !l.param);
-  if (leaves.length < 2) return;
+  const leaves = b.leaves;
+  const n = leaves.length;
+  if (n < 2) return;
+  const gets = leaves.map((l) => l.get);
+  /** For each tensor, the index of the first that is the same object (-1: itself). */
   const pattern = (r: Roots): number[] => {
-    const ts = leaves.map((l) => l.get(r));
+    const ts = gets.map((g) => g(r));
     return ts.map((t, i) => (ts.indexOf(t) === i ? -1 : ts.indexOf(t)));
   };
   const expected = pattern(roots);
-  const same = expected.flatMap((j, i) => (j >= 0 ? [`${leaves[i]!.path} is ${leaves[j]!.path}`] : []));
-  const text = same.length > 0 ? same.join(', ') : `${leaves.map((l) => l.path).join(', ')} are distinct tensors`;
-  const gets = leaves.map((l) => l.get);
+  const describe = (p: readonly number[]) => {
+    const same = p.flatMap((j, i) => (j >= 0 ? [`${leaves[i]!.path} is ${leaves[j]!.path}`] : []));
+    if (same.length > 0) return same.join(', ');
+    const paths = leaves.map((l) => l.path);
+    return n <= 8 ? `${paths.join(', ')} are distinct tensors` : `the ${n} tensors (${paths.slice(0, 4).join(', ')}, ...) are distinct`;
+  };
+  const text = describe(expected);
+  // Checked on every call without allocating: values read once into a buffer emptied after (it must not keep tensors alive).
+  const values: unknown[] = new Array(n).fill(undefined);
+  const firsts = new Map<unknown, number>();
   const matches = (r: Roots) => {
-    // No allocation: for each tensor, the first earlier one it is the same object as.
-    for (let i = 1; i < gets.length; i++) {
-      const t = gets[i]!(r);
-      let first = -1;
-      for (let j = 0; j < i; j++) {
-        if (gets[j]!(r) === t) {
-          first = j;
-          break;
+    try {
+      for (let i = 0; i < n; i++) values[i] = gets[i]!(r);
+      for (let i = 0; i < n; i++) {
+        let first = -1;
+        if (n <= 16) {
+          for (let j = 0; j < i; j++) {
+            if (values[j] === values[i]) {
+              first = j;
+              break;
+            }
+          }
+        } else {
+          first = firsts.get(values[i]) ?? -1;
+          if (first < 0) firsts.set(values[i], i);
         }
+        if (first !== expected[i]) return false;
       }
-      if (first !== expected[i]) return false;
+      return true;
+    } finally {
+      values.fill(undefined);
+      firsts.clear();
     }
-    return true;
   };
   b.guards.push({
     kind: 'alias',
@@ -570,8 +671,7 @@ function aliasGuard(b: Builder, roots: Roots): void {
     check: matches,
     actual: (r) => {
       const p = pattern(r);
-      const s = p.flatMap((j, i) => (j >= 0 ? [`${leaves[i]!.path} is ${leaves[j]!.path}`] : []));
-      return s.length > 0 ? s.join(', ') : 'all distinct';
+      return p.every((j) => j < 0) ? 'all distinct' : describe(p);
     },
   });
   b.fast.push(matches);

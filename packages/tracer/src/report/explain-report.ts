@@ -20,12 +20,14 @@ export interface ExplainGraph {
   readonly ops: readonly string[];
   /** What the backend made of it (the inductor's kernels; empty for other backends). */
   readonly kernels: readonly KernelInfo[];
-  /** The graph, printed. */
+  /** The graph, printed; dynamic sizes as symbols (`float32[s0,16]`), with the sizes it was traced at. */
   readonly graph: string;
   /** The graph's nodes as data (what the HTML report draws). */
   readonly nodes: readonly ExplainNode[];
   /** Time the backend took to compile it. */
   readonly compileMs: number;
+  /** Where that time went, by stage (the inductor: lower, schedule, render, pipelines). */
+  readonly compileStages?: string;
   /** Set when the backend could not compile it and it runs op by op. */
   readonly note?: string;
   /**
@@ -34,6 +36,10 @@ export interface ExplainGraph {
    * why it is a separate kernel).
    */
   readonly decisions: readonly string[];
+  /** In-place writes into the caller's memory (inputs, closed-over tensors) this graph computed as values (functionalization), by what they write into. */
+  readonly writes: readonly string[];
+  /** The graph's symbolic sizes and what each stands for (`s0 = x.shape[1] (7 here)`). */
+  readonly symbols: readonly string[];
   /**
    * Set when the graph's results require grad: it was compiled for
    * training, as a forward graph (the one above: what runs now) and a
@@ -53,6 +59,17 @@ export interface ExplainTraining {
   readonly recomputedBytes: number;
 }
 
+/** One cache entry of a compiled function: what a call that matches its guards does, and the graphs its first call ran. */
+export interface ExplainEntry {
+  readonly mode: EntryMode;
+  readonly modeReason: string;
+  readonly guards: readonly string[];
+  readonly graphs: readonly ExplainGraph[];
+  readonly breakReasons: readonly BreakReason[];
+  /** Time the backend took to compile its graphs. */
+  readonly compileMs: number;
+}
+
 export interface ExplainReport {
   readonly name: string;
   readonly graphCount: number;
@@ -67,10 +84,12 @@ export interface ExplainReport {
   /** Why that mode. */
   readonly modeReason: string;
   readonly graphs: readonly ExplainGraph[];
-  /** Time spent in the backend compiling these graphs. */
+  /** Time spent in the backend compiling the graphs of every cache entry (each graph once). */
   readonly compileMs: number;
   /** Recompiles so far, with the guard that failed. */
   readonly recompiles: readonly string[];
+  /** Every cache entry, in the order calls are checked against them (the fields above are those of the last call traced). */
+  readonly entries: readonly ExplainEntry[];
   toString(): string;
   /** The report as one self-contained HTML page: each graph drawn by kernel, breaks, guards, recompiles, kernel sources, timings. */
   toHTML(): string;

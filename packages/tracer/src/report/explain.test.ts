@@ -20,7 +20,10 @@ describe('explain', () => {
     expect(report.graphs[0]!.kernels[0]!.source).toContain('for');
     expect(report.guards).toContain('x.shape[1] == 2');
     expect(report.compileMs).toBeGreaterThan(0);
+    // The first call's compile time by stage (cpu here: the JS kernels are 'functions').
+    expect(report.graphs[0]!.compileStages).toMatch(/^lower [\d.]+ ms, schedule [\d.]+ ms, render [\d.]+ ms, functions [\d.]+ ms$/);
     const text = report.toString();
+    expect(text).toMatch(/compiled in [\d.]+ ms: lower/);
     expect(text).toContain('1 graph, 0 graph breaks, 3 ops');
     expect(text).toContain('mode: replay');
     expect(text).toContain('graph 1: 3 ops (mul, add, relu)');
@@ -122,5 +125,26 @@ describe('KILN_LOGS', () => {
       lines.some((l) => l === '[kiln:recompiles] logged: recompiling (entry 2 of at most 8): x.shape[0] == 1 failed: expected 1, got 2'),
     ).toBe(true);
     expect(lines.some((l) => l.startsWith('[kiln:perf]'))).toBe(false);
+  });
+
+  it('prints a graph break once per new graph, and counts its repeats', () => {
+    const lines: string[] = [];
+    vi.spyOn(console, 'error').mockImplementation((s: unknown) => void lines.push(String(s)));
+    process.env.KILN_LOGS = 'graph_breaks';
+    const fast = compile(
+      function repeats(x: Tensor) {
+        return helper(x.mul(2)).add(1);
+      },
+      { backend: 'eager' },
+    );
+    for (let i = 0; i < 12; i++) fast(tensor([1])); // it re-runs (a break): the same break every call
+    fast(tensor([1, 2])); // a new graph before it: printed again
+    const what = 'call to a function marked with disable(), which runs eagerly at ';
+    expect(lines.map((l) => l.replace(/ at [^ ]*explain\.test\.ts:\d+:\d+/, ' at <here>'))).toEqual([
+      `[kiln:graph_breaks] repeats: graph break 1: ${what}<here>`,
+      `[kiln:graph_breaks] repeats: graph break 1 repeated 10 times (${what}<here>); printed again when it ends a new graph`,
+      `[kiln:graph_breaks] repeats: graph break 1: ${what}<here> (repeated 11 times since it was last printed)`,
+    ]);
+    expect(fast.stats.graphBreaks).toBe(13);
   });
 });

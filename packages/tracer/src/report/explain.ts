@@ -4,75 +4,105 @@
  * page of ./report-html.
  */
 
-import type { Graph } from '@kiln/eager';
-import type { KernelInfo } from '../backend';
+import type { KernelInfo, TracedGraph } from '../backend';
 import type { Entry } from '../cache/entry';
-import type { TracedCall } from '../capture/recorder';
-import type { ExplainGraph, ExplainReport, ReportData } from './explain-report';
-import { describeNodes } from './graph-nodes';
+import type { GraphBreak } from '../capture/breaks';
+import type { CompiledSegment } from '../capture/graph-cache';
+import type { ExplainEntry, ExplainGraph, ExplainReport, ReportData } from './explain-report';
 import { reportToHTML } from './report-html';
 import { plural, trainingSummary } from './report-text';
+import { showGraph } from './symbolic-graph';
 
-/** What one traced call left behind, and the entry it traced for. */
-export interface TraceRecord extends TracedCall {
+/** What one traced call left behind that reports show, and the entry it traced for. */
+export interface TraceRecord {
   readonly entry: Entry;
+  readonly breaks: readonly GraphBreak[];
+  /** The graphs it ran, in order. */
+  readonly segments: readonly CompiledSegment[];
+  /** By graph: the in-place writes into the caller's memory it computed (see SegmentRun.writes). */
+  readonly writes: readonly (readonly string[])[];
 }
 
-/** `replayReason`: why a replaying entry may replay, when there is more to say than the default (closures guarded by the load-time transform). */
-export function makeReport(name: string, trace: TraceRecord | null, recompiles: readonly string[], replayReason?: string): ExplainReport {
-  const graphs: ExplainGraph[] = (trace?.runs ?? []).map(({ segment: s }) => {
-    const t = s.training;
-    // For training, the graph shown is the forward the partitioner made (what runs, and what its kernels' nodes refer to).
-    const forward = t?.forward.graph ?? s.graph;
-    return {
-      ...graphReport(forward, s.kernels, s.decisions, s.note, s.compileMs),
-      ...(t
-        ? {
-            training: {
-              backward: graphReport(t.backward.graph, t.backward.kernels, t.backward.decisions, t.backward.note, 0),
-              ...t.report,
-            },
-          }
-        : {}),
-    };
-  });
+function graphOf(s: CompiledSegment, writes: readonly string[] = []): ExplainGraph {
+  const t = s.training;
+  // For training, the graph shown is the forward the partitioner made (what runs, and what its kernels' nodes refer to).
+  const shown = graphReport(t?.forward.graph ?? s.graph, s, writes);
+  if (!t) return shown;
+  return { ...shown, training: { backward: graphReport(t.backward.graph, { ...t.backward, compileMs: 0 }, []), ...t.report } };
+}
+
+/** The report of `graph`, compiled into `compiled`'s kernels. */
+function graphReport(
+  graph: TracedGraph,
+  compiled: {
+    readonly kernels: readonly KernelInfo[];
+    readonly decisions?: readonly string[];
+    readonly note?: string;
+    readonly compileMs: number;
+    readonly stages?: string;
+  },
+  writes: readonly string[],
+): ExplainGraph {
+  const shown = showGraph(graph);
+  return {
+    ops: graph.nodes.flatMap((n) => (n.op === 'call' ? [n.target] : [])),
+    kernels: compiled.kernels,
+    graph: shown.listing,
+    ...(compiled.note ? { note: compiled.note } : {}),
+    decisions: compiled.decisions ?? [],
+    writes,
+    symbols: graph.symbols(),
+    nodes: shown.nodes,
+    compileMs: compiled.compileMs,
+    ...(compiled.stages ? { compileStages: compiled.stages } : {}),
+  };
+}
+
+/**
+ * The report of a compiled function: `trace`, the last call traced (the
+ * top-level fields), and `entries`, the first call of each cache entry;
+ * `modeReason` says why an entry replays or re-runs.
+ */
+export function makeReport(
+  name: string,
+  trace: TraceRecord | null,
+  entries: readonly TraceRecord[],
+  recompiles: readonly string[],
+  modeReason: (entry: Entry) => string,
+): ExplainReport {
+  const graphs = (trace?.segments ?? []).map((s, i) => graphOf(s, trace?.writes[i]));
   const entry = trace?.entry;
+  // Each graph counted once: entries share the graphs of the same structure.
+  const compiled = new Set<CompiledSegment>([...entries.flatMap((e) => e.segments), ...(trace?.segments ?? [])]);
+  const sum = (ss: Iterable<CompiledSegment>) => [...ss].reduce((ms, s) => ms + s.compileMs, 0);
   const report: ReportData = {
     name,
     graphCount: graphs.length,
     graphBreakCount: trace?.breaks.length ?? 0,
-    breakReasons: (trace?.breaks ?? []).map((b) => ({ reason: b.reason, location: b.location, codeFrame: b.codeFrame })),
+    breakReasons: (trace?.breaks ?? []).map(breakReason),
     opCount: graphs.reduce((n, g) => n + g.ops.length, 0),
     guards: entry?.guards.texts ?? [],
     mode: entry?.mode ?? 're-run',
-    modeReason: !entry
-      ? 'not called yet'
-      : entry.mode === 'replay'
-        ? (replayReason ?? 'no graph break, no side effect and no free variable: a cache hit runs the graph without the JavaScript')
-        : entry.modeReasons.join('; '),
+    modeReason: entry ? modeReason(entry) : 'not called yet',
     graphs,
-    compileMs: (trace?.runs ?? []).reduce((ms, r) => ms + (r.fresh ? r.segment.compileMs : 0), 0),
+    compileMs: sum(compiled),
     recompiles,
+    entries: entries.map(
+      (e): ExplainEntry => ({
+        mode: e.entry.mode,
+        modeReason: modeReason(e.entry),
+        guards: e.entry.guards.texts,
+        graphs: e.segments.map((s, i) => graphOf(s, e.writes[i])),
+        breakReasons: e.breaks.map(breakReason),
+        compileMs: sum(new Set(e.segments)),
+      }),
+    ),
   };
   return { ...report, toString: () => formatReport(report), toHTML: () => reportToHTML(report) };
 }
 
-function graphReport(
-  graph: Graph,
-  kernels: readonly KernelInfo[],
-  decisions: readonly string[] | undefined,
-  note: string | undefined,
-  compileMs: number,
-): ExplainGraph {
-  return {
-    ops: graph.nodes.flatMap((n) => (n.op === 'call' ? [n.target] : [])),
-    kernels,
-    graph: graph.toString(),
-    ...(note ? { note } : {}),
-    decisions: decisions ?? [],
-    nodes: describeNodes(graph),
-    compileMs,
-  };
+function breakReason(b: GraphBreak): ExplainReport['breakReasons'][number] {
+  return { reason: b.reason, location: b.location, codeFrame: b.codeFrame };
 }
 
 function indent(text: string, by: string): string {
@@ -85,10 +115,13 @@ function indent(text: string, by: string): string {
 /** Decisions printed per graph in the text report (all of them are in the data and the HTML report). */
 const SHOWN_DECISIONS = 30;
 
-/** A graph's listing, kernels and fusion decisions (`where` says where the rest of the decisions are). */
+/** A graph's compile stages, listing, symbols, writes, kernels and fusion decisions (`where` says where the rest of the decisions are). */
 function formatGraph(out: string[], g: ExplainGraph, where: string): void {
+  if (g.compileStages) out.push(`    compiled in ${g.compileMs.toFixed(1)} ms: ${g.compileStages}`);
   out.push(indent(g.graph, '    '));
   if (g.note) out.push(`    note: ${g.note}`);
+  if (g.symbols.length > 0) out.push(`    symbolic sizes (one graph for every size): ${g.symbols.join(', ')}`);
+  if (g.writes.length > 0) out.push(`    in-place writes captured (functionalized, written back after the graph): ${g.writes.join('; ')}`);
   if (g.kernels.length > 0) {
     out.push(`    ${plural(g.kernels.length, 'kernel')}:`);
     for (const k of g.kernels) out.push(`      ${k.name}: ${k.fusedOps.join(', ')}`);
@@ -135,6 +168,20 @@ export function formatReport(r: ReportData): string {
     out.push('');
     out.push('  recompiles:');
     for (const rc of r.recompiles) out.push(`    ${rc}`);
+  }
+  if (r.entries.length > 1) {
+    out.push('');
+    out.push(`  cache entries (${r.entries.length}):`);
+    r.entries.forEach((e, i) => {
+      const ops = e.graphs.map((g) => g.ops.length);
+      out.push(
+        `    entry ${i + 1}: ${e.mode}, ${plural(e.graphs.length, 'graph')} (${plural(
+          ops.reduce((a, b) => a + b, 0),
+          'op',
+        )})`,
+      );
+      out.push(`      guards: ${e.guards.join(', ')}`);
+    });
   }
   return out.join('\n');
 }

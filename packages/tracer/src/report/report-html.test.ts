@@ -71,6 +71,66 @@ describe('report.toHTML()', () => {
   });
 });
 
+describe('the report of a function that recompiled', () => {
+  it('shows every cache entry, dynamic sizes as symbols, and the compile time of all its graphs in the header', () => {
+    const fast = compile((x: Tensor, _opts: { tag: string }) => x.mul(2).sum(-1));
+    fast(randn([4, 8]), { tag: 'a' }); // entry 1
+    fast(randn([6, 8]), { tag: 'a' }); // entry 2: dim 0 is dynamic
+    fast(randn([10, 8]), { tag: 'a' }); // entry 2 at another size
+    fast(randn([10, 8]), { tag: 'b' }); // entry 3: the graph of entry 2 (the tag is guarded, but the graph does not read it)
+    const report = fast.explain();
+    expect(report.entries.map((e) => e.mode)).toEqual(['replay', 'replay', 'replay']);
+    expect(report.entries[0]!.graphs[0]!.graph).toContain('x: float32[4,8]');
+    for (const e of report.entries.slice(1)) {
+      expect(e.graphs[0]!.graph).toMatch(/^graph\(x: float32\[s0,8\]\):/);
+      expect(e.graphs[0]!.graph).toContain('  # float32[s0]');
+      expect(e.graphs[0]!.graph).toContain('# dynamic sizes: s0 = x.shape[0] (6 here)');
+      expect(e.guards).toContain('x.shape[0] >= 2 (dynamic)');
+    }
+    // Entry 3 compiled nothing (its graph is entry 2's); the header counts each graph once, as the graphs themselves say.
+    expect(report.entries[2]!.graphs[0]!.compileMs).toBe(report.entries[1]!.graphs[0]!.compileMs);
+    const total = report.entries[0]!.graphs[0]!.compileMs + report.entries[1]!.graphs[0]!.compileMs;
+    expect(report.compileMs).toBeCloseTo(total, 6);
+    expect(report.compileMs).toBeGreaterThan(0);
+    const html = report.toHTML();
+    expect(html).toContain('<h2 id="graphs">Cache entries (3)</h2>');
+    expect(html.match(/<section class="entry" id="entry-\d">/g)).toHaveLength(3);
+    expect(html.match(/<svg class="graph"/g)).toHaveLength(3);
+    expect(html).toContain('Entry 3 · graph 1');
+    expect(html).toContain('x: float32[s0,8]');
+    expect(html).toContain(`<span class="pill">compiled in ${total < 10 ? total.toFixed(2) : total.toFixed(1)} ms</span>`);
+    expect(html).not.toMatch(/id="(arrow|hatch)-(\d+)"[\s\S]*id="\1-\2"/); // the SVGs' own ids stay unique
+    expect(report.toString()).toContain('cache entries (3):');
+  });
+});
+
+describe('graphs with dynamic sizes', () => {
+  it('write the type of every node from the symbols, sizes computed from them included', () => {
+    const fast = compile(
+      (x: Tensor) =>
+        x
+          .reshape([x.shape[0]! * 2, 4])
+          .sum(-1)
+          .add(1),
+      { backend: 'eager' },
+    );
+    for (const n of [3, 5, 7]) fast(randn([n, 8]));
+    const g = fast.explain().entries.at(-1)!.graphs[0]!;
+    expect(g.graph).toBe(
+      [
+        'graph(x: float32[s0,8]):',
+        '  %x = placeholder  # float32[s0,8]',
+        '  %1 = reshape(%x, shape=[2*s0, 4])  # float32[2*s0,4]',
+        '  %2 = sum(%1, dim=[-1], keepdim=false)  # float32[2*s0]',
+        '  %3 = add(%2, 1)  # float32[2*s0]',
+        '  return (%3)',
+        '  # dynamic sizes: s0 = x.shape[0] (5 here)',
+      ].join('\n'),
+    );
+    expect(g.nodes.map((n) => n.type)).toEqual(['float32[s0,8]', 'float32[2*s0,4]', 'float32[2*s0]', 'float32[2*s0]', '']);
+  });
+});
+
 describe('KILN_REPORT', () => {
   it('writes one HTML file per compiled function, rewritten with each recompile', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kiln-report-'));

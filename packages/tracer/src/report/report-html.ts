@@ -5,8 +5,9 @@
  * were fused into (externs hatched in red, inputs and outputs plain), the
  * graph breaks with their locations and code frames, the guards, the
  * recompiles with the guard that failed, every kernel with its WGSL or
- * JavaScript source, and the timings. No script, font or stylesheet is
- * fetched: the file opens anywhere, offline.
+ * JavaScript source, and the timings. After recompiles, every cache entry
+ * is shown (its mode, guards and graphs, dynamic sizes as symbols). No
+ * script, font or stylesheet is fetched: the file opens anywhere, offline.
  */
 import type { KernelInfo } from '../backend';
 import type { CompileStats } from '../cache/stats';
@@ -171,30 +172,35 @@ function legend(kernels: readonly KernelInfo[]): string {
   return `<ul class="legend">${items.join('')}<li><span class="swatch unfused-swatch"></span>in no kernel</li></ul>`;
 }
 
-function graphSection(g: ExplainGraph, i: number): string {
+/** A graph's card: `title` (`Graph 2`), `id` (the page anchor), `gi` (unique on the page: the SVG's own ids). */
+function graphSection(g: ExplainGraph, title: string, id: string, gi: number): string {
   const kernels = g.kernels.length;
   const t = g.training;
   return (
-    `<section class="card graph-card" id="graph-${i + 1}"><h3>Graph ${i + 1}${t ? ': forward (compiled for training)' : ''}</h3>` +
+    `<section class="card graph-card" id="${id}"><h3>${title}${t ? ': forward (compiled for training)' : ''}</h3>` +
     `<p class="meta">${plural(g.ops.length, 'op')} → ${plural(kernels, 'kernel')} · compiled in ${ms(g.compileMs)}</p>` +
     (g.note ? `<p class="note">${esc(g.note)}</p>` : '') +
+    (g.symbols.length > 0 ? `<p class="meta">Symbolic sizes (one graph for every size): ${esc(g.symbols.join(', '))}</p>` : '') +
+    (g.writes.length > 0
+      ? `<p class="meta">In-place writes captured (functionalized, written back after the graph): ${esc(g.writes.join('; '))}</p>`
+      : '') +
     legend(g.kernels) +
-    drawGraph(g, String(i), `graph ${i + 1}`) +
+    drawGraph(g, String(gi), title) +
     `<details><summary>Graph listing</summary><pre>${esc(g.graph)}</pre></details>` +
     decisionList(g) +
-    (t ? trainingSection(t, i) : '') +
+    (t ? trainingSection(t, title, id, gi) : '') +
     '</section>'
   );
 }
 
 /** A graph compiled for training: what the partitioner saved and recomputed, and the backward graph by kernel. */
-function trainingSection(t: ExplainTraining, i: number): string {
+function trainingSection(t: ExplainTraining, title: string, id: string, gi: number): string {
   const b = t.backward;
   const saved = t.saved.map(
     (v) => `<tr><td><code>${esc(v.op)}</code></td><td><code>${esc(v.type)}</code></td><td class="num">${bytesText(v.bytes)}</td></tr>`,
   );
   return (
-    `<div class="training" id="graph-${i + 1}-backward"><h3>Graph ${i + 1}: backward</h3>` +
+    `<div class="training" id="${id}-backward"><h3>${title}: backward</h3>` +
     `<ul class="partition">${trainingSummary(t)
       .map((line) => `<li>${esc(line)}</li>`)
       .join('')}</ul>` +
@@ -204,7 +210,7 @@ function trainingSection(t: ExplainTraining, i: number): string {
     `<p class="meta">${plural(b.ops.length, 'op')} → ${plural(b.kernels.length, 'kernel')}</p>` +
     (b.note ? `<p class="note">${esc(b.note)}</p>` : '') +
     legend(b.kernels) +
-    drawGraph(b, `${i}-backward`, `graph ${i + 1} backward`) +
+    drawGraph(b, `${gi}-backward`, `${title} backward`) +
     `<details><summary>Backward graph listing</summary><pre>${esc(b.graph)}</pre></details>` +
     decisionList(b) +
     '</div>'
@@ -220,10 +226,10 @@ function decisionList(g: ExplainGraph): string {
   return `<details class="decisions"><summary>Fusion decisions (${g.decisions.length}): why each kernel is what it is</summary><ul>${items.join('')}</ul></details>`;
 }
 
-/** Graph `i`'s kernels, then its backward's when it was compiled for training. */
-function kernelSection(g: ExplainGraph, i: number): string {
-  const backward = g.training ? kernelCards(g.training.backward, `Graph ${i + 1} backward`) : '';
-  return kernelCards(g, `Graph ${i + 1}${g.training ? ' forward' : ''}`) + backward;
+/** A graph's kernels, then its backward's when it was compiled for training. */
+function kernelSection(g: ExplainGraph, title: string): string {
+  const backward = g.training ? kernelCards(g.training.backward, `${title} backward`) : '';
+  return kernelCards(g, `${title}${g.training ? ' forward' : ''}`) + backward;
 }
 
 function kernelCards(g: ExplainGraph, title: string): string {
@@ -238,7 +244,64 @@ function kernelCards(g: ExplainGraph, title: string): string {
       `<details><summary>${language(k.source)} source (${plural(k.source.split('\n').length, 'line')})</summary><pre><code>${esc(k.source)}</code></pre></details></article>`
     );
   });
-  return `<h3>${esc(title)}</h3>${cards.join('')}`;
+  return `<h3>${title}</h3>${cards.join('')}`;
+}
+
+function guardList(guards: readonly string[]): string {
+  return guards.length === 0
+    ? '<p class="muted">None.</p>'
+    : `<ul class="guards">${guards.map((g) => `<li><code>${esc(g)}</code></li>`).join('')}</ul>`;
+}
+
+function breakList(breaks: ReportData['breakReasons']): string {
+  return breaks.length === 0
+    ? '<p class="muted">None: the function was captured whole.</p>'
+    : `<ol class="breaks">${breaks
+        .map(
+          (b) =>
+            `<li><p class="reason">${esc(b.reason)}</p>${b.location ? `<p class="loc">at <code>${esc(b.location)}</code></p>` : ''}` +
+            `${b.codeFrame ? `<pre class="frame">${esc(b.codeFrame)}</pre>` : ''}</li>`,
+        )
+        .join('')}</ol>`;
+}
+
+/** The graphs, guards, breaks, kernels and timing rows of the page: the last call traced, or (after recompiles) every cache entry. */
+function body(r: ReportData): { graphs: string; guards: string; breaks: string; kernels: string; timings: string } {
+  const row = (label: string, g: ExplainGraph) =>
+    `<tr><td>${label}</td><td class="num">${g.ops.length}</td><td class="num">${g.kernels.length}</td><td class="num">${ms(g.compileMs)}</td></tr>`;
+  if (r.entries.length <= 1) {
+    return {
+      graphs:
+        r.graphs.map((g, i) => graphSection(g, `Graph ${i + 1}`, `graph-${i + 1}`, i)).join('\n') ||
+        '<p class="muted">No graph was captured yet.</p>',
+      guards: `<h2 id="guards">Guards (${r.guards.length})</h2>\n${guardList(r.guards)}`,
+      breaks: `<h2 id="breaks">Graph breaks (${r.breakReasons.length})</h2>\n${breakList(r.breakReasons)}`,
+      kernels: r.graphs.map((g, i) => kernelSection(g, `Graph ${i + 1}`)).join(''),
+      timings: r.graphs.map((g, i) => row(`graph ${i + 1}`, g)).join(''),
+    };
+  }
+  let gi = 0;
+  const graphs = r.entries.map((e, k) => {
+    const cards = e.graphs.map((g, i) => graphSection(g, `Entry ${k + 1} · graph ${i + 1}`, `entry-${k + 1}-graph-${i + 1}`, gi++));
+    return (
+      `<section class="entry" id="entry-${k + 1}"><h3>Entry ${k + 1} <span class="pill mode mode-${e.mode}">${e.mode}</span></h3>` +
+      `<p class="why">${esc(e.modeReason)}</p>` +
+      `<p class="meta">${plural(e.graphs.length, 'graph')} · ${plural(e.breakReasons.length, 'graph break')} · compiled in ${ms(e.compileMs)}</p>` +
+      cards.join('\n') +
+      `<details><summary>Guards (${e.guards.length})</summary>${guardList(e.guards)}</details>` +
+      (e.breakReasons.length > 0
+        ? `<details><summary>Graph breaks (${e.breakReasons.length})</summary>${breakList(e.breakReasons)}</details>`
+        : '') +
+      '</section>'
+    );
+  });
+  return {
+    graphs: graphs.join('\n'),
+    guards: '',
+    breaks: '',
+    kernels: r.entries.flatMap((e, k) => e.graphs.map((g, i) => kernelSection(g, `Entry ${k + 1} · graph ${i + 1}`))).join(''),
+    timings: r.entries.flatMap((e, k) => e.graphs.map((g, i) => row(`entry ${k + 1} · graph ${i + 1}`, g))).join(''),
+  };
 }
 
 const STYLE = `
@@ -253,6 +316,7 @@ pre{background:#fff;border:1px solid var(--line);border-radius:6px;padding:10px;
 .pill{background:#fff;border:1px solid var(--line);border-radius:999px;padding:3px 10px}
 .mode{font-weight:600}.mode-replay{background:#e3f5e1;border-color:#9fd39a}.mode-re-run{background:#fff1d6;border-color:#f0c46a}.mode-eager{background:#fde2e1;border-color:#e8a09a}
 .why{color:var(--muted);margin:4px 0 0}
+section.entry{border-top:1px solid var(--line);margin:18px 0 0;padding-top:6px}section.entry h3 .pill{font-size:12px}
 .card{background:#fff;border:1px solid var(--line);border-radius:8px;padding:14px;margin:12px 0}
 .meta,.muted{color:var(--muted);margin:0 0 8px}.note{color:#a14;margin:4px 0}
 .decisions li{font-family:var(--mono,monospace);font-size:12px;margin:2px 0}.decisions .not-fused{color:#a14}.decisions .realize{color:#555}
@@ -291,34 +355,16 @@ export function reportToHTML(r: ReportData, options: HTMLOptions = {}): string {
       r.graphs.reduce((n, g) => n + g.kernels.length, 0),
       'kernel',
     )}</span>`,
+    r.entries.length > 1 ? `<span class="pill">${r.entries.length} cache entries</span>` : '',
     `<span class="pill">compiled in ${ms(r.compileMs)}</span>`,
     r.recompiles.length > 0 ? `<span class="pill">${plural(r.recompiles.length, 'recompile')}</span>` : '',
   ].join('');
-  const breaks =
-    r.breakReasons.length === 0
-      ? '<p class="muted">None: the function was captured whole.</p>'
-      : `<ol class="breaks">${r.breakReasons
-          .map(
-            (b) =>
-              `<li><p class="reason">${esc(b.reason)}</p>${b.location ? `<p class="loc">at <code>${esc(b.location)}</code></p>` : ''}` +
-              `${b.codeFrame ? `<pre class="frame">${esc(b.codeFrame)}</pre>` : ''}</li>`,
-          )
-          .join('')}</ol>`;
-  const guards =
-    r.guards.length === 0
-      ? '<p class="muted">None.</p>'
-      : `<ul class="guards">${r.guards.map((g) => `<li><code>${esc(g)}</code></li>`).join('')}</ul>`;
   const recompiles =
     r.recompiles.length === 0
       ? '<p class="muted">None.</p>'
       : `<ol>${r.recompiles.map((x) => `<li><code>${esc(x)}</code></li>`).join('')}</ol>`;
-  const kernels = r.graphs.map(kernelSection).join('') || '<p class="muted">This backend reports no kernels.</p>';
-  const timingRows = r.graphs
-    .map(
-      (g, i) =>
-        `<tr><td>graph ${i + 1}</td><td class="num">${g.ops.length}</td><td class="num">${g.kernels.length}</td><td class="num">${ms(g.compileMs)}</td></tr>`,
-    )
-    .join('');
+  const b = body(r);
+  const multi = r.entries.length > 1;
   const statRows = stats
     ? `<table class="stats"><tr><th>calls</th><th>cache hits</th><th>recompiles</th><th>graphs compiled</th><th>graph breaks (all calls)</th><th>eager calls</th></tr>` +
       `<tr><td class="num">${stats.calls}</td><td class="num">${stats.cacheHits}</td><td class="num">${stats.recompiles.length}</td>` +
@@ -331,18 +377,16 @@ export function reportToHTML(r: ReportData, options: HTMLOptions = {}): string {
 <header><h1>kiln · <code>${esc(name)}</code></h1>
 <div class="summary">${summary}</div>
 <p class="why"><strong>${r.mode}:</strong> ${esc(r.modeReason)}</p></header>
-<h2 id="graphs">Graphs</h2>
-${r.graphs.map(graphSection).join('\n') || '<p class="muted">No graph was captured yet.</p>'}
-<h2 id="breaks">Graph breaks (${r.breakReasons.length})</h2>
-${breaks}
-<h2 id="guards">Guards (${r.guards.length})</h2>
-${guards}
+<h2 id="graphs">${multi ? `Cache entries (${r.entries.length})` : 'Graphs'}</h2>
+${b.graphs}
+${b.breaks}
+${b.guards}
 <h2 id="recompiles">Recompiles (${r.recompiles.length})</h2>
 ${recompiles}
 <h2 id="kernels">Kernels</h2>
-${kernels}
+${b.kernels || '<p class="muted">This backend reports no kernels.</p>'}
 <h2 id="timings">Timings</h2>
-<table class="timings"><tr><th>graph</th><th>ops</th><th>kernels</th><th>compile</th></tr>${timingRows}
+<table class="timings"><tr><th>graph</th><th>ops</th><th>kernels</th><th>compile</th></tr>${b.timings}
 <tr><th>total</th><th></th><th></th><th class="num">${ms(r.compileMs)}</th></tr></table>
 ${statRows}
 </main></body></html>

@@ -123,4 +123,39 @@ describe('source analysis', () => {
     expect(a('m(x) { class A { y = this.z; } return x; }').usesThis).toBe(true);
     expect(a('(x) => { class A { static { this.q = 1; } } return x; }').freeVariables).toEqual(['this']);
   });
+
+  it('lists member calls from `this`, a parameter or a free variable, and takes verdicts on them', () => {
+    const src = `forward(x, m) {
+      this.fc1.forward(x);
+      m.act(x);
+      model.norm.forward(x);
+      [1].map((v) => v);
+      const g = function () { return this.other(x); };
+      return x;
+    }`;
+    const info = a(src);
+    expect(info.memberCalls.map((c) => [c.root, c.name, c.keys.join('.'), c.text])).toEqual([
+      ['this', 'this', 'fc1.forward', 'this.fc1.forward'],
+      ['param', 'm', 'act', 'm.act'],
+      ['free', 'model', 'norm.forward', 'model.norm.forward'],
+    ]);
+    expect(info.sideEffects.map((e) => e.description)).toEqual(
+      expect.arrayContaining(['calls this.fc1.forward(), whose code is not analyzed', 'calls m.act(), whose code is not analyzed']),
+    );
+    const verdicts = new Map([
+      ['this.fc1.forward', null],
+      ['m.act', 'has a side effect at line 2: console.log(...) prints'],
+      ['model.norm.forward', null],
+    ]);
+    const known = analyzeSource(src, 'forward', new Set(), verdicts);
+    expect(known.sideEffects.map((e) => e.description)).toEqual([
+      'calls m.act(), which has a side effect at line 2: console.log(...) prints',
+      'calls this.other(), whose code is not analyzed',
+    ]);
+  });
+
+  it('takes tidy(fn) as calling fn', () => {
+    expect(a('(x) => tidy(() => x.mul(2))').sideEffects).toEqual([]);
+    expect(a('(x, f) => tidy(f)').sideEffects.map((e) => e.description)).toEqual(['calls f(), whose code is not analyzed']);
+  });
 });

@@ -11,7 +11,7 @@
 
 import { F, Tensor } from '@kiln/eager';
 import type * as acorn from 'acorn';
-import { parseFunction, sourceOf } from './function-source';
+import { isNativeSource, parseFunction, sourceOf } from './function-source';
 import type { Binding, FunctionNode, Scope, ScopeAnalysis } from './scope';
 import { analyzeScopes, children, isFunctionNode, patternNames } from './scope';
 import { IMPORT_NAMESPACE, TOOLING_HELPERS } from './tooling';
@@ -40,6 +40,23 @@ export interface ParamName {
   readonly rest: boolean;
 }
 
+/**
+ * A call through a static member chain from the function's own `this`, a
+ * parameter or a free variable: `this.fc1.forward(h)`, `m.forward(x)`,
+ * `model.forward(x)`. Where the tracer can see the values (a module, the
+ * arguments, a closure passed by the load-time transform), it finds the
+ * method called and analyzes its code too (see ../guards/code).
+ */
+export interface MemberCall {
+  readonly root: 'this' | 'param' | 'free';
+  /** The parameter or free variable the chain starts from (`'this'` for this). */
+  readonly name: string;
+  /** The keys read, the method's last. */
+  readonly keys: readonly string[];
+  /** The chain as written (`this.fc1.forward`): its key in `analyzeSource`'s verdicts. */
+  readonly text: string;
+}
+
 export interface SourceInfo {
   readonly source: string;
   readonly name: string;
@@ -60,6 +77,8 @@ export interface SourceInfo {
   readonly mayEscape: boolean;
   /** Tensor data reads (`item`, `data`, `toArray`) and in-place calls (`add_`, ...): where graphs may break. */
   readonly breakSites: readonly SourceSite[];
+  /** Calls through member chains from `this`, a parameter or a free variable, in source order. */
+  readonly memberCalls: readonly MemberCall[];
 }
 
 /** Globals that neither have side effects nor change between calls. */
@@ -230,8 +249,16 @@ export function analyzeFunction(fn: (...args: never[]) => unknown): SourceInfo {
  * `knownFunctions`: free names bound to functions whose code was analyzed
  * elsewhere and found to have no side effects (closure helpers guarded
  * through the load-time transform): calling them is not an unknown call.
+ * `knownCalls`: verdicts on member calls (`MemberCall.text`) whose method
+ * was found and analyzed: null, calling it is as safe as this code; else
+ * why not ("has a side effect at line 2: ..."), which makes it a side effect.
  */
-export function analyzeSource(source: string, name = '', knownFunctions: ReadonlySet<string> = new Set()): SourceInfo {
+export function analyzeSource(
+  source: string,
+  name = '',
+  knownFunctions: ReadonlySet<string> = new Set(),
+  knownCalls: ReadonlyMap<string, string | null> = new Map(),
+): SourceInfo {
   const opaque = (why: string): SourceInfo => ({
     source,
     name,
@@ -244,12 +271,13 @@ export function analyzeSource(source: string, name = '', knownFunctions: Readonl
     sideEffects: [],
     mayEscape: true,
     breakSites: [],
+    memberCalls: [],
   });
-  if (/\{\s*\[native code\]\s*\}\s*$/.test(source)) return opaque('a native or bound function: its source is not available');
+  if (isNativeSource(source)) return opaque('a native or bound function: its source is not available');
   const parsed = parseFunction(source);
   if (!parsed) return opaque('its source could not be parsed');
   try {
-    return new Analyzer(source, name, parsed.fn, parsed.prefix, knownFunctions).result();
+    return new Analyzer(source, name, parsed.fn, parsed.prefix, knownFunctions, knownCalls).result();
   } catch (e) {
     if (e instanceof OpaqueSource) return opaque(e.message);
     return opaque(`its source could not be analyzed (${e instanceof Error ? e.message : String(e)})`);
@@ -285,12 +313,7 @@ function factsOf(b: Binding): Facts {
   }
 }
 
-function initFacts(value: AnyNode | null): Facts {
-  let init = value;
-  // `const f = __name(() => ..., "f")` (esbuild keepNames) binds the function itself.
-  if (init?.type === 'CallExpression' && init.callee.type === 'Identifier' && TOOLING_HELPERS.has(init.callee.name) && init.arguments[0]) {
-    init = init.arguments[0] as AnyNode;
-  }
+function initFacts(init: AnyNode | null): Facts {
   const t = init?.type;
   return {
     fresh: t === 'ObjectExpression' || t === 'ArrayExpression' || t === 'NewExpression',
@@ -317,6 +340,7 @@ class Analyzer {
   private readonly free = new Set<string>();
   private readonly effects: SideEffect[] = [];
   private readonly sites: SourceSite[] = [];
+  private readonly memberCalls: MemberCall[] = [];
   private usesThis = false;
   private escapes = false;
   private readonly scopes: ScopeAnalysis;
@@ -327,6 +351,7 @@ class Analyzer {
     private readonly fn: FunctionNode,
     private readonly prefix: number,
     private readonly known: ReadonlySet<string> = new Set(),
+    private readonly knownCalls: ReadonlyMap<string, string | null> = new Map(),
   ) {
     this.scopes = analyzeScopes(fn);
   }
@@ -355,6 +380,7 @@ class Analyzer {
       sideEffects: this.effects,
       mayEscape: this.escapes,
       breakSites: this.sites,
+      memberCalls: this.memberCalls,
     };
   }
 
@@ -426,7 +452,7 @@ class Analyzer {
       case 'WithStatement':
         throw new OpaqueSource('it uses `with`, whose names cannot be resolved');
       case 'CallExpression':
-        this.call(n);
+        this.call(n, fnScope);
         break;
       case 'NewExpression':
         if (n.callee.type === 'Identifier' && !this.local(n.callee)) {
@@ -506,7 +532,36 @@ class Analyzer {
     }
   }
 
-  private call(n: acorn.CallExpression): void {
+  /** The member chain `callee` is, when it starts from this function's own `this`, one of its parameters or a free variable. */
+  private memberChain(callee: acorn.MemberExpression, fnScope: Scope): MemberCall | null {
+    const keys: string[] = [];
+    let node: AnyNode = callee;
+    while (node.type === 'MemberExpression') {
+      if (node.computed || node.property.type !== 'Identifier' || node.optional) return null;
+      keys.unshift(node.property.name);
+      node = node.object;
+    }
+    if (node.type === 'ThisExpression') {
+      return fnScope.thisScope === this.scopes.scopeOf(this.fn)
+        ? { root: 'this', name: 'this', keys, text: ['this', ...keys].join('.') }
+        : null;
+    }
+    if (node.type !== 'Identifier') return null;
+    const r = this.scopes.referenceOf(node);
+    if (!r) return null;
+    let name = node.name;
+    if (r.binding === null && IMPORT_NAMESPACE.test(name)) {
+      // `__vi_import_0__.model.forward`: the import `model`
+      if (keys.length < 2) return null;
+      name = keys.shift()!;
+    }
+    const root =
+      r.binding === null ? 'free' : r.binding.kind === 'param' && r.binding.scope === this.scopes.scopeOf(this.fn) ? 'param' : null;
+    if (root === null || (root === 'free' && (PURE_GLOBALS.has(name) || IMPURE_GLOBALS[name] || TOOLING_HELPERS.has(name)))) return null;
+    return { root, name, keys, text: [name, ...keys].join('.') };
+  }
+
+  private call(n: acorn.CallExpression, fnScope: Scope): void {
     const callee = n.callee.type === 'ChainExpression' ? n.callee.expression : n.callee;
     if (callee.type === 'Identifier') {
       const b = this.local(callee);
@@ -523,6 +578,7 @@ class Analyzer {
         KILN_FUNCTIONS.has(callee.name)
       ) {
         if (callee.name === 'manualSeed') this.effect('nondeterminism', 'manualSeed() resets the random stream', n);
+        if (callee.name === 'tidy') this.callback(n); // tidy(fn) runs fn
         return;
       }
       this.unknownCall(n, callee);
@@ -547,6 +603,16 @@ class Analyzer {
       this.effect('mutation', `${this.site(callee).text}() changes gradients outside the function (.grad, requiresGrad)`, n, true);
       return;
     }
+    const chain = this.memberChain(callee, fnScope);
+    if (chain) {
+      this.memberCalls.push(chain);
+      const verdict = this.knownCalls.get(chain.text);
+      if (verdict === null) return;
+      if (verdict !== undefined) {
+        this.effect('call', `calls ${chain.text}(), which ${verdict}`, n, true);
+        return;
+      }
+    }
     if (MUTATING_METHODS.has(method)) {
       if (!rootFacts?.fresh) {
         const what = root.type === 'ThisExpression' ? 'this' : (rootName ?? 'an object');
@@ -555,16 +621,20 @@ class Analyzer {
       return;
     }
     if (HIGHER_ORDER.has(method)) {
-      // The callback runs too: fine when it is written here, unknown when it comes from elsewhere.
-      const cb = n.arguments[0];
-      const local =
-        cb && (isFunctionNode(cb) || (cb.type === 'Identifier' && (this.local(cb)?.func || (!this.local(cb) && this.known.has(cb.name)))));
-      if (cb && !local) this.unknownCall(n, cb);
+      this.callback(n);
       return;
     }
     if (KNOWN_METHODS.has(method)) return;
     if (KILN_FUNCTIONS.has(method) && rootName !== null && !rootFacts) return;
     this.unknownCall(n, callee);
+  }
+
+  /** A call that runs the function it is given first: fine when that is written here (or known), unknown when it comes from elsewhere. */
+  private callback(n: acorn.CallExpression): void {
+    const cb = n.arguments[0];
+    const local =
+      cb && (isFunctionNode(cb) || (cb.type === 'Identifier' && (this.local(cb)?.func || (!this.local(cb) && this.known.has(cb.name)))));
+    if (cb && !local) this.unknownCall(n, cb);
   }
 
   /** A call into code the analysis does not see: it may do anything, including keeping its arguments. */

@@ -19,6 +19,16 @@ export function sourceOf(fn: (...args: never[]) => unknown): string {
   }
 }
 
+/** Whether `source` is what toString gives for a native or bound function (`{ [native code] }`): not its code. */
+export function isNativeSource(source: string): boolean {
+  return /\{\s*\[native code\]\s*\}\s*$/.test(source);
+}
+
+/** Whether `fn` is native or bound: its source is not available. */
+export function isNative(fn: (...args: never[]) => unknown): boolean {
+  return isNativeSource(sourceOf(fn));
+}
+
 export interface ParsedFunction {
   readonly fn: FunctionNode;
   /** Characters of wrapping before the source: positions on its first line are shifted by this much. */
@@ -68,4 +78,28 @@ export function parseFunction(source: string): ParsedFunction | null {
     }
   }
   return null;
+}
+
+const privateMembers = new WeakMap<object, boolean>();
+
+/**
+ * Whether the class `ctor` declares private members (`#w`): state kept
+ * where only its own code can read it, so guards cannot. A constructor
+ * whose source is not a class (a function) has none.
+ */
+export function hasPrivateMembers(ctor: (...args: never[]) => unknown): boolean {
+  let found = privateMembers.get(ctor);
+  if (found === undefined) {
+    found = false;
+    try {
+      const program = parse(`(${sourceOf(ctor)})`, { ecmaVersion: 'latest', sourceType: 'script' });
+      const s = program.body[0];
+      const c = s?.type === 'ExpressionStatement' && s.expression.type === 'ClassExpression' ? s.expression : null;
+      found = c?.body.body.some((m) => m.type !== 'StaticBlock' && m.key.type === 'PrivateIdentifier') ?? false;
+    } catch {
+      // not a class: no private members
+    }
+    privateMembers.set(ctor, found);
+  }
+  return found;
 }

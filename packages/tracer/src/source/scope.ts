@@ -14,6 +14,7 @@
  * outside itself; the tracer asks the same of a function's runtime source.
  */
 import type * as acorn from 'acorn';
+import { unwrapTooling } from './tooling';
 
 export type FunctionNode =
   | acorn.FunctionDeclaration
@@ -34,7 +35,8 @@ export interface Binding {
   /**
    * What the binding holds when declared, where that is known: a function
    * declaration's node, a class, a declarator's initializer (only when the
-   * declarator binds this one name, not a pattern).
+   * declarator binds this one name, not a pattern), seen through a build
+   * tool's naming wrapper (`__name(fn, "f")` is `fn`, see ./tooling).
    */
   readonly init: acorn.AnyNode | null;
   /** For imports: the module and the imported name (`'*'` for a namespace, `'default'`). */
@@ -110,7 +112,7 @@ export interface Reference {
 export interface ScopeAnalysis {
   readonly root: Scope;
   readonly references: readonly Reference[];
-  /** The scope a function opens (its parameters and body). */
+  /** The scope a function opens (its parameters and body), or a class (its body). */
   scopeOf(fn: acorn.AnyNode): Scope | undefined;
   /** The reference an identifier node makes, if it makes one. */
   referenceOf(id: acorn.Identifier): Reference | undefined;
@@ -199,7 +201,7 @@ class Walker {
 
   private declarePattern(p: AnyNode | null | undefined, scope: Scope, kind: BindingKind, init: AnyNode | null): void {
     const names = patternNames(p);
-    const whole = p?.type === 'Identifier' ? init : null;
+    const whole = p?.type === 'Identifier' ? unwrapTooling(init) : null;
     for (const id of names) this.declare(scope, id, id.name, kind, whole);
   }
 
@@ -270,6 +272,7 @@ class Walker {
 
   private visitClass(n: acorn.ClassDeclaration | acorn.ClassExpression | acorn.AnonymousClassDeclaration, outer: Scope): void {
     const scope = new Scope(outer, 'class', n);
+    this.functionScopes.set(n, scope);
     if (n.id) this.declare(scope, n.id, n.id.name, 'self', n);
     this.visit(n.superClass, scope);
     for (const m of n.body.body) {
@@ -487,8 +490,9 @@ export interface FreeVariable {
 }
 
 /**
- * The variables `fn` reads or writes from outside itself, in order of first
- * use. A function expression's own name and `arguments` are its own.
+ * The variables `fn` (a function or a class) reads or writes from outside
+ * itself, in order of first use. A function expression's own name and
+ * `arguments` are its own, as is a class's name inside its body.
  */
 export function freeVariables(a: ScopeAnalysis, fn: AnyNode): FreeVariable[] {
   const scope = a.scopeOf(fn);

@@ -2,11 +2,13 @@
  * Differential checks of random programs (./random-program): on every
  * device, the compiled function (first call and a cached call, each on
  * fresh inputs) must give what the eager function gives, outputs and the
- * inputs it writes into alike, and, where inputs require grad, the same
- * gradients of a weighted sum of its float32 outputs (eager autograd is
- * the reference); and eager webgpu must give what eager cpu gives. A
- * failure is shrunk to a smaller program that still fails, and reported
- * with its seed and source.
+ * inputs it writes into alike, `version` counters included, and, where
+ * inputs require grad, the same gradients of a weighted sum of its float32
+ * outputs (eager autograd is the reference); a third of the programs are
+ * also called at three other lengths of their largest size (one compiled
+ * function: dynamic dims, symbolic sizes); and eager webgpu must give what
+ * eager cpu gives. A failure is shrunk to a smaller program that still
+ * fails, and reported with its seed and source.
  *
  * Tolerance (float32's, as the numeric contract in the repository's
  * README.md says): NaN must be NaN, an infinity the same infinity, other
@@ -36,6 +38,8 @@ interface Outcome {
   outputs: Snapshot[];
   /** The inputs after the call (a program may write into them). */
   inputs: Snapshot[];
+  /** `version` of each input, then of each output: in-place writes counted as eager counts them. */
+  versions: number[];
   /** Per output: it requires grad. */
   requiresGrad: boolean[];
   /** Per input that requires grad: its gradient (null: none reached it). */
@@ -71,10 +75,13 @@ function backwardOf(p: Program, inputs: readonly Tensor[], outputs: readonly Ten
 }
 
 async function outcome(p: Program, inputs: Tensor[], outputs: Tensor[]): Promise<Outcome> {
+  // Versions before the backward pass, which writes into no input or output.
+  const versions = [...inputs, ...outputs].map((t) => t.version);
   const grads = backwardOf(p, inputs, outputs);
   const result = {
     outputs: await Promise.all(outputs.map(snapshot)),
     inputs: await Promise.all(inputs.map(snapshot)),
+    versions,
     requiresGrad: outputs.map((o) => o.requiresGrad),
     grads: await Promise.all(grads.map((g) => (g ? snapshot(g) : null))),
   };
@@ -134,6 +141,11 @@ function difference(got: Outcome, want: Outcome, unstable: Unstable, grads: bool
     const j = w.data.findIndex((v, k) => !(exact ? g.data[k] === v : close(g.data[k]!, v)));
     if (j >= 0) return `${what} element ${j}: ${g.data[j]} vs ${w.data[j]}`;
   }
+  const v = want.versions.findIndex((x, i) => got.versions[i] !== x);
+  if (v >= 0) {
+    const what = v < want.inputs.length ? `input x${v}` : `output ${v - want.inputs.length}`;
+    return `${what} version: ${got.versions[v]} vs ${want.versions[v]}`;
+  }
   return undefined;
 }
 
@@ -162,11 +174,59 @@ export async function problemOf(p: Program, devices: readonly Device[]): Promise
       if (diff) return `compiled (${call} call) vs eager on ${device}: ${diff}`;
     }
   }
+  if (p.seed % 3 === 0) {
+    const resized = await problemAcrossLengths(p, devices, unstable);
+    if (resized) return resized;
+  }
   if (eager.cpu && eager.webgpu) {
     const acrossDevices = unstableParts(p, new Set([...unstableValues(p), ...deviceDependentValues(p)]));
     // Gradients across devices: the autograd rule tests compare them op by op (packages/eager/src/autograd/rules.test.ts).
     const diff = difference(eager.webgpu, eager.cpu, acrossDevices, false);
     if (diff) return `eager webgpu vs eager cpu: ${diff}`;
+  }
+  return undefined;
+}
+
+/** The largest input size of `p` (>= 2): the length that `atLength` changes. */
+function lengthOf(p: Program): number | undefined {
+  const sizes = p.inputs.flatMap((x) => x.shape).filter((n) => n >= 2);
+  return sizes.length === 0 ? undefined : Math.max(...sizes);
+}
+
+/** Program `p` with every input size `from` made `to`: the same code at another length. */
+function atLength(p: Program, from: number, to: number): Program {
+  return { ...p, inputs: p.inputs.map((x) => ({ ...x, shape: x.shape.map((n) => (n === from ? to : n)) })) };
+}
+
+/**
+ * One compiled function called at the program's length and then at three
+ * others (sizes read from `shape` become symbolic, graphs are reused):
+ * each call must give what eager gives at that length. Lengths where
+ * eager itself rejects the program (sizes written as literals) are skipped.
+ */
+async function problemAcrossLengths(p: Program, devices: readonly Device[], unstable: Unstable): Promise<string | undefined> {
+  const length = lengthOf(p);
+  if (length === undefined) return undefined;
+  for (const device of devices) {
+    const fast = compile(buildFunction(p));
+    for (const to of [length, length + 1, length + 3, length + 2]) {
+      const q = atLength(p, length, to);
+      const fn = buildFunction(q);
+      let want: Outcome;
+      try {
+        want = await run(q, device, (xs) => fn(...xs));
+      } catch {
+        continue;
+      }
+      let got: Outcome;
+      try {
+        got = await run(q, device, (xs) => fast(...xs));
+      } catch (e) {
+        return `compiled at length ${to} (after ${length}) on ${device} threw ${message(e)}`;
+      }
+      const diff = difference(got, want, unstable, true);
+      if (diff) return `compiled at length ${to} (after ${length}) vs eager on ${device}: ${diff}`;
+    }
   }
   return undefined;
 }

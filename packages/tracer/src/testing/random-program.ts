@@ -248,6 +248,11 @@ interface Pool {
   inputs: ProgramInput[];
   /** A value number, preferring recent ones (programs are chains more than fans). */
   any(filter?: (t: Tensor, v: number) => boolean): number | undefined;
+  /**
+   * Size `dim` of `$0` less `minus`, as source: the number, or (half the
+   * time) read from `$0.shape`, as code that works at any size writes it.
+   */
+  sizeOf(t: Tensor, dim: number, minus?: number): string;
 }
 
 type StepGen = (pool: Pool) => Step | undefined;
@@ -385,21 +390,23 @@ const STEPS: { weight: number; make: StepGen }[] = [
           const dim = d();
           const size = t.shape[dim]!;
           const start = p.rng.int(Math.max(size, 1)) - (p.rng.chance(0.3) ? size : 0);
-          return {
-            expr: `$0.slice(${dim}, ${start}, ${p.rng.chance(0.5) ? 'Infinity' : size - p.rng.int(2)}, ${1 + p.rng.int(2)})`,
-            uses: [v],
-          };
+          const cut = p.rng.int(2);
+          const end = p.rng.chance(0.4) ? 'Infinity' : p.sizeOf(t, dim, cut);
+          return { expr: `$0.slice(${dim}, ${start}, ${end}, ${1 + p.rng.int(2)})`, uses: [v] };
         }
         case 6: {
           const dim = p.rng.int(t.ndim + 1);
-          const shape = [...t.shape];
-          shape.splice(dim, 0, 3);
-          return { expr: `$0.unsqueeze(${dim}).expand(${list(shape)})`, uses: [v] };
+          const shape = t.shape.map((_, d) => p.sizeOf(t, d));
+          shape.splice(dim, 0, '3');
+          return { expr: `$0.unsqueeze(${dim}).expand([${shape.join(', ')}])`, uses: [v] };
         }
         default: {
           if (t.ndim < 2) return undefined;
-          const [a, b] = [t.shape[0]!, t.shape[1]!];
-          return { expr: `$0.flatten(0, 1).reshape(${list([b, a, ...t.shape.slice(2)])})`, uses: [v] };
+          const rest = t.shape.slice(2).map((_, d) => p.sizeOf(t, d + 2));
+          // Sizes read from `shape` and computed with (B * T): symbolic sizes when the dims are dynamic.
+          return p.rng.chance(0.5)
+            ? { expr: `$0.flatten(0, 1).reshape([${[p.sizeOf(t, 1), p.sizeOf(t, 0), ...rest].join(', ')}])`, uses: [v] }
+            : { expr: `$0.reshape([${['$0.shape[0] * $0.shape[1]', ...rest].join(', ')}])`, uses: [v] };
         }
       }
     },
@@ -456,13 +463,14 @@ const STEPS: { weight: number; make: StepGen }[] = [
       const v = p.any((t) => t.ndim >= 1 && t.shape.at(-1)! >= 3 && floats(t));
       if (v === undefined) return undefined;
       const n = p.values[v]!.shape.at(-1)!;
+      const size = p.sizeOf(p.values[v]!, -1);
       // Rows made distinct first: normalizing a constant row divides rounding noise by sqrt(eps), where any two summation orders differ.
-      const x = `$0.add(arange(${n}, { device: $0.device }).cast('float32').mul(0.37).sin())`;
-      if (p.rng.chance(0.5)) return { expr: `F.rmsNorm(${x}, [${n}])`, uses: [v], rounds: true, accumulates: true };
+      const x = `$0.add(arange(${size}, { device: $0.device }).cast('float32').mul(0.37).sin())`;
+      if (p.rng.chance(0.5)) return { expr: `F.rmsNorm(${x}, [${size}])`, uses: [v], rounds: true, accumulates: true };
       const w = p.any((t) => t.ndim === 1 && t.shape[0] === n && floats(t));
       return w !== undefined && p.rng.chance(0.5)
-        ? { expr: `F.layerNorm(${x}, [${n}], $1, $1)`, uses: [v, w], rounds: true, accumulates: true }
-        : { expr: `F.layerNorm(${x}, [${n}])`, uses: [v], rounds: true, accumulates: true };
+        ? { expr: `F.layerNorm(${x}, [${size}], $1, $1)`, uses: [v, w], rounds: true, accumulates: true }
+        : { expr: `F.layerNorm(${x}, [${size}])`, uses: [v], rounds: true, accumulates: true };
     },
   },
   {
@@ -500,7 +508,8 @@ const STEPS: { weight: number; make: StepGen }[] = [
     make: (p) => {
       const v = p.any((t) => t.ndim >= 1 && t.shape[0]! >= 2);
       if (v === undefined) return undefined;
-      return { expr: `$0.split(${1 + p.rng.int(p.values[v]!.shape[0]! - 1)}, 0)[${p.rng.int(2)}]`, uses: [v] };
+      const size = p.rng.chance(0.5) ? String(1 + p.rng.int(p.values[v]!.shape[0]! - 1)) : 'Math.max(1, Math.floor($0.shape[0] / 2))';
+      return { expr: `$0.split(${size}, 0)[${p.rng.int(2)}]`, uses: [v] };
     },
   },
   // index ops with in-range indices (index inputs hold values below their bound)
@@ -567,9 +576,8 @@ const STEPS: { weight: number; make: StepGen }[] = [
     make: (p) => {
       const v = p.any((t) => t.ndim >= 1);
       if (v === undefined) return undefined;
-      const n = p.values[v]!.shape.at(-1)!;
       return p.rng.chance(0.5)
-        ? { expr: `$0.add(arange(${n}, { device: $0.device }))`, uses: [v], rounds: true }
+        ? { expr: `$0.add(arange(${p.sizeOf(p.values[v]!, -1)}, { device: $0.device }))`, uses: [v], rounds: true }
         : { expr: `$0.mul(randn($0.shape, { device: $0.device }))`, uses: [v], rounds: true };
     },
   },
@@ -582,15 +590,36 @@ const STEPS: { weight: number; make: StepGen }[] = [
       // Writing into an input directly (its caller sees the write), except a broadcast one (its elements share memory).
       const inPlace = p.rng.chance(0.3) && a < p.inputs.length && p.inputs[a]!.layout !== 'expand' ? 'operand' : 'copy';
       const dst = inPlace === 'operand' ? '$0' : '$0.mul(1)';
-      switch (p.rng.int(4)) {
+      const t = p.values[a]!;
+      const d = p.rng.int(Math.max(t.ndim, 1));
+      // A view of the destination: a write through it must reach the base (and the base's other views).
+      const view = t.ndim === 0 ? 'w' : `w.slice(${d}, ${p.rng.int(Math.max(t.shape[d]!, 1))}, ${p.sizeOf(t, d)})`;
+      switch (p.rng.int(8)) {
         case 0:
           return { expr: `${dst}.add_($1)`, uses: [a, b], rounds: true, inPlace };
         case 1:
-          return { expr: `${dst}.mul_(${lit(p.rng.pick(SCALARS))})`, uses: [a], rounds: true, inPlace };
+          return { expr: `${dst}.${p.rng.pick(['mul_', 'sub_', 'div_'])}(${lit(p.rng.pick(SCALARS))})`, uses: [a], rounds: true, inPlace };
         case 2:
           return { expr: `${dst}.copy_($1)`, uses: [a, b], inPlace };
-        default:
+        case 3:
           return { expr: `${dst}.fill_(${lit(p.rng.pick(SCALARS))})`, uses: [a], inPlace };
+        case 4:
+          return { expr: `((w) => (${view}.fill_(${lit(p.rng.pick(SCALARS))}), w))(${dst})`, uses: [a], inPlace };
+        case 5:
+          return { expr: `((w) => (${view}.mul_(${lit(p.rng.pick(ORDINARY))}), w.add(0)))(${dst})`, uses: [a], rounds: true, inPlace };
+        case 6:
+          // What was read before the write keeps the old values; what is read after sees the new ones.
+          return {
+            expr: `((w) => { const s = w.sum(); ${view}.zero_(); return s.add(w); })(${dst})`,
+            uses: [a],
+            rounds: true,
+            accumulates: true,
+            inPlace,
+          };
+        default: {
+          const v = p.rng.int(3);
+          return { expr: `((w) => { const u = ${view}; w.add_(1); return u.mul(${v}); })(${dst})`, uses: [a], rounds: true, inPlace };
+        }
       }
     },
   },
@@ -648,6 +677,11 @@ export function randomProgram(seed: number): Program {
       if (ok.length === 0) return undefined;
       // Half the time one of the last three values: chains, with some fan-in.
       return rng.chance(0.5) ? ok.slice(-3)[rng.int(Math.min(3, ok.length))]! : ok[rng.int(ok.length)]!;
+    },
+    sizeOf(t, dim, minus = 0) {
+      const d = dim < 0 ? t.ndim + dim : dim;
+      const read = `$0.shape[${d}]${minus === 0 ? '' : ` - ${minus}`}`;
+      return rng.chance(0.5) ? read : String(t.shape[d]! - minus);
     },
   };
   const target = 3 + rng.int(10);

@@ -206,6 +206,77 @@ const FOUND: { name: string; program: Program }[] = [
       outputs: [5, 1, 4],
     },
   },
+  {
+    name: 'attention over a dynamic last dim (its scale 1 / sqrt(d) was computed at the marker size and baked into the kernel)',
+    program: {
+      seed: 1026,
+      inputs: [{ shape: [2, 2], dtype: 'float32', layout: 'contiguous', values: 'normal' }],
+      steps: [{ expr: 'F.scaledDotProductAttention($0, $0, $0, { isCausal: false })', uses: [0], rounds: true, accumulates: true }],
+      outputs: [1],
+    },
+  },
+  {
+    name: "a value computed before a break, used after it at a new length (its size was static in the second graph, the input's dynamic)",
+    program: {
+      seed: 1254,
+      inputs: [{ shape: [3], dtype: 'float32', layout: 'contiguous', values: 'normal' }],
+      steps: [
+        { expr: '$0.exp()', uses: [0], rounds: true },
+        { expr: 'brk($0)', uses: [1], rounds: true, breaks: true },
+        { expr: '$0.add($1)', uses: [0, 1], rounds: true },
+      ],
+      outputs: [3, 2],
+    },
+  },
+  {
+    name: 'cat of a dynamic and a static piece (the total, marker + 2, read as another marker; the piece sizes printed as objects)',
+    program: {
+      seed: 1203,
+      inputs: [
+        { shape: [3], dtype: 'int32', layout: 'contiguous', values: 'int' },
+        { shape: [2], dtype: 'int32', layout: 'contiguous', values: 'int' },
+      ],
+      steps: [{ expr: 'cat([$0, $1.mul(2)], 0)', uses: [0, 1] }],
+      outputs: [2],
+    },
+  },
+  {
+    name: 'a slice of a dynamic dim run as its eager kernel inside a compiled graph (the view at an offset was read from element 0)',
+    program: {
+      seed: 1248,
+      inputs: [{ shape: [5], dtype: 'int32', layout: 'contiguous', values: 'int' }],
+      steps: [
+        { expr: '$0.split(2, 0)[1]', uses: [0] },
+        { expr: 'cat([$0, $1.mul(2)], 0)', uses: [0, 1] },
+      ],
+      outputs: [2],
+    },
+  },
+  {
+    name: 'zero_ through a view of an empty tensor (its contiguous strides hold a 0: taken for a broadcast view)',
+    program: {
+      seed: 1452,
+      inputs: [{ shape: [7, 4], dtype: 'float32', layout: 'contiguous', values: 'normal' }],
+      steps: [
+        { expr: '$0.slice(0, 6, 6, 2)', uses: [0] },
+        { expr: '$0.permute([1, 0]).mul(1)', uses: [1] },
+        { expr: '((w) => { const s = w.sum(); w.slice(0, 5, 7).zero_(); return s.add(w); })($0.mul(1))', uses: [2], inPlace: 'copy' },
+      ],
+      outputs: [3],
+    },
+  },
+  {
+    name: "a replayed result that was written in place (its version was 0, eager's 1)",
+    program: {
+      seed: 1462,
+      inputs: [{ shape: [3], dtype: 'float32', layout: 'contiguous', values: 'normal' }],
+      steps: [
+        { expr: "$0.gelu({ approximate: 'none' })", uses: [0], rounds: true },
+        { expr: '$0.mul(1).add_($0)', uses: [1], rounds: true, inPlace: 'copy' },
+      ],
+      outputs: [2],
+    },
+  },
 ];
 
 describe('programs the generator once found failing', () => {

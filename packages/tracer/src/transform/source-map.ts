@@ -9,6 +9,7 @@
 
 import type { EncodedSourceMap } from '@jridgewell/remapping';
 import remapping from '@jridgewell/remapping';
+import { originalPositionFor, TraceMap } from '@jridgewell/trace-mapping';
 
 /** A version 3 source map, as JSON. */
 export interface SourceMapJSON {
@@ -46,4 +47,27 @@ export function inlineComment(map: SourceMapJSON): string {
 export function chainMaps(outer: SourceMapJSON, inner: SourceMapJSON): SourceMapJSON {
   const chained = remapping([outer as EncodedSourceMap, inner as EncodedSourceMap], () => null);
   return JSON.parse(chained.toString()) as SourceMapJSON;
+}
+
+/** A place in the original source: its file (when the map names one), 1-based line, 0-based column, and the name written there if the map records one (a renamed identifier). */
+export interface OriginalPosition {
+  readonly source: string | null;
+  readonly line: number;
+  readonly column: number;
+  readonly name: string | null;
+}
+
+/** Where positions of generated code came from, by the map of the step that generated it. */
+export class OriginalPositions {
+  private readonly trace: TraceMap;
+
+  constructor(map: SourceMapJSON) {
+    this.trace = new TraceMap(map as EncodedSourceMap);
+  }
+
+  /** The original place of generated line `line` (1-based), column `column` (0-based); null where the map says nothing. */
+  at(line: number, column: number): OriginalPosition | null {
+    const p = originalPositionFor(this.trace, { line, column });
+    return p.line === null ? null : { source: p.source, line: p.line, column: p.column, name: p.name };
+  }
 }

@@ -1,6 +1,6 @@
 import { SourceMap } from 'node:module';
 import MagicString from 'magic-string';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { kilnPlugin } from '../vite';
 import { load } from './node-hooks';
 import type { SourceMapJSON } from './source-map';
@@ -65,18 +65,72 @@ export const e = ((kc) => kc((x) => x.mul(w)))(compile);
     expect(out.code).toContain('export const e = ((kc) => kc((x) => x.mul(w)))(compile);');
   });
 
-  it('leaves a call that already passes closure (so transforming twice changes nothing), and first arguments it cannot see', () => {
+  it('leaves a call that already passes closure alone (so transforming twice changes nothing)', () => {
     const once = transformKiln(MODULE, 'app.js')!.code;
     expect(transformKiln(once, 'app.js')).toBeNull();
+    expect(
+      transformKiln("import { compile } from '@kiln/tracer';\nexport const d = compile((x) => x, { closure: null });\n", 'd.js'),
+    ).toBeNull();
+  });
+
+  it('says why it cannot see the function of a call: in the call (for explain), and under KILN_LOGS=guards at its original line', () => {
     const code = `import { compile } from '@kiln/tracer';
+import { block } from './model.js';
 let f = (x) => x; f = (x) => x.neg();
-const model = { forward(x) { return x; } };
+const made = makeFn();
 export const a = compile(f);
-export const b = compile(model);
+export const b = compile(made);
 export const c = compile(makeFn());
-export const d = compile((x) => x, { closure: null });
+export const d = compile(block, { backend: 'eager' });
+export const e = compile(...args);
+export const g = (h) => compile(h);
 `;
-    expect(transformKiln(code, 'd.js')).toBeNull();
+    const logged: string[] = [];
+    const spy = vi.spyOn(console, 'error').mockImplementation((m: string) => void logged.push(m));
+    const before = process.env.KILN_LOGS;
+    process.env.KILN_LOGS = 'guards';
+    let out: ReturnType<typeof transformKiln>;
+    try {
+      out = transformKiln(code, 'd.js');
+    } finally {
+      process.env.KILN_LOGS = before;
+      spy.mockRestore();
+    }
+    expect(out!.calls).toEqual([]);
+    expect(out!.skipped.map((k) => [k.location, k.reason])).toEqual([
+      ['d.js:5:18', '`f` is assigned again after its declaration, so the function it holds at the call is not known'],
+      ['d.js:6:18', '`made` holds the result of a call, which the transform cannot follow'],
+      ['d.js:7:18', 'its first argument is the result of a call, which the transform cannot follow'],
+      ['d.js:8:18', "`block` is imported from './model.js': what it reads is declared there"],
+      ['d.js:9:18', 'its arguments are spread, so the transform cannot add its options'],
+      ['d.js:10:25', '`h` is a parameter, so the function it holds is not known here'],
+    ]);
+    expect(out!.code).toContain(
+      'compile(f, { closure: { names: [], get: () => [], kiln: [], globals: [], unseen: "`f` is assigned again after its declaration, so the function it holds at the call is not known" } })',
+    );
+    expect(out!.code).toContain(
+      "compile(block, { ...{ backend: 'eager' }, closure: { names: [], get: () => [], kiln: [], globals: [], unseen:",
+    );
+    expect(out!.code).toContain('compile(...args);');
+    expect(logged).toHaveLength(6);
+    expect(logged[0]).toBe(
+      '[kiln:guards] d.js:5:18: the load-time transform cannot see the function this compile call is given (`f` is assigned again after its declaration, so the function it holds at the call is not known); what it reads from its closure is not guarded, so it re-runs its JavaScript if it reads any (explain says what)',
+    );
+  });
+
+  it("sees through esbuild's __name wrapper (what tsx writes for a named arrow or function expression)", () => {
+    const code = `var __defProp = Object.defineProperty;
+var __name = (target, value) => __defProp(target, "name", { value, configurable: true });
+import { compile } from '@kiln/tracer';
+const w = 2;
+const helper = __name((x) => x.mul(w), "helper");
+const a = __name((x) => helper(x), "a");
+let b = __name(function(x) { return x.add(w); }, "b");
+export const fa = compile(a);
+export const fb = compile(b);
+`;
+    const out = transformKiln(code, 'h.js')!;
+    expect(out.calls.map((c) => c.names)).toEqual([['helper', 'w'], ['w']]);
   });
 
   it('accepts a function declared later in the module, and names the globals it reads', () => {
@@ -152,6 +206,71 @@ describe('source maps', () => {
   });
 });
 
+describe('modules and classes', () => {
+  const CLASSES = `import { compile } from '@kiln/tracer';
+import { F } from '@kiln/eager';
+import { Imported } from './model.js';
+const SCALE = 2;
+class Linear {
+  constructor(w) { this.w = w; }
+  forward(x) { return F.relu(x.matmul(this.w)).mul(SCALE); }
+}
+const Block = class extends Linear { forward(x) { return super.forward(x).add(offset); } };
+let offset = 1;
+const model = new Block(w0);
+export const a = compile(model);
+export const b = compile((m, x) => m.forward(x));
+export const c = compile({ w: 1, forward(x) { return F.gelu(x).mul(this.w).add(offset); } });
+export const d = compile(new Imported());
+class Later {}
+`;
+
+  it("passes each class the call sees, with the free names of its body: an instance's methods read through its class", () => {
+    const out = transformKiln(CLASSES, 'm.js')!;
+    const first = out.calls[0]!;
+    expect(first.names).toEqual(['Linear', 'Block', 'SCALE', 'offset']);
+    expect(first.kiln).toEqual(['F']);
+    expect(out.code).toContain(
+      'compile(model, { closure: { names: ["Linear", "Block", "SCALE", "offset"], get: () => [Linear, Block, SCALE, offset], kiln: ["F"], globals: [], ' +
+        'classes: { Linear: ["F", "SCALE"], Block: ["Linear", "offset"] } } })',
+    );
+    // An argument's class is only known at run time: the classes come along all the same.
+    expect(out.calls[1]!.names).toEqual(['Linear', 'Block', 'SCALE', 'offset']);
+  });
+
+  it("takes a module literal's methods as its code, and says why it cannot see an instance of an imported class", () => {
+    const out = transformKiln(CLASSES, 'm.js')!;
+    expect(out.calls[2]!.names).toEqual(['Linear', 'Block', 'offset', 'SCALE']);
+    expect(out.skipped.map((k) => k.reason)).toEqual([
+      "its first argument is an instance of `Imported`, imported from './model.js': what its methods read is declared there",
+    ]);
+    expect(out.code).not.toContain('"Later"'); // declared after the calls: not initialized when they run
+  });
+});
+
+describe('renamed parameters', () => {
+  it("are passed with the names the step before's map gives them (esbuild renames a parameter that shadows a module variable)", () => {
+    const ts =
+      "import { compile } from '@kiln/tracer';\nconst x = 1;\nconst w = 2;\nfunction f(x: T, w: T, y: T) { return x.add(w).add(y); }\nexport const fast = compile(f);\n";
+    const s = new MagicString(ts);
+    for (const [name, to] of [
+      ['x: T', 'x2'],
+      ['w: T', 'w2'],
+    ] as const) {
+      const at = ts.indexOf(name);
+      s.overwrite(at, at + 1, to, { storeName: true });
+      s.remove(at + 1, at + name.length);
+    }
+    const y = ts.indexOf('y: T');
+    s.remove(y + 1, y + 4);
+    const js = `${s.toString()}${inlineComment(s.generateMap({ hires: true, source: 'f.ts', includeContent: true }) as unknown as SourceMapJSON)}\n`;
+    expect(js).toContain('function f(x2, w2, y) {');
+    const out = transformKiln(js, 'f.js', { sourceMap: 'inline' })!;
+    expect(out.calls[0]!.renamed).toEqual({ x2: 'x', w2: 'w' });
+    expect(out.code).toContain('globals: [], renamed: { x2: "x", w2: "w" } } })');
+  });
+});
+
 describe('kilnPlugin (Vite / Rollup)', () => {
   it('is a post plugin whose transform hook returns the code and the map of its step, or null', () => {
     const plugin = kilnPlugin();
@@ -162,6 +281,24 @@ describe('kilnPlugin (Vite / Rollup)', () => {
     expect(plugin.transform.call(undefined, 'export const x = 1;\n', '/src/other.ts')).toBeNull();
     expect(plugin.transform.call(undefined, MODULE, '/src/style.css')).toBeNull();
     expect(kilnPlugin({ exclude: /app/ }).transform.call(undefined, MODULE, '/src/app.ts')).toBeNull();
+  });
+
+  it("names a call it cannot see by its line in the original source, through the bundler's combined map", () => {
+    // A stand-in for the steps before: the original with two comment lines taken out.
+    const original = "import { compile } from '@kiln/tracer';\n// one\n// two\nexport const a = compile(makeFn());\n";
+    const s = new MagicString(original);
+    s.remove(original.indexOf('// one'), original.indexOf('export'));
+    const map = s.generateMap({ hires: true, source: '/src/app.ts', includeContent: true }) as unknown as SourceMapJSON;
+    const logged: string[] = [];
+    const spy = vi.spyOn(console, 'error').mockImplementation((m: string) => void logged.push(m));
+    process.env.KILN_LOGS = 'guards';
+    try {
+      kilnPlugin().transform.call({ getCombinedSourcemap: () => map }, s.toString(), '/src/app.ts');
+    } finally {
+      delete process.env.KILN_LOGS;
+      spy.mockRestore();
+    }
+    expect(logged[0]).toMatch(/^\[kiln:guards\] \/src\/app\.ts:4:18: the load-time transform cannot see the function/);
   });
 
   it('warns through the bundler and passes the module on when it cannot parse it', () => {

@@ -9,7 +9,11 @@
  *     get: () => [mlp, scale, w1], kiln: ["F"], globals: [] } })
  *
  * The first argument must be a function expression, an arrow, or an
- * identifier bound to a function in the module and never reassigned.
+ * identifier bound to a function in the module and never reassigned. A
+ * call whose function the transform cannot see (an import, a parameter, a
+ * call's result, a reassigned variable) is rewritten to say so
+ * (`closure: { names: [], ..., unseen: "<why>" }`: explain gives the
+ * reason) and logged under KILN_LOGS=guards with its original location.
  * `names` are the free variables of that function and, transitively, of
  * the module's functions it reads (helpers), where the name means the same
  * variable at the call; `kiln` are names imported from @kiln packages
@@ -21,6 +25,7 @@
  */
 
 import { KilnError } from '@kiln/eager';
+import { log } from '@kiln/gpu-runtime';
 import type * as acorn from 'acorn';
 import { parse } from 'acorn';
 import MagicString from 'magic-string';
@@ -28,7 +33,7 @@ import type { Binding, FreeVariable, FunctionNode, Scope, ScopeAnalysis } from '
 import { analyzeScopes, freeVariables, isFunctionNode } from '../source/scope';
 import { TOOLING_HELPERS } from '../source/tooling';
 import type { SourceMapJSON } from './source-map';
-import { chainMaps, inlineComment, readInlineMap } from './source-map';
+import { chainMaps, inlineComment, OriginalPositions, readInlineMap } from './source-map';
 
 export const TRACER_MODULE = '@kiln/tracer';
 /** The calls the transform rewrites: both take `(fn, options)`. */
@@ -41,6 +46,12 @@ export interface TransformOptions {
    * the map of this step alone (bundlers chain it themselves); `false`: none.
    */
   sourceMap?: 'inline' | 'separate' | false;
+  /**
+   * The map of the step that produced `code` (a bundler's combined map so
+   * far), for messages that name original lines; with `'inline'` the
+   * code's own inline map is used.
+   */
+  inputMap?: SourceMapJSON | null;
 }
 
 /** One rewritten call, for tests and logs. */
@@ -51,6 +62,18 @@ export interface TransformedCall {
   readonly names: readonly string[];
   readonly kiln: readonly string[];
   readonly globals: readonly string[];
+  /** Parameters the step before renamed (generated name -> the name in the original source). */
+  readonly renamed: Readonly<Record<string, string>>;
+}
+
+/** A compile call whose function the transform could not see: its closure is not passed. */
+export interface SkippedCall {
+  /** 1-based line and 0-based column of the call in the code given. */
+  readonly line: number;
+  readonly column: number;
+  /** `file:line:column` in the original source (through the input map, when there is one). */
+  readonly location: string;
+  readonly reason: string;
 }
 
 export interface TransformResult {
@@ -58,6 +81,7 @@ export interface TransformResult {
   /** The map of the output (chained, for `'inline'`), or null when not asked for. */
   readonly map: SourceMapJSON | null;
   readonly calls: readonly TransformedCall[];
+  readonly skipped: readonly SkippedCall[];
 }
 
 /** ECMAScript's own globals: they do not change, so they are neither passed nor reported. */
@@ -146,25 +170,39 @@ export function transformKiln(code: string, file: string, options: TransformOpti
   if (entries.named.size === 0 && entries.namespaces.size === 0) return null;
 
   const s = new MagicString(code);
+  const mode = options.sourceMap ?? 'separate';
+  const incoming = mode === 'inline' ? readInlineMap(code) : null;
+  const inputMap = incoming?.map ?? options.inputMap ?? null;
+  const original = inputMap ? new OriginalPositions(inputMap) : null;
   const calls: TransformedCall[] = [];
+  const skipped: SkippedCall[] = [];
   walk(program, (n) => {
     if (n.type !== 'CallExpression') return;
     const callee = entryCallee(n, scopes, entries);
     const at = callee ? scopes.referenceOf(callee)?.scope : undefined;
     if (!at) return;
-    const rewritten = rewriteCall(n, at, s, scopes);
-    if (rewritten) calls.push(rewritten);
+    const rewritten = rewriteCall(n, at, s, scopes, original);
+    if (rewritten === null) return;
+    if ('reason' in rewritten) {
+      const { line, column } = n.loc!.start;
+      const o = original?.at(line, column);
+      const location = o ? `${o.source ?? file}:${o.line}:${o.column + 1}` : `${file}:${line}:${column + 1}`;
+      skipped.push({ line, column, location, reason: rewritten.reason });
+      log(
+        'guards',
+        `${location}: the load-time transform cannot see the function this compile call is given (${rewritten.reason}); ` +
+          'what it reads from its closure is not guarded, so it re-runs its JavaScript if it reads any (explain says what)',
+      );
+    } else calls.push(rewritten);
   });
-  if (calls.length === 0) return null;
+  if (calls.length === 0 && !s.hasChanged()) return null;
 
-  const mode = options.sourceMap ?? 'separate';
-  if (mode === false) return { code: s.toString(), map: null, calls };
-  const incoming = mode === 'inline' ? readInlineMap(code) : null;
+  if (mode === false) return { code: s.toString(), map: null, calls, skipped };
   if (incoming) s.remove(incoming.start, code.length);
   const own = s.generateMap({ hires: true, source: file, includeContent: true }) as unknown as SourceMapJSON;
-  if (mode === 'separate') return { code: s.toString(), map: own, calls };
+  if (mode === 'separate') return { code: s.toString(), map: own, calls, skipped };
   const map = incoming ? chainMaps(own, incoming.map) : own;
-  return { code: `${s.toString().trimEnd()}\n${inlineComment(map)}\n`, map, calls };
+  return { code: `${s.toString().trimEnd()}\n${inlineComment(map)}\n`, map, calls, skipped };
 }
 
 interface EntryBindings {
@@ -212,18 +250,100 @@ function entryCallee(n: acorn.CallExpression, scopes: ScopeAnalysis, entries: En
   return null;
 }
 
-/** The function a call's first argument is, if the transform can see it. */
-function targetFunction(arg: acorn.AnyNode | undefined, scopes: ScopeAnalysis): FunctionNode | null {
-  if (!arg) return null;
-  if (arg.type === 'FunctionExpression' || arg.type === 'ArrowFunctionExpression') return arg;
-  if (arg.type !== 'Identifier') return null;
-  return functionOf(scopes.referenceOf(arg)?.binding ?? null);
+/**
+ * What a compile call is given, as the transform sees it: the code whose
+ * free variables the closure passes (a function; a module literal's
+ * methods; none for an instance of one of the module's classes, which the
+ * classes' closures cover) and the function whose parameters are the
+ * compiled function's (`forward` for a module); or why it cannot see it.
+ */
+type Target = { readonly code: readonly acorn.AnyNode[]; readonly entry: FunctionNode | null } | { readonly unseen: string };
+
+/** The function a call's first argument is, if the transform can see it; else why not, in the user's words. */
+function targetOf(arg: acorn.AnyNode, scopes: ScopeAnalysis): Target {
+  if (arg.type === 'FunctionExpression' || arg.type === 'ArrowFunctionExpression') return { code: [arg], entry: arg };
+  if (arg.type === 'ObjectExpression') return moduleLiteral(arg);
+  if (arg.type === 'NewExpression') return instanceOf(arg, 'its first argument', scopes);
+  if (arg.type === 'CallExpression') return { unseen: 'its first argument is the result of a call, which the transform cannot follow' };
+  if (arg.type === 'MemberExpression')
+    return { unseen: 'its first argument is a property of an object, which the transform cannot follow' };
+  if (arg.type !== 'Identifier') return { unseen: `its first argument is not a function the transform can follow (${arg.type})` };
+  const name = `\`${arg.name}\``;
+  const b = scopes.referenceOf(arg)?.binding ?? null;
+  if (!b) return { unseen: `${name} is not declared in this module` };
+  if (b.from) return { unseen: `${name} is imported from '${b.from.source}': what it reads is declared there` };
+  if (b.kind === 'param') return { unseen: `${name} is a parameter, so the function it holds is not known here` };
+  if (b.reassigned) return { unseen: `${name} is assigned again after its declaration, so the function it holds at the call is not known` };
+  if (b.init && isFunctionNode(b.init)) return { code: [b.init], entry: b.init };
+  if (b.init?.type === 'ObjectExpression') return moduleLiteral(b.init);
+  if (b.init?.type === 'NewExpression') return instanceOf(b.init, name, scopes);
+  if (b.init?.type === 'CallExpression') return { unseen: `${name} holds the result of a call, which the transform cannot follow` };
+  return { unseen: `${name} is not declared as a function` };
 }
 
-/** The function a binding holds for good: a function declaration, or a const/let/var initialized with one and never reassigned. */
-function functionOf(b: Binding | null): FunctionNode | null {
+/** A module written as an object literal: its methods and function-valued fields are its code. */
+function moduleLiteral(o: acorn.ObjectExpression): Target {
+  const code = literalFunctions(o);
+  const forward = o.properties.find(
+    (p): p is acorn.Property => p.type === 'Property' && !p.computed && p.key.type === 'Identifier' && p.key.name === 'forward',
+  );
+  return { code, entry: forward && isFunctionNode(forward.value) ? forward.value : null };
+}
+
+/** The functions an object literal holds as methods or fields. */
+function literalFunctions(o: acorn.ObjectExpression): FunctionNode[] {
+  return o.properties.flatMap((p) => (p.type === 'Property' && isFunctionNode(p.value) ? [p.value] : []));
+}
+
+/** `new C(...)`: seen when C is a class of this module (its closure is passed with the module's classes). */
+function instanceOf(n: acorn.NewExpression, what: string, scopes: ScopeAnalysis): Target {
+  const c = n.callee.type === 'Identifier' ? (scopes.referenceOf(n.callee)?.binding ?? null) : null;
+  const cls = classOf(c);
+  if (cls) return { code: [], entry: methodOf(cls, 'forward', scopes) };
+  const which = n.callee.type === 'Identifier' ? `\`${n.callee.name}\`` : 'a class';
+  if (c?.from)
+    return { unseen: `${what} is an instance of ${which}, imported from '${c.from.source}': what its methods read is declared there` };
+  return { unseen: `${what} is an instance of ${which}, which is not a class declared in this module` };
+}
+
+type ClassNode = acorn.ClassDeclaration | acorn.ClassExpression | acorn.AnonymousClassDeclaration;
+
+/** The class a binding holds for good (a class declaration, or a const/let/var initialized with a class and never reassigned). */
+function classOf(b: Binding | null): ClassNode | null {
   if (!b || b.reassigned || !b.init) return null;
-  return isFunctionNode(b.init) ? b.init : null;
+  return b.init.type === 'ClassDeclaration' || b.init.type === 'ClassExpression' ? b.init : null;
+}
+
+/** The method `name` of a class, or of the module's class it extends. */
+function methodOf(cls: ClassNode, name: string, scopes: ScopeAnalysis, depth = 0): FunctionNode | null {
+  for (const m of cls.body.body) {
+    if (
+      m.type === 'MethodDefinition' &&
+      m.kind === 'method' &&
+      !m.static &&
+      !m.computed &&
+      m.key.type === 'Identifier' &&
+      m.key.name === name
+    )
+      return m.value;
+  }
+  const base = cls.superClass?.type === 'Identifier' ? classOf(scopes.referenceOf(cls.superClass)?.binding ?? null) : null;
+  return base && depth < 16 ? methodOf(base, name, scopes, depth + 1) : null;
+}
+
+/** The classes a call sees, declared before it (a class declared later is not initialized when it runs, and the getter would throw). */
+function visibleClasses(call: acorn.CallExpression, at: Scope): Binding[] {
+  const out: Binding[] = [];
+  const taken = new Set<string>();
+  for (let s: Scope | null = at; s; s = s.parent) {
+    for (const b of s.bindings.values()) {
+      if (taken.has(b.name)) continue;
+      taken.add(b.name);
+      const cls = classOf(b);
+      if (cls && b.id && b.id.start < call.start) out.push(b);
+    }
+  }
+  return out.sort((a, b) => a.id!.start - b.id!.start);
 }
 
 function hasClosureOption(arg: acorn.AnyNode | undefined): boolean {
@@ -238,14 +358,44 @@ function hasClosureOption(arg: acorn.AnyNode | undefined): boolean {
   );
 }
 
-/** The closure of the function a compile call is given: its free variables and its helpers', as seen from the call. */
-function closureOf(fn: FunctionNode, at: Scope, scopes: ScopeAnalysis): { names: string[]; kiln: string[]; globals: string[] } {
+interface ClosureParts {
+  readonly names: string[];
+  readonly kiln: string[];
+  readonly globals: string[];
+  /** Class name -> the free names of its body that the record passes (or lists as kiln or global). */
+  readonly classes: Map<string, string[]>;
+}
+
+/**
+ * The closure of what a compile call is given — the free variables of
+ * `code`, of the classes the call sees, and of the module's functions,
+ * classes and object literals they read (helpers), transitively — as seen
+ * from the call: a name is passed only where it means the same variable
+ * there.
+ */
+function closureOf(code: readonly acorn.AnyNode[], classes: readonly Binding[], at: Scope, scopes: ScopeAnalysis): ClosureParts {
   const names: string[] = [];
   const kiln: string[] = [];
   const globals: string[] = [];
   const seen = new Set<string>();
-  const visited = new Set<FunctionNode>([fn]);
-  const queue: FreeVariable[][] = [freeVariables(scopes, fn)];
+  const visited = new Set<acorn.AnyNode>(code);
+  const queue: FreeVariable[][] = code.map((n) => freeVariables(scopes, n));
+  const perClass = new Map<string, string[]>();
+  for (const c of classes) {
+    const node = classOf(c)!;
+    if (at.lookup(c.name) !== c) continue;
+    seen.add(c.name);
+    names.push(c.name);
+    const free = freeVariables(scopes, node).filter((v) => at.lookup(v.name) === v.binding && !isTooling(v));
+    perClass.set(
+      c.name,
+      free.map((v) => v.name),
+    );
+    if (!visited.has(node)) {
+      visited.add(node);
+      queue.push(free);
+    }
+  }
   while (queue.length > 0) {
     for (const v of queue.shift()!) {
       if (seen.has(v.name)) continue;
@@ -257,39 +407,91 @@ function closureOf(fn: FunctionNode, at: Scope, scopes: ScopeAnalysis): { names:
         if (!BUILTINS.has(v.name)) globals.push(v.name);
         continue;
       }
-      // A helper a build tool wrote (esbuild's keepNames, which tsx emits): it only names functions, the tracer knows it.
-      if (TOOLING_HELPERS.has(v.name) && b.scope.kind === 'module') continue;
+      if (isTooling(v)) continue;
       if (b.from && isKilnModule(b.from.source)) {
         kiln.push(v.name);
         continue;
       }
       names.push(v.name);
       // A helper the module defines: what it reads is read by the compiled function too.
-      const helper = b.init && isFunctionNode(b.init) ? b.init : null;
-      if (helper && !visited.has(helper)) {
+      for (const helper of codeOf(b)) {
+        if (visited.has(helper)) continue;
         visited.add(helper);
         queue.push(freeVariables(scopes, helper));
       }
     }
   }
-  return { names, kiln, globals };
+  return { names, kiln, globals, classes: perClass };
 }
 
-function rewriteCall(call: acorn.CallExpression, at: Scope, s: MagicString, scopes: ScopeAnalysis): TransformedCall | null {
+/** A helper a build tool wrote (esbuild's keepNames, which tsx emits): it only names functions, the tracer knows it. */
+function isTooling(v: FreeVariable): boolean {
+  return TOOLING_HELPERS.has(v.name) && v.binding !== null && v.binding.scope.kind === 'module';
+}
+
+/** The code a binding holds: a function, a class, or an object literal's functions. */
+function codeOf(b: Binding): acorn.AnyNode[] {
+  const init = b.init;
+  if (!init) return [];
+  if (isFunctionNode(init) || init.type === 'ClassDeclaration' || init.type === 'ClassExpression') return [init];
+  return init.type === 'ObjectExpression' ? literalFunctions(init) : [];
+}
+
+/** Rewrites one compile call: its closure as a getter, or (`SkippedCall`'s reason) why the transform cannot see its function; null: left alone. */
+function rewriteCall(
+  call: acorn.CallExpression,
+  at: Scope,
+  s: MagicString,
+  scopes: ScopeAnalysis,
+  original: OriginalPositions | null,
+): TransformedCall | { readonly reason: string } | null {
   const [first, second] = call.arguments;
-  if (!first || first.type === 'SpreadElement' || second?.type === 'SpreadElement') return null;
+  if (!first || first.type === 'SpreadElement' || second?.type === 'SpreadElement') {
+    return { reason: 'its arguments are spread, so the transform cannot add its options' };
+  }
   if (hasClosureOption(second)) return null;
-  const fn = targetFunction(first, scopes);
-  if (!fn) return null;
-  const { names, kiln, globals } = closureOf(fn, at, scopes);
+  const target = targetOf(first, scopes);
   const list = (xs: readonly string[]) => `[${xs.map((x) => JSON.stringify(x)).join(', ')}]`;
-  const record = `{ names: ${list(names)}, get: () => [${names.join(', ')}], kiln: ${list(kiln)}, globals: ${list(globals)} }`;
+  const seen = 'code' in target ? target : { code: [], entry: null };
+  // The module's classes are passed even when the function is not seen: an instance of one is recognized by its class at run time.
+  const { names, kiln, globals, classes } = closureOf(seen.code, visibleClasses(call, at), at, scopes);
+  const renamed = original && seen.entry ? renamedParams(seen.entry, original) : {};
+  const pairs = Object.entries(renamed).map(([generated, name]) => `${generated}: ${JSON.stringify(name)}`);
+  let extra = pairs.length > 0 ? `, renamed: { ${pairs.join(', ')} }` : '';
+  if (classes.size > 0) extra += `, classes: { ${[...classes].map(([k, free]) => `${k}: ${list(free)}`).join(', ')} }`;
+  if ('unseen' in target) extra += `, unseen: ${JSON.stringify(target.unseen)}`;
+  const record = `{ names: ${list(names)}, get: () => [${names.join(', ')}], kiln: ${list(kiln)}, globals: ${list(globals)}${extra} }`;
+  const loc = call.loc!.start;
+  const result = 'unseen' in target ? { reason: target.unseen } : { line: loc.line, column: loc.column, names, kiln, globals, renamed };
   if (second) {
     s.appendRight(second.start, '{ ...');
     s.appendLeft(second.end, `, closure: ${record} }`);
   } else s.appendLeft(first.end, `, { closure: ${record} }`);
-  const loc = call.loc!.start;
-  return { line: loc.line, column: loc.column, names, kiln, globals };
+  return result;
+}
+
+/**
+ * The parameters of `fn` that the step before renamed (esbuild writes `x2`
+ * for a parameter `x` that shadows a module variable `x`), generated name
+ * -> original name, as that step's map records them: guards and graphs
+ * then name inputs as the user wrote them.
+ */
+function renamedParams(fn: FunctionNode, original: OriginalPositions): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of fn.params) {
+    const id =
+      p.type === 'Identifier'
+        ? p
+        : p.type === 'AssignmentPattern' && p.left.type === 'Identifier'
+          ? p.left
+          : p.type === 'RestElement' && p.argument.type === 'Identifier'
+            ? p.argument
+            : null;
+    if (!id) continue;
+    const name = original.at(id.loc!.start.line, id.loc!.start.column)?.name;
+    if (name && name !== id.name) out[id.name] = name;
+  }
+  return out;
 }
 
 function walk(n: acorn.AnyNode, visit: (n: acorn.AnyNode) => void): void {

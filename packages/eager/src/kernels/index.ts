@@ -1,0 +1,25 @@
+/**
+ * @kiln/eager/kernels: the kernel templates eager's backends and the
+ * compiler's renderers both build on (one piece of code each, with hooks
+ * for what the compiler fuses in), and how a kernel reaches a storage's
+ * memory.
+ */
+
+export { JS_KERNEL_LIMIT, jsKernel, jsKernels } from './js-kernels';
+export type { MatmulJsTemplate } from './matmul-js';
+export { renderMatmulJs } from './matmul-js';
+export type { MatmulLaunch, MatmulTemplate, MatmulTile, MatmulVariant } from './matmul-wgsl';
+export { DEFAULT_TILES, matmulInfoWords, planMatmul, renderMatmulTemplate } from './matmul-wgsl';
+export { ELEMENT_THREADS, gridFor, kernelPrelude } from './prelude';
+export type { KernelLang, ReductionNames, ReductionStatements, RowPass, RowStrategy, RowsTemplate } from './rows';
+export {
+  defaultRowStrategy,
+  ROW_THREADS,
+  ROW_WORKGROUP_THREADS,
+  reductionStatements,
+  renderRowsWgsl,
+  rowGrid,
+  rowThreads,
+} from './rows';
+export type { GpuStorage, HostStorage } from './storage';
+export { gpuBufferOf, hostDataOf } from './storage';

@@ -1,0 +1,258 @@
+/**
+ * The WGSL matmul template, eager's kernel and the compiler's (with an
+ * epilogue hook for the elementwise value fused after it): a plan from the
+ * operands' layouts (variant, tile, grid, metadata words) and the kernel
+ * text for a plan.
+ */
+import { KilnError } from '@kiln/gpu-runtime';
+import { numelOf, type View } from '../view';
+import { OPAQUE_ZERO_INIT } from '../wgsl';
+import { kernelPrelude } from './prelude';
+
+/**
+ * Register blocking: each thread computes a `rows` x `cols` block of C and
+ * keeps it in registers, reading A and B straight from storage (no workgroup
+ * memory: on lavapipe, shared-memory tiling measured slower). `workgroup` is
+ * the thread grid [x over columns, y over rows].
+ */
+export interface MatmulTile {
+  rows: number;
+  cols: number;
+  workgroup: readonly [number, number];
+}
+
+/**
+ * Tiles measured best here (lavapipe, 2 vCPU): the vec4 variant 8x8 per
+ * thread in 8x8 workgroups (9.8 GFLOP/s at 1024^3; 4x4 gave 5.7); 'nt' 4x4 in
+ * 16x16 (9.3 GFLOP/s for a 256x768 @ 768x3072 linear, where the scalar
+ * variant it replaces gave 4.1; 8x8 gave 6.6); the scalar variants 4x4 in
+ * 16x16 (larger blocks spill without vector loads).
+ */
+export const DEFAULT_TILES: Record<MatmulVariant, MatmulTile> = {
+  vec4: { rows: 8, cols: 8, workgroup: [8, 8] },
+  nt: { rows: 4, cols: 4, workgroup: [16, 16] },
+  vecB: { rows: 4, cols: 4, workgroup: [16, 16] },
+  scalar: { rows: 4, cols: 4, workgroup: [16, 16] },
+};
+
+/**
+ * 'vec4': A and B row-major, both read as vec4. 'nt': B read column-wise
+ * (a transposed weight, as in every linear layer): A's rows and B's columns
+ * are both contiguous along K, read as vec4 and combined with dot products.
+ * 'vecB': only B's rows as vec4. 'scalar': any strides (and int32).
+ */
+export type MatmulVariant = 'vec4' | 'nt' | 'vecB' | 'scalar';
+
+/** What a matmul dispatch needs besides its buffers: the metadata words, the grid and the template variant. */
+export interface MatmulLaunch {
+  info: number[];
+  tile: MatmulTile;
+  grid: [number, number, number];
+  variant: MatmulVariant;
+}
+
+type OperandView = Pick<View, 'shape' | 'strides' | 'offset'>;
+
+/**
+ * The metadata words of the template: M, N, K, the element offsets of A, B
+ * and C, A's strides along M and K, B's along K and N (MATMUL_FIXED_WORDS),
+ * then the batch shape, A's batch strides and B's batch strides.
+ */
+const MATMUL_FIXED_WORDS = 10;
+
+/** How many metadata words the template reads for a batch of rank `batchRank` (the compiler's own follow them). */
+export const matmulInfoWords = (batchRank: number) => MATMUL_FIXED_WORDS + 3 * batchRank;
+
+function matmulInfo(a: OperandView, b: OperandView, outOffset: number, M: number, N: number, K: number): number[] {
+  const rank = a.shape.length;
+  const batch = rank - 2;
+  return [
+    M,
+    N,
+    K,
+    a.offset,
+    b.offset,
+    outOffset,
+    a.strides[batch]!,
+    a.strides[batch + 1]!,
+    b.strides[batch]!,
+    b.strides[batch + 1]!,
+    ...a.shape.slice(0, batch),
+    ...a.strides.slice(0, batch),
+    ...b.strides.slice(0, batch),
+  ];
+}
+
+/**
+ * Plans a batched matmul of views a [...B, M, K] and b [...B, K, N] into a
+ * dense output at `outOffset`: the variant the layouts allow, its tile
+ * (unless given), the grid and the metadata words.
+ */
+export function planMatmul(
+  a: OperandView,
+  b: OperandView,
+  outOffset: number,
+  maxWorkgroups: number,
+  float = true,
+  given?: MatmulTile,
+): MatmulLaunch {
+  const rank = a.shape.length;
+  const [M, K] = [a.shape[rank - 2]!, a.shape[rank - 1]!];
+  const N = b.shape[rank - 1]!;
+  const batchShape = a.shape.slice(0, rank - 2);
+  // Vector loads need unit inner stride and 4-aligned rows and offsets (and floats).
+  const aligned = (o: OperandView, inner: number) =>
+    float && o.strides[rank - 1] === 1 && inner % 4 === 0 && o.offset % 4 === 0 && o.strides.slice(0, rank - 1).every((s) => s % 4 === 0);
+  const vecB = (given ? given.cols % 4 === 0 : true) && aligned(b, N);
+  // B with unit stride along K (its transpose row-major): both operands stream along K.
+  const alongK = (o: OperandView, inner: number) =>
+    float &&
+    o.strides[rank - 2] === 1 &&
+    inner % 4 === 0 &&
+    o.offset % 4 === 0 &&
+    o.strides.filter((_, d) => d !== rank - 2).every((s) => s % 4 === 0);
+  const variant: MatmulVariant = vecB && aligned(a, K) ? 'vec4' : aligned(a, K) && alongK(b, K) ? 'nt' : vecB ? 'vecB' : 'scalar';
+  const tile = given ?? DEFAULT_TILES[variant];
+  const perWorkgroup = [tile.workgroup[0] * tile.cols, tile.workgroup[1] * tile.rows];
+  const grid: [number, number, number] = [Math.ceil(N / perWorkgroup[0]!), Math.ceil(M / perWorkgroup[1]!), numelOf(batchShape)];
+  if (grid.some((g) => g > maxWorkgroups)) {
+    throw new KilnError(`grid ${grid.join('x')} exceeds ${maxWorkgroups} workgroups per dimension; reshape the batch`, { op: 'matmul' });
+  }
+  const info = matmulInfo(a, b, outOffset, M, N, K);
+  return { info, grid, variant, tile };
+}
+
+/** A matmul kernel's source: the register-blocked template, optionally with an epilogue (the compiler's fusion). */
+export interface MatmulTemplate {
+  name: string;
+  /** First line of the source (defaults to the eager kernel's). */
+  comment?: string;
+  tile?: MatmulTile;
+  batchRank: number;
+  variant: MatmulVariant;
+  /** Declarations of more buffers the epilogue reads (bindings from 4 on). */
+  extraBindings?: string;
+  /**
+   * Turns the accumulated product (a WGSL f32 expression) into the value
+   * stored, with `batch`, `row` and `col` in scope; `lines` are statements
+   * computing it.
+   */
+  epilogue?: (acc: string) => { lines: string[]; value: string };
+  /** WGSL helper functions the epilogue's text calls. */
+  helpers?: (text: string) => string[];
+  /** Element type (int32 matmul uses the scalar variant). */
+  elementType?: 'f32' | 'i32';
+  /** Storage type of the output (defaults to the element type; an epilogue may compare, giving bool as u32). */
+  outputType?: 'f32' | 'i32' | 'u32';
+  /** Metadata words the epilogue reads after the template's own (the compiler's dynamic sizes). */
+  extraInfoWords?: number;
+}
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
+/** Element offset of batch `batch` in A (which = 0) or B (1): the batch index unravelled over the batch shape. */
+function batchOffset(which: 0 | 1, batchRank: number): string {
+  const terms = range(batchRank).map((d) => {
+    const dim = (e: number) => `info(${MATMUL_FIXED_WORDS + e}u)`;
+    const inner = range(batchRank - 1 - d).map((e) => dim(d + 1 + e));
+    const idx = inner.length ? `((batch / (${inner.join(' * ')})) % ${dim(d)})` : `(batch % ${dim(d)})`;
+    return `${idx} * info(${MATMUL_FIXED_WORDS + batchRank * (1 + which) + d}u)`;
+  });
+  return terms.join(' + ') || '0u';
+}
+
+export function renderMatmulTemplate(t: MatmulTemplate): string {
+  const tile = t.tile ?? DEFAULT_TILES[t.variant];
+  const { rows: TM, cols: TN } = tile;
+  const [wx, wy] = tile.workgroup;
+  const V = TN / 4;
+  const T = t.elementType ?? 'f32';
+  if (T === 'i32' && t.variant !== 'scalar') throw new KilnError('int32 matmul uses the scalar variant', { op: 'matmul' });
+  const vecA = t.variant === 'vec4' || t.variant === 'nt';
+  const vecB = t.variant !== 'scalar';
+  const bindings = `@group(0) @binding(1) var<storage, read> ${vecA ? 'a4: array<vec4f>' : `a: array<${T}>`};
+@group(0) @binding(2) var<storage, read> ${vecB ? 'b4: array<vec4f>' : `b: array<${T}>`};
+@group(0) @binding(3) var<storage, read_write> c: array<${t.outputType ?? T}>;
+${t.extraBindings ?? ''}`;
+  let loop: string[];
+  let accAt: (i: number, j: number) => string;
+  if (t.variant === 'nt') {
+    // Per 4 steps of k: a vec4 of each block row of A and of each block column of B, then dot products.
+    loop = [
+      `var acc: array<array<f32, ${TN}>, ${TM}>;`,
+      ...range(TM).map((i) => `let aRow${i} = (aBase + min(row0 + ${i}u, M - 1u) * sam) / 4u;`),
+      ...range(TN).map((j) => `let bCol${j} = (bBase + min(col0 + ${j}u, N - 1u) * sbn) / 4u;`),
+      'for (var k = 0u; k < K; k += 4u) {',
+      ...range(TM).map((i) => `  let av${i} = a4[aRow${i} + k / 4u];`),
+      ...range(TN).map((j) => `  let bv${j} = b4[bCol${j} + k / 4u];`),
+      ...range(TM).flatMap((i) => range(TN).map((j) => `  acc[${i}][${j}] = acc[${i}][${j}] + dot(av${i}, bv${j});`)),
+      '}',
+    ];
+    accAt = (i, j) => `acc[${i}][${j}]`;
+  } else if (vecA) {
+    // Per 4 steps of k: one vec4 of A per block row, one vec4 of B per 4 block columns and k, vector FMAs.
+    const fmas = range(TM).flatMap((i) =>
+      range(V).map(
+        (v) =>
+          `acc[${i * V + v}] = fma(vec4f(av${i}.x), b0_${v}, fma(vec4f(av${i}.y), b1_${v}, fma(vec4f(av${i}.z), b2_${v}, fma(vec4f(av${i}.w), b3_${v}, acc[${i * V + v}]))));`,
+      ),
+    );
+    loop = [
+      `var acc: array<vec4f, ${TM * V}>;`,
+      ...range(TM).map((i) => `let aRow${i} = (aBase + min(row0 + ${i}u, M - 1u) * sam) / 4u;`),
+      'for (var k = 0u; k < K; k += 4u) {',
+      ...range(TM).map((i) => `  let av${i} = a4[aRow${i} + k / 4u];`),
+      ...range(4).flatMap((r) => range(V).map((v) => `  let b${r}_${v} = b4[(bBase + (k + ${r}u) * sbk + col0 + ${4 * v}u) / 4u];`)),
+      ...fmas.map((f) => `  ${f}`),
+      '}',
+    ];
+    accAt = (i, j) => `acc[${i * V + Math.floor(j / 4)}][${j % 4}]`;
+  } else {
+    const bLoads = vecB
+      ? range(V).map((v) => `let b${v} = b4[(bRow + col0 + ${4 * v}u) / 4u];`)
+      : range(TN).map((j) => `let b${j} = b[bRow + min(col0 + ${j}u, N - 1u) * sbn];`);
+    const bAt = (j: number) => (vecB ? `b${Math.floor(j / 4)}[${j % 4}]` : `b${j}`);
+    const madd = (x: string, y: string, acc: string) => (T === 'f32' ? `fma(${x}, ${y}, ${acc})` : `${x} * ${y} + ${acc}`);
+    loop = [
+      `var acc: array<array<${T}, ${TN}>, ${TM}>;`,
+      ...range(TM).map((i) => `let aRow${i} = aBase + min(row0 + ${i}u, M - 1u) * sam;`),
+      'for (var k = 0u; k < K; k++) {',
+      ...range(TM).map((i) => `  let a${i} = a[aRow${i} + k * sak];`),
+      '  let bRow = bBase + k * sbk;',
+      ...bLoads.map((l) => `  ${l}`),
+      ...range(TM).flatMap((i) => range(TN).map((j) => `  acc[${i}][${j}] = ${madd(`a${i}`, bAt(j), `acc[${i}][${j}]`)};`)),
+      '}',
+    ];
+    accAt = (i, j) => `acc[${i}][${j}]`;
+  }
+  const stores = range(TM).flatMap((i) =>
+    range(TN).map((j) => {
+      const ep = t.epilogue?.(accAt(i, j));
+      const body = ep ? [...ep.lines, `c[cBase + row * N + col] = ${ep.value};`] : [`c[cBase + row * N + col] = ${accAt(i, j)};`];
+      return `if (row0 + ${i}u < M && col0 + ${j}u < N) { let row = row0 + ${i}u; let col = col0 + ${j}u; ${body.join(' ')} }`;
+    }),
+  );
+  const text = [...loop, ...stores].join('\n');
+  return `// ${t.comment ?? `kiln eager kernel: ${t.name}`} (matmul ${TM}x${TN} per thread, workgroup ${wx}x${wy}, ${t.variant})
+${kernelPrelude(matmulInfoWords(t.batchRank) + (t.extraInfoWords ?? 0))}
+${bindings}
+${(t.helpers?.(text) ?? []).join('\n')}
+@compute @workgroup_size(${wx}, ${wy})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  ${OPAQUE_ZERO_INIT}
+  let M = info(0u); let N = info(1u); let K = info(2u);
+  let sam = info(6u); let sak = info(7u); let sbk = info(8u); let sbn = info(9u);
+  let batch = gid.z;
+  let aBase = info(3u) + ${batchOffset(0, t.batchRank)};
+  let bBase = info(4u) + ${batchOffset(1, t.batchRank)};
+  let cBase = info(5u) + batch * M * N;
+  let row0 = gid.y * ${TM}u;
+  let col0 = gid.x * ${TN}u;
+  if (row0 >= M || col0 >= N) { return; }
+${text
+  .split('\n')
+  .map((l) => `  ${l}`)
+  .join('\n')}
+}
+`;
+}

@@ -1,0 +1,214 @@
+/**
+ * Row reductions, eager's and the compiler's: the statements of one
+ * reduction from its op template (../ops/reductions) in WGSL or JS, how
+ * rows are spread over threads, and the WGSL row kernel around them (one
+ * thread per row, or one workgroup per row combining partials in a tree).
+ */
+import type { DType } from '../dtype';
+import { jsConvert } from '../ops/elementwise';
+import { REDUCTIONS, type ReduceOp } from '../ops/reductions';
+import { convert, OPAQUE_ZERO_INIT, VALUE_TYPE } from '../wgsl';
+import { gridFor } from './prelude';
+
+export type KernelLang = 'wgsl' | 'js';
+
+/**
+ * The statements of one row reduction. argmax/argmin also track the
+ * position of the accumulator in `idx`: -1 until the first element, which
+ * is always taken; after it an element replaces the accumulator only when
+ * it beats it (a NaN beats any number, ties keep the earlier), so the first
+ * NaN wins, else the first extreme, as in PyTorch.
+ */
+export interface ReductionStatements {
+  /** The accumulator's name; a partial from another thread is `${acc}2` (and `${idx}2`). */
+  acc: string;
+  idx: string;
+  /** WGSL type of the accumulator (of the workgroup partials). */
+  valueType: string;
+  declare: string;
+  /** Folds value `v` at the current position in. */
+  update(v: string): string;
+  /** Folds the partial `${acc}2` (and `${idx}2`) in (WGSL workgroup strategy). */
+  combine: string;
+  /** Whether a position is tracked (it must be exchanged with partials too). */
+  tracked: boolean;
+  /** The finished value, in dtype `out`. */
+  result: string;
+}
+
+export interface ReductionNames {
+  acc?: string;
+  idx?: string;
+  /** The position of the element `update` folds in (default: the row loop's `j`). */
+  pos?: string;
+}
+
+/**
+ * `op` over elements of dtype `t` (the op's math dtype), giving dtype `out`
+ * (by default the op's). JS values are doubles: a float32 result is
+ * rounded as eager's store rounds it, so what reads it sees float32.
+ */
+export function reductionStatements(
+  lang: KernelLang,
+  op: ReduceOp,
+  t: DType,
+  out: DType = REDUCTIONS[op].out(t),
+  names: ReductionNames = {},
+): ReductionStatements {
+  const { acc = 'acc', idx = 'idx' } = names;
+  const pos = names.pos ?? (lang === 'wgsl' ? 'i32(j)' : 'j');
+  const spec = REDUCTIONS[op];
+  const render = spec[lang];
+  const step = (a: string, x: string) => render.step(a, x, t);
+  // Plain max/min keep only the value: -inf stays -inf, and NaN wins by the step itself.
+  const tracked = spec.index;
+  const select = spec.mode === 'select';
+  const [a2, i2] = [`${acc}2`, `${idx}2`];
+  const declare =
+    lang === 'wgsl'
+      ? `var ${acc}: ${VALUE_TYPE[t]} = ${render.init(t)};${tracked ? ` var ${idx}: i32 = -1;` : ''}`
+      : `let ${acc} = ${render.init(t)};${tracked ? ` let ${idx} = -1;` : ''}`;
+  return {
+    acc,
+    idx,
+    valueType: VALUE_TYPE[t],
+    declare,
+    update: (v) =>
+      tracked
+        ? `if (${idx} < 0 || ${step(acc, v)}) { ${acc} = ${v}; ${idx} = ${pos}; }`
+        : select
+          ? `if (${step(acc, v)}) { ${acc} = ${v}; }`
+          : `${acc} = ${step(acc, v)};`,
+    combine: tracked
+      ? `if (${i2} >= 0 && (${idx} < 0 || ${step(acc, a2)} || (!${step(a2, acc)} && ${i2} < ${idx}))) { ${acc} = ${a2}; ${idx} = ${i2}; }`
+      : select
+        ? `if (${step(acc, a2)}) { ${acc} = ${a2}; }`
+        : `${acc} = ${step(acc, a2)};`,
+    tracked,
+    result: tracked ? idx : lang === 'wgsl' ? convert(acc, t, out) : out === 'float32' ? `Math.fround(${acc})` : jsConvert(acc, t, out),
+  };
+}
+
+/**
+ * How rows are spread over threads. 'thread': one thread per row, looping
+ * over the row (won on lavapipe, where a workgroup is one core's work
+ * anyway). 'workgroup': one workgroup per row, threads striding over it and
+ * combining in workgroup memory (needed when rows are few and long; the
+ * usual winner on real GPUs).
+ */
+export type RowStrategy = 'thread' | 'workgroup';
+
+/** Threads per workgroup under 'thread': each takes whole rows (grid-stride over rows). */
+export const ROW_THREADS = 64;
+
+/** Threads per workgroup under 'workgroup': they share one row and combine in a tree (a power of two). */
+export const ROW_WORKGROUP_THREADS = 128;
+
+/**
+ * The strategy when the caller does not pick one: few long rows get a
+ * workgroup each (one thread per row would leave most of the device idle),
+ * everything else a thread per row.
+ */
+export function defaultRowStrategy(rows: number, rowLength: number): RowStrategy {
+  const few = 64;
+  const long = 256;
+  return rows < few && rowLength >= long ? 'workgroup' : 'thread';
+}
+
+export const rowThreads = (strategy: RowStrategy) => (strategy === 'thread' ? ROW_THREADS : ROW_WORKGROUP_THREADS);
+
+/** Workgroups to launch for `rows` rows (the kernels loop over rows, so any count covers them). */
+export function rowGrid(strategy: RowStrategy, rows: number): number {
+  return strategy === 'thread' ? gridFor(rows, ROW_THREADS) : Math.max(1, Math.min(rows, 65535));
+}
+
+/** One reduction's pass over a row: `lines` compute the element at (`o`, `j`), `value` is what is folded in. */
+export interface RowPass {
+  code: ReductionStatements;
+  lines: readonly string[];
+  value: string;
+}
+
+/**
+ * A WGSL row kernel: for each row `o` (of `rows`), each reduction in turn
+ * walks the row's positions `j` (of `rowLength`), so a later one may read an
+ * earlier one's result; then `rowLines` (in every thread), the `rowStores`
+ * (one thread per row), and `elementLines` once more per position (the
+ * epilogue: softmax's normalized write, layerNorm's output).
+ */
+export interface RowsTemplate {
+  strategy: RowStrategy;
+  /** Everything before the entry point (prelude, bindings, helpers), given the body's text to find the helpers it calls. */
+  header(body: string): string;
+  /** u32 expressions (metadata words or literals). */
+  rows: string;
+  rowLength: string;
+  reductions: readonly RowPass[];
+  rowLines: readonly string[];
+  rowStores: readonly string[];
+  elementLines: readonly string[];
+}
+
+const indent = (lines: readonly string[], n: number) => lines.map((l) => ' '.repeat(n) + l);
+
+export function renderRowsWgsl(t: RowsTemplate): string {
+  const perThread = t.strategy === 'thread';
+  const threads = rowThreads(t.strategy);
+  const jLoop = perThread ? `for (var j = 0u; j < ${t.rowLength}; j++)` : `for (var j = lid.x; j < ${t.rowLength}; j += ${threads}u)`;
+  const parts: string[] = [];
+  const part = (c: ReductionStatements) => [`${c.acc}_part`, `${c.idx}_part`] as const;
+  for (const r of t.reductions) {
+    const c = r.code;
+    parts.push(c.declare, `${jLoop} {`, ...indent([...r.lines, c.update(r.value)], 2), '}');
+    if (perThread) continue;
+    // Each thread's partial into workgroup memory, then halve the active threads, each folding in its partner's.
+    const [pa, pi] = part(c);
+    const both = (a: string, i: string) => `${a}${c.tracked ? ` ${i}` : ''}`;
+    parts.push(
+      both(`${pa}[lid.x] = ${c.acc};`, `${pi}[lid.x] = ${c.idx};`),
+      'workgroupBarrier();',
+      `for (var width = ${threads / 2}u; width > 0u; width = width / 2u) {`,
+      '  if (lid.x < width) {',
+      `    ${both(`let ${c.acc}2 = ${pa}[lid.x + width];`, `let ${c.idx}2 = ${pi}[lid.x + width];`)}`,
+      `    ${c.combine}`,
+      `    ${both(`${pa}[lid.x] = ${c.acc};`, `${pi}[lid.x] = ${c.idx};`)}`,
+      '  }',
+      '  workgroupBarrier();',
+      '}',
+      // Every thread takes the result (later reductions and the epilogue read it); the barrier keeps part[0] until all have.
+      both(`${c.acc} = ${pa}[0];`, `${c.idx} = ${pi}[0];`),
+      'workgroupBarrier();',
+    );
+  }
+  parts.push(...t.rowLines, ...(perThread ? t.rowStores : t.rowStores.map((w) => `if (lid.x == 0u) { ${w} }`)));
+  if (t.elementLines.length > 0) parts.push(`${jLoop} {`, ...indent(t.elementLines, 2), '}');
+  const shared = t.reductions.flatMap(({ code: c }) => {
+    const [pa, pi] = part(c);
+    return [
+      `var<workgroup> ${pa}: array<${c.valueType}, ${threads}>;`,
+      ...(c.tracked ? [`var<workgroup> ${pi}: array<i32, ${threads}>;`] : []),
+    ];
+  });
+  const entry = perThread
+    ? [
+        `@compute @workgroup_size(${threads})`,
+        'fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {',
+        `  ${OPAQUE_ZERO_INIT}`,
+        '  _ = info(0u); // the metadata stays bound even when this kernel needs none',
+        `  for (var o = gid.x; o < ${t.rows}; o += nwg.x * ${threads}u) {`,
+      ]
+    : [
+        ...shared,
+        `@compute @workgroup_size(${threads})`,
+        'fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(num_workgroups) nwg: vec3u) {',
+        `  ${OPAQUE_ZERO_INIT}`,
+        '  _ = info(0u); // the metadata stays bound even when this kernel needs none',
+        `  for (var o = wid.x; o < ${t.rows}; o += nwg.x) {`,
+      ];
+  return `${t.header(parts.join('\n')).trimEnd()}
+${entry.join('\n')}
+${indent(parts, 4).join('\n')}
+  }
+}
+`;
+}
