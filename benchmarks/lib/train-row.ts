@@ -10,8 +10,7 @@
  * compiled step's loss, gradients and updated parameters equal eager's
  * (kiln's tolerance), and tfjs's first loss equals kiln's (the workload's
  * peer tolerance). On webgpu the compiled cell's note gives the peak device
- * memory of one step, eager's and compiled's (the buffer pool's live bytes
- * above those live before the step).
+ * memory of a step, eager's and compiled's (see peakBytes).
  */
 import { type Device, optim, type Tensor, tidy } from '@kiln/eager';
 import type { GpuRuntime } from '@kiln/gpu-runtime';
@@ -60,15 +59,32 @@ async function difference(got: Record<string, Tensor>, want: Record<string, Tens
   return undefined;
 }
 
-/** Peak device bytes live during one training step above those live before it (webgpu's buffer pool). */
-async function peakBytes(rt: GpuRuntime, trainStep: () => Tensor): Promise<number> {
+/**
+ * Peak device bytes of a training step (webgpu's buffer pool): a fresh
+ * trainer, warmed by two steps, then the peak during a third above what
+ * was live before the trainer existed. So it counts the model, its
+ * gradients and optimizer state (the same for eager and compiled), the
+ * step's intermediates, and what a compiled function keeps between calls
+ * (its graphs' planned buffers).
+ */
+async function peakBytes(rt: GpuRuntime, workload: Workload, ctx: RowContext, compiled: boolean): Promise<number> {
   rt.flush();
   const before = rt.pool.stats().bytesLive;
+  const t = trainer(workload, 'webgpu', ctx.quick);
+  const run = compiled ? ctx.compiler.compile(t.trainStep) : t.trainStep;
+  const once = async () => {
+    const loss = run();
+    await sync(loss);
+    loss.dispose();
+  };
+  await once();
+  await once();
   rt.pool.resetPeak();
-  const loss = trainStep();
-  await sync(loss);
-  loss.dispose();
-  return rt.pool.stats().peakBytesLive - before;
+  await once();
+  const peak = rt.pool.stats().peakBytesLive - before;
+  for (const p of Object.values(t.params)) p.grad?.dispose();
+  for (const x of t.tensors) x.dispose();
+  return peak;
 }
 
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
@@ -111,7 +127,8 @@ export async function runTrainingRow(workload: Workload, device: Device, ctx: Ro
     for (const t of [...eager.tensors, ...compiled.tensors]) t.dispose();
     return row;
   }
-  const memory = ctx.rt && device === 'webgpu' ? [await peakBytes(ctx.rt, eager.trainStep), await peakBytes(ctx.rt, fast)] : undefined;
+  const rt = device === 'webgpu' ? ctx.rt : undefined;
+  const memory = rt ? [await peakBytes(rt, workload, ctx, false), await peakBytes(rt, workload, ctx, true)] : undefined;
   const timed = await timeColumns(
     [
       { key: 'eager', step: step(eager.trainStep) },
