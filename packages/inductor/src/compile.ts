@@ -1,16 +1,18 @@
 /**
- * The inductor's entry: graph -> lowered IR -> schedule -> kernels for the
- * graph's device -> a CompiledGraph (what the tracer's 'inductor' backend calls).
+ * The inductor's entry: graph -> lowered IR -> schedule -> kernels built by
+ * the target of the graph's device -> a CompiledGraph (what the tracer's
+ * 'inductor' backend calls).
  */
 
-import { type DynamicDims, type Graph, KilnError } from '@kiln/eager';
-import { currentRuntime, log } from '@kiln/gpu-runtime';
-import { renderJs } from './codegen/render-js';
+import type { DynamicDims, Graph } from '@kiln/eager';
+import { log } from '@kiln/gpu-runtime';
 import { NotCompiled } from './errors';
 import { CHECK_MARKERS } from './ir/size';
 import { lowerGraph } from './lower-graph';
 import { CompiledGraph } from './runtime/compiled-graph';
 import { type Schedule, schedule } from './schedule';
+import { renderJs } from './targets/js/render-js';
+import { targetFor } from './targets/registry';
 
 export interface InductorOptions {
   /** Dims of each graph input whose size may change between calls (taken as metadata, not baked in). */
@@ -35,14 +37,8 @@ export function compileGraph(graph: Graph, options: InductorOptions = {}): Compi
   if (devices.size > 1) {
     throw new NotCompiled(`a compiled graph runs on one device, this one mixes ${[...devices].join(' and ')}`);
   }
-  const device = [...devices][0] ?? 'cpu';
-  const rt = device === 'webgpu' ? currentRuntime() : undefined;
-  if (device === 'webgpu' && !rt) throw new KilnError('webgpu is not initialized; await initWebGpu() first', { op: 'inductor' });
-  const scheduleOptions = {
-    inlineBudget: options.inlineBudget ?? 40,
-    // One storage binding stays free for the device-side assert buffer of kernels that check indices.
-    maxBuffers: rt ? rt.limits.maxStorageBuffersPerShaderStage - 1 : Number.POSITIVE_INFINITY,
-  };
+  const target = targetFor([...devices][0] ?? 'cpu');
+  const scheduleOptions = { inlineBudget: options.inlineBudget ?? 40, maxBuffers: target.maxKernelBuffers };
   const lowered = lowerGraph(graph, options.dynamicDims);
   const sched = schedule(lowered.nodes, lowered.outputs, scheduleOptions);
   if (lowered.symbols.length > 0) {
@@ -55,22 +51,24 @@ export function compileGraph(graph: Graph, options: InductorOptions = {}): Compi
     const i = mine!.findIndex((text, k) => text !== theirs![k]);
     if (i >= 0 || mine!.length !== theirs!.length) {
       const kernel = sched.kernels[Math.max(i, 0)]?.kernel.name ?? '';
-      throw new NotCompiled(
-        `a value computed from a dynamic size is not symbolic (it would be baked into ${kernel})`,
-      );
+      throw new NotCompiled(`a value computed from a dynamic size is not symbolic (it would be baked into ${kernel})`);
     }
   }
   for (const d of sched.decisions) log('fusion', d);
-  const compiled = new CompiledGraph(device, sched, lowered, rt, options.rowStrategy ?? 'auto');
+  const compiled = new CompiledGraph(target, sched, lowered, options.rowStrategy ?? 'auto');
   for (const k of compiled.kernels) log('output_code', () => `${k.name} (${k.kind}: ${k.fusedOps.join(', ')})\n${k.source}`);
   log(
     'perf',
-    `inductor: ${graph.nodes.length} nodes -> ${compiled.kernels.length} kernels on ${device} in ${(performance.now() - started).toFixed(1)} ms`,
+    `inductor: ${graph.nodes.length} nodes -> ${compiled.kernels.length} kernels for ${target.name} in ${(performance.now() - started).toFixed(1)} ms`,
   );
   return compiled;
 }
 
-/** Each kernel as text: the JS rendering (sizes as symbols, constants as written), or an extern op and its attributes. */
+/**
+ * Each kernel as text: the JS rendering (sizes as symbols, constants as
+ * written; the one renderer that needs no device, whatever the target), or
+ * an extern op and its attributes.
+ */
 function kernelTexts(s: Schedule, symCount: number): string[] {
   return s.kernels.map(({ kernel: k }) => (k.kind === 'extern' ? `extern ${k.op} ${JSON.stringify(k.attrs)}` : renderJs(k, symCount)));
 }
