@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { F, randn, runGraph, type Tensor, type TypedArray, tidy } from '@kiln/eager';
 import { describe, expect, it } from 'vitest';
 import { lowerGraph } from '../lower-graph';
@@ -68,5 +69,18 @@ describe('the target seam', () => {
     expect(counts.allocated).toBeGreaterThan(0); // made by the first call, reused by the second
     compiled.dispose();
     expect(counts.released).toBe(counts.allocated);
+  });
+});
+
+describe('the seam holds', () => {
+  it('no source of the inductor outside targets/ branches on the device', () => {
+    // What keeps a new target a new folder: the runtime and the compiler above it stay target-blind.
+    const src = new URL('../', import.meta.url);
+    const files = readdirSync(src, { recursive: true, encoding: 'utf8' }).filter(
+      (f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.startsWith('targets'),
+    );
+    expect(files).toContain('runtime/compiled-graph.ts');
+    const branching = files.filter((f) => /\bdevice\s*[!=]==|['"](webgpu|cpu)['"]\s*[!=]==/.test(readFileSync(new URL(f, src), 'utf8')));
+    expect(branching).toEqual([]);
   });
 });
