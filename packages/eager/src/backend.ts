@@ -33,6 +33,8 @@ export interface Storage {
   version: number;
   /** No memory behind it: a symbolic tensor's storage (see `metaStorage`). */
   readonly meta?: true;
+  /** Its place in the order storages were first wrapped in a tensor (./memory): tells what a compiled call made from what existed before it. */
+  born?: number;
 }
 
 /** A tensor as kernels see it: its storage and the view into it (dtype is `storage.dtype`). */

@@ -35,7 +35,7 @@ export type { Arg, CallNode, DynamicDims, Node, OutputNode, PlaceholderNode, Run
 // The op-level graph IR (built by the tracer, consumed by the inductor; runGraph is the 'eager' backend and the fallback).
 export { Graph, isNode, runGraph } from './graph';
 export type { MemoryStats } from './memory';
-export { allocStorage, memoryStats, metaStorage, tidy } from './memory';
+export { allocStorage, memoryStats, metaStorage, storagesMade, tidy } from './memory';
 // Training: modules and optimizers (PyTorch's torch.nn and torch.optim).
 export * as nn from './nn';
 export type { Decomposition } from './ops/decompositions';

@@ -26,6 +26,12 @@ export interface MemoryStats {
 
 const stats = { liveTensors: 0, bytes: { cpu: 0, webgpu: 0 } };
 
+/** Storages wrapped in a tensor so far (`Storage.born` numbers them). */
+let storagesBorn = 0;
+export function storagesMade(): number {
+  return storagesBorn;
+}
+
 export function memoryStats(): MemoryStats {
   const device = currentRuntime()?.pool.stats();
   return { liveTensors: stats.liveTensors, bytes: { ...stats.bytes }, ...(device && { webgpu: device }) };
@@ -74,6 +80,7 @@ const scopes: Set<Disposable>[] = [];
 
 /** Called by every new tensor: takes a reference to its storage and joins the open tidy scope. */
 export function trackTensor(t: Disposable, s: Storage): void {
+  s.born ??= ++storagesBorn;
   s.refs++;
   scopes.at(-1)?.add(t);
   if (s.meta) return;

@@ -3,6 +3,7 @@ import { devicesUnderTest } from '@kiln/eager/testing';
 import { getRuntime } from '@kiln/gpu-runtime';
 import { describe, expect, it } from 'vitest';
 import { compileGraph } from './compile';
+import { NotCompiled } from './errors';
 import { record } from './testing/record';
 
 const devices = await devicesUnderTest();
@@ -97,5 +98,17 @@ describe.each(devices)('dynamic sizes on %s', (device) => {
     const graph = record([{ shape: [8, 5], dtype: 'float32', device }], (x) => x.exp());
     const compiled = compileGraph(graph, { dynamicDims: [[0]] });
     expect(() => compiled.run([randn([8, 6], { device })])).toThrow(/input 0 must be float32\[\?,5\], got float32\[8,6\]/);
+  });
+
+  it('a graph whose sizes do not hold as symbols is NotCompiled, not an error (a static size that equalled the symbol)', () => {
+    // x [8, 8] @ w [8, 4] with x's rows and w's rows dynamic: at other sizes the inner sizes disagree.
+    const graph = record(
+      [
+        { shape: [8, 8], dtype: 'float32', device },
+        { shape: [8, 4], dtype: 'float32', device },
+      ],
+      (x, w) => x.matmul(w),
+    );
+    expect(() => compileGraph(graph, { dynamicDims: [[0], [0]] })).toThrow(NotCompiled);
   });
 });

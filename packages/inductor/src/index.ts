@@ -4,8 +4,8 @@
  * graph with planned buffers. See the package README.
  */
 
-export type { InductorOptions } from './compile';
-export { compileGraph } from './compile';
+export type { CompileStages, InductorOptions } from './compile';
+export { compileGraph, formatStages } from './compile';
 export { NotCompiled } from './errors';
 // The marker sizes dynamic dims are traced with (reports find symbolic sizes the same way).
 export { markerOf } from './ir/size';

@@ -129,7 +129,7 @@ export function lowerGraph(graph: Graph, dynamic: DynamicDims = [], markers = MA
       const attrs = attrsAt(node.attrs, node.symbolic, sizeOf);
       const first = ids.count;
       // Shapes are inferred again from the traced inputs, so sizes computed from dynamic dims carry their markers.
-      const value = mode.call(node.target, args, attrs, symbolicMeta(node, args, attrs));
+      const value = mode.call(node.target, args, attrs, symbolicMeta(node, args, attrs, symbols.length > 0));
       env.set(node, value);
       for (let id = first; id < ids.count; id++) origin(id, node.id);
       const result = symbolic.get(value)!;
@@ -171,12 +171,16 @@ function checkSymbolic(node: CallNode): void {
     throw new NotCompiled(`${node.target}: a size computed as ${sizeKeyText(affine)} from the inputs' dynamic sizes is not compiled`);
 }
 
-/** The node's meta at the marker sizes; symbolic attributes that do not fit there (a constant taken for a size) are not compiled. */
-function symbolicMeta(node: CallNode, args: readonly Input[], attrs: AttrsOf[OpName]): TensorMeta {
+/**
+ * The node's meta at the marker sizes. The graph ran at its own sizes, so an
+ * error here means its sizes do not hold as symbols (a constant taken for a
+ * size, a static size that equalled a symbol's): not compiled.
+ */
+function symbolicMeta(node: CallNode, args: readonly Input[], attrs: AttrsOf[OpName], dynamic: boolean): TensorMeta {
   try {
     return inferMeta(node.target, args, attrs);
   } catch (e) {
-    if (!node.symbolic || !(e instanceof KilnError)) throw e;
+    if (!dynamic || !(e instanceof KilnError)) throw e;
     throw new NotCompiled(`${node.target}: its sizes computed from the inputs' dynamic sizes do not hold at other sizes (${e.message})`);
   }
 }

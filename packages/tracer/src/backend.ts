@@ -17,7 +17,7 @@
 import type { DynamicDims, InputDim, Tensor } from '@kiln/eager';
 import { Graph, KilnError, runGraph, withMode } from '@kiln/eager';
 import { log } from '@kiln/gpu-runtime';
-import { compileGraph, NotCompiled } from '@kiln/inductor';
+import { compileGraph, formatStages, NotCompiled } from '@kiln/inductor';
 
 /** A captured graph and which placeholder dims are dynamic (by placeholder position). */
 export class TracedGraph extends Graph {
@@ -83,7 +83,7 @@ export interface ResolvedBackend {
   compile(
     graph: TracedGraph,
     exampleInputs: readonly Tensor[],
-  ): { run: CompiledFn; kernels: readonly KernelInfo[]; note?: string; decisions?: readonly string[] };
+  ): { run: CompiledFn; kernels: readonly KernelInfo[]; note?: string; decisions?: readonly string[]; stages?: string };
 }
 
 /** The dynamic dims of a graph the tracer captured, in the form `runGraph` and the inductor take (a plain Graph has none). */
@@ -152,6 +152,7 @@ function inductor(): ResolvedBackend {
             graphNodes: k.graphNodes,
           })),
           decisions: compiled.schedule.decisions,
+          ...(compiled.stages ? { stages: formatStages(compiled.stages, compiled.target.builds) } : {}),
         };
       } catch (error) {
         // A graph the inductor does not compile (it says so with NotCompiled) still runs, op by op; anything else is a bug and surfaces.

@@ -4,12 +4,13 @@
  * sizes off its inputs (they go to the kernels as metadata, so a new size
  * needs no new kernel), draws its random streams, allocates only its
  * outputs, runs externs as their eager ops, and launches the other kernels
- * in order on the target, as one unit of work. Nothing here depends on
+ * in order on the target, as one unit of its work. Nothing here depends on
  * which target it is.
  */
 import { allocStorage, execute, inferMeta, KilnError, Tensor, takeRandom, views } from '@kiln/eager';
 import type { Kernel } from '../codegen/kernel';
 import { externSource } from '../codegen/kernel';
+import type { CompileStages } from '../compile';
 import type { InputNode, IRNode, RandomOp } from '../ir/nodes';
 import { isStatic, numelOf, sizeValue } from '../ir/size';
 import type { LoweredGraph } from '../lower-graph';
@@ -38,6 +39,10 @@ export class CompiledGraph {
   readonly kernels: KernelReport[];
   /** Number of dynamic sizes the kernels take as metadata. */
   readonly symCount: number;
+  /** Time the target spent building the kernels from their text (pipelines, functions), in ms. */
+  readonly buildMs: number;
+  /** Where the compile's time went (set by compileGraph). */
+  stages: CompileStages | undefined;
   private readonly prepared: Prepared[];
   private readonly plan: MemoryPlan;
   /** The planned intermediates' buffers, by slot, kept between calls. */
@@ -71,6 +76,7 @@ export class CompiledGraph {
       const built = target.compile(s.kernel, options);
       return { scheduled: s, source: built.source, built };
     });
+    this.buildMs = this.prepared.reduce((ms, p) => ms + (p.built?.buildMs ?? 0), 0);
     this.kernels = this.prepared.map((p) => ({
       name: p.scheduled.kernel.name,
       fusedOps: p.scheduled.kernel.fusedOps,
@@ -82,8 +88,8 @@ export class CompiledGraph {
 
   /**
    * Runs the graph on `inputs` (dtypes and static sizes as compiled);
-   * returns new output tensors. The call's kernels are flushed together
-   * (webgpu: one command buffer, submitted once).
+   * returns new output tensors, the call's kernels run as one unit of the
+   * target's work (webgpu: recorded together, submitted in chunks).
    */
   run(inputs: readonly Tensor[]): Tensor[] {
     return this.target.run(() => this.runKernels(inputs));

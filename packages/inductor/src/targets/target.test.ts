@@ -19,7 +19,7 @@ function countingTarget() {
       counts.compiled++;
       const built = js.compile(kernel, options);
       return {
-        source: built.source,
+        ...built,
         launch: (reads, writes, metadata) => {
           counts.launched++;
           built.launch(reads, writes, metadata);

@@ -20,6 +20,8 @@ import type { GeneratedKernel } from '../codegen/kernel';
 export interface Target<B = unknown> {
   /** Its name in reports and logs ('webgpu', 'js'). */
   readonly name: string;
+  /** What `compile` builds from a kernel's source, as compile-time reports name it ('pipelines', 'functions'). */
+  readonly builds: string;
   /** The eager device whose tensors its kernels read and write. */
   readonly device: Device;
   /** Most input and output buffers one kernel may bind; the scheduler splits kernels to fit. */
@@ -41,9 +43,10 @@ export interface Target<B = unknown> {
   /** Frees a buffer `allocate` made. */
   release(buffer: B): void;
   /**
-   * Runs one call of a compiled graph: `call` launches its kernels, and
-   * their work is flushed as one unit when it returns (webgpu: one command
-   * submission; a synchronous target simply calls it).
+   * Runs one call of a compiled graph: `call` launches its kernels as one
+   * unit of the target's work, all of it under way when `run` returns
+   * (webgpu: recorded into one encoder, submitted in chunks and at the end;
+   * a synchronous target simply calls it).
    */
   run<T>(call: () => T): T;
 }
@@ -52,6 +55,8 @@ export interface Target<B = unknown> {
 export interface TargetKernel<B> {
   /** What reports show: the kernel as rendered for the traced sizes. */
   readonly source: string;
+  /** Milliseconds `compile` spent building it from its source (not rendering it), for the compile-time report. */
+  readonly buildMs: number;
   /**
    * Runs the kernel (or enqueues it, on a device that runs asynchronously)
    * over `reads` and `writes`, bound in the kernel's input and output order.
@@ -75,4 +80,11 @@ export interface KernelOptions {
   readonly symCount: number;
   /** A row-kernel strategy the caller fixed (tests, tuning); targets without parallel rows ignore it. */
   readonly rowStrategy: RowStrategy;
+}
+
+/** `make()`, and how long it took in ms (a target's `buildMs`). */
+export function timed<T>(make: () => T): { value: T; ms: number } {
+  const started = performance.now();
+  const value = make();
+  return { value, ms: performance.now() - started };
 }

@@ -20,7 +20,7 @@
  */
 
 import type { AttrsOf, Input, Mode, MovementOp, OpName, Storage, TensorMeta, View } from '@kiln/eager';
-import { checkWritable, dispatch, execute, KilnError, MOVEMENT, setMode, Tensor, views, withMode } from '@kiln/eager';
+import { checkWritable, dispatch, execute, KilnError, MOVEMENT, setMode, storagesMade, Tensor, views, withMode } from '@kiln/eager';
 import { logEnabled } from '@kiln/gpu-runtime';
 import type { TracedGraph } from '../backend';
 import { HIDDEN, isProxy, readData } from '../guards/property-reads';
@@ -107,6 +107,9 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
   private readonly flats: Pin[] = [];
   /** The last break, not logged until the graph it needs has run (see BreakLog): its number, and the runs before it. */
   private unlogged: { readonly b: GraphBreak; readonly index: number; readonly runs: number } | null = null;
+
+  /** Storages that existed when the call began (what it made are numbered after). */
+  private readonly storagesBefore = storagesMade();
 
   constructor(readonly host: RecorderHost) {}
 
@@ -504,6 +507,10 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
 
   leafInfo(origin: Tensor): LeafInfo | undefined {
     return this.host.leafInfo(origin);
+  }
+
+  madeDuringCall(t: Tensor): boolean {
+    return (t.storage.born ?? 0) > this.storagesBefore;
   }
 
   /** A pending view whose base is real becomes a real view of the same memory. */

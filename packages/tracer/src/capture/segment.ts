@@ -83,6 +83,8 @@ export interface PlanContext {
   recomputed(baseKey: string, slot: number): void;
   /** What is known of a tensor the JavaScript passed in (its input path and dynamic dims). */
   leafInfo(origin: Tensor): LeafInfo | undefined;
+  /** Whether the call made this tensor's memory (computed before a break), rather than received or closed over it. */
+  madeDuringCall?(t: Tensor): boolean;
   /** Earlier sizes and size values of the structure `template` (sizes and size values left out), newest first. */
   observations?(template: string): readonly SizeObservation[];
   /**
@@ -111,6 +113,8 @@ class Planner {
   private readonly leaves: Tensor[] = [];
   private readonly origins: Tensor[] = [];
   private readonly leafInfo: (LeafInfo | undefined)[] = [];
+  /** By leaf: its memory was made during this call (not an input, a closed-over tensor or a size carrier). */
+  private readonly computed: boolean[] = [];
   private leafKeys = '';
   private leafTemplate = '';
   private sizes = '';
@@ -225,9 +229,10 @@ class Planner {
     for (let i = 0; i < this.leaves.length; i++) {
       const real = this.leaves[i]!;
       let info = this.leafInfo[i];
-      if (info === undefined && symbols.count > 0) {
-        // A tensor computed before a break (or closed over) whose size is a symbol's: that size too, as the
-        // inductor's duck sizing must see it (the key says so; a call where it differs has another key).
+      if (info === undefined && symbols.count > 0 && this.computed[i]) {
+        // A tensor computed before a break whose size is a symbol's: that size too, as the inductor's duck
+        // sizing must see it (the key says so; a call where it differs has another key). Not a closed-over
+        // tensor: a weight [16, 8] is static even in the call where T happens to be 16.
         const dims = real.shape.flatMap((n, d) => (symbols.has(n) ? [d] : []));
         if (dims.length > 0) this.leafInfo[i] = info = { name: `t${i}`, dynamicDims: dims };
       }
@@ -258,6 +263,7 @@ class Planner {
     this.leaves.push(carrier);
     this.origins.push(carrier);
     this.leafInfo.push({ name, dynamicDims: [0], number: true });
+    this.computed.push(false);
   }
 
   /** An argument in the key: `%slot` for a node, `$i` for an input, or the scalar. */
@@ -275,6 +281,7 @@ class Planner {
       const origin = a instanceof Pin ? a.source : a;
       this.origins.push(origin);
       this.leafInfo.push(this.ctx.leafInfo(origin));
+      this.computed.push(this.ctx.madeDuringCall?.(real) ?? false);
     }
     return `$${i}`;
   }

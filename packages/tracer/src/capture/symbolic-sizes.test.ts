@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { CompileCounter, compile } from '../index';
 
 const devices = await devicesUnderTest();
+// 16 is also C and the weight's rows: a closed-over size equal to a symbol's value stays static.
 const LENGTHS = [5, 7, 9, 12, 16];
 
 async function expectClose(got: Tensor, want: Tensor): Promise<void> {
@@ -48,8 +49,8 @@ describe.each(devices)('symbolic sizes on %s', (device) => {
     expect(after.slice(2)).toEqual([after[1], after[1], after[1]]);
     expect(fast.explain().graphs.map((g) => g.note ?? 'compiled')).toEqual(['compiled']);
     expect(String(fast.explain())).toContain('reshape(%x, shape=[2*s0, 16])');
-    expect(String(fast.explain())).toContain('symbolic sizes (one graph for every size): s0 = x.shape[1] (16 here)');
-    expect(fast.explain().toHTML()).toContain('Symbolic sizes (one graph for every size): s0 = x.shape[1] (16 here)');
+    expect(String(fast.explain())).toContain('symbolic sizes (one graph for every size): s0 = x.shape[1] (7 here)');
+    expect(fast.explain().toHTML()).toContain('Symbolic sizes (one graph for every size): s0 = x.shape[1] (7 here)');
   });
 
   it('arange(T), expand(B, -1, -1), a causal mask built from T and a softmax over it: 2 graphs over 5 lengths', async () => {

@@ -26,6 +26,8 @@ export interface ExplainGraph {
   readonly nodes: readonly ExplainNode[];
   /** Time the backend took to compile it. */
   readonly compileMs: number;
+  /** Where that time went, by stage (the inductor: lower, schedule, render, pipelines). */
+  readonly compileStages?: string;
   /** Set when the backend could not compile it and it runs op by op. */
   readonly note?: string;
   /**

@@ -20,7 +20,10 @@ describe('explain', () => {
     expect(report.graphs[0]!.kernels[0]!.source).toContain('for');
     expect(report.guards).toContain('x.shape[1] == 2');
     expect(report.compileMs).toBeGreaterThan(0);
+    // The first call's compile time by stage (cpu here: the JS kernels are 'functions').
+    expect(report.graphs[0]!.compileStages).toMatch(/^lower [\d.]+ ms, schedule [\d.]+ ms, render [\d.]+ ms, functions [\d.]+ ms$/);
     const text = report.toString();
+    expect(text).toMatch(/compiled in [\d.]+ ms: lower/);
     expect(text).toContain('1 graph, 0 graph breaks, 3 ops');
     expect(text).toContain('mode: replay');
     expect(text).toContain('graph 1: 3 ops (mul, add, relu)');

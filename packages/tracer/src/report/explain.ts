@@ -33,6 +33,7 @@ function graphOf(s: CompiledSegment, writes: readonly string[] = []): ExplainGra
     symbols: s.graph.symbols(),
     nodes: shown.nodes,
     compileMs: s.compileMs,
+    ...(s.stages ? { compileStages: s.stages } : {}),
   };
 }
 
@@ -107,6 +108,7 @@ export function formatReport(r: ReportData): string {
   r.graphs.forEach((g, i) => {
     out.push('');
     out.push(`  graph ${i + 1}: ${plural(g.ops.length, 'op')} (${g.ops.join(', ')})`);
+    if (g.compileStages) out.push(`    compiled in ${g.compileMs.toFixed(1)} ms: ${g.compileStages}`);
     out.push(indent(g.graph, '    '));
     if (g.note) out.push(`    note: ${g.note}`);
     if (g.symbols.length > 0) out.push(`    symbolic sizes (one graph for every size): ${g.symbols.join(', ')}`);

@@ -7,7 +7,7 @@ import { type DType, philoxFill, type Storage, type TypedArray } from '@kiln/eag
 import { hostDataOf } from '@kiln/eager/kernels';
 import { indexError } from '@kiln/gpu-runtime';
 import type { GeneratedKernel } from '../../codegen/kernel';
-import type { KernelOptions, Target, TargetKernel } from '../target';
+import { type KernelOptions, type Target, type TargetKernel, timed } from '../target';
 import { buildJs, type JsKernel, renderJs } from './render-js';
 
 /** Bytes per element, as eager's cpu storages hold them (bool in one byte). */
@@ -26,12 +26,13 @@ const cpuRandom: Parameters<JsKernel>[3] = (dist, lo, hi, seedLo, seedHi, index)
 
 const JS_TARGET: Target<TypedArray> = {
   name: 'js',
+  builds: 'functions',
   device: 'cpu',
   maxKernelBuffers: Number.POSITIVE_INFINITY,
   compile(k: GeneratedKernel, options: KernelOptions): TargetKernel<TypedArray> {
     const source = renderJs(k, options.symCount);
-    const kernel = buildJs(source);
-    return { source, launch: (reads, writes, { words }) => kernel(reads, writes, words, cpuRandom, failIndex) };
+    const { value: kernel, ms } = timed(() => buildJs(source));
+    return { source, buildMs: ms, launch: (reads, writes, { words }) => kernel(reads, writes, words, cpuRandom, failIndex) };
   },
   bufferOf: (storage: Storage) => hostDataOf(storage),
   allocate(dtype, count, current) {

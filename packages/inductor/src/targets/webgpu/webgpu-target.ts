@@ -1,7 +1,8 @@
 /**
  * The webgpu target: kernels as WGSL compute pipelines on the runtime's
- * device (./render-wgsl), buffers from its pool, and every kernel of a call
- * recorded into the shared command encoder, submitted once at the end.
+ * device (./render-wgsl), buffers from its pool, and the kernels of a call
+ * recorded into the shared command encoder as one batch (the batcher
+ * submits it in chunks and at the end).
  */
 import { type DType, KilnError, type Storage } from '@kiln/eager';
 import {
@@ -15,7 +16,7 @@ import {
 import { currentRuntime, type GpuRuntime } from '@kiln/gpu-runtime';
 import { type GeneratedKernel, type MatmulKernel, metadataWords, type PointwiseKernel, type RowKernel } from '../../codegen/kernel';
 import { isStatic, numelOf } from '../../ir/size';
-import type { KernelOptions, Target, TargetKernel } from '../target';
+import { type KernelOptions, type Target, type TargetKernel, timed } from '../target';
 import { matmulLaunch, renderMatmulWgsl, renderWgsl } from './render-wgsl';
 
 /** Bytes per element in a storage buffer: WGSL has no 1-byte type, bool is a u32. */
@@ -30,6 +31,7 @@ export function webGpuTarget(): Target<GPUBuffer> {
 
 class WebGpuTarget implements Target<GPUBuffer> {
   readonly name = 'webgpu';
+  readonly builds = 'pipelines';
   readonly device = 'webgpu';
   readonly maxKernelBuffers: number;
 
@@ -46,10 +48,11 @@ class WebGpuTarget implements Target<GPUBuffer> {
     const rt = this.rt;
     const rowStrategy = k.kind === 'rows' ? strategyOf(k, options) : 'thread';
     const rendered = renderWgsl(k, { rowStrategy, symCount: options.symCount });
-    const pipeline = rt.pipeline({ wgsl: rendered.source, label: k.name });
+    const { value: pipeline, ms } = timed(() => rt.pipeline({ wgsl: rendered.source, label: k.name }));
     const words = Math.max(4, metadataWords(options.symCount, k.randomSources.length));
     return {
       source: rendered.source,
+      buildMs: ms,
       launch(reads, writes, metadata) {
         const meta = new Uint32Array(words);
         meta.set(metadata.words);
@@ -64,11 +67,14 @@ class WebGpuTarget implements Target<GPUBuffer> {
     const rt = this.rt;
     const maxWorkgroups = rt.limits.maxComputeWorkgroupsPerDimension;
     const made = new Map<MatmulVariant, { pipeline: GPUComputePipeline; source: string }>();
+    let buildMs = 0;
     const pipelineOf = (launch: MatmulLaunch) => {
       let variant = made.get(launch.variant);
       if (!variant) {
         const source = renderMatmulWgsl(k, launch, symCount);
-        variant = { pipeline: rt.pipeline({ wgsl: source, label: k.name }), source };
+        const { value: pipeline, ms } = timed(() => rt.pipeline({ wgsl: source, label: k.name }));
+        buildMs += ms;
+        variant = { pipeline, source };
         made.set(launch.variant, variant);
       }
       return variant;
@@ -79,8 +85,11 @@ class WebGpuTarget implements Target<GPUBuffer> {
       Array.from({ length: symCount }, () => 8),
       maxWorkgroups,
     );
+    const source = pipelineOf(traced).source;
     return {
-      source: pipelineOf(traced).source,
+      source,
+      // The traced layout's pipeline, made now; other variants are made (and not counted) when a call needs them.
+      buildMs,
       launch(reads, writes, { syms }) {
         const launch = matmulLaunch(k, syms, maxWorkgroups);
         const info = new Uint32Array([...launch.info, ...syms]);
