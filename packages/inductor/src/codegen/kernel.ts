@@ -95,7 +95,15 @@ export interface ExternKernel extends KernelBase {
   reason: string;
 }
 
-export type Kernel = PointwiseKernel | RowKernel | MatmulKernel | ExternKernel;
+/** A kernel a target renders and runs (an extern runs as its eager op instead). */
+export type GeneratedKernel = PointwiseKernel | RowKernel | MatmulKernel;
+
+export type Kernel = GeneratedKernel | ExternKernel;
+
+/** What a report shows for an op that runs as its eager kernel. */
+export function externSource(k: ExternKernel): string {
+  return `// extern: ${k.op} runs as its eager kernel (${k.reason})`;
+}
 
 /** Metadata words per random source: offset lo/hi, seed lo/hi. */
 export const wordsPerParam = 4;

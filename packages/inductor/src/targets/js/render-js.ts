@@ -10,12 +10,11 @@
  */
 import { helpersFor, jsConvert } from '@kiln/eager';
 import { jsKernel, renderMatmulJs } from '@kiln/eager/kernels';
-import { type Index, type Size, size } from '../ir/expr';
-import { numelOf } from '../ir/size';
-import { ExprEmitter, inlineIndex, type Lang, scopeOf } from './emit-expr';
-import { type Kernel, type MatmulKernel, type PointwiseKernel, type RowKernel, wordsPerParam } from './kernel';
-import { externSource } from './render-wgsl';
-import { rowParts } from './row-parts';
+import { ExprEmitter, inlineIndex, type Lang, scopeOf } from '../../codegen/emit-expr';
+import { type GeneratedKernel, type MatmulKernel, type PointwiseKernel, type RowKernel, wordsPerParam } from '../../codegen/kernel';
+import { rowParts } from '../../codegen/row-parts';
+import { type Index, type Size, size } from '../../ir/expr';
+import { numelOf } from '../../ir/size';
 
 export type JsKernel = (
   ins: readonly ArrayLike<number>[],
@@ -66,7 +65,7 @@ const numelText = (shape: readonly Size[]) => inlineIndex(jsLang(0), size(numelO
 const indent = (lines: readonly string[], n: number) => lines.map((l) => ' '.repeat(n) + l).join('\n');
 
 /** The function body (source) of a kernel; `buildJs` turns it into a function. */
-export function renderJs(k: Kernel, symCount: number): string {
+export function renderJs(k: GeneratedKernel, symCount: number): string {
   const lang = jsLang(symCount);
   let body: string[];
   switch (k.kind) {
@@ -79,8 +78,6 @@ export function renderJs(k: Kernel, symCount: number): string {
     case 'matmul':
       body = matmul(k, lang);
       break;
-    case 'extern':
-      return externSource(k);
   }
   const text = body.join('\n');
   const bind = [...k.inputs.map((_, i) => `const in${i} = ins[${i}];`), ...k.outputs.map((_, i) => `const out${i} = outs[${i}];`)];
