@@ -184,6 +184,13 @@ export interface RowsTemplate {
   rowLines: readonly string[];
   rowStores: readonly string[];
   elementLines: readonly string[];
+  /**
+   * 'thread' strategy over rows of a multiple of 4: each loop step takes 4
+   * positions (j = 4q + lane), the inputs read as vec4; `setup` (per row)
+   * names what the lanes read, and the passes and element lines are given
+   * once per lane, folded in order (the same order as one at a time).
+   */
+  lanes?: { setup: readonly string[]; each: readonly { reductions: readonly RowPass[]; elementLines: readonly string[] }[] };
 }
 
 const indent = (lines: readonly string[], n: number) => lines.map((l) => ' '.repeat(n) + l);
@@ -191,15 +198,24 @@ const indent = (lines: readonly string[], n: number) => lines.map((l) => ' '.rep
 export function renderRowsWgsl(t: RowsTemplate): string {
   const perThread = t.strategy === 'thread';
   const threads = rowThreads(t.strategy);
-  const jLoop = perThread ? `for (var j = 0u; j < ${t.rowLength}; j++)` : `for (var j = lid.x; j < ${t.rowLength}; j += ${threads}u)`;
-  const parts: string[] = [];
+  const lanes = perThread ? t.lanes : undefined;
+  const jLoop = lanes
+    ? `for (var q = 0u; q < ${t.rowLength} / ${lanes.each.length}u; q++)`
+    : perThread
+      ? `for (var j = 0u; j < ${t.rowLength}; j++)`
+      : `for (var j = lid.x; j < ${t.rowLength}; j += ${threads}u)`;
+  // The loop body: once per lane at its own j, or once.
+  const overLanes = (one: readonly string[], perLane: (lane: NonNullable<typeof lanes>['each'][number]) => readonly string[]) =>
+    lanes ? lanes.each.flatMap((lane, l) => ['{', `  let j = q * ${lanes.each.length}u + ${l}u;`, ...indent(perLane(lane), 2), '}']) : one;
+  const parts: string[] = [...(lanes?.setup ?? [])];
   const part = (c: ReductionStatements) => [`${c.acc}_part`, `${c.idx}_part`] as const;
   // Workgroup partials combine one reduction at a time, so an online pair runs as two passes there.
   const passes = perThread ? t.reductions : t.reductions.flatMap(({ online, ...r }) => (online ? [r, online] : [r]));
-  for (const r of passes) {
+  for (const [n, r] of passes.entries()) {
     const c = r.code;
     const { declare, body, after } = rowPassLines('wgsl', r, t.rowLength);
-    parts.push(...declare, `${jLoop} {`, ...indent(body, 2), '}', ...after);
+    const laneBody = overLanes(body, (lane) => rowPassLines('wgsl', lane.reductions[n]!, t.rowLength).body);
+    parts.push(...declare, `${jLoop} {`, ...indent(laneBody, 2), '}', ...after);
     if (perThread) continue;
     // Each thread's partial into workgroup memory, then halve the active threads, each folding in its partner's.
     const [pa, pi] = part(c);
@@ -221,7 +237,15 @@ export function renderRowsWgsl(t: RowsTemplate): string {
     );
   }
   parts.push(...t.rowLines, ...(perThread ? t.rowStores : t.rowStores.map((w) => `if (lid.x == 0u) { ${w} }`)));
-  if (t.elementLines.length > 0) parts.push(`${jLoop} {`, ...indent(t.elementLines, 2), '}');
+  if (t.elementLines.length > 0)
+    parts.push(
+      `${jLoop} {`,
+      ...indent(
+        overLanes(t.elementLines, (lane) => lane.elementLines),
+        2,
+      ),
+      '}',
+    );
   const shared = passes.flatMap(({ code: c }) => {
     const [pa, pi] = part(c);
     return [
