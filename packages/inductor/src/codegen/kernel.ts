@@ -44,6 +44,13 @@ export interface RowReduction {
   out: DType;
   /** Values written during this pass for the element stores to read back (see reuseRowValues). */
   sideStores: { output: number; index: Index; expr: Expr }[];
+  /**
+   * A float32 sum of exp(b - m), where m is the max reduction just before
+   * it and b that max's body: a target may fold it into the max's pass
+   * (online softmax; see onlineSoftmax in ../schedule), or run it as its own
+   * pass. It has no side stores.
+   */
+  online?: boolean;
 }
 
 /**

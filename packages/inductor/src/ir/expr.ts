@@ -209,6 +209,20 @@ export function mod(a: Index, b: Index): Index {
   return { kind: 'mod', a, b };
 }
 
+/** Whether loop variable `name` occurs in `e`. */
+export function mentions(e: Expr | Index, name: string): boolean {
+  return (e.kind === 'var' && e.name === name) || children(e).some((c) => mentions(c, name));
+}
+
+/** `e` as `base + v`, `v` the loop variable `name` (coefficient 1) and `base` free of it: `base`; else undefined. */
+export function offsetOf(e: Index, name: string): Index | undefined {
+  const ts = terms(e);
+  const own = ts.filter((t) => t.atom?.kind === 'var' && t.atom.name === name);
+  const rest = ts.filter((t) => !own.includes(t));
+  if (own.length !== 1 || own[0]!.coeff !== 1 || rest.some((t) => t.atom && mentions(t.atom, name))) return undefined;
+  return sumOf(rest);
+}
+
 export function min(a: Index, b: Index): Index {
   if (isInt(a) && isInt(b)) return int(Math.min(a.value, b.value));
   return { kind: 'min', a, b };

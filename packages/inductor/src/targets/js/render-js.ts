@@ -9,7 +9,7 @@
  * the thrower of failed index checks.
  */
 import { helpersFor, jsConvert } from '@kiln/eager';
-import { jsKernel, renderMatmulJs } from '@kiln/eager/kernels';
+import { jsKernel, renderMatmulJs, rowPassLines } from '@kiln/eager/kernels';
 import { ExprEmitter, inlineIndex, type Lang, scopeOf } from '../../codegen/emit-expr';
 import { type GeneratedKernel, type MatmulKernel, type PointwiseKernel, type RowKernel, wordsPerParam } from '../../codegen/kernel';
 import { rowParts } from '../../codegen/row-parts';
@@ -119,9 +119,13 @@ function pointwise(k: PointwiseKernel, lang: Lang): string[] {
 
 function rows(k: RowKernel, lang: Lang): string[] {
   const p = rowParts(k, lang, (output, index, value) => store(`out${output}`, index, value));
-  const overRow = (lines: readonly string[]) => [`for (let j = 0; j < ${numelText(k.inner)}; j++) {`, indent(lines, 2), '}'];
+  const rowLength = numelText(k.inner);
+  const overRow = (lines: readonly string[]) => [`for (let j = 0; j < ${rowLength}; j++) {`, indent(lines, 2), '}'];
   const parts = [
-    ...p.reductions.flatMap((r) => [r.code.declare, ...overRow([...r.lines, r.code.update(r.value)])]),
+    ...p.reductions.flatMap((r) => {
+      const { declare, body, after } = rowPassLines('js', r, rowLength);
+      return [...declare, ...overRow(body), ...after];
+    }),
     ...p.rowLines,
     ...p.rowStores,
     ...(p.elementLines.length > 0 ? overRow(p.elementLines) : []),

@@ -1,5 +1,6 @@
-import type { DynamicDims, Tensor } from '@kiln/eager';
+import { type DynamicDims, type Tensor, tensor, tidy } from '@kiln/eager';
 import { ELEMENT_THREADS, ROW_THREADS, ROW_WORKGROUP_THREADS } from '@kiln/eager/kernels';
+import { devicesUnderTest } from '@kiln/eager/testing';
 import { describe, expect, it } from 'vitest';
 import type { PointwiseKernel, RowKernel } from '../../codegen/kernel';
 import { compileGraph } from '../../compile';
@@ -50,5 +51,45 @@ describe('the launch geometry a WGSL kernel is rendered with', () => {
     const byWorkgroup = renderWgsl(k, { rowStrategy: 'workgroup', symCount: 0 });
     expect(declared(byWorkgroup.source)).toBe(ROW_WORKGROUP_THREADS);
     expect(byWorkgroup.workgroups([])).toEqual([100]);
+  });
+});
+
+describe('row kernels over rows of a multiple of 4 read vec4', () => {
+  const vectorInput = (source: string) => /var<storage, read> in0: array<vec4<f32>>/.test(source);
+  const render = (shape: number[], fn: (x: Tensor) => Tensor, rowStrategy: 'thread' | 'workgroup' = 'thread') =>
+    renderWgsl(kernelOf(shape, fn), { rowStrategy, symCount: 0 }).source;
+
+  it('when every read of the input is at a multiple of 4 plus j, one thread per row', () => {
+    expect(vectorInput(render([6, 8], (x) => x.softmax(1)))).toBe(true);
+    expect(vectorInput(render([6, 16], (x) => x.slice(1, 4, 12).softmax(1)))).toBe(true);
+    expect(vectorInput(render([6, 10], (x) => x.slice(1, 1, 9).softmax(1)))).toBe(false); // rows start at 10o + 1
+    expect(vectorInput(render([6, 6], (x) => x.softmax(1)))).toBe(false);
+    expect(vectorInput(render([6, 8], (x) => x.softmax(0)))).toBe(false); // a column: stride 8
+    expect(vectorInput(render([6, 8], (x) => x.softmax(1), 'workgroup'))).toBe(false);
+  });
+
+  it('the online softmax takes the max and the sum in one pass', () => {
+    const source = render([6, 8], (x) => x.softmax(1));
+    expect(source.match(/for \(var q = /g)).toHaveLength(2); // max and sum, then the normalized write
+  });
+});
+
+const devices = await devicesUnderTest();
+describe.each(devices.filter((d) => d === 'webgpu'))('vec4 row kernels on %s equal eager', (device) => {
+  const values = (n: number) => Array.from({ length: n }, (_, i) => Math.fround(Math.sin(i * 1.7) * 4));
+  it.each([
+    { name: 'softmax', shape: [5, 12], fn: (x: Tensor) => x.softmax(1) },
+    { name: 'logSoftmax of a slice at 4', shape: [5, 16], fn: (x: Tensor) => x.slice(1, 4, 12).logSoftmax(1) },
+    { name: 'layerNorm', shape: [5, 8], fn: (x: Tensor) => x.sub(x.mean(1, true)).div(x.var(1, true).add(1e-5).sqrt()) },
+    { name: 'argmax with ties (the first wins)', shape: [5, 8], fn: (x: Tensor) => x.round().argmax(1).cast('float32') },
+  ])('$name', async ({ shape, fn }) => {
+    const graph = record([{ shape, dtype: 'float32', device }], fn);
+    const compiled = compileGraph(graph);
+    const data = values(shape[0]! * shape[1]!);
+    const [got] = compiled.run([tensor(data, { device }).reshape(shape)]);
+    const want = tidy(() => fn(tensor(data).reshape(shape))); // the cpu (float64 accumulation) as the reference
+    const [g, w] = [Array.from(await got!.data()), Array.from(await want.data())];
+    w.forEach((v, i) => expect(Math.abs(g[i]! - v)).toBeLessThanOrEqual(1e-5 + 1e-4 * Math.abs(v)));
+    compiled.dispose();
   });
 });

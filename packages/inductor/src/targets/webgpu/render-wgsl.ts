@@ -23,7 +23,7 @@ import { assertWgsl, type Workgroups } from '@kiln/gpu-runtime';
 import { ExprEmitter, inlineIndex, type Lang, scopeOf } from '../../codegen/emit-expr';
 import { type Kernel, type MatmulKernel, metadataWords, type PointwiseKernel, type RowKernel, wordsPerParam } from '../../codegen/kernel';
 import { rowParts } from '../../codegen/row-parts';
-import { children, type Expr, type Index, indexValue, keyOf, type Size, size } from '../../ir/expr';
+import { children, div, type Expr, type Index, indexValue, int, keyOf, mod, offsetOf, type Size, size } from '../../ir/expr';
 import { numelOf, sizeValue } from '../../ir/size';
 
 export interface WgslOptions {
@@ -186,18 +186,74 @@ function linearInputs(k: PointwiseKernel): Set<number> {
   return linear;
 }
 
-/** Row kernels: the row template (@kiln/eager/kernels) around the kernel's row parts. */
+/**
+ * Row kernels: the row template (@kiln/eager/kernels) around the kernel's
+ * row parts. One thread per row over a static row length of a multiple of
+ * 4 takes 4 positions a step, reading as vec4 each input every read of
+ * which is at (the same multiple of 4) + j; lavapipe gathers a vec4 per
+ * thread where it gathered 4 scalars.
+ */
 function renderRows(k: RowKernel, o: WgslOptions): string {
+  const L = lang(o.symCount);
+  const store = (output: number, index: string, value: string) => {
+    const t = k.outputs[output]!.dtype;
+    return `out${output}[${index}] = ${W.storeAs(value, t, t)};`;
+  };
+  const vector = o.rowStrategy === 'thread' ? vectorRowInputs(k) : new Map<number, Index>();
+  const laneLang = (lane: number): Lang => ({
+    ...L,
+    load: (input, index, dtype) =>
+      vector.has(input) ? W.loadAs(`in${input}[vb${input} + q][${lane}]`, dtype, dtype) : L.load(input, index, dtype),
+  });
   return renderRowsWgsl({
     strategy: o.rowStrategy,
-    header: (body) => header(k, o.symCount, new Set(), false, body),
+    header: (body) => header(k, o.symCount, new Set(vector.keys()), false, body),
     rows: numelText(k.outer, o.symCount),
     rowLength: numelText(k.inner, o.symCount),
-    ...rowParts(k, lang(o.symCount), (output, index, value) => {
-      const t = k.outputs[output]!.dtype;
-      return `out${output}[${index}] = ${W.storeAs(value, t, t)};`;
-    }),
+    ...rowParts(k, L, store),
+    lanes:
+      vector.size > 0
+        ? {
+            setup: laneSetup(k, L, vector),
+            each: [0, 1, 2, 3].map((lane) => rowParts(k, laneLang(lane), store)),
+          }
+        : undefined,
   });
+}
+
+/** Per row: `vb<input>`, the vec4 index of the row's first element of each vector input. */
+function laneSetup(k: RowKernel, L: Lang, vector: ReadonlyMap<number, Index>): string[] {
+  const e = new ExprEmitter(
+    L,
+    scopeOf(k, () => {
+      throw new Error('a row base reads no accumulator');
+    }),
+    'vb_',
+  );
+  const names = [...vector].map(([input, base]) => `let vb${input} = ${e.index(div(base, int(4)))};`);
+  return [...e.lines, ...names];
+}
+
+/** Inputs of a row kernel that can be read as vec4: input -> the row's base index (a multiple of 4), every read at base + j. */
+function vectorRowInputs(k: RowKernel): Map<number, Index> {
+  const length = numelOf(k.inner);
+  const bases = new Map<number, Index | undefined>();
+  if (typeof length !== 'number' || length === 0 || length % 4 !== 0) return new Map();
+  const visit = (e: Expr | Index): void => {
+    if (e.kind === 'load') {
+      const base = offsetOf(e.index, 'j');
+      const seen = bases.get(e.input);
+      const fits =
+        base !== undefined &&
+        keyOf(mod(base, int(4))) === keyOf(int(0)) &&
+        (seen === undefined ? !bases.has(e.input) : keyOf(seen) === keyOf(base));
+      bases.set(e.input, fits ? base : undefined);
+    }
+    children(e).forEach(visit);
+  };
+  for (const r of k.reductions) [r.body, ...r.sideStores.map((s) => s.expr)].forEach(visit);
+  [...k.rowStores, ...k.elementStores].forEach((s) => visit(s.expr));
+  return new Map([...bases].flatMap(([input, base]) => (base ? [[input, base] as const] : [])));
 }
 
 /**
