@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { LOSS_RTOL, lossChartSvg, train } from '../examples/train/src/index';
 
 const devices = await devicesUnderTest();
-const STEPS = 12;
+const STEPS = 8;
 
 describe.each(devices)('the training example on %s', (device) => {
   it(`eager and compiled training give the same loss curve over ${STEPS} steps, and it goes down`, async () => {
@@ -21,7 +21,7 @@ describe.each(devices)('the training example on %s', (device) => {
       if (!(Math.abs(compiled[i]! - e) <= LOSS_RTOL * Math.abs(e))) expect.fail(`step ${i}: compiled loss ${compiled[i]}, eager ${e}`);
     });
     expect(eager.at(-1)!).toBeLessThan(eager[0]! - 0.3);
-  }, 300_000);
+  }, 900_000);
 });
 
 describe('the loss chart', () => {
