@@ -13,10 +13,9 @@ export {
   DEFAULT_TILES,
   matmulCandidates,
   matmulInfoWords,
-  matmulVariants,
   planMatmul,
   renderMatmulTemplate,
-  TUNING_TILES,
+  sameTile,
 } from './matmul-wgsl';
 export { ELEMENT_THREADS, gridFor, kernelPrelude } from './prelude';
 export type { KernelLang, ReductionNames, ReductionStatements, RowPass, RowStrategy, RowsTemplate } from './rows';

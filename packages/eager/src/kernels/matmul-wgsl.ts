@@ -93,7 +93,7 @@ export interface MatmulChoice {
  * The variants the layouts of a [...B, M, K] and b [...B, K, N] allow, the
  * default (the one planMatmul picks) first; 'scalar' reads any layout.
  */
-export function matmulVariants(a: OperandView, b: OperandView, float = true): MatmulVariant[] {
+function matmulVariants(a: OperandView, b: OperandView, float = true): MatmulVariant[] {
   const rank = a.shape.length;
   const [K, N] = [a.shape[rank - 1]!, b.shape[rank - 1]!];
   // Vector loads need unit inner stride and 4-aligned rows and offsets (and floats).
@@ -116,6 +116,10 @@ export function matmulVariants(a: OperandView, b: OperandView, float = true): Ma
   return allowed.flatMap(([v, ok]) => (ok ? [v] : []));
 }
 
+/** Whether two tiles are the same (block and workgroup). */
+export const sameTile = (x: MatmulTile, y: MatmulTile) =>
+  x.rows === y.rows && x.cols === y.cols && x.workgroup[0] === y.workgroup[0] && x.workgroup[1] === y.workgroup[1];
+
 /** Whether `tile` suits `variant`: the vec4-B variants store 4 columns per vector. */
 const tileFits = (variant: MatmulVariant, tile: MatmulTile) => (variant !== 'vec4' && variant !== 'vecB') || tile.cols % 4 === 0;
 
@@ -124,7 +128,7 @@ const tileFits = (variant: MatmulVariant, tile: MatmulTile) => (variant !== 'vec
  * layout allows are tried at their DEFAULT_TILES): register blocks of 4 and
  * 8 in workgroups of 64 to 256 threads.
  */
-export const TUNING_TILES: readonly MatmulTile[] = [
+const TUNING_TILES: readonly MatmulTile[] = [
   { rows: 4, cols: 4, workgroup: [16, 16] },
   { rows: 4, cols: 4, workgroup: [8, 8] },
   { rows: 8, cols: 8, workgroup: [8, 8] },
@@ -134,9 +138,8 @@ export const TUNING_TILES: readonly MatmulTile[] = [
 /** What max-autotune benchmarks for these layouts: the default choice first, each valid for them and within `maxInvocations` threads a workgroup. */
 export function matmulCandidates(a: OperandView, b: OperandView, maxInvocations: number, float = true): MatmulChoice[] {
   const [first, ...others] = matmulVariants(a, b, float);
-  const same = (x: MatmulTile, y: MatmulTile) => x.rows === y.rows && x.cols === y.cols && x.workgroup.join() === y.workgroup.join();
   const defaultTile = DEFAULT_TILES[first!];
-  const tiles = [defaultTile, ...TUNING_TILES.filter((t) => !same(t, defaultTile))];
+  const tiles = [defaultTile, ...TUNING_TILES.filter((t) => !sameTile(t, defaultTile))];
   return [
     ...tiles.map((tile) => ({ variant: first!, tile })),
     ...others.map((variant) => ({ variant, tile: DEFAULT_TILES[variant] })),
