@@ -64,6 +64,7 @@ describe.skipIf(!webgpu)('max-autotune on webgpu', () => {
       /^autotuned: tile \dx\d in \d+x\d+ workgroups, '(nt|scalar)' \(\d candidates: [\d.]+ ms vs [\d.]+ ms default\)$/,
     );
     expect(String(first.explain())).toContain(tuned.autotune);
+    expect(first.explain().toHTML()).toContain('autotuned: tile');
 
     const second = compile(linear, { mode: 'max-autotune' });
     second(...(args as [Tensor, Tensor, Tensor]));
