@@ -96,6 +96,16 @@ describe.skipIf(!webgpu)('max-autotune on webgpu', () => {
     expect(Object.keys(JSON.parse(readFileSync(cacheFile, 'utf8')).adapters).sort()).toEqual([mine, 'other | gpu | x | y'].sort());
   });
 
+  it('keeps the default tile for kernels with dynamic sizes, and says so', async () => {
+    const runs = autotuneTesting.candidateRuns;
+    const fast = compile(linear, { mode: 'max-autotune', dynamic: true });
+    fast(...(inputs() as [Tensor, Tensor, Tensor]));
+    await autotuned();
+    expect(autotuneTesting.candidateRuns).toBe(runs);
+    const matmul = fast.explain().graphs[0]!.kernels.find((k) => k.kind === 'matmul')!;
+    expect(matmul.autotune).toBe('not autotuned: dynamic sizes (the default tile serves every size)');
+  });
+
   const layouts: { name: string; fn: (...x: Tensor[]) => Tensor; shapes: number[][] }[] = [
     { name: 'linear with bias and relu (nt)', fn: (x, w, b) => linear(x, w, b!), shapes: [[24, 32], [40, 32], [40]] },
     {

@@ -63,7 +63,8 @@ export interface CompileOptions {
    * the template's tiles and variants on the device right after its graph
    * compiles (its calls use the default until then; `await autotuned()`
    * waits) and keeps the fastest, cached per adapter and shape (a file in
-   * Node, memory in a browser). Explain reports each choice.
+   * Node, memory in a browser). Explain reports each choice. The inductor's
+   * option: other backends have nothing to tune.
    */
   mode?: CompileMode;
   /**
