@@ -7,41 +7,21 @@
  * float32 tolerance); NaN, ±Inf and zeros (with their sign) must match exactly.
  */
 import { describe, expect, it } from 'vitest';
-import type { FunctionBuilder } from './function-builder';
-import { ModuleBuilder } from './module-builder';
-import { emitErf, emitExp, emitLog, emitSigmoid, emitTanh } from './vector-math';
-import { instantiate, WASM_PAGE_BYTES, wasmApi } from './wasm-api';
+import { UNARY64 } from '../../testing/wasm-reference';
+import { WasmArena } from './arena';
+import { pointwiseModule } from './pointwise';
+import { bin, constant, input, type UnaryFn, un, type VExpr } from './vexpr';
 
 const RTOL = 1e-4;
 const ATOL = 1e-5;
 
-/** Runs the emitted function over xs (length a multiple of 4) in a one-off module. */
-function applyVector(emit: (c: FunctionBuilder) => void, xs: Float32Array): Float32Array {
-  const mod = new ModuleBuilder();
-  const fn = mod.func(['i32', 'i32', 'i32'], [], 'map');
-  const [src, dst, size] = [0, 1, 2];
-  const i = fn.local('i32');
-  fn.forRange(
-    i,
-    () => fn.i32(0),
-    () => fn.get(size),
-    16,
-    () => {
-      fn.get(dst).get(i).op('i32.add').get(src).get(i).op('i32.add').mem('v128.load');
-      emit(fn);
-      fn.mem('v128.store');
-    },
-  );
-  const bytes = mod.toBytes();
-  expect(wasmApi.validate(bytes)).toBe(true);
-  const memory = new wasmApi.Memory({ initial: Math.ceil((xs.byteLength * 2) / WASM_PAGE_BYTES) + 1 });
-  new Float32Array(memory.buffer, 0, xs.length).set(xs);
-  (instantiate(new wasmApi.Module(bytes), memory).exports.map as (s: number, d: number, n: number) => void)(
-    0,
-    xs.byteLength,
-    xs.byteLength,
-  );
-  return new Float32Array(memory.buffer, xs.byteLength, xs.length).slice();
+/** Runs the pointwise kernel of `expr` over xs. */
+function apply(expr: VExpr, xs: Float32Array): Float32Array {
+  const arena = new WasmArena();
+  const src = arena.put(xs);
+  const dst = arena.alloc(xs.length);
+  arena.kernel(pointwiseModule(expr), 'run')(dst, src, xs.length);
+  return arena.f32(dst, xs.length).slice();
 }
 
 const bitsToFloat = (bits: number[]) => new Float32Array(new Uint32Array(bits).buffer);
@@ -78,34 +58,19 @@ const SPECIALS = [
   -1,
 ];
 
-/** The test inputs: the sweep, a grid over [-lo, lo] and the neighbourhoods of `edges`, padded to a multiple of 4. */
+/** The test inputs: the sweep, a grid over [-20, 20] and the neighbourhoods of `edges`. */
 function inputs(edges: number[]): Float32Array {
   const sweep = new Uint32Array(2 * Math.ceil(0x80000000 / SWEEP_STRIDE));
   for (let k = 0; k < sweep.length / 2; k++) [sweep[2 * k], sweep[2 * k + 1]] = [k * SWEEP_STRIDE, k * SWEEP_STRIDE + 0x80000000];
   const grid = Float32Array.from({ length: 400_001 }, (_, k) => (k - 200_000) / 10_000);
   const near = edges.flatMap((e) => [...around(e, 3000), ...around(-e, 3000)]);
   const n = SPECIALS.length + sweep.length + grid.length + near.length;
-  const xs = new Float32Array(Math.ceil(n / 4) * 4);
+  const xs = new Float32Array(n);
   xs.set(SPECIALS);
   xs.set(new Float32Array(sweep.buffer), SPECIALS.length);
   xs.set(grid, SPECIALS.length + sweep.length);
   xs.set(near, SPECIALS.length + sweep.length + grid.length);
   return xs;
-}
-
-/** erf in float64, independent of the implementation: Maclaurin series to |x| < 4 (1e-11 relative), ±1 beyond (erfc(4) < 2^-25, so float32 rounds to 1). */
-function erf64(x: number): number {
-  if (Number.isNaN(x) || x === 0) return x;
-  if (Math.abs(x) >= 4) return Math.sign(x);
-  let term = x;
-  let sum = x;
-  for (let k = 1; k < 100; k++) {
-    term *= (-x * x) / k;
-    const add = term / (2 * k + 1);
-    sum += add;
-    if (Math.abs(add) < 1e-17 * Math.abs(sum)) break;
-  }
-  return (2 / Math.sqrt(Math.PI)) * sum;
 }
 
 /** Distance in float32 ulps (through the ordered bit patterns). */
@@ -118,34 +83,27 @@ function ulps(a: number, b: number): number {
 }
 
 interface Case {
-  name: string;
-  emit: (c: FunctionBuilder) => void;
-  ref: (x: number) => number;
+  fn: UnaryFn;
   /** Where branches switch and results overflow or underflow. */
   edges: number[];
-  /** Max ulps over normal results: measured (1, 1, 1, 3, 2) plus one: a regression shows here before the tolerance. */
+  /** Max ulps over normal results: measured (1, 1, 1, 3, 2) plus one, so a regression shows before the tolerance does. */
   maxUlps: number;
 }
 
 const CASES: Case[] = [
   // ln(FLT_MAX), where exp turns Inf; -87.34 where it turns subnormal; -103.97 where it rounds to 0.
-  { name: 'exp', emit: emitExp, ref: Math.exp, edges: [88.72283935546875, 87.33654022216797, 103.97207641601562, 0.34657359], maxUlps: 2 },
-  { name: 'log', emit: emitLog, ref: Math.log, edges: [1, Math.SQRT1_2, Math.SQRT2, 2 ** -126, 2 ** -149, 3.4e38], maxUlps: 2 },
-  { name: 'tanh', emit: emitTanh, ref: Math.tanh, edges: [0.625, 9.01, 2 ** -126], maxUlps: 2 },
-  { name: 'erf', emit: emitErf, ref: erf64, edges: [0.5, 3.9, 2 ** -126], maxUlps: 4 },
-  {
-    name: 'sigmoid',
-    emit: emitSigmoid,
-    ref: (x) => 1 / (1 + Math.exp(-x)),
-    edges: [0, 88.72283935546875, 103.97207641601562, 16.6],
-    maxUlps: 3,
-  },
+  { fn: 'exp', edges: [88.72283935546875, 87.33654022216797, 103.97207641601562, 0.34657359], maxUlps: 2 },
+  { fn: 'log', edges: [1, Math.SQRT1_2, Math.SQRT2, 2 ** -126, 2 ** -149, 3.4e38], maxUlps: 2 },
+  { fn: 'tanh', edges: [0.625, 9.01, 2 ** -126], maxUlps: 2 },
+  { fn: 'erf', edges: [0.5, 3.9, 2 ** -126], maxUlps: 4 },
+  { fn: 'sigmoid', edges: [0, 88.72283935546875, 103.97207641601562, 16.6], maxUlps: 3 },
 ];
 
 describe('vector math vs float64 Math.*', () => {
-  it.each(CASES)('$name within float32 tolerance over the whole range, specials exact', ({ name, emit, ref, edges, maxUlps }) => {
+  it.each(CASES)('$fn within float32 tolerance over the whole range, specials exact', ({ fn, edges, maxUlps }) => {
+    const ref = UNARY64[fn];
     const xs = inputs(edges);
-    const got = applyVector(emit, xs);
+    const got = apply(un(fn, input(0)), xs);
     const bad: string[] = [];
     let worstUlps = 0;
     let worstRel = 0;
@@ -163,18 +121,14 @@ describe('vector math vs float64 Math.*', () => {
     }
     // KILN_ACCURACY=1 prints the figures (for reports).
     if (process.env.KILN_ACCURACY)
-      console.info(`${name}: ${xs.length} inputs, max ${worstUlps} ulp, max rel error ${worstRel.toExponential(2)} (vs float64)`);
+      console.info(`${fn}: ${xs.length} inputs, max ${worstUlps} ulp, max rel error ${worstRel.toExponential(2)} (vs float64)`);
     expect(bad).toEqual([]);
     expect(worstUlps).toBeLessThanOrEqual(maxUlps);
   });
 
   it('the checker itself catches an error of 1e-4 relative', () => {
-    const wrong = (c: FunctionBuilder) => {
-      emitExp(c);
-      c.f32x4(1.0002).op('f32x4.mul');
-    };
     const xs = new Float32Array([0.5, 1, 2, 3]);
-    const got = applyVector(wrong, xs);
+    const got = apply(bin('mul', un('exp', input(0)), constant(1.0002)), xs);
     expect(Array.from(xs).some((x, k) => Math.abs(got[k]! - Math.exp(x)) > ATOL + RTOL * Math.exp(x))).toBe(true);
   });
 });
