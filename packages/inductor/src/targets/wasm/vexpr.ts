@@ -44,13 +44,15 @@ const BINARY: Record<BinaryFn, SimdOp> = {
 export function emitVExpr(c: FunctionBuilder, e: VExpr, loadInput: (index: number) => void): void {
   switch (e.kind) {
     case 'input':
-      return loadInput(e.index);
+      loadInput(e.index);
+      return;
     case 'const':
       c.f32x4(e.value);
       return;
     case 'unary':
       emitVExpr(c, e.arg, loadInput);
-      return UNARY[e.fn](c);
+      UNARY[e.fn](c);
+      return;
     case 'binary':
       emitVExpr(c, e.lhs, loadInput);
       emitVExpr(c, e.rhs, loadInput);
