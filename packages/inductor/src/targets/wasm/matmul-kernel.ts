@@ -11,15 +11,17 @@
  * into blocks of KC (the tile's B panel, KC·NR floats, stays in L1) and M
  * into blocks of MC rows (A's block stays in L2); the k loop is unrolled
  * by UNROLL with the steps' offsets folded into the memory immediates.
- * Partial tiles (M and N tails) run on a zero-padded scratch tile copied
- * in and out, so the micro-kernel has one shape; A rows past M repeat the
- * last row (read, never stored). The epilogue (bias along N, then a
+ * Each M x K block of A is packed into MR-row panels (k-major), so the
+ * micro-kernel reads A sequentially through one pointer. Partial tiles (M
+ * and N tails) run on a zero-padded scratch tile copied in and out, so the
+ * micro-kernel has one shape; A rows past M repeat the last row (read,
+ * never stored). The epilogue (bias along N, then a
  * pointwise expression of the value as input 0) runs on the registers
  * after the last K block.
  *
  * Exports: `packB(dst, src, K, N, ldb)`, `gemm(A, lda, Bp, C, ldc, M, N,
  * K, bias, scratch)`; pointers in bytes; bias must hold ⌈N/NR⌉·NR floats
- * (padding read, never used); scratch MR·NR floats.
+ * (padding read, never used); scratch MR·NR + MC·KC floats.
  */
 import type { FunctionBuilder } from './function-builder';
 import { ModuleBuilder } from './module-builder';
@@ -57,13 +59,12 @@ function emitMinI32(c: FunctionBuilder, a: () => void, b: () => void): void {
   c.op('i32.lt_s').op('select');
 }
 
-/** The micro-kernel: tile(a, lda, rowsA, bp, c, ldc, kc, last, bias). */
+/** The micro-kernel: tile(a, bp, c, ldc, kc, last, bias), `a` an MR-row panel of packed A (k-major, MR per k). */
 function emitTile(mod: ModuleBuilder, cfg: MatmulConfig): FunctionBuilder {
   const { mr, nr, unroll } = cfg;
   const vecs = nr / 4;
-  const c = mod.func(i32s(9), []);
-  const [a, lda, rowsA, bp, cp, ldc, kc, last, bias] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
-  const rowPtr = Array.from({ length: mr }, () => c.local('i32'));
+  const c = mod.func(i32s(7), []);
+  const [a, bp, cp, ldc, kc, last, bias] = [0, 1, 2, 3, 4, 5, 6];
   const acc = Array.from({ length: mr }, () => Array.from({ length: vecs }, () => c.local('v128')));
   const bv = Array.from({ length: vecs }, () => c.local('v128'));
   const av = c.local('v128');
@@ -75,20 +76,11 @@ function emitTile(mod: ModuleBuilder, cfg: MatmulConfig): FunctionBuilder {
       .i32(r * 4)
       .op('i32.mul')
       .op('i32.add');
-  // Row pointers of A (rows past rowsA repeat the last valid row) and the accumulators loaded from C.
   for (let r = 0; r < mr; r++) {
-    c.get(a);
-    emitMinI32(
-      c,
-      () => c.i32(r),
-      () => c.get(rowsA).i32(1).op('i32.sub'),
-    );
-    c.get(lda).op('i32.mul').i32(2).op('i32.shl').op('i32.add').set(rowPtr[r]!);
-    for (let v = 0; v < vecs; v++) {
+    for (let v = 0; v < vecs; v++)
       cRow(r)
         .mem('v128.load', 16 * v)
         .set(acc[r]![v]!);
-    }
   }
   /** One k step at element offset u from the pointers. */
   const step = (u: number) => {
@@ -97,18 +89,17 @@ function emitTile(mod: ModuleBuilder, cfg: MatmulConfig): FunctionBuilder {
         .mem('v128.load', 4 * (u * nr + 4 * v))
         .set(bv[v]!);
     for (let r = 0; r < mr; r++) {
-      c.get(rowPtr[r]!)
-        .mem('v128.load32_splat', 4 * u)
+      c.get(a)
+        .mem('v128.load32_splat', 4 * (u * mr + r))
         .set(av);
       for (let v = 0; v < vecs; v++) c.get(acc[r]![v]!).get(av).get(bv[v]!).op('f32x4.mul').op('f32x4.add').set(acc[r]![v]!);
     }
   };
   const advance = (steps: number) => {
-    for (let r = 0; r < mr; r++)
-      c.get(rowPtr[r]!)
-        .i32(4 * steps)
-        .op('i32.add')
-        .set(rowPtr[r]!);
+    c.get(a)
+      .i32(4 * mr * steps)
+      .op('i32.add')
+      .set(a);
     c.get(bp)
       .i32(4 * nr * steps)
       .op('i32.add')
@@ -250,6 +241,56 @@ function emitPackB(mod: ModuleBuilder, nr: number): void {
   );
 }
 
+/**
+ * packA(dst, src, lda, rows, kc): a rows x kc block of A as MR-row panels,
+ * k-major (MR floats per k), so the micro-kernel reads A sequentially
+ * (unpacked rows lda apart alias in cache when lda is a power of two);
+ * rows past the block repeat its last row.
+ */
+function emitPackA(mod: ModuleBuilder, mr: number): FunctionBuilder {
+  const c = mod.func(i32s(5), []);
+  const [dst, src, lda, rows, kc] = [0, 1, 2, 3, 4];
+  const [i0, kb] = [c.local('i32'), c.local('i32')];
+  const rowPtr = Array.from({ length: mr }, () => c.local('i32'));
+  c.forRange(
+    i0,
+    () => c.i32(0),
+    () => c.get(rows),
+    mr,
+    () => {
+      for (let r = 0; r < mr; r++) {
+        c.get(src);
+        emitMinI32(
+          c,
+          () => c.get(i0).i32(r).op('i32.add'),
+          () => c.get(rows).i32(1).op('i32.sub'),
+        );
+        c.get(lda).op('i32.mul').i32(2).op('i32.shl').op('i32.add').set(rowPtr[r]!);
+      }
+      c.forRange(
+        kb,
+        () => c.i32(0),
+        () => c.get(kc).i32(2).op('i32.shl'),
+        4,
+        () => {
+          for (let r = 0; r < mr; r++)
+            c.get(dst)
+              .get(rowPtr[r]!)
+              .get(kb)
+              .op('i32.add')
+              .mem('f32.load')
+              .mem('f32.store', 4 * r);
+          c.get(dst)
+            .i32(4 * mr)
+            .op('i32.add')
+            .set(dst);
+        },
+      );
+    },
+  );
+  return c;
+}
+
 export function matmulModule(cfg: MatmulConfig = DEFAULT_MATMUL): WasmModule {
   if (cfg.nr % 4 !== 0 || cfg.mr < 1 || cfg.kc < 1 || cfg.mc % cfg.mr !== 0 || cfg.unroll < 1) {
     throw new Error(`bad matmul config ${JSON.stringify(cfg)}`);
@@ -259,28 +300,38 @@ export function matmulModule(cfg: MatmulConfig = DEFAULT_MATMUL): WasmModule {
     const mod = new ModuleBuilder();
     const tile = emitTile(mod, cfg);
     const copy = emitCopy(mod);
+    const packA = emitPackA(mod, cfg.mr);
     emitPackB(mod, cfg.nr);
-    emitGemm(mod, cfg, tile, copy);
+    emitGemm(mod, cfg, { tile, copy, packA });
     return mod.toBytes();
   });
 }
 
 /** gemm(A, lda, Bp, C, ldc, M, N, K, bias, scratch): the blocked loops around the micro-kernel. */
-function emitGemm(mod: ModuleBuilder, cfg: MatmulConfig, tile: FunctionBuilder, copy: FunctionBuilder): void {
+function emitGemm(
+  mod: ModuleBuilder,
+  cfg: MatmulConfig,
+  fns: { tile: FunctionBuilder; copy: FunctionBuilder; packA: FunctionBuilder },
+): void {
+  const { tile, copy, packA } = fns;
   const { mr, nr, kc: KC, mc: MC } = cfg;
   const c = mod.func(i32s(10), [], 'gemm');
   const [A, lda, Bp, C, ldc, M, N, K, bias, scratch] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
-  const [k0, kc, last, i1, iEnd, j0, i0, rows, cols, bpk, ctile] = Array.from({ length: 11 }, () => c.local('i32'));
+  const [k0, kc, last, i1, iEnd, j0, i0, rows, cols, bpk, ctile, apack] = Array.from({ length: 12 }, () => c.local('i32'));
   const min = (a: () => void, b: () => void) => emitMinI32(c, a, b);
   const callTile = (cPtr: () => void, ld: () => void) => {
-    // a = A + (i0·lda + k0)·4
-    c.get(A).get(i0).get(lda).op('i32.mul').get(k0).op('i32.add').i32(2).op('i32.shl').op('i32.add');
-    c.get(lda).get(rows);
+    // The tile's panel of packed A: (i0 - i1)/MR panels of MR·kc floats in.
+    c.get(apack).get(i0).get(i1).op('i32.sub').get(kc).op('i32.mul').i32(2).op('i32.shl').op('i32.add');
     c.get(bpk).get(j0).get(K).op('i32.mul').i32(2).op('i32.shl').op('i32.add');
     cPtr();
     ld();
     c.get(kc).get(last).get(bias).get(j0).i32(2).op('i32.shl').op('i32.add').call(tile);
   };
+  // scratch: the partial-tile buffer (MR·NR floats), then packed A (MC·KC floats).
+  c.get(scratch)
+    .i32(4 * mr * nr)
+    .op('i32.add')
+    .set(apack);
   // A do-while over K blocks, so K = 0 still makes one pass (C + bias through the epilogue).
   c.i32(0).set(k0);
   c.loop(() => {
@@ -308,6 +359,8 @@ function emitGemm(mod: ModuleBuilder, cfg: MatmulConfig, tile: FunctionBuilder, 
           () => c.get(M),
         );
         c.set(iEnd);
+        c.get(apack).get(A).get(i1).get(lda).op('i32.mul').get(k0).op('i32.add').i32(2).op('i32.shl').op('i32.add');
+        c.get(lda).get(iEnd).get(i1).op('i32.sub').get(kc).call(packA);
         c.forRange(
           j0,
           () => c.i32(0),

@@ -35,7 +35,7 @@ export function matmulWasm(arena: WasmArena, args: MatmulArgs, cfg: MatmulConfig
   // Bias padded to whole panels: the last tile reads (and ignores) the padding.
   const pbias = arena.alloc(panels * cfg.nr);
   if (args.bias) arena.f32(pbias, N).set(args.bias);
-  const scratch = arena.alloc(cfg.mr * cfg.nr);
+  const scratch = arena.alloc(cfg.mr * cfg.nr + cfg.mc * cfg.kc);
   arena.kernel(module, 'packB')(packed, pb, K, N, N);
   arena.kernel(module, 'gemm')(pa, K, packed, pc, N, M, N, K, pbias, scratch);
   return arena.f32(pc, M * N).slice();

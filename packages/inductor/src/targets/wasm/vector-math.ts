@@ -38,26 +38,34 @@ function copySignOf(c: FunctionBuilder, x: number): void {
 
 const EXP_POLY = [1.98756915e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1];
 
+/** 1.5·2^23: adding it rounds a float of magnitude < 2^22 to an integer, held in the low mantissa bits. */
+const ROUND_MAGIC = 12582912;
+
 /**
  * exp(x) = 2^n · e^r, n = round(x / ln 2), |r| <= ln2/2, e^r = 1 + r + r²·P(r).
  * x is clamped to [-104, 89] (beyond it float32 exp is 0 or Inf either way)
  * and 2^n applied as two factors 2^(n>>1) · 2^(n - n>>1), so that results
  * near FLT_MAX do not overflow early and subnormal results round once.
- * min/max propagate NaN.
+ * n is rounded and converted with the magic-number trick rather than
+ * f32x4.nearest and i32x4.trunc_sat (the latter is a long instruction
+ * sequence on x86). The clamps are pmin/pmax with x first, which keep a
+ * NaN x (and are single instructions, unlike NaN-propagating min/max).
  */
 export function emitExp(c: FunctionBuilder): void {
-  c.f32x4(89).op('f32x4.min').f32x4(-104).op('f32x4.max');
+  c.f32x4(89).op('f32x4.pmin').f32x4(-104).op('f32x4.pmax');
   const x = spill(c);
-  c.get(x).f32x4(Math.LOG2E).op('f32x4.mul').op('f32x4.nearest');
+  const t = c.local('v128');
+  c.get(x).f32x4(Math.LOG2E).op('f32x4.mul').f32x4(ROUND_MAGIC).op('f32x4.add').tee(t).f32x4(ROUND_MAGIC).op('f32x4.sub');
   const n = spill(c);
   // Cody–Waite: r = x - n·ln2 in two parts, so the reduction keeps float32 accuracy.
   c.get(x).get(n).f32x4(LN2_HI).op('f32x4.mul').op('f32x4.sub').get(n).f32x4(LN2_LO).op('f32x4.mul').op('f32x4.sub');
   const r = spill(c);
   horner(c, r, EXP_POLY);
   c.get(r).get(r).op('f32x4.mul').op('f32x4.mul').get(r).op('f32x4.add').f32x4(1).op('f32x4.add');
+  // n as int32: the magic sum's bits minus the magic's bits.
   const ni = c.local('v128');
   const half = c.local('v128');
-  c.get(n).op('i32x4.trunc_sat_f32x4_s').tee(ni).i32(1).op('i32x4.shr_s').set(half);
+  c.get(t).i32x4(0x4b400000).op('i32x4.sub').tee(ni).i32(1).op('i32x4.shr_s').set(half);
   pow2(c, half);
   c.op('f32x4.mul');
   c.get(ni).get(half).op('i32x4.sub').set(ni);
