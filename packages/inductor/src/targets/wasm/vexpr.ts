@@ -79,3 +79,7 @@ export const input = (index: number): VExpr => ({ kind: 'input', index });
 export const constant = (value: number): VExpr => ({ kind: 'const', value });
 export const un = (fn: UnaryFn, arg: VExpr): VExpr => ({ kind: 'unary', fn, arg });
 export const bin = (fn: BinaryFn, lhs: VExpr, rhs: VExpr): VExpr => ({ kind: 'binary', fn, lhs, rhs });
+
+/** gelu(x) = x/2 · (1 + erf(x/√2)), the exact (erf) form. */
+export const geluErf = (x: VExpr): VExpr =>
+  bin('mul', bin('mul', x, constant(0.5)), bin('add', constant(1), un('erf', bin('mul', x, constant(Math.SQRT1_2)))));
