@@ -59,12 +59,6 @@ export class FunctionBuilder {
     return this;
   }
 
-  /** Several instructions in order. */
-  ops(...names: (PlainOp | SimdOp)[]): this {
-    for (const name of names) this.op(name);
-    return this;
-  }
-
   get(local: number): this {
     this.code.byte(LOCAL_GET).u32(local);
     return this;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ByteWriter } from './encoding';
 import { ModuleBuilder } from './module-builder';
 import { compileCached, compiledModuleCount } from './module-cache';
-import type { SimdOp } from './opcodes';
+import type { PlainOp, SimdOp } from './opcodes';
 import { instantiate, wasmApi } from './wasm-api';
 
 const hex = (w: ByteWriter) => Array.from(w.finish(), (b) => b.toString(16).padStart(2, '0')).join(' ');
@@ -110,19 +110,97 @@ describe('module builder', () => {
   });
 });
 
+describe('scalar instructions', () => {
+  /** Runs `op` on two params of the given type and returns its result. */
+  function scalar(op: PlainOp, type: 'i32' | 'f32', result: 'i32' | 'f32', x: number, y: number): number {
+    const mod = new ModuleBuilder();
+    mod.func([type, type], [result], 'run').get(0).get(1).op(op);
+    return (load(mod).exports.run as (a: number, b: number) => number)(x, y);
+  }
+  const f = Math.fround;
+  const I = [7, -3];
+  const F = [2.5, -0.75];
+
+  it.each<[PlainOp, (a: number, b: number) => number]>([
+    ['i32.add', (a, b) => a + b],
+    ['i32.sub', (a, b) => a - b],
+    ['i32.mul', (a, b) => Math.imul(a, b)],
+    ['i32.div_s', (a, b) => Math.trunc(a / b)],
+    ['i32.div_u', (a, b) => Math.trunc((a >>> 0) / (b >>> 0))],
+    ['i32.rem_u', (a, b) => (a >>> 0) % (b >>> 0)],
+    ['i32.and', (a, b) => a & b],
+    ['i32.or', (a, b) => a | b],
+    ['i32.xor', (a, b) => a ^ b],
+    ['i32.shl', (a, b) => a << b],
+    ['i32.shr_s', (a, b) => a >> b],
+    ['i32.shr_u', (a, b) => (a >>> b) | 0],
+    ['i32.eq', (a, b) => +(a === b)],
+    ['i32.ne', (a, b) => +(a !== b)],
+    ['i32.lt_s', (a, b) => +(a < b)],
+    ['i32.lt_u', (a, b) => +(a >>> 0 < b >>> 0)],
+    ['i32.gt_s', (a, b) => +(a > b)],
+    ['i32.gt_u', (a, b) => +(a >>> 0 > b >>> 0)],
+    ['i32.le_s', (a, b) => +(a <= b)],
+    ['i32.le_u', (a, b) => +(a >>> 0 <= b >>> 0)],
+    ['i32.ge_s', (a, b) => +(a >= b)],
+    ['i32.ge_u', (a, b) => +(a >>> 0 >= b >>> 0)],
+  ])('%s matches int32 arithmetic', (op, g) => {
+    for (const [a, b] of [I, [I[1]!, I[0]!]]) expect(scalar(op, 'i32', 'i32', a!, b!)).toBe(g(a!, b!) | 0);
+  });
+
+  it.each<[PlainOp, 'f32' | 'i32', (a: number, b: number) => number]>([
+    ['f32.add', 'f32', (a, b) => a + b],
+    ['f32.sub', 'f32', (a, b) => a - b],
+    ['f32.mul', 'f32', (a, b) => a * b],
+    ['f32.div', 'f32', (a, b) => a / b],
+    ['f32.min', 'f32', Math.min],
+    ['f32.max', 'f32', Math.max],
+    ['f32.eq', 'i32', (a, b) => +(a === b)],
+    ['f32.ne', 'i32', (a, b) => +(a !== b)],
+    ['f32.lt', 'i32', (a, b) => +(a < b)],
+    ['f32.gt', 'i32', (a, b) => +(a > b)],
+    ['f32.le', 'i32', (a, b) => +(a <= b)],
+    ['f32.ge', 'i32', (a, b) => +(a >= b)],
+  ])('%s matches float32 arithmetic', (op, result, g) => {
+    for (const [a, b] of [F, [F[1]!, F[0]!]]) expect(scalar(op, 'f32', result, a!, b!)).toBe(f(g(a!, b!)));
+  });
+
+  it('unary, conversion, select, drop and return instructions', () => {
+    const mod = new ModuleBuilder();
+    const unary = (name: string, op: PlainOp, from: 'i32' | 'f32', to: 'i32' | 'f32') => mod.func([from], [to], name).get(0).op(op);
+    unary('eqz', 'i32.eqz', 'i32', 'i32');
+    unary('abs', 'f32.abs', 'f32', 'f32');
+    unary('neg', 'f32.neg', 'f32', 'f32');
+    unary('sqrt', 'f32.sqrt', 'f32', 'f32');
+    unary('trunc', 'i32.trunc_f32_s', 'f32', 'i32');
+    unary('convert', 'f32.convert_i32_s', 'i32', 'f32');
+    unary('bits', 'i32.reinterpret_f32', 'f32', 'i32');
+    unary('float', 'f32.reinterpret_i32', 'i32', 'f32');
+    // select(10, 20, x); an early return skips the trap.
+    mod.func(['i32'], ['i32'], 'pick').i32(10).i32(20).get(0).op('select').i32(99).op('drop').op('return').op('unreachable');
+    const e = load(mod).exports as Record<string, (x: number) => number>;
+    expect([e.eqz!(0), e.eqz!(5)]).toEqual([1, 0]);
+    expect([e.abs!(-2.5), e.neg!(2.5), e.sqrt!(2.25)]).toEqual([2.5, -2.5, 1.5]);
+    expect([e.trunc!(-7.9), e.convert!(-7), e.bits!(1), e.float!(0x40000000)]).toEqual([-7, -7, 0x3f800000, 2]);
+    expect(() => e.trunc!(Number.NaN)).toThrow(); // i32.trunc_f32_s traps on NaN (the kernels use trunc_sat)
+    expect([e.pick!(1), e.pick!(0)]).toEqual([10, 20]);
+  });
+});
+
 describe('v128 instructions', () => {
   const A = [1.5, -2.25, Number.NaN, 0];
   const B = [0.5, 3, 1, -0];
   const f = Math.fround;
 
-  /** Runs `op` over lanes a and b (loaded from memory) and returns the result's bytes as float32 and int32 lanes. */
-  function binary(op: SimdOp, a: number[], b: number[]) {
+  /** Runs `op` over lanes a and b (loaded from memory, written as int32 when `ints`) and returns the result's bytes as float32 and int32 lanes. */
+  function binary(op: SimdOp, a: number[], b: number[], ints = false) {
     const mod = new ModuleBuilder();
     const fn = mod.func([], [], 'run');
     fn.i32(32).i32(0).mem('v128.load').i32(0).mem('v128.load', 16).op(op).mem('v128.store');
     const { exports, f32, i32 } = load(mod);
-    f32.set(a, 0);
-    f32.set(b, 4);
+    const view = ints ? i32 : f32;
+    view.set(a, 0);
+    view.set(b, 4);
     (exports.run as () => void)();
     return { f: Array.from(f32.subarray(8, 12)), i: Array.from(i32.subarray(8, 12)) };
   }
@@ -153,6 +231,57 @@ describe('v128 instructions', () => {
     ['f32x4.ge', (x, y) => x >= y],
   ])('%s gives all-ones masks where JS says true', (op, g) => {
     expect(binary(op, A, B).i).toEqual(A.map((x, k) => (g(x, B[k]!) ? -1 : 0)));
+  });
+
+  it.each<[SimdOp, (x: number, y: number) => number]>([
+    ['i32x4.eq', (x, y) => -(x === y)],
+    ['i32x4.ne', (x, y) => -(x !== y)],
+    ['i32x4.lt_s', (x, y) => -(x < y)],
+    ['i32x4.gt_s', (x, y) => -(x > y)],
+    ['i32x4.le_s', (x, y) => -(x <= y)],
+    ['i32x4.ge_s', (x, y) => -(x >= y)],
+    ['i32x4.add', (x, y) => x + y],
+    ['i32x4.sub', (x, y) => x - y],
+    ['i32x4.mul', (x, y) => Math.imul(x, y)],
+    ['i32x4.min_s', Math.min],
+    ['i32x4.max_s', Math.max],
+  ])('%s matches int32 lane arithmetic', (op, g) => {
+    const a = [5, -7, 3, 0];
+    const b = [5, 2, -9, 1];
+    expect(binary(op, a, b, true).i).toEqual(a.map((x, k) => g(x, b[k]!) | 0));
+  });
+
+  it.each<[SimdOp, (x: number) => number]>([
+    ['f32x4.ceil', Math.ceil],
+    ['f32x4.floor', Math.floor],
+    ['f32x4.trunc', Math.trunc],
+    // nearest rounds half to even.
+    ['f32x4.nearest', (x) => (Math.abs(x % 1) === 0.5 ? 2 * Math.round(x / 2) : Math.round(x))],
+    ['f32x4.abs', Math.abs],
+    ['f32x4.neg', (x) => -x],
+    ['f32x4.sqrt', Math.sqrt],
+  ])('%s matches Math on lanes', (op, g) => {
+    const xs = [2.5, -1.5, 0.25, 9];
+    const mod = new ModuleBuilder();
+    mod.func([], [], 'run').i32(16).i32(0).mem('v128.load').op(op).mem('v128.store');
+    const { exports, f32 } = load(mod);
+    f32.set(xs, 0);
+    (exports.run as () => void)();
+    expect(Array.from(f32.subarray(4, 8))).toEqual(xs.map((x) => Math.fround(g(x))));
+  });
+
+  it('any_true and all_true reduce lanes to an i32', () => {
+    const mod = new ModuleBuilder();
+    mod.func([], ['i32'], 'any').i32(0).mem('v128.load').op('v128.any_true');
+    mod.func([], ['i32'], 'all').i32(0).mem('v128.load').op('i32x4.all_true');
+    const { exports, i32 } = load(mod);
+    const [any, all] = [exports.any as () => number, exports.all as () => number];
+    i32.set([0, 0, 0, 0]);
+    expect([any(), all()]).toEqual([0, 0]);
+    i32.set([0, 0, 8, 0]);
+    expect([any(), all()]).toEqual([1, 0]);
+    i32.set([1, -1, 8, 2]);
+    expect([any(), all()]).toEqual([1, 1]);
   });
 
   it('bitselect, and/or/xor/andnot/not work on bits', () => {

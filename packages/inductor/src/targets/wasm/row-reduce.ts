@@ -15,7 +15,7 @@ import type { WasmModule } from './wasm-api';
 export type RowReduceOp = 'sum' | 'max';
 
 /** Per op: the identity, the lanewise and scalar combining instructions (max propagates NaN). */
-export const REDUCERS: Record<RowReduceOp, { identity: number; vector: SimdOp; scalar: PlainOp }> = {
+const REDUCERS: Record<RowReduceOp, { identity: number; vector: SimdOp; scalar: PlainOp }> = {
   sum: { identity: 0, vector: 'f32x4.add', scalar: 'f32.add' },
   max: { identity: Number.NEGATIVE_INFINITY, vector: 'f32x4.max', scalar: 'f32.max' },
 };
