@@ -1,8 +1,9 @@
 /**
  * For the wasm target's tests: float64 references independent of the wasm
- * code (Math.* and a series for erf), a seeded generator and the tolerance
+ * code (Math.* and a series for erf), seeded inputs and the tolerance
  * check the kernels are held to.
  */
+import { philoxFill } from '@kiln/eager';
 import type { BinaryFn, UnaryFn, VExpr } from '../targets/wasm/vexpr';
 
 /** erf in float64: Maclaurin series to |x| < 4 (1e-11 relative), ±1 beyond (erfc(4) < 2^-25, so float32 rounds to 1). */
@@ -55,17 +56,11 @@ export function evalVExpr64(e: VExpr, inputs: (index: number) => number): number
   }
 }
 
-/** n normal samples times `scale` (seeded: mulberry32 + Box–Muller), as float32. */
+/** n normal samples times `scale`, seeded (eager's Philox stream), as float32. */
 export function seededNormals(n: number, seed: number, scale = 1): Float32Array {
-  let s = seed >>> 0;
-  const uniform = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
-  };
-  return Float32Array.from({ length: n }, () => scale * Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform()));
+  const out = new Float32Array(n);
+  philoxFill(out, 'normal', seed, 0);
+  return out.map((x) => x * scale);
 }
 
 /**

@@ -31,6 +31,15 @@ function pow2(c: FunctionBuilder, n: number): void {
   c.get(n).i32x4(127).op('i32x4.add').i32(23).op('i32x4.shl');
 }
 
+/** For odd functions: pops x into a local, with |x| and x² in two more. */
+function spillAbsSquare(c: FunctionBuilder): { x: number; a: number; s: number } {
+  const x = spill(c);
+  const a = c.local('v128');
+  const s = c.local('v128');
+  c.get(x).op('f32x4.abs').tee(a).get(a).op('f32x4.mul').set(s);
+  return { x, a, s };
+}
+
 /** Replaces the f32x4 on the stack by the same magnitudes with the signs of local `x` (odd functions, and -0 kept). */
 function copySignOf(c: FunctionBuilder, x: number): void {
   c.get(x).i32x4(SIGN_MASK).op('v128.and').op('v128.or');
@@ -130,10 +139,7 @@ const TANH_POLY = [-5.70498872745e-3, 2.06390887954e-2, -5.37397155531e-2, 1.333
  * exponential overflows. Both are computed and one is selected per lane.
  */
 export function emitTanh(c: FunctionBuilder): void {
-  const x = spill(c);
-  const a = c.local('v128');
-  const s = c.local('v128');
-  c.get(x).op('f32x4.abs').tee(a).get(a).op('f32x4.mul').set(s);
+  const { x, a, s } = spillAbsSquare(c);
   // Small: a + a·s·P(s).
   horner(c, s, TANH_POLY);
   c.get(s).op('f32x4.mul').get(a).op('f32x4.mul').get(a).op('f32x4.add');
@@ -176,10 +182,7 @@ const ERFC_POLY = [
  * to the subnormals, where 1 - erfc would cancel), else 1 - erfc(|x|).
  */
 export function emitErf(c: FunctionBuilder): void {
-  const x = spill(c);
-  const a = c.local('v128');
-  const s = c.local('v128');
-  c.get(x).op('f32x4.abs').tee(a).get(a).op('f32x4.mul').set(s);
+  const { x, a, s } = spillAbsSquare(c);
   horner(c, s, ERF_SERIES);
   c.get(a).op('f32x4.mul');
   const t = c.local('v128');
