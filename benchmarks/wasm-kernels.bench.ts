@@ -18,11 +18,15 @@
 import { cpus, loadavg } from 'node:os';
 import { F, matmul, randn, type Tensor, tidy } from '@kiln/eager';
 // The wasm target is not exported from @kiln/inductor until it is wired into the compiler.
-import { WasmArena } from '../packages/inductor/src/targets/wasm/arena';
-import { DEFAULT_MATMUL, matmulModule } from '../packages/inductor/src/targets/wasm/matmul-kernel';
-import { pointwiseModule } from '../packages/inductor/src/targets/wasm/pointwise';
-import { softmaxModule } from '../packages/inductor/src/targets/wasm/softmax';
-import { geluErf, input } from '../packages/inductor/src/targets/wasm/vexpr';
+import {
+  DEFAULT_MATMUL,
+  geluErf,
+  input,
+  matmulModule,
+  pointwiseModule,
+  softmaxModule,
+  WasmArena,
+} from '../packages/inductor/src/targets/wasm';
 import { allClose } from './lib/check';
 import { measure, type Timing } from './lib/measure';
 
