@@ -25,7 +25,7 @@
  */
 import type { FunctionBuilder } from './function-builder';
 import { ModuleBuilder } from './module-builder';
-import { compileCached } from './module-cache';
+import { compileCached, sourceKey } from './module-cache';
 import { arity, emitVExpr, type VExpr } from './vexpr';
 import type { WasmModule } from './wasm-api';
 
@@ -302,7 +302,7 @@ export function matmulModule(cfg: MatmulConfig = DEFAULT_MATMUL): WasmModule {
     throw new Error(`bad matmul config ${JSON.stringify(cfg)}`);
   }
   if (cfg.activation && arity(cfg.activation) > 1) throw new Error('a matmul epilogue reads only the value (input 0)');
-  return compileCached(`matmul:${JSON.stringify(cfg)}`, () => {
+  return compileCached(sourceKey('matmul', cfg), () => {
     const mod = new ModuleBuilder();
     const tile = emitTile(mod, cfg);
     const copy = emitCopy(mod);

@@ -19,5 +19,16 @@ export function compileCached(key: string, generate: () => Uint8Array): WasmModu
   return mod;
 }
 
+/**
+ * A cache key from a kernel's parameters: JSON, except that numbers keep
+ * what JSON loses (NaN, ±Infinity, -0), so constants that differ only
+ * there do not share a kernel.
+ */
+export function sourceKey(kind: string, params: unknown): string {
+  const exact = (_: string, v: unknown) =>
+    typeof v === 'number' && (!Number.isFinite(v) || Object.is(v, -0)) ? `#${Object.is(v, -0) ? '-0' : v}` : v;
+  return `${kind}:${JSON.stringify(params, exact)}`;
+}
+
 /** Number of distinct modules compiled so far (tests check hits do not compile). */
 export const compiledModuleCount = (): number => modules.size;

@@ -59,6 +59,15 @@ describe('pointwise kernel', () => {
     expect(mismatches(got, reference(un('sigmoid', input(0)), [x], 64), RTOL, ATOL).length).toBeGreaterThan(0);
   });
 
+  it('constants JSON cannot tell apart (NaN, ±Infinity, ±0) get kernels of their own', () => {
+    const x = new Float32Array([1, -2, 3, 0.5, 7]);
+    for (const k of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 0, -0]) {
+      const expr = bin('mul', input(0), constant(k));
+      const got = run(expr, [x], x.length);
+      expect(Array.from(got)).toEqual(Array.from(x, (v) => Math.fround(v * k)));
+    }
+  });
+
   it('compiles an expression once: equal expressions share the module', () => {
     const a = pointwiseModule(geluErf(input(0)));
     const count = compiledModuleCount();

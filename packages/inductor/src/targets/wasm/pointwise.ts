@@ -5,7 +5,7 @@
  */
 import type { FunctionBuilder } from './function-builder';
 import { ModuleBuilder } from './module-builder';
-import { compileCached } from './module-cache';
+import { compileCached, sourceKey } from './module-cache';
 import { arity, emitVExpr, type VExpr } from './vexpr';
 import type { WasmModule } from './wasm-api';
 
@@ -31,7 +31,7 @@ export function emitScalarViaVector(c: FunctionBuilder, expr: VExpr, loadElement
 
 export function pointwiseModule(expr: VExpr): WasmModule {
   const inputs = arity(expr);
-  return compileCached(`pointwise:${JSON.stringify(expr)}`, () => {
+  return compileCached(sourceKey('pointwise', expr), () => {
     const mod = new ModuleBuilder();
     const c = mod.func(Array(inputs + 2).fill('i32'), [], 'run');
     const out = 0;

@@ -6,7 +6,7 @@
  */
 import type { FunctionBuilder } from './function-builder';
 import { ModuleBuilder } from './module-builder';
-import { compileCached } from './module-cache';
+import { compileCached, sourceKey } from './module-cache';
 import type { PlainOp, SimdOp } from './opcodes';
 import { emitScalarViaVector } from './pointwise';
 import { arity, emitVExpr, type VExpr } from './vexpr';
@@ -57,7 +57,7 @@ export function forEachRow(c: FunctionBuilder, rows: number, cols: number, body:
 
 export function rowReduceModule(expr: VExpr, op: RowReduceOp): WasmModule {
   const inputs = arity(expr);
-  return compileCached(`rowReduce:${op}:${JSON.stringify(expr)}`, () => {
+  return compileCached(sourceKey('rowReduce', { op, expr }), () => {
     const mod = new ModuleBuilder();
     const c = mod.func(Array(inputs + 3).fill('i32'), [], 'run');
     const [out, rows, cols] = [0, inputs + 1, inputs + 2];
