@@ -6,7 +6,7 @@
  * on its own buffers; a step forces completion by reading one element back,
  * like kiln's columns.
  *
- * Shapes chosen for lavapipe (DESIGN.md, Environment): vec4 loads with a
+ * Shapes chosen for lavapipe (README, "Device floors measured here"): vec4 loads with a
  * grid-stride loop for elementwise, one thread per row for softmax, register
  * blocking without workgroup memory for matmul. Each kernel tries a few
  * variants and keeps the fastest on this device.

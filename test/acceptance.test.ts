@@ -1,5 +1,5 @@
 /**
- * Acceptance: the README's example and DESIGN.md's promises, end to end
+ * Acceptance: the README's example and its promises, end to end
  * through the public packages (eager -> tracer -> inductor), on every device.
  */
 import { F, manualSeed, randn, type Tensor, tidy } from '@kiln/eager';
@@ -13,7 +13,7 @@ async function expectClose(got: Tensor, want: Tensor): Promise<void> {
   expect(got.shape).toEqual(want.shape);
   const [g, w] = [await got.data(), await want.data()];
   for (let i = 0; i < w.length; i++) {
-    // DESIGN.md's float32 tolerance: rtol 1e-4, atol 1e-5.
+    // The correctness rule's float32 tolerance (docs/ARCHITECTURE.md): rtol 1e-4, atol 1e-5.
     expect(Math.abs(g[i]! - w[i]!), `element ${i}: ${g[i]} vs ${w[i]}`).toBeLessThanOrEqual(1e-5 + 1e-4 * Math.abs(w[i]!));
   }
 }

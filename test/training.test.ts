@@ -1,5 +1,5 @@
 /**
- * Eager training end to end (DESIGN.md, "Training"): a small causal
+ * Eager training end to end (packages/eager/README.md, "Autograd"): a small causal
  * transformer block made of nn modules learns a fixed sequence with AdamW,
  * on every device; with one seed, cpu and webgpu give the same losses
  * (dropout included: one Philox stream), and memory stays flat across steps.

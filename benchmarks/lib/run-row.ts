@@ -15,7 +15,7 @@ import { step, sync } from './sync';
 import { type TfBackend, type TfPeers, type TfTensor, tfStep } from './tfjs';
 import { type TimingPolicy, timeColumns } from './timing';
 
-/** Kiln's own tolerance for compiled against eager (DESIGN.md, Correctness rule). */
+/** Kiln's own tolerance for compiled against eager (docs/ARCHITECTURE.md, "The correctness rule"). */
 export const KILN_TOLERANCE: Tolerance = { rtol: 1e-4, atol: 1e-5 };
 
 export type Column = 'eager' | 'compiled' | 'hand' | TfBackend;

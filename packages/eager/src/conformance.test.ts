@@ -5,7 +5,8 @@
  * the float64 reference of ./testing/reference. `CASES` is keyed by
  * `OpName`, so an op added to the table without cases does not compile.
  *
- * Tolerances: DESIGN.md's float32 rtol 1e-4, atol 1e-5 everywhere. The
+ * Tolerances: the correctness rule's float32 rtol 1e-4, atol 1e-5
+ * (docs/ARCHITECTURE.md) everywhere. The
  * kernels compute each op in float64 and round once, so they sit far inside
  * it; erf (and the gelu built on it) uses Abramowitz-Stegun 7.1.26, whose
  * absolute error of 1.5e-7 is inside the atol, so no op needs a looser one.

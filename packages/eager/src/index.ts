@@ -1,7 +1,7 @@
 /**
  * @kiln/eager: a PyTorch-like eager tensor library on cpu and webgpu, its
  * op table and dispatcher (with the mode hook a tracer uses) and the
- * op-level graph IR. See DESIGN.md, "Eager API".
+ * op-level graph IR. See docs/API.md and the package README.
  */
 export { DeviceLimitError, KilnError, LruCache, OutOfMemoryError } from '@kiln/gpu-runtime';
 // Autograd: grad mode, the functional form, and the rule table (for the compiler's backward graphs).

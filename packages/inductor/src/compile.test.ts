@@ -209,7 +209,7 @@ describe.each(devices)('compiled == eager on %s', (device) => {
       expect(got[i]!.dtype).toBe(want[i]!.dtype);
       const [g, w] = [await got[i]!.data(), await want[i]!.data()];
       for (let j = 0; j < w.length; j++) {
-        // float32: rtol 1e-4, atol 1e-5 (DESIGN.md); sums and matmuls may reorder additions.
+        // float32: rtol 1e-4, atol 1e-5 (docs/ARCHITECTURE.md); sums and matmuls may reorder additions.
         expect(Math.abs(g[j]! - w[j]!), `element ${j}: ${g[j]} vs ${w[j]}`).toBeLessThanOrEqual(1e-5 + 1e-4 * Math.abs(w[j]!));
       }
     }

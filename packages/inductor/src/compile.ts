@@ -1,16 +1,18 @@
 /**
- * The inductor's entry: graph -> lowered IR -> schedule -> kernels for the
- * graph's device -> a CompiledGraph (what the tracer's 'inductor' backend calls).
+ * The inductor's entry: graph -> lowered IR -> schedule -> kernels built by
+ * the target of the graph's device -> a CompiledGraph (what the tracer's
+ * 'inductor' backend calls).
  */
 
-import { type DynamicDims, type Graph, KilnError } from '@kiln/eager';
-import { currentRuntime, log } from '@kiln/gpu-runtime';
-import { renderJs } from './codegen/render-js';
+import type { DynamicDims, Graph } from '@kiln/eager';
+import { log } from '@kiln/gpu-runtime';
 import { NotCompiled } from './errors';
 import { CHECK_MARKERS } from './ir/size';
 import { lowerGraph } from './lower-graph';
 import { CompiledGraph } from './runtime/compiled-graph';
 import { type Schedule, schedule } from './schedule';
+import { renderJs } from './targets/js/render-js';
+import { targetFor } from './targets/registry';
 
 export interface InductorOptions {
   /** Dims of each graph input whose size may change between calls (taken as metadata, not baked in). */
@@ -29,7 +31,7 @@ export interface CompileStages {
   schedule: number;
   /** Kernel source text (WGSL or JS). */
   render: number;
-  /** Pipelines (webgpu) or functions (cpu) made from the text. */
+  /** What the target builds from the text: pipelines (webgpu), functions (cpu). */
   build: number;
 }
 
@@ -47,14 +49,8 @@ export function compileGraph(graph: Graph, options: InductorOptions = {}): Compi
   if (devices.size > 1) {
     throw new NotCompiled(`a compiled graph runs on one device, this one mixes ${[...devices].join(' and ')}`);
   }
-  const device = [...devices][0] ?? 'cpu';
-  const rt = device === 'webgpu' ? currentRuntime() : undefined;
-  if (device === 'webgpu' && !rt) throw new KilnError('webgpu is not initialized; await initWebGpu() first', { op: 'inductor' });
-  const scheduleOptions = {
-    inlineBudget: options.inlineBudget ?? 40,
-    // One storage binding stays free for the device-side assert buffer of kernels that check indices.
-    maxBuffers: rt ? rt.limits.maxStorageBuffersPerShaderStage - 1 : Number.POSITIVE_INFINITY,
-  };
+  const target = targetFor([...devices][0] ?? 'cpu');
+  const scheduleOptions = { inlineBudget: options.inlineBudget ?? 40, maxBuffers: target.maxKernelBuffers };
   const lowered = lowerGraph(graph, options.dynamicDims);
   const lowerMs = performance.now() - started;
   const sched = schedule(lowered.nodes, lowered.outputs, scheduleOptions);
@@ -73,7 +69,7 @@ export function compileGraph(graph: Graph, options: InductorOptions = {}): Compi
   }
   for (const d of sched.decisions) log('fusion', d);
   const scheduled = performance.now();
-  const compiled = new CompiledGraph(device, sched, lowered, rt, options.rowStrategy ?? 'auto');
+  const compiled = new CompiledGraph(target, sched, lowered, options.rowStrategy ?? 'auto');
   const stages: CompileStages = {
     lower: lowerMs,
     schedule: scheduled - started - lowerMs,
@@ -85,18 +81,21 @@ export function compileGraph(graph: Graph, options: InductorOptions = {}): Compi
   log(
     'perf',
     () =>
-      `inductor: ${graph.nodes.length} nodes -> ${compiled.kernels.length} kernels on ${device} in ${(performance.now() - started).toFixed(1)} ms (${formatStages(stages, device)})`,
+      `inductor: ${graph.nodes.length} nodes -> ${compiled.kernels.length} kernels for ${target.name} in ${(performance.now() - started).toFixed(1)} ms (${formatStages(stages, target.builds)})`,
   );
   return compiled;
 }
 
-/** 'lower 1.2 ms, schedule 3.4 ms, ...' (the stage `build` reads 'pipelines' on webgpu, where that is what it makes). */
-export function formatStages(s: CompileStages, device: 'cpu' | 'webgpu' = 'webgpu'): string {
-  const build = device === 'webgpu' ? 'pipelines' : 'functions';
-  return `lower ${s.lower.toFixed(1)} ms, schedule ${s.schedule.toFixed(1)} ms, render ${s.render.toFixed(1)} ms, ${build} ${s.build.toFixed(1)} ms`;
+/** 'lower 1.2 ms, schedule 3.4 ms, ...', the stage `build` named by what the target builds (`builds`: pipelines, functions). */
+export function formatStages(s: CompileStages, builds: string): string {
+  return `lower ${s.lower.toFixed(1)} ms, schedule ${s.schedule.toFixed(1)} ms, render ${s.render.toFixed(1)} ms, ${builds} ${s.build.toFixed(1)} ms`;
 }
 
-/** Each kernel as text: the JS rendering (sizes as symbols, constants as written), or an extern op and its attributes. */
+/**
+ * Each kernel as text: the JS rendering (sizes as symbols, constants as
+ * written; the one renderer that needs no device, whatever the target), or
+ * an extern op and its attributes.
+ */
 function kernelTexts(s: Schedule, symCount: number): string[] {
   return s.kernels.map(({ kernel: k }) => (k.kind === 'extern' ? `extern ${k.op} ${JSON.stringify(k.attrs)}` : renderJs(k, symCount)));
 }

@@ -1,7 +1,7 @@
 /**
  * @kiln/inductor: captured graphs -> decompositions -> loop IR -> fusion ->
- * WGSL (webgpu) or JS (cpu) kernels -> a compiled graph with planned
- * buffers. See DESIGN.md, "Inductor".
+ * kernels for the device's target (WGSL on webgpu, JS on cpu) -> a compiled
+ * graph with planned buffers. See the package README.
  */
 
 export type { CompileStages, InductorOptions } from './compile';

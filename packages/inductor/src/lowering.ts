@@ -443,7 +443,6 @@ function randomRule(dist: 'uniform' | 'normal', meta: LowerMeta, ids: IdSource):
   };
 }
 
-/** Lowers one primitive call. */
 /** Lowers one call; an op the compiler cannot lower becomes an extern (its eager kernel, run between fused kernels). */
 export function lower(op: OpName, inputs: readonly LowerInput[], attrs: unknown, meta: TensorMeta, ids: IdSource): IRNode {
   const lowered = { shape: meta.shape.map((n) => ids.size(n)), dtype: meta.dtype, device: meta.device };

@@ -19,6 +19,7 @@
  * - rowKernels: reductions over the same rows, one after another in one
  *   kernel (softmax's max and sum, layerNorm's mean and variance), with the
  *   elementwise values computed from them over those rows (the epilogue);
+ *   onlineSoftmax folds a sum of exp(x - max) into the max's pass;
  *   reuseRowValues keeps a value the last pass computed instead of
  *   computing it twice.
  * - matmulEpilogue: the elementwise consumer of a matmul (bias, activation,
@@ -369,7 +370,7 @@ class Scheduler {
     const built = tryBuild();
     const { b, rowStores } = built;
     const { rows, elementStores } = this.reuseRowValues(
-      built.rows,
+      this.onlineSoftmax(built.rows, first),
       built.elementStores.map((e, k) => ({ ...e, output: rowStores.length + k })),
     );
     const writes = [...rowStores.map((s) => s.node), ...elementStores.map((s) => s.node)];
@@ -474,6 +475,32 @@ class Scheduler {
   }
 
   /**
+   * onlineSoftmax: a float32 sum of exp(x - max) right after the max of x
+   * over the same rows is marked online: the target may compute both in one
+   * read of the row, rescaling the sum whenever the max grows. The sum's
+   * pass then keeps no value for the epilogue (its max is not final yet).
+   */
+  private onlineSoftmax(rows: RowReduction[], first: IRNode): RowReduction[] {
+    return rows.map((r, n) => {
+      const max = rows[n - 1];
+      const sub = r.body.kind === 'call' && r.body.op === 'exp' ? r.body.args[0] : undefined;
+      const matches =
+        max?.op === 'max' &&
+        max.dtype === 'float32' &&
+        r.op === 'sum' &&
+        r.dtype === 'float32' &&
+        sub?.kind === 'call' &&
+        sub.op === 'sub' &&
+        keyOf(sub.args[0]!) === keyOf(max.body) &&
+        sub.args[1]!.kind === 'acc' &&
+        sub.args[1]!.id === max.id;
+      if (!matches) return r;
+      this.decisions.push(`online softmax in the row kernel of ${label(first)}: the sum of exp(x - max) is taken in the max's pass`);
+      return { ...r, online: true };
+    });
+  }
+
+  /**
    * reuseRowValues: an element store that recomputes a value the last
    * reduction already computed for the same element (softmax's exp(x - max),
    * in its sum and in its normalized write) stores it during that pass and
@@ -485,7 +512,7 @@ class Scheduler {
     stores: S[],
   ): { rows: RowReduction[]; elementStores: S[] } {
     const last = rows.at(-1);
-    if (!last) return { rows, elementStores: stores };
+    if (!last || last.online) return { rows, elementStores: stores };
     const inLast = new Map<string, Expr>();
     const collect = (e: Expr | Index) => {
       if (e.kind === 'call') inLast.set(keyOf(e), e);

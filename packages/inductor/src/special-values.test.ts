@@ -82,6 +82,40 @@ const CASES: Case[] = [
     },
     inputs: [[-Infinity, -Infinity, -Infinity, -Infinity, 1, NaN, 2, NaN, 3, 1, 3, 1, -0, 0, 0, -0]],
   },
+  // Online softmax (one pass for max and sum) must give the two-pass results: rows of only -inf, -inf before a finite max, NaN, +inf.
+  ...[
+    { name: 'softmax over rows', fn: (r: Tensor) => r.softmax(1) },
+    { name: 'logSoftmax over rows', fn: (r: Tensor) => r.logSoftmax(1) },
+    {
+      name: 'log(sum(exp(x - max))) + max over rows (the sum is an output)',
+      fn: (r: Tensor) => {
+        const m = r.max(1, true);
+        return r
+          .sub(m)
+          .exp()
+          .sum(1)
+          .log()
+          .add(m.reshape([-1]));
+      },
+    },
+  ].map(({ name, fn }) => ({
+    name,
+    fn: (x: Tensor) => fn(x.reshape([-1, 4])).mul(1),
+    inputs: [
+      [
+        ...[-Infinity, -Infinity, -Infinity, -Infinity],
+        ...[-Infinity, 1, -Infinity, 2],
+        ...[NaN, 1, 2, 3],
+        ...[1, NaN, -Infinity, 2],
+        ...[Infinity, 1, -Infinity, 2],
+        ...[1, 2, Infinity, Infinity],
+        ...[-Infinity, Infinity, 1, 2],
+        ...[3, 2, 1, 0],
+        ...[0, 1, 2, 3],
+        ...[89, -104, 20, F32_MAX],
+      ],
+    ],
+  })),
   ...CONSTANTS.flatMap((c) => [
     { name: `x + ${c}`, fn: (x: Tensor) => x.add(c), inputs: [SPECIAL] },
     { name: `x * ${c}`, fn: (x: Tensor) => x.mul(c).sub(1), inputs: [SPECIAL] },

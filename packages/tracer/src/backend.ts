@@ -152,7 +152,7 @@ function inductor(): ResolvedBackend {
             graphNodes: k.graphNodes,
           })),
           decisions: compiled.schedule.decisions,
-          ...(compiled.stages ? { stages: formatStages(compiled.stages, compiled.device) } : {}),
+          ...(compiled.stages ? { stages: formatStages(compiled.stages, compiled.target.builds) } : {}),
         };
       } catch (error) {
         // A graph the inductor does not compile (it says so with NotCompiled) still runs, op by op; anything else is a bug and surfaces.

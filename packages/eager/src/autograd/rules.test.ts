@@ -11,7 +11,8 @@
  * (L(x + h e) - L(x - h e)) / 2h per element in float64 with h = 1e-5
  * (truncation ~1e-10, rounding ~1e-11 at these magnitudes).
  *
- * Tolerances: DESIGN.md's float32 rtol 1e-4, atol 1e-5 for both checks:
+ * Tolerances: the correctness rule's float32 rtol 1e-4, atol 1e-5
+ * (docs/ARCHITECTURE.md) for both checks:
  * |kiln - fd| <= atol + rtol |fd|, and webgpu's gradients against cpu's.
  * Forward and backward run in float32 through up to a few dozen ops; the
  * largest error seen, as a fraction of the tolerance, is printed per device

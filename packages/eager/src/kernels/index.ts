@@ -19,6 +19,7 @@ export {
   reductionStatements,
   renderRowsWgsl,
   rowGrid,
+  rowPassLines,
   rowThreads,
 } from './rows';
 export type { GpuStorage, HostStorage } from './storage';

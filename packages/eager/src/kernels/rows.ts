@@ -7,7 +7,7 @@
 import type { DType } from '../dtype';
 import { jsConvert } from '../ops/elementwise';
 import { REDUCTIONS, type ReduceOp } from '../ops/reductions';
-import { convert, OPAQUE_ZERO_INIT, VALUE_TYPE } from '../wgsl';
+import { convert, literal, OPAQUE_ZERO_INIT, VALUE_TYPE } from '../wgsl';
 import { gridFor } from './prelude';
 
 export type KernelLang = 'wgsl' | 'js';
@@ -32,6 +32,8 @@ export interface ReductionStatements {
   combine: string;
   /** Whether a position is tracked (it must be exchanged with partials too). */
   tracked: boolean;
+  /** Select reductions (max, min, argmax, argmin): whether value `v` replaces the accumulator. */
+  beats?(v: string): string;
   /** The finished value, in dtype `out`. */
   result: string;
 }
@@ -85,6 +87,7 @@ export function reductionStatements(
         ? `if (${step(acc, a2)}) { ${acc} = ${a2}; }`
         : `${acc} = ${step(acc, a2)};`,
     tracked,
+    beats: select ? (v) => step(acc, v) : undefined,
     result: tracked ? idx : lang === 'wgsl' ? convert(acc, t, out) : out === 'float32' ? `Math.fround(${acc})` : jsConvert(acc, t, out),
   };
 }
@@ -122,11 +125,45 @@ export function rowGrid(strategy: RowStrategy, rows: number): number {
   return strategy === 'thread' ? gridFor(rows, ROW_THREADS) : Math.max(1, Math.min(rows, 65535));
 }
 
-/** One reduction's pass over a row: `lines` compute the element at (`o`, `j`), `value` is what is folded in. */
+/**
+ * One reduction's pass over a row: `lines` compute the element at (`o`,
+ * `j`), `value` is what is folded in. `online`: a sum of exp(value - max),
+ * where this pass is the max and the sum's lines read this accumulator,
+ * folded into this pass (online softmax: the sum is rescaled by
+ * exp(old - new) whenever the max grows, so the row is read once for both).
+ */
 export interface RowPass {
   code: ReductionStatements;
   lines: readonly string[];
   value: string;
+  online?: RowPass;
+}
+
+/**
+ * A pass's accumulator declarations, the statements of its loop body and
+ * those after the loop, in `lang`, for rows of `rowLength` (an expression).
+ * The online sum skips terms while the max is -inf (only -inf seen so far:
+ * exp(-inf - -inf) is NaN, where the two-pass form adds exp(-inf - m) = 0
+ * for a later finite max m); a non-empty row of only -inf then gets the NaN
+ * sum the two-pass form gives. NaN reaches the sum through the rescale.
+ */
+export function rowPassLines(lang: KernelLang, pass: RowPass, rowLength: string): { declare: string[]; body: string[]; after: string[] } {
+  const { code, online } = pass;
+  if (!online) return { declare: [code.declare], body: [...pass.lines, code.update(pass.value)], after: [] };
+  const [m, s, v] = [code.acc, online.code.acc, pass.value];
+  const wgsl = lang === 'wgsl';
+  const exp = wgsl ? 'exp' : 'Math.exp';
+  const finite = wgsl ? `bitcast<u32>(${m}) != 0xff800000u` : `${m} !== Number.NEGATIVE_INFINITY`;
+  return {
+    declare: [code.declare, online.code.declare],
+    body: [
+      ...pass.lines,
+      `if (${code.beats!(v)}) { ${s} = ${s} * ${exp}(${m} - ${v}); ${m} = ${v}; }`,
+      ...online.lines,
+      `if (${finite}) { ${online.code.update(online.value)} }`,
+    ],
+    after: [`if (!(${finite}) && ${rowLength} > ${wgsl ? '0u' : '0'}) { ${s} = ${wgsl ? literal(Number.NaN, 'float32') : 'NaN'}; }`],
+  };
 }
 
 /**
@@ -147,6 +184,13 @@ export interface RowsTemplate {
   rowLines: readonly string[];
   rowStores: readonly string[];
   elementLines: readonly string[];
+  /**
+   * 'thread' strategy over rows of a multiple of 4: each loop step takes 4
+   * positions (j = 4q + lane), the inputs read as vec4; `setup` (per row)
+   * names what the lanes read, and the passes and element lines are given
+   * once per lane, folded in order (the same order as one at a time).
+   */
+  lanes?: { setup: readonly string[]; each: readonly { reductions: readonly RowPass[]; elementLines: readonly string[] }[] };
 }
 
 const indent = (lines: readonly string[], n: number) => lines.map((l) => ' '.repeat(n) + l);
@@ -154,12 +198,24 @@ const indent = (lines: readonly string[], n: number) => lines.map((l) => ' '.rep
 export function renderRowsWgsl(t: RowsTemplate): string {
   const perThread = t.strategy === 'thread';
   const threads = rowThreads(t.strategy);
-  const jLoop = perThread ? `for (var j = 0u; j < ${t.rowLength}; j++)` : `for (var j = lid.x; j < ${t.rowLength}; j += ${threads}u)`;
-  const parts: string[] = [];
+  const lanes = perThread ? t.lanes : undefined;
+  const jLoop = lanes
+    ? `for (var q = 0u; q < ${t.rowLength} / ${lanes.each.length}u; q++)`
+    : perThread
+      ? `for (var j = 0u; j < ${t.rowLength}; j++)`
+      : `for (var j = lid.x; j < ${t.rowLength}; j += ${threads}u)`;
+  // The loop body: once per lane at its own j, or once.
+  const overLanes = (one: readonly string[], perLane: (lane: NonNullable<typeof lanes>['each'][number]) => readonly string[]) =>
+    lanes ? lanes.each.flatMap((lane, l) => ['{', `  let j = q * ${lanes.each.length}u + ${l}u;`, ...indent(perLane(lane), 2), '}']) : one;
+  const parts: string[] = [...(lanes?.setup ?? [])];
   const part = (c: ReductionStatements) => [`${c.acc}_part`, `${c.idx}_part`] as const;
-  for (const r of t.reductions) {
+  // Workgroup partials combine one reduction at a time, so an online pair runs as two passes there.
+  const passes = perThread ? t.reductions : t.reductions.flatMap(({ online, ...r }) => (online ? [r, online] : [r]));
+  for (const [n, r] of passes.entries()) {
     const c = r.code;
-    parts.push(c.declare, `${jLoop} {`, ...indent([...r.lines, c.update(r.value)], 2), '}');
+    const { declare, body, after } = rowPassLines('wgsl', r, t.rowLength);
+    const laneBody = overLanes(body, (lane) => rowPassLines('wgsl', lane.reductions[n]!, t.rowLength).body);
+    parts.push(...declare, `${jLoop} {`, ...indent(laneBody, 2), '}', ...after);
     if (perThread) continue;
     // Each thread's partial into workgroup memory, then halve the active threads, each folding in its partner's.
     const [pa, pi] = part(c);
@@ -181,8 +237,16 @@ export function renderRowsWgsl(t: RowsTemplate): string {
     );
   }
   parts.push(...t.rowLines, ...(perThread ? t.rowStores : t.rowStores.map((w) => `if (lid.x == 0u) { ${w} }`)));
-  if (t.elementLines.length > 0) parts.push(`${jLoop} {`, ...indent(t.elementLines, 2), '}');
-  const shared = t.reductions.flatMap(({ code: c }) => {
+  if (t.elementLines.length > 0)
+    parts.push(
+      `${jLoop} {`,
+      ...indent(
+        overLanes(t.elementLines, (lane) => lane.elementLines),
+        2,
+      ),
+      '}',
+    );
+  const shared = passes.flatMap(({ code: c }) => {
     const [pa, pi] = part(c);
     return [
       `var<workgroup> ${pa}: array<${c.valueType}, ${threads}>;`,

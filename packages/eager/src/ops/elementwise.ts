@@ -19,42 +19,9 @@ import { KilnError } from '@kiln/gpu-runtime';
 import type { DType } from '../dtype';
 import { resultType } from '../dtype';
 
-export type UnaryOp =
-  | 'neg'
-  | 'abs'
-  | 'exp'
-  | 'log'
-  | 'sqrt'
-  | 'rsqrt'
-  | 'sin'
-  | 'cos'
-  | 'tanh'
-  | 'sigmoid'
-  | 'relu'
-  | 'erf'
-  | 'square'
-  | 'reciprocal'
-  | 'floor'
-  | 'ceil'
-  | 'round'
-  | 'sign'
-  | 'logicalNot';
-export type BinaryOp =
-  | 'add'
-  | 'sub'
-  | 'mul'
-  | 'div'
-  | 'pow'
-  | 'maximum'
-  | 'minimum'
-  | 'eq'
-  | 'ne'
-  | 'lt'
-  | 'le'
-  | 'gt'
-  | 'ge'
-  | 'logicalAnd'
-  | 'logicalOr';
+/** The op names are the tables' keys: adding an op is adding its row. */
+export type UnaryOp = keyof typeof UNARY;
+export type BinaryOp = keyof typeof BINARY;
 export type ElementwiseOp = UnaryOp | BinaryOp | 'where' | 'cast';
 
 /**
@@ -137,7 +104,7 @@ const nanFirst =
   (a) =>
     a.reduceRight((value, x) => `select(${value}, ${x}, is_nan(${x}))`, wgsl(...a));
 
-export const UNARY: Record<UnaryOp, ElementwiseSpec> = {
+export const UNARY = {
   neg: unary(
     'arith',
     byType(
@@ -211,9 +178,9 @@ export const UNARY: Record<UnaryOp, ElementwiseSpec> = {
     same((a) => `(${a} ^ 1)`),
     same((a) => `(!${a})`),
   ),
-};
+} satisfies Record<string, ElementwiseSpec>;
 
-export const BINARY: Record<BinaryOp, ElementwiseSpec> = {
+export const BINARY = {
   add: binary(
     'arith',
     byType(
@@ -288,7 +255,7 @@ export const BINARY: Record<BinaryOp, ElementwiseSpec> = {
     same((a, b) => `(${a} | ${b})`),
     same((a, b) => `(${a} || ${b})`),
   ),
-};
+} satisfies Record<string, ElementwiseSpec>;
 
 export const ELEMENTWISE: Record<ElementwiseOp, ElementwiseSpec> = {
   ...UNARY,

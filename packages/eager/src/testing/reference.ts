@@ -218,7 +218,7 @@ export interface Tolerance {
   atol: number;
 }
 
-/** DESIGN.md's float32 tolerance. */
+/** The correctness rule's float32 tolerance (docs/ARCHITECTURE.md). */
 export const FLOAT32: Tolerance = { rtol: 1e-4, atol: 1e-5 };
 
 export async function expectClose(t: Tensor, expected: Ref, tol: Tolerance = FLOAT32): Promise<void> {

@@ -44,6 +44,13 @@ export interface RowReduction {
   out: DType;
   /** Values written during this pass for the element stores to read back (see reuseRowValues). */
   sideStores: { output: number; index: Index; expr: Expr }[];
+  /**
+   * A float32 sum of exp(b - m), where m is the max reduction just before
+   * it and b that max's body: a target may fold it into the max's pass
+   * (online softmax; see onlineSoftmax in ../schedule), or run it as its own
+   * pass. It has no side stores.
+   */
+  online?: boolean;
 }
 
 /**
@@ -95,7 +102,15 @@ export interface ExternKernel extends KernelBase {
   reason: string;
 }
 
-export type Kernel = PointwiseKernel | RowKernel | MatmulKernel | ExternKernel;
+/** A kernel a target renders and runs (an extern runs as its eager op instead). */
+export type GeneratedKernel = PointwiseKernel | RowKernel | MatmulKernel;
+
+export type Kernel = GeneratedKernel | ExternKernel;
+
+/** What a report shows for an op that runs as its eager kernel. */
+export function externSource(k: ExternKernel): string {
+  return `// extern: ${k.op} runs as its eager kernel (${k.reason})`;
+}
 
 /** Metadata words per random source: offset lo/hi, seed lo/hi. */
 export const wordsPerParam = 4;

@@ -31,11 +31,17 @@ export function rowParts(k: RowKernel, lang: Lang, store: (output: number, index
     scopeOf(k, (id) => codes.get(id)!.result),
   );
   const dtype = (output: number) => k.outputs[output]!.dtype;
-  const reductions = k.reductions.map((r, n): RowPass => {
+  const passes = k.reductions.map((r, n): RowPass => {
     const e = root.child(`r${n}_`);
     const value = e.value(r.body, r.dtype);
     const side = r.sideStores.map((st) => store(st.output, e.index(st.index), e.value(st.expr, dtype(st.output))));
     return { code: codes.get(r.id)!, lines: [...e.lines, ...side], value };
+  });
+  // An online sum rides in the pass of the max before it.
+  const reductions = passes.flatMap((p, n) => {
+    const next = passes[n + 1];
+    if (k.reductions[n]!.online) return [];
+    return [k.reductions[n + 1]?.online && next ? { ...p, online: next } : p];
   });
   const rowValues = k.rowStores.map((s) => root.value(s.expr, dtype(s.output)));
   const rowStores = k.rowStores.map((s, n) => store(s.output, 'o', rowValues[n]!));

@@ -6,29 +6,10 @@
  * its variables, so a wrong simplification cannot pass.
  */
 import { describe, expect, it } from 'vitest';
-import { add, div, type Index, int, ivar, keyOf, linearize, mod, mul, rangeOf, unravel } from './expr';
+import { add, div, type Index, indexValue, int, ivar, keyOf, linearize, mod, mul, rangeOf, unravel } from './expr';
 
 /** The value of an index for given variable values (no symbols). */
-function evaluate(ix: Index, vars: Record<string, number>): number {
-  switch (ix.kind) {
-    case 'int':
-      return ix.value;
-    case 'var':
-      return vars[ix.name]!;
-    case 'add':
-      return evaluate(ix.a, vars) + evaluate(ix.b, vars);
-    case 'mul':
-      return evaluate(ix.a, vars) * evaluate(ix.b, vars);
-    case 'div':
-      return Math.floor(evaluate(ix.a, vars) / evaluate(ix.b, vars));
-    case 'mod':
-      return evaluate(ix.a, vars) % evaluate(ix.b, vars);
-    case 'min':
-      return Math.min(evaluate(ix.a, vars), evaluate(ix.b, vars));
-    default:
-      throw new Error(`no value for ${ix.kind}`);
-  }
-}
+const evaluate = (ix: Index, vars: Record<string, number>) => indexValue(ix, [], vars);
 
 /** Every assignment of the variables within their bounds. */
 function* assignments(bounds: Record<string, number>): Generator<Record<string, number>> {

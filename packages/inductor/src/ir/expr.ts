@@ -7,7 +7,7 @@
  * renderers (../codegen) spell them in WGSL or JS, sharing common
  * subexpressions by their key.
  */
-import type { DType, ElementwiseOp, ElementwiseTypes } from '@kiln/eager';
+import { type DType, type ElementwiseOp, type ElementwiseTypes, KilnError } from '@kiln/eager';
 import { isStatic, type Size } from './size';
 
 export type { Size };
@@ -209,6 +209,20 @@ export function mod(a: Index, b: Index): Index {
   return { kind: 'mod', a, b };
 }
 
+/** Whether loop variable `name` occurs in `e`. */
+export function mentions(e: Expr | Index, name: string): boolean {
+  return (e.kind === 'var' && e.name === name) || children(e).some((c) => mentions(c, name));
+}
+
+/** `e` as `base + v`, `v` the loop variable `name` (coefficient 1) and `base` free of it: `base`; else undefined. */
+export function offsetOf(e: Index, name: string): Index | undefined {
+  const ts = terms(e);
+  const own = ts.filter((t) => t.atom?.kind === 'var' && t.atom.name === name);
+  const rest = ts.filter((t) => !own.includes(t));
+  if (own.length !== 1 || own[0]!.coeff !== 1 || rest.some((t) => t.atom && mentions(t.atom, name))) return undefined;
+  return sumOf(rest);
+}
+
 export function min(a: Index, b: Index): Index {
   if (isInt(a) && isInt(b)) return int(Math.min(a.value, b.value));
   return { kind: 'min', a, b };
@@ -370,6 +384,37 @@ function operations(e: Expr | Index): number {
   let n = NODE_COST[e.kind];
   for (const c of children(e)) n += operations(c);
   return n;
+}
+
+/**
+ * An index's value for a call's dynamic sizes and, where it has loop
+ * variables, their values: what the runtime plans launches with (no
+ * variables) and what tests check the simplifier against.
+ */
+export function indexValue(ix: Index, syms: readonly number[], vars: Readonly<Record<string, number>> = {}): number {
+  const at = (e: Index) => indexValue(e, syms, vars);
+  switch (ix.kind) {
+    case 'int':
+      return ix.value;
+    case 'sym':
+      return syms[ix.sym]!;
+    case 'var':
+      if (vars[ix.name] === undefined)
+        throw new KilnError(`no value for loop variable ${ix.name} outside a kernel (bug)`, { op: 'inductor' });
+      return vars[ix.name]!;
+    case 'add':
+      return at(ix.a) + at(ix.b);
+    case 'mul':
+      return at(ix.a) * at(ix.b);
+    case 'div':
+      return Math.floor(at(ix.a) / at(ix.b));
+    case 'mod':
+      return at(ix.a) % at(ix.b);
+    case 'min':
+      return Math.min(at(ix.a), at(ix.b));
+    case 'value':
+      throw new KilnError('a data-dependent index has no value outside a kernel (bug)', { op: 'inductor' });
+  }
 }
 
 /** Index lists with the same keys. */

@@ -9,13 +9,12 @@
  * the thrower of failed index checks.
  */
 import { helpersFor, jsConvert } from '@kiln/eager';
-import { jsKernel, renderMatmulJs } from '@kiln/eager/kernels';
-import { type Index, type Size, size } from '../ir/expr';
-import { numelOf } from '../ir/size';
-import { ExprEmitter, inlineIndex, type Lang, scopeOf } from './emit-expr';
-import { type Kernel, type MatmulKernel, type PointwiseKernel, type RowKernel, wordsPerParam } from './kernel';
-import { externSource } from './render-wgsl';
-import { rowParts } from './row-parts';
+import { jsKernel, renderMatmulJs, rowPassLines } from '@kiln/eager/kernels';
+import { ExprEmitter, inlineIndex, type Lang, scopeOf } from '../../codegen/emit-expr';
+import { type GeneratedKernel, type MatmulKernel, type PointwiseKernel, type RowKernel, wordsPerParam } from '../../codegen/kernel';
+import { rowParts } from '../../codegen/row-parts';
+import { type Index, type Size, size } from '../../ir/expr';
+import { numelOf } from '../../ir/size';
 
 export type JsKernel = (
   ins: readonly ArrayLike<number>[],
@@ -66,7 +65,7 @@ const numelText = (shape: readonly Size[]) => inlineIndex(jsLang(0), size(numelO
 const indent = (lines: readonly string[], n: number) => lines.map((l) => ' '.repeat(n) + l).join('\n');
 
 /** The function body (source) of a kernel; `buildJs` turns it into a function. */
-export function renderJs(k: Kernel, symCount: number): string {
+export function renderJs(k: GeneratedKernel, symCount: number): string {
   const lang = jsLang(symCount);
   let body: string[];
   switch (k.kind) {
@@ -79,8 +78,6 @@ export function renderJs(k: Kernel, symCount: number): string {
     case 'matmul':
       body = matmul(k, lang);
       break;
-    case 'extern':
-      return externSource(k);
   }
   const text = body.join('\n');
   const bind = [...k.inputs.map((_, i) => `const in${i} = ins[${i}];`), ...k.outputs.map((_, i) => `const out${i} = outs[${i}];`)];
@@ -122,9 +119,13 @@ function pointwise(k: PointwiseKernel, lang: Lang): string[] {
 
 function rows(k: RowKernel, lang: Lang): string[] {
   const p = rowParts(k, lang, (output, index, value) => store(`out${output}`, index, value));
-  const overRow = (lines: readonly string[]) => [`for (let j = 0; j < ${numelText(k.inner)}; j++) {`, indent(lines, 2), '}'];
+  const rowLength = numelText(k.inner);
+  const overRow = (lines: readonly string[]) => [`for (let j = 0; j < ${rowLength}; j++) {`, indent(lines, 2), '}'];
   const parts = [
-    ...p.reductions.flatMap((r) => [r.code.declare, ...overRow([...r.lines, r.code.update(r.value)])]),
+    ...p.reductions.flatMap((r) => {
+      const { declare, body, after } = rowPassLines('js', r, rowLength);
+      return [...declare, ...overRow(body), ...after];
+    }),
     ...p.rowLines,
     ...p.rowStores,
     ...(p.elementLines.length > 0 ? overRow(p.elementLines) : []),

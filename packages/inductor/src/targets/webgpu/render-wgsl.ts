@@ -1,57 +1,56 @@
 /**
- * Kernels as WGSL compute shaders. Sizes known at compile time are literals
- * (cheap index math); dynamic sizes and random offsets come from the `info`
- * metadata words: [syms..., params...]. Buffers: binding 0 is the metadata,
- * then inputs, then outputs.
+ * Kernels as WGSL compute shaders, each with its launch geometry (the
+ * workgroups a call dispatches, from the thread counts the source
+ * declares). Sizes known at compile time are literals (cheap index math);
+ * dynamic sizes and random offsets come from the `info` metadata words:
+ * [syms..., params...]. Buffers: binding 0 is the metadata, then inputs,
+ * then outputs.
  */
 import { type DType, helpersFor, PHILOX_WGSL, wgsl as W } from '@kiln/eager';
 import {
+  ELEMENT_THREADS,
+  gridFor,
   kernelPrelude,
-  type MatmulTile,
-  type MatmulVariant,
+  type MatmulLaunch,
   matmulInfoWords,
+  planMatmul,
   type RowStrategy,
   renderMatmulTemplate,
   renderRowsWgsl,
-  rowThreads,
+  rowGrid,
 } from '@kiln/eager/kernels';
-import { assertWgsl } from '@kiln/gpu-runtime';
-import { children, type Expr, type Index, keyOf, type Size, size } from '../ir/expr';
-import { numelOf } from '../ir/size';
-import { ExprEmitter, inlineIndex, type Lang, scopeOf } from './emit-expr';
-import {
-  type ExternKernel,
-  type Kernel,
-  type MatmulKernel,
-  metadataWords,
-  type PointwiseKernel,
-  type RowKernel,
-  wordsPerParam,
-} from './kernel';
-import { rowParts } from './row-parts';
+import { assertWgsl, type Workgroups } from '@kiln/gpu-runtime';
+import { ExprEmitter, inlineIndex, type Lang, scopeOf } from '../../codegen/emit-expr';
+import { type Kernel, type MatmulKernel, metadataWords, type PointwiseKernel, type RowKernel, wordsPerParam } from '../../codegen/kernel';
+import { rowParts } from '../../codegen/row-parts';
+import { children, div, type Expr, type Index, indexValue, int, keyOf, mod, offsetOf, type Size, size } from '../../ir/expr';
+import { numelOf, sizeValue } from '../../ir/size';
 
 export interface WgslOptions {
-  /** Threads per workgroup of pointwise kernels. */
-  workgroupSize: number;
   /** Row kernels: one thread per row, or one workgroup per row (see RowStrategy in @kiln/eager/kernels). */
   rowStrategy: RowStrategy;
   /** Dynamic sizes: how many symbols the metadata holds before the params. */
   symCount: number;
-  /** Matmul kernels: the variant and tile planned for the operands' layouts (planMatmul in @kiln/eager/kernels). */
-  matmul?: { variant: MatmulVariant; tile: MatmulTile };
 }
 
+/** A pointwise or row kernel in WGSL, and how to launch it. */
 export interface RenderedWgsl {
   source: string;
-  /** Pointwise kernels: true when the iteration runs 4 elements per step. */
-  vec4: boolean;
-  workgroupSize: number;
+  /** The workgroups to dispatch for a call's dynamic sizes (the source's own workgroup size and items per thread). */
+  workgroups(syms: readonly number[]): Workgroups;
   /** The kernel checks indices: the runtime's assert buffer is bound after the outputs. */
   asserts: boolean;
 }
 
+/**
+ * Most workgroups a pointwise kernel's grid-stride loop is given. On lavapipe
+ * fewer, longer-running workgroups won: W1 at 1M elements took 3.0 ms of GPU
+ * time with 256 workgroups, 4.6 ms with 1024 (equal at 4M).
+ */
+const POINTWISE_WORKGROUPS = 256;
+
 /** Whether a kernel's WGSL checks indices (and so binds the assert buffer after its outputs). */
-export const usesAsserts = (source: string) => source.includes('kiln_check_index(');
+const usesAsserts = (source: string) => source.includes('kiln_check_index(');
 
 /** WGSL spelling; dynamic sizes are metadata words from `symBase` (after a matmul template's own words). */
 const lang = (symCount: number, symBase = 0): Lang => ({
@@ -97,19 +96,11 @@ ${[...helpers].join('\n')}
 const numelText = (shape: readonly Size[], symCount: number) => inlineIndex(lang(symCount), size(numelOf(shape)));
 const indent = (lines: readonly string[], n: number) => lines.map((l) => ' '.repeat(n) + l).join('\n');
 
-export function renderWgsl(k: Kernel, options: WgslOptions): RenderedWgsl {
-  switch (k.kind) {
-    case 'pointwise':
-      return renderPointwise(k, options);
-    case 'rows': {
-      const source = renderRows(k, options);
-      return { source, vec4: false, workgroupSize: rowThreads(options.rowStrategy), asserts: usesAsserts(source) };
-    }
-    case 'matmul':
-      return { source: renderMatmul(k, options), vec4: false, workgroupSize: 0, asserts: false };
-    case 'extern':
-      return { source: externSource(k), vec4: false, workgroupSize: 0, asserts: false };
-  }
+export function renderWgsl(k: PointwiseKernel | RowKernel, options: WgslOptions): RenderedWgsl {
+  if (k.kind === 'pointwise') return renderPointwise(k, options);
+  const source = renderRows(k, options);
+  const rows = numelOf(k.outer);
+  return { source, workgroups: (syms) => [rowGrid(options.rowStrategy, sizeValue(rows, syms))], asserts: usesAsserts(source) };
 }
 
 /**
@@ -164,17 +155,24 @@ function renderPointwise(k: PointwiseKernel, o: WgslOptions): RenderedWgsl {
   const count = vec4 ? `${numel! / 4}u` : numelText(k.shape, o.symCount);
   const loopVar = vec4 ? 'q' : 'i';
   const text = body.join('\n');
-  const source = `${header(k, o.symCount, vectorInputs, vec4, text)}@compute @workgroup_size(${o.workgroupSize})
+  const threads = ELEMENT_THREADS;
+  const source = `${header(k, o.symCount, vectorInputs, vec4, text)}@compute @workgroup_size(${threads})
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   ${W.OPAQUE_ZERO_INIT}
   _ = info(0u); // the metadata stays bound even when this kernel needs none
   let count = ${count};
-  for (var ${loopVar} = gid.x; ${loopVar} < count; ${loopVar} += nwg.x * ${o.workgroupSize}u) {
+  for (var ${loopVar} = gid.x; ${loopVar} < count; ${loopVar} += nwg.x * ${threads}u) {
 ${indent(body, 4)}
   }
 }
 `;
-  return { source, vec4, workgroupSize: o.workgroupSize, asserts: usesAsserts(source) };
+  const items = numelOf(k.shape);
+  const perThread = vec4 ? 4 : 1;
+  return {
+    source,
+    workgroups: (syms) => [gridFor(sizeValue(items, syms) / perThread, threads, POINTWISE_WORKGROUPS)],
+    asserts: usesAsserts(source),
+  };
 }
 
 /** Inputs every load of which is at exactly the linear index `i`. */
@@ -188,27 +186,96 @@ function linearInputs(k: PointwiseKernel): Set<number> {
   return linear;
 }
 
-/** Row kernels: the row template (@kiln/eager/kernels) around the kernel's row parts. */
+/**
+ * Row kernels: the row template (@kiln/eager/kernels) around the kernel's
+ * row parts. One thread per row over a static row length of a multiple of
+ * 4 takes 4 positions a step, reading as vec4 each input every read of
+ * which is at (the same multiple of 4) + j; lavapipe gathers a vec4 per
+ * thread where it gathered 4 scalars.
+ */
 function renderRows(k: RowKernel, o: WgslOptions): string {
+  const L = lang(o.symCount);
+  const store = (output: number, index: string, value: string) => {
+    const t = k.outputs[output]!.dtype;
+    return `out${output}[${index}] = ${W.storeAs(value, t, t)};`;
+  };
+  const vector = o.rowStrategy === 'thread' ? vectorRowInputs(k) : new Map<number, Index>();
+  const laneLang = (lane: number): Lang => ({
+    ...L,
+    load: (input, index, dtype) =>
+      vector.has(input) ? W.loadAs(`in${input}[vb${input} + q][${lane}]`, dtype, dtype) : L.load(input, index, dtype),
+  });
   return renderRowsWgsl({
     strategy: o.rowStrategy,
-    header: (body) => header(k, o.symCount, new Set(), false, body),
+    header: (body) => header(k, o.symCount, new Set(vector.keys()), false, body),
     rows: numelText(k.outer, o.symCount),
     rowLength: numelText(k.inner, o.symCount),
-    ...rowParts(k, lang(o.symCount), (output, index, value) => {
-      const t = k.outputs[output]!.dtype;
-      return `out${output}[${index}] = ${W.storeAs(value, t, t)};`;
-    }),
+    ...rowParts(k, L, store),
+    lanes:
+      vector.size > 0
+        ? {
+            setup: laneSetup(k, L, vector),
+            each: [0, 1, 2, 3].map((lane) => rowParts(k, laneLang(lane), store)),
+          }
+        : undefined,
   });
 }
 
-/** What a report shows for an op that runs as its eager kernel. */
-export function externSource(k: ExternKernel): string {
-  return `// extern: ${k.op} runs as its eager kernel (${k.reason})`;
+/** Per row: `vb<input>`, the vec4 index of the row's first element of each vector input. */
+function laneSetup(k: RowKernel, L: Lang, vector: ReadonlyMap<number, Index>): string[] {
+  const e = new ExprEmitter(
+    L,
+    scopeOf(k, () => {
+      throw new Error('a row base reads no accumulator');
+    }),
+    'vb_',
+  );
+  const names = [...vector].map(([input, base]) => `let vb${input} = ${e.index(div(base, int(4)))};`);
+  return [...e.lines, ...names];
 }
 
-function renderMatmul(k: MatmulKernel, o: WgslOptions): string {
-  const L = lang(o.symCount, matmulInfoWords(k.batch.length));
+/** Inputs of a row kernel that can be read as vec4: input -> the row's base index (a multiple of 4), every read at base + j. */
+function vectorRowInputs(k: RowKernel): Map<number, Index> {
+  const length = numelOf(k.inner);
+  const bases = new Map<number, Index | undefined>();
+  if (typeof length !== 'number' || length === 0 || length % 4 !== 0) return new Map();
+  const visit = (e: Expr | Index): void => {
+    if (e.kind === 'load') {
+      const base = offsetOf(e.index, 'j');
+      const seen = bases.get(e.input);
+      const fits =
+        base !== undefined &&
+        keyOf(mod(base, int(4))) === keyOf(int(0)) &&
+        (seen === undefined ? !bases.has(e.input) : keyOf(seen) === keyOf(base));
+      bases.set(e.input, fits ? base : undefined);
+    }
+    children(e).forEach(visit);
+  };
+  for (const r of k.reductions) [r.body, ...r.sideStores.map((s) => s.expr)].forEach(visit);
+  [...k.rowStores, ...k.elementStores].forEach((s) => visit(s.expr));
+  return new Map([...bases].flatMap(([input, base]) => (base ? [[input, base] as const] : [])));
+}
+
+/**
+ * A matmul kernel's launch for a call's dynamic sizes: the template's
+ * variant and tile for the operands' layouts, the grid, the metadata words
+ * (planMatmul in @kiln/eager/kernels).
+ */
+export function matmulLaunch(k: MatmulKernel, syms: readonly number[], maxWorkgroups: number): MatmulLaunch {
+  const at = (ix: Index) => indexValue(ix, syms);
+  const batch = k.batch.map((s) => sizeValue(s, syms));
+  const [M, N, K] = [k.M, k.N, k.K].map((s) => sizeValue(s, syms)) as [number, number, number];
+  return planMatmul(
+    { shape: [...batch, M, K], strides: k.a.strides.map(at), offset: at(k.a.offset) },
+    { shape: [...batch, K, N], strides: k.b.strides.map(at), offset: at(k.b.offset) },
+    0,
+    maxWorkgroups,
+  );
+}
+
+/** A matmul kernel for the variant and tile `launch` planned (planMatmul in @kiln/eager/kernels); its grid is the launch's too. */
+export function renderMatmulWgsl(k: MatmulKernel, launch: Pick<MatmulLaunch, 'variant' | 'tile'>, symCount: number): string {
+  const L = lang(symCount, matmulInfoWords(k.batch.length));
   const fixed = new Map([
     ['bt', 'batch'],
     ['m', 'row'],
@@ -221,9 +288,9 @@ function renderMatmul(k: MatmulKernel, o: WgslOptions): string {
     name: k.name,
     comment: `kiln kernel ${k.name}: ${k.fusedOps.join(', ')}`,
     batchRank: k.batch.length,
-    extraInfoWords: o.symCount,
-    variant: o.matmul?.variant ?? 'scalar',
-    ...(o.matmul ? { tile: o.matmul.tile } : {}),
+    extraInfoWords: symCount,
+    variant: launch.variant,
+    tile: launch.tile,
     extraBindings: extras
       .map((i, n) => `@group(0) @binding(${4 + n}) var<storage, read> in${i}: array<${W.STORAGE_TYPE[k.inputs[i]!.dtype]}>;`)
       .join('\n'),

@@ -1,8 +1,8 @@
 import { tensor } from '@kiln/eager';
 import { JS_KERNEL_LIMIT, jsKernels } from '@kiln/eager/kernels';
 import { describe, expect, it } from 'vitest';
-import { compileGraph } from '../compile';
-import { record } from '../testing/record';
+import { compileGraph } from '../../compile';
+import { record } from '../../testing/record';
 import { buildJs } from './render-js';
 
 describe('the JS kernel cache', () => {
