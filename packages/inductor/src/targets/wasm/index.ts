@@ -2,22 +2,27 @@
  * The WebAssembly SIMD target's kernels (issue 15): what the Target seam
  * will import. Not wired yet; the plan for the next two steps:
  *
- * Wiring. A `wasm` Target for cpu, chosen at startup when
- * `WebAssembly.validate` accepts a one-instruction SIMD module (else the JS
- * target, and `explain` says which). A compiled graph's buffers live in one
- * WasmArena: the memory plan's offsets become arena offsets, graph inputs
- * are copied in and outputs out (later: eager cpu storage backed by the
- * arena, so nothing is copied). Lowering maps the kernel IR onto these
- * templates: pointwise nodes become a VExpr whose input loaders grow the
- * index patterns the IR has (contiguous, splat of a scalar, a row vector
- * broadcast along rows, strided gathers as a scalar loop); rows become
- * row-reduce or softmax, and layerNorm a third template (mean and variance
- * in one pass, Welford per lane, then the normalizing pass); matmul takes
- * its fused tail as the epilogue, with packed weights cached per storage
- * version. All kernels of a graph go into one module (one compile, one
- * instantiation, cached by the graph's kernel source), so small graphs
- * (W7) pay a few wasm calls, not instantiations. Browsers compile with
+ * Wiring (docs/ARCHITECTURE.md, "Adding a target"). A `wasm-target.ts`
+ * implementing `Target<WasmSlice>` (a slice: arena offset + length), and
+ * `cpu`'s row in targets/registry.ts picking it when `WebAssembly.validate`
+ * accepts a one-instruction SIMD module (else the JS target; `explain`
+ * says which). `allocate`/`release` hand out slices of one WasmArena per
+ * compiled graph (a free list over the bump allocator); `bufferOf` copies
+ * an eager cpu storage in (later: eager cpu storages backed by the arena,
+ * so nothing is copied) and `run` copies written inputs and outputs back.
+ * `compile` maps each GeneratedKernel onto these templates: pointwise
+ * bodies become a VExpr whose input loaders grow the index patterns the IR
+ * has (contiguous, splat of a scalar, a row vector broadcast along rows,
+ * strided gathers as a scalar loop; `syms`/`words` as i32 params); row
+ * kernels become row-reduce or softmax, layerNorm a third template (mean
+ * and variance in one pass, Welford per lane, then the normalizing pass);
+ * matmul takes its fused tail as the epilogue, with packed weights cached
+ * per storage version. A graph's kernels go into one module (one compile,
+ * one instantiation, cached by their sources), so small graphs (W7) pay a
+ * few wasm calls, not instantiations. Browsers compile with
  * `WebAssembly.compile` (main threads cap synchronous compiles at 4 KB).
+ * targets/target.test.ts's counting test, copied, is its first test; then
+ * compile.test, dynamic.test, special-values.test and `pnpm fuzz` run on it.
  *
  * Threads. ModuleBuilder already imports a shared memory. A pool of N-1
  * persistent workers (worker_threads in Node, Web Workers in
