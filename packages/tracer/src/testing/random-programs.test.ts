@@ -1,5 +1,5 @@
 /**
- * compiled == eager and webgpu == cpu over random programs (./random-program, ./differential):
+ * compiled == eager (gradients included) and webgpu == cpu over random programs (./random-program, ./differential):
  * 500 seeded programs in CI (`pnpm fuzz` runs 10k), and every program the
  * generator found failing once, shrunk, kept here as a regression case.
  */
@@ -189,6 +189,21 @@ const FOUND: { name: string; program: Program }[] = [
         { expr: '$0.add($1)', uses: [1, 2], rounds: true },
       ],
       outputs: [3],
+    },
+  },
+  {
+    name: 'an output no gradient reached, behind a division by zero (the compiled backward ran on a zero gradient for it: 0 times an infinite derivative made the gradient NaN)',
+    program: {
+      seed: 777326,
+      inputs: [{ shape: [4, 4, 2], dtype: 'float32', layout: 'contiguous', values: 'normal', grad: true }],
+      steps: [
+        { expr: '$0.flatten(0, 1).reshape([4, 4, 2])', uses: [0] },
+        { expr: 'cat([$0, $1.mul(2)], 0)', uses: [1, 1] },
+        { expr: '$0.div(0)', uses: [2], rounds: true },
+        { expr: '$0.matmul($0.transpose(-1, -2))', uses: [1], rounds: true, accumulates: true, matmul: true },
+        { expr: '$0.round()', uses: [3], rounds: true, fragile: true },
+      ],
+      outputs: [5, 1, 4],
     },
   },
   {
