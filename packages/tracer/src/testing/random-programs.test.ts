@@ -289,6 +289,19 @@ const FOUND: { name: string; program: Program }[] = [
       outputs: [2],
     },
   },
+  {
+    name: 'a slice from the end of a dynamic dim (slice(0, -3, 3, 2): its size was computed at the marker size, empty)',
+    program: {
+      seed: 3687,
+      inputs: [{ shape: [3, 2], dtype: 'float32', layout: 'contiguous', values: 'normal' }],
+      steps: [
+        { expr: '$0.chunk(3, -1).at(-1)', uses: [0] },
+        { expr: '$0.slice(0, -3, 3, 2)', uses: [1] },
+        { expr: '$0.mul(2)', uses: [2], rounds: true },
+      ],
+      outputs: [3],
+    },
+  },
 ];
 
 describe('programs the generator once found failing', () => {
