@@ -98,24 +98,27 @@ const CASES: Case[] = [
           .add(m.reshape([-1]));
       },
     },
-  ].map(({ name, fn }) => ({
-    name,
-    fn: (x: Tensor) => fn(x.reshape([-1, 4])).mul(1),
-    inputs: [
-      [
-        ...[-Infinity, -Infinity, -Infinity, -Infinity],
-        ...[-Infinity, 1, -Infinity, 2],
-        ...[NaN, 1, 2, 3],
-        ...[1, NaN, -Infinity, 2],
-        ...[Infinity, 1, -Infinity, 2],
-        ...[1, 2, Infinity, Infinity],
-        ...[-Infinity, Infinity, 1, 2],
-        ...[3, 2, 1, 0],
-        ...[0, 1, 2, 3],
-        ...[89, -104, 20, F32_MAX],
+  ].flatMap(({ name, fn }) =>
+    // Rows of 4 and of 8: one or two vec4 steps, each lane on its own accumulators until the lanes are combined.
+    [4, 8].map((width) => ({
+      name: `${name} (rows of ${width})`,
+      fn: (x: Tensor) => fn(x.reshape([-1, width])).mul(1),
+      inputs: [
+        [
+          ...[-Infinity, -Infinity, -Infinity, -Infinity],
+          ...[-Infinity, 1, -Infinity, 2],
+          ...[NaN, 1, 2, 3],
+          ...[1, NaN, -Infinity, 2],
+          ...[Infinity, 1, -Infinity, 2],
+          ...[1, 2, Infinity, Infinity],
+          ...[-Infinity, Infinity, 1, 2],
+          ...[3, 2, 1, 0],
+          ...[0, 1, 2, 3],
+          ...[89, -104, 20, F32_MAX],
+        ],
       ],
-    ],
-  })),
+    })),
+  ),
   ...CONSTANTS.flatMap((c) => [
     { name: `x + ${c}`, fn: (x: Tensor) => x.add(c), inputs: [SPECIAL] },
     { name: `x * ${c}`, fn: (x: Tensor) => x.mul(c).sub(1), inputs: [SPECIAL] },

@@ -150,20 +150,47 @@ export interface RowPass {
 export function rowPassLines(lang: KernelLang, pass: RowPass, rowLength: string): { declare: string[]; body: string[]; after: string[] } {
   const { code, online } = pass;
   if (!online) return { declare: [code.declare], body: [...pass.lines, code.update(pass.value)], after: [] };
-  const [m, s, v] = [code.acc, online.code.acc, pass.value];
+  const [m, s] = [code.acc, online.code.acc];
   const wgsl = lang === 'wgsl';
-  const exp = wgsl ? 'exp' : 'Math.exp';
-  const finite = wgsl ? `bitcast<u32>(${m}) != 0xff800000u` : `${m} !== Number.NEGATIVE_INFINITY`;
   return {
     declare: [code.declare, online.code.declare],
     body: [
       ...pass.lines,
-      `if (${code.beats!(v)}) { ${s} = ${s} * ${exp}(${m} - ${v}); ${m} = ${v}; }`,
+      rescale(lang, pass, pass.value),
       ...online.lines,
-      `if (${finite}) { ${online.code.update(online.value)} }`,
+      `if (${notNegInf(lang, m)}) { ${online.code.update(online.value)} }`,
     ],
-    after: [`if (!(${finite}) && ${rowLength} > ${wgsl ? '0u' : '0'}) { ${s} = ${wgsl ? literal(Number.NaN, 'float32') : 'NaN'}; }`],
+    after: [
+      `if (!(${notNegInf(lang, m)}) && ${rowLength} > ${wgsl ? '0u' : '0'}) { ${s} = ${wgsl ? literal(Number.NaN, 'float32') : 'NaN'}; }`,
+    ],
   };
+}
+
+const expOf = (lang: KernelLang) => (lang === 'wgsl' ? 'exp' : 'Math.exp');
+const notNegInf = (lang: KernelLang, m: string) =>
+  lang === 'wgsl' ? `bitcast<u32>(${m}) != 0xff800000u` : `${m} !== Number.NEGATIVE_INFINITY`;
+
+/** An online pass: when `v` beats the max, the sum so far is rescaled to it. */
+function rescale(lang: KernelLang, { code, online }: RowPass, v: string): string {
+  const [m, s] = [code.acc, online!.code.acc];
+  return `if (${code.beats!(v)}) { ${s} = ${s} * ${expOf(lang)}(${m} - ${v}); ${m} = ${v}; }`;
+}
+
+/** The accumulators a pass updates: its own (and position), and its online sum's. */
+const passAccumulators = (pass: RowPass): string[] =>
+  [pass, ...(pass.online ? [pass.online] : [])].flatMap(({ code }) => (code.tracked ? [code.acc, code.idx] : [code.acc]));
+
+/**
+ * WGSL folding another partial of the same pass into its accumulators: the
+ * partial's are named `${name}2`. An online partial (max m2, sum s2 of
+ * exp(x - m2)) is rescaled to the larger max like one element; one that saw
+ * only -inf (sum 0) is skipped, as the pass skips those terms.
+ */
+function combinePartial(pass: RowPass): string {
+  const { code, online } = pass;
+  if (!online) return code.combine;
+  const [m2, s2] = [`${code.acc}2`, `${online.code.acc}2`];
+  return `${rescale('wgsl', pass, m2)} if (${notNegInf('wgsl', m2)}) { ${online.code.update(`${s2} * exp(${m2} - ${code.acc})`)} }`;
 }
 
 /**
@@ -188,9 +215,16 @@ export interface RowsTemplate {
    * 'thread' strategy over rows of a multiple of 4: each loop step takes 4
    * positions (j = 4q + lane), the inputs read as vec4; `setup` (per row)
    * names what the lanes read, and the passes and element lines are given
-   * once per lane, folded in order (the same order as one at a time).
+   * once per lane. Each lane folds into its own accumulators (4 independent
+   * chains), combined in lane order after the row. `write`: per step of the
+   * element loop, declared before the lanes and stored after them (the
+   * lanes' element writes gathered into vec4 stores).
    */
-  lanes?: { setup: readonly string[]; each: readonly { reductions: readonly RowPass[]; elementLines: readonly string[] }[] };
+  lanes?: {
+    setup: readonly string[];
+    each: readonly { reductions: readonly RowPass[]; elementLines: readonly string[] }[];
+    write?: { declare: readonly string[]; store: readonly string[] };
+  };
 }
 
 const indent = (lines: readonly string[], n: number) => lines.map((l) => ' '.repeat(n) + l);
@@ -204,9 +238,19 @@ export function renderRowsWgsl(t: RowsTemplate): string {
     : perThread
       ? `for (var j = 0u; j < ${t.rowLength}; j++)`
       : `for (var j = lid.x; j < ${t.rowLength}; j += ${threads}u)`;
-  // The loop body: once per lane at its own j, or once.
-  const overLanes = (one: readonly string[], perLane: (lane: NonNullable<typeof lanes>['each'][number]) => readonly string[]) =>
-    lanes ? lanes.each.flatMap((lane, l) => ['{', `  let j = q * ${lanes.each.length}u + ${l}u;`, ...indent(perLane(lane), 2), '}']) : one;
+  // The loop body: once per lane at its own j (lanes after the first on their own copies of `names`), or once.
+  const overLanes = (
+    one: readonly string[],
+    perLane: (lane: NonNullable<typeof lanes>['each'][number]) => readonly string[],
+    names: readonly string[] = [],
+  ) =>
+    lanes
+      ? lanes.each.flatMap((lane, l) => {
+          const own = perLane(lane);
+          const body = l === 0 ? own : [...names.map((a) => `var ${a} = ${a}_${l};`), ...own, ...names.map((a) => `${a}_${l} = ${a};`)];
+          return ['{', `  let j = q * ${lanes.each.length}u + ${l}u;`, ...indent(body, 2), '}'];
+        })
+      : one;
   const parts: string[] = [...(lanes?.setup ?? [])];
   const part = (c: ReductionStatements) => [`${c.acc}_part`, `${c.idx}_part`] as const;
   // Workgroup partials combine one reduction at a time, so an online pair runs as two passes there.
@@ -214,8 +258,14 @@ export function renderRowsWgsl(t: RowsTemplate): string {
   for (const [n, r] of passes.entries()) {
     const c = r.code;
     const { declare, body, after } = rowPassLines('wgsl', r, t.rowLength);
-    const laneBody = overLanes(body, (lane) => rowPassLines('wgsl', lane.reductions[n]!, t.rowLength).body);
-    parts.push(...declare, `${jLoop} {`, ...indent(laneBody, 2), '}', ...after);
+    const names = passAccumulators(r);
+    // Lanes after the first start from copies of the initial accumulators and are folded in, in order, after the row.
+    const copies = lanes ? lanes.each.slice(1).flatMap((_, i) => names.map((a) => `var ${a}_${i + 1} = ${a};`)) : [];
+    const combined = lanes
+      ? lanes.each.slice(1).map((_, i) => `{ ${names.map((a) => `let ${a}2 = ${a}_${i + 1};`).join(' ')} ${combinePartial(r)} }`)
+      : [];
+    const laneBody = overLanes(body, (lane) => rowPassLines('wgsl', lane.reductions[n]!, t.rowLength).body, names);
+    parts.push(...declare, ...copies, `${jLoop} {`, ...indent(laneBody, 2), '}', ...combined, ...after);
     if (perThread) continue;
     // Each thread's partial into workgroup memory, then halve the active threads, each folding in its partner's.
     const [pa, pi] = part(c);
@@ -241,7 +291,7 @@ export function renderRowsWgsl(t: RowsTemplate): string {
     parts.push(
       `${jLoop} {`,
       ...indent(
-        overLanes(t.elementLines, (lane) => lane.elementLines),
+        [...(lanes?.write?.declare ?? []), ...overLanes(t.elementLines, (lane) => lane.elementLines), ...(lanes?.write?.store ?? [])],
         2,
       ),
       '}',
