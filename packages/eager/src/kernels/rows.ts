@@ -214,7 +214,8 @@ export interface RowsTemplate {
   /**
    * 'thread' strategy over rows of a multiple of 4: each loop step takes 4
    * positions (j = 4q + lane), the inputs read as vec4; `setup` (per row)
-   * names what the lanes read, and the passes and element lines are given
+   * and `step` (per step, each line in the loops whose lanes use its `name`)
+   * name what the lanes read, and the passes and element lines are given
    * once per lane. Each lane folds into its own accumulators (4 independent
    * chains), combined in lane order after the row. `write`: per step of the
    * element loop, declared before the lanes and stored after them (the
@@ -222,6 +223,7 @@ export interface RowsTemplate {
    */
   lanes?: {
     setup: readonly string[];
+    step: readonly { name: string; line: string }[];
     each: readonly { reductions: readonly RowPass[]; elementLines: readonly string[] }[];
     write?: { declare: readonly string[]; store: readonly string[] };
   };
@@ -243,14 +245,16 @@ export function renderRowsWgsl(t: RowsTemplate): string {
     one: readonly string[],
     perLane: (lane: NonNullable<typeof lanes>['each'][number]) => readonly string[],
     names: readonly string[] = [],
-  ) =>
-    lanes
-      ? lanes.each.flatMap((lane, l) => {
-          const own = perLane(lane);
-          const body = l === 0 ? own : [...names.map((a) => `var ${a} = ${a}_${l};`), ...own, ...names.map((a) => `${a}_${l} = ${a};`)];
-          return ['{', `  let j = q * ${lanes.each.length}u + ${l}u;`, ...indent(body, 2), '}'];
-        })
-      : one;
+  ) => {
+    if (!lanes) return one;
+    const blocks = lanes.each.flatMap((lane, l) => {
+      const own = perLane(lane);
+      const body = l === 0 ? own : [...names.map((a) => `var ${a} = ${a}_${l};`), ...own, ...names.map((a) => `${a}_${l} = ${a};`)];
+      return ['{', `  let j = q * ${lanes.each.length}u + ${l}u;`, ...indent(body, 2), '}'];
+    });
+    const text = blocks.join('\n');
+    return [...lanes.step.filter(({ name }) => new RegExp(`\\b${name}\\b`).test(text)).map(({ line }) => line), ...blocks];
+  };
   const parts: string[] = [...(lanes?.setup ?? [])];
   const part = (c: ReductionStatements) => [`${c.acc}_part`, `${c.idx}_part`] as const;
   // Workgroup partials combine one reduction at a time, so an online pair runs as two passes there.
