@@ -7,7 +7,7 @@
 import type { DType } from '../dtype';
 import { jsConvert } from '../ops/elementwise';
 import { REDUCTIONS, type ReduceOp } from '../ops/reductions';
-import { convert, literal, OPAQUE_ZERO_INIT, VALUE_TYPE } from '../wgsl';
+import { convert, keepMasks, literal, OPAQUE_ZERO_INIT, VALUE_TYPE } from '../wgsl';
 import { gridFor } from './prelude';
 
 export type KernelLang = 'wgsl' | 'js';
@@ -311,7 +311,7 @@ export function renderRowsWgsl(t: RowsTemplate): string {
     ? [
         `@compute @workgroup_size(${threads})`,
         'fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {',
-        `  ${OPAQUE_ZERO_INIT}`,
+        ...[OPAQUE_ZERO_INIT, ...keepMasks(parts.join('\n'))].map((l) => `  ${l}`),
         '  _ = info(0u); // the metadata stays bound even when this kernel needs none',
         `  for (var o = gid.x; o < ${t.rows}; o += nwg.x * ${threads}u) {`,
       ]
@@ -319,7 +319,7 @@ export function renderRowsWgsl(t: RowsTemplate): string {
         ...shared,
         `@compute @workgroup_size(${threads})`,
         'fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(num_workgroups) nwg: vec3u) {',
-        `  ${OPAQUE_ZERO_INIT}`,
+        ...[OPAQUE_ZERO_INIT, ...keepMasks(parts.join('\n'))].map((l) => `  ${l}`),
         '  _ = info(0u); // the metadata stays bound even when this kernel needs none',
         `  for (var o = wid.x; o < ${t.rows}; o += nwg.x) {`,
       ];

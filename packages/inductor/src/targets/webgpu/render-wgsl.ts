@@ -65,7 +65,7 @@ const lang = (symCount: number, symBase = 0): Lang => ({
   reload: (output, index, dtype) => W.loadAs(`out${output}[${index}]`, dtype, dtype),
   constant: (value, dtype) => W.literal(value, dtype),
   convert: (value, from, to) => W.convert(value, from, to),
-  keep: (value, dtype, site) => (dtype === 'float32' ? `kiln_keep(${value}, ${site}u)` : value),
+  keep: (value, dtype, site) => (dtype === 'float32' ? `kiln_keep(${value}, ${W.keepMask(site)})` : value),
   less: (a, b) => `(${a} < ${b})`,
   fromIndex: (index, dtype) => (dtype === 'float32' ? `f32(${index})` : dtype === 'int32' ? `i32(${index})` : `(${index} != 0u)`),
   random: (dist, param, index) => {
@@ -158,7 +158,7 @@ function renderPointwise(k: PointwiseKernel, o: WgslOptions): RenderedWgsl {
   const threads = ELEMENT_THREADS;
   const source = `${header(k, o.symCount, vectorInputs, new Set(vec4 ? k.outputs.keys() : []), text)}@compute @workgroup_size(${threads})
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  ${W.OPAQUE_ZERO_INIT}
+  ${[W.OPAQUE_ZERO_INIT, ...W.keepMasks(text)].join('\n  ')}
   _ = info(0u); // the metadata stays bound even when this kernel needs none
   let count = ${count};
   for (var ${loopVar} = gid.x; ${loopVar} < count; ${loopVar} += nwg.x * ${threads}u) {
