@@ -28,7 +28,7 @@ export interface ReductionStatements {
   declare: string;
   /** Folds value `v` at the current position in. */
   update(v: string): string;
-  /** Folds the partial `${acc}2` (and `${idx}2`) in (WGSL workgroup strategy). */
+  /** Folds the partial `${acc}2` (and `${idx}2`) of another thread or lane in (WGSL). */
   combine: string;
   /** Whether a position is tracked (it must be exchanged with partials too). */
   tracked: boolean;
@@ -176,9 +176,12 @@ function rescale(lang: KernelLang, { code, online }: RowPass, v: string): string
   return `if (${code.beats!(v)}) { ${s} = ${s} * ${expOf(lang)}(${m} - ${v}); ${m} = ${v}; }`;
 }
 
-/** The accumulators a pass updates: its own (and position), and its online sum's. */
-const passAccumulators = (pass: RowPass): string[] =>
-  [pass, ...(pass.online ? [pass.online] : [])].flatMap(({ code }) => (code.tracked ? [code.acc, code.idx] : [code.acc]));
+/** The accumulators a pass updates, with their WGSL types: its own (and position), and its online sum's. */
+const passAccumulators = (pass: RowPass): { name: string; type: string }[] =>
+  [pass, ...(pass.online ? [pass.online] : [])].flatMap(({ code }) => [
+    { name: code.acc, type: code.valueType },
+    ...(code.tracked ? [{ name: code.idx, type: 'i32' }] : []),
+  ]);
 
 /**
  * WGSL folding another partial of the same pass into its accumulators: the
@@ -256,39 +259,34 @@ export function renderRowsWgsl(t: RowsTemplate): string {
     return [...lanes.step.filter(({ name }) => new RegExp(`\\b${name}\\b`).test(text)).map(({ line }) => line), ...blocks];
   };
   const parts: string[] = [...(lanes?.setup ?? [])];
-  const part = (c: ReductionStatements) => [`${c.acc}_part`, `${c.idx}_part`] as const;
-  // Workgroup partials combine one reduction at a time, so an online pair runs as two passes there.
-  const passes = perThread ? t.reductions : t.reductions.flatMap(({ online, ...r }) => (online ? [r, online] : [r]));
-  for (const [n, r] of passes.entries()) {
-    const c = r.code;
+  for (const [n, r] of t.reductions.entries()) {
     const { declare, body, after } = rowPassLines('wgsl', r, t.rowLength);
-    const names = passAccumulators(r);
+    const names = passAccumulators(r).map(({ name }) => name);
     // Lanes after the first start from copies of the initial accumulators and are folded in, in order, after the row.
     const copies = lanes ? lanes.each.slice(1).flatMap((_, i) => names.map((a) => `var ${a}_${i + 1} = ${a};`)) : [];
-    const combined = lanes
-      ? lanes.each.slice(1).map((_, i) => `{ ${names.map((a) => `let ${a}2 = ${a}_${i + 1};`).join(' ')} ${combinePartial(r)} }`)
-      : [];
+    const fold = (from: (a: string) => string) => `${names.map((a) => `let ${a}2 = ${from(a)};`).join(' ')} ${combinePartial(r)}`;
+    const combined = lanes ? lanes.each.slice(1).map((_, i) => `{ ${fold((a) => `${a}_${i + 1}`)} }`) : [];
     const laneBody = overLanes(body, (lane) => rowPassLines('wgsl', lane.reductions[n]!, t.rowLength).body, names);
-    parts.push(...declare, ...copies, `${jLoop} {`, ...indent(laneBody, 2), '}', ...combined, ...after);
-    if (perThread) continue;
-    // Each thread's partial into workgroup memory, then halve the active threads, each folding in its partner's.
-    const [pa, pi] = part(c);
-    const both = (a: string, i: string) => `${a}${c.tracked ? ` ${i}` : ''}`;
-    parts.push(
-      both(`${pa}[lid.x] = ${c.acc};`, `${pi}[lid.x] = ${c.idx};`),
-      'workgroupBarrier();',
-      `for (var width = ${threads / 2}u; width > 0u; width = width / 2u) {`,
-      '  if (lid.x < width) {',
-      `    ${both(`let ${c.acc}2 = ${pa}[lid.x + width];`, `let ${c.idx}2 = ${pi}[lid.x + width];`)}`,
-      `    ${c.combine}`,
-      `    ${both(`${pa}[lid.x] = ${c.acc};`, `${pi}[lid.x] = ${c.idx};`)}`,
-      '  }',
-      '  workgroupBarrier();',
-      '}',
-      // Every thread takes the result (later reductions and the epilogue read it); the barrier keeps part[0] until all have.
-      both(`${c.acc} = ${pa}[0];`, `${c.idx} = ${pi}[0];`),
-      'workgroupBarrier();',
-    );
+    parts.push(...declare, ...copies, `${jLoop} {`, ...indent(laneBody, 2), '}', ...combined);
+    if (!perThread) {
+      // Each thread's partial into workgroup memory, then halve the active threads, each folding in its partner's.
+      const save = names.map((a) => `${a}_part[lid.x] = ${a};`).join(' ');
+      parts.push(
+        save,
+        'workgroupBarrier();',
+        `for (var width = ${threads / 2}u; width > 0u; width = width / 2u) {`,
+        '  if (lid.x < width) {',
+        `    ${fold((a) => `${a}_part[lid.x + width]`)}`,
+        `    ${save}`,
+        '  }',
+        '  workgroupBarrier();',
+        '}',
+        // Every thread takes the result (later reductions and the epilogue read it); the barrier keeps part[0] until all have.
+        names.map((a) => `${a} = ${a}_part[0];`).join(' '),
+        'workgroupBarrier();',
+      );
+    }
+    parts.push(...after);
   }
   parts.push(...t.rowLines, ...(perThread ? t.rowStores : t.rowStores.map((w) => `if (lid.x == 0u) { ${w} }`)));
   if (t.elementLines.length > 0)
@@ -300,13 +298,9 @@ export function renderRowsWgsl(t: RowsTemplate): string {
       ),
       '}',
     );
-  const shared = passes.flatMap(({ code: c }) => {
-    const [pa, pi] = part(c);
-    return [
-      `var<workgroup> ${pa}: array<${c.valueType}, ${threads}>;`,
-      ...(c.tracked ? [`var<workgroup> ${pi}: array<i32, ${threads}>;`] : []),
-    ];
-  });
+  const shared = t.reductions.flatMap((r) =>
+    passAccumulators(r).map(({ name, type }) => `var<workgroup> ${name}_part: array<${type}, ${threads}>;`),
+  );
   const entry = perThread
     ? [
         `@compute @workgroup_size(${threads})`,

@@ -72,6 +72,8 @@ describe('row kernels over rows of a multiple of 4 read vec4', () => {
     const source = render([6, 8], (x) => x.softmax(1));
     expect(source.match(/for \(var q = /g)).toHaveLength(2); // max and sum, then the normalized write
     expect(source.match(/in0\[vb0 \+ q\]/g)).toHaveLength(2); // one vec4 read a step in each loop
+    const byWorkgroup = render([6, 8], (x) => x.softmax(1), 'workgroup');
+    expect(byWorkgroup.match(/for \(var j = lid.x/g)).toHaveLength(2); // the threads' (max, sum) partials combine as pairs
   });
 
   it('an output every write (and reload) of which is at a multiple of 4 plus j is written as vec4', () => {
