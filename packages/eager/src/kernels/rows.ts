@@ -301,11 +301,12 @@ export function renderRowsWgsl(t: RowsTemplate): string {
   const shared = t.reductions.flatMap((r) =>
     passAccumulators(r).map(({ name, type }) => `var<workgroup> ${name}_part: array<${type}, ${threads}>;`),
   );
+  const init = [OPAQUE_ZERO_INIT, ...keepMasks(parts.join('\n'))].map((l) => `  ${l}`);
   const entry = perThread
     ? [
         `@compute @workgroup_size(${threads})`,
         'fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {',
-        ...[OPAQUE_ZERO_INIT, ...keepMasks(parts.join('\n'))].map((l) => `  ${l}`),
+        ...init,
         '  _ = info(0u); // the metadata stays bound even when this kernel needs none',
         `  for (var o = gid.x; o < ${t.rows}; o += nwg.x * ${threads}u) {`,
       ]
@@ -313,7 +314,7 @@ export function renderRowsWgsl(t: RowsTemplate): string {
         ...shared,
         `@compute @workgroup_size(${threads})`,
         'fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(num_workgroups) nwg: vec3u) {',
-        ...[OPAQUE_ZERO_INIT, ...keepMasks(parts.join('\n'))].map((l) => `  ${l}`),
+        ...init,
         '  _ = info(0u); // the metadata stays bound even when this kernel needs none',
         `  for (var o = wid.x; o < ${t.rows}; o += nwg.x) {`,
       ];
