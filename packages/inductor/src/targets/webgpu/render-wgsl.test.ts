@@ -102,6 +102,7 @@ describe.each(devices.filter((d) => d === 'webgpu'))('vec4 row kernels on %s equ
       shape: [5, 8],
       fn: (x: Tensor) => F.layerNorm(x, [8]),
     },
+    { name: 'x == its row max (a bool output written as vec4)', shape: [5, 8], fn: (x: Tensor) => x.round().eq(x.round().max(1, true)) },
     { name: 'argmax with ties (the first wins)', shape: [5, 8], fn: (x: Tensor) => x.round().argmax(1).cast('float32') },
   ])('$name', async ({ shape, fn }) => {
     const graph = record([{ shape, dtype: 'float32', device }], fn);
