@@ -16,7 +16,7 @@ import type { Scalar } from './dtype';
 import { scalarDtype } from './dtype';
 import { allocStorage, tidy, uploadStorage } from './memory';
 import type { Decomposition } from './ops/decompositions';
-import { DECOMPOSITIONS } from './ops/decompositions';
+import { DECOMPOSITIONS, RETURNS_INPUT } from './ops/decompositions';
 import type { ElementwiseOp } from './ops/elementwise';
 import { ELEMENTWISE, elementwiseTypes } from './ops/elementwise';
 import type { MovementOp, MovementRule } from './ops/movement';
@@ -86,8 +86,10 @@ export function checkInputs(op: string, inputs: readonly unknown[], scalars: boo
 export function dispatch<N extends OpName>(op: N, inputs: readonly Input[], attrs: AttrsOf[N]): Tensor {
   checkInputs(op, inputs, OPS[op].kind === 'elementwise');
   const meta = inferMeta(op, inputs, attrs);
+  if (mode === null) return runRecorded(op, inputs, attrs, meta);
   // Under a mode (the tracer) nothing is recorded for backward: compiled training builds its own backward graph.
-  return mode ? mode.call(op, inputs, attrs, meta) : runRecorded(op, inputs, attrs, meta);
+  const identity = RETURNS_INPUT[op as CompositeOp] as ((ins: readonly Input[], a: AttrsOf[N]) => boolean) | undefined;
+  return identity?.(inputs, attrs) ? (inputs[0] as Tensor) : mode.call(op, inputs, attrs, meta);
 }
 
 /** Runs an op eagerly on its device (inputs already checked, `meta` from inference). */

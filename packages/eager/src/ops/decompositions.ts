@@ -70,6 +70,24 @@ export function attentionWeights(q: Tensor, k: Tensor, mask: Tensor | null, a: C
   return scores.softmax(-1);
 }
 
+type IdentityRule<N extends CompositeOp> = (inputs: readonly Input[], attrs: CompositeAttrs[N]) => boolean;
+
+/** softmax and logSoftmax over an empty float tensor: nothing to normalize, the input is the result. */
+const emptyFloat = (inputs: readonly Input[]) => T(inputs, 0).numel === 0 && T(inputs, 0).dtype === 'float32';
+
+/**
+ * Composites whose result, for these attributes and inputs, is their first
+ * input itself (eager returns the same tensor). The decompositions return
+ * early by these rules, and under a mode `dispatch` returns the input
+ * without calling the mode, so a tracer's result aliases it as eager's
+ * does (same storage, same version counter).
+ */
+export const RETURNS_INPUT: { [N in CompositeOp]?: IdentityRule<N> } = {
+  dropout: (_inputs, a) => !a.training || a.p === 0,
+  softmax: emptyFloat,
+  logSoftmax: emptyFloat,
+};
+
 export const DECOMPOSITIONS: { [N in CompositeOp]: Decomposition<N> } = {
   mean: (ins, a) =>
     T(ins, 0)
@@ -101,7 +119,7 @@ export const DECOMPOSITIONS: { [N in CompositeOp]: Decomposition<N> } = {
   },
   softmax: (ins, a) => {
     const x = float(T(ins, 0));
-    if (x.numel === 0) return x; // over an empty dim: empty, as in PyTorch (max has no identity)
+    if (x.numel === 0) return x; // empty: nothing to normalize (and max has no identity); RETURNS_INPUT when float
     const e = x.sub(x.max(a.dim, true)).exp();
     return e.div(e.sum(a.dim, true));
   },
@@ -142,7 +160,7 @@ export const DECOMPOSITIONS: { [N in CompositeOp]: Decomposition<N> } = {
   },
   dropout: (ins, a) => {
     const x = T(ins, 0);
-    if (!a.training || a.p === 0) return x;
+    if (RETURNS_INPUT.dropout!(ins, a)) return x;
     // dispatch, not rand(): the compiler traces with marker sizes that rand's user-facing size limit would refuse.
     const keep = dispatch('rand', [], { shape: x.shape, device: x.device }).ge(a.p);
     return dispatch('where', [keep, x.mul(a.p === 1 ? 0 : 1 / (1 - a.p)), 0], {});

@@ -116,7 +116,7 @@ export function formatReport(r: ReportData): string {
       out.push(`    in-place writes captured (functionalized, written back after the graph): ${g.writes.join('; ')}`);
     if (g.kernels.length > 0) {
       out.push(`    ${plural(g.kernels.length, 'kernel')}:`);
-      for (const k of g.kernels) out.push(`      ${k.name}: ${k.fusedOps.join(', ')}`);
+      for (const k of g.kernels) out.push(`      ${k.name}: ${k.fusedOps.join(', ')}${k.autotune ? `\n        ${k.autotune}` : ''}`);
     }
     if (g.decisions.length > 0) {
       out.push('    fusion decisions (why each kernel is what it is):');

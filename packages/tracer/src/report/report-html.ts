@@ -211,6 +211,7 @@ function kernelSection(g: ExplainGraph, title: string): string {
       `<article class="kernel" style="border-left-color:${border}"><header><span class="swatch" style="background:${k.kind === 'extern' ? '#ffecec' : fill};border-color:${border}"></span>` +
       `<code class="kname">${esc(k.name)}</code>${k.kind ? ` <span class="kind kind-${k.kind}">${k.kind}</span>` : ''}` +
       ` <span class="fused">${esc(k.fusedOps.join(' → '))}</span></header>` +
+      (k.autotune ? `<p class="muted">${esc(k.autotune)}</p>` : '') +
       `<details><summary>${language(k.source)} source (${plural(k.source.split('\n').length, 'line')})</summary><pre><code>${esc(k.source)}</code></pre></details></article>`
     );
   });

@@ -564,8 +564,11 @@ const STEPS: { weight: number; make: StepGen }[] = [
     make: (p) => {
       const [a, b] = [p.any(), p.any()];
       if (a === undefined || b === undefined) return undefined;
-      // Writing into an input directly (its caller sees the write), except a broadcast one (its elements share memory).
-      const inPlace = p.rng.chance(0.3) && a < p.inputs.length && p.inputs[a]!.layout !== 'expand' ? 'operand' : 'copy';
+      // Writing into an input directly (its caller sees the write), except a broadcast one (its elements share
+      // memory) and an index input (index ops read it later, in range only as long as it holds what it was made with).
+      const input = p.inputs[a];
+      const inPlace =
+        p.rng.chance(0.3) && input !== undefined && input.layout !== 'expand' && input.values !== 'index' ? 'operand' : 'copy';
       const dst = inPlace === 'operand' ? '$0' : '$0.mul(1)';
       const t = p.values[a]!;
       const d = p.rng.int(Math.max(t.ndim, 1));

@@ -262,6 +262,18 @@ const FOUND: { name: string; program: Program }[] = [
       outputs: [2],
     },
   },
+  {
+    name: 'dropout in eval mode of a tensor written in place (eager returns the tensor itself, version 1; compiled made a new one, version 0)',
+    program: {
+      seed: 1521,
+      inputs: [{ shape: [3, 2, 1], dtype: 'float32', layout: 'contiguous', values: 'normal' }],
+      steps: [
+        { expr: '$0.mul(1).fill_(-Infinity)', uses: [0], inPlace: 'copy' },
+        { expr: 'F.dropout($0, 0.25, false)', uses: [1] },
+      ],
+      outputs: [2],
+    },
+  },
 ];
 
 describe('programs the generator once found failing', () => {

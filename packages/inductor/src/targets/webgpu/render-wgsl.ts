@@ -11,6 +11,7 @@ import {
   ELEMENT_THREADS,
   gridFor,
   kernelPrelude,
+  type MatmulChoice,
   type MatmulLaunch,
   matmulInfoWords,
   planMatmul,
@@ -290,21 +291,32 @@ function vectorRowSlots(k: RowKernel): { inputs: Map<number, Index>; outputs: Ma
   return { inputs: fitting(inputs), outputs: fitting(outputs) };
 }
 
-/**
- * A matmul kernel's launch for a call's dynamic sizes: the template's
- * variant and tile for the operands' layouts, the grid, the metadata words
- * (planMatmul in @kiln/eager/kernels).
- */
-export function matmulLaunch(k: MatmulKernel, syms: readonly number[], maxWorkgroups: number): MatmulLaunch {
+/** A matmul kernel's operands as views at a call's dynamic sizes: a [...batch, M, K], b [...batch, K, N]. */
+export function matmulOperands(k: MatmulKernel, syms: readonly number[]): { a: MatmulView; b: MatmulView } {
   const at = (ix: Index) => indexValue(ix, syms);
   const batch = k.batch.map((s) => sizeValue(s, syms));
   const [M, N, K] = [k.M, k.N, k.K].map((s) => sizeValue(s, syms)) as [number, number, number];
-  return planMatmul(
-    { shape: [...batch, M, K], strides: k.a.strides.map(at), offset: at(k.a.offset) },
-    { shape: [...batch, K, N], strides: k.b.strides.map(at), offset: at(k.b.offset) },
-    0,
-    maxWorkgroups,
-  );
+  return {
+    a: { shape: [...batch, M, K], strides: k.a.strides.map(at), offset: at(k.a.offset) },
+    b: { shape: [...batch, K, N], strides: k.b.strides.map(at), offset: at(k.b.offset) },
+  };
+}
+
+interface MatmulView {
+  shape: number[];
+  strides: number[];
+  offset: number;
+}
+
+/**
+ * A matmul kernel's launch for a call's dynamic sizes: the template's
+ * variant and tile for the operands' layouts, the grid, the metadata words
+ * (planMatmul in @kiln/eager/kernels), `given` (a tuned choice) where
+ * the call's layout allows it.
+ */
+export function matmulLaunch(k: MatmulKernel, syms: readonly number[], maxWorkgroups: number, given?: MatmulChoice): MatmulLaunch {
+  const { a, b } = matmulOperands(k, syms);
+  return planMatmul(a, b, 0, maxWorkgroups, true, given);
 }
 
 /** A matmul kernel for the variant and tile `launch` planned (planMatmul in @kiln/eager/kernels); its grid is the launch's too. */

@@ -1,0 +1,60 @@
+/**
+ * A linear memory with a bump allocator, and the kernel instances bound to
+ * it: what runs wasm kernels over Float32Array data (tests, benchmarks,
+ * and later the runtime's storage). Allocations are 16-byte aligned so
+ * v128 loads of whole rows are aligned.
+ */
+import { instantiate, WASM_PAGE_BYTES, type WasmMemory, type WasmModule, wasmApi } from './wasm-api';
+
+const ALIGN = 16;
+
+/** A kernel entry point: pointers (byte offsets) and sizes in, nothing out. */
+export type KernelFn = (...args: number[]) => void;
+
+export class WasmArena {
+  readonly memory: WasmMemory;
+  private top = 0;
+  private readonly instances = new Map<WasmModule, Readonly<Record<string, unknown>>>();
+
+  constructor(initialBytes = WASM_PAGE_BYTES) {
+    this.memory = new wasmApi.Memory({ initial: Math.max(1, Math.ceil(initialBytes / WASM_PAGE_BYTES)) });
+  }
+
+  /** Byte offset of `floats` new float32 slots (uninitialized), growing the memory when needed. */
+  alloc(floats: number): number {
+    const at = this.top;
+    this.top = Math.ceil((at + 4 * floats) / ALIGN) * ALIGN;
+    const missing = this.top - this.memory.buffer.byteLength;
+    if (missing > 0) this.memory.grow(Math.ceil(missing / WASM_PAGE_BYTES));
+    return at;
+  }
+
+  /** Copies data in; returns its byte offset. */
+  put(data: Float32Array): number {
+    const at = this.alloc(data.length);
+    this.f32(at, data.length).set(data);
+    return at;
+  }
+
+  /** A view of `length` floats at byte offset `ptr` (take a new one after allocating: growing replaces the buffer). */
+  f32(ptr: number, length: number): Float32Array {
+    return new Float32Array(this.memory.buffer, ptr, length);
+  }
+
+  /** Frees everything allocated so far. */
+  reset(): void {
+    this.top = 0;
+  }
+
+  /** The exported kernel `name` of `module`, instantiated on this memory once. */
+  kernel(module: WasmModule, name: string): KernelFn {
+    let exports = this.instances.get(module);
+    if (!exports) {
+      exports = instantiate(module, this.memory).exports;
+      this.instances.set(module, exports);
+    }
+    const fn = exports[name];
+    if (typeof fn !== 'function') throw new Error(`wasm module has no function ${name}`);
+    return fn as KernelFn;
+  }
+}

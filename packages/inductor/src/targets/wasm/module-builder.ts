@@ -1,0 +1,90 @@
+/**
+ * kiln's own WebAssembly binary emitter: a module of functions over one
+ * imported linear memory, written out as the type, import, function,
+ * export and code sections.
+ *
+ * Why not binaryen (or wabt): the kernels need a few dozen opcodes and no
+ * optimizer (V8 optimizes), binaryen is a ~10 MB download compiled to wasm
+ * itself, and writing the format directly keeps kernel generation
+ * synchronous, dependency-free and fast enough to run per kernel.
+ */
+import { ByteWriter } from './encoding';
+import { FunctionBuilder } from './function-builder';
+import { VAL_TYPES, type ValType } from './opcodes';
+
+const MAGIC_AND_VERSION = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+const SECTION = { type: 1, import: 2, function: 3, export: 7, code: 10 } as const;
+const FUNC_TYPE = 0x60;
+const EXTERNAL_FUNC = 0x00;
+const EXTERNAL_MEMORY = 0x02;
+
+/** The memory every kiln module imports as `env.memory`. */
+export interface MemoryImport {
+  /** Initial size in 64 KiB pages. */
+  minPages: number;
+  /** Required with `shared` (threads share one memory). */
+  maxPages?: number;
+  shared?: boolean;
+}
+
+export class ModuleBuilder {
+  private readonly functions: FunctionBuilder[] = [];
+  private readonly exports: [string, FunctionBuilder][] = [];
+
+  constructor(private readonly memory: MemoryImport = { minPages: 1 }) {}
+
+  /** Declares a function (its index is fixed now, so others can call it before its body is written). */
+  func(params: readonly ValType[], results: readonly ValType[], exportName?: string): FunctionBuilder {
+    const fn = new FunctionBuilder(this.functions.length, params, results);
+    this.functions.push(fn);
+    if (exportName !== undefined) this.exports.push([exportName, fn]);
+    return fn;
+  }
+
+  toBytes(): Uint8Array {
+    // Signatures are deduplicated: functions point at a type index.
+    const signatures: FunctionBuilder[] = [];
+    const keyOf = (fn: FunctionBuilder) => `${fn.params.join(',')}->${fn.results.join(',')}`;
+    const typeOf = this.functions.map((fn) => {
+      const at = signatures.findIndex((s) => keyOf(s) === keyOf(fn));
+      return at >= 0 ? at : signatures.push(fn) - 1;
+    });
+    const out = new ByteWriter().bytes(MAGIC_AND_VERSION);
+    const section = (id: number, write: (w: ByteWriter) => void) => {
+      const w = new ByteWriter();
+      write(w);
+      out.byte(id).sized(w);
+    };
+
+    section(SECTION.type, (w) => {
+      w.u32(signatures.length);
+      for (const fn of signatures) {
+        w.byte(FUNC_TYPE).u32(fn.params.length);
+        for (const t of fn.params) w.byte(VAL_TYPES[t]);
+        w.u32(fn.results.length);
+        for (const t of fn.results) w.byte(VAL_TYPES[t]);
+      }
+    });
+    section(SECTION.import, (w) => {
+      const { minPages, maxPages, shared } = this.memory;
+      if (shared && maxPages === undefined) throw new Error('a shared memory needs maxPages');
+      w.u32(1).name('env').name('memory').byte(EXTERNAL_MEMORY);
+      // Limits flags: bit 0 = has maximum, bit 1 = shared.
+      w.byte((maxPages !== undefined ? 1 : 0) | (shared ? 2 : 0)).u32(minPages);
+      if (maxPages !== undefined) w.u32(maxPages);
+    });
+    section(SECTION.function, (w) => {
+      w.u32(typeOf.length);
+      for (const t of typeOf) w.u32(t);
+    });
+    section(SECTION.export, (w) => {
+      w.u32(this.exports.length);
+      for (const [name, fn] of this.exports) w.name(name).byte(EXTERNAL_FUNC).u32(fn.index);
+    });
+    section(SECTION.code, (w) => {
+      w.u32(this.functions.length);
+      for (const fn of this.functions) w.sized(fn.encodeBody());
+    });
+    return out.finish();
+  }
+}
