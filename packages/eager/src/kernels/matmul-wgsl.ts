@@ -6,7 +6,7 @@
  */
 import { KilnError } from '@kiln/gpu-runtime';
 import { numelOf, type View } from '../view';
-import { OPAQUE_ZERO_INIT } from '../wgsl';
+import { keepMasks, OPAQUE_ZERO_INIT } from '../wgsl';
 import { kernelPrelude } from './prelude';
 
 /**
@@ -301,7 +301,7 @@ ${bindings}
 ${(t.helpers?.(text) ?? []).join('\n')}
 @compute @workgroup_size(${wx}, ${wy})
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  ${OPAQUE_ZERO_INIT}
+  ${[OPAQUE_ZERO_INIT, ...keepMasks(text)].join('\n  ')}
   let M = info(0u); let N = info(1u); let K = info(2u);
   let sam = info(6u); let sak = info(7u); let sbk = info(8u); let sbn = info(9u);
   let batch = gid.z;
