@@ -74,6 +74,8 @@ export interface KernelInfo {
   readonly kind?: 'pointwise' | 'rows' | 'matmul' | 'extern';
   /** Ids of the graph nodes the kernel computes (for drawing the graph by kernel). */
   readonly graphNodes?: readonly number[];
+  /** Set when the graph's target had another target build this kernel (the inductor's wasm target hands some to js): which, and why. */
+  readonly fallback?: { readonly target: string; readonly reason: string };
 }
 
 /** A backend as the tracer uses it: compile, and what it reports. */
@@ -83,7 +85,7 @@ export interface ResolvedBackend {
   compile(
     graph: TracedGraph,
     exampleInputs: readonly Tensor[],
-  ): { run: CompiledFn; kernels: readonly KernelInfo[]; note?: string; decisions?: readonly string[]; stages?: string };
+  ): { run: CompiledFn; kernels: readonly KernelInfo[]; note?: string; decisions?: readonly string[]; stages?: string; target?: string };
 }
 
 /** The dynamic dims of a graph the tracer captured, in the form `runGraph` and the inductor take (a plain Graph has none). */
@@ -150,7 +152,9 @@ function inductor(): ResolvedBackend {
             source: k.source,
             kind: k.kind,
             graphNodes: k.graphNodes,
+            ...(k.fallback ? { fallback: k.fallback } : {}),
           })),
+          target: compiled.target.name,
           decisions: compiled.schedule.decisions,
           ...(compiled.stages ? { stages: formatStages(compiled.stages, compiled.target.builds) } : {}),
         };

@@ -62,6 +62,8 @@ export interface TargetKernel<B> {
    * over `reads` and `writes`, bound in the kernel's input and output order.
    */
   launch(reads: readonly B[], writes: readonly B[], metadata: KernelMetadata): void;
+  /** Set when the target had another target build this kernel (one it cannot spell yet): which, and why. */
+  readonly fallback?: { readonly target: string; readonly reason: string };
 }
 
 /** What a call passes every kernel besides its buffers. */

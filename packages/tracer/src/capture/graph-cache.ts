@@ -25,6 +25,8 @@ export interface CompiledSegment {
   readonly decisions?: readonly string[];
   /** Where the inductor's compile time went ('lower 1.0 ms, schedule 2.1 ms, render ..., pipelines ...'). */
   readonly stages?: string;
+  /** Where the backend runs the graph's kernels (the inductor's target: 'wasm', 'js', 'webgpu'). */
+  readonly target?: string;
 }
 
 /** Compiled graphs kept per structure key (a static backend also keys by the sizes of dynamic dims), least recently used dropped first. */
@@ -98,6 +100,7 @@ export class GraphCache {
       ...(compiled.note ? { note: compiled.note } : {}),
       ...(compiled.decisions ? { decisions: compiled.decisions } : {}),
       ...(compiled.stages ? { stages: compiled.stages } : {}),
+      ...(compiled.target ? { target: compiled.target } : {}),
     };
     this.segments.set(key, segment);
     log(

@@ -34,6 +34,7 @@ function graphOf(s: CompiledSegment, writes: readonly string[] = []): ExplainGra
     nodes: shown.nodes,
     compileMs: s.compileMs,
     ...(s.stages ? { compileStages: s.stages } : {}),
+    ...(s.target ? { target: s.target } : {}),
   };
 }
 
@@ -115,8 +116,11 @@ export function formatReport(r: ReportData): string {
     if (g.writes.length > 0)
       out.push(`    in-place writes captured (functionalized, written back after the graph): ${g.writes.join('; ')}`);
     if (g.kernels.length > 0) {
-      out.push(`    ${plural(g.kernels.length, 'kernel')}:`);
-      for (const k of g.kernels) out.push(`      ${k.name}: ${k.fusedOps.join(', ')}`);
+      out.push(`    ${plural(g.kernels.length, 'kernel')}${g.target ? ` on ${g.target}` : ''}:`);
+      for (const k of g.kernels) {
+        const fallback = k.fallback ? ` (on ${k.fallback.target}: ${k.fallback.reason})` : '';
+        out.push(`      ${k.name}: ${k.fusedOps.join(', ')}${fallback}`);
+      }
     }
     if (g.decisions.length > 0) {
       out.push('    fusion decisions (why each kernel is what it is):');
