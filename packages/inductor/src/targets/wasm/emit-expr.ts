@@ -17,14 +17,15 @@ import { NoWasmForm } from './no-wasm-form';
 import type { SimdOp } from './opcodes';
 import { BINARY, UNARY, type UnaryFn } from './vexpr';
 
-type LoadExpr = Extract<Expr, { kind: 'load' }>;
+/** A read of a kernel input, or of an output element the kernel wrote earlier in the row. */
+export type ReadExpr = Extract<Expr, { kind: 'load' | 'reload' }>;
 
 /** What the kernel around an expression provides. */
 export interface WasmExprScope {
-  /** Pushes the four elements (a v128) `load` reads in this loop body. */
-  load(load: LoadExpr): void;
+  /** Pushes the four elements (a v128) `read` reads in this loop body. */
+  load(read: ReadExpr): void;
   /** The v128 local holding finished accumulator `id` (splatted), in row kernels. */
-  acc?(id: number): number;
+  acc?(id: number): number | undefined;
 }
 
 /** An op on its arguments' locals, pushing its v128 result. */
@@ -155,6 +156,7 @@ export class WasmExprEmitter {
   private spell(e: Expr): void {
     switch (e.kind) {
       case 'load':
+      case 'reload':
         if (e.dtype !== 'float32') throw new NoWasmForm(`${e.dtype} loads`);
         this.scope.load(e);
         return;

@@ -1,4 +1,4 @@
-import { type Graph, runGraph, type Tensor, tensor, tidy } from '@kiln/eager';
+import { F, type Graph, runGraph, type Tensor, tensor, tidy } from '@kiln/eager';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { lowerGraph } from '../../lower-graph';
 import { CompiledGraph } from '../../runtime/compiled-graph';
@@ -60,6 +60,31 @@ describe('the wasm target', () => {
     ];
     await expectEager(compiled, graph, inputs);
     // A second call reuses the modules and the planned buffers.
+    await expectEager(compiled, graph, inputs);
+  });
+
+  it('runs row kernels as wasm: reductions with epilogues, softmax, layerNorm, rows along a strided dim', async () => {
+    // Rows of 9 (two f32x4 steps and a tail); one row holds NaN, one -Inf only, one +Inf.
+    const fn = (x: Tensor, w: Tensor, b: Tensor) => [
+      x.softmax(-1),
+      F.layerNorm(x.mul(0.5), [9], w, b),
+      x.sum(1, true).add(x.max(1, true)).mul(x),
+      x.mean(0).sub(x.min(0)),
+      F.logSoftmax(x.exp(), -1),
+    ];
+    const graph = record(
+      [[6, 9], [9], [9]].map((shape) => ({ shape, dtype: 'float32' as const, device: 'cpu' as const })),
+      fn,
+    );
+    const compiled = compileWasm(graph);
+    expect(compiled.kernels.filter((k) => k.kind === 'rows').length).toBeGreaterThanOrEqual(4);
+    expect(compiled.kernels.map((k) => k.fallback)).toEqual(compiled.kernels.map(() => undefined));
+    expect(compiled.kernels.map((k) => k.source).join('\n')).toContain('gather');
+    const rows = Array.from({ length: 54 }, (_, i) => Math.sin(i * 1.7) * 3);
+    rows[4] = Number.NaN;
+    for (let i = 9; i < 18; i++) rows[i] = Number.NEGATIVE_INFINITY;
+    rows[20] = Number.POSITIVE_INFINITY;
+    const inputs = [tensor(rows).reshape([6, 9]), tensor(values(9, 3).map((v) => (Number.isFinite(v) ? v : 1))), tensor(values(9, 5))];
     await expectEager(compiled, graph, inputs);
   });
 

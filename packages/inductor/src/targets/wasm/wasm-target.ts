@@ -23,6 +23,7 @@ import { WasmArena } from './arena';
 import { compileCached } from './module-cache';
 import { NoWasmForm } from './no-wasm-form';
 import { type RenderedWasm, renderPointwise } from './render-pointwise';
+import { renderRows } from './render-rows';
 
 /** One memory for every graph: calls run one at a time on this thread, and each module is instantiated on it once. */
 const arena = new WasmArena();
@@ -31,6 +32,8 @@ function renderWasm(k: GeneratedKernel, symCount: number): RenderedWasm {
   switch (k.kind) {
     case 'pointwise':
       return renderPointwise(k, symCount);
+    case 'rows':
+      return renderRows(k, symCount);
     default:
       throw new NoWasmForm(`${k.kind} kernels are not rendered for wasm yet`);
   }
@@ -60,11 +63,12 @@ const WASM_TARGET: Target<TypedArray> = {
     }
     // The JS rendering names everything the module depends on (sizes, constants, indices): the cache key, and what reports show.
     const js = renderJs(k, options.symCount);
-    const key = `wasm:${js.slice(js.indexOf('\n') + 1)}`;
-    const { value: module, ms } = timed(() => compileCached(key, () => rendered.bytes));
+    const [name, body] = [js.slice(0, js.indexOf('\n')), js.slice(js.indexOf('\n') + 1)];
+    const { value: module, ms } = timed(() => compileCached(`wasm:${body}`, () => rendered.bytes));
     const run = arena.kernel(module, 'run');
     return {
-      source: `// wasm module (${rendered.summary}); the kernel, as the JS target spells it:\n${js}`,
+      // The naming comment first, as the other targets' sources: identical kernels differ only there.
+      source: `${name}\n// a wasm module (${rendered.summary}); the kernel as the JS target spells it:\n${body}`,
       buildMs: ms,
       launch: (reads, writes, { syms }) => {
         const args = rendered.args(syms);
