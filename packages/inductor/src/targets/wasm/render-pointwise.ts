@@ -12,14 +12,7 @@ import { accessOf } from './emit-index';
 import { emitLoad, emitStore, loopVar, readPointer, vectorLoop } from './lanes';
 import { ModuleBuilder } from './module-builder';
 import { NoWasmForm } from './no-wasm-form';
-
-export interface RenderedWasm {
-  bytes: Uint8Array;
-  /** How the kernel reads its inputs, for its report. */
-  summary: string;
-  /** The scalars `run` takes after the pointers, for a call's dynamic sizes; null when there is nothing to compute. */
-  args(syms: readonly number[]): number[] | null;
-}
+import { oneModule, type RenderedWasm } from './rendered-wasm';
 
 /** The distinct load nodes of `exprs`. */
 function loadsOf(exprs: readonly Expr[]): Extract<Expr, { kind: 'load' }>[] {
@@ -59,15 +52,12 @@ export function renderPointwise(k: PointwiseKernel, symCount: number): RenderedW
     },
   );
   const numel = numelOf(k.shape);
-  return {
-    bytes: mod.toBytes(),
-    summary: `f32x4 over i; ${accessSummary(
-      k.stores.map((s) => s.expr),
-      'i',
-    )}`,
-    args: (values) => {
-      const count = sizeValue(numel, values);
-      return count > 0 ? [count, ...values] : null;
-    },
-  };
+  const summary = `f32x4 over i; ${accessSummary(
+    k.stores.map((s) => s.expr),
+    'i',
+  )}`;
+  return oneModule(mod.toBytes(), summary, (values) => {
+    const count = sizeValue(numel, values);
+    return count > 0 ? [count, ...values] : null;
+  });
 }

@@ -18,7 +18,8 @@ import { WasmExprEmitter } from './emit-expr';
 import { emitLoad, emitStore, loopVar, type Mode, readPointer, vectorLoop } from './lanes';
 import { ModuleBuilder } from './module-builder';
 import { NoWasmForm } from './no-wasm-form';
-import { accessSummary, type RenderedWasm } from './render-pointwise';
+import { accessSummary } from './render-pointwise';
+import { oneModule, type RenderedWasm } from './rendered-wasm';
 import { emitHorizontal, REDUCERS, type RowReduceOp } from './row-reduce';
 
 const isVectorOp = (op: string): op is RowReduceOp => op in REDUCERS;
@@ -85,12 +86,8 @@ export function renderRows(k: RowKernel, symCount: number): RenderedWasm {
   );
   const [outer, inner] = [numelOf(k.outer), numelOf(k.inner)];
   const exprs = [...k.reductions.flatMap((r) => [r.body, ...r.sideStores.map((s) => s.expr)]), ...k.elementStores.map((s) => s.expr)];
-  return {
-    bytes: mod.toBytes(),
-    summary: `rows, f32x4 over j; ${accessSummary(exprs, 'j')}`,
-    args: (values) => {
-      const count = sizeValue(outer, values);
-      return count > 0 ? [count, sizeValue(inner, values), ...values] : null;
-    },
-  };
+  return oneModule(mod.toBytes(), `rows, f32x4 over j; ${accessSummary(exprs, 'j')}`, (values) => {
+    const count = sizeValue(outer, values);
+    return count > 0 ? [count, sizeValue(inner, values), ...values] : null;
+  });
 }

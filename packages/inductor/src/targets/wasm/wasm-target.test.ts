@@ -88,6 +88,31 @@ describe('the wasm target', () => {
     await expectEager(compiled, graph, inputs);
   });
 
+  it('runs matmuls as wasm: transposed and broadcast operands, batches, K and M past one block, epilogues', async () => {
+    const fn = (x: Tensor, w: Tensor, b: Tensor, q: Tensor, k: Tensor, big: Tensor, y: Tensor) => [
+      F.gelu(F.linear(x, w, b)).add(x.sum(1, true)),
+      q.matmul(k.transpose(-2, -1)).mul(0.5),
+      q.matmul(y),
+      big.transpose(0, 1).matmul(big),
+    ];
+    const shapes = [[13, 300], [17, 300], [17], [2, 3, 5, 7], [2, 3, 9, 7], [130, 11], [7, 10]];
+    const graph = record(
+      shapes.map((shape) => ({ shape, dtype: 'float32' as const, device: 'cpu' as const })),
+      fn,
+    );
+    const compiled = compileWasm(graph);
+    expect(compiled.kernels.filter((k) => k.kind === 'matmul').length).toBe(4);
+    expect(compiled.kernels.map((k) => k.fallback)).toEqual(compiled.kernels.map(() => undefined));
+    const inputs = shapes.map((shape, n) => {
+      const count = shape.reduce((a, b) => a * b, 1);
+      return tensor(Array.from({ length: count }, (_, i) => Math.sin(i * 0.37 + n))).reshape(shape);
+    });
+    await expectEager(compiled, graph, inputs);
+    const special = inputs.slice();
+    special[0] = tensor(values(13 * 300, 7).map((v, i) => (i < 600 ? v : Math.cos(i)))).reshape([13, 300]);
+    await expectEager(compiled, graph, special);
+  });
+
   it('hands kernels it cannot spell to the JS target, per kernel, and says why', async () => {
     // sin has no vector form yet: its kernel runs as JS, between wasm kernels that read and write the same buffers.
     const graph = record([{ shape: [3, 6], dtype: 'float32', device: 'cpu' }], (x) => {

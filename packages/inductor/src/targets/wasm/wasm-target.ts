@@ -20,10 +20,11 @@ import { jsTarget } from '../js/js-target';
 import { renderJs } from '../js/render-js';
 import { type KernelOptions, type Target, type TargetKernel, timed } from '../target';
 import { WasmArena } from './arena';
-import { compileCached } from './module-cache';
 import { NoWasmForm } from './no-wasm-form';
-import { type RenderedWasm, renderPointwise } from './render-pointwise';
+import { renderMatmul } from './render-matmul';
+import { renderPointwise } from './render-pointwise';
 import { renderRows } from './render-rows';
+import type { RenderedWasm } from './rendered-wasm';
 
 /** One memory for every graph: calls run one at a time on this thread, and each module is instantiated on it once. */
 const arena = new WasmArena();
@@ -34,8 +35,8 @@ function renderWasm(k: GeneratedKernel, symCount: number): RenderedWasm {
       return renderPointwise(k, symCount);
     case 'rows':
       return renderRows(k, symCount);
-    default:
-      throw new NoWasmForm(`${k.kind} kernels are not rendered for wasm yet`);
+    case 'matmul':
+      return renderMatmul(k, symCount);
   }
 }
 
@@ -64,16 +65,12 @@ const WASM_TARGET: Target<TypedArray> = {
     // The JS rendering names everything the module depends on (sizes, constants, indices): the cache key, and what reports show.
     const js = renderJs(k, options.symCount);
     const [name, body] = [js.slice(0, js.indexOf('\n')), js.slice(js.indexOf('\n') + 1)];
-    const { value: module, ms } = timed(() => compileCached(`wasm:${body}`, () => rendered.bytes));
-    const run = arena.kernel(module, 'run');
+    const { value: launch, ms } = timed(() => rendered.build(`wasm:${body}`, arena));
     return {
       // The naming comment first, as the other targets' sources: identical kernels differ only there.
       source: `${name}\n// a wasm module (${rendered.summary}); the kernel as the JS target spells it:\n${body}`,
       buildMs: ms,
-      launch: (reads, writes, { syms }) => {
-        const args = rendered.args(syms);
-        if (args) staged(reads, writes, (pointers) => run(...pointers, ...args));
-      },
+      launch: (reads, writes, { syms }) => staged(reads, writes, (pointers) => launch(pointers, syms)),
     };
   },
 };
