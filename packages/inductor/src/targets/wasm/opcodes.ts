@@ -53,6 +53,7 @@ export const PLAIN_OPS = {
   'f32.reinterpret_i32': 0xbe,
   'f64.promote_f32': 0xbb,
   'f32.demote_f64': 0xb6,
+  'f64.add': 0xa0,
 } as const;
 
 /** SIMD instructions without immediates: prefix 0xfd, then the sub-opcode as unsigned LEB128. */
@@ -105,6 +106,8 @@ export const SIMD_OPS = {
   'i32x4.trunc_sat_f32x4_s': 0xf8,
   'f32x4.convert_i32x4_s': 0xfa,
   'f64x2.splat': 0x14,
+  'f64x2.promote_low_f32x4': 0x5f,
+  'i8x16.swizzle': 0x0e,
   'f64x2.add': 0xf0,
   'f64x2.mul': 0xf2,
 } as const;

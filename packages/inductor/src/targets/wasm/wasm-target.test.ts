@@ -88,6 +88,19 @@ describe('the wasm target', () => {
     await expectEager(compiled, graph, inputs);
   });
 
+  it('sums rows in doubles, as eager: no float32 overflow, no loss where a long row cancels', async () => {
+    const graph = record([{ shape: [3, 4099], dtype: 'float32', device: 'cpu' }], (x) => x.sum(1));
+    const compiled = compileWasm(graph);
+    expect(compiled.kernels[0]!.fallback).toBeUndefined();
+    // Row 0: ±2e38 at positions that fall in the same lane (float32 lanes overflow; eager's doubles give 0); rows 1, 2 cancel over 4099.
+    const rows = Array.from({ length: 3 * 4099 }, (_, i) => (i < 4099 ? 0 : Math.sin(i * 0.731) * 1000));
+    for (const at of [0, 4, 8, 12]) [rows[at], rows[at + 1]] = [2e38, -2e38];
+    const x = tensor(rows).reshape([3, 4099]);
+    await expectEager(compiled, graph, [x]);
+    const [got, want] = [await compiled.run([x])[0]!.data(), await tidy(() => runGraph(graph, [x]))[0]!.data()];
+    expect([...got]).toEqual([...want]);
+  });
+
   it('runs matmuls as wasm: transposed and broadcast operands, batches, K and M past one block, epilogues', async () => {
     const fn = (x: Tensor, w: Tensor, b: Tensor, q: Tensor, k: Tensor, big: Tensor, y: Tensor) => [
       F.gelu(F.linear(x, w, b)).add(x.sum(1, true)),
