@@ -3,7 +3,8 @@
  * (benchmarks/workloads/) and device it times kiln eager, kiln compiled
  * (`compile` from @kiln/tracer) and TensorFlow.js on the same device, plus
  * hand-written WGSL references on webgpu; checks every result against kiln
- * eager first; prints a table and writes JSON and an SVG chart to
+ * eager first; then W8, training steps of W4 and W6 (lib/train-row.ts;
+ * not in the browser); prints a table and writes JSON and an SVG chart to
  * benchmarks/results/. The device floors (device.bench.ts) come first.
  *
  *   pnpm bench [--quick] [--only W2,W6] [--device cpu|webgpu] [--no-floors] [--browser]
@@ -23,10 +24,11 @@ import { compiler } from './lib/compiled';
 import { type BrowserRun, runInBrowser } from './lib/in-browser';
 import { type BenchOptions, parseOptions } from './lib/options';
 import { type BenchReport, describeAdapter, LEGEND, machineInfo, ratios, renderSvg, renderTables, TIMING_NOTE } from './lib/report';
-import { type RowResult, runRow } from './lib/run-row';
-import { loadTfjs, type TfBackend, type TfPeers } from './lib/tfjs';
+import { type RowContext, type RowResult, runRow } from './lib/run-row';
+import { loadTfjs, registerTfjsGradients, type TfBackend, type TfPeers } from './lib/tfjs';
 import { FULL, QUICK } from './lib/timing';
-import { WORKLOADS } from './workloads';
+import { runTrainingRow } from './lib/train-row';
+import { TRAINED, WORKLOADS } from './workloads';
 
 const RESULTS = join(dirname(fileURLToPath(import.meta.url)), 'results');
 const started = performance.now();
@@ -34,15 +36,13 @@ const date = new Date().toISOString();
 
 let options: BenchOptions;
 try {
-  options = parseOptions(
-    process.argv.slice(2),
-    WORKLOADS.map((w) => w.id),
-  );
+  options = parseOptions(process.argv.slice(2), [...WORKLOADS.map((w) => w.id), 'W8']);
 } catch (error) {
   console.error(error instanceof Error ? error.message : String(error));
   process.exit(2);
 }
 const workloads = options.only.length > 0 ? WORKLOADS.filter((w) => options.only.includes(w.id)) : WORKLOADS;
+const training = options.only.length === 0 || options.only.includes('W8');
 const machine = machineInfo();
 console.log(`kiln bench${options.quick ? ' --quick' : ''}${options.browser ? ' --browser' : ''} — ${date}`);
 console.log(
@@ -89,6 +89,7 @@ let peersMissing: string | undefined;
 if (devices.length > 0)
   try {
     peers = await loadTfjs(wanted, rt);
+    if (training) await registerTfjsGradients();
     const missing = Object.entries(peers.missing).map(([b, why]) => `${b} (${why})`);
     console.log(
       `peers: TensorFlow.js ${peers.version}: ${[...peers.available].join(', ') || 'none'}${missing.length ? `; missing: ${missing.join('; ')}` : ''}`,
@@ -102,20 +103,18 @@ if (devices.length > 0)
 const policy = options.quick ? QUICK : FULL;
 if (!options.browser) console.log(`\n## Workloads (${options.quick ? 'quick sizes' : 'full sizes'}; ${TIMING_NOTE})`);
 const rows: RowResult[] = [...(inBrowser?.rows ?? [])];
+const context: RowContext = {
+  quick: options.quick,
+  policy,
+  compiler,
+  rt,
+  peers,
+  ...(peersMissing ? { peersMissing } : {}),
+  progress: (text) => process.stdout.write(text),
+};
 for (const device of devices) {
-  for (const workload of workloads) {
-    rows.push(
-      await runRow(workload, device, {
-        quick: options.quick,
-        policy,
-        compiler,
-        rt,
-        peers,
-        ...(peersMissing ? { peersMissing } : {}),
-        progress: (text) => process.stdout.write(text),
-      }),
-    );
-  }
+  for (const workload of workloads) rows.push(await runRow(workload, device, context));
+  if (training) for (const workload of TRAINED) rows.push(await runTrainingRow(workload, device, context));
 }
 
 // --- the report ---------------------------------------------------------------

@@ -7,11 +7,15 @@
  * element back) and the matmul kernel's own GPU time (timestamps, median of
  * a few profiled calls), which the shared machine's noise touches less.
  *
- * Run: pnpm bench:matmul [--quick] [--only W4,W9]
+ * With `--mode max-autotune`, a third compiled column: the fused matmul
+ * (or the bare one) compiled with max-autotune, its tuned choice listed
+ * after the table (KILN_CACHE_DIR picks the autotune cache's folder).
+ *
+ * Run: pnpm bench:matmul [--quick] [--only W4,W9] [--mode max-autotune]
  */
 import { initWebGpu, manualSeed, randn, type Tensor, tidy } from '@kiln/eager';
 import { currentRuntime, type GpuRuntime, probeWebGpu } from '@kiln/gpu-runtime';
-import { compile } from '@kiln/tracer';
+import { autotuned, type CompileMode, compile } from '@kiln/tracer';
 import { allClose, describeCheck } from './lib/check';
 import { step, sync } from './lib/sync';
 import { FULL, QUICK, timeColumns } from './lib/timing';
@@ -135,6 +139,9 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const onlyAt = args.indexOf('--only');
 const only = onlyAt >= 0 ? args[onlyAt + 1]!.toUpperCase().split(',') : undefined;
+const modeAt = args.indexOf('--mode');
+const mode = (modeAt >= 0 ? args[modeAt + 1] : 'default') as CompileMode;
+const tuning = mode === 'max-autotune';
 
 const gpu = await probeWebGpu();
 if (!gpu.runtime) {
@@ -162,9 +169,11 @@ const header = [
   'fused ms',
   'compiled/eager',
   'fused/eager',
+  ...(tuning ? ['wall: tuned ms', 'tuned/default', 'kernel: tuned ms', 'tuned/default'] : []),
 ];
 console.log(`| ${header.join(' | ')} |\n|${header.map(() => ' --- |').join('')}`);
 let failed = false;
+const choices: string[] = [];
 manualSeed(16);
 for (const c of cases(quick)) {
   if (only && !only.includes(c.workload)) continue;
@@ -172,10 +181,13 @@ for (const c of cases(quick)) {
   const plain = (xs: Tensor[]) => c.matmul(...xs);
   const compiledPlain = compile(c.matmul);
   const compiledFused = c.fused ? compile(c.fused) : undefined;
+  // Compiled with max-autotune (validated by compile), the fused form where there is one; its tuning runs before the timings.
+  const compiledTuned = compile(c.fused ?? c.matmul, { mode });
   // Correctness first: each compiled result equals eager's on this device (README's numeric contract).
   for (const [fast, reference] of [
     [compiledPlain, c.matmul],
     [compiledFused, c.fused],
+    [tuning ? compiledTuned : undefined, c.fused ?? c.matmul],
   ] as const) {
     if (!fast || !reference) continue;
     const expected = tidy(() => reference(...inputs));
@@ -188,17 +200,25 @@ for (const c of cases(quick)) {
     actual.dispose();
     expected.dispose();
   }
+  await autotuned();
+  if (tuning) {
+    const notes = compiledTuned.explain().graphs.flatMap((g) => g.kernels.flatMap((k) => (k.autotune ? [k.autotune] : [])));
+    choices.push(`${c.workload} ${c.what}: ${notes.join('; ') || 'no matmul kernel'}`);
+  }
   const columns = [
     { key: 'eager', step: step(() => plain(inputs)) },
     { key: 'compiled', step: step(() => compiledPlain(...inputs)) },
     ...(compiledFused ? [{ key: 'fused', step: step(() => compiledFused(...inputs)) }] : []),
+    ...(tuning ? [{ key: 'tuned', step: step(() => compiledTuned(...inputs)) }] : []),
   ];
   const wall = await timeColumns(columns, policy);
   const kernel = {
     eager: await kernelMs(rt, () => tidy(() => plain(inputs))),
     compiled: await kernelMs(rt, () => compiledPlain(...inputs)),
     fused: compiledFused ? await kernelMs(rt, () => compiledFused(...inputs)) : undefined,
+    tuned: tuning ? await kernelMs(rt, () => compiledTuned(...inputs)) : undefined,
   };
+  const untuned = kernel.fused ?? kernel.compiled;
   const e = wall.eager!.medianMs;
   const f = wall.fused?.medianMs;
   const cells = [
@@ -214,8 +234,20 @@ for (const c of cases(quick)) {
     kernel.fused === undefined ? '—' : fmt(kernel.fused),
     ratio(kernel.compiled, kernel.eager),
     kernel.fused === undefined ? '—' : ratio(kernel.fused, kernel.eager),
+    ...(kernel.tuned === undefined
+      ? []
+      : [
+          fmt(wall.tuned!.medianMs),
+          ratio(wall.tuned!.medianMs, f ?? wall.compiled!.medianMs),
+          fmt(kernel.tuned),
+          ratio(kernel.tuned, untuned),
+        ]),
   ];
   console.log(`| ${cells.join(' | ')} |`);
   for (const t of inputs) t.dispose();
 }
+if (tuning)
+  console.log(
+    `\nmax-autotune choices (tuned/default: the tuned kernel against the default fused one, GPU time):\n${choices.map((c) => `- ${c}`).join('\n')}`,
+  );
 if (failed) process.exit(1);

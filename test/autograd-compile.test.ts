@@ -1,8 +1,9 @@
 /**
- * Autograd beside compile: a compiled function records nothing for
- * backward (compiled training is a later step), refuses backward() inside,
- * and modules — plain objects or nn modules whose parameters require grad —
- * compile as before.
+ * Autograd with compile: modules — plain objects or nn modules whose
+ * parameters require grad — compile and match eager, and a compiled
+ * function's results backward into the parameters it closes over, whether
+ * backward() is called on them or inside it (packages/tracer/src/training
+ * tests this in detail).
  */
 import { nn, randn, type Tensor } from '@kiln/eager';
 import { compile } from '@kiln/tracer';
@@ -26,16 +27,23 @@ describe('autograd and compile', () => {
     Array.from(await y.data()).forEach((v, i) => expect(v).toBeCloseTo(want[i]!, 5));
   });
 
-  it('records nothing inside a compiled function and refuses backward() there', () => {
+  it('gives the parameters it closes over eager gradients, backward() called on its result or inside it', async () => {
     const w = randn([3], { requiresGrad: true });
-    const out = compile((x: Tensor) => x.mul(w).sum())(randn([3]));
-    expect(out.requiresGrad).toBe(false);
-    expect(() => out.backward()).toThrow('or by a compiled function (compiled training is a later step)');
-    const step = compile((x: Tensor) => {
-      const loss = x.mul(w).sum();
-      loss.backward();
-      return loss;
-    });
-    expect(() => step(randn([3]))).toThrow('backward: not supported inside a compiled function yet');
+    const x = randn([3]);
+    const loss = (x: Tensor) => x.mul(w).exp().sum();
+    loss(x).backward();
+    const want = Array.from(await w.grad!.data());
+    w.grad = null;
+    const out = compile(loss)(x);
+    expect(out.requiresGrad).toBe(true);
+    out.backward();
+    Array.from(await w.grad!.data()).forEach((v, i) => expect(v).toBeCloseTo(want[i]!, 5));
+    w.grad = null;
+    compile((x: Tensor) => {
+      const l = loss(x);
+      l.backward();
+      return l;
+    })(x);
+    Array.from(await w.grad!.data()).forEach((v, i) => expect(v).toBeCloseTo(want[i]!, 5));
   });
 });

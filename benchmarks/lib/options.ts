@@ -16,7 +16,7 @@ export interface BenchOptions {
 
 export const USAGE = `usage: pnpm bench [--quick] [--only W2,W6] [--device cpu|webgpu] [--no-floors] [--browser]
   --quick       smaller sizes and fewer iterations (a few minutes)
-  --only LIST   run only these workloads (W1..W7, comma-separated)
+  --only LIST   run only these workloads (W1..W9, comma-separated; W8: training steps)
   --device D    run only the cpu or only the webgpu columns
   --no-floors   skip measuring the device floors (dispatch cost, bandwidth)
   --browser     run the webgpu columns inside headless Chromium (its WebGPU, not Node's Dawn)`;

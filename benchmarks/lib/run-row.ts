@@ -60,10 +60,10 @@ export interface RowContext {
   progress: (text: string) => void;
 }
 
-const PEERS_OF: Record<Device, TfBackend[]> = { webgpu: ['tfjs-webgpu'], cpu: ['tfjs-cpu', 'tfjs-wasm'] };
+export const PEERS_OF: Record<Device, TfBackend[]> = { webgpu: ['tfjs-webgpu'], cpu: ['tfjs-cpu', 'tfjs-wasm'] };
 
-const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
-const summary = (c: CheckResult): CheckSummary => ({
+export const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+export const summary = (c: CheckResult): CheckSummary => ({
   ok: c.ok,
   mismatches: c.mismatches,
   maxAbsError: c.maxAbsError,

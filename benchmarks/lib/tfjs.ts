@@ -5,6 +5,7 @@
  * and the same lavapipe threads.
  */
 
+import { createRequire } from 'node:module';
 import { type GpuRuntime, gpuEntry } from '@kiln/gpu-runtime';
 import type * as tfc from '@tensorflow/tfjs-core';
 
@@ -91,6 +92,21 @@ export async function loadTfjs(wanted: readonly TfBackend[], rt: GpuRuntime | un
       await tf.ready();
     },
   };
+}
+
+/**
+ * Registers tfjs-core's gradient functions (for tf.variableGrads and the
+ * optimizers). The @tensorflow/tfjs union package does it by importing
+ * tfjs-core's dist/register_all_gradients, an ESM build with
+ * extensionless imports that Node cannot load; bundled with esbuild it
+ * loads, and registers into the registry and engine that every copy of
+ * tfjs-core shares (they live on globalThis).
+ */
+export async function registerTfjsGradients(): Promise<void> {
+  const { build } = await import('esbuild');
+  const entry = createRequire(import.meta.url).resolve('@tensorflow/tfjs-core/dist/register_all_gradients.js');
+  const bundle = await build({ entryPoints: [entry], bundle: true, write: false, format: 'esm', platform: 'node', logLevel: 'silent' });
+  await import(`data:text/javascript;base64,${Buffer.from(bundle.outputFiles[0]!.text).toString('base64')}`);
 }
 
 /**

@@ -10,5 +10,7 @@ import { w9 } from './w9-gpt2-small';
 import type { Workload } from './workload';
 
 export const WORKLOADS: readonly Workload[] = [w1, w2, w3, w4, w5, w6, w7, w9];
+/** W8: training steps of these models (lib/train-row.ts). */
+export const TRAINED: readonly Workload[] = [w4, w6];
 export type { Instance, Model, Tolerance, Workload } from './workload';
 export { callModel, parametersOf } from './workload';

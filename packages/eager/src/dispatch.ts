@@ -42,6 +42,12 @@ export interface Mode {
   call<N extends OpName>(op: N, inputs: readonly Input[], attrs: AttrsOf[N], meta: TensorMeta): Tensor;
   /** A tensor's data is about to be read (`data`, `toArray`, `item`): where a tracer breaks its graph. */
   read?(t: Tensor): void;
+  /**
+   * `t.backward(gradient)` was called (arguments checked): a tracer takes
+   * the backward pass into its graph. Without it, backward() under the mode
+   * is an error.
+   */
+  backward?(t: Tensor, gradient: Tensor | null, retainGraph: boolean): void;
 }
 
 let mode: Mode | null = null;

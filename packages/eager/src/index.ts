@@ -6,13 +6,19 @@
 export { DeviceLimitError, KilnError, LruCache, OutOfMemoryError } from '@kiln/gpu-runtime';
 // Autograd: grad mode, the functional form, and the rule table (for the compiler's backward graphs).
 export type { BackwardOptions } from './autograd/backward';
+// What the compiler builds compiled training on: the engine's seeds and checks, nodes whose backward is a function, autograd state.
+export { backwardFrom, checkedGradient, checkGradient, noGradError } from './autograd/backward';
+export type { FunctionBackward } from './autograd/function-node';
+export { FunctionNode, FunctionOutput } from './autograd/function-node';
 export type { Argnums, GradOptions } from './autograd/functional';
 export { grad, valueAndGrad } from './autograd/functional';
-export { enableGrad, isGradEnabled, noGrad } from './autograd/grad-mode';
+export { enableGrad, isGradEnabled, noGrad, withGradMode } from './autograd/grad-mode';
 export type { Edge, ViewOp, ViewStep, VjpContext } from './autograd/node';
-export { GradNode, LeafEdge } from './autograd/node';
+export { BackwardNode, GradNode, LeafEdge } from './autograd/node';
+export { runRecorded } from './autograd/record';
 export type { NotDifferentiable, Saves, VjpEntry, VjpRule } from './autograd/rules';
 export { NOT_DIFFERENTIABLE, VJP } from './autograd/rules';
+export { edgeOf, getGrad, setGrad, setGradFn, viewNodes } from './autograd/state';
 export type { Device, DeviceBackend, Operand, RandomDist, ScalarRef, Storage, TensorRef } from './backend';
 // Devices: the seam a backend fills.
 export { getBackend, hasBackend, isTensorRef, registerBackend } from './backend';
@@ -35,7 +41,7 @@ export type { Arg, CallNode, DynamicDims, Node, OutputNode, PlaceholderNode, Run
 // The op-level graph IR (built by the tracer, consumed by the inductor; runGraph is the 'eager' backend and the fallback).
 export { Graph, isNode, runGraph } from './graph';
 export type { MemoryStats } from './memory';
-export { allocStorage, memoryStats, metaStorage, storagesMade, tidy } from './memory';
+export { allocStorage, keep, memoryStats, metaStorage, storagesMade, tidy } from './memory';
 // Training: modules and optimizers (PyTorch's torch.nn and torch.optim).
 export * as nn from './nn';
 export type { Decomposition } from './ops/decompositions';

@@ -8,7 +8,8 @@ import { KilnError } from '@kiln/gpu-runtime';
 import type { BackwardOptions } from './autograd/backward';
 import { backward } from './autograd/backward';
 import { noGrad } from './autograd/grad-mode';
-import type { GradNode } from './autograd/node';
+import type { BackwardNode } from './autograd/node';
+import { GradNode } from './autograd/node';
 import {
   forgetView,
   getGrad,
@@ -169,7 +170,7 @@ export class Tensor implements TensorMeta {
     setGrad(this, g);
   }
   /** The backward node of the op that made this tensor (null for leaves): PyTorch's `grad_fn`. */
-  get gradFn(): GradNode | null {
+  get gradFn(): BackwardNode | null {
     return gradFnOf(this);
   }
   /** Not made by a recorded op: created by the user, or computed without grad. */
@@ -431,7 +432,8 @@ export class Tensor implements TensorMeta {
         throw new KilnError(`the result ${result.dtype}${shapeStr(result.shape)} cannot be written into ${this.describe()}`, { op });
       }
       // What `f` saved of this tensor for backward must outlive the write (PyTorch saves the original self).
-      gradFnOf(result)?.unshare(this.storage, (t) => noGrad(() => t.clone()));
+      const fn = gradFnOf(result);
+      if (fn instanceof GradNode) fn.unshare(this.storage, (t) => noGrad(() => t.clone()));
       return this.copy_(result);
     } finally {
       result.dispose();

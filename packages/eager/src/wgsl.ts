@@ -63,19 +63,34 @@ export function literal(value: number | boolean, dtype: WgslDType): string {
  *   NaN does instead of leaving it to max, sign or a comparison;
  * - spell float constants as bits XORed with `kiln_zero`, which is 0 when
  *   the kernel runs but unknown to the compiler (`kiln_f32`);
- * - (compiled kernels) pass each float op's result through `kiln_keep(v, k)`,
- *   an identity the compiler cannot see through, with a distinct k at each
- *   use, so no two results are provably equal and nothing folds across ops,
- *   as nothing does between eager's one-op kernels.
+ * - (compiled kernels) pass each float op's result through
+ *   `kiln_keep(v, kiln_k<k>)`, an identity the compiler cannot see through
+ *   (an XOR with kiln_zero * k), with a distinct k at each use, so no two
+ *   results are provably equal and nothing folds across ops, as nothing
+ *   does between eager's one-op kernels.
  * Every entry point runs OPAQUE_ZERO_INIT first (the workgroup count is never
- * 0 when a kernel runs). Float to int32 and to bool follow `convert`.
+ * 0 when a kernel runs), then the `keepMasks` of its body. Float to int32
+ * and to bool follow `convert`.
  */
 export const FLOAT_PRELUDE = `var<private> kiln_zero: u32;
 fn is_nan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
 fn kiln_f32(bits: u32) -> f32 { return bitcast<f32>(bits ^ kiln_zero); }
-fn kiln_keep(v: f32, k: u32) -> f32 { return bitcast<f32>(bitcast<u32>(v) ^ (kiln_zero * k)); }
+fn kiln_keep(v: f32, mask: u32) -> f32 { return bitcast<f32>(bitcast<u32>(v) ^ mask); }
 fn kiln_f2b(v: f32) -> bool { return v != 0.0 || is_nan(v); }
 fn kiln_f2i(v: f32) -> i32 { return select(select(i32(v), 2147483647, v >= 2147483648.0), 0, is_nan(v)); }`;
 
 /** The first statement of every kernel's entry point (which must name `@builtin(num_workgroups) nwg`). */
 export const OPAQUE_ZERO_INIT = 'kiln_zero = u32(nwg.x == 0u);';
+
+/** The keep site `k`'s mask, as kernels spell it (declared by `keepMasks`). */
+export const keepMask = (k: number) => `kiln_k${k}`;
+
+/**
+ * After OPAQUE_ZERO_INIT: the masks of the keep sites `body` uses, computed
+ * once a thread (lavapipe hoists nothing out of loops: a mask computed at
+ * each use cost W2's softmax about 15% of its time).
+ */
+export function keepMasks(body: string): string[] {
+  const sites = new Set([...body.matchAll(/\bkiln_k(\d+)\b/g)].map((m) => Number(m[1])));
+  return [...sites].sort((a, b) => a - b).map((k) => `let ${keepMask(k)} = kiln_zero * ${k}u;`);
+}

@@ -55,6 +55,11 @@ describe('BufferPool on the device', () => {
     const s2 = rt.pool.stats();
     expect(s2.bytesLive).toBe(s0.bytesLive);
     expect(s2.bytesPooled - s0.bytesPooled).toBe(2 << 20);
+    // A new peak starts from what is live now.
+    rt.pool.resetPeak();
+    expect(rt.pool.stats().peakBytesLive).toBe(s0.bytesLive);
+    rt.release(rt.alloc(1 << 20));
+    expect(rt.pool.stats().peakBytesLive).toBe(s0.bytesLive + (1 << 20));
   });
 
   it('throws a KilnError on double release', (ctx) => {

@@ -10,7 +10,7 @@ export interface PoolStats {
   bytesReserved: number;
   /** What bytesReserved may reach; an allocation beyond it frees cached buffers, then throws OutOfMemoryError. */
   budget: number;
-  /** Highest bytesLive seen since the pool was made. */
+  /** Highest bytesLive seen since the pool was made, or since resetPeak(). */
   peakBytesLive: number;
   buffersLive: number;
   /** GPU buffers created; with good reuse this stays small. */
@@ -167,6 +167,11 @@ export class BufferPool {
       }
     }
     this.free.clear();
+  }
+
+  /** Starts a new peak: `peakBytesLive` becomes the bytes live now (to measure one step's peak). */
+  resetPeak(): void {
+    this.stat.peakBytesLive = this.stat.bytesLive;
   }
 
   stats(): PoolStats {

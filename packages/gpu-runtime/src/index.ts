@@ -21,3 +21,4 @@ export { probeWebGpu } from './probe';
 export type { KernelTime, ProfileReport } from './profiler';
 export type { Binding } from './runtime';
 export { currentRuntime, GpuRuntime, getRuntime, STORAGE_USAGE } from './runtime';
+export { adapterKey, tuningCache } from './tuning-cache';

@@ -4,7 +4,7 @@
  * 'inductor' backend calls).
  */
 
-import type { DynamicDims, Graph } from '@kiln/eager';
+import { type DynamicDims, type Graph, KilnError } from '@kiln/eager';
 import { log } from '@kiln/gpu-runtime';
 import { NotCompiled } from './errors';
 import { CHECK_MARKERS } from './ir/size';
@@ -13,6 +13,7 @@ import { CompiledGraph } from './runtime/compiled-graph';
 import { type Schedule, schedule } from './schedule';
 import { renderJs } from './targets/js/render-js';
 import { targetFor } from './targets/registry';
+import type { CompileMode } from './targets/target';
 
 export interface InductorOptions {
   /** Dims of each graph input whose size may change between calls (taken as metadata, not baked in). */
@@ -21,6 +22,18 @@ export interface InductorOptions {
   rowStrategy?: 'thread' | 'workgroup' | 'auto';
   /** Expression size above which a value read by several consumers gets its own buffer. */
   inlineBudget?: number;
+  /** 'max-autotune': each matmul kernel benchmarks its tile choices on the device (./targets/webgpu/autotune). */
+  mode?: CompileMode;
+}
+
+const MODES: readonly CompileMode[] = ['default', 'max-autotune'];
+
+/** `value` as a compile mode; anything else is a KilnError naming the accepted values. */
+export function compileMode(value: unknown): CompileMode {
+  if (value === undefined) return 'default';
+  if (MODES.includes(value as CompileMode)) return value as CompileMode;
+  const shown = typeof value === 'string' ? `'${value}'` : String(value);
+  throw new KilnError(`mode must be ${MODES.map((m) => `'${m}'`).join(' or ')}, got ${shown}`, { op: 'compile' });
 }
 
 /** Where a compile's time went, in ms: what explain and KILN_LOGS=perf report per graph. */
@@ -69,7 +82,7 @@ export function compileGraph(graph: Graph, options: InductorOptions = {}): Compi
   }
   for (const d of sched.decisions) log('fusion', d);
   const scheduled = performance.now();
-  const compiled = new CompiledGraph(target, sched, lowered, options.rowStrategy ?? 'auto');
+  const compiled = new CompiledGraph(target, sched, lowered, options.rowStrategy ?? 'auto', compileMode(options.mode));
   const stages: CompileStages = {
     lower: lowerMs,
     schedule: scheduled - started - lowerMs,

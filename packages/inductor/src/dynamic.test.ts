@@ -100,6 +100,14 @@ describe.each(devices)('dynamic sizes on %s', (device) => {
     expect(() => compiled.run([randn([8, 6], { device })])).toThrow(/input 0 must be float32\[\?,5\], got float32\[8,6\]/);
   });
 
+  it.each([
+    ['from the end', (x: Tensor) => x.slice(0, -3, Infinity, 2)],
+    ['clamped at a fixed end', (x: Tensor) => x.slice(0, 0, 3)],
+  ])('a slice along a dynamic dim whose size depends on it %s is NotCompiled', (_name, fn) => {
+    const graph = record([{ shape: [8, 2], dtype: 'float32', device }], (x) => fn(x).exp());
+    expect(() => compileGraph(graph, { dynamicDims: [[0]] })).toThrow(NotCompiled);
+  });
+
   it('a graph whose sizes do not hold as symbols is NotCompiled, not an error (a static size that equalled the symbol)', () => {
     // x [8, 8] @ w [8, 4] with x's rows and w's rows dynamic: at other sizes the inner sizes disagree.
     const graph = record(

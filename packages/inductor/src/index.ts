@@ -5,9 +5,11 @@
  */
 
 export type { CompileStages, InductorOptions } from './compile';
-export { compileGraph, formatStages } from './compile';
+export { compileGraph, compileMode, formatStages } from './compile';
 export { NotCompiled } from './errors';
 // The marker sizes dynamic dims are traced with (reports find symbolic sizes the same way).
 export { markerOf } from './ir/size';
 export type { KernelReport } from './runtime/compiled-graph';
 export { CompiledGraph } from './runtime/compiled-graph';
+export type { CompileMode } from './targets/target';
+export { autotuned, autotuneTesting } from './targets/webgpu/autotune';

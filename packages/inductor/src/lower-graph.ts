@@ -32,7 +32,7 @@ import {
 } from '@kiln/eager';
 import { NotCompiled } from './errors';
 import type { InputNode, IRNode } from './ir/nodes';
-import { MARKERS, markerOf } from './ir/size';
+import { isStatic, MARKERS, markerOf } from './ir/size';
 import { IdSource, type LowerInput, lower } from './lowering';
 
 export interface LoweredGraph {
@@ -96,6 +96,7 @@ export function lowerGraph(graph: Graph, dynamic: DynamicDims = [], markers = MA
       if (op === 'copy_' || op === 'fill_' || op === 'to') {
         throw new NotCompiled(`'${op}' is not compiled (in-place and transfer ops stay eager)`);
       }
+      if (op === 'slice') checkSliceBounds(inputs[0] as Tensor, attrs as AttrsOf['slice'], ids);
       const n = lower(op, inputs.map(irOf), attrs, meta, ids);
       return symbol(n, meta);
     },
@@ -169,6 +170,21 @@ function checkSymbolic(node: CallNode): void {
   const affine = all.find((e): e is SymbolicSize => e !== null && e !== undefined && (e.offset !== 0 || e.div !== 1));
   if (affine)
     throw new NotCompiled(`${node.target}: a size computed as ${sizeKeyText(affine)} from the inputs' dynamic sizes is not compiled`);
+}
+
+/**
+ * A slice along a dynamic dim keeps a size the IR can track only when it
+ * starts at a fixed position and runs to the end: a negative start counts
+ * from the end (T - 3) and an end inside the dim is clamped to it
+ * (min(3, T)), sizes that hold at one size and not the next. Not compiled.
+ */
+function checkSliceBounds(x: Tensor, a: AttrsOf['slice'], ids: IdSource): void {
+  const dim = a.dim < 0 ? a.dim + x.ndim : a.dim;
+  const size = x.shape[dim]!;
+  if (isStatic(ids.size(size))) return;
+  if (a.start < 0 || a.end < size) {
+    throw new NotCompiled(`slice: bounds ${a.start}..${a.end} along a dynamic dim are taken from its size (from the end, or clamped)`);
+  }
 }
 
 /**

@@ -32,6 +32,8 @@ interface Case {
   name: string;
   fn: (...x: Tensor[]) => Tensor;
   inputs: number[][];
+  /** webgpu row kernels: a workgroup per row (threads' partials combined in a tree) instead of the default. */
+  rowStrategy?: 'workgroup';
 }
 
 const pairs = (xs: readonly number[]) => [xs.flatMap((v) => xs.map(() => v)), xs.flatMap(() => xs)];
@@ -98,24 +100,33 @@ const CASES: Case[] = [
           .add(m.reshape([-1]));
       },
     },
-  ].map(({ name, fn }) => ({
-    name,
-    fn: (x: Tensor) => fn(x.reshape([-1, 4])).mul(1),
-    inputs: [
-      [
-        ...[-Infinity, -Infinity, -Infinity, -Infinity],
-        ...[-Infinity, 1, -Infinity, 2],
-        ...[NaN, 1, 2, 3],
-        ...[1, NaN, -Infinity, 2],
-        ...[Infinity, 1, -Infinity, 2],
-        ...[1, 2, Infinity, Infinity],
-        ...[-Infinity, Infinity, 1, 2],
-        ...[3, 2, 1, 0],
-        ...[0, 1, 2, 3],
-        ...[89, -104, 20, F32_MAX],
+  ].flatMap(({ name, fn }) =>
+    // Rows of 4 and of 8: one or two vec4 steps, each lane on its own accumulators until the lanes are combined;
+    // or a workgroup per row, the threads' partials combined.
+    [
+      { width: 4, how: '' },
+      { width: 8, how: '' },
+      { width: 8, how: ', a workgroup per row', rowStrategy: 'workgroup' as const },
+    ].map(({ width, how, rowStrategy }) => ({
+      name: `${name} (rows of ${width}${how})`,
+      rowStrategy,
+      fn: (x: Tensor) => fn(x.reshape([-1, width])).mul(1),
+      inputs: [
+        [
+          ...[-Infinity, -Infinity, -Infinity, -Infinity],
+          ...[-Infinity, 1, -Infinity, 2],
+          ...[NaN, 1, 2, 3],
+          ...[1, NaN, -Infinity, 2],
+          ...[Infinity, 1, -Infinity, 2],
+          ...[1, 2, Infinity, Infinity],
+          ...[-Infinity, Infinity, 1, 2],
+          ...[3, 2, 1, 0],
+          ...[0, 1, 2, 3],
+          ...[89, -104, 20, F32_MAX],
+        ],
       ],
-    ],
-  })),
+    })),
+  ),
   ...CONSTANTS.flatMap((c) => [
     { name: `x + ${c}`, fn: (x: Tensor) => x.add(c), inputs: [SPECIAL] },
     { name: `x * ${c}`, fn: (x: Tensor) => x.mul(c).sub(1), inputs: [SPECIAL] },
@@ -124,12 +135,12 @@ const CASES: Case[] = [
 ];
 
 describe.each(devices)('compiled == eager on special values on %s', (device) => {
-  it.each(CASES)('$name', async ({ fn, inputs }) => {
+  it.each(CASES)('$name', async ({ fn, inputs, rowStrategy }) => {
     const graph = record(
       inputs.map((xs) => ({ shape: [xs.length], dtype: 'float32', device })),
       fn,
     );
-    const compiled = compileGraph(graph);
+    const compiled = compileGraph(graph, rowStrategy ? { rowStrategy } : {});
     const args = inputs.map((xs) => tensor(xs, { device }));
     const [got] = compiled.run(args);
     const [want] = tidy(() => runGraph(graph, args));

@@ -17,7 +17,7 @@
 import type { DynamicDims, InputDim, Tensor } from '@kiln/eager';
 import { Graph, KilnError, runGraph, withMode } from '@kiln/eager';
 import { log } from '@kiln/gpu-runtime';
-import { compileGraph, formatStages, NotCompiled } from '@kiln/inductor';
+import { type CompileMode, compileGraph, formatStages, NotCompiled } from '@kiln/inductor';
 
 /** A captured graph and which placeholder dims are dynamic (by placeholder position). */
 export class TracedGraph extends Graph {
@@ -76,6 +76,8 @@ export interface KernelInfo {
   readonly graphNodes?: readonly number[];
   /** Set when the graph's target had another target build this kernel (the inductor's wasm target hands some to js): which, and why. */
   readonly fallback?: { readonly target: string; readonly reason: string };
+  /** Under `mode: 'max-autotune'`: the tile and variant chosen (measured, or from the autotune cache), or that tuning is under way. */
+  readonly autotune?: string;
 }
 
 /** A backend as the tracer uses it: compile, and what it reports. */
@@ -136,24 +138,19 @@ function makeCompileCounter(): CompileCounter {
 /** `new CompileCounter()` (or `CompileCounter()`): a counting backend, like Dynamo's testing.CompileCounter. */
 export const CompileCounter = makeCompileCounter as unknown as { new (): CompileCounter; (): CompileCounter };
 
-function inductor(): ResolvedBackend {
+function inductor(mode: CompileMode): ResolvedBackend {
   return {
     name: 'inductor',
     // The inductor reads dynamic sizes at run time: one compile serves every size.
     dynamic: true,
     compile(graph) {
       try {
-        const compiled = withMode(null, () => compileGraph(graph, { dynamicDims: dynamicDimsOf(graph) }));
+        const compiled = withMode(null, () => compileGraph(graph, { dynamicDims: dynamicDimsOf(graph), mode }));
         return {
           run: (inputs) => compiled.run(inputs),
-          kernels: compiled.kernels.map((k) => ({
-            name: k.name,
-            fusedOps: k.fusedOps,
-            source: k.source,
-            kind: k.kind,
-            graphNodes: k.graphNodes,
-            ...(k.fallback ? { fallback: k.fallback } : {}),
-          })),
+          // The inductor's reports, whose `autotune` (a getter) changes when a tuning finishes.
+          kernels: compiled.kernels,
+          ...(compiled.note ? { note: compiled.note } : {}),
           target: compiled.target.name,
           decisions: compiled.schedule.decisions,
           ...(compiled.stages ? { stages: formatStages(compiled.stages, compiled.target.builds) } : {}),
@@ -168,8 +165,9 @@ function inductor(): ResolvedBackend {
   };
 }
 
-export function resolveBackend(option: BackendOption | undefined): ResolvedBackend {
-  if (option === undefined || option === 'inductor') return inductor();
+/** The backend of `option`; `mode` is the inductor's (other backends have nothing to tune). */
+export function resolveBackend(option: BackendOption | undefined, mode: CompileMode = 'default'): ResolvedBackend {
+  if (option === undefined || option === 'inductor') return inductor(mode);
   if (option === 'eager') return { name: 'eager', dynamic: true, compile: (graph) => ({ run: opByOp(graph), kernels: [] }) };
   if (typeof option !== 'function') {
     throw new KilnError(

@@ -17,6 +17,7 @@
  */
 import { KilnError, Tensor } from '@kiln/eager';
 import { log } from '@kiln/gpu-runtime';
+import { autotuned, type CompileMode, compileMode } from '@kiln/inductor';
 import type { BackendOption, ResolvedBackend, TracedGraph } from './backend';
 import { resolveBackend } from './backend';
 import { Entry } from './cache/entry';
@@ -57,6 +58,15 @@ export interface CompileOptions {
    * before its calls run eagerly (its graph changing from call to call).
    */
   cacheSizeLimit?: number;
+  /**
+   * 'default', or 'max-autotune': on webgpu each matmul kernel benchmarks
+   * the template's tiles and variants on the device right after its graph
+   * compiles (its calls use the default until then; `await autotuned()`
+   * waits) and keeps the fastest, cached per adapter and shape (a file in
+   * Node, memory in a browser). Explain reports each choice. The inductor's
+   * option: other backends have nothing to tune.
+   */
+  mode?: CompileMode;
   /**
    * A getter of the function's free variables, written by the load-time
    * transform (`@kiln/tracer/register`, `kilnPlugin()` from `@kiln/tracer/vite`):
@@ -133,7 +143,7 @@ export class CompiledFunction {
       throw new KilnError(`expected a function or an object with a forward method, got ${describe(target)}`, { op: 'compile' });
     }
     this.name = this.module ? `${constructorName(this.module)}.forward` : this.fn!.name || '<anonymous>';
-    this.backend = resolveBackend(options.backend);
+    this.backend = resolveBackend(options.backend, compileMode(options.mode));
     this.closure = options.closure ? new Closure(options.closure, this.name) : null;
     this.fullgraph = options.fullgraph === true;
     this.dynamic = options.dynamic;
@@ -611,6 +621,8 @@ export function explain(target: AnyFunction | Module, options: CompileOptions = 
   return async (...args: unknown[]) => {
     const c = new CompiledFunction(target, options, true);
     await c.call(undefined, args);
+    // The report shows max-autotune's choices, not that they are being measured.
+    await autotuned();
     return c.explain();
   };
 }

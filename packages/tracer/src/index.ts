@@ -5,6 +5,8 @@
  * How a call runs, and which folder does what: ../README.md.
  */
 
+export type { CompileMode } from '@kiln/inductor';
+export { autotuned } from '@kiln/inductor';
 export type { Backend, BackendOption, CompiledFn, KernelInfo } from './backend';
 export { CompileCounter, TracedGraph } from './backend';
 export type { CompileStats, EntryFailure, Recompile } from './cache/stats';

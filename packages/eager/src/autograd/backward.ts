@@ -16,10 +16,9 @@ import type { TensorMeta } from '../ops/table';
 import { Tensor } from '../tensor';
 import { isContiguous, shapeStr } from '../view';
 import { withGradMode } from './grad-mode';
-import type { Edge, VjpContext } from './node';
-import { GradNode, LeafEdge } from './node';
-import type { VjpRule } from './rules';
-import { sumTo, VJP } from './rules';
+import type { Edge } from './node';
+import { BackwardNode, LeafEdge } from './node';
+import { sumTo } from './rules';
 import { edgeOf, getGrad, setGrad } from './state';
 
 export interface BackwardOptions {
@@ -35,42 +34,65 @@ export interface BackwardOptions {
 export function backward(t: Tensor, gradient?: Tensor | null, options?: BackwardOptions): void {
   const o = checkOptions('backward', options, ['retainGraph']);
   const retainGraph = o.retainGraph === undefined ? false : checkArg('backward', 'retainGraph', o.retainGraph, BOOL);
-  notTracing('backward');
-  const root = edgeOf(t);
-  if (root === null) {
-    throw new KilnError(
-      `${t.describe()} does not require grad: nothing it was computed from requires grad (create inputs with { requiresGrad: true } ` +
-        'or call requiresGrad_()), or it was computed inside noGrad or by a compiled function (compiled training is a later step)',
-      { op: 'backward' },
-    );
+  checkGradient(t, gradient);
+  const mode = getMode();
+  if (mode) {
+    // Inside a compiled function: the tracer takes the backward pass into its graph.
+    if (!mode.backward) throw new KilnError('not supported under this dispatcher mode; call it outside', { op: 'backward' });
+    mode.backward(t, gradient ?? null, retainGraph);
+    return;
   }
-  let seed: Tensor;
+  const root = edgeOf(t);
+  if (root === null) throw noGradError(t);
+  const seed = gradient ?? full(t.shape, 1, { device: t.device });
+  run([[root, seed]], retainGraph, null);
+  if (seed !== gradient) seed.dispose();
+}
+
+/** The error of backward() on a tensor that does not require grad. */
+export function noGradError(t: Tensor): KilnError {
+  return new KilnError(
+    `${t.describe()} does not require grad: nothing it was computed from requires grad (create inputs with { requiresGrad: true } ` +
+      'or call requiresGrad_()), or it was computed inside noGrad',
+    { op: 'backward' },
+  );
+}
+
+/** backward()'s checks of `gradient`: omitted only for a one-element `t`, else a live float32 tensor of `t`'s shape and device. */
+export function checkGradient(t: Tensor, gradient: Tensor | null | undefined): void {
   if (gradient === undefined || gradient === null) {
     if (t.numel !== 1) {
       throw new KilnError(
         `a gradient can be implied only for a one-element output; pass backward(gradient) with one of shape ${shapeStr(t.shape)} for ${t.describe()}`,
-        {
-          op: 'backward',
-        },
-      );
-    }
-    seed = full(t.shape, 1, { device: t.device });
-  } else {
-    if (!(gradient instanceof Tensor) || gradient.isDisposed) {
-      throw new KilnError(`gradient must be a live Tensor, got ${gradient instanceof Tensor ? gradient.describe() : typeof gradient}`, {
-        op: 'backward',
-      });
-    }
-    if (shapeStr(gradient.shape) !== shapeStr(t.shape) || gradient.dtype !== 'float32' || gradient.device !== t.device) {
-      throw new KilnError(
-        `grad of shape ${shapeStr(gradient.shape)} (${gradient.dtype} on ${gradient.device}) does not match output ${t.dtype}${shapeStr(t.shape)} on ${t.device}`,
         { op: 'backward' },
       );
     }
-    seed = gradient;
+    return;
   }
-  run(root, seed, retainGraph, null);
-  if (seed !== gradient) seed.dispose();
+  if (!(gradient instanceof Tensor) || gradient.isDisposed) {
+    throw new KilnError(`gradient must be a live Tensor, got ${gradient instanceof Tensor ? gradient.describe() : typeof gradient}`, {
+      op: 'backward',
+    });
+  }
+  if (shapeStr(gradient.shape) !== shapeStr(t.shape) || gradient.dtype !== 'float32' || gradient.device !== t.device) {
+    throw new KilnError(
+      `grad of shape ${shapeStr(gradient.shape)} (${gradient.dtype} on ${gradient.device}) does not match output ${t.dtype}${shapeStr(t.shape)} on ${t.device}`,
+      { op: 'backward' },
+    );
+  }
+}
+
+/**
+ * PyTorch's `torch.autograd.backward(tensors, grads)`: one backward pass
+ * from several tensors, each with its gradient (a compiled function's
+ * backward() continues here into history made outside its graph).
+ */
+export function backwardFrom(seeds: readonly (readonly [Tensor, Tensor])[], retainGraph = false): void {
+  const roots = seeds.flatMap(([t, g]): [Edge, Tensor][] => {
+    const e = edgeOf(t);
+    return e === null ? [] : [[e, g]];
+  });
+  if (roots.length > 0) run(roots, retainGraph, null);
 }
 
 /** The gradients of a one-element `output` at the leaf edges `targets` (null where none arrives); no `.grad` is touched. */
@@ -80,7 +102,7 @@ export function backwardGradients(output: Tensor, targets: readonly LeafEdge[]):
   if (root === null) return targets.map(() => null);
   const seed = full(output.shape, 1, { device: output.device });
   try {
-    return run(root, seed, false, targets);
+    return run([[root, seed]], false, targets);
   } finally {
     seed.dispose();
   }
@@ -88,7 +110,10 @@ export function backwardGradients(output: Tensor, targets: readonly LeafEdge[]):
 
 function notTracing(op: string): void {
   if (getMode()) {
-    throw new KilnError('not supported inside a compiled function yet (compiled training is a later step); call it outside', { op });
+    throw new KilnError(
+      'not supported inside a compiled function yet (backward() is: call it and read the .grad of the arguments instead); call it outside',
+      { op },
+    );
   }
 }
 
@@ -96,9 +121,12 @@ function notTracing(op: string): void {
  * The pass itself. With `targets`, only the nodes that lead to them run,
  * and their gradients are returned instead of accumulated.
  */
-function run(root: Edge, seed: Tensor, retainGraph: boolean, targets: readonly LeafEdge[] | null): (Tensor | null)[] {
+function run(roots: readonly (readonly [Edge, Tensor])[], retainGraph: boolean, targets: readonly LeafEdge[] | null): (Tensor | null)[] {
   const wanted = targets && new Set<Edge>(targets);
-  const nodes = reachable(root, wanted);
+  const nodes = reachable(
+    roots.map(([e]) => e),
+    wanted,
+  );
   return withGradMode(
     false,
     () =>
@@ -109,19 +137,19 @@ function run(root: Edge, seed: Tensor, retainGraph: boolean, targets: readonly L
           grads.set(e, prev ? prev.add(g) : new Tensor(g.storage, g.layout));
           prev?.dispose();
         };
-        add(root, seed);
+        for (const [e, seed] of roots) add(e, seed);
         for (const node of nodes) {
           const g = grads.get(node);
-          if (g === undefined) continue;
+          if (g === undefined && !node.gathers) continue;
           grads.delete(node);
-          if (!wanted) for (const t of node.retained ?? []) accumulate(t, g, false);
+          if (!wanted && g) for (const t of node.retained ?? []) accumulate(t, g, false);
           const needs = node.next.map((e) => e !== null && (!wanted || wanted.has(e)));
-          const inputGrads = tidy(() => applyRule(node, g, needs));
+          const inputGrads = tidy(() => applyRule(node, g ?? null, needs));
           inputGrads.forEach((gi, i) => {
             if (gi) add(node.next[i]!, gi);
           });
           for (const gi of inputGrads) gi?.dispose();
-          g.dispose();
+          g?.dispose();
           if (!retainGraph) node.freeSaved(true);
         }
         if (wanted) return targets!.map((e) => grads.get(e) ?? null);
@@ -132,14 +160,14 @@ function run(root: Edge, seed: Tensor, retainGraph: boolean, targets: readonly L
   );
 }
 
-/** The nodes reachable from `root` (that lead to a wanted edge, when given), latest first. */
-function reachable(root: Edge, wanted: Set<Edge> | null): GradNode[] {
-  const seen = new Set<GradNode>();
-  const stack = root instanceof GradNode ? [root] : [];
+/** The nodes reachable from `roots` (that lead to a wanted edge, when given), latest first. */
+function reachable(roots: readonly Edge[], wanted: Set<Edge> | null): BackwardNode[] {
+  const seen = new Set<BackwardNode>();
+  const stack = roots.filter((e): e is BackwardNode => e instanceof BackwardNode);
   for (let n = stack.pop(); n !== undefined; n = stack.pop()) {
     if (seen.has(n)) continue;
     seen.add(n);
-    for (const e of n.next) if (e instanceof GradNode && !seen.has(e)) stack.push(e);
+    for (const e of n.next) if (e instanceof BackwardNode && !seen.has(e)) stack.push(e);
   }
   const nodes = [...seen].sort((a, b) => a.seq - b.seq);
   if (wanted) {
@@ -150,34 +178,26 @@ function reachable(root: Edge, wanted: Set<Edge> | null): GradNode[] {
   return nodes.reverse();
 }
 
-/** The node's rule on `g`, each input's gradient summed to its shape and checked. */
-function applyRule(node: GradNode, g: Tensor, needs: readonly boolean[]): (Tensor | null)[] {
-  const rule = VJP[node.op] as VjpRule<typeof node.op> | string;
-  if (typeof rule === 'string') throw new KilnError(`internal: a node was recorded for ${node.op}, which has no rule`, { op: 'backward' });
-  const ctx: VjpContext = {
-    op: node.op,
-    attrs: node.attrs,
-    inputs: node.inputs,
-    output: node.output,
-    needs,
-    view: node.view,
-    input: (i) => node.input(i),
-    result: () => node.result(),
-  };
-  const grads = rule.vjp(g, ctx as never);
+/** The node's gradients from `g`, each input's summed to its shape and checked. */
+function applyRule(node: BackwardNode, g: Tensor | null, needs: readonly boolean[]): (Tensor | null)[] {
+  const grads = node.apply(g, needs);
   return node.next.map((_, i) => {
     const gi = grads[i];
     if (!needs[i] || !gi) return null;
-    const meta = node.inputs[i] as TensorMeta;
-    const summed = sumTo(gi, meta.shape);
-    if (shapeStr(summed.shape) !== shapeStr(meta.shape) || summed.dtype !== 'float32' || summed.device !== meta.device) {
-      throw new KilnError(
-        `internal: the rule of ${node.op} gave ${summed.describe()} as the gradient of input ${i}, ${meta.dtype}${shapeStr(meta.shape)} on ${meta.device}`,
-        { op: 'backward' },
-      );
-    }
-    return summed;
+    return checkedGradient(gi, node.inputs[i] as TensorMeta, `${node} input ${i}`);
   });
+}
+
+/** A rule's gradient for an input of `meta`, summed to its shape where it was broadcast, and checked (`what` names the input). */
+export function checkedGradient(g: Tensor, meta: TensorMeta, what: string): Tensor {
+  const summed = sumTo(g, meta.shape);
+  if (shapeStr(summed.shape) !== shapeStr(meta.shape) || summed.dtype !== 'float32' || summed.device !== meta.device) {
+    throw new KilnError(
+      `internal: backward gave ${summed.describe()} as the gradient of ${what}, ${meta.dtype}${shapeStr(meta.shape)} on ${meta.device}`,
+      { op: 'backward' },
+    );
+  }
+  return summed;
 }
 
 /**

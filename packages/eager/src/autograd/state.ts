@@ -22,7 +22,7 @@ import { Tensor } from '../tensor';
 import { shapeStr } from '../view';
 import { isGradEnabled } from './grad-mode';
 import type { Edge, ViewStep } from './node';
-import { GradNode, LeafEdge, metaOf, releaseNode } from './node';
+import { BackwardNode, GradNode, LeafEdge, metaOf, releaseNode } from './node';
 
 interface ViewInfo {
   /** The tensor this is a view of (never itself a view); dropped with the view's state on dispose. */
@@ -37,7 +37,7 @@ interface ViewInfo {
 interface GradState {
   /** A leaf that requires grad (non-leaves require grad through `gradFn`). */
   requiresGrad: boolean;
-  gradFn: GradNode | null;
+  gradFn: BackwardNode | null;
   grad: Tensor | null;
   /** `grad` was made by backward (not assigned): it is disposed when replaced, set to null or its tensor disposed. */
   ownsGrad: boolean;
@@ -93,12 +93,12 @@ export function viewNodes(from: Edge, base: Tensor, steps: readonly ViewStep[]):
   return edge as GradNode;
 }
 
-export function gradFnOf(t: Tensor): GradNode | null {
+export function gradFnOf(t: Tensor): BackwardNode | null {
   const e = edgeOf(t);
-  return e instanceof GradNode ? e : null;
+  return e instanceof BackwardNode ? e : null;
 }
 
-export function setGradFn(t: Tensor, node: GradNode | null): void {
+export function setGradFn(t: Tensor, node: BackwardNode | null): void {
   const s = stateOf(t);
   if (s.gradFn === node) return;
   if (s.gradFn) {
@@ -128,7 +128,7 @@ export function noteView(t: Tensor, x: Tensor, step: ViewStep): void {
 }
 
 /** After a write through the view `t`: its gradFn is `node` (the base's new history seen through the view's steps). */
-export function setViewGradFn(t: Tensor, node: GradNode, baseEdge: Edge): void {
+export function setViewGradFn(t: Tensor, node: BackwardNode, baseEdge: Edge): void {
   setGradFn(t, node);
   const v = states.get(t)?.view;
   if (v) v.derivedFrom = baseEdge;
@@ -157,10 +157,11 @@ export function isLeaf(t: Tensor): boolean {
 /** PyTorch's `requires_grad_()`: marks a leaf (only float32 tensors can require grad; a non-leaf cannot stop). */
 export function setRequiresGrad(t: Tensor, flag: boolean, op = 'requiresGrad_'): void {
   if (typeof flag !== 'boolean') throw new KilnError(`requiresGrad must be true or false, got ${String(flag)}`, { op });
-  if (gradFnOf(t)) {
+  const fn = gradFnOf(t);
+  if (fn) {
     if (flag) return;
     throw new KilnError(
-      `${t.describe()} is not a leaf (it was made by ${gradFnOf(t)!.op}); only leaves can stop requiring grad. Use detach() for a tensor without history`,
+      `${t.describe()} is not a leaf (it was made by ${fn instanceof GradNode ? fn.op : fn}); only leaves can stop requiring grad. Use detach() for a tensor without history`,
       { op },
     );
   }

@@ -21,7 +21,7 @@ export function runMatmul(rt: GpuRuntime, spec: MatmulSpec): void {
   const { a, b, out } = spec;
   if (numelOf(out.shape) === 0) return;
   const int = a.dtype === 'int32';
-  const launch = planMatmul(a, b, out.offset, rt.limits.maxComputeWorkgroupsPerDimension, !int, spec.tile);
+  const launch = planMatmul(a, b, out.offset, rt.limits.maxComputeWorkgroupsPerDimension, !int, { tile: spec.tile });
   const { variant, tile } = launch;
   const signature = [spec.name, variant, a.dtype, a.shape.length, tile.rows, tile.cols, ...tile.workgroup].join('|');
   const pipeline = memoPipeline(rt, signature, spec.name, () =>

@@ -8,8 +8,15 @@
 export { JS_KERNEL_LIMIT, jsKernel, jsKernels } from './js-kernels';
 export type { MatmulJsTemplate } from './matmul-js';
 export { renderMatmulJs } from './matmul-js';
-export type { MatmulLaunch, MatmulTemplate, MatmulTile, MatmulVariant } from './matmul-wgsl';
-export { DEFAULT_TILES, matmulInfoWords, planMatmul, renderMatmulTemplate } from './matmul-wgsl';
+export type { MatmulChoice, MatmulLaunch, MatmulTemplate, MatmulTile, MatmulVariant } from './matmul-wgsl';
+export {
+  DEFAULT_TILES,
+  matmulCandidates,
+  matmulInfoWords,
+  planMatmul,
+  renderMatmulTemplate,
+  sameTile,
+} from './matmul-wgsl';
 export { ELEMENT_THREADS, gridFor, kernelPrelude } from './prelude';
 export type { KernelLang, ReductionNames, ReductionStatements, RowPass, RowStrategy, RowsTemplate } from './rows';
 export {

@@ -6,7 +6,7 @@
  */
 import { KilnError } from '@kiln/gpu-runtime';
 import { numelOf, type View } from '../view';
-import { OPAQUE_ZERO_INIT } from '../wgsl';
+import { keepMasks, OPAQUE_ZERO_INIT } from '../wgsl';
 import { kernelPrelude } from './prelude';
 
 /**
@@ -83,27 +83,22 @@ function matmulInfo(a: OperandView, b: OperandView, outOffset: number, M: number
   ];
 }
 
+/** A template variant and its tile: what max-autotune chooses between. */
+export interface MatmulChoice {
+  variant: MatmulVariant;
+  tile: MatmulTile;
+}
+
 /**
- * Plans a batched matmul of views a [...B, M, K] and b [...B, K, N] into a
- * dense output at `outOffset`: the variant the layouts allow, its tile
- * (unless given), the grid and the metadata words.
+ * The variants the layouts of a [...B, M, K] and b [...B, K, N] allow, the
+ * default (the one planMatmul picks) first; 'scalar' reads any layout.
  */
-export function planMatmul(
-  a: OperandView,
-  b: OperandView,
-  outOffset: number,
-  maxWorkgroups: number,
-  float = true,
-  given?: MatmulTile,
-): MatmulLaunch {
+function matmulVariants(a: OperandView, b: OperandView, float = true): MatmulVariant[] {
   const rank = a.shape.length;
-  const [M, K] = [a.shape[rank - 2]!, a.shape[rank - 1]!];
-  const N = b.shape[rank - 1]!;
-  const batchShape = a.shape.slice(0, rank - 2);
+  const [K, N] = [a.shape[rank - 1]!, b.shape[rank - 1]!];
   // Vector loads need unit inner stride and 4-aligned rows and offsets (and floats).
   const aligned = (o: OperandView, inner: number) =>
     float && o.strides[rank - 1] === 1 && inner % 4 === 0 && o.offset % 4 === 0 && o.strides.slice(0, rank - 1).every((s) => s % 4 === 0);
-  const vecB = (given ? given.cols % 4 === 0 : true) && aligned(b, N);
   // B with unit stride along K (its transpose row-major): both operands stream along K.
   const alongK = (o: OperandView, inner: number) =>
     float &&
@@ -111,8 +106,75 @@ export function planMatmul(
     inner % 4 === 0 &&
     o.offset % 4 === 0 &&
     o.strides.filter((_, d) => d !== rank - 2).every((s) => s % 4 === 0);
-  const variant: MatmulVariant = vecB && aligned(a, K) ? 'vec4' : aligned(a, K) && alongK(b, K) ? 'nt' : vecB ? 'vecB' : 'scalar';
-  const tile = given ?? DEFAULT_TILES[variant];
+  const [vecA, vecB, nt] = [aligned(a, K), aligned(b, N), alongK(b, K)];
+  const allowed: [MatmulVariant, boolean][] = [
+    ['vec4', vecA && vecB],
+    ['nt', vecA && nt],
+    ['vecB', vecB],
+    ['scalar', true],
+  ];
+  return allowed.flatMap(([v, ok]) => (ok ? [v] : []));
+}
+
+/** Whether two tiles are the same (block and workgroup). */
+export const sameTile = (x: MatmulTile, y: MatmulTile) =>
+  x.rows === y.rows && x.cols === y.cols && x.workgroup[0] === y.workgroup[0] && x.workgroup[1] === y.workgroup[1];
+
+/** Whether `tile` suits `variant`: the vec4-B variants store 4 columns per vector. */
+const tileFits = (variant: MatmulVariant, tile: MatmulTile) => (variant !== 'vec4' && variant !== 'vecB') || tile.cols % 4 === 0;
+
+/**
+ * Tiles max-autotune tries for the default variant (the other variants the
+ * layout allows are tried at their DEFAULT_TILES): register blocks of 4 and
+ * 8 in workgroups of 64 to 256 threads.
+ */
+const TUNING_TILES: readonly MatmulTile[] = [
+  { rows: 4, cols: 4, workgroup: [16, 16] },
+  { rows: 4, cols: 4, workgroup: [8, 8] },
+  { rows: 8, cols: 8, workgroup: [8, 8] },
+  { rows: 4, cols: 8, workgroup: [16, 8] },
+];
+
+/** What max-autotune benchmarks for these layouts: the default choice first, each valid for them and within `maxInvocations` threads a workgroup. */
+export function matmulCandidates(a: OperandView, b: OperandView, maxInvocations: number, float = true): MatmulChoice[] {
+  const [first, ...others] = matmulVariants(a, b, float);
+  const defaultTile = DEFAULT_TILES[first!];
+  const tiles = [defaultTile, ...TUNING_TILES.filter((t) => !sameTile(t, defaultTile))];
+  return [
+    ...tiles.map((tile) => ({ variant: first!, tile })),
+    ...others.map((variant) => ({ variant, tile: DEFAULT_TILES[variant] })),
+  ].filter((c) => tileFits(c.variant, c.tile) && c.tile.workgroup[0] * c.tile.workgroup[1] <= maxInvocations);
+}
+
+/**
+ * Plans a batched matmul of views a [...B, M, K] and b [...B, K, N] into a
+ * dense output at `outOffset`: the variant the layouts allow, its tile
+ * (unless given), the grid and the metadata words. A given variant (a tuned
+ * choice) is used where these layouts allow it, else the default plan is.
+ */
+export function planMatmul(
+  a: OperandView,
+  b: OperandView,
+  outOffset: number,
+  maxWorkgroups: number,
+  float = true,
+  given: Partial<MatmulChoice> = {},
+): MatmulLaunch {
+  const rank = a.shape.length;
+  const [M, K] = [a.shape[rank - 2]!, a.shape[rank - 1]!];
+  const N = b.shape[rank - 1]!;
+  const batchShape = a.shape.slice(0, rank - 2);
+  const variants = matmulVariants(a, b, float);
+  let variant: MatmulVariant;
+  let tile: MatmulTile;
+  if (given.variant && given.tile && variants.includes(given.variant) && tileFits(given.variant, given.tile)) {
+    ({ variant, tile } = given as MatmulChoice);
+  } else {
+    // A given tile alone (eager's tests) keeps the vec4-B variants only where it stores whole vectors.
+    const tileOnly = given.variant === undefined ? given.tile : undefined;
+    variant = variants.find((v) => !tileOnly || tileFits(v, tileOnly))!;
+    tile = tileOnly ?? DEFAULT_TILES[variant];
+  }
   const perWorkgroup = [tile.workgroup[0] * tile.cols, tile.workgroup[1] * tile.rows];
   const grid: [number, number, number] = [Math.ceil(N / perWorkgroup[0]!), Math.ceil(M / perWorkgroup[1]!), numelOf(batchShape)];
   if (grid.some((g) => g > maxWorkgroups)) {
@@ -239,7 +301,7 @@ ${bindings}
 ${(t.helpers?.(text) ?? []).join('\n')}
 @compute @workgroup_size(${wx}, ${wy})
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  ${OPAQUE_ZERO_INIT}
+  ${[OPAQUE_ZERO_INIT, ...keepMasks(text)].join('\n  ')}
   let M = info(0u); let N = info(1u); let K = info(2u);
   let sam = info(6u); let sak = info(7u); let sbk = info(8u); let sbn = info(9u);
   let batch = gid.z;

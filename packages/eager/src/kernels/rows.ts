@@ -7,7 +7,7 @@
 import type { DType } from '../dtype';
 import { jsConvert } from '../ops/elementwise';
 import { REDUCTIONS, type ReduceOp } from '../ops/reductions';
-import { convert, literal, OPAQUE_ZERO_INIT, VALUE_TYPE } from '../wgsl';
+import { convert, keepMasks, literal, OPAQUE_ZERO_INIT, VALUE_TYPE } from '../wgsl';
 import { gridFor } from './prelude';
 
 export type KernelLang = 'wgsl' | 'js';
@@ -28,7 +28,7 @@ export interface ReductionStatements {
   declare: string;
   /** Folds value `v` at the current position in. */
   update(v: string): string;
-  /** Folds the partial `${acc}2` (and `${idx}2`) in (WGSL workgroup strategy). */
+  /** Folds the partial `${acc}2` (and `${idx}2`) of another thread or lane in (WGSL). */
   combine: string;
   /** Whether a position is tracked (it must be exchanged with partials too). */
   tracked: boolean;
@@ -150,20 +150,50 @@ export interface RowPass {
 export function rowPassLines(lang: KernelLang, pass: RowPass, rowLength: string): { declare: string[]; body: string[]; after: string[] } {
   const { code, online } = pass;
   if (!online) return { declare: [code.declare], body: [...pass.lines, code.update(pass.value)], after: [] };
-  const [m, s, v] = [code.acc, online.code.acc, pass.value];
+  const [m, s] = [code.acc, online.code.acc];
   const wgsl = lang === 'wgsl';
-  const exp = wgsl ? 'exp' : 'Math.exp';
-  const finite = wgsl ? `bitcast<u32>(${m}) != 0xff800000u` : `${m} !== Number.NEGATIVE_INFINITY`;
   return {
     declare: [code.declare, online.code.declare],
     body: [
       ...pass.lines,
-      `if (${code.beats!(v)}) { ${s} = ${s} * ${exp}(${m} - ${v}); ${m} = ${v}; }`,
+      rescale(lang, pass, pass.value),
       ...online.lines,
-      `if (${finite}) { ${online.code.update(online.value)} }`,
+      `if (${notNegInf(lang, m)}) { ${online.code.update(online.value)} }`,
     ],
-    after: [`if (!(${finite}) && ${rowLength} > ${wgsl ? '0u' : '0'}) { ${s} = ${wgsl ? literal(Number.NaN, 'float32') : 'NaN'}; }`],
+    after: [
+      `if (!(${notNegInf(lang, m)}) && ${rowLength} > ${wgsl ? '0u' : '0'}) { ${s} = ${wgsl ? literal(Number.NaN, 'float32') : 'NaN'}; }`,
+    ],
   };
+}
+
+const expOf = (lang: KernelLang) => (lang === 'wgsl' ? 'exp' : 'Math.exp');
+const notNegInf = (lang: KernelLang, m: string) =>
+  lang === 'wgsl' ? `bitcast<u32>(${m}) != 0xff800000u` : `${m} !== Number.NEGATIVE_INFINITY`;
+
+/** An online pass: when `v` beats the max, the sum so far is rescaled to it. */
+function rescale(lang: KernelLang, { code, online }: RowPass, v: string): string {
+  const [m, s] = [code.acc, online!.code.acc];
+  return `if (${code.beats!(v)}) { ${s} = ${s} * ${expOf(lang)}(${m} - ${v}); ${m} = ${v}; }`;
+}
+
+/** The accumulators a pass updates, with their WGSL types: its own (and position), and its online sum's. */
+const passAccumulators = (pass: RowPass): { name: string; type: string }[] =>
+  [pass, ...(pass.online ? [pass.online] : [])].flatMap(({ code }) => [
+    { name: code.acc, type: code.valueType },
+    ...(code.tracked ? [{ name: code.idx, type: 'i32' }] : []),
+  ]);
+
+/**
+ * WGSL folding another partial of the same pass into its accumulators: the
+ * partial's are named `${name}2`. An online partial (max m2, sum s2 of
+ * exp(x - m2)) is rescaled to the larger max like one element; one that saw
+ * only -inf (sum 0) is skipped, as the pass skips those terms.
+ */
+function combinePartial(pass: RowPass): string {
+  const { code, online } = pass;
+  if (!online) return code.combine;
+  const [m2, s2] = [`${code.acc}2`, `${online.code.acc}2`];
+  return `${rescale('wgsl', pass, m2)} if (${notNegInf('wgsl', m2)}) { ${online.code.update(`${s2} * exp(${m2} - ${code.acc})`)} }`;
 }
 
 /**
@@ -187,10 +217,19 @@ export interface RowsTemplate {
   /**
    * 'thread' strategy over rows of a multiple of 4: each loop step takes 4
    * positions (j = 4q + lane), the inputs read as vec4; `setup` (per row)
-   * names what the lanes read, and the passes and element lines are given
-   * once per lane, folded in order (the same order as one at a time).
+   * and `step` (per step, each line in the loops whose lanes use its `name`)
+   * name what the lanes read, and the passes and element lines are given
+   * once per lane. Each lane folds into its own accumulators (4 independent
+   * chains), combined in lane order after the row. `write`: per step of the
+   * element loop, declared before the lanes and stored after them (the
+   * lanes' element writes gathered into vec4 stores).
    */
-  lanes?: { setup: readonly string[]; each: readonly { reductions: readonly RowPass[]; elementLines: readonly string[] }[] };
+  lanes?: {
+    setup: readonly string[];
+    step: readonly { name: string; line: string }[];
+    each: readonly { reductions: readonly RowPass[]; elementLines: readonly string[] }[];
+    write?: { declare: readonly string[]; store: readonly string[] };
+  };
 }
 
 const indent = (lines: readonly string[], n: number) => lines.map((l) => ' '.repeat(n) + l);
@@ -204,60 +243,70 @@ export function renderRowsWgsl(t: RowsTemplate): string {
     : perThread
       ? `for (var j = 0u; j < ${t.rowLength}; j++)`
       : `for (var j = lid.x; j < ${t.rowLength}; j += ${threads}u)`;
-  // The loop body: once per lane at its own j, or once.
-  const overLanes = (one: readonly string[], perLane: (lane: NonNullable<typeof lanes>['each'][number]) => readonly string[]) =>
-    lanes ? lanes.each.flatMap((lane, l) => ['{', `  let j = q * ${lanes.each.length}u + ${l}u;`, ...indent(perLane(lane), 2), '}']) : one;
+  // The loop body: once per lane at its own j (lanes after the first on their own copies of `names`), or once.
+  const overLanes = (
+    one: readonly string[],
+    perLane: (lane: NonNullable<typeof lanes>['each'][number]) => readonly string[],
+    names: readonly string[] = [],
+  ) => {
+    if (!lanes) return one;
+    const blocks = lanes.each.flatMap((lane, l) => {
+      const own = perLane(lane);
+      const body = l === 0 ? own : [...names.map((a) => `var ${a} = ${a}_${l};`), ...own, ...names.map((a) => `${a}_${l} = ${a};`)];
+      return ['{', `  let j = q * ${lanes.each.length}u + ${l}u;`, ...indent(body, 2), '}'];
+    });
+    const text = blocks.join('\n');
+    return [...lanes.step.filter(({ name }) => new RegExp(`\\b${name}\\b`).test(text)).map(({ line }) => line), ...blocks];
+  };
   const parts: string[] = [...(lanes?.setup ?? [])];
-  const part = (c: ReductionStatements) => [`${c.acc}_part`, `${c.idx}_part`] as const;
-  // Workgroup partials combine one reduction at a time, so an online pair runs as two passes there.
-  const passes = perThread ? t.reductions : t.reductions.flatMap(({ online, ...r }) => (online ? [r, online] : [r]));
-  for (const [n, r] of passes.entries()) {
-    const c = r.code;
+  for (const [n, r] of t.reductions.entries()) {
     const { declare, body, after } = rowPassLines('wgsl', r, t.rowLength);
-    const laneBody = overLanes(body, (lane) => rowPassLines('wgsl', lane.reductions[n]!, t.rowLength).body);
-    parts.push(...declare, `${jLoop} {`, ...indent(laneBody, 2), '}', ...after);
-    if (perThread) continue;
-    // Each thread's partial into workgroup memory, then halve the active threads, each folding in its partner's.
-    const [pa, pi] = part(c);
-    const both = (a: string, i: string) => `${a}${c.tracked ? ` ${i}` : ''}`;
-    parts.push(
-      both(`${pa}[lid.x] = ${c.acc};`, `${pi}[lid.x] = ${c.idx};`),
-      'workgroupBarrier();',
-      `for (var width = ${threads / 2}u; width > 0u; width = width / 2u) {`,
-      '  if (lid.x < width) {',
-      `    ${both(`let ${c.acc}2 = ${pa}[lid.x + width];`, `let ${c.idx}2 = ${pi}[lid.x + width];`)}`,
-      `    ${c.combine}`,
-      `    ${both(`${pa}[lid.x] = ${c.acc};`, `${pi}[lid.x] = ${c.idx};`)}`,
-      '  }',
-      '  workgroupBarrier();',
-      '}',
-      // Every thread takes the result (later reductions and the epilogue read it); the barrier keeps part[0] until all have.
-      both(`${c.acc} = ${pa}[0];`, `${c.idx} = ${pi}[0];`),
-      'workgroupBarrier();',
-    );
+    const names = passAccumulators(r).map(({ name }) => name);
+    // Lanes after the first start from copies of the initial accumulators and are folded in, in order, after the row.
+    const copies = lanes ? lanes.each.slice(1).flatMap((_, i) => names.map((a) => `var ${a}_${i + 1} = ${a};`)) : [];
+    const fold = (from: (a: string) => string) => `${names.map((a) => `let ${a}2 = ${from(a)};`).join(' ')} ${combinePartial(r)}`;
+    const combined = lanes ? lanes.each.slice(1).map((_, i) => `{ ${fold((a) => `${a}_${i + 1}`)} }`) : [];
+    const laneBody = overLanes(body, (lane) => rowPassLines('wgsl', lane.reductions[n]!, t.rowLength).body, names);
+    parts.push(...declare, ...copies, `${jLoop} {`, ...indent(laneBody, 2), '}', ...combined);
+    if (!perThread) {
+      // Each thread's partial into workgroup memory, then halve the active threads, each folding in its partner's.
+      const save = names.map((a) => `${a}_part[lid.x] = ${a};`).join(' ');
+      parts.push(
+        save,
+        'workgroupBarrier();',
+        `for (var width = ${threads / 2}u; width > 0u; width = width / 2u) {`,
+        '  if (lid.x < width) {',
+        `    ${fold((a) => `${a}_part[lid.x + width]`)}`,
+        `    ${save}`,
+        '  }',
+        '  workgroupBarrier();',
+        '}',
+        // Every thread takes the result (later reductions and the epilogue read it); the barrier keeps part[0] until all have.
+        names.map((a) => `${a} = ${a}_part[0];`).join(' '),
+        'workgroupBarrier();',
+      );
+    }
+    parts.push(...after);
   }
   parts.push(...t.rowLines, ...(perThread ? t.rowStores : t.rowStores.map((w) => `if (lid.x == 0u) { ${w} }`)));
   if (t.elementLines.length > 0)
     parts.push(
       `${jLoop} {`,
       ...indent(
-        overLanes(t.elementLines, (lane) => lane.elementLines),
+        [...(lanes?.write?.declare ?? []), ...overLanes(t.elementLines, (lane) => lane.elementLines), ...(lanes?.write?.store ?? [])],
         2,
       ),
       '}',
     );
-  const shared = passes.flatMap(({ code: c }) => {
-    const [pa, pi] = part(c);
-    return [
-      `var<workgroup> ${pa}: array<${c.valueType}, ${threads}>;`,
-      ...(c.tracked ? [`var<workgroup> ${pi}: array<i32, ${threads}>;`] : []),
-    ];
-  });
+  const shared = t.reductions.flatMap((r) =>
+    passAccumulators(r).map(({ name, type }) => `var<workgroup> ${name}_part: array<${type}, ${threads}>;`),
+  );
+  const init = [OPAQUE_ZERO_INIT, ...keepMasks(parts.join('\n'))].map((l) => `  ${l}`);
   const entry = perThread
     ? [
         `@compute @workgroup_size(${threads})`,
         'fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {',
-        `  ${OPAQUE_ZERO_INIT}`,
+        ...init,
         '  _ = info(0u); // the metadata stays bound even when this kernel needs none',
         `  for (var o = gid.x; o < ${t.rows}; o += nwg.x * ${threads}u) {`,
       ]
@@ -265,7 +314,7 @@ export function renderRowsWgsl(t: RowsTemplate): string {
         ...shared,
         `@compute @workgroup_size(${threads})`,
         'fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(num_workgroups) nwg: vec3u) {',
-        `  ${OPAQUE_ZERO_INIT}`,
+        ...init,
         '  _ = info(0u); // the metadata stays bound even when this kernel needs none',
         `  for (var o = wid.x; o < ${t.rows}; o += nwg.x) {`,
       ];

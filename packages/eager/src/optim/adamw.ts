@@ -1,5 +1,6 @@
 import { KilnError } from '@kiln/gpu-runtime';
 import { checkArg, checkOptions, show } from '../checks';
+import { tensor } from '../creation';
 import type { Tensor } from '../tensor';
 import { NON_NEGATIVE, Optimizer } from './optimizer';
 
@@ -24,12 +25,20 @@ interface AdamState {
  * PyTorch's `optim.AdamW` (no amsgrad): p *= 1 - lr weightDecay;
  * m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g²;
  * p -= lr / (1 - b1^t) · m / (sqrt(v) / sqrt(1 - b2^t) + eps).
+ *
+ * The factors that change from step to step (the bias corrections, and lr
+ * with a schedule) are computed in float64 as PyTorch's are, and enter the
+ * update as 0-d tensors rather than constants: a compiled training step
+ * then keeps one graph across steps (a constant would be part of the
+ * graph, and a new value a new graph to compile).
  */
 export class AdamW extends Optimizer<AdamState> {
   lr: number;
   betas: readonly [number, number];
   eps: number;
   weightDecay: number;
+  /** The factors of the last step (see `factors`). */
+  private made: { key: string; values: Tensor[] } | null = null;
 
   constructor(params: Iterable<Tensor>, options: AdamWOptions = {}) {
     super('AdamW', params);
@@ -53,11 +62,19 @@ export class AdamW extends Optimizer<AdamState> {
     s.step++;
     s.m = Optimizer.store(s.m, s.m === null ? g.mul(1 - b1) : s.m.mul(b1).add(g.mul(1 - b1)));
     s.v = Optimizer.store(s.v, s.v === null ? g.square().mul(1 - b2) : s.v.mul(b2).add(g.square().mul(1 - b2)));
-    const stepSize = this.lr / (1 - b1 ** s.step);
-    const denom = s.v
-      .sqrt()
-      .div(Math.sqrt(1 - b2 ** s.step))
-      .add(this.eps);
-    return p.mul(1 - this.lr * this.weightDecay).sub(s.m.div(denom).mul(stepSize));
+    const [decay, stepSize, correction] = this.factors(s.step, p.device);
+    const denom = s.v.sqrt().div(correction).add(this.eps);
+    return p.mul(decay).sub(s.m.div(denom).mul(stepSize));
+  }
+
+  /** The step's factors as 0-d tensors, shared by the parameters that are at the same step (made again once a step's tidy freed them). */
+  private factors(step: number, device: Tensor['device']): Tensor[] {
+    const [b1, b2] = this.betas;
+    const key = `${step} ${this.lr} ${this.weightDecay} ${device}`;
+    if (this.made?.key !== key || this.made.values.some((t) => t.isDisposed)) {
+      const values = [1 - this.lr * this.weightDecay, this.lr / (1 - b1 ** step), Math.sqrt(1 - b2 ** step)];
+      this.made = { key, values: values.map((x) => tensor(x, { device })) };
+    }
+    return this.made.values;
   }
 }

@@ -1,6 +1,7 @@
 /**
  * The host as a browser sees it (`#platform` under the `browser` condition):
- * `navigator.gpu`, `navigator.deviceMemory`, and no environment variables.
+ * `navigator.gpu`, `navigator.deviceMemory`, no environment variables, and
+ * an autotune cache in memory.
  * Nothing here imports a Node module, so browser bundles stay free of them.
  */
 import type { HostMemory } from '../memory-budget';
@@ -24,3 +25,14 @@ export async function hostMemory(): Promise<HostMemory> {
   const gib = nav()?.deviceMemory;
   return { total: gib ? gib * 2 ** 30 : Infinity, cgroup: Infinity, addressSpaceLeft: Infinity };
 }
+
+let tuningText: string | undefined;
+
+/** A browser keeps the autotune cache in memory: for the page's lifetime. */
+export const tuningStore = {
+  where: () => 'memory (this page)',
+  read: (): string | undefined => tuningText,
+  write(text: string): void {
+    tuningText = text;
+  },
+};

@@ -2,12 +2,13 @@
  * The host as Node sees it (`#platform` outside browsers): the GPU entry
  * point is Dawn (the `webgpu` package) unless the runtime offers
  * `navigator.gpu` itself, and host memory comes from the OS, the cgroup and
- * the address-space limit. Browser bundles get ./browser instead (the
+ * the address-space limit; the autotune cache is a file. Browser bundles get ./browser instead (the
  * package's `imports` map picks by the `browser` condition), so neither
  * `webgpu` nor `node:*` reaches them.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
 import type { HostMemory } from '../memory-budget';
 
 // The GPU object from `webgpu`'s create() must stay referenced for the whole
@@ -55,3 +56,27 @@ export async function hostMemory(): Promise<HostMemory> {
   const addressSpaceLeft = rlimit && mapped ? Math.max(0, Number(rlimit[1]) - Number(mapped[1]) * 1024) : Infinity;
   return { total: totalmem(), cgroup, addressSpaceLeft };
 }
+
+/**
+ * The autotune cache file: `$KILN_CACHE_DIR/autotune.json`, else
+ * `node_modules/.cache/kiln/autotune.json` under the working directory (read
+ * at each use, so a process may point it elsewhere).
+ */
+function tuningFile(): string {
+  const dir = process.env.KILN_CACHE_DIR;
+  return dir ? join(dir, 'autotune.json') : join(process.cwd(), 'node_modules', '.cache', 'kiln', 'autotune.json');
+}
+
+/** Node keeps the autotune cache on disk, shared by the processes of a project. */
+export const tuningStore = {
+  where: () => tuningFile(),
+  read: (): string | undefined => read(tuningFile()) || undefined,
+  /** Written to a temporary file renamed over the old one, so a reader never sees half a file. */
+  write(text: string): void {
+    const file = tuningFile();
+    mkdirSync(dirname(file), { recursive: true });
+    const temporary = `${file}.${process.pid}.tmp`;
+    writeFileSync(temporary, text);
+    renameSync(temporary, file);
+  },
+};

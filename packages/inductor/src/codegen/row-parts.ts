@@ -21,8 +21,15 @@ export interface RowParts {
   elementLines: string[];
 }
 
-/** `store(output, index, value)` spells the write of `value` to output slot `output` at `index`. */
-export function rowParts(k: RowKernel, lang: Lang, store: (output: number, index: string, value: string) => string): RowParts {
+/** Where a row kernel writes: during a reduction's pass, once per row, or per position after the reductions. */
+export type StoreSite = 'pass' | 'row' | 'element';
+
+/** `store(output, index, value, site)` spells the write of `value` to output slot `output` at `index`. */
+export function rowParts(
+  k: RowKernel,
+  lang: Lang,
+  store: (output: number, index: string, value: string, site: StoreSite) => string,
+): RowParts {
   const codes = new Map(
     k.reductions.map((r, n) => [r.id, reductionStatements(lang.name, r.op, r.dtype, r.out, { acc: `acc${n}`, idx: `idx${n}` })]),
   );
@@ -34,7 +41,7 @@ export function rowParts(k: RowKernel, lang: Lang, store: (output: number, index
   const passes = k.reductions.map((r, n): RowPass => {
     const e = root.child(`r${n}_`);
     const value = e.value(r.body, r.dtype);
-    const side = r.sideStores.map((st) => store(st.output, e.index(st.index), e.value(st.expr, dtype(st.output))));
+    const side = r.sideStores.map((st) => store(st.output, e.index(st.index), e.value(st.expr, dtype(st.output)), 'pass'));
     return { code: codes.get(r.id)!, lines: [...e.lines, ...side], value };
   });
   // An online sum rides in the pass of the max before it.
@@ -44,13 +51,13 @@ export function rowParts(k: RowKernel, lang: Lang, store: (output: number, index
     return [k.reductions[n + 1]?.online && next ? { ...p, online: next } : p];
   });
   const rowValues = k.rowStores.map((s) => root.value(s.expr, dtype(s.output)));
-  const rowStores = k.rowStores.map((s, n) => store(s.output, 'o', rowValues[n]!));
+  const rowStores = k.rowStores.map((s, n) => store(s.output, 'o', rowValues[n]!, 'row'));
   const rowLines = root.lines.splice(0);
   const elementLines: string[] = [];
   if (k.elementStores.length > 0) {
     const e = root.child('e_');
     const values = k.elementStores.map((s) => e.value(s.expr, dtype(s.output)));
-    const writes = k.elementStores.map((s, n) => store(s.output, e.index(s.index), values[n]!));
+    const writes = k.elementStores.map((s, n) => store(s.output, e.index(s.index), values[n]!, 'element'));
     elementLines.push(...e.lines, ...writes);
   }
   return { reductions, rowLines, rowStores, elementLines };

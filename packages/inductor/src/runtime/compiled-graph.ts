@@ -15,7 +15,7 @@ import type { InputNode, IRNode, RandomOp } from '../ir/nodes';
 import { isStatic, numelOf, sizeValue } from '../ir/size';
 import type { LoweredGraph } from '../lower-graph';
 import type { Schedule, ScheduledKernel } from '../schedule';
-import type { RowStrategy, Target, TargetKernel } from '../targets/target';
+import type { CompileMode, RowStrategy, Target, TargetKernel } from '../targets/target';
 import { kernelGraphNodes } from './kernel-origins';
 import { type MemoryPlan, planMemory } from './memory-plan';
 
@@ -28,6 +28,8 @@ export interface KernelReport {
   graphNodes: number[];
   /** Set when the graph's target had another target build this kernel: which, and why. */
   fallback?: { target: string; reason: string };
+  /** Under max-autotune: the kernel's tuned choice, whether it came from the cache, or that tuning is under way. */
+  readonly autotune?: string;
 }
 
 interface Prepared {
@@ -45,6 +47,8 @@ export class CompiledGraph {
   readonly buildMs: number;
   /** Where the compile's time went (set by compileGraph). */
   stages: CompileStages | undefined;
+  /** What reports say about the graph as a whole (max-autotune with nothing to tune). */
+  readonly note: string | undefined;
   private readonly prepared: Prepared[];
   private readonly plan: MemoryPlan;
   /** The planned intermediates' buffers, by slot, kept between calls. */
@@ -62,6 +66,7 @@ export class CompiledGraph {
     readonly schedule: Schedule,
     graph: LoweredGraph,
     rowStrategy: RowStrategy = 'auto',
+    readonly mode: CompileMode = 'default',
   ) {
     this.graph = graph;
     this.inputs = graph.inputs;
@@ -72,21 +77,35 @@ export class CompiledGraph {
     const used = new Set(schedule.kernels.flatMap((k) => k.kernel.randomSources));
     this.randomOps = graph.nodes.flatMap((n) => (n.kind === 'pointwise' ? n.randomOps : [])).filter((r) => used.has(r.source));
     this.externInputs = schedule.kernels.flatMap((k) => (k.kernel.kind === 'extern' ? k.reads.filter((r) => r.kind !== 'input') : []));
-    const options = { symCount: this.symCount, rowStrategy };
+    const options = { symCount: this.symCount, rowStrategy, mode };
+    // Tuning allocates the kernel's buffers at their sizes (all static where there are no dynamic sizes).
+    const staticCount = (n: IRNode) => sizeValue(numelOf(n.shape), []);
+    const elements = (s: ScheduledKernel) =>
+      mode === 'max-autotune' && this.symCount === 0
+        ? { elements: { reads: s.reads.map(staticCount), writes: s.writes.map(staticCount) } }
+        : {};
     this.prepared = schedule.kernels.map((s): Prepared => {
       if (s.kernel.kind === 'extern') return { scheduled: s, source: externSource(s.kernel) };
-      const built = target.compile(s.kernel, options);
+      const built = target.compile(s.kernel, { ...options, ...elements(s) });
       return { scheduled: s, source: built.source, built };
     });
     this.buildMs = this.prepared.reduce((ms, p) => ms + (p.built?.buildMs ?? 0), 0);
-    this.kernels = this.prepared.map((p) => ({
-      name: p.scheduled.kernel.name,
-      fusedOps: p.scheduled.kernel.fusedOps,
-      kind: p.scheduled.kernel.kind,
-      source: p.source,
-      graphNodes: kernelGraphNodes(p.scheduled, graph.origins),
-      ...(p.built?.fallback ? { fallback: p.built.fallback } : {}),
-    }));
+    this.kernels = this.prepared.map((p) => {
+      const report: KernelReport = {
+        name: p.scheduled.kernel.name,
+        fusedOps: p.scheduled.kernel.fusedOps,
+        kind: p.scheduled.kernel.kind,
+        source: p.source,
+        graphNodes: kernelGraphNodes(p.scheduled, graph.origins),
+        ...(p.built?.fallback ? { fallback: p.built.fallback } : {}),
+      };
+      const autotune = p.built?.autotune?.bind(p.built);
+      // Read when reported: a tuning under way finishes after the compile.
+      return autotune ? Object.defineProperty(report, 'autotune', { get: autotune, enumerable: true }) : report;
+    });
+    if (mode === 'max-autotune' && !this.kernels.some((k) => k.autotune !== undefined)) {
+      this.note = `max-autotune: nothing to tune on ${target.device} (no kernel of this graph has tile choices)`;
+    }
   }
 
   /**

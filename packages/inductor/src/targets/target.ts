@@ -64,6 +64,8 @@ export interface TargetKernel<B> {
   launch(reads: readonly B[], writes: readonly B[], metadata: KernelMetadata): void;
   /** Set when the target had another target build this kernel (one it cannot spell yet): which, and why. */
   readonly fallback?: { readonly target: string; readonly reason: string };
+  /** What explain says of its tuning under max-autotune (its choice, or that it is under way), read when a report is made. */
+  autotune?(): string;
 }
 
 /** What a call passes every kernel besides its buffers. */
@@ -82,6 +84,19 @@ export interface KernelOptions {
   readonly symCount: number;
   /** A row-kernel strategy the caller fixed (tests, tuning); targets without parallel rows ignore it. */
   readonly rowStrategy: RowStrategy;
+  /** 'max-autotune': kernels with tile choices benchmark them on the device (a target with none ignores it). */
+  readonly mode: CompileMode;
+  /** Element counts of the kernel's input and output buffers, where all sizes are static (what tuning allocates). */
+  readonly elements?: BufferElements;
+}
+
+/** The compile option `mode` (PyTorch's names). */
+export type CompileMode = 'default' | 'max-autotune';
+
+/** Element counts of a kernel's buffers, by input and output slot. */
+export interface BufferElements {
+  readonly reads: readonly number[];
+  readonly writes: readonly number[];
 }
 
 /** `make()`, and how long it took in ms (a target's `buildMs`). */

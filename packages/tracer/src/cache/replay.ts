@@ -17,6 +17,7 @@ import { LazyTensor, Owned, Pin } from '../capture/lazy';
 import type { TracedCall } from '../capture/recorder';
 import type { Getter, InputSpec, Roots } from '../guards/guards';
 import { HIDDEN, isProxy, readData, typeName } from '../guards/property-reads';
+import { runTraining } from '../training/run-training';
 
 type Template =
   | { readonly kind: 'value'; readonly value: unknown }
@@ -31,6 +32,8 @@ type Source = { readonly get: Getter } | { readonly constant: Tensor };
 
 export class ReplayPlan {
   constructor(
+    /** The compiled function's name (what a compiled backward's errors name). */
+    private readonly name: string,
     readonly segment: CompiledSegment | null,
     private readonly sources: readonly Source[],
     private readonly template: Template,
@@ -42,8 +45,9 @@ export class ReplayPlan {
     let outs: Tensor[] = [];
     if (this.segment) {
       const inputs = this.sources.map((s) => ('get' in s ? (s.get(r) as Tensor) : s.constant));
-      const run = this.segment.run;
-      outs = withMode(null, () => run(inputs));
+      const { run, training } = this.segment;
+      // A graph compiled for training: its results get the gradFn that runs its backward, from the inputs' edges.
+      outs = withMode(null, () => (training ? runTraining(training, this.name, inputs, inputs) : run(inputs)));
     }
     const views = new Map<Template, Tensor>();
     const value = build(this.template, outs, r, views);
@@ -177,5 +181,5 @@ export function planReplay(call: TracedCall, spec: InputSpec, roots: Roots, resu
   const t = template(result, new Set());
   if (typeof t === 'string') return t;
   const unused = (run?.plan.outputs ?? []).map((_, i) => i).filter((i) => !used.has(i));
-  return new ReplayPlan(run?.segment ?? null, sources, t, unused);
+  return new ReplayPlan(call.name, run?.segment ?? null, sources, t, unused);
 }

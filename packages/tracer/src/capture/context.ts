@@ -39,6 +39,12 @@ const router: Mode = {
   read(t: Tensor): void {
     (storage?.getStore() ?? below)?.read?.(t);
   },
+  backward(t: Tensor, gradient: Tensor | null, retainGraph: boolean): void {
+    const m = storage?.getStore() ?? below;
+    // Outside any capture (unrelated code while an async call is in flight): eager's backward.
+    if (m?.backward) m.backward(t, gradient, retainGraph);
+    else withMode(null, () => t.backward(gradient, { retainGraph }));
+  },
 };
 
 /** The mode in charge of the current code (looking through the router). */

@@ -7,7 +7,7 @@
  */
 
 import type { AttrsOf, Input, Mode, OpName, TensorMeta } from '@kiln/eager';
-import { execute, Tensor } from '@kiln/eager';
+import { runRecorded, Tensor, withMode } from '@kiln/eager';
 import { activeRecorder, isAsyncFunction, runUnder } from './context';
 import { LazyTensor } from './lazy';
 import type { Recorder } from './recorder';
@@ -31,12 +31,15 @@ export function disable<F extends (...args: never[]) => unknown>(f: F): F {
   return disabled as unknown as F;
 }
 
-/** A mode that runs every op eagerly, computing what an in-place write would change first. */
+/** A mode that runs every op eagerly (recorded for backward, as eager records it), computing what an in-place write would change first. */
 function watch(rec: Recorder): Mode {
   return {
     call<N extends OpName>(op: N, inputs: readonly Input[], attrs: AttrsOf[N], meta: TensorMeta): Tensor {
       if (writesInPlace(op)) rec.beforeWrite((inputs[0] as Tensor).storage);
-      return execute(op, inputs, attrs, meta);
+      return runRecorded(op, inputs, attrs, meta);
+    },
+    backward(t: Tensor, gradient: Tensor | null, retainGraph: boolean): void {
+      withMode(null, () => t.backward(gradient, { retainGraph }));
     },
   };
 }

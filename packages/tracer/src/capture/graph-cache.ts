@@ -7,7 +7,10 @@
 import { LruCache } from '@kiln/eager';
 import { log } from '@kiln/gpu-runtime';
 import type { CompiledFn, KernelInfo, ResolvedBackend, TracedGraph } from '../backend';
-import { opByOp } from '../backend';
+import { opByOp, resolveBackend } from '../backend';
+import type { TrainingGraphs } from '../training/compile-training';
+import { compileTraining } from '../training/compile-training';
+import type { GradFlags } from '../training/joint';
 import type { SegmentPlan } from './segment';
 import type { SizeObservation } from './symbolic-sizes';
 
@@ -27,6 +30,14 @@ export interface CompiledSegment {
   readonly stages?: string;
   /** Where the backend runs the graph's kernels (the inductor's target: 'wasm', 'js', 'webgpu'). */
   readonly target?: string;
+  /** Compiled for training (results that require grad): `run` is its forward, which also returns what it saves for its backward. */
+  readonly training?: TrainingGraphs;
+}
+
+/** A graph whose results require grad: its gradient flags, and their text (part of the cache key). */
+export interface TrainingSpec {
+  readonly key: string;
+  readonly flags: GradFlags;
 }
 
 /** Compiled graphs kept per structure key (a static backend also keys by the sizes of dynamic dims), least recently used dropped first. */
@@ -79,17 +90,43 @@ export class GraphCache {
     plan: SegmentPlan,
     build: () => TracedGraph,
     admit: (graph: TracedGraph) => boolean,
+    training?: TrainingSpec,
   ): { segment: CompiledSegment; fresh: boolean } {
-    const key = this.backend.dynamic || plan.sizes === '' ? plan.key : `${plan.key} # ${plan.sizes}`;
+    // A graph compiled for training is compiled per size (its backward's inputs are sized by the forward's).
+    const key = training
+      ? `${plan.key} | grad ${training.key} # ${plan.sizes}`
+      : this.backend.dynamic || plan.sizes === ''
+        ? plan.key
+        : `${plan.key} # ${plan.sizes}`;
     const hit = this.segments.get(key);
     if (hit) return { segment: hit, fresh: false };
     const graph = build();
+    if (training) graph.dynamicDims.clear();
     const ops = graph.nodes.flatMap((n) => (n.op === 'call' ? [n.target] : []));
     if (!admit(graph)) {
       const note = 'not compiled (the recompile limit): ran op by op';
+      if (training) {
+        const t = compileTraining(resolveBackend('eager'), graph, training.flags, plan.leaves);
+        return { segment: { graph, run: t.forward.run, kernels: [], compileMs: 0, ops, note, training: t }, fresh: false };
+      }
       return { segment: { graph, run: opByOp(graph), kernels: [], compileMs: 0, ops, note }, fresh: false };
     }
     const started = performance.now();
+    if (training) {
+      const t = compileTraining(this.backend, graph, training.flags, plan.leaves);
+      const segment: CompiledSegment = {
+        graph,
+        run: t.forward.run,
+        kernels: t.forward.kernels,
+        compileMs: performance.now() - started,
+        ops,
+        ...(t.forward.note ? { note: t.forward.note } : {}),
+        ...(t.forward.decisions ? { decisions: t.forward.decisions } : {}),
+        ...(t.forward.target ? { target: t.forward.target } : {}),
+        training: t,
+      };
+      return this.keep(key, segment);
+    }
     const compiled = this.backend.compile(graph, plan.leaves);
     const segment: CompiledSegment = {
       graph,
@@ -102,10 +139,15 @@ export class GraphCache {
       ...(compiled.stages ? { stages: compiled.stages } : {}),
       ...(compiled.target ? { target: compiled.target } : {}),
     };
+    return this.keep(key, segment);
+  }
+
+  private keep(key: string, segment: CompiledSegment): { segment: CompiledSegment; fresh: boolean } {
     this.segments.set(key, segment);
+    const what = segment.training ? ' for training (forward and backward)' : '';
     log(
       'perf',
-      `${this.backend.name}: compiled a graph of ${segment.ops.length} ops in ${segment.compileMs.toFixed(1)} ms${segment.stages ? ` (${segment.stages})` : ''}`,
+      `${this.backend.name}: compiled a graph of ${segment.ops.length} ops${what} in ${segment.compileMs.toFixed(1)} ms${segment.stages ? ` (${segment.stages})` : ''}`,
     );
     this.onCompile(segment);
     return { segment, fresh: true };

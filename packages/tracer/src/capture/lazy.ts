@@ -75,6 +75,10 @@ export class LazyTensor extends Tensor {
   /** The base key of a graph that computed this tensor without keeping it, and its slot there. */
   ranIn: string | null = null;
   ranSlot = 0;
+  /** Recorded with grad mode on from an input that requires grad: eager would give it a gradFn (see ../training). */
+  needsGrad = false;
+  /** A backward() inside the call went through it (without retainGraph): a second backward through it is an error, as in eager. */
+  consumed = false;
 
   constructor(
     readonly owner: Materializer,
@@ -94,6 +98,14 @@ export class LazyTensor extends Tensor {
 
   get pending(): boolean {
     return this.real === null;
+  }
+
+  /** A pending tensor requires grad as eager's would; once computed, its gradFn says. */
+  override get requiresGrad(): boolean {
+    return this.real === null ? this.needsGrad : super.requiresGrad;
+  }
+  override set requiresGrad(flag: boolean) {
+    super.requiresGrad = flag;
   }
 
   /** The real tensor, computing it first if needed. */
@@ -128,6 +140,7 @@ export class LazyTensor extends Tensor {
   snapshot(): LazyTensor {
     const old = new LazyTensor(this.owner, this.op, this.args!, this.attrs, this, this.layout, this.viewOf);
     old.seq = this.seq;
+    old.needsGrad = this.needsGrad;
     return old;
   }
 

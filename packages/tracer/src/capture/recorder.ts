@@ -19,12 +19,31 @@
  * first. Views stay views of the memory they view.
  */
 
-import type { AttrsOf, Input, Mode, MovementOp, OpName, Storage, TensorMeta, View } from '@kiln/eager';
-import { checkWritable, dispatch, execute, KilnError, MOVEMENT, setMode, storagesMade, Tensor, views, withMode } from '@kiln/eager';
+import type { AttrsOf, CompositeOp, Decomposition, Input, Mode, MovementOp, OpName, Storage, TensorMeta, View } from '@kiln/eager';
+import {
+  checkWritable,
+  DECOMPOSITIONS,
+  dispatch,
+  execute,
+  isGradEnabled,
+  KilnError,
+  MOVEMENT,
+  runRecorded,
+  setMode,
+  storagesMade,
+  Tensor,
+  VJP,
+  views,
+  withMode,
+} from '@kiln/eager';
 import { logEnabled } from '@kiln/gpu-runtime';
 import type { TracedGraph } from '../backend';
 import { HIDDEN, isProxy, readData } from '../guards/property-reads';
 import type { SourceInfo } from '../source/analysis';
+import { carriesGrad, resultNeedsGrad } from '../training/grad-flags';
+import { lazyBackward } from '../training/lazy-backward';
+import { runTraining } from '../training/run-training';
+import { segmentGrad, takeGradFns, takeViewGradFn } from '../training/segment-grad';
 import type { BreakKind, BreakLog, GraphBreak } from './breaks';
 import { fullgraphError, locate, methodName, userSite } from './breaks';
 import type { CompiledSegment, GraphCache } from './graph-cache';
@@ -73,6 +92,8 @@ export interface SegmentRun {
 
 /** What a traced call did: its graph breaks, and the graphs it ran in order. */
 export interface TracedCall {
+  /** The compiled function's name. */
+  readonly name: string;
   readonly breaks: readonly GraphBreak[];
   readonly runs: readonly SegmentRun[];
   /** In-place writes into memory the call did not make (inputs, closed-over tensors): applied after the graph. */
@@ -105,6 +126,8 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
   private readonly written = new Map<object, StorageWrites>();
   /** Whole-storage views of real tensors written in place, released at the end. */
   private readonly flats: Pin[] = [];
+  /** Pending tensors that must be real by the end of the call although nothing returns them (gradients a backward() put in `.grad`). */
+  private readonly untilEnd: LazyTensor[] = [];
   /** The last break, not logged until the graph it needs has run (see BreakLog): its number, and the runs before it. */
   private unlogged: { readonly b: GraphBreak; readonly index: number; readonly runs: number } | null = null;
 
@@ -113,11 +136,21 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
 
   constructor(readonly host: RecorderHost) {}
 
+  get name(): string {
+    return this.host.name;
+  }
+
   // ---- Mode ----
 
   call<N extends OpName>(op: N, inputs: readonly Input[], attrs: AttrsOf[N], meta: TensorMeta): Tensor {
     const rule = tracingRule(op);
-    if (rule.kind === 'record') return this.record(op, inputs, attrs, meta);
+    if (rule.kind === 'record') {
+      // As eager records it: a composite that differentiates through its decomposition is recorded as the ops of its decomposition.
+      if (VJP[op] === 'decomposition' && this.active && resultNeedsGrad(op, inputs, meta)) {
+        return (DECOMPOSITIONS[op as CompositeOp] as Decomposition<CompositeOp>)(inputs, attrs as AttrsOf[CompositeOp]);
+      }
+      return this.record(op, inputs, attrs, meta);
+    }
     if (rule.kind === 'functionalize' && this.active)
       return this.functionalize(op as 'copy_' | 'fill_', inputs, attrs as AttrsOf['copy_' | 'fill_']);
     const x = inputs[0];
@@ -126,6 +159,10 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
       return this.record('reshape', inputs, { shape: x.shape }, meta);
     }
     return this.runEagerly(op, inputs, attrs, meta, rule.kind === 'break' ? rule.why : 'writes in place after the call ended');
+  }
+
+  backward(t: Tensor, gradient: Tensor | null, retainGraph: boolean): void {
+    lazyBackward(this, t, gradient, retainGraph);
   }
 
   read(t: Tensor): void {
@@ -184,6 +221,7 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
       if (layout) viewOf = src;
     }
     const t = new LazyTensor(this, op, args, attrs, meta, layout ?? views.contiguousView(meta.shape), viewOf);
+    t.needsGrad = resultNeedsGrad(op, args, meta);
     this.lazies.push(t);
     if (isRandom(op)) this.randoms.push(t);
     return t;
@@ -191,6 +229,8 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
 
   private arg(x: Input): LazyArg {
     if (!(x instanceof Tensor)) return x;
+    // This call's own pin of an input (a backward rule reading what an op read).
+    if (x instanceof Pin && this.pins.get(x.source) === x) return x;
     if (x instanceof LazyTensor) {
       // A pending tensor of another call is computed by that call's recorder; here it is an input.
       if (x.owner !== this && x.real === null) x.materialized();
@@ -218,6 +258,13 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
   private functionalize(op: 'copy_' | 'fill_', inputs: readonly Input[], attrs: AttrsOf['copy_' | 'fill_']): Tensor {
     const dst = inputs[0] as Tensor;
     checkWritable(op, dst);
+    if (isGradEnabled() && !(dst instanceof LazyTensor && dst.real === null) && carriesGrad(dst)) {
+      throw new KilnError(
+        `${dst.describe()} requires grad: writing it in place with grad mode on is an error for a leaf (as in eager) and is not supported ` +
+          'inside a compiled function for a tensor with a history; write it inside noGrad(() => ...) as optimizers do, or write into a clone()',
+        { op },
+      );
+    }
     const value = withMode(this, () =>
       op === 'copy_'
         ? (inputs[1] as Tensor).expand(dst.shape).cast(dst.dtype)
@@ -241,6 +288,7 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
     w.elements = this.record('scatterView', [w.elements, value], view, w.elements);
     if (pending) {
       (root as LazyTensor).redefine('reshape', [w.elements], { shape: root.shape });
+      (root as LazyTensor).needsGrad = w.elements.needsGrad;
       // Its pending views now view the new value: they move after it, in the order they were made.
       for (const l of this.lazies) if (l.real === null && l.viewOf !== null && rootOf(l) === root) l.seq = nextSequence();
     } else {
@@ -276,6 +324,7 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
       const base = redirect(a.viewOf) as LazyTensor;
       const copy = new LazyTensor(this, a.op, [base, ...a.args!.slice(1)], a.attrs, a, a.layout, base);
       copy.seq = a.seq;
+      copy.needsGrad = a.needsGrad;
       onOld.set(a, copy);
       return copy;
     };
@@ -367,7 +416,7 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
     const lazies = inputs.filter((x): x is LazyTensor => x instanceof LazyTensor);
     this.materialize(lazies);
     if (writesInPlace(op)) this.beforeWrite((inputs[0] as Tensor).storage);
-    return withMode(null, () => execute(op, inputs, attrs, meta));
+    return withMode(null, () => runRecorded(op, inputs, attrs, meta));
   }
 
   /**
@@ -430,14 +479,18 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
   private runSegment(targets: readonly LazyTensor[], final: boolean): void {
     const plan = planSegment(targets, this, final);
     const index = this.runs.length;
+    const grad = segmentGrad(plan);
     const { segment, fresh } = this.host.graphs.lookup(
       plan,
       () => buildGraph(plan),
       (g) => this.host.admit(plan, index, g),
+      grad.spec ?? undefined,
     );
     const previous = setMode(null);
     try {
-      const results = segment.run(plan.leaves);
+      const results = segment.training
+        ? runTraining(segment.training, this.host.name, plan.leaves, plan.origins)
+        : segment.run(plan.leaves);
       if (results.length !== plan.outputs.length) {
         throw new KilnError(`the backend returned ${results.length} outputs for a graph with ${plan.outputs.length}`, { op: 'compile' });
       }
@@ -467,6 +520,7 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
         }
         taken.add(raw);
       }
+      if (segment.training || grad.usedUp.length > 0) takeGradFns(plan, results, grad, this.host.name);
       for (const raw of release) if (![...plan.outputs].some((t) => t.real === raw)) raw.dispose();
     } finally {
       setMode(previous);
@@ -513,12 +567,23 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
     return (t.storage.born ?? 0) > this.storagesBefore;
   }
 
-  /** A pending view whose base is real becomes a real view of the same memory. */
+  /** A pending view whose base is real becomes a real view of the same memory (and of its base's history, as in eager). */
   private resolveView(t: LazyTensor): void {
     const root = rootOf(t);
     const base = root instanceof LazyTensor ? root.real : root;
     if (base === null) throw new KilnError(`internal: the base of ${t} was not computed`, { op: 'compile' });
     t.adoptView(base.storage);
+    if (t.needsGrad) takeViewGradFn(t);
+  }
+
+  /** A pending alias of `t` (which the code disposed): the same value, for a backward rule to read. */
+  alias(t: LazyTensor): LazyTensor {
+    return this.record('view', [t], { shape: t.shape }, t);
+  }
+
+  /** `t` (pending) must be real by the end of the call. */
+  keepUntilEnd(t: LazyTensor): void {
+    this.untilEnd.push(t);
   }
 
   /** A pending tensor used after its call ended, which the source analysis did not see escape. */
@@ -555,6 +620,7 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
     for (const t of found) if (t.owner !== this) t.materialized();
     const outputs = found.filter((t) => t.owner === this);
     const writes = [...this.written.values()].flatMap((w) => liveWrites(w.writes).map((x) => x.value));
+    writes.push(...this.untilEnd.filter((t) => !t.isDisposed));
     if (this.host.escapes || opaque) {
       this.compute([...outputs, ...writes, ...this.lazies.filter((t) => t.real === null && !t.isDisposed)], true);
       this.writeBack();

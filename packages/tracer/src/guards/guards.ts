@@ -15,7 +15,7 @@
  * the user's code: they read data properties only, and a getter or a Proxy
  * is guarded as being one and makes the entry re-run (see ./property-reads).
  */
-import { Tensor, views } from '@kiln/eager';
+import { isGradEnabled, Tensor, views } from '@kiln/eager';
 import type { ParamName } from '../source/analysis';
 import { hasPrivateMembers, isNative } from '../source/function-source';
 import { HIDDEN, inheritedAccessor, isInspectable, isProxy, readData, typeName } from './property-reads';
@@ -29,7 +29,19 @@ export interface Roots {
 
 export type Getter = (r: Roots) => unknown;
 
-export type GuardKind = 'arity' | 'type' | 'dtype' | 'device' | 'rank' | 'size' | 'layout' | 'value' | 'structure' | 'identity' | 'alias';
+export type GuardKind =
+  | 'arity'
+  | 'type'
+  | 'dtype'
+  | 'device'
+  | 'rank'
+  | 'size'
+  | 'layout'
+  | 'value'
+  | 'structure'
+  | 'identity'
+  | 'alias'
+  | 'grad';
 
 export interface Guard {
   readonly kind: GuardKind;
@@ -218,6 +230,8 @@ interface Builder {
   opaque: OpaqueLeaf[];
   dynamic: DynamicPolicy;
   seen: Set<object>;
+  /** Some tensor input requires grad. */
+  requiresGrad: boolean;
 }
 
 function add(
@@ -308,6 +322,7 @@ function tensorGuards(b: Builder, t: Tensor, path: string, get: Getter): void {
     (v) => views.isContiguous(asTensor(v).layout) === contiguous,
     (v) => (views.isContiguous(asTensor(v).layout) ? 'contiguous' : 'not contiguous'),
   );
+  const grad = requiresGradGuard(b, t, path, get);
   b.fast.push((r) => {
     const v = get(r);
     if (!isTensor(v) || v.dtype !== dtype || v.device !== device) return false;
@@ -318,9 +333,46 @@ function tensorGuards(b: Builder, t: Tensor, path: string, get: Getter): void {
       const s = shape[d]!;
       if (e < 0 ? s < 2 : s !== e) return false;
     }
-    return views.isContiguous(v.layout) === contiguous;
+    return views.isContiguous(v.layout) === contiguous && v.requiresGrad === grad;
   });
   b.leaves.push({ path, get, dynamicDims: dynamic });
+}
+
+/**
+ * Whether a tensor requires grad decides whether the graph is compiled for
+ * training (a forward that saves what its backward needs) or not; returns
+ * what it is now.
+ */
+function requiresGradGuard(b: Builder, t: Tensor, path: string, get: Getter): boolean {
+  const grad = t.requiresGrad;
+  add(
+    b,
+    'grad',
+    path,
+    `${path}.requiresGrad == ${grad}`,
+    String(grad),
+    get,
+    (v) => isTensor(v) && v.requiresGrad === grad,
+    (v) => (isTensor(v) ? String(v.requiresGrad) : describeValue(v)),
+  );
+  b.requiresGrad ||= grad;
+  return grad;
+}
+
+/** Grad mode, when some input requires grad (else it changes nothing): it decides whether results get a backward. */
+function gradModeGuard(b: Builder): void {
+  if (!b.requiresGrad) return;
+  const on = isGradEnabled();
+  const text = `grad mode is ${on ? 'on' : 'off (noGrad)'}`;
+  b.guards.push({
+    kind: 'grad',
+    path: 'grad mode',
+    text,
+    expected: on ? 'on' : 'off',
+    check: () => isGradEnabled() === on,
+    actual: () => (isGradEnabled() ? 'on' : 'off'),
+  });
+  b.fast.push(() => isGradEnabled() === on);
 }
 
 function identity(b: Builder, kind: GuardKind, path: string, get: Getter, o: object, label: string): void {
@@ -509,7 +561,18 @@ export function inputSpec(
   dynamic: DynamicPolicy,
   extra?: (w: GuardWriter) => void,
 ): InputSpec {
-  const b: Builder = { containers: [], guards: [], fast: [], leaves: [], numbers: [], integers: [], opaque: [], dynamic, seen: new Set() };
+  const b: Builder = {
+    containers: [],
+    guards: [],
+    fast: [],
+    leaves: [],
+    numbers: [],
+    integers: [],
+    opaque: [],
+    dynamic,
+    seen: new Set(),
+    requiresGrad: false,
+  };
   const n = roots.args.length;
   add(
     b,
@@ -538,6 +601,7 @@ export function inputSpec(
     sameType: (o, path, get) => sameType(b, o, path, get),
   });
   aliasGuard(b, roots);
+  gradModeGuard(b);
   const dynamicLeaves = b.leaves.filter((l) => l.dynamicDims.length > 0);
   return {
     guards: new GuardSet(b.guards, b.fast, dynamicLeaves, b.numbers),

@@ -42,6 +42,23 @@ export interface ExplainGraph {
   readonly writes: readonly string[];
   /** The graph's symbolic sizes and what each stands for (`s0 = x.shape[1] (7 here)`). */
   readonly symbols: readonly string[];
+  /**
+   * Set when the graph's results require grad: it was compiled for
+   * training, as a forward graph (the one above: what runs now) and a
+   * backward graph (what `backward()` runs), with what the partitioner saved.
+   */
+  readonly training?: ExplainTraining;
+}
+
+/** A graph compiled for training: its backward, and what its forward saves for it and what the backward computes again. */
+export interface ExplainTraining {
+  readonly backward: ExplainGraph;
+  /** Values the forward saves for the backward: the op that made each (`input` for one of its inputs), its type and bytes. */
+  readonly saved: readonly { readonly op: string; readonly type: string; readonly bytes: number }[];
+  readonly savedBytes: number;
+  /** Forward values the backward computes again rather than saving them (their ops). */
+  readonly recomputed: readonly string[];
+  readonly recomputedBytes: number;
 }
 
 /** One cache entry of a compiled function: what a call that matches its guards does, and the graphs its first call ran. */

@@ -45,6 +45,30 @@ describe('explain', () => {
     expect(text).toContain('(on js: sin on float32 has no vector form)');
   });
 
+  it('reports a graph compiled for training: its forward, its backward and their kernels, what was saved and what is computed again', async () => {
+    const mlp = (x: Tensor, w1: Tensor, w2: Tensor) => x.matmul(w1).gelu().matmul(w2).sum();
+    const report = await explain(mlp)(randn([4, 6]), randn([6, 8], { requiresGrad: true }), randn([8, 3], { requiresGrad: true }));
+    const t = report.graphs[0]!.training!;
+    // Saved: x and w2 (the matmuls' gradients read them) and the first matmul's output; gelu's output is computed again.
+    expect(t.saved.map((v) => `${v.op} ${v.type}`)).toEqual(['input float32[4,6]', 'input float32[8,3]', 'matmul float32[4,8]']);
+    expect(t.savedBytes).toBe((24 + 24 + 32) * 4);
+    expect(t.recomputed).toEqual(['gelu']);
+    expect(t.backward.ops).toContain('gelu');
+    expect(t.backward.kernels.length).toBeGreaterThan(0);
+    expect(report.guards).toEqual(expect.arrayContaining(['w1.requiresGrad == true', 'x.requiresGrad == false', 'grad mode is on']));
+    const text = report.toString();
+    expect(text).toContain('graph 1 (compiled for training; its forward)');
+    expect(text).toContain(
+      'the forward saves 3 values (320 B) for the backward: input float32[4,6], input float32[8,3], matmul float32[4,8]',
+    );
+    expect(text).toContain('the backward computes 1 forward value again (128 B not saved): gelu');
+    expect(text).toMatch(/graph 1 backward: \d+ ops/);
+    const html = report.toHTML();
+    expect(html).toContain('Graph 1: backward');
+    expect(html.match(/<svg class="graph"/g)).toHaveLength(2);
+    expect(html).toContain('Graph 1 backward</h3>');
+  });
+
   it('reports breaks and why the function re-runs', async () => {
     const fn = async (x: Tensor) => {
       const y = helper(x.neg());

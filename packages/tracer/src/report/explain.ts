@@ -4,11 +4,13 @@
  * page of ./report-html.
  */
 
+import type { KernelInfo, TracedGraph } from '../backend';
 import type { Entry } from '../cache/entry';
 import type { GraphBreak } from '../capture/breaks';
 import type { CompiledSegment } from '../capture/graph-cache';
 import type { ExplainEntry, ExplainGraph, ExplainReport, ReportData } from './explain-report';
 import { reportToHTML } from './report-html';
+import { plural, trainingSummary } from './report-text';
 import { showGraph } from './symbolic-graph';
 
 /** What one traced call left behind that reports show, and the entry it traced for. */
@@ -22,19 +24,39 @@ export interface TraceRecord {
 }
 
 function graphOf(s: CompiledSegment, writes: readonly string[] = []): ExplainGraph {
-  const shown = showGraph(s.graph);
+  const t = s.training;
+  // For training, the graph shown is the forward the partitioner made (what runs, and what its kernels' nodes refer to).
+  const shown = graphReport(t?.forward.graph ?? s.graph, s, writes);
+  if (!t) return shown;
+  return { ...shown, training: { backward: graphReport(t.backward.graph, { ...t.backward, compileMs: 0 }, []), ...t.report } };
+}
+
+/** The report of `graph`, compiled into `compiled`'s kernels. */
+function graphReport(
+  graph: TracedGraph,
+  compiled: {
+    readonly kernels: readonly KernelInfo[];
+    readonly decisions?: readonly string[];
+    readonly note?: string;
+    readonly compileMs: number;
+    readonly stages?: string;
+    readonly target?: string;
+  },
+  writes: readonly string[],
+): ExplainGraph {
+  const shown = showGraph(graph);
   return {
-    ops: s.ops,
-    kernels: s.kernels,
+    ops: graph.nodes.flatMap((n) => (n.op === 'call' ? [n.target] : [])),
+    kernels: compiled.kernels,
     graph: shown.listing,
-    ...(s.note ? { note: s.note } : {}),
-    decisions: s.decisions ?? [],
+    ...(compiled.note ? { note: compiled.note } : {}),
+    decisions: compiled.decisions ?? [],
     writes,
-    symbols: s.graph.symbols(),
+    symbols: graph.symbols(),
     nodes: shown.nodes,
-    compileMs: s.compileMs,
-    ...(s.stages ? { compileStages: s.stages } : {}),
-    ...(s.target ? { target: s.target } : {}),
+    compileMs: compiled.compileMs,
+    ...(compiled.stages ? { compileStages: compiled.stages } : {}),
+    ...(compiled.target ? { target: compiled.target } : {}),
   };
 }
 
@@ -92,12 +114,30 @@ function indent(text: string, by: string): string {
     .join('\n');
 }
 
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
-}
-
 /** Decisions printed per graph in the text report (all of them are in the data and the HTML report). */
 const SHOWN_DECISIONS = 30;
+
+/** A graph's compile stages, listing, symbols, writes, kernels and fusion decisions (`where` says where the rest of the decisions are). */
+function formatGraph(out: string[], g: ExplainGraph, where: string): void {
+  if (g.compileStages) out.push(`    compiled in ${g.compileMs.toFixed(1)} ms: ${g.compileStages}`);
+  out.push(indent(g.graph, '    '));
+  if (g.note) out.push(`    note: ${g.note}`);
+  if (g.symbols.length > 0) out.push(`    symbolic sizes (one graph for every size): ${g.symbols.join(', ')}`);
+  if (g.writes.length > 0) out.push(`    in-place writes captured (functionalized, written back after the graph): ${g.writes.join('; ')}`);
+  if (g.kernels.length > 0) {
+    out.push(`    ${plural(g.kernels.length, 'kernel')}${g.target ? ` on ${g.target}` : ''}:`);
+    for (const k of g.kernels) {
+      const fallback = k.fallback ? ` (on ${k.fallback.target}: ${k.fallback.reason})` : '';
+      out.push(`      ${k.name}: ${k.fusedOps.join(', ')}${fallback}${k.autotune ? `\n        ${k.autotune}` : ''}`);
+    }
+  }
+  if (g.decisions.length > 0) {
+    out.push('    fusion decisions (why each kernel is what it is):');
+    for (const d of g.decisions.slice(0, SHOWN_DECISIONS)) out.push(`      ${d}`);
+    if (g.decisions.length > SHOWN_DECISIONS)
+      out.push(`      ... ${g.decisions.length - SHOWN_DECISIONS} more (${where}.decisions, the HTML report)`);
+  }
+}
 
 export function formatReport(r: ReportData): string {
   const out: string[] = [];
@@ -108,25 +148,14 @@ export function formatReport(r: ReportData): string {
   out.push(`  mode: ${r.mode} (${r.modeReason})`);
   r.graphs.forEach((g, i) => {
     out.push('');
-    out.push(`  graph ${i + 1}: ${plural(g.ops.length, 'op')} (${g.ops.join(', ')})`);
-    if (g.compileStages) out.push(`    compiled in ${g.compileMs.toFixed(1)} ms: ${g.compileStages}`);
-    out.push(indent(g.graph, '    '));
-    if (g.note) out.push(`    note: ${g.note}`);
-    if (g.symbols.length > 0) out.push(`    symbolic sizes (one graph for every size): ${g.symbols.join(', ')}`);
-    if (g.writes.length > 0)
-      out.push(`    in-place writes captured (functionalized, written back after the graph): ${g.writes.join('; ')}`);
-    if (g.kernels.length > 0) {
-      out.push(`    ${plural(g.kernels.length, 'kernel')}${g.target ? ` on ${g.target}` : ''}:`);
-      for (const k of g.kernels) {
-        const fallback = k.fallback ? ` (on ${k.fallback.target}: ${k.fallback.reason})` : '';
-        out.push(`      ${k.name}: ${k.fusedOps.join(', ')}${fallback}`);
-      }
-    }
-    if (g.decisions.length > 0) {
-      out.push('    fusion decisions (why each kernel is what it is):');
-      for (const d of g.decisions.slice(0, SHOWN_DECISIONS)) out.push(`      ${d}`);
-      if (g.decisions.length > SHOWN_DECISIONS)
-        out.push(`      ... ${g.decisions.length - SHOWN_DECISIONS} more (report.graphs[${i}].decisions, the HTML report)`);
+    const t = g.training;
+    out.push(`  graph ${i + 1}${t ? ' (compiled for training; its forward)' : ''}: ${plural(g.ops.length, 'op')} (${g.ops.join(', ')})`);
+    formatGraph(out, g, `report.graphs[${i}]`);
+    if (t) {
+      out.push(`    partitioner (saves what is expensive, computes cheap values again; min cut by bytes):`);
+      for (const line of trainingSummary(t)) out.push(`      ${line}`);
+      out.push(`  graph ${i + 1} backward: ${plural(t.backward.ops.length, 'op')} (${t.backward.ops.join(', ')})`);
+      formatGraph(out, t.backward, `report.graphs[${i}].training.backward`);
     }
   });
   if (r.breakReasons.length > 0) {

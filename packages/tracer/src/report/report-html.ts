@@ -11,10 +11,11 @@
  */
 import type { KernelInfo } from '../backend';
 import type { CompileStats } from '../cache/stats';
-import type { ExplainGraph, ReportData } from './explain-report';
+import type { ExplainGraph, ExplainTraining, ReportData } from './explain-report';
 import type { Box } from './graph-layout';
 import { layoutGraph } from './graph-layout';
 import type { ExplainNode } from './graph-nodes';
+import { bytesText, plural, trainingSummary } from './report-text';
 
 export interface HTMLOptions {
   /** The compiled function's counters, when the page is written for a compiled function (KILN_REPORT). */
@@ -39,10 +40,6 @@ const PALETTE: readonly [string, string][] = [
 
 function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
-
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
 function ms(x: number): string {
@@ -70,7 +67,7 @@ function truncate(s: string, n: number): string {
   return s.length > n ? `${s.slice(0, n - 1)}…` : s;
 }
 
-function drawNode(n: ExplainNode, box: Box, kernels: readonly number[], g: ExplainGraph, gi: number): string {
+function drawNode(n: ExplainNode, box: Box, kernels: readonly number[], g: ExplainGraph, gi: string): string {
   const extern = kernels.some((k) => g.kernels[k]!.kind === 'extern');
   let fill = '#ffffff';
   let stroke = '#8a94a6';
@@ -130,7 +127,8 @@ function drawNode(n: ExplainNode, box: Box, kernels: readonly number[], g: Expla
   );
 }
 
-function drawGraph(g: ExplainGraph, gi: number): string {
+/** Graph `g` drawn by kernel; `gi` makes its SVG ids unique in the page, `label` names it. */
+function drawGraph(g: ExplainGraph, gi: string, label: string): string {
   if (g.nodes.length === 0) return '<p class="muted">(no nodes)</p>';
   const layout = layoutGraph(g.nodes);
   const byNode = kernelsByNode(g);
@@ -152,7 +150,7 @@ function drawGraph(g: ExplainGraph, gi: number): string {
   const nodes = g.nodes.map((n) => drawNode(n, layout.boxes.get(n.id)!, byNode.get(n.id) ?? [], g, gi));
   return (
     `<div class="graph-scroll"><svg class="graph" xmlns="http://www.w3.org/2000/svg" width="${layout.width}" height="${layout.height}" ` +
-    `viewBox="0 0 ${layout.width} ${layout.height}" role="img" aria-label="graph ${gi + 1}: ${g.nodes.length} nodes">` +
+    `viewBox="0 0 ${layout.width} ${layout.height}" role="img" aria-label="${esc(label)}: ${g.nodes.length} nodes">` +
     `<defs><marker id="arrow-${gi}" viewBox="0 0 8 8" refX="7" refY="4" markerWidth="7" markerHeight="7" orient="auto-start-reverse">` +
     '<path d="M0 0 L8 4 L0 8 z" fill="#8a94a6"/></marker>' +
     `<pattern id="hatch-${gi}" width="8" height="8" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">` +
@@ -177,8 +175,9 @@ function legend(kernels: readonly KernelInfo[]): string {
 /** A graph's card: `title` (`Graph 2`), `id` (the page anchor), `gi` (unique on the page: the SVG's own ids). */
 function graphSection(g: ExplainGraph, title: string, id: string, gi: number): string {
   const kernels = g.kernels.length;
+  const t = g.training;
   return (
-    `<section class="card graph-card" id="${id}"><h3>${title}</h3>` +
+    `<section class="card graph-card" id="${id}"><h3>${title}${t ? ': forward (compiled for training)' : ''}</h3>` +
     `<p class="meta">${plural(g.ops.length, 'op')} → ${plural(kernels, 'kernel')} · compiled in ${ms(g.compileMs)}</p>` +
     (g.note ? `<p class="note">${esc(g.note)}</p>` : '') +
     (g.symbols.length > 0 ? `<p class="meta">Symbolic sizes (one graph for every size): ${esc(g.symbols.join(', '))}</p>` : '') +
@@ -186,10 +185,35 @@ function graphSection(g: ExplainGraph, title: string, id: string, gi: number): s
       ? `<p class="meta">In-place writes captured (functionalized, written back after the graph): ${esc(g.writes.join('; '))}</p>`
       : '') +
     legend(g.kernels) +
-    drawGraph(g, gi) +
+    drawGraph(g, String(gi), title) +
     `<details><summary>Graph listing</summary><pre>${esc(g.graph)}</pre></details>` +
     decisionList(g) +
+    (t ? trainingSection(t, title, id, gi) : '') +
     '</section>'
+  );
+}
+
+/** A graph compiled for training: what the partitioner saved and recomputed, and the backward graph by kernel. */
+function trainingSection(t: ExplainTraining, title: string, id: string, gi: number): string {
+  const b = t.backward;
+  const saved = t.saved.map(
+    (v) => `<tr><td><code>${esc(v.op)}</code></td><td><code>${esc(v.type)}</code></td><td class="num">${bytesText(v.bytes)}</td></tr>`,
+  );
+  return (
+    `<div class="training" id="${id}-backward"><h3>${title}: backward</h3>` +
+    `<ul class="partition">${trainingSummary(t)
+      .map((line) => `<li>${esc(line)}</li>`)
+      .join('')}</ul>` +
+    (saved.length > 0
+      ? `<details><summary>Saved for the backward (${t.saved.length}, ${bytesText(t.savedBytes)})</summary><table class="saved"><tr><th>made by</th><th>type</th><th>bytes</th></tr>${saved.join('')}</table></details>`
+      : '') +
+    `<p class="meta">${plural(b.ops.length, 'op')} → ${plural(b.kernels.length, 'kernel')}</p>` +
+    (b.note ? `<p class="note">${esc(b.note)}</p>` : '') +
+    legend(b.kernels) +
+    drawGraph(b, `${gi}-backward`, `${title} backward`) +
+    `<details><summary>Backward graph listing</summary><pre>${esc(b.graph)}</pre></details>` +
+    decisionList(b) +
+    '</div>'
   );
 }
 
@@ -202,7 +226,13 @@ function decisionList(g: ExplainGraph): string {
   return `<details class="decisions"><summary>Fusion decisions (${g.decisions.length}): why each kernel is what it is</summary><ul>${items.join('')}</ul></details>`;
 }
 
+/** A graph's kernels, then its backward's when it was compiled for training. */
 function kernelSection(g: ExplainGraph, title: string): string {
+  const backward = g.training ? kernelCards(g.training.backward, `${title} backward`) : '';
+  return kernelCards(g, `${title}${g.training ? ' forward' : ''}`) + backward;
+}
+
+function kernelCards(g: ExplainGraph, title: string): string {
   if (g.kernels.length === 0) return '';
   const cards = g.kernels.map((k, j) => {
     const [fill, stroke] = colorOf(j);
@@ -211,6 +241,7 @@ function kernelSection(g: ExplainGraph, title: string): string {
       `<article class="kernel" style="border-left-color:${border}"><header><span class="swatch" style="background:${k.kind === 'extern' ? '#ffecec' : fill};border-color:${border}"></span>` +
       `<code class="kname">${esc(k.name)}</code>${k.kind ? ` <span class="kind kind-${k.kind}">${k.kind}</span>` : ''}` +
       ` <span class="fused">${esc(k.fusedOps.join(' → '))}</span></header>` +
+      (k.autotune ? `<p class="muted">${esc(k.autotune)}</p>` : '') +
       `<details><summary>${language(k.source)} source (${plural(k.source.split('\n').length, 'line')})</summary><pre><code>${esc(k.source)}</code></pre></details></article>`
     );
   });
@@ -309,6 +340,7 @@ ul.guards{columns:2 380px;padding-left:18px;margin:0}ul.guards li{break-inside:a
 table{border-collapse:collapse;background:#fff}td,th{border:1px solid var(--line);padding:4px 10px;text-align:left}th{background:#f0f2f5}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 summary{cursor:pointer;color:var(--accent)}
+.training{border-top:1px dashed var(--line);margin-top:12px;padding-top:10px}.partition{margin:4px 0 8px;padding-left:18px}
 `;
 
 /** The report as a self-contained HTML page. */

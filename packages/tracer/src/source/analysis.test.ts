@@ -47,6 +47,13 @@ describe('source analysis', () => {
     expect(a('(x) => __vi_import_0__.F.gelu(x)').freeVariables).toEqual(['F']);
   });
 
+  it('counts backward() as a side effect: it adds into the .grad of leaves anywhere', () => {
+    const info = a('(x, w) => { const loss = x.mul(w).sum(); loss.backward(); return loss; }');
+    expect(info.sideEffects).toMatchObject([{ kind: 'mutation', line: 1 }]);
+    expect(info.sideEffects[0]!.description).toContain('loss.backward() changes gradients outside the function');
+    expect(info.mayEscape).toBe(true);
+  });
+
   it('finds side effects: console, outer assignments, mutations, Math.random, Date, timers, unknown calls', () => {
     const info = a(`(x, log) => {
       console.log(x);

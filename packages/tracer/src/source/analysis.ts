@@ -229,6 +229,9 @@ const KILN_FUNCTIONS = new Set([
 
 const READ_METHODS = new Set(['item', 'data', 'toArray']);
 
+/** Tensor methods that change autograd state outside the call: backward() adds into the `.grad` of leaves anywhere. */
+const GRAD_METHODS = new Set(['backward', 'requiresGrad_']);
+
 const cache = new WeakMap<object, SourceInfo>();
 
 /** The analysis of `fn` (cached per function object). */
@@ -596,6 +599,10 @@ class Analyzer {
     // Date.now(), performance.now(), ...: the use of the global is the side effect, recorded where it is read.
     if (rootName !== null && !rootFacts && IMPURE_GLOBALS[rootName]) return;
     if (READ_METHODS.has(method) || (method.endsWith('_') && KNOWN_METHODS.has(method))) this.sites.push(this.site(n));
+    if (GRAD_METHODS.has(method)) {
+      this.effect('mutation', `${this.site(callee).text}() changes gradients outside the function (.grad, requiresGrad)`, n, true);
+      return;
+    }
     const chain = this.memberChain(callee, fnScope);
     if (chain) {
       this.memberCalls.push(chain);

@@ -2,21 +2,24 @@
  * Differential checks of random programs (./random-program): on every
  * device, the compiled function (first call and a cached call, each on
  * fresh inputs) must give what the eager function gives, outputs and the
- * inputs it writes into alike, `version` counters included; a third of the
- * programs are also called at three other lengths of their largest size
- * (one compiled function: dynamic dims, symbolic sizes); and eager webgpu
- * must give what eager cpu gives. A failure is shrunk to a smaller program that still fails, and
- * reported with its seed and source.
+ * inputs it writes into alike, `version` counters included, and, where
+ * inputs require grad, the same gradients of a weighted sum of its float32
+ * outputs (eager autograd is the reference); a third of the programs are
+ * also called at three other lengths of their largest size (one compiled
+ * function: dynamic dims, symbolic sizes); and eager webgpu must give what
+ * eager cpu gives. A failure is shrunk to a smaller program that still
+ * fails, and reported with its seed and source.
  *
  * Tolerance (float32's, as the numeric contract in the repository's
  * README.md says): NaN must be NaN, an infinity the same infinity, other
  * floats within rtol 1e-4 and atol 1e-5; int32 and bool exactly.
  */
-import { type Device, type DType, manualSeed, type Tensor, tensor } from '@kiln/eager';
+import { arange, type Device, type DType, manualSeed, type Tensor, tensor } from '@kiln/eager';
 import { compile } from '../compile';
 import {
   buildFunction,
   deviceDependentValues,
+  gradUnstableValues,
   makeInput,
   type Program,
   programText,
@@ -37,6 +40,10 @@ interface Outcome {
   inputs: Snapshot[];
   /** `version` of each input, then of each output: in-place writes counted as eager counts them. */
   versions: number[];
+  /** Per output: it requires grad. */
+  requiresGrad: boolean[];
+  /** Per input that requires grad: its gradient (null: none reached it). */
+  grads: (Snapshot | null)[];
 }
 
 async function snapshot(t: Tensor): Promise<Snapshot> {
@@ -44,14 +51,39 @@ async function snapshot(t: Tensor): Promise<Snapshot> {
 }
 
 function inputsOf(p: Program, device: Device): Tensor[] {
-  return p.inputs.map((_, i) => makeInput(p, i, (data, shape, dtype) => tensor(data, { device, dtype }).reshape(shape)));
+  return p.inputs.map((x, i) => {
+    const t = makeInput(p, i, (data, shape, dtype) => tensor(data, { device, dtype }).reshape(shape));
+    return x.grad ? t.requiresGrad_() : t;
+  });
 }
 
-async function outcome(inputs: Tensor[], outputs: Tensor[]): Promise<Outcome> {
+/**
+ * The gradients of the inputs that require grad, of the sum of each float32
+ * output whose gradient is stable (see gradUnstableValues) weighted by
+ * sin(0.37 k) at element k; empty when no such output requires grad.
+ */
+function backwardOf(p: Program, inputs: readonly Tensor[], outputs: readonly Tensor[]): (Tensor | null)[] {
+  const unstable = gradUnstableValues(p);
+  const terms = outputs.flatMap((o, i) => {
+    if (unstable.has(p.outputs[i]!) || o.dtype !== 'float32' || !o.requiresGrad) return [];
+    const weights = arange(o.numel, { device: o.device }).cast('float32').mul(0.37).sin().reshape(o.shape);
+    return [o.mul(weights).sum()];
+  });
+  if (terms.length === 0) return [];
+  terms.reduce((a, b) => a.add(b)).backward();
+  return inputs.filter((_, i) => p.inputs[i]!.grad).map((x) => x.grad);
+}
+
+async function outcome(p: Program, inputs: Tensor[], outputs: Tensor[]): Promise<Outcome> {
+  // Versions before the backward pass, which writes into no input or output.
+  const versions = [...inputs, ...outputs].map((t) => t.version);
+  const grads = backwardOf(p, inputs, outputs);
   const result = {
     outputs: await Promise.all(outputs.map(snapshot)),
     inputs: await Promise.all(inputs.map(snapshot)),
-    versions: [...inputs, ...outputs].map((t) => t.version),
+    versions,
+    requiresGrad: outputs.map((o) => o.requiresGrad),
+    grads: await Promise.all(grads.map((g) => (g ? snapshot(g) : null))),
   };
   for (const t of [...inputs, ...outputs]) t.dispose();
   return result;
@@ -62,7 +94,7 @@ async function run(p: Program, device: Device, call: (inputs: Tensor[]) => Tenso
   manualSeed(p.seed);
   const inputs = inputsOf(p, device);
   manualSeed(p.seed);
-  return outcome(inputs, call(inputs));
+  return outcome(p, inputs, call(inputs));
 }
 
 function close(got: number, want: number): boolean {
@@ -86,13 +118,22 @@ function unstableParts(p: Program, values: ReadonlySet<number>): Unstable {
   return { outputs: new Set(p.outputs.flatMap((v, i) => (values.has(v) ? [i] : []))), inputs };
 }
 
-/** The first difference between two outcomes, as text, or undefined. */
-function difference(got: Outcome, want: Outcome, unstable: Unstable): string | undefined {
+/** The first difference between two outcomes, as text, or undefined (`grads`: compare requiresGrad and the gradients too). */
+function difference(got: Outcome, want: Outcome, unstable: Unstable, grads: boolean): string | undefined {
+  if (grads) {
+    const i = want.requiresGrad.findIndex((r, k) => got.requiresGrad[k] !== r);
+    if (i >= 0) return `output ${i}: requiresGrad ${got.requiresGrad[i]}, expected ${want.requiresGrad[i]}`;
+    if (got.grads.length !== want.grads.length) return `gradients of ${got.grads.length} inputs, expected ${want.grads.length}`;
+    const k = want.grads.findIndex((w, j) => (w === null) !== (got.grads[j] === null));
+    if (k >= 0) return `gradient ${k}: ${got.grads[k] ? 'present' : 'missing'}, expected ${want.grads[k] ? 'one' : 'none'}`;
+  }
   const parts = [
     ...want.outputs.map((w, i) => [`output ${i}`, got.outputs[i], w, unstable.outputs.has(i)] as const),
     ...want.inputs.map((w, i) => [`input x${i} after the call`, got.inputs[i], w, unstable.inputs.has(i)] as const),
+    ...(grads ? want.grads.map((w, i) => [`gradient of input ${i} that requires grad`, got.grads[i]!, w!, false] as const) : []),
   ];
   for (const [what, g, w, skip] of parts) {
+    if (w === null) continue;
     if (!g) return `${what}: missing`;
     if (g.dtype !== w.dtype || g.shape.join() !== w.shape.join()) return `${what}: ${g.dtype}[${g.shape}] vs ${w.dtype}[${w.shape}]`;
     if (skip) continue;
@@ -129,7 +170,7 @@ export async function problemOf(p: Program, devices: readonly Device[]): Promise
       } catch (e) {
         return `compiled (${call} call) on ${device} threw ${message(e)}`;
       }
-      const diff = difference(got, eager[device]!, unstable);
+      const diff = difference(got, eager[device]!, unstable, true);
       if (diff) return `compiled (${call} call) vs eager on ${device}: ${diff}`;
     }
   }
@@ -139,7 +180,8 @@ export async function problemOf(p: Program, devices: readonly Device[]): Promise
   }
   if (eager.cpu && eager.webgpu) {
     const acrossDevices = unstableParts(p, new Set([...unstableValues(p), ...deviceDependentValues(p)]));
-    const diff = difference(eager.webgpu, eager.cpu, acrossDevices);
+    // Gradients across devices: the autograd rule tests compare them op by op (packages/eager/src/autograd/rules.test.ts).
+    const diff = difference(eager.webgpu, eager.cpu, acrossDevices, false);
     if (diff) return `eager webgpu vs eager cpu: ${diff}`;
   }
   return undefined;
@@ -182,7 +224,7 @@ async function problemAcrossLengths(p: Program, devices: readonly Device[], unst
       } catch (e) {
         return `compiled at length ${to} (after ${length}) on ${device} threw ${message(e)}`;
       }
-      const diff = difference(got, want, unstable);
+      const diff = difference(got, want, unstable, true);
       if (diff) return `compiled at length ${to} (after ${length}) vs eager on ${device}: ${diff}`;
     }
   }
@@ -212,6 +254,7 @@ function* simplifications(p: Program): Generator<Program> {
   if (p.outputs.length > 1) for (const o of p.outputs) yield { ...p, outputs: [o] };
   for (let i = 0; i < p.inputs.length; i++) {
     const x = p.inputs[i]!;
+    if (x.grad) yield { ...p, inputs: p.inputs.map((y, k) => (k === i ? { ...y, grad: false } : y)) };
     if (x.layout !== 'contiguous') yield { ...p, inputs: p.inputs.map((y, k) => (k === i ? { ...y, layout: 'contiguous' } : y)) };
     if (['special', 'extreme', 'tiny'].includes(x.values))
       yield { ...p, inputs: p.inputs.map((y, k) => (k === i ? { ...y, values: 'normal' } : y)) };

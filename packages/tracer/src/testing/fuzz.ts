@@ -1,10 +1,10 @@
 /**
  * `pnpm fuzz [count] [first-seed]`: checks `count` (default 10000) random
  * programs (./random-program) on every available device: compiled == eager
- * (first and cached call) and webgpu == cpu. Prints progress, each failure
- * with its seed, listing and shrunk listing, a summary of what the programs
- * covered, and exits non-zero if any failed. Re-run one with
- * `pnpm fuzz 1 <seed>`.
+ * (first and cached call, gradients included) and webgpu == cpu. Prints
+ * progress, each failure with its seed, listing and shrunk listing, a
+ * summary of what the programs covered, and exits non-zero if any failed.
+ * Re-run one with `pnpm fuzz 1 <seed>`.
  */
 import { type Device, initWebGpu } from '@kiln/eager';
 import { probeWebGpu } from '@kiln/gpu-runtime';
@@ -19,7 +19,7 @@ else console.log(`webgpu skipped: ${gpu.reason}`);
 const devices: Device[] = gpu.runtime ? ['cpu', 'webgpu'] : ['cpu'];
 console.log(`fuzzing ${count} programs from seed ${first} on ${devices.join(' and ')}`);
 
-const seen = { steps: 0, breaks: 0, inPlace: 0, matmuls: 0, views: 0, special: 0 };
+const seen = { steps: 0, breaks: 0, inPlace: 0, matmuls: 0, views: 0, special: 0, grads: 0 };
 let failures = 0;
 const started = performance.now();
 for (let i = 0; i < count; i++) {
@@ -31,6 +31,7 @@ for (let i = 0; i < count; i++) {
   seen.matmuls += program.steps.filter((s) => s.matmul).length;
   seen.views += program.inputs.filter((x) => x.layout !== 'contiguous').length;
   seen.special += program.inputs.filter((x) => ['special', 'extreme', 'tiny'].includes(x.values)).length;
+  seen.grads += program.inputs.filter((x) => x.grad).length;
   const failure = await checkSeed(seed, devices).catch((error: unknown) => `program ${seed}: ${String(error)}`);
   if (failure) {
     failures++;
@@ -42,6 +43,6 @@ for (let i = 0; i < count; i++) {
 }
 console.log(
   `covered: ${seen.steps} steps, ${seen.matmuls} matmuls, ${seen.inPlace} in-place writes, ${seen.breaks} graph breaks, ` +
-    `${seen.views} inputs passed as views, ${seen.special} inputs with special or extreme values`,
+    `${seen.views} inputs passed as views, ${seen.special} inputs with special or extreme values, ${seen.grads} inputs requiring grad`,
 );
 process.exit(failures > 0 ? 1 : 0);

@@ -11,6 +11,9 @@
  * with values that are ordinary, special (NaN, ±Inf, ±0) or near float32's
  * limits.
  *
+ * Some float32 inputs require grad: the checks then compare, besides the
+ * outputs, every input's gradient of a weighted sum of the outputs.
+ *
  * A program is data (steps over numbered values), so it can be shrunk: a
  * step is an expression with `$k` standing for the k-th value it uses.
  * Steps are kept only if they are valid, checked by running them on
@@ -45,6 +48,8 @@ export interface ProgramInput {
   values: Values;
   /** Index inputs: every value is in [0, bound). */
   bound?: number;
+  /** The input requires grad (ordinary float32 values only). */
+  grad?: boolean;
 }
 
 export interface Step {
@@ -89,7 +94,8 @@ export function programSource(p: Program): string {
 /** The listing printed with a failure: inputs, then the source. */
 export function programText(p: Program): string {
   const inputs = p.inputs.map(
-    (x, i) => `x${i}: ${x.dtype}[${x.shape}] ${x.layout}, ${x.values}${x.bound !== undefined ? ` < ${x.bound}` : ''}`,
+    (x, i) =>
+      `x${i}: ${x.dtype}[${x.shape}] ${x.layout}, ${x.values}${x.bound !== undefined ? ` < ${x.bound}` : ''}${x.grad ? ', requires grad' : ''}`,
   );
   return `seed ${p.seed}\n${inputs.join('\n')}\n${programSource(p)}`;
 }
@@ -131,6 +137,23 @@ export function deviceDependentValues(p: Program): Set<number> {
     if (s.uses.some((u) => out.has(u)) || (s.rounds && s.uses.some((u) => tiny.has(u)))) out.add(v);
     else if (s.uses.some((u) => huge.has(u))) (s.accumulates ? out : huge).add(v);
     else if (s.uses.some((u) => tiny.has(u))) tiny.add(v);
+  });
+  return out;
+}
+
+/**
+ * Values whose gradient may legitimately differ between two correct
+ * implementations: the unstable values (see unstableValues), and values
+ * computed from inputs with special, extreme or tiny values (their
+ * gradients overflow or vanish depending on the order of operations).
+ */
+export function gradUnstableValues(p: Program): Set<number> {
+  const out = unstableValues(p);
+  p.inputs.forEach((x, i) => {
+    if (x.dtype === 'float32' && x.values !== 'normal') out.add(i);
+  });
+  p.steps.forEach((s, i) => {
+    if (s.uses.some((u) => out.has(u))) out.add(p.inputs.length + i);
   });
   return out;
 }
@@ -564,8 +587,11 @@ const STEPS: { weight: number; make: StepGen }[] = [
     make: (p) => {
       const [a, b] = [p.any(), p.any()];
       if (a === undefined || b === undefined) return undefined;
-      // Writing into an input directly (its caller sees the write), except a broadcast one (its elements share memory).
-      const inPlace = p.rng.chance(0.3) && a < p.inputs.length && p.inputs[a]!.layout !== 'expand' ? 'operand' : 'copy';
+      // Writing into an input directly (its caller sees the write), except a broadcast one (its elements share
+      // memory) and an index input (index ops read it later, in range only as long as it holds what it was made with).
+      const input = p.inputs[a];
+      const inPlace =
+        p.rng.chance(0.3) && input !== undefined && input.layout !== 'expand' && input.values !== 'index' ? 'operand' : 'copy';
       const dst = inPlace === 'operand' ? '$0' : '$0.mul(1)';
       const t = p.values[a]!;
       const d = p.rng.int(Math.max(t.ndim, 1));
@@ -677,6 +703,10 @@ export function randomProgram(seed: number): Program {
     computed.length === 0
       ? [0]
       : [...new Set(Array.from({ length: 1 + rng.int(3) }, (_, i) => (i === 0 ? computed.at(-1)! : rng.pick(computed))))];
+  // Drawn last, so a seed's program is what it was before gradients were checked. An input written in place cannot require grad (eager refuses).
+  if (!steps.some((s) => s.inPlace === 'operand')) {
+    for (const x of inputs) if (x.dtype === 'float32' && x.values === 'normal' && rng.chance(0.5)) x.grad = true;
+  }
   return { seed, inputs, steps, outputs };
 }
 

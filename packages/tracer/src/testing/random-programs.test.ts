@@ -1,5 +1,5 @@
 /**
- * compiled == eager and webgpu == cpu over random programs (./random-program, ./differential):
+ * compiled == eager (gradients included) and webgpu == cpu over random programs (./random-program, ./differential):
  * 500 seeded programs in CI (`pnpm fuzz` runs 10k), and every program the
  * generator found failing once, shrunk, kept here as a regression case.
  */
@@ -192,6 +192,21 @@ const FOUND: { name: string; program: Program }[] = [
     },
   },
   {
+    name: 'an output no gradient reached, behind a division by zero (the compiled backward ran on a zero gradient for it: 0 times an infinite derivative made the gradient NaN)',
+    program: {
+      seed: 777326,
+      inputs: [{ shape: [4, 4, 2], dtype: 'float32', layout: 'contiguous', values: 'normal', grad: true }],
+      steps: [
+        { expr: '$0.flatten(0, 1).reshape([4, 4, 2])', uses: [0] },
+        { expr: 'cat([$0, $1.mul(2)], 0)', uses: [1, 1] },
+        { expr: '$0.div(0)', uses: [2], rounds: true },
+        { expr: '$0.matmul($0.transpose(-1, -2))', uses: [1], rounds: true, accumulates: true, matmul: true },
+        { expr: '$0.round()', uses: [3], rounds: true, fragile: true },
+      ],
+      outputs: [5, 1, 4],
+    },
+  },
+  {
     name: 'attention over a dynamic last dim (its scale 1 / sqrt(d) was computed at the marker size and baked into the kernel)',
     program: {
       seed: 1026,
@@ -272,6 +287,19 @@ const FOUND: { name: string; program: Program }[] = [
         { expr: 'F.dropout($0, 0.25, false)', uses: [1] },
       ],
       outputs: [2],
+    },
+  },
+  {
+    name: 'a slice from the end of a dynamic dim (slice(0, -3, 3, 2): its size was computed at the marker size, empty)',
+    program: {
+      seed: 3687,
+      inputs: [{ shape: [3, 2], dtype: 'float32', layout: 'contiguous', values: 'normal' }],
+      steps: [
+        { expr: '$0.chunk(3, -1).at(-1)', uses: [0] },
+        { expr: '$0.slice(0, -3, 3, 2)', uses: [1] },
+        { expr: '$0.mul(2)', uses: [2], rounds: true },
+      ],
+      outputs: [3],
     },
   },
 ];

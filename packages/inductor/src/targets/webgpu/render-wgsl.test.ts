@@ -1,4 +1,4 @@
-import { type DynamicDims, type Tensor, tensor, tidy } from '@kiln/eager';
+import { type DynamicDims, F, type Tensor, tensor, tidy } from '@kiln/eager';
 import { ELEMENT_THREADS, ROW_THREADS, ROW_WORKGROUP_THREADS } from '@kiln/eager/kernels';
 import { devicesUnderTest } from '@kiln/eager/testing';
 import { describe, expect, it } from 'vitest';
@@ -71,6 +71,22 @@ describe('row kernels over rows of a multiple of 4 read vec4', () => {
   it('the online softmax takes the max and the sum in one pass', () => {
     const source = render([6, 8], (x) => x.softmax(1));
     expect(source.match(/for \(var q = /g)).toHaveLength(2); // max and sum, then the normalized write
+    expect(source.match(/in0\[vb0 \+ q\]/g)).toHaveLength(2); // one vec4 read a step in each loop
+    const byWorkgroup = render([6, 8], (x) => x.softmax(1), 'workgroup');
+    expect(byWorkgroup.match(/for \(var j = lid.x/g)).toHaveLength(2); // the threads' (max, sum) partials combine as pairs
+  });
+
+  it('an output every write (and reload) of which is at a multiple of 4 plus j is written as vec4', () => {
+    const vectorOutput = (source: string) => /var<storage, read_write> out0: array<vec4<f32>>/.test(source);
+    const softmax = render([6, 8], (x) => x.softmax(1));
+    expect(vectorOutput(softmax)).toBe(true);
+    expect(softmax).toContain('out0[vo0 + q] = w0;'); // the 4 lanes' element writes in one store
+    const layerNorm = render([6, 8], (x) => F.layerNorm(x, [8])); // the centered row written in a pass, reloaded, written again
+    expect(vectorOutput(layerNorm)).toBe(true);
+    expect(layerNorm).toContain('out0[vo0 + q][3] = '); // a lane's write during a pass
+    expect(vectorOutput(render([6, 8], (x) => x.sum(1)))).toBe(false); // written once per row
+    expect(vectorOutput(render([6, 6], (x) => x.softmax(1)))).toBe(false);
+    expect(vectorOutput(render([6, 8], (x) => x.softmax(1), 'workgroup'))).toBe(false);
   });
 });
 
@@ -81,6 +97,12 @@ describe.each(devices.filter((d) => d === 'webgpu'))('vec4 row kernels on %s equ
     { name: 'softmax', shape: [5, 12], fn: (x: Tensor) => x.softmax(1) },
     { name: 'logSoftmax of a slice at 4', shape: [5, 16], fn: (x: Tensor) => x.slice(1, 4, 12).logSoftmax(1) },
     { name: 'layerNorm', shape: [5, 8], fn: (x: Tensor) => x.sub(x.mean(1, true)).div(x.var(1, true).add(1e-5).sqrt()) },
+    {
+      name: 'F.layerNorm (an output written in a pass, reloaded and written again)',
+      shape: [5, 8],
+      fn: (x: Tensor) => F.layerNorm(x, [8]),
+    },
+    { name: 'x == its row max (a bool output written as vec4)', shape: [5, 8], fn: (x: Tensor) => x.round().eq(x.round().max(1, true)) },
     { name: 'argmax with ties (the first wins)', shape: [5, 8], fn: (x: Tensor) => x.round().argmax(1).cast('float32') },
   ])('$name', async ({ shape, fn }) => {
     const graph = record([{ shape, dtype: 'float32', device }], fn);

@@ -11,6 +11,7 @@ import {
   ELEMENT_THREADS,
   gridFor,
   kernelPrelude,
+  type MatmulChoice,
   type MatmulLaunch,
   matmulInfoWords,
   planMatmul,
@@ -22,7 +23,7 @@ import {
 import { assertWgsl, type Workgroups } from '@kiln/gpu-runtime';
 import { ExprEmitter, inlineIndex, type Lang, scopeOf } from '../../codegen/emit-expr';
 import { type Kernel, type MatmulKernel, metadataWords, type PointwiseKernel, type RowKernel, wordsPerParam } from '../../codegen/kernel';
-import { rowParts } from '../../codegen/row-parts';
+import { rowParts, type StoreSite } from '../../codegen/row-parts';
 import { children, div, type Expr, type Index, indexValue, int, keyOf, mod, offsetOf, type Size, size } from '../../ir/expr';
 import { numelOf, sizeValue } from '../../ir/size';
 
@@ -65,7 +66,7 @@ const lang = (symCount: number, symBase = 0): Lang => ({
   reload: (output, index, dtype) => W.loadAs(`out${output}[${index}]`, dtype, dtype),
   constant: (value, dtype) => W.literal(value, dtype),
   convert: (value, from, to) => W.convert(value, from, to),
-  keep: (value, dtype, site) => (dtype === 'float32' ? `kiln_keep(${value}, ${site}u)` : value),
+  keep: (value, dtype, site) => (dtype === 'float32' ? `kiln_keep(${value}, ${W.keepMask(site)})` : value),
   less: (a, b) => `(${a} < ${b})`,
   fromIndex: (index, dtype) => (dtype === 'float32' ? `f32(${index})` : dtype === 'int32' ? `i32(${index})` : `(${index} != 0u)`),
   random: (dist, param, index) => {
@@ -75,13 +76,13 @@ const lang = (symCount: number, symBase = 0): Lang => ({
   },
 });
 
-function header(k: Kernel, symCount: number, vectorInputs: ReadonlySet<number>, vectorOut: boolean, body: string): string {
+function header(k: Kernel, symCount: number, vectorInputs: ReadonlySet<number>, vectorOutputs: ReadonlySet<number>, body: string): string {
   const words = metadataWords(symCount, k.randomSources.length);
   const decl = (name: string, t: DType, vec: boolean, access: 'read' | 'read_write', binding: number) =>
     `@group(0) @binding(${binding}) var<storage, ${access}> ${name}: array<${vec ? `vec4<${W.STORAGE_TYPE[t]}>` : W.STORAGE_TYPE[t]}>;`;
   const bindings = [
     ...k.inputs.map((b, i) => decl(`in${i}`, b.dtype, vectorInputs.has(i), 'read', 1 + i)),
-    ...k.outputs.map((b, i) => decl(`out${i}`, b.dtype, vectorOut, 'read_write', 1 + k.inputs.length + i)),
+    ...k.outputs.map((b, i) => decl(`out${i}`, b.dtype, vectorOutputs.has(i), 'read_write', 1 + k.inputs.length + i)),
   ];
   const helpers = new Set(helpersFor(body, 'wgsl'));
   if (body.includes('kiln_random(')) helpers.add(PHILOX_WGSL);
@@ -156,9 +157,9 @@ function renderPointwise(k: PointwiseKernel, o: WgslOptions): RenderedWgsl {
   const loopVar = vec4 ? 'q' : 'i';
   const text = body.join('\n');
   const threads = ELEMENT_THREADS;
-  const source = `${header(k, o.symCount, vectorInputs, vec4, text)}@compute @workgroup_size(${threads})
+  const source = `${header(k, o.symCount, vectorInputs, new Set(vec4 ? k.outputs.keys() : []), text)}@compute @workgroup_size(${threads})
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  ${W.OPAQUE_ZERO_INIT}
+  ${[W.OPAQUE_ZERO_INIT, ...W.keepMasks(text)].join('\n  ')}
   _ = info(0u); // the metadata stays bound even when this kernel needs none
   let count = ${count};
   for (var ${loopVar} = gid.x; ${loopVar} < count; ${loopVar} += nwg.x * ${threads}u) {
@@ -189,9 +190,13 @@ function linearInputs(k: PointwiseKernel): Set<number> {
 /**
  * Row kernels: the row template (@kiln/eager/kernels) around the kernel's
  * row parts. One thread per row over a static row length of a multiple of
- * 4 takes 4 positions a step, reading as vec4 each input every read of
- * which is at (the same multiple of 4) + j; lavapipe gathers a vec4 per
- * thread where it gathered 4 scalars.
+ * 4 takes 4 positions a step, reading as vec4 (once a step) each input
+ * every read of which is at (the same multiple of 4) + j; lavapipe gathers
+ * a vec4 per thread where it gathered 4 scalars. An output every access of
+ * which is at such a position is a vec4 array too: the lanes' element
+ * writes are gathered into one vec4 store a step, writes during a pass and
+ * reloads take their lane's component. With the lanes' own accumulators,
+ * W2's kernel went from 7.4 to 4.5 ms of GPU time (medians, lavapipe).
  */
 function renderRows(k: RowKernel, o: WgslOptions): string {
   const L = lang(o.symCount);
@@ -199,30 +204,46 @@ function renderRows(k: RowKernel, o: WgslOptions): string {
     const t = k.outputs[output]!.dtype;
     return `out${output}[${index}] = ${W.storeAs(value, t, t)};`;
   };
-  const vector = o.rowStrategy === 'thread' ? vectorRowInputs(k) : new Map<number, Index>();
+  const { inputs, outputs } =
+    o.rowStrategy === 'thread' ? vectorRowSlots(k) : { inputs: new Map<number, Index>(), outputs: new Map<number, Index>() };
   const laneLang = (lane: number): Lang => ({
     ...L,
-    load: (input, index, dtype) =>
-      vector.has(input) ? W.loadAs(`in${input}[vb${input} + q][${lane}]`, dtype, dtype) : L.load(input, index, dtype),
+    load: (input, index, dtype) => (inputs.has(input) ? W.loadAs(`x${input}[${lane}]`, dtype, dtype) : L.load(input, index, dtype)),
+    reload: (output, index, dtype) =>
+      outputs.has(output) ? W.loadAs(`out${output}[vo${output} + q][${lane}]`, dtype, dtype) : L.reload(output, index, dtype),
   });
+  const laneStore = (lane: number) => (output: number, index: string, value: string, site: StoreSite) => {
+    if (!outputs.has(output)) return store(output, index, value);
+    const t = k.outputs[output]!.dtype;
+    return `${site === 'element' ? `w${output}` : `out${output}[vo${output} + q]`}[${lane}] = ${W.storeAs(value, t, t)};`;
+  };
+  const written = [...new Set(k.elementStores.map((s) => s.output))].filter((out) => outputs.has(out));
   return renderRowsWgsl({
     strategy: o.rowStrategy,
-    header: (body) => header(k, o.symCount, new Set(vector.keys()), false, body),
+    header: (body) => header(k, o.symCount, new Set(inputs.keys()), new Set(outputs.keys()), body),
     rows: numelText(k.outer, o.symCount),
     rowLength: numelText(k.inner, o.symCount),
     ...rowParts(k, L, store),
     lanes:
-      vector.size > 0
+      inputs.size + outputs.size > 0
         ? {
-            setup: laneSetup(k, L, vector),
-            each: [0, 1, 2, 3].map((lane) => rowParts(k, laneLang(lane), store)),
+            setup: laneSetup(k, L, [
+              ...[...inputs].map(([input, base]) => [`vb${input}`, base] as const),
+              ...[...outputs].map(([output, base]) => [`vo${output}`, base] as const),
+            ]),
+            step: [...inputs.keys()].map((input) => ({ name: `x${input}`, line: `let x${input} = in${input}[vb${input} + q];` })),
+            each: [0, 1, 2, 3].map((lane) => rowParts(k, laneLang(lane), laneStore(lane))),
+            write: {
+              declare: written.map((out) => `var w${out}: vec4<${W.STORAGE_TYPE[k.outputs[out]!.dtype]}>;`),
+              store: written.map((out) => `out${out}[vo${out} + q] = w${out};`),
+            },
           }
         : undefined,
   });
 }
 
-/** Per row: `vb<input>`, the vec4 index of the row's first element of each vector input. */
-function laneSetup(k: RowKernel, L: Lang, vector: ReadonlyMap<number, Index>): string[] {
+/** Per row: each name, the vec4 index of the row's first element (base / 4). */
+function laneSetup(k: RowKernel, L: Lang, bases: readonly (readonly [string, Index])[]): string[] {
   const e = new ExprEmitter(
     L,
     scopeOf(k, () => {
@@ -230,47 +251,72 @@ function laneSetup(k: RowKernel, L: Lang, vector: ReadonlyMap<number, Index>): s
     }),
     'vb_',
   );
-  const names = [...vector].map(([input, base]) => `let vb${input} = ${e.index(div(base, int(4)))};`);
+  const names = bases.map(([name, base]) => `let ${name} = ${e.index(div(base, int(4)))};`);
   return [...e.lines, ...names];
 }
 
-/** Inputs of a row kernel that can be read as vec4: input -> the row's base index (a multiple of 4), every read at base + j. */
-function vectorRowInputs(k: RowKernel): Map<number, Index> {
+/**
+ * Inputs and outputs of a row kernel that can be vec4 arrays: slot -> the
+ * row's base index (a multiple of 4), every read (and write) at base + j.
+ * An output written once per row cannot.
+ */
+function vectorRowSlots(k: RowKernel): { inputs: Map<number, Index>; outputs: Map<number, Index> } {
   const length = numelOf(k.inner);
-  const bases = new Map<number, Index | undefined>();
-  if (typeof length !== 'number' || length === 0 || length % 4 !== 0) return new Map();
+  if (typeof length !== 'number' || length === 0 || length % 4 !== 0) return { inputs: new Map(), outputs: new Map() };
+  const inputs = new Map<number, Index | undefined>();
+  const outputs = new Map<number, Index | undefined>();
+  const see = (bases: Map<number, Index | undefined>, slot: number, index: Index | undefined) => {
+    const base = index && offsetOf(index, 'j');
+    const seen = bases.get(slot);
+    const fits =
+      base !== undefined &&
+      keyOf(mod(base, int(4))) === keyOf(int(0)) &&
+      (seen === undefined ? !bases.has(slot) : keyOf(seen) === keyOf(base));
+    bases.set(slot, fits ? base : undefined);
+  };
   const visit = (e: Expr | Index): void => {
-    if (e.kind === 'load') {
-      const base = offsetOf(e.index, 'j');
-      const seen = bases.get(e.input);
-      const fits =
-        base !== undefined &&
-        keyOf(mod(base, int(4))) === keyOf(int(0)) &&
-        (seen === undefined ? !bases.has(e.input) : keyOf(seen) === keyOf(base));
-      bases.set(e.input, fits ? base : undefined);
-    }
+    if (e.kind === 'load') see(inputs, e.input, e.index);
+    if (e.kind === 'reload') see(outputs, e.output, e.index);
     children(e).forEach(visit);
   };
-  for (const r of k.reductions) [r.body, ...r.sideStores.map((s) => s.expr)].forEach(visit);
+  for (const r of k.reductions) {
+    [r.body, ...r.sideStores.map((s) => s.expr)].forEach(visit);
+    r.sideStores.forEach((s) => see(outputs, s.output, s.index));
+  }
   [...k.rowStores, ...k.elementStores].forEach((s) => visit(s.expr));
-  return new Map([...bases].flatMap(([input, base]) => (base ? [[input, base] as const] : [])));
+  k.rowStores.forEach((s) => see(outputs, s.output, undefined));
+  k.elementStores.forEach((s) => see(outputs, s.output, s.index));
+  const fitting = (bases: Map<number, Index | undefined>) =>
+    new Map([...bases].flatMap(([slot, base]) => (base ? [[slot, base] as const] : [])));
+  return { inputs: fitting(inputs), outputs: fitting(outputs) };
+}
+
+/** A matmul kernel's operands as views at a call's dynamic sizes: a [...batch, M, K], b [...batch, K, N]. */
+export function matmulOperands(k: MatmulKernel, syms: readonly number[]): { a: MatmulView; b: MatmulView } {
+  const at = (ix: Index) => indexValue(ix, syms);
+  const batch = k.batch.map((s) => sizeValue(s, syms));
+  const [M, N, K] = [k.M, k.N, k.K].map((s) => sizeValue(s, syms)) as [number, number, number];
+  return {
+    a: { shape: [...batch, M, K], strides: k.a.strides.map(at), offset: at(k.a.offset) },
+    b: { shape: [...batch, K, N], strides: k.b.strides.map(at), offset: at(k.b.offset) },
+  };
+}
+
+interface MatmulView {
+  shape: number[];
+  strides: number[];
+  offset: number;
 }
 
 /**
  * A matmul kernel's launch for a call's dynamic sizes: the template's
  * variant and tile for the operands' layouts, the grid, the metadata words
- * (planMatmul in @kiln/eager/kernels).
+ * (planMatmul in @kiln/eager/kernels), `given` (a tuned choice) where
+ * the call's layout allows it.
  */
-export function matmulLaunch(k: MatmulKernel, syms: readonly number[], maxWorkgroups: number): MatmulLaunch {
-  const at = (ix: Index) => indexValue(ix, syms);
-  const batch = k.batch.map((s) => sizeValue(s, syms));
-  const [M, N, K] = [k.M, k.N, k.K].map((s) => sizeValue(s, syms)) as [number, number, number];
-  return planMatmul(
-    { shape: [...batch, M, K], strides: k.a.strides.map(at), offset: at(k.a.offset) },
-    { shape: [...batch, K, N], strides: k.b.strides.map(at), offset: at(k.b.offset) },
-    0,
-    maxWorkgroups,
-  );
+export function matmulLaunch(k: MatmulKernel, syms: readonly number[], maxWorkgroups: number, given?: MatmulChoice): MatmulLaunch {
+  const { a, b } = matmulOperands(k, syms);
+  return planMatmul(a, b, 0, maxWorkgroups, true, given);
 }
 
 /** A matmul kernel for the variant and tile `launch` planned (planMatmul in @kiln/eager/kernels); its grid is the launch's too. */

@@ -5,18 +5,12 @@
  * submits it in chunks and at the end).
  */
 import { type DType, KilnError, type Storage } from '@kiln/eager';
-import {
-  defaultRowStrategy,
-  gpuBufferOf,
-  type MatmulLaunch,
-  type MatmulVariant,
-  matmulInfoWords,
-  type RowStrategy,
-} from '@kiln/eager/kernels';
+import { defaultRowStrategy, gpuBufferOf, type MatmulLaunch, matmulInfoWords, type RowStrategy } from '@kiln/eager/kernels';
 import { currentRuntime, type GpuRuntime } from '@kiln/gpu-runtime';
 import { type GeneratedKernel, type MatmulKernel, metadataWords, type PointwiseKernel, type RowKernel } from '../../codegen/kernel';
 import { isStatic, numelOf } from '../../ir/size';
 import { type KernelOptions, type Target, type TargetKernel, timed } from '../target';
+import { MatmulTuning } from './autotune';
 import { matmulLaunch, renderMatmulWgsl, renderWgsl } from './render-wgsl';
 
 /** Bytes per element in a storage buffer: WGSL has no 1-byte type, bool is a u32. */
@@ -41,7 +35,7 @@ class WebGpuTarget implements Target<GPUBuffer> {
   }
 
   compile(k: GeneratedKernel, options: KernelOptions): TargetKernel<GPUBuffer> {
-    return k.kind === 'matmul' ? this.matmul(k, options.symCount) : this.elementKernel(k, options);
+    return k.kind === 'matmul' ? this.matmul(k, options) : this.elementKernel(k, options);
   }
 
   private elementKernel(k: PointwiseKernel | RowKernel, options: KernelOptions): TargetKernel<GPUBuffer> {
@@ -62,36 +56,44 @@ class WebGpuTarget implements Target<GPUBuffer> {
     };
   }
 
-  /** A matmul: its template variant depends on the operands' layout, so a pipeline per variant, made on first use. */
-  private matmul(k: MatmulKernel, symCount: number): TargetKernel<GPUBuffer> {
+  /**
+   * A matmul: its template variant and tile depend on the operands' layout
+   * (and, under max-autotune, on what was measured fastest), so a pipeline
+   * per choice, made on first use.
+   */
+  private matmul(k: MatmulKernel, options: KernelOptions): TargetKernel<GPUBuffer> {
     const rt = this.rt;
+    const { symCount } = options;
     const maxWorkgroups = rt.limits.maxComputeWorkgroupsPerDimension;
-    const made = new Map<MatmulVariant, { pipeline: GPUComputePipeline; source: string }>();
+    const made = new Map<string, { pipeline: GPUComputePipeline; source: string }>();
     let buildMs = 0;
     const pipelineOf = (launch: MatmulLaunch) => {
-      let variant = made.get(launch.variant);
-      if (!variant) {
+      const key = `${launch.variant} ${launch.tile.rows}x${launch.tile.cols} ${launch.tile.workgroup.join('x')}`;
+      let choice = made.get(key);
+      if (!choice) {
         const source = renderMatmulWgsl(k, launch, symCount);
         const { value: pipeline, ms } = timed(() => rt.pipeline({ wgsl: source, label: k.name }));
         buildMs += ms;
-        variant = { pipeline, source };
-        made.set(launch.variant, variant);
+        choice = { pipeline, source };
+        made.set(key, choice);
       }
-      return variant;
+      return choice;
     };
+    const tuning = options.mode === 'max-autotune' ? new MatmulTuning(rt, k, symCount, options.elements) : undefined;
     // Reports show the source for the traced layout: any positive sizes pick its variant, and 8 keeps aligned sizes aligned.
     const traced = matmulLaunch(
       k,
       Array.from({ length: symCount }, () => 8),
       maxWorkgroups,
+      tuning?.choice,
     );
     const source = pipelineOf(traced).source;
     return {
       source,
-      // The traced layout's pipeline, made now; other variants are made (and not counted) when a call needs them.
+      // The traced layout's pipeline, made now; other choices are made (and not counted) when a call needs them.
       buildMs,
       launch(reads, writes, { syms }) {
-        const launch = matmulLaunch(k, syms, maxWorkgroups);
+        const launch = matmulLaunch(k, syms, maxWorkgroups, tuning?.choice);
         const info = new Uint32Array([...launch.info, ...syms]);
         if (info.length !== matmulInfoWords(k.batch.length) + syms.length) {
           throw new KilnError('matmul metadata mismatch (bug)', { op: 'inductor' });
@@ -104,6 +106,7 @@ class WebGpuTarget implements Target<GPUBuffer> {
           k.name,
         );
       },
+      ...(tuning ? { autotune: () => tuning.note } : {}),
     };
   }
 
