@@ -74,6 +74,8 @@ export interface KernelInfo {
   readonly kind?: 'pointwise' | 'rows' | 'matmul' | 'extern';
   /** Ids of the graph nodes the kernel computes (for drawing the graph by kernel). */
   readonly graphNodes?: readonly number[];
+  /** Set when the graph's target had another target build this kernel (the inductor's wasm target hands some to js): which, and why. */
+  readonly fallback?: { readonly target: string; readonly reason: string };
   /** Under `mode: 'max-autotune'`: the tile and variant chosen (measured, or from the autotune cache), or that tuning is under way. */
   readonly autotune?: string;
 }
@@ -85,7 +87,7 @@ export interface ResolvedBackend {
   compile(
     graph: TracedGraph,
     exampleInputs: readonly Tensor[],
-  ): { run: CompiledFn; kernels: readonly KernelInfo[]; note?: string; decisions?: readonly string[]; stages?: string };
+  ): { run: CompiledFn; kernels: readonly KernelInfo[]; note?: string; decisions?: readonly string[]; stages?: string; target?: string };
 }
 
 /** The dynamic dims of a graph the tracer captured, in the form `runGraph` and the inductor take (a plain Graph has none). */
@@ -149,6 +151,7 @@ function inductor(mode: CompileMode): ResolvedBackend {
           // The inductor's reports, whose `autotune` (a getter) changes when a tuning finishes.
           kernels: compiled.kernels,
           ...(compiled.note ? { note: compiled.note } : {}),
+          target: compiled.target.name,
           decisions: compiled.schedule.decisions,
           ...(compiled.stages ? { stages: formatStages(compiled.stages, compiled.target.builds) } : {}),
         };

@@ -26,6 +26,8 @@ export interface KernelReport {
   source: string;
   /** Ids of the graph nodes this kernel computes (`graph.nodes[id]`), for drawing the graph by kernel. */
   graphNodes: number[];
+  /** Set when the graph's target had another target build this kernel: which, and why. */
+  fallback?: { target: string; reason: string };
   /** Under max-autotune: the kernel's tuned choice, whether it came from the cache, or that tuning is under way. */
   readonly autotune?: string;
 }
@@ -95,6 +97,7 @@ export class CompiledGraph {
         kind: p.scheduled.kernel.kind,
         source: p.source,
         graphNodes: kernelGraphNodes(p.scheduled, graph.origins),
+        ...(p.built?.fallback ? { fallback: p.built.fallback } : {}),
       };
       const autotune = p.built?.autotune?.bind(p.built);
       // Read when reported: a tuning under way finishes after the compile.

@@ -62,6 +62,8 @@ export interface TargetKernel<B> {
    * over `reads` and `writes`, bound in the kernel's input and output order.
    */
   launch(reads: readonly B[], writes: readonly B[], metadata: KernelMetadata): void;
+  /** Set when the target had another target build this kernel (one it cannot spell yet): which, and why. */
+  readonly fallback?: { readonly target: string; readonly reason: string };
   /** What explain says of its tuning under max-autotune (its choice, or that it is under way), read when a report is made. */
   autotune?(): string;
 }

@@ -28,6 +28,8 @@ export interface CompiledSegment {
   readonly decisions?: readonly string[];
   /** Where the inductor's compile time went ('lower 1.0 ms, schedule 2.1 ms, render ..., pipelines ...'). */
   readonly stages?: string;
+  /** Where the backend runs the graph's kernels (the inductor's target: 'wasm', 'js', 'webgpu'). */
+  readonly target?: string;
   /** Compiled for training (results that require grad): `run` is its forward, which also returns what it saves for its backward. */
   readonly training?: TrainingGraphs;
 }
@@ -120,6 +122,7 @@ export class GraphCache {
         ops,
         ...(t.forward.note ? { note: t.forward.note } : {}),
         ...(t.forward.decisions ? { decisions: t.forward.decisions } : {}),
+        ...(t.forward.target ? { target: t.forward.target } : {}),
         training: t,
       };
       return this.keep(key, segment);
@@ -134,6 +137,7 @@ export class GraphCache {
       ...(compiled.note ? { note: compiled.note } : {}),
       ...(compiled.decisions ? { decisions: compiled.decisions } : {}),
       ...(compiled.stages ? { stages: compiled.stages } : {}),
+      ...(compiled.target ? { target: compiled.target } : {}),
     };
     return this.keep(key, segment);
   }

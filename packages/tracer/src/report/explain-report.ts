@@ -28,6 +28,8 @@ export interface ExplainGraph {
   readonly compileMs: number;
   /** Where that time went, by stage (the inductor: lower, schedule, render, pipelines). */
   readonly compileStages?: string;
+  /** Where its kernels run (the inductor's target: 'wasm', 'js', 'webgpu'); kernels another target built say so in their `fallback`. */
+  readonly target?: string;
   /** Set when the backend could not compile it and it runs op by op. */
   readonly note?: string;
   /**

@@ -5,6 +5,7 @@ import { CompileCounter, compile, disable, explain } from '../index';
 
 afterEach(() => {
   vi.restoreAllMocks();
+  vi.unstubAllEnvs();
   delete process.env.KILN_LOGS;
 });
 
@@ -20,8 +21,10 @@ describe('explain', () => {
     expect(report.graphs[0]!.kernels[0]!.source).toContain('for');
     expect(report.guards).toContain('x.shape[1] == 2');
     expect(report.compileMs).toBeGreaterThan(0);
-    // The first call's compile time by stage (cpu here: the JS kernels are 'functions').
-    expect(report.graphs[0]!.compileStages).toMatch(/^lower [\d.]+ ms, schedule [\d.]+ ms, render [\d.]+ ms, functions [\d.]+ ms$/);
+    // The first call's compile time by stage (cpu here: wasm modules, or JS functions where KILN_CPU_TARGET=js).
+    expect(report.graphs[0]!.compileStages).toMatch(
+      /^lower [\d.]+ ms, schedule [\d.]+ ms, render [\d.]+ ms, (modules|functions) [\d.]+ ms$/,
+    );
     const text = report.toString();
     expect(text).toMatch(/compiled in [\d.]+ ms: lower/);
     expect(text).toContain('1 graph, 0 graph breaks, 3 ops');
@@ -29,6 +32,17 @@ describe('explain', () => {
     expect(text).toContain('graph 1: 3 ops (mul, add, relu)');
     expect(text).toContain('%2 = mul(%x, %y)');
     expect(text).toContain('guards (');
+  });
+
+  it('says where each graph ran, and which kernels the target handed to another and why', async () => {
+    vi.stubEnv('KILN_CPU_TARGET', 'wasm');
+    const report = await explain((x: Tensor) => x.mul(2).sin().add(x.exp()).mul(x))(tensor([[1, 2, 3]]));
+    const g = report.graphs[0]!;
+    expect(g.target).toBe('wasm');
+    expect(g.kernels.map((k) => k.fallback)).toContainEqual({ target: 'js', reason: 'sin on float32 has no vector form' });
+    const text = report.toString();
+    expect(text).toMatch(/\d+ kernels? on wasm:/);
+    expect(text).toContain('(on js: sin on float32 has no vector form)');
   });
 
   it('reports a graph compiled for training: its forward, its backward and their kernels, what was saved and what is computed again', async () => {

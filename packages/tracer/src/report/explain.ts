@@ -40,6 +40,7 @@ function graphReport(
     readonly note?: string;
     readonly compileMs: number;
     readonly stages?: string;
+    readonly target?: string;
   },
   writes: readonly string[],
 ): ExplainGraph {
@@ -55,6 +56,7 @@ function graphReport(
     nodes: shown.nodes,
     compileMs: compiled.compileMs,
     ...(compiled.stages ? { compileStages: compiled.stages } : {}),
+    ...(compiled.target ? { target: compiled.target } : {}),
   };
 }
 
@@ -123,8 +125,11 @@ function formatGraph(out: string[], g: ExplainGraph, where: string): void {
   if (g.symbols.length > 0) out.push(`    symbolic sizes (one graph for every size): ${g.symbols.join(', ')}`);
   if (g.writes.length > 0) out.push(`    in-place writes captured (functionalized, written back after the graph): ${g.writes.join('; ')}`);
   if (g.kernels.length > 0) {
-    out.push(`    ${plural(g.kernels.length, 'kernel')}:`);
-    for (const k of g.kernels) out.push(`      ${k.name}: ${k.fusedOps.join(', ')}${k.autotune ? `\n        ${k.autotune}` : ''}`);
+    out.push(`    ${plural(g.kernels.length, 'kernel')}${g.target ? ` on ${g.target}` : ''}:`);
+    for (const k of g.kernels) {
+      const fallback = k.fallback ? ` (on ${k.fallback.target}: ${k.fallback.reason})` : '';
+      out.push(`      ${k.name}: ${k.fusedOps.join(', ')}${fallback}${k.autotune ? `\n        ${k.autotune}` : ''}`);
+    }
   }
   if (g.decisions.length > 0) {
     out.push('    fusion decisions (why each kernel is what it is):');

@@ -19,6 +19,8 @@ export interface CompiledHalf {
   readonly kernels: readonly KernelInfo[];
   readonly note?: string;
   readonly decisions?: readonly string[];
+  /** Where its kernels run (the inductor's target). */
+  readonly target?: string;
 }
 
 /** A compiled backward: inputs, the saved values then the gradients of some results; outputs, the gradients of `gradInputs`. */
@@ -50,7 +52,14 @@ export interface TrainingGraphs {
 
 function compileHalf(backend: ResolvedBackend, graph: TracedGraph, examples: readonly Tensor[]): CompiledHalf {
   const c = backend.compile(graph, examples);
-  return { graph, run: c.run, kernels: c.kernels, ...(c.note ? { note: c.note } : {}), ...(c.decisions ? { decisions: c.decisions } : {}) };
+  return {
+    graph,
+    run: c.run,
+    kernels: c.kernels,
+    ...(c.note ? { note: c.note } : {}),
+    ...(c.decisions ? { decisions: c.decisions } : {}),
+    ...(c.target ? { target: c.target } : {}),
+  };
 }
 
 /** A backward graph compiled before any gradient exists: a backend function gets symbolic example inputs (shape, dtype and device; no data). */

@@ -1,6 +1,12 @@
 /**
- * The WebAssembly SIMD target's kernels (issue 15): what the Target seam
- * will import. Not wired yet; the plan for the next two steps:
+ * The WebAssembly SIMD target's kernels (issue 15). Wired into the Target
+ * seam by ./wasm-target (the cpu device's target where the engine has
+ * SIMD, see ../registry): pointwise, row and matmul kernels render to
+ * wasm (./render-pointwise, ./render-rows, ./render-matmul); what they
+ * cannot spell yet goes to the JS target, per kernel, and says so. What
+ * the plan below says of arena-backed buffers, the epilogue in gemm's
+ * registers, packed weights cached per storage version, one module per
+ * graph and threads is still to do.
  *
  * Wiring (docs/ARCHITECTURE.md, "Adding a target"). A `wasm-target.ts`
  * implementing `Target<WasmSlice>` (a slice: arena offset + length), and

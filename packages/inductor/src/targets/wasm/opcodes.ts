@@ -51,6 +51,9 @@ export const PLAIN_OPS = {
   'f32.convert_i32_s': 0xb2,
   'i32.reinterpret_f32': 0xbc,
   'f32.reinterpret_i32': 0xbe,
+  'f64.promote_f32': 0xbb,
+  'f32.demote_f64': 0xb6,
+  'f64.add': 0xa0,
 } as const;
 
 /** SIMD instructions without immediates: prefix 0xfd, then the sub-opcode as unsigned LEB128. */
@@ -102,6 +105,11 @@ export const SIMD_OPS = {
   'f32x4.pmax': 0xeb,
   'i32x4.trunc_sat_f32x4_s': 0xf8,
   'f32x4.convert_i32x4_s': 0xfa,
+  'f64x2.splat': 0x14,
+  'f64x2.promote_low_f32x4': 0x5f,
+  'i8x16.swizzle': 0x0e,
+  'f64x2.add': 0xf0,
+  'f64x2.mul': 0xf2,
 } as const;
 
 /** Loads and stores: opcode bytes and natural alignment (log2 bytes), the memarg's default. */
@@ -110,6 +118,7 @@ export const MEMORY_OPS = {
   'f32.load': { code: [0x2a], align: 2 },
   'i32.store': { code: [0x36], align: 2 },
   'f32.store': { code: [0x38], align: 2 },
+  'f64.store': { code: [0x39], align: 3 },
   'v128.load': { code: [0xfd, 0x00], align: 4 },
   'v128.load32_splat': { code: [0xfd, 0x09], align: 2 },
   'v128.store': { code: [0xfd, 0x0b], align: 4 },
@@ -117,6 +126,7 @@ export const MEMORY_OPS = {
 
 /** Lane instructions: prefix 0xfd, sub-opcode, then a lane index byte. */
 export const LANE_OPS = {
+  'f64x2.extract_lane': 0x21,
   'i32x4.extract_lane': 0x1b,
   'i32x4.replace_lane': 0x1c,
   'f32x4.extract_lane': 0x1f,

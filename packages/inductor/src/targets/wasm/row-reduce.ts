@@ -1,6 +1,6 @@
 /**
  * The row reduction kernel: `out[r] = reduce_j expr(in0[r, j], ...)` over
- * rows of `cols` contiguous float32 elements, sum or max, four lanes of
+ * rows of `cols` contiguous float32 elements, sum, max or min, four lanes of
  * partial results through the row (f32x4) and the tail folded into lane 0,
  * then the lanes combined. Export `run(out, in0, ..., rows, cols)`.
  */
@@ -12,12 +12,13 @@ import { emitScalarViaVector } from './pointwise';
 import { arity, emitVExpr, type VExpr } from './vexpr';
 import type { WasmModule } from './wasm-api';
 
-export type RowReduceOp = 'sum' | 'max';
+export type RowReduceOp = 'sum' | 'max' | 'min';
 
 /** Per op: the identity, the lanewise and scalar combining instructions (max propagates NaN). */
-const REDUCERS: Record<RowReduceOp, { identity: number; vector: SimdOp; scalar: PlainOp }> = {
+export const REDUCERS: Record<RowReduceOp, { identity: number; vector: SimdOp; scalar: PlainOp }> = {
   sum: { identity: 0, vector: 'f32x4.add', scalar: 'f32.add' },
   max: { identity: Number.NEGATIVE_INFINITY, vector: 'f32x4.max', scalar: 'f32.max' },
+  min: { identity: Number.POSITIVE_INFINITY, vector: 'f32x4.min', scalar: 'f32.min' },
 };
 
 /** Pushes the f32 combining the four lanes of the v128 local `v`: (l0 ∘ l1) ∘ (l2 ∘ l3). */

@@ -17,7 +17,7 @@ export type VExpr =
   | { kind: 'unary'; fn: UnaryFn; arg: VExpr }
   | { kind: 'binary'; fn: BinaryFn; lhs: VExpr; rhs: VExpr };
 
-const UNARY: Record<UnaryFn, (c: FunctionBuilder) => void> = {
+export const UNARY: Record<UnaryFn, (c: FunctionBuilder) => void> = {
   neg: (c) => c.op('f32x4.neg'),
   abs: (c) => c.op('f32x4.abs'),
   sqrt: (c) => c.op('f32x4.sqrt'),
@@ -31,7 +31,7 @@ const UNARY: Record<UnaryFn, (c: FunctionBuilder) => void> = {
 };
 
 // min/max (not pmin/pmax): NaN propagates, as torch.minimum/maximum.
-const BINARY: Record<BinaryFn, SimdOp> = {
+export const BINARY: Record<BinaryFn, SimdOp> = {
   add: 'f32x4.add',
   sub: 'f32x4.sub',
   mul: 'f32x4.mul',

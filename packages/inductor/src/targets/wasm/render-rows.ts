@@ -1,0 +1,126 @@
+/**
+ * A row kernel of the IR as a wasm module: per row `o`, each reduction in
+ * turn walks the row's positions `j` in ./lanes' loop with four lanes of
+ * partial results (its side stores written on the way), the lanes combined
+ * at the end (./row-reduce's emitHorizontal) and the result splatted for
+ * what reads it; then the row stores, then the element stores over `j`
+ * (softmax's normalized write, layerNorm's output). An online sum (softmax)
+ * runs as its own pass after the max, which the IR allows. float32 sum,
+ * max and min (sums in float64 lanes, as eager's doubles); other reductions
+ * are a NoWasmForm.
+ * Export `run(out..., in..., rows, cols, sym...)`, pointers in bytes.
+ */
+import type { RowKernel } from '../../codegen/kernel';
+import { ivar } from '../../ir/expr';
+import { numelOf, sizeValue } from '../../ir/size';
+import { WasmExprEmitter } from './emit-expr';
+import type { FunctionBuilder } from './function-builder';
+import { emitLoad, emitStore, loopVar, type Mode, readPointer, vectorLoop } from './lanes';
+import { ModuleBuilder } from './module-builder';
+import { NoWasmForm } from './no-wasm-form';
+import { accessSummary } from './render-pointwise';
+import { oneModule, type RenderedWasm } from './rendered-wasm';
+import { emitHorizontal, REDUCERS, type RowReduceOp } from './row-reduce';
+
+const isVectorOp = (op: string): op is RowReduceOp => op in REDUCERS;
+
+/** Byte indices that move lanes 2 and 3 of an f32x4 into lanes 0 and 1 (i8x16.swizzle), as float32 bits. */
+const HIGH_HALF = [...new Float32Array(new Int32Array([0x0b0a0908, 0x0f0e0d0c, 0x03020100, 0x07060504]).buffer)] as [
+  number,
+  number,
+  number,
+  number,
+];
+
+/**
+ * A sum in float64 lanes, as eager sums in doubles: float32 lanes lose the
+ * contract's 1e-5 on rows of a few thousand that cancel, and overflow where
+ * eager does not. Zeroes its accumulators where it is made; `add` folds in
+ * the f32x4 on the stack; `total` pushes the sum rounded to float32.
+ */
+function f64Sum(c: FunctionBuilder): { add(): void; total(): void } {
+  const [lo, hi, v] = [c.local('v128'), c.local('v128'), c.local('v128')];
+  c.f32x4(0).set(lo);
+  c.f32x4(0).set(hi);
+  return {
+    add: () => {
+      c.tee(v).op('f64x2.promote_low_f32x4').get(lo).op('f64x2.add').set(lo);
+      c.get(v).f32x4(HIGH_HALF).op('i8x16.swizzle').op('f64x2.promote_low_f32x4').get(hi).op('f64x2.add').set(hi);
+    },
+    total: () => {
+      c.get(lo).get(hi).op('f64x2.add').set(lo);
+      c.get(lo).lane('f64x2.extract_lane', 0).get(lo).lane('f64x2.extract_lane', 1).op('f64.add').op('f32.demote_f64');
+    },
+  };
+}
+
+export function renderRows(k: RowKernel, symCount: number): RenderedWasm {
+  if (k.outputs.some((o) => o.dtype !== 'float32')) throw new NoWasmForm('non-float32 outputs');
+  for (const r of k.reductions) {
+    if (!isVectorOp(r.op) || r.dtype !== 'float32' || r.out !== 'float32') throw new NoWasmForm(`${r.op} over ${r.dtype} rows`);
+  }
+  const mod = new ModuleBuilder();
+  const outs = k.outputs.length;
+  const n = outs + k.inputs.length;
+  const [rows, cols] = [n, n + 1];
+  const c = mod.func(Array(n + 2 + symCount).fill('i32'), [], 'run');
+  const o = c.local('i32');
+  const j = loopVar(c, 'j');
+  const scope = { vars: { o, j: j.local }, syms: n + 2 };
+  /** Each finished reduction, splatted, by id. */
+  const accs = new Map<number, number>();
+  const emitter = (mode: Mode) =>
+    new WasmExprEmitter(c, {
+      load: (read) => emitLoad(c, readPointer(read, outs), read.index, scope, j, mode),
+      acc: (id) => accs.get(id),
+    });
+  const overRow = (body: (mode: Mode, e: WasmExprEmitter) => void) =>
+    vectorLoop(
+      c,
+      j,
+      () => c.get(cols),
+      (mode) => body(mode, emitter(mode)),
+    );
+  c.forRange(
+    o,
+    () => c.i32(0),
+    () => c.get(rows),
+    1,
+    () => {
+      for (const r of k.reductions) {
+        const op = r.op as RowReduceOp;
+        const { identity, vector } = REDUCERS[op];
+        const acc = c.local('v128');
+        const sum = op === 'sum' ? f64Sum(c) : undefined;
+        c.f32x4(identity).set(acc);
+        overRow((mode, e) => {
+          for (const st of r.sideStores) emitStore(c, st.output, st.index, scope, j, mode, () => e.push(st.expr, 'float32'));
+          if (!sum) c.get(acc);
+          // The tail's element goes into lane 0 of an identity vector, so it combines like the rest.
+          if (mode === 'scalar') c.f32x4(identity);
+          e.push(r.body, 'float32');
+          if (mode === 'scalar') c.lane('f32x4.extract_lane', 0).lane('f32x4.replace_lane', 0);
+          if (sum) sum.add();
+          else c.op(vector).set(acc);
+        });
+        if (sum) sum.total();
+        else emitHorizontal(c, acc, op);
+        c.op('f32x4.splat').set(acc);
+        accs.set(r.id, acc);
+      }
+      const e = emitter('scalar');
+      for (const s of k.rowStores) emitStore(c, s.output, ivar('o'), scope, j, 'scalar', () => e.push(s.expr, 'float32'));
+      if (k.elementStores.length > 0) {
+        overRow((mode, e) => {
+          for (const s of k.elementStores) emitStore(c, s.output, s.index, scope, j, mode, () => e.push(s.expr, 'float32'));
+        });
+      }
+    },
+  );
+  const [outer, inner] = [numelOf(k.outer), numelOf(k.inner)];
+  const exprs = [...k.reductions.flatMap((r) => [r.body, ...r.sideStores.map((s) => s.expr)]), ...k.elementStores.map((s) => s.expr)];
+  return oneModule(mod.toBytes(), `rows, f32x4 over j; ${accessSummary(exprs, 'j')}`, (values) => {
+    const count = sizeValue(outer, values);
+    return count > 0 ? [count, sizeValue(inner, values), ...values] : null;
+  });
+}

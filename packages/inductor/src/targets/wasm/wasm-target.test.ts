@@ -1,0 +1,159 @@
+import { F, type Graph, runGraph, type Tensor, tensor, tidy } from '@kiln/eager';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { lowerGraph } from '../../lower-graph';
+import { CompiledGraph } from '../../runtime/compiled-graph';
+import { schedule } from '../../schedule';
+import { record } from '../../testing/record';
+import { CPU_TARGET_ENV, targetFor } from '../registry';
+import { wasmTarget } from './wasm-target';
+
+function compileWasm(graph: Graph): CompiledGraph {
+  const lowered = lowerGraph(graph);
+  return new CompiledGraph(wasmTarget(), schedule(lowered.nodes, lowered.outputs, { inlineBudget: 40, maxBuffers: Infinity }), lowered);
+}
+
+/** Each output of `compiled` equals eager's (runGraph, op by op) within the numeric contract, with NaN, ±Inf and -0 where eager has them. */
+async function expectEager(compiled: CompiledGraph, graph: Graph, inputs: Tensor[]): Promise<void> {
+  const got = compiled.run(inputs);
+  const want = tidy(() => runGraph(graph, inputs));
+  for (let o = 0; o < want.length; o++) {
+    const [g, w] = [await got[o]!.data(), await want[o]!.data()];
+    expect(g.length).toBe(w.length);
+    w.forEach((e, i) => {
+      const a = g[i]!;
+      if (!Number.isFinite(e) || e === 0)
+        expect(Object.is(a, e) || (e === 0 && Math.abs(a) <= 1e-5 && !Object.is(e, -0)), `[${i}] ${a} vs ${e}`).toBe(true);
+      else expect(Math.abs(a - e), `[${i}] ${a} vs ${e}`).toBeLessThanOrEqual(1e-5 + 1e-4 * Math.abs(e));
+    });
+  }
+}
+
+/** `n` values cycling through specials and ordinary numbers of both signs. */
+const values = (n: number, seed: number) =>
+  Array.from(
+    { length: n },
+    (_, i) => [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, -0, 0, 1.5, -2.25, 0.3][(i * seed) % 8]! * (1 + i / n),
+  );
+
+describe('the wasm target', () => {
+  it('runs pointwise kernels as wasm over contiguous, broadcast and strided inputs, equal to eager with NaN, ±Inf and -0', async () => {
+    // 5 x 7: 35 elements, so the f32x4 loop and the scalar tail both run.
+    const fn = (x: Tensor, b: Tensor, s: Tensor, t: Tensor) => [
+      x.mul(b).add(s).sub(t.transpose(0, 1)).relu().maximum(x.div(b)),
+      x.exp().where(x.gt(0), x.tanh().sigmoid()).add(x.erf().mul(x.log())),
+      x.minimum(t.transpose(0, 1)).sqrt().neg().abs().rsqrt().floor(),
+    ];
+    const graph = record(
+      [[5, 7], [7], [1], [7, 5]].map((shape) => ({ shape, dtype: 'float32' as const, device: 'cpu' as const })),
+      fn,
+    );
+    const compiled = compileWasm(graph);
+    expect(compiled.target.name).toBe('wasm');
+    expect(compiled.kernels.every((k) => k.kind === 'pointwise' && k.fallback === undefined)).toBe(true);
+    const sources = compiled.kernels.map((k) => k.source).join('\n');
+    for (const access of ['contiguous', 'uniform', 'gather']) expect(sources).toContain(access);
+    const inputs = [
+      tensor(values(35, 3)).reshape([5, 7]),
+      tensor([0.5, -1, 2, -0, 3, Number.NaN, 0.25]),
+      tensor([-0.75]),
+      tensor(values(35, 5)).reshape([7, 5]),
+    ];
+    await expectEager(compiled, graph, inputs);
+    // A second call reuses the modules and the planned buffers.
+    await expectEager(compiled, graph, inputs);
+  });
+
+  it('runs row kernels as wasm: reductions with epilogues, softmax, layerNorm, rows along a strided dim', async () => {
+    // Rows of 9 (two f32x4 steps and a tail); one row holds NaN, one -Inf only, one +Inf.
+    const fn = (x: Tensor, w: Tensor, b: Tensor) => [
+      x.softmax(-1),
+      F.layerNorm(x.mul(0.5), [9], w, b),
+      x.sum(1, true).add(x.max(1, true)).mul(x),
+      x.mean(0).sub(x.min(0)),
+      F.logSoftmax(x.exp(), -1),
+    ];
+    const graph = record(
+      [[6, 9], [9], [9]].map((shape) => ({ shape, dtype: 'float32' as const, device: 'cpu' as const })),
+      fn,
+    );
+    const compiled = compileWasm(graph);
+    expect(compiled.kernels.filter((k) => k.kind === 'rows').length).toBeGreaterThanOrEqual(4);
+    expect(compiled.kernels.map((k) => k.fallback)).toEqual(compiled.kernels.map(() => undefined));
+    expect(compiled.kernels.map((k) => k.source).join('\n')).toContain('gather');
+    const rows = Array.from({ length: 54 }, (_, i) => Math.sin(i * 1.7) * 3);
+    rows[4] = Number.NaN;
+    for (let i = 9; i < 18; i++) rows[i] = Number.NEGATIVE_INFINITY;
+    rows[20] = Number.POSITIVE_INFINITY;
+    const inputs = [tensor(rows).reshape([6, 9]), tensor(values(9, 3).map((v) => (Number.isFinite(v) ? v : 1))), tensor(values(9, 5))];
+    await expectEager(compiled, graph, inputs);
+  });
+
+  it('sums rows in doubles, as eager: no float32 overflow, no loss where a long row cancels', async () => {
+    const graph = record([{ shape: [3, 4099], dtype: 'float32', device: 'cpu' }], (x) => x.sum(1));
+    const compiled = compileWasm(graph);
+    expect(compiled.kernels[0]!.fallback).toBeUndefined();
+    // Row 0: ±2e38 at positions that fall in the same lane (float32 lanes overflow; eager's doubles give 0); rows 1, 2 cancel over 4099.
+    const rows = Array.from({ length: 3 * 4099 }, (_, i) => (i < 4099 ? 0 : Math.sin(i * 0.731) * 1000));
+    for (const at of [0, 4, 8, 12]) [rows[at], rows[at + 1]] = [2e38, -2e38];
+    const x = tensor(rows).reshape([3, 4099]);
+    await expectEager(compiled, graph, [x]);
+    const [got, want] = [await compiled.run([x])[0]!.data(), await tidy(() => runGraph(graph, [x]))[0]!.data()];
+    expect([...got]).toEqual([...want]);
+  });
+
+  it('runs matmuls as wasm: transposed and broadcast operands, batches, K and M past one block, epilogues', async () => {
+    const fn = (x: Tensor, w: Tensor, b: Tensor, q: Tensor, k: Tensor, big: Tensor, y: Tensor) => [
+      F.gelu(F.linear(x, w, b)).add(x.sum(1, true)),
+      q.matmul(k.transpose(-2, -1)).mul(0.5),
+      q.matmul(y),
+      big.transpose(0, 1).matmul(big),
+    ];
+    const shapes = [[13, 300], [17, 300], [17], [2, 3, 5, 7], [2, 3, 9, 7], [130, 11], [7, 10]];
+    const graph = record(
+      shapes.map((shape) => ({ shape, dtype: 'float32' as const, device: 'cpu' as const })),
+      fn,
+    );
+    const compiled = compileWasm(graph);
+    expect(compiled.kernels.filter((k) => k.kind === 'matmul').length).toBe(4);
+    expect(compiled.kernels.map((k) => k.fallback)).toEqual(compiled.kernels.map(() => undefined));
+    const inputs = shapes.map((shape, n) => {
+      const count = shape.reduce((a, b) => a * b, 1);
+      return tensor(Array.from({ length: count }, (_, i) => Math.sin(i * 0.37 + n))).reshape(shape);
+    });
+    await expectEager(compiled, graph, inputs);
+    const special = inputs.slice();
+    special[0] = tensor(values(13 * 300, 7).map((v, i) => (i < 600 ? v : Math.cos(i)))).reshape([13, 300]);
+    await expectEager(compiled, graph, special);
+  });
+
+  it('hands kernels it cannot spell to the JS target, per kernel, and says why', async () => {
+    // sin has no vector form yet: its kernel runs as JS, between wasm kernels that read and write the same buffers.
+    const graph = record([{ shape: [3, 6], dtype: 'float32', device: 'cpu' }], (x) => {
+      const y = x.mul(2).add(1);
+      const z = y.sin().mul(y);
+      return [z, z.add(y).exp()];
+    });
+    const compiled = compileWasm(graph);
+    const fallbacks = compiled.kernels.map((k) => k.fallback);
+    expect(fallbacks).toContainEqual({ target: 'js', reason: 'sin on float32 has no vector form' });
+    expect(fallbacks).toContain(undefined);
+    await expectEager(compiled, graph, [tensor(values(18, 3)).reshape([3, 6])]);
+  });
+});
+
+describe('the cpu target', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it('is wasm where the engine has WebAssembly SIMD (Node has), unless KILN_CPU_TARGET names js or wasm', () => {
+    vi.stubEnv(CPU_TARGET_ENV, undefined);
+    expect(targetFor('cpu').name).toBe('wasm');
+    vi.stubEnv(CPU_TARGET_ENV, 'js');
+    expect(targetFor('cpu').name).toBe('js');
+    vi.stubEnv(CPU_TARGET_ENV, 'wasm');
+    expect(targetFor('cpu').name).toBe('wasm');
+    vi.stubEnv(CPU_TARGET_ENV, 'wasn');
+    expect(() => targetFor('cpu')).toThrow("KILN_CPU_TARGET must be js or wasm, got 'wasn'");
+  });
+});
