@@ -6,6 +6,7 @@
  */
 import type { KernelInfo } from '../backend';
 import type { EntryMode } from '../cache/entry';
+import type { PartitionReport } from '../training/partition';
 import type { ExplainNode } from './graph-nodes';
 
 export interface BreakReason {
@@ -51,14 +52,8 @@ export interface ExplainGraph {
 }
 
 /** A graph compiled for training: its backward, and what its forward saves for it and what the backward computes again. */
-export interface ExplainTraining {
+export interface ExplainTraining extends PartitionReport {
   readonly backward: ExplainGraph;
-  /** Values the forward saves for the backward: the op that made each (`input` for one of its inputs), its type and bytes. */
-  readonly saved: readonly { readonly op: string; readonly type: string; readonly bytes: number }[];
-  readonly savedBytes: number;
-  /** Forward values the backward computes again rather than saving them (their ops). */
-  readonly recomputed: readonly string[];
-  readonly recomputedBytes: number;
 }
 
 /** One cache entry of a compiled function: what a call that matches its guards does, and the graphs its first call ran. */
