@@ -21,6 +21,7 @@ import {
   deviceDependentValues,
   gradUnstableValues,
   makeInput,
+  orderDependentValues,
   type Program,
   programText,
   randomProgram,
@@ -154,7 +155,7 @@ const message = (e: unknown) => (e instanceof Error ? `${e.name}: ${e.message}` 
 /** What is wrong with program `p` on `devices` (the first problem found), or undefined. */
 export async function problemOf(p: Program, devices: readonly Device[]): Promise<string | undefined> {
   const eager: Partial<Record<Device, Outcome>> = {};
-  const unstable = unstableParts(p, unstableValues(p));
+  const unstable = unstableParts(p, new Set([...unstableValues(p), ...orderDependentValues(p)]));
   for (const device of devices) {
     const fn = buildFunction(p);
     try {

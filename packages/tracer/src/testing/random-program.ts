@@ -142,6 +142,24 @@ export function deviceDependentValues(p: Program): Set<number> {
 }
 
 /**
+ * Values that may legitimately differ between two orders of one reduction
+ * on one device (eager's, and a fused row kernel's, which splits rows into
+ * lanes): a sum or product over values near float32's limits can overflow
+ * or underflow part way in one order and not in the other (±Infinity, 0 or
+ * NaN). Compiled and eager compare them for shape and dtype only.
+ */
+export function orderDependentValues(p: Program): Set<number> {
+  const limits = new Set(p.inputs.flatMap((x, i) => (x.values === 'extreme' || x.values === 'tiny' ? [i] : [])));
+  const out = new Set<number>();
+  p.steps.forEach((s, i) => {
+    const v = p.inputs.length + i;
+    if (s.uses.some((u) => out.has(u))) out.add(v);
+    else if (s.uses.some((u) => limits.has(u))) (s.accumulates ? out : limits).add(v);
+  });
+  return out;
+}
+
+/**
  * Values whose gradient may legitimately differ between two correct
  * implementations: the unstable values (see unstableValues), and values
  * computed from inputs with special, extreme or tiny values (their

@@ -302,6 +302,18 @@ const FOUND: { name: string; program: Program }[] = [
       outputs: [3],
     },
   },
+  {
+    name: "a product over tiny values and -3.4e38 on webgpu (eager ends at -Infinity, the fused kernel's lanes at NaN: both right for their order; compared for shape)",
+    program: {
+      seed: 1137,
+      inputs: [{ shape: [5, 4], dtype: 'float32', layout: 'contiguous', values: 'tiny' }],
+      steps: [
+        { expr: 'where($0.gt(-1), $0, -3.4028234663852886e+38)', uses: [0] },
+        { expr: '$0.reshape([-1]).prod(0, true)', uses: [1], rounds: true, accumulates: true },
+      ],
+      outputs: [2],
+    },
+  },
 ];
 
 describe('programs the generator once found failing', () => {
