@@ -12,7 +12,7 @@
  * (flushed to zero on lavapipe) are left out.
  */
 import { describe, expect, it } from 'vitest';
-import { tensor } from './creation';
+import { full, tensor } from './creation';
 import type { BinaryOp, UnaryOp } from './ops/elementwise';
 import type { ReduceOp } from './ops/reductions';
 import type { Tensor } from './tensor';
@@ -213,6 +213,22 @@ describe.each(devices)('special values on %s', (device) => {
       x().clamp(0),
       xs.map((v) => (Number.isNaN(v) ? NaN : Math.max(v, 0))),
       (i) => `clamp(${xs[i]}, 0)`,
+    );
+  });
+
+  it('an int32 operand of a float32 op is rounded to float32 first (2^31 - 1 is 2^31, an even power)', async () => {
+    const ints = [2147483647, 16777217, -2147483647, 3, -16777219];
+    const e = () => tensor(ints, { device, dtype: 'int32' });
+    await check(
+      full([5], -Infinity, { device }).pow(e()),
+      ints.map((n) => (-Infinity) ** f32(n)),
+      (i) => `-Infinity ** ${ints[i]}`,
+      true,
+    );
+    await check(
+      full([5], 0.5, { device }).add(e()),
+      ints.map((n) => f32(f32(n) + 0.5)),
+      (i) => `0.5 + ${ints[i]}`,
     );
   });
 

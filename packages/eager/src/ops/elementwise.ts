@@ -317,7 +317,9 @@ export function elementwiseTypes(op: ElementwiseOp, dtypes: readonly DType[], ca
  * (NaN is true).
  */
 export function jsConvert(expr: string, from: DType, to: DType): string {
-  if (from === to || to === 'float32' || from === 'bool') return expr;
+  if (from === to || from === 'bool') return expr;
+  // An int32 above 2^24 is not a float32: round it as WGSL's f32() and the wasm target do.
+  if (to === 'float32') return `Math.fround(${expr})`;
   if (to === 'bool') return `+(${expr} !== 0)`;
   return from === 'float32' ? `kiln_f2i(${expr})` : `(${expr} | 0)`;
 }
