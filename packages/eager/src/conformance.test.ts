@@ -524,6 +524,8 @@ const randomCases =
       c('seed above 2^32', [2, 4], 2 ** 40 + 5),
       c('0-d', [], 1),
       c('empty', [0], 1),
+      // Enough numbers for angles in every quadrant and logs near 0 and 1, where a device's own log, sin and cos are least accurate.
+      c('2^20 numbers', [1 << 20], 3),
     ];
   };
 

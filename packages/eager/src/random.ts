@@ -117,11 +117,37 @@ fn kiln_random(pos: vec2u, key: vec2u, dist: u32) -> f32 {
   let j = pos.x & 3u;
   if (dist == 0u) { return f32(w[j] >> 8u) * (1.0 / 16777216.0); }
   let pair = j & 2u;
-  let u1 = f32((w[pair] >> 8u) + 1u) * (1.0 / 16777216.0);
-  let u2 = f32(w[pair + 1u] >> 8u) * (1.0 / 16777216.0);
-  let r = sqrt(-2.0 * log(u1));
-  let angle = 6.283185307179586 * u2;
-  return select(r * sin(angle), r * cos(angle), (j & 1u) == 0u);
+  let r = sqrt(-2.0 * kiln_log_unit(f32((w[pair] >> 8u) + 1u) * (1.0 / 16777216.0)));
+  return r * kiln_turn(w[pair + 1u] >> 8u, (j & 1u) == 0u);
+}
+// WGSL's log, sin and cos may be off by 2^-21 and 2^-11 absolute (lavapipe's are, by ~1e-5 here),
+// while the cpu rounds the double results: these two are within a few float32 ulps of them.
+// log(u) for u in (0, 1]: u = m 2^e with m in [sqrt(1/2), sqrt(2)), log(m) = 2 atanh(s), s = (m - 1) / (m + 1).
+fn kiln_log_unit(u: f32) -> f32 {
+  let parts = frexp(u);
+  var m = parts.fract;
+  var e = f32(parts.exp);
+  if (m < 0.70710678) { m = m * 2.0; e = e - 1.0; }
+  let s = (m - 1.0) / (m + 1.0);
+  let s2 = s * s;
+  let series = s * (2.0 + s2 * (0.6666667 + s2 * (0.4 + s2 * (0.2857143 + s2 * (0.2222222 + s2 * 0.1818182)))));
+  return e * 0.693145752 + (e * 1.42860677e-6 + series);
+}
+// cos (first) or sin of 2 pi k / 2^24 for a 24-bit k: the quadrant from the top 2 bits, then a
+// polynomial over an angle in [0, pi/4] (a quadrant's far half uses the complement).
+fn kiln_turn(k: u32, cosine: bool) -> f32 {
+  let q = k >> 22u;
+  let f = f32(k & 0x3fffffu) * (1.0 / 4194304.0);
+  let far = f > 0.5;
+  let x = select(f, 1.0 - f, far) * 1.5707963267948966;
+  let x2 = x * x;
+  let s = x * (1.0 + x2 * (-0.16666667 + x2 * (0.008333333 + x2 * (-0.0001984127 + x2 * 2.7557319e-6))));
+  let c = 1.0 + x2 * (-0.5 + x2 * (0.041666667 + x2 * (-0.0013888889 + x2 * (2.4801587e-5 - x2 * 2.7557319e-7))));
+  let sinQ = select(s, c, far); // sin and cos of the angle within the quadrant
+  let cosQ = select(c, s, far);
+  let sinA = array<f32, 4>(sinQ, cosQ, -sinQ, -cosQ)[q];
+  let cosA = array<f32, 4>(cosQ, -sinQ, -cosQ, sinQ)[q];
+  return select(sinA, cosA, cosine);
 }`;
 
 const state = { seed: 0, offset: 0 };
