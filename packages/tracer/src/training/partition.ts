@@ -205,16 +205,23 @@ export function partition(joint: JointGraph): Partition {
 
 /**
  * Each value of `g` that depends on no tangent, by what computes it (its
- * op, attributes and arguments' keys; a primal by its position): equal
- * keys compute equal values, in any joint graph of one forward.
+ * op, attributes and arguments' keys; a primal by its position) and which
+ * occurrence of that computation it is: equal keys are the same value, in
+ * any joint graph of one forward. The occurrence tells apart two random
+ * draws of one shape, which compute different values.
  */
 function valueKeys(g: Graph, primals: number): Map<ValueNode, string> {
   const keys = new Map<ValueNode, string>();
+  const seen = new Map<string, number>();
   g.placeholders.slice(0, primals).forEach((p, i) => keys.set(p, `$${i}`));
   for (const n of g.nodes) {
     if (n.op !== 'call') continue;
     const args = n.args.map((a) => (typeof a === 'object' ? keys.get(a) : stableKey(a)));
-    if (!args.some((a) => a === undefined)) keys.set(n, `${n.target}(${args.join(',')})${stableKey(n.attrs)}`);
+    if (args.some((a) => a === undefined)) continue;
+    const key = `${n.target}(${args.join(',')})${stableKey(n.attrs)}`;
+    const occurrence = seen.get(key) ?? 0;
+    seen.set(key, occurrence + 1);
+    keys.set(n, `${key}#${occurrence}`);
   }
   return keys;
 }
