@@ -351,7 +351,8 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
     const pending = [...this.written.values()].filter((w) => w.writes.length > 0);
     if (pending.length === 0) return;
     const values = pending.flatMap((w) => liveWrites(w.writes).map((x) => x.value));
-    this.compute(values, false);
+    // What was recorded before a write reads the memory as it was: computed with the values, before the memory changes.
+    this.compute([...values, ...this.readersOf(new Set(pending.map((w) => w.writes[0]!.storage)))], false);
     const run = this.runs.at(-1);
     if (run) run.writes = pending.map((w) => `${w.target}: ${w.writes.length} write${w.writes.length === 1 ? '' : 's'}`);
     withMode(null, () => {
@@ -426,6 +427,12 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
    */
   beforeWrite(storage: Storage): void {
     if (!this.active) return;
+    const todo = this.readersOf(new Set([storage]));
+    if (todo.length > 0) this.compute(todo, false);
+  }
+
+  /** The pending roots that read any of `storages` (directly, or through pending tensors). */
+  private readersOf(storages: ReadonlySet<Storage>): LazyTensor[] {
     const memo = new Map<LazyTensor, boolean>();
     const reads = (t: LazyTensor): boolean => {
       let r = memo.get(t);
@@ -433,8 +440,8 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
       r = false;
       for (const a of t.args ?? []) {
         if (typeof a !== 'object') continue;
-        if (a instanceof LazyTensor) r = a.real !== null ? a.real.storage === storage : reads(a);
-        else r = a.storage === storage;
+        if (a instanceof LazyTensor) r = a.real !== null ? storages.has(a.real.storage) : reads(a);
+        else r = storages.has(a.storage);
         if (r) break;
       }
       memo.set(t, r);
@@ -446,7 +453,7 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
       const root = rootOf(t);
       if (root instanceof LazyTensor && root.real === null && !todo.has(root) && reads(root)) todo.add(root);
     }
-    if (todo.size > 0) this.compute([...todo], false);
+    return [...todo];
   }
 
   // ---- computing ----

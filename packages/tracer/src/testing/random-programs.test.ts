@@ -314,6 +314,33 @@ const FOUND: { name: string; program: Program }[] = [
       outputs: [2],
     },
   },
+  {
+    name: 'the gradient through two random draws of one shape (the backward took both saved draws for the second and drew the first again)',
+    program: {
+      seed: 20040,
+      inputs: [{ shape: [], dtype: 'float32', layout: 'contiguous', values: 'normal', grad: true }],
+      steps: [
+        { expr: '$0.reshape([-1])', uses: [0] },
+        { expr: '$0.mul(randn($0.shape, { device: $0.device }))', uses: [1], rounds: true },
+        { expr: '$0.mul(randn($0.shape, { device: $0.device }))', uses: [2], rounds: true },
+        { expr: 'stack([$0, $1], 0)', uses: [3, 2] },
+      ],
+      outputs: [4],
+    },
+  },
+  {
+    name: 'a value computed before an in-place write into an input, then a break (it was computed after the write went to memory)',
+    program: {
+      seed: 20333,
+      inputs: [{ shape: [], dtype: 'float32', layout: 'contiguous', values: 'normal' }],
+      steps: [
+        { expr: '$0.min(null, false)', uses: [0] },
+        { expr: '((w) => { const u = w; w.add_(1); return u.mul(1); })($0)', uses: [0], rounds: true, inPlace: 'operand' },
+        { expr: 'brk($0)', uses: [0], rounds: true, breaks: true },
+      ],
+      outputs: [1],
+    },
+  },
 ];
 
 describe('programs the generator once found failing', () => {
