@@ -346,13 +346,14 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
     return this.record('asStrided', [w.elements], { shape, strides, offset }, a);
   }
 
-  /** Writes pending in-place writes into the real memory they are for (at the end of the call, and before anything reads memory eagerly). */
-  private writeBack(): void {
+  /** Writes pending in-place writes into the real memory they are for (at the end of the call, and at a break: before anything reads memory eagerly). */
+  private writeBack(atBreak: boolean): void {
     const pending = [...this.written.values()].filter((w) => w.writes.length > 0);
     if (pending.length === 0) return;
     const values = pending.flatMap((w) => liveWrites(w.writes).map((x) => x.value));
-    // What was recorded before a write reads the memory as it was: computed with the values, before the memory changes.
-    this.compute([...values, ...this.readersOf(new Set(pending.map((w) => w.writes[0]!.storage)))], false);
+    // At a break, what was recorded before a write reads the memory as it was: it is computed with the values, before the memory changes.
+    const readers = atBreak ? this.readersOf(new Set(pending.map((w) => w.writes[0]!.storage))) : [];
+    this.compute([...values, ...readers], false);
     const run = this.runs.at(-1);
     if (run) run.writes = pending.map((w) => `${w.target}: ${w.writes.length} write${w.writes.length === 1 ? '' : 's'}`);
     withMode(null, () => {
@@ -392,7 +393,7 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
     this.breaks.push(b);
     this.logBreak();
     // What runs eagerly at a break may read memory written in place: the writes go to memory first.
-    if (!this.host.fullgraph) this.writeBack();
+    if (!this.host.fullgraph) this.writeBack(true);
     this.unlogged = { b, index: this.breaks.length, runs: this.runs.length };
     if (this.host.fullgraph) {
       this.logBreak(true);
@@ -630,14 +631,14 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
     writes.push(...this.untilEnd.filter((t) => !t.isDisposed));
     if (this.host.escapes || opaque) {
       this.compute([...outputs, ...writes, ...this.lazies.filter((t) => t.real === null && !t.isDisposed)], true);
-      this.writeBack();
+      this.writeBack(false);
       return value;
     }
     // Nothing else can hold these lazy tensors: the caller gets the backend's results themselves.
     this.direct = new Set(outputs);
     this.compute([...outputs, ...writes], true);
     this.direct = null;
-    this.writeBack();
+    this.writeBack(false);
     return withRealTensors(value, this);
   }
 
