@@ -163,6 +163,31 @@ const PATTERNS: Pattern[] = [
     kernels: 3,
   },
   {
+    // An AdamW step of one parameter: the moments and the parameter in one pass that reads the gradient once.
+    name: 'AdamW update: new moments and parameter, one kernel of three outputs',
+    shapes: [
+      [6, 5],
+      [6, 5],
+      [6, 5],
+      [6, 5],
+    ],
+    fn: (p, g, m, v) => {
+      const m2 = m.mul(0.9).add(g.mul(0.1));
+      const v2 = v.mul(0.999).add(g.square().mul(0.001));
+      return [m2, v2, p.mul(0.99).sub(m2.div(v2.abs().sqrt().add(1e-8)).mul(0.01))];
+    },
+    kernels: 1,
+  },
+  {
+    name: 'a value and a value of the same shape computed from it, both returned',
+    shapes: [[4, 7]],
+    fn: (x) => {
+      const y = x.exp().add(1);
+      return [y, y.log().mul(x)];
+    },
+    kernels: 1,
+  },
+  {
     name: 'int32 matmul runs as an extern between fused kernels',
     shapes: [
       [4, 6],

@@ -26,7 +26,9 @@
  *   residual) is applied before the store.
  * - pointwiseKernels: a realized elementwise value with every unrealized
  *   producer inlined (a chain of any length is one kernel; views are index
- *   math; cat is a select over its inlined producers).
+ *   math; cat is a select over its inlined producers); siblingOutputs:
+ *   realized values of the same shape that read one another are stored by
+ *   the same kernel.
  * - externOps: the rest run as their eager kernels.
  */
 
@@ -237,8 +239,11 @@ class Scheduler {
     }
     for (const n of this.nodes) {
       if (claimed.has(n) || !this.realized.has(n)) continue;
-      if (n.kind === 'pointwise') kernels.push(this.pointwiseKernels(n));
-      else if (n.kind === 'extern') kernels.push(this.externOps(n));
+      if (n.kind === 'pointwise') {
+        const k = this.pointwiseKernels(n, claimed);
+        k.writes.forEach((w) => claimed.add(w));
+        kernels.push(k);
+      } else if (n.kind === 'extern') kernels.push(this.externOps(n));
       else continue;
       claimed.add(n);
     }
@@ -251,11 +256,45 @@ class Scheduler {
     return `fused_${(shown.length ? shown : ['copy']).join('_')}_${this.kernelCount++}`;
   }
 
-  /** pointwiseKernels: a realized elementwise value, every unrealized producer inlined into its one kernel. */
-  private pointwiseKernels(n: PointwiseNode): ScheduledKernel {
-    const b = new KernelBuilder(this.realized);
+  /**
+   * pointwiseKernels: a realized elementwise value, every unrealized
+   * producer inlined into its one kernel. siblingOutputs: realized
+   * elementwise values of the same shape that read one another are stored
+   * by the same kernel, each computed once per element (an optimizer's
+   * moment and parameter updates: one pass that reads the gradient once,
+   * and the new moments are not read back from memory).
+   */
+  private pointwiseKernels(n: PointwiseNode, claimed: ReadonlySet<IRNode>): ScheduledKernel {
+    const members: PointwiseNode[] = [n];
     const i = ivar('i', numelOf(n.shape));
-    const expr = b.track(n, () => n.body(unravel(i, n.shape), b.read));
+    const build = () => {
+      // Members are inlined where another member reads them: the kernel does not read what it writes.
+      const inKernel = new Set<IRNode>(members);
+      const b = new KernelBuilder(new Set([...this.realized].filter((r) => !inKernel.has(r))));
+      const stores = members.map((m, output) => ({ output, expr: b.track(m, () => m.body(unravel(i, m.shape), b.read)) }));
+      if (members.length > 1) {
+        if (b.inputs.some((input) => this.dependsOnAny(input, inKernel))) throw new FusionMismatch('the kernel would read its own results');
+        if (b.randomSources().length > 0) throw new FusionMismatch('random numbers in a kernel of several outputs');
+        if (b.inputs.length + members.length > this.options.maxBuffers) throw new FusionMismatch('over the binding limit');
+      }
+      return { b, stores };
+    };
+    const refused = new Set<IRNode>();
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const p of this.siblingCandidates(members, claimed)) {
+        if (refused.has(p)) continue;
+        members.push(p);
+        if (attempt(build, this.notFused(p, n))) {
+          grew = true;
+          this.decisions.push(`fuse ${label(p)} into the kernel of ${label(n)}: the same elements, stored by one pass (several outputs)`);
+        } else {
+          members.pop();
+          refused.add(p);
+        }
+      }
+    }
+    const { b, stores } = build();
     const ops = b.ops;
     const kernel: Kernel = {
       kind: 'pointwise',
@@ -263,12 +302,37 @@ class Scheduler {
       fusedOps: ops,
       shape: [...n.shape],
       inputs: b.inputBuffers(),
-      outputs: [{ dtype: n.dtype }],
+      outputs: members.map((m) => ({ dtype: m.dtype })),
       randomSources: b.randomSources(),
-      stores: [{ output: 0, expr }],
+      stores,
     };
     this.checkBindings(kernel);
-    return { kernel, reads: b.inputs, writes: [n] };
+    return { kernel, reads: b.inputs, writes: members };
+  }
+
+  /** Realized elementwise values of the members' shape, not yet in a kernel, that read a member or that a member reads (through inlined values). */
+  private siblingCandidates(members: readonly PointwiseNode[], claimed: ReadonlySet<IRNode>): PointwiseNode[] {
+    const shape = members[0]!.shape;
+    const found = new Set<PointwiseNode>();
+    const consider = (p: IRNode) => {
+      if (p.kind === 'pointwise' && this.realized.has(p) && !claimed.has(p) && !members.includes(p) && sameShape(p.shape, shape))
+        found.add(p);
+    };
+    for (const m of members) {
+      this.leaves(m).forEach(consider);
+      this.computedReaders(m).forEach(consider);
+    }
+    return [...found];
+  }
+
+  /** The realized values that read `n` directly or through inlined elementwise values. */
+  private computedReaders(n: IRNode, out = new Set<IRNode>()): Set<IRNode> {
+    for (const u of this.usersOf(n)) {
+      if (out.has(u)) continue;
+      if (this.realized.has(u) || u.kind !== 'pointwise') out.add(u);
+      else this.computedReaders(u, out);
+    }
+    return out;
   }
 
   /** externOps: an op without a lowering runs as its eager kernel on the buffers of its inputs. */

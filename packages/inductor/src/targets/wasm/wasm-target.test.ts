@@ -131,7 +131,7 @@ describe('the wasm target', () => {
     const graph = record([{ shape: [3, 6], dtype: 'float32', device: 'cpu' }], (x) => {
       const y = x.mul(2).add(1);
       const z = y.sin().mul(y);
-      return [z, z.add(y).exp()];
+      return [z, z.add(y).exp().sum(1)];
     });
     const compiled = compileWasm(graph);
     const fallbacks = compiled.kernels.map((k) => k.fallback);
