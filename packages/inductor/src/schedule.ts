@@ -84,6 +84,8 @@ class Scheduler {
   private readonly users = new Map<IRNode, IRNode[]>();
   private readonly realized = new Set<IRNode>();
   private readonly decisions: string[] = [];
+  /** The kernel formed for each node it computes (see dependsOnAny). */
+  private readonly kernelOf = new Map<IRNode, ScheduledKernel>();
   private kernelCount = 0;
 
   constructor(
@@ -221,31 +223,30 @@ class Scheduler {
   private formKernels(): ScheduledKernel[] {
     const claimed = new Set<IRNode>();
     const kernels: ScheduledKernel[] = [];
+    const add = (k: ScheduledKernel, members: readonly IRNode[]) => {
+      for (const m of members) {
+        claimed.add(m);
+        this.kernelOf.set(m, k);
+      }
+      kernels.push(k);
+    };
     // Row groups first: reductions and the elementwise outputs computed over their rows.
     for (const r of this.nodes) {
       if (r.kind !== 'reduction' || claimed.has(r)) continue;
       const group = this.rowKernels(r, claimed);
-      group.members.forEach((m) => claimed.add(m));
-      kernels.push(group.kernel);
+      add(group.kernel, group.members);
     }
     for (const n of this.nodes) {
-      if (claimed.has(n) || !this.realized.has(n) || n.kind === 'input') continue;
-      if (n.kind === 'matmul') {
-        const fused = this.matmulEpilogue(n, claimed);
-        fused.writes.forEach((w) => claimed.add(w));
-        claimed.add(n);
-        kernels.push(fused);
-      }
+      if (claimed.has(n) || !this.realized.has(n) || n.kind !== 'matmul') continue;
+      const fused = this.matmulEpilogue(n, claimed);
+      add(fused, [n, ...fused.writes]);
     }
     for (const n of this.nodes) {
       if (claimed.has(n) || !this.realized.has(n)) continue;
       if (n.kind === 'pointwise') {
         const k = this.pointwiseKernels(n, claimed);
-        k.writes.forEach((w) => claimed.add(w));
-        kernels.push(k);
-      } else if (n.kind === 'extern') kernels.push(this.externOps(n));
-      else continue;
-      claimed.add(n);
+        add(k, k.writes);
+      } else if (n.kind === 'extern') add(this.externOps(n), [n]);
     }
     return orderKernels(kernels);
   }
@@ -488,6 +489,8 @@ class Scheduler {
       // The template's metadata has no room for random streams, nor its bindings for the assert buffer.
       if (b.randomSources().length > 0) throw new FusionMismatch('random numbers in a matmul epilogue');
       if (checksIndices(epilogue)) throw new FusionMismatch('an index check (gather) in a matmul epilogue');
+      if (target && b.inputs.some((input) => this.dependsOnAny(input, new Set<IRNode>([mm, target]))))
+        throw new FusionMismatch('the kernel would read its own results');
       if (3 + loadedInputs(epilogue).length > this.options.maxBuffers) throw new FusionMismatch('over the binding limit');
       return { b, a, bOp, epilogue };
     };
@@ -526,11 +529,17 @@ class Scheduler {
     return this.usersOf(from).every((u) => u === to || (u.kind === 'pointwise' && !this.realized.has(u) && this.onlyFeeds(u, to)));
   }
 
-  /** `n` is computed (through any chain of nodes) from one of `targets`. */
+  /**
+   * `n` is computed (through any chain of nodes) from one of `targets`. A
+   * value of a kernel formed already counts as computed from everything
+   * that kernel reads: the kernel runs whole, so a kernel that reads it
+   * cannot also write what that kernel reads.
+   */
   private dependsOnAny(n: IRNode, targets: ReadonlySet<IRNode>, seen = new Set<IRNode>()): boolean {
     if (seen.has(n)) return false;
     seen.add(n);
-    return n.deps.some((d) => targets.has(d) || this.dependsOnAny(d, targets, seen));
+    const from = this.kernelOf.get(n)?.reads ?? [];
+    return [...n.deps, ...from].some((d) => targets.has(d) || this.dependsOnAny(d, targets, seen));
   }
 
   /** `n` reads `target` directly or through elementwise values inlined into it. */

@@ -341,6 +341,29 @@ const FOUND: { name: string; program: Program }[] = [
       outputs: [1],
     },
   },
+  {
+    name: "a backward graph whose two row kernels each read the other's output (a cycle of kernels; now checked kernel by kernel)",
+    program: {
+      seed: 9393,
+      inputs: [
+        { shape: [4], dtype: 'int32', layout: 'contiguous', values: 'index', bound: 3 },
+        { shape: [7], dtype: 'float32', layout: 'contiguous', values: 'normal', grad: true },
+      ],
+      steps: [
+        { expr: '$0.sign()', uses: [1], fragile: true },
+        { expr: '$0.min(0, true)', uses: [2] },
+        {
+          expr: "F.layerNorm($0.add(arange(7, { device: $0.device }).cast('float32').mul(0.37).sin()), [7], $1, $1)",
+          uses: [2, 1],
+          rounds: true,
+          accumulates: true,
+        },
+        { expr: '$0.gather(0, $1.reshape([4]).expand([4]))', uses: [4, 0] },
+        { expr: 'brk($0)', uses: [3], rounds: true, breaks: true },
+      ],
+      outputs: [3],
+    },
+  },
 ];
 
 describe('programs the generator once found failing', () => {
