@@ -7,7 +7,7 @@
  * outputs (eager autograd is the reference); a third of the programs are
  * also called at three other lengths of their largest size (one compiled
  * function: dynamic dims, symbolic sizes); and eager webgpu must give what
- * eager cpu gives. A failure is shrunk to a smaller program that still
+ * eager cpu gives, gradients included. A failure is shrunk to a smaller program that still
  * fails, and reported with its seed and source.
  *
  * Tolerance (float32's, as the numeric contract in the repository's
@@ -180,9 +180,10 @@ export async function problemOf(p: Program, devices: readonly Device[]): Promise
     if (resized) return resized;
   }
   if (eager.cpu && eager.webgpu) {
-    const acrossDevices = unstableParts(p, new Set([...unstableValues(p), ...deviceDependentValues(p)]));
-    // Gradients across devices: the autograd rule tests compare them op by op (packages/eager/src/autograd/rules.test.ts).
-    const diff = difference(eager.webgpu, eager.cpu, acrossDevices, false);
+    const dependent = deviceDependentValues(p);
+    const acrossDevices = unstableParts(p, new Set([...unstableValues(p), ...dependent]));
+    // Gradients too, unless a value that may differ between devices is in the program (its gradient may differ as much).
+    const diff = difference(eager.webgpu, eager.cpu, acrossDevices, dependent.size === 0);
     if (diff) return `eager webgpu vs eager cpu: ${diff}`;
   }
   return undefined;
