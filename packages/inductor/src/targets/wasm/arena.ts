@@ -4,7 +4,8 @@
  * and later the runtime's storage). Allocations are 16-byte aligned so
  * v128 loads of whole rows are aligned.
  */
-import { instantiate, WASM_PAGE_BYTES, type WasmMemory, type WasmModule, wasmApi } from './wasm-api';
+import { ThreadPool } from './thread-pool';
+import { arenaMemory, instantiate, WASM_PAGE_BYTES, type WasmMemory, type WasmModule } from './wasm-api';
 
 const ALIGN = 16;
 
@@ -16,8 +17,17 @@ export class WasmArena {
   private top = 0;
   private readonly instances = new Map<WasmModule, Readonly<Record<string, unknown>>>();
 
+  /** The worker threads that run kernels on this memory with the calling thread (made on first use; undefined: one thread). */
+  private pool: ThreadPool | undefined | null = null;
+
   constructor(initialBytes = WASM_PAGE_BYTES) {
-    this.memory = new wasmApi.Memory({ initial: Math.max(1, Math.ceil(initialBytes / WASM_PAGE_BYTES)) });
+    this.memory = arenaMemory(Math.max(1, Math.ceil(initialBytes / WASM_PAGE_BYTES)));
+  }
+
+  /** The thread pool on this memory, or undefined where the target runs on one thread. */
+  threads(): ThreadPool | undefined {
+    if (this.pool === null) this.pool = ThreadPool.create(this.memory);
+    return this.pool;
   }
 
   /** Byte offset of `floats` new float32 slots (uninitialized), growing the memory when needed. */

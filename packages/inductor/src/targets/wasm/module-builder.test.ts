@@ -3,15 +3,15 @@ import { ByteWriter } from './encoding';
 import { ModuleBuilder } from './module-builder';
 import { compileCached, compiledModuleCount } from './module-cache';
 import type { PlainOp, SimdOp } from './opcodes';
-import { instantiate, wasmApi } from './wasm-api';
+import { arenaMemory, instantiate, wasmApi } from './wasm-api';
 
 const hex = (w: ByteWriter) => Array.from(w.finish(), (b) => b.toString(16).padStart(2, '0')).join(' ');
 
-/** Builds, validates and instantiates a module over a fresh one-page memory. */
+/** Builds, validates and instantiates a module over a fresh one-page memory (of the kind modules import by default). */
 function load(mod: ModuleBuilder) {
   const bytes = mod.toBytes();
   expect(wasmApi.validate(bytes)).toBe(true);
-  const memory = new wasmApi.Memory({ initial: 1 });
+  const memory = arenaMemory(1);
   const exports = instantiate(new wasmApi.Module(bytes), memory).exports;
   return { exports, f32: new Float32Array(memory.buffer), i32: new Int32Array(memory.buffer) };
 }

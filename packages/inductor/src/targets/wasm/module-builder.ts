@@ -11,6 +11,7 @@
 import { ByteWriter } from './encoding';
 import { FunctionBuilder } from './function-builder';
 import { VAL_TYPES, type ValType } from './opcodes';
+import { ARENA_MEMORY } from './wasm-api';
 
 const MAGIC_AND_VERSION = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
 const SECTION = { type: 1, import: 2, function: 3, export: 7, code: 10 } as const;
@@ -31,7 +32,7 @@ export class ModuleBuilder {
   private readonly functions: FunctionBuilder[] = [];
   private readonly exports: [string, FunctionBuilder][] = [];
 
-  constructor(private readonly memory: MemoryImport = { minPages: 1 }) {}
+  constructor(private readonly memory: MemoryImport = ARENA_MEMORY) {}
 
   /** Declares a function (its index is fixed now, so others can call it before its body is written). */
   func(params: readonly ValType[], results: readonly ValType[], exportName?: string): FunctionBuilder {

@@ -13,6 +13,7 @@ import { matmulF64Module } from './matmul-f64';
 import { NoWasmForm } from './no-wasm-form';
 import { accessSummary, renderPointwise } from './render-pointwise';
 import type { RenderedWasm } from './rendered-wasm';
+import { poolThreads } from './thread-pool';
 
 const BINARY_INDEX = { add, mul, div, mod, min } as const;
 
@@ -62,6 +63,16 @@ function epilogueKernel(k: MatmulKernel): PointwiseKernel {
   };
 }
 
+/** Multiply-adds below which a matmul stays on the calling thread (waking the workers costs tens of microseconds). */
+const THREADED_WORK = 1 << 18;
+/** gemm's tile height: slices of rows are whole tiles. */
+const TILE_ROWS = 4;
+
+const threadsNote = () => {
+  const n = poolThreads();
+  return n > 1 ? `, rows split over ${n} threads` : ', one thread';
+};
+
 export function renderMatmul(k: MatmulKernel, symCount: number): RenderedWasm {
   const operands = [k.inputs[k.a.input], k.inputs[k.b.input], k.outputs[k.output]];
   if (operands.some((b) => b?.dtype !== 'float32') || k.outputs.length !== 1) throw new NoWasmForm('a matmul that is not float32');
@@ -70,9 +81,10 @@ export function renderMatmul(k: MatmulKernel, symCount: number): RenderedWasm {
   const outs = k.outputs.length;
   const rank = k.a.strides.length;
   return {
-    summary: `float64-accumulating f32 gemm (4x4 f64x2 tiles, B packed)${epilogue ? `, epilogue pass: ${accessSummary([k.epilogue], 'n')}` : ''}`,
+    summary: `float64-accumulating f32 gemm (4x4 f64x2 tiles, B packed${threadsNote()})${epilogue ? `, epilogue pass: ${accessSummary([k.epilogue], 'n')}` : ''}`,
     build(key, arena) {
       const gemm = arena.kernel(matmulF64Module(), 'gemm');
+      const threads = arena.threads();
       const pack = arena.kernel(matmulF64Module(), 'pack');
       const runEpilogue = epilogue?.build(`${key}:epilogue`, arena);
       return (pointers, syms) => {
@@ -93,7 +105,12 @@ export function renderMatmul(k: MatmulKernel, symCount: number): RenderedWasm {
         for (let bt = 0; bt < batches; bt++) {
           pack(packed, pointers[outs + k.b.input]! + 4 * base(k.b, bt), K, N, stride(k.b, 0), stride(k.b, 1));
           const a = pointers[outs + k.a.input]! + 4 * base(k.a, bt);
-          gemm(a, stride(k.a, 0), stride(k.a, 1), packed, pointers[k.output]! + 4 * bt * M * N, M, N, K);
+          const args = [a, stride(k.a, 0), stride(k.a, 1), packed, pointers[k.output]! + 4 * bt * M * N, M, N, K];
+          if (threads && M * N * K >= THREADED_WORK && M >= 2 * TILE_ROWS) {
+            // Rows split across the threads: a slice starting at row f reads A from row f and writes C from row f.
+            const perRow = [4 * stride(k.a, 0), 0, 0, 0, 4 * N, 0, 0, 0];
+            threads.run(gemm, matmulF64Module(), 'gemm', { rows: M, base: args, perRow, rowsArg: 5, multiple: TILE_ROWS });
+          } else gemm(...args);
         }
         runEpilogue?.(pointers, syms);
       };

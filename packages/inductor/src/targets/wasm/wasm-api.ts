@@ -32,5 +32,33 @@ export const wasmApi: WasmNamespace = (globalThis as unknown as { WebAssembly: W
 /** 64 KiB, the unit memories grow by. */
 export const WASM_PAGE_BYTES = 65536;
 
+/** The largest wasm32 memory, in pages (4 GiB): a shared memory must declare its maximum. */
+const MAX_PAGES = 65536;
+
+/** Whether this engine can share a memory between threads (SharedArrayBuffer; in a browser, a cross-origin isolated page). */
+const canShareMemory = (): boolean => {
+  try {
+    return (
+      typeof SharedArrayBuffer !== 'undefined' &&
+      new wasmApi.Memory({ initial: 1, maximum: 1, shared: true }).buffer instanceof SharedArrayBuffer
+    );
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * The memory every kiln module imports and every arena makes: shared (so
+ * worker threads can run kernels on it, ./thread-pool) wherever the engine
+ * allows, else private. Modules and memories must agree on it.
+ */
+export const ARENA_MEMORY: { readonly minPages: number; readonly maxPages?: number; readonly shared?: boolean } = canShareMemory()
+  ? { minPages: 1, maxPages: MAX_PAGES, shared: true }
+  : { minPages: 1 };
+
+/** A new memory of `pages` pages, as ARENA_MEMORY declares it. */
+export const arenaMemory = (pages: number): WasmMemory =>
+  new wasmApi.Memory(ARENA_MEMORY.shared ? { initial: pages, maximum: ARENA_MEMORY.maxPages, shared: true } : { initial: pages });
+
 /** Instantiates a kiln module (one imported memory, `env.memory`). */
 export const instantiate = (module: WasmModule, memory: WasmMemory): WasmInstance => new wasmApi.Instance(module, { env: { memory } });

@@ -1,6 +1,8 @@
 /**
  * The WebAssembly SIMD target, for the cpu device: kernels as wasm modules
- * (f32x4) run on the calling thread over one WebAssembly.Memory, and any
+ * (f32x4) run over one WebAssembly.Memory — on the calling thread, with a
+ * matmul's rows split over worker threads where the memory can be shared
+ * (./thread-pool) — and any
  * kernel the wasm renderers cannot spell yet built by the JS target, so the
  * target takes every graph and a graph may mix the two (`fallback` says
  * which kernels, and why).

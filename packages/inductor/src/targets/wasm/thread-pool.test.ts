@@ -1,0 +1,69 @@
+/**
+ * The wasm target's thread pool: rows of the float64-accumulating gemm
+ * split across worker threads give exactly the one-thread result (each row
+ * is computed by one thread in the same order), for sizes that leave a
+ * partial last slice, and over many calls in a row (a worker that wakes
+ * late must not run a slice of one call with the arguments of the next).
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { seededNormals } from '../../testing/wasm-reference';
+import { WasmArena } from './arena';
+import { matmulF64Module } from './matmul-f64';
+import { poolThreads, type ThreadPool } from './thread-pool';
+
+/** C = A·B for row-major [M, K] x [K, N] on `arena`, with `pool` splitting rows (or on this thread without one). */
+function gemm(arena: WasmArena, pool: ThreadPool | undefined, M: number, N: number, K: number, seed: number): Float32Array {
+  arena.reset();
+  const a = arena.put(seededNormals(M * K, seed));
+  const b = arena.put(seededNormals(K * N, seed + 1));
+  const packed = arena.alloc(Math.ceil(N / 4) * 8 * K);
+  const c = arena.alloc(M * N);
+  arena.kernel(matmulF64Module(), 'pack')(packed, b, K, N, N, 1);
+  const run = arena.kernel(matmulF64Module(), 'gemm');
+  const args = [a, K, 1, packed, c, M, N, K];
+  if (pool)
+    pool.run(run, matmulF64Module(), 'gemm', { rows: M, base: args, perRow: [4 * K, 0, 0, 0, 4 * N, 0, 0, 0], rowsArg: 5, multiple: 4 });
+  else run(...args);
+  return arena.f32(c, M * N).slice();
+}
+
+describe('the wasm thread pool', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it('splits gemm rows over 3 threads with the one-thread result, partial slices included', () => {
+    vi.stubEnv('KILN_CPU_THREADS', '3');
+    const arena = new WasmArena();
+    const pool = arena.threads();
+    expect(pool?.threads).toBe(3);
+    for (const [M, N, K] of [
+      [64, 40, 33],
+      [37, 9, 70],
+      [8, 5, 3],
+      [203, 17, 16],
+    ] as const) {
+      expect(gemm(arena, pool, M, N, K, M)).toEqual(gemm(arena, undefined, M, N, K, M));
+    }
+  });
+
+  it('gives every call its own arguments over 300 calls in a row', () => {
+    vi.stubEnv('KILN_CPU_THREADS', '2');
+    const arena = new WasmArena();
+    const pool = arena.threads();
+    expect(pool?.threads).toBe(2);
+    for (let call = 0; call < 300; call++) {
+      const [M, N, K] = [8 + (call % 23), 4 + (call % 7), 2 + (call % 5)];
+      const want = gemm(arena, undefined, M, N, K, call);
+      expect(gemm(arena, pool, M, N, K, call), `call ${call}`).toEqual(want);
+    }
+  });
+
+  it('is not made when one thread is asked for, and says how many threads the target has', () => {
+    vi.stubEnv('KILN_CPU_THREADS', '1');
+    expect(new WasmArena().threads()).toBeUndefined();
+    expect(poolThreads()).toBe(1);
+    vi.stubEnv('KILN_CPU_THREADS', 'two');
+    expect(() => poolThreads()).toThrow("KILN_CPU_THREADS must be a positive integer, got 'two'");
+  });
+});
