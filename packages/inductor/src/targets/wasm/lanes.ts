@@ -32,14 +32,18 @@ export function loopVar(c: FunctionBuilder, name: string): LoopVar {
   return { name, local: c.local('i32'), lane: c.local('i32') };
 }
 
-/** Emits the loop of `v` over [0, count) (`count` pushes it), with `body` emitted once per mode. */
-export function vectorLoop(c: FunctionBuilder, v: LoopVar, count: () => void, body: (mode: Mode) => void): void {
-  const vecEnd = c.local('i32');
+/** Emits the loop of `v` over [first, first + count) (`first` pushes 0 when absent), with `body` emitted once per mode. */
+export function vectorLoop(c: FunctionBuilder, v: LoopVar, count: () => void, body: (mode: Mode) => void, first = () => c.i32(0)): void {
+  const [vecEnd, end] = [c.local('i32'), c.local('i32')];
+  first();
   count();
-  c.i32(-4).op('i32.and').set(vecEnd);
+  c.op('i32.add').set(end);
+  first();
+  count();
+  c.i32(-4).op('i32.and').op('i32.add').set(vecEnd);
   c.forRange(
     v.local,
-    () => c.i32(0),
+    first,
     () => c.get(vecEnd),
     4,
     () => body('vector'),
@@ -47,7 +51,7 @@ export function vectorLoop(c: FunctionBuilder, v: LoopVar, count: () => void, bo
   c.forRange(
     v.local,
     () => c.get(vecEnd),
-    count,
+    () => c.get(end),
     1,
     () => body('scalar'),
   );

@@ -1,8 +1,8 @@
 /**
  * A pointwise kernel of the IR as a wasm module: `out_k[i] = expr_k` over
  * i in ./lanes' loop (f32x4, then a scalar tail), each load spelled by how
- * its index moves with i. Export `run(out..., in..., n, sym...)`, pointers
- * in bytes.
+ * its index moves with i. Export `run(out..., in..., first, count, sym...)`
+ * over i in [first, first + count), pointers in bytes.
  */
 import type { PointwiseKernel } from '../../codegen/kernel';
 import { children, type Expr, type Index, ivar } from '../../ir/expr';
@@ -12,7 +12,7 @@ import { accessOf } from './emit-index';
 import { emitLoad, emitStore, loopVar, readPointer, vectorLoop } from './lanes';
 import { ModuleBuilder } from './module-builder';
 import { NoWasmForm } from './no-wasm-form';
-import { oneModule, type RenderedWasm } from './rendered-wasm';
+import { type RenderedWasm, slicedModule } from './rendered-wasm';
 
 /** The distinct load nodes of `exprs`. */
 function loadsOf(exprs: readonly Expr[]): Extract<Expr, { kind: 'load' }>[] {
@@ -39,25 +39,32 @@ export function renderPointwise(k: PointwiseKernel, symCount: number): RenderedW
   const mod = new ModuleBuilder();
   const outs = k.outputs.length;
   const n = outs + k.inputs.length;
-  const c = mod.func(Array(n + 1 + symCount).fill('i32'), [], 'run');
+  const [first, count] = [n, n + 1];
+  const c = mod.func(Array(n + 2 + symCount).fill('i32'), [], 'run');
   const i = loopVar(c, 'i');
-  const scope = { vars: { i: i.local }, syms: n + 1 };
+  const scope = { vars: { i: i.local }, syms: n + 2 };
   vectorLoop(
     c,
     i,
-    () => c.get(n),
+    () => c.get(count),
     (mode) => {
       const e = new WasmExprEmitter(c, { load: (ld) => emitLoad(c, readPointer(ld, outs), ld.index, scope, i, mode) });
       for (const s of k.stores) emitStore(c, s.output, ivar('i'), scope, i, mode, () => e.push(s.expr, 'float32'));
     },
+    () => c.get(first),
   );
   const numel = numelOf(k.shape);
   const summary = `f32x4 over i; ${accessSummary(
     k.stores.map((s) => s.expr),
     'i',
   )}`;
-  return oneModule(mod.toBytes(), summary, (values) => {
-    const count = sizeValue(numel, values);
-    return count > 0 ? [count, ...values] : null;
-  });
+  return slicedModule(
+    mod.toBytes(),
+    summary,
+    (values) => {
+      const units = sizeValue(numel, values);
+      return units > 0 ? { units, elementsPerUnit: 1, rest: [...values] } : null;
+    },
+    4,
+  );
 }

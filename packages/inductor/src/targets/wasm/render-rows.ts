@@ -8,7 +8,8 @@
  * runs as its own pass after the max, which the IR allows. float32 sum,
  * max and min (sums in float64 lanes, as eager's doubles); other reductions
  * are a NoWasmForm.
- * Export `run(out..., in..., rows, cols, sym...)`, pointers in bytes.
+ * Export `run(out..., in..., first, rows, cols, sym...)` over rows
+ * [first, first + rows), pointers in bytes.
  */
 import type { RowKernel } from '../../codegen/kernel';
 import { ivar } from '../../ir/expr';
@@ -19,7 +20,7 @@ import { emitLoad, emitStore, loopVar, type Mode, readPointer, vectorLoop } from
 import { ModuleBuilder } from './module-builder';
 import { NoWasmForm } from './no-wasm-form';
 import { accessSummary } from './render-pointwise';
-import { oneModule, type RenderedWasm } from './rendered-wasm';
+import { type RenderedWasm, slicedModule } from './rendered-wasm';
 import { emitHorizontal, REDUCERS, type RowReduceOp } from './row-reduce';
 
 const isVectorOp = (op: string): op is RowReduceOp => op in REDUCERS;
@@ -62,11 +63,11 @@ export function renderRows(k: RowKernel, symCount: number): RenderedWasm {
   const mod = new ModuleBuilder();
   const outs = k.outputs.length;
   const n = outs + k.inputs.length;
-  const [rows, cols] = [n, n + 1];
-  const c = mod.func(Array(n + 2 + symCount).fill('i32'), [], 'run');
-  const o = c.local('i32');
+  const [first, rows, cols] = [n, n + 1, n + 2];
+  const c = mod.func(Array(n + 3 + symCount).fill('i32'), [], 'run');
+  const [o, end] = [c.local('i32'), c.local('i32')];
   const j = loopVar(c, 'j');
-  const scope = { vars: { o, j: j.local }, syms: n + 2 };
+  const scope = { vars: { o, j: j.local }, syms: n + 3 };
   /** Each finished reduction, splatted, by id. */
   const accs = new Map<number, number>();
   const emitter = (mode: Mode) =>
@@ -81,10 +82,11 @@ export function renderRows(k: RowKernel, symCount: number): RenderedWasm {
       () => c.get(cols),
       (mode) => body(mode, emitter(mode)),
     );
+  c.get(first).get(rows).op('i32.add').set(end);
   c.forRange(
     o,
-    () => c.i32(0),
-    () => c.get(rows),
+    () => c.get(first),
+    () => c.get(end),
     1,
     () => {
       for (const r of k.reductions) {
@@ -119,8 +121,13 @@ export function renderRows(k: RowKernel, symCount: number): RenderedWasm {
   );
   const [outer, inner] = [numelOf(k.outer), numelOf(k.inner)];
   const exprs = [...k.reductions.flatMap((r) => [r.body, ...r.sideStores.map((s) => s.expr)]), ...k.elementStores.map((s) => s.expr)];
-  return oneModule(mod.toBytes(), `rows, f32x4 over j; ${accessSummary(exprs, 'j')}`, (values) => {
-    const count = sizeValue(outer, values);
-    return count > 0 ? [count, sizeValue(inner, values), ...values] : null;
-  });
+  return slicedModule(
+    mod.toBytes(),
+    `rows, f32x4 over j; ${accessSummary(exprs, 'j')}`,
+    (values) => {
+      const [units, cols] = [sizeValue(outer, values), sizeValue(inner, values)];
+      return units > 0 ? { units, elementsPerUnit: cols, rest: [cols, ...values] } : null;
+    },
+    1,
+  );
 }

@@ -6,6 +6,7 @@
  */
 import type { WasmArena } from './arena';
 import { compileCached } from './module-cache';
+import { MAX_ARGS, poolThreads } from './thread-pool';
 
 export type WasmLaunch = (pointers: readonly number[], syms: readonly number[]) => void;
 
@@ -17,22 +18,38 @@ export interface RenderedWasm {
 }
 
 /**
- * A kernel that is one module exporting `run(pointers..., args...)`;
- * `args` gives the scalars after the pointers for a call's dynamic sizes,
- * null when there is nothing to compute.
+ * A kernel that is one module exporting `run(pointers..., first, count,
+ * rest...)` over `count` units of work (elements, or rows) from `first`:
+ * `work` gives, for a call's dynamic sizes, the units and the scalars
+ * after them (null when there is nothing to compute). Calls of at least
+ * THREADED_ELEMENTS elements (`elementsPerUnit` each) run as slices on the
+ * arena's threads, each a multiple of `multiple` units.
  */
-export function oneModule(bytes: Uint8Array, summary: string, args: (syms: readonly number[]) => number[] | null): RenderedWasm {
+export function slicedModule(
+  bytes: Uint8Array,
+  summary: string,
+  work: (syms: readonly number[]) => { units: number; elementsPerUnit: number; rest: number[] } | null,
+  multiple: number,
+): RenderedWasm {
   return {
-    summary,
+    summary: `${summary}${poolThreads() > 1 ? `; split over ${poolThreads()} threads from ${THREADED_ELEMENTS} elements` : ''}`,
     build: (key, arena) => {
-      const run = arena.kernel(
-        compileCached(key, () => bytes),
-        'run',
-      );
+      const module = compileCached(key, () => bytes);
+      const run = arena.kernel(module, 'run');
+      const threads = arena.threads();
       return (pointers, syms) => {
-        const scalars = args(syms);
-        if (scalars) run(...pointers, ...scalars);
+        const w = work(syms);
+        if (!w) return;
+        const args = [...pointers, 0, w.units, ...w.rest];
+        if (threads && w.units >= 2 * multiple && w.units * w.elementsPerUnit >= THREADED_ELEMENTS && args.length <= MAX_ARGS) {
+          // A slice starting at unit f takes `first` = f; pointers and sizes are the same for every slice.
+          const perRow = args.map((_, j) => (j === pointers.length ? 1 : 0));
+          threads.run(run, module, 'run', { rows: w.units, base: args, perRow, rowsArg: pointers.length + 1, multiple });
+        } else run(...args);
       };
     },
   };
 }
+
+/** Elements below which a kernel stays on the calling thread (waking the workers costs tens of microseconds). */
+const THREADED_ELEMENTS = 1 << 16;

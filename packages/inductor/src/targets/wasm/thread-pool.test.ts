@@ -5,7 +5,10 @@
  * partial last slice, and over many calls in a row (a worker that wakes
  * late must not run a slice of one call with the arguments of the next).
  */
+import { F, type Tensor, tensor } from '@kiln/eager';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { compileWasm, expectEager } from '../../testing/compile-wasm';
+import { record } from '../../testing/record';
 import { seededNormals } from '../../testing/wasm-reference';
 import { WasmArena } from './arena';
 import { matmulF64Module } from './matmul-f64';
@@ -65,5 +68,30 @@ describe('the wasm thread pool', () => {
     expect(poolThreads()).toBe(1);
     vi.stubEnv('KILN_CPU_THREADS', 'two');
     expect(() => poolThreads()).toThrow("KILN_CPU_THREADS must be a positive integer, got 'two'");
+  });
+});
+
+describe('compiled cpu graphs on the thread pool', () => {
+  it('split pointwise, row and matmul kernels over 2 threads and give eager results', async () => {
+    vi.stubEnv('KILN_CPU_THREADS', '2'); // before this file's first kernel makes the target's pool
+    const fn = (x: Tensor, w: Tensor) => [
+      F.gelu(x.mul(1.5).add(0.5)).mul(x.sigmoid()),
+      F.softmax(x, -1),
+      F.layerNorm(x, [300]),
+      x.matmul(w).tanh(),
+    ];
+    const graph = record(
+      [
+        { shape: [301, 300], dtype: 'float32', device: 'cpu' },
+        { shape: [300, 70], dtype: 'float32', device: 'cpu' },
+      ],
+      fn,
+    );
+    const compiled = compileWasm(graph);
+    expect(compiled.kernels.map((k) => k.source).join('\n')).toContain('split over 2 threads');
+    await expectEager(compiled, graph, [
+      tensor(seededNormals(301 * 300, 5)).reshape([301, 300]),
+      tensor(seededNormals(300 * 70, 6)).reshape([300, 70]),
+    ]);
   });
 });

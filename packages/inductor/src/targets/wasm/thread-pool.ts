@@ -37,7 +37,8 @@ const ROWS = 3; // rows of the whole call
 const CHUNK = 4; // rows per slice
 const NARGS = 5;
 const ROWS_ARG = 6;
-const MAX_ARGS = 16;
+/** Arguments of a threaded call, at most. */
+export const MAX_ARGS = 32;
 const BASE = 7;
 const PER_ROW = BASE + MAX_ARGS;
 const CONTROL_SLOTS = PER_ROW + MAX_ARGS;
