@@ -69,6 +69,8 @@ export interface Step {
   inPlace?: 'copy' | 'operand';
   /** A call of `brk`, a function marked with disable(): a graph break. */
   breaks?: boolean;
+  /** Its gradient is singular where its value is 0 (std: (x - mean) / std), so rounding decides between NaN and a number there. */
+  singularGrad?: boolean;
 }
 
 export interface Program {
@@ -381,6 +383,7 @@ const STEPS: { weight: number; make: StepGen }[] = [
         rounds,
         accumulates: rounds,
         fragile: ['argmax', 'argmin', 'any', 'all'].includes(op),
+        singularGrad: op === 'std',
       };
     },
   },

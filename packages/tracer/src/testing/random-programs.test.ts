@@ -364,6 +364,18 @@ const FOUND: { name: string; program: Program }[] = [
       outputs: [3],
     },
   },
+  {
+    name: 'the gradient of std over equal values (an expanded input) across devices: NaN from float64 zeros, a number from float32 roundings (not compared)',
+    program: {
+      seed: 6664,
+      inputs: [{ shape: [7, 3, 4], dtype: 'float32', layout: 'expand', values: 'normal', grad: true }],
+      steps: [
+        { expr: "$0.gelu({ approximate: 'tanh' })", uses: [0], rounds: true },
+        { expr: '$0.std(0, false)', uses: [1], rounds: true, accumulates: true, singularGrad: true },
+      ],
+      outputs: [2],
+    },
+  },
 ];
 
 describe('programs the generator once found failing', () => {
