@@ -4,6 +4,8 @@
  * 0-d, empty, sizes 1 and 7, and 1000003 elements for a few ops), against
  * the float64 reference of ./testing/reference. `CASES` is keyed by
  * `OpName`, so an op added to the table without cases does not compile.
+ * The composite ops and matmul take their cases from ./testing/op-cases,
+ * which the gradient checks share.
  *
  * Tolerances: the correctness rule's float32 rtol 1e-4, atol 1e-5
  * (docs/ARCHITECTURE.md) everywhere. The
@@ -14,56 +16,18 @@
 import { describe, expect, it } from 'vitest';
 import { arange, full, rand, randn } from './creation';
 import type { Input } from './dispatch';
-import { dispatch } from './dispatch';
 import type { DType } from './dtype';
-import { F } from './functional';
 import type { BinaryOp, UnaryOp } from './ops/elementwise';
 import type { ReduceOp } from './ops/reductions';
-import type { AttrsOf, CompositeOp, OpName } from './ops/table';
+import type { OpName } from './ops/table';
 import { OPS } from './ops/table';
 import { manualSeed } from './random';
 import type { Tensor } from './tensor';
 import { devicesUnderTest } from './testing/devices';
-import type { Domain, Layout, Ref, Tolerance } from './testing/reference';
+import type { Arg, OpCase, OpCases, TensorArg } from './testing/op-cases';
+import { argRef, call, index, SHARED_CASES, strided, t } from './testing/op-cases';
+import type { Domain, Layout, Ref } from './testing/reference';
 import * as R from './testing/reference';
-
-interface TensorArg {
-  shape: number[];
-  dtype: DType;
-  domain: Domain;
-  layout: Layout;
-}
-type Arg = TensorArg | number | boolean;
-
-interface Case {
-  name: string;
-  args: Arg[];
-  run: (inputs: Input[]) => Tensor;
-  ref: (refs: (Ref | number)[]) => Ref;
-  tol?: Tolerance;
-}
-
-type CaseGen = () => Case[];
-
-const t = (shape: number[], o: Partial<Omit<TensorArg, 'shape'>> = {}): TensorArg => {
-  const dtype = o.dtype ?? 'float32';
-  const domain = o.domain ?? (dtype === 'int32' ? 'int' : dtype === 'bool' ? 'bool' : 'any');
-  return { shape, dtype, domain, layout: o.layout ?? 'contiguous' };
-};
-const strided = (shape: number[], o: Partial<Omit<TensorArg, 'shape'>> = {}) => t(shape, { ...o, layout: 'strided' });
-
-const call =
-  <N extends OpName>(op: N, attrs: AttrsOf[N]) =>
-  (ins: readonly Input[]) =>
-    dispatch(op, ins, attrs);
-
-/** The tests' own promotion (bool < int32 < float32; integral numbers are int32). */
-function promote(args: readonly (Ref | number | boolean)[]): DType {
-  const dtypes = args.map((a) =>
-    typeof a === 'object' ? a.dtype : typeof a === 'boolean' ? 'bool' : Number.isInteger(a) ? 'int32' : 'float32',
-  );
-  return dtypes.includes('float32') ? 'float32' : dtypes.includes('int32') ? 'int32' : 'bool';
-}
 
 /** A value as stored in `dtype`. */
 function store(v: number, dtype: DType): number {
@@ -147,23 +111,23 @@ const BINARY_REF: Record<BinaryOp, Elementwise> = {
 
 /** Reference of an elementwise op on references and scalars, with the output dtype by the tests' rule. */
 function elementwiseRef(spec: Elementwise, args: (Ref | number)[]): Ref {
-  const p = promote(args);
+  const p = R.promote(args);
   const out = spec.out === 'float' ? 'float32' : spec.out === 'bool' ? 'bool' : p;
   const f = p !== 'float32' && spec.fInt ? spec.fInt : spec.f;
   return R.map(out, (...xs) => store(f(...xs), out), ...args);
 }
 
-function elementwiseCases(op: OpName, spec: Elementwise, arity: 1 | 2): Case[] {
+function elementwiseCases(op: OpName, spec: Elementwise, arity: 1 | 2): OpCase[] {
   const main = spec.main ?? 'float32';
   const arg = (k: number, shape: number[], dtype: DType = main, layout: Layout = 'contiguous'): TensorArg =>
     t(shape, { dtype, layout, ...(dtype === 'float32' && spec.domains?.[k] ? { domain: spec.domains[k] } : {}) });
-  const c = (name: string, args: Arg[]): Case => ({
+  const c = (name: string, args: Arg[]): OpCase => ({
     name,
     args,
     run: call(op as 'add', {}),
     ref: (refs) => elementwiseRef(spec, refs),
   });
-  const cases: Case[] = [];
+  const cases: OpCase[] = [];
   if (arity === 1) {
     cases.push(
       c('contiguous [3,5]', [arg(0, [3, 5])]),
@@ -199,13 +163,13 @@ function elementwiseCases(op: OpName, spec: Elementwise, arity: 1 | 2): Case[] {
   return cases;
 }
 
-const WHERE: CaseGen = () => {
+const WHERE: OpCases = () => {
   const ref = (refs: (Ref | number)[]) => {
     const [cond, a, b] = refs as [Ref, Ref | number, Ref | number];
-    const out = promote([a, b]);
+    const out = R.promote([a, b]);
     return R.map(out, (c, x, y) => store(c ? x : y, out), cond, a, b);
   };
-  const c = (name: string, args: Arg[]): Case => ({ name, args, run: call('where', {}), ref });
+  const c = (name: string, args: Arg[]): OpCase => ({ name, args, run: call('where', {}), ref });
   const cond = (shape: number[], layout: Layout = 'contiguous') => t(shape, { dtype: 'bool', layout });
   return [
     c('contiguous', [cond([3, 5]), t([3, 5]), t([3, 5])]),
@@ -218,8 +182,8 @@ const WHERE: CaseGen = () => {
   ];
 };
 
-const CAST: CaseGen = () => {
-  const c = (name: string, to: DType, arg: TensorArg): Case => ({
+const CAST: OpCases = () => {
+  const c = (name: string, to: DType, arg: TensorArg): OpCase => ({
     name,
     args: [arg],
     run: call('cast', { dtype: to }),
@@ -284,8 +248,8 @@ function variance(xs: number[], correction: number): number {
   return sum(xs.map((x) => (x - m) ** 2)) / Math.max(xs.length - correction, 0);
 }
 
-function reductionCases(op: OpName, spec: Reduction): Case[] {
-  const c = (name: string, arg: TensorArg, dim: number[] | null, keepdim = false): Case => ({
+function reductionCases(op: OpName, spec: Reduction): OpCase[] {
+  const c = (name: string, arg: TensorArg, dim: number[] | null, keepdim = false): OpCase => ({
     name,
     args: [arg],
     run: op === 'var' || op === 'std' ? call(op, { dim, keepdim, correction: 1 }) : call(op as 'sum', { dim, keepdim }),
@@ -315,8 +279,8 @@ function reductionCases(op: OpName, spec: Reduction): Case[] {
 // ------------------------------------------------------------------ movement
 
 const same = (r: Ref) => r;
-const MOVEMENT_CASES: CaseGen = () => {
-  const c = (op: OpName, name: string, arg: TensorArg, run: Case['run'], ref: (r: Ref) => Ref): [OpName, Case] => [
+const MOVEMENT_CASES: OpCases = () => {
+  const c = (op: OpName, name: string, arg: TensorArg, run: OpCase['run'], ref: (r: Ref) => Ref): [OpName, OpCase] => [
     op,
     { name, args: [arg], run, ref: ([x]) => ref(x as Ref) },
   ];
@@ -330,7 +294,7 @@ const MOVEMENT_CASES: CaseGen = () => {
           idx.map((v, d) => (d === dim ? start + v * step : v)),
         ),
     );
-  const list: [OpName, Case][] = [
+  const list: [OpName, OpCase][] = [
     c('reshape', '[3,4] -> [2,6]', t([3, 4]), call('reshape', { shape: [2, 6] }), (r) => R.reshaped(r, [2, 6])),
     c('reshape', 'strided [3,4] -> [-1] (copies)', strided([3, 4]), call('reshape', { shape: [-1] }), (r) => R.reshaped(r, [12])),
     c('reshape', 'strided [2,3,4] -> [6,4,1] (copies)', strided([2, 3, 4]), call('reshape', { shape: [6, 4, 1] }), (r) =>
@@ -392,7 +356,7 @@ const MOVEMENT_CASES: CaseGen = () => {
   return list.map(([op, k]) => ({ ...k, name: `${op}: ${k.name}` }));
 };
 const movementFor =
-  (op: OpName): CaseGen =>
+  (op: OpName): OpCases =>
   () =>
     MOVEMENT_CASES()
       .filter((k) => k.name.startsWith(`${op}: `))
@@ -400,37 +364,13 @@ const movementFor =
 
 // ------------------------------------------------------------------ the rest
 
-const MATMUL: CaseGen = () => {
-  const c = (name: string, a: TensorArg, b: TensorArg): Case => ({
-    name,
-    args: [a, b],
-    run: call('matmul', {}),
-    ref: ([x, y]) => R.matmul(x as Ref, y as Ref),
-  });
-  return [
-    c('[3,4] @ [4,5]', t([3, 4]), t([4, 5])),
-    c('odd [7,9] @ [9,5]', t([7, 9]), t([9, 5])),
-    c('transposed operands', strided([5, 6]), strided([6, 3])),
-    c('batched broadcast [2,1,3,4] @ [3,4,2]', t([2, 1, 3, 4]), t([3, 4, 2])),
-    c('1-D @ 1-D -> 0-d', t([6]), strided([6])),
-    c('1-D @ 2-D', t([4]), t([4, 3])),
-    c('2-D @ 1-D', t([3, 4]), t([4])),
-    c('batched @ 1-D', t([2, 3, 4]), t([4])),
-    c('[1,7] @ [7,1]', t([1, 7]), t([7, 1])),
-    c('inner size 0 gives zeros', t([3, 0]), t([0, 2])),
-    c('empty rows', t([0, 4]), t([4, 2])),
-    c('int32', t([3, 4], { dtype: 'int32' }), strided([4, 5], { dtype: 'int32' })),
-    c('[65,33] @ [33,17] (row blocks with a remainder)', t([65, 33]), strided([33, 17])),
-  ];
-};
-
-const CAT: CaseGen = () => {
+const CAT: OpCases = () => {
   const ref = (dim: number) => (refs: (Ref | number)[]) => {
     const rs = refs as Ref[];
     const d = dim < 0 ? dim + rs[0]!.shape.length : dim;
     const shape = [...rs[0]!.shape];
     shape[d] = rs.reduce((n, r) => n + r.shape[d]!, 0);
-    const out = promote(rs);
+    const out = R.promote(rs);
     return R.build(shape, out, (idx) => {
       let i = idx[d]!;
       for (const r of rs) {
@@ -444,7 +384,7 @@ const CAT: CaseGen = () => {
       throw new Error('unreachable');
     });
   };
-  const c = (name: string, args: TensorArg[], dim: number): Case => ({ name, args, run: call('cat', { dim }), ref: ref(dim) });
+  const c = (name: string, args: TensorArg[], dim: number): OpCase => ({ name, args, run: call('cat', { dim }), ref: ref(dim) });
   return [
     c('[2,3] [4,3] dim 0', [t([2, 3]), t([4, 3])], 0),
     c('strided [2,3] with [2,1] dim 1', [strided([2, 3]), t([2, 1])], 1),
@@ -454,7 +394,7 @@ const CAT: CaseGen = () => {
   ];
 };
 
-const GATHER: CaseGen = () => {
+const GATHER: OpCases = () => {
   const ref =
     (dim: number) =>
     ([x, i]: (Ref | number)[]) => {
@@ -466,8 +406,7 @@ const GATHER: CaseGen = () => {
         ),
       );
     };
-  const index = (shape: number[], below: number, layout: Layout = 'contiguous') => t(shape, { dtype: 'int32', domain: { below }, layout });
-  const c = (name: string, x: TensorArg, i: TensorArg, dim: number): Case => ({
+  const c = (name: string, x: TensorArg, i: TensorArg, dim: number): OpCase => ({
     name,
     args: [x, i],
     run: call('gather', { dim }),
@@ -485,7 +424,7 @@ const GATHER: CaseGen = () => {
 /** Cases that create tensors take the device from the suite. */
 let DEVICE: 'cpu' | 'webgpu' = 'cpu';
 
-const FULL: CaseGen = () => [
+const FULL: OpCases = () => [
   { name: '[2,3] float', args: [], run: () => full([2, 3], 1.5, { device: DEVICE }), ref: () => R.build([2, 3], 'float32', () => 1.5) },
   { name: 'int32', args: [], run: () => full([4], 7, { dtype: 'int32', device: DEVICE }), ref: () => R.build([4], 'int32', () => 7) },
   { name: 'bool', args: [], run: () => full([2], true, { device: DEVICE }), ref: () => R.build([2], 'bool', () => 1) },
@@ -493,7 +432,7 @@ const FULL: CaseGen = () => [
   { name: 'empty', args: [], run: () => full([0, 3], 1, { device: DEVICE }), ref: () => R.build([0, 3], 'float32', () => 1) },
 ];
 
-const ARANGE: CaseGen = () => [
+const ARANGE: OpCases = () => [
   { name: '0..7 int32', args: [], run: () => arange(7, { device: DEVICE }), ref: () => R.build([7], 'int32', ([i]) => i!) },
   {
     name: '1 to 0 step -0.25',
@@ -505,10 +444,10 @@ const ARANGE: CaseGen = () => [
 ];
 
 const randomCases =
-  (dist: 'uniform' | 'normal'): CaseGen =>
+  (dist: 'uniform' | 'normal'): OpCases =>
   () => {
     const make = dist === 'uniform' ? rand : randn;
-    const c = (name: string, shape: number[], seed: number, skip = 0): Case => ({
+    const c = (name: string, shape: number[], seed: number, skip = 0): OpCase => ({
       name,
       args: [],
       run: () => {
@@ -529,8 +468,8 @@ const randomCases =
     ];
   };
 
-const COPY: CaseGen = () => {
-  const c = (name: string, dst: TensorArg, src: TensorArg): Case => ({
+const COPY: OpCases = () => {
+  const c = (name: string, dst: TensorArg, src: TensorArg): OpCase => ({
     name,
     args: [dst, src],
     run: ([d, s]) => (d as Tensor).copy_(s as Tensor),
@@ -545,8 +484,8 @@ const COPY: CaseGen = () => {
   ];
 };
 
-const FILL: CaseGen = () => {
-  const c = (name: string, dst: TensorArg, value: number): Case => ({
+const FILL: OpCases = () => {
+  const c = (name: string, dst: TensorArg, value: number): OpCase => ({
     name,
     args: [dst],
     run: ([d]) => (d as Tensor).fill_(value),
@@ -555,338 +494,23 @@ const FILL: CaseGen = () => {
   return [c('strided float32', strided([3, 4]), -0.5), c('int32', t([5], { dtype: 'int32' }), 3), c('bool', t([2], { dtype: 'bool' }), 1)];
 };
 
-const TO: CaseGen = () => [
+const TO: OpCases = () => [
   { name: 'strided to the suite device', args: [strided([3, 4])], run: ([x]) => (x as Tensor).to(DEVICE), ref: ([x]) => x as Ref },
   { name: 'int32', args: [t([5], { dtype: 'int32' })], run: ([x]) => (x as Tensor).to(DEVICE), ref: ([x]) => x as Ref },
 ];
 
-// ----------------------------------------------------------------- composites
-
-const COMPOSITE: Record<Exclude<CompositeOp, 'mean' | 'var' | 'std' | 'logsumexp'>, CaseGen> = {
-  clamp: () => [
-    {
-      name: 'min and max',
-      args: [t([3, 5])],
-      run: call('clamp', { min: -1, max: 0.5 }),
-      ref: ([x]) => R.map('float32', (v) => Math.min(Math.max(v, -1), 0.5), x as Ref),
-    },
-    {
-      name: 'min only, strided',
-      args: [strided([3, 5])],
-      run: call('clamp', { min: 0, max: null }),
-      ref: ([x]) => R.map('float32', (v) => Math.max(v, 0), x as Ref),
-    },
-    {
-      name: 'int32 with int bounds stays int32',
-      args: [t([7], { dtype: 'int32' })],
-      run: call('clamp', { min: -2, max: 3 }),
-      ref: ([x]) => R.map('int32', (v) => Math.min(Math.max(v, -2), 3), x as Ref),
-    },
-    {
-      name: 'int32 with a float bound is float32',
-      args: [t([7], { dtype: 'int32' })],
-      run: call('clamp', { min: null, max: 2.5 }),
-      ref: ([x]) => R.map('float32', (v) => Math.min(v, 2.5), x as Ref),
-    },
-  ],
-  gelu: () => [
-    { name: 'exact', args: [t([3, 5])], run: ([x]) => F.gelu(x as Tensor), ref: ([x]) => R.map('float32', R.gelu, x as Ref) },
-    {
-      name: 'tanh, strided',
-      args: [strided([3, 5])],
-      run: ([x]) => F.gelu(x as Tensor, { approximate: 'tanh' }),
-      ref: ([x]) => R.map('float32', R.geluTanh, x as Ref),
-    },
-    {
-      name: 'int32 input',
-      args: [t([7], { dtype: 'int32' })],
-      run: ([x]) => F.gelu(x as Tensor),
-      ref: ([x]) => R.map('float32', R.gelu, x as Ref),
-    },
-    { name: '0-d', args: [t([])], run: ([x]) => F.gelu(x as Tensor), ref: ([x]) => R.map('float32', R.gelu, x as Ref) },
-  ],
-  silu: () => [
-    {
-      name: 'strided',
-      args: [strided([3, 5])],
-      run: ([x]) => F.silu(x as Tensor),
-      ref: ([x]) => R.map('float32', (v) => v * sigmoid(v), x as Ref),
-    },
-    {
-      name: 'empty',
-      args: [t([0, 5])],
-      run: ([x]) => F.silu(x as Tensor),
-      ref: ([x]) => R.map('float32', (v) => v * sigmoid(v), x as Ref),
-    },
-  ],
-  softmax: () => [
-    { name: 'dim -1', args: [t([3, 5])], run: ([x]) => F.softmax(x as Tensor, -1), ref: ([x]) => R.alongDim(x as Ref, -1, R.softmaxRow) },
-    {
-      name: 'dim 0 of a strided view',
-      args: [strided([4, 6])],
-      run: ([x]) => F.softmax(x as Tensor, 0),
-      ref: ([x]) => R.alongDim(x as Ref, 0, R.softmaxRow),
-    },
-    {
-      name: 'odd row 7, int32 input',
-      args: [t([2, 7], { dtype: 'int32' })],
-      run: ([x]) => F.softmax(x as Tensor, 1),
-      ref: ([x]) => R.alongDim(x as Ref, 1, R.softmaxRow),
-    },
-  ],
-  logSoftmax: () => [
-    {
-      name: 'dim -1',
-      args: [t([3, 5])],
-      run: ([x]) => F.logSoftmax(x as Tensor, -1),
-      ref: ([x]) => R.alongDim(x as Ref, -1, (r) => R.softmaxRow(r).map(Math.log)),
-    },
-    {
-      name: 'dim 1 of a strided [2,3,4]',
-      args: [strided([2, 3, 4])],
-      run: ([x]) => F.logSoftmax(x as Tensor, 1),
-      ref: ([x]) => R.alongDim(x as Ref, 1, (r) => R.softmaxRow(r).map(Math.log)),
-    },
-  ],
-  layerNorm: () => {
-    const norm = (eps: number) => (row: number[]) => {
-      const m = sum(row) / row.length;
-      const v = sum(row.map((x) => (x - m) ** 2)) / row.length;
-      return row.map((x) => (x - m) / Math.sqrt(v + eps));
-    };
-    return [
-      {
-        name: 'no affine',
-        args: [t([3, 8])],
-        run: ([x]) => F.layerNorm(x as Tensor, [8]),
-        ref: ([x]) => R.overLast(x as Ref, 1, norm(1e-5)),
-      },
-      {
-        name: 'weight and bias over 2 dims, strided input',
-        args: [strided([2, 3, 4]), t([3, 4]), t([3, 4])],
-        run: ([x, w, b]) => F.layerNorm(x as Tensor, [3, 4], w as Tensor, b as Tensor, 1e-3),
-        ref: ([x, w, b]) => R.map('float32', (n, wv, bv) => n * wv + bv, R.overLast(x as Ref, 2, norm(1e-3)), w as Ref, b as Ref),
-      },
-      {
-        name: 'bias only',
-        args: [t([2, 5]), t([5])],
-        run: ([x, b]) => F.layerNorm(x as Tensor, [5], undefined, b as Tensor),
-        ref: ([x, b]) => R.map('float32', (n, bv) => n + bv, R.overLast(x as Ref, 1, norm(1e-5)), b as Ref),
-      },
-    ];
-  },
-  rmsNorm: () => {
-    const norm = (eps: number) => (row: number[]) => {
-      const ms = sum(row.map((x) => x * x)) / row.length;
-      return row.map((x) => x / Math.sqrt(ms + eps));
-    };
-    return [
-      {
-        name: 'default eps',
-        args: [t([3, 8])],
-        run: ([x]) => F.rmsNorm(x as Tensor, [8]),
-        ref: ([x]) => R.overLast(x as Ref, 1, norm(2 ** -23)),
-      },
-      {
-        name: 'weight, strided',
-        args: [strided([4, 6]), t([6])],
-        run: ([x, w]) => F.rmsNorm(x as Tensor, [6], w as Tensor, 1e-6),
-        ref: ([x, w]) => R.map('float32', (n, wv) => n * wv, R.overLast(x as Ref, 1, norm(1e-6)), w as Ref),
-      },
-    ];
-  },
-  linear: () => {
-    const ref = ([x, w, b]: (Ref | number)[]) => {
-      const y = R.matmul(x as Ref, R.permute(w as Ref, [1, 0]));
-      return b === undefined ? y : R.map('float32', (p, q) => p + q, y, b as Ref);
-    };
-    return [
-      { name: 'with bias', args: [t([4, 6]), t([3, 6]), t([3])], run: ([x, w, b]) => F.linear(x as Tensor, w as Tensor, b as Tensor), ref },
-      { name: 'no bias, batched', args: [t([2, 4, 6]), strided([3, 6])], run: ([x, w]) => F.linear(x as Tensor, w as Tensor), ref },
-      { name: '1-D input', args: [t([6]), t([3, 6])], run: ([x, w]) => F.linear(x as Tensor, w as Tensor), ref },
-    ];
-  },
-  embedding: () => [
-    {
-      name: '[2,3] indices into [5,4]',
-      args: [t([2, 3], { dtype: 'int32', domain: { below: 5 } }), strided([5, 4])],
-      run: ([i, w]) => F.embedding(i as Tensor, w as Tensor),
-      ref: ([i, w]) => R.build([2, 3, 4], 'float32', (idx) => R.get(w as Ref, [R.get(i as Ref, idx.slice(0, 2)), idx[2]!])),
-    },
-  ],
-  dropout: () => [
-    { name: 'not training is the identity', args: [t([3, 5])], run: ([x]) => F.dropout(x as Tensor, 0.5, false), ref: ([x]) => x as Ref },
-    {
-      name: 'p 0.3 from the Philox stream',
-      args: [strided([3, 5])],
-      run: ([x]) => {
-        manualSeed(11);
-        return F.dropout(x as Tensor, 0.3);
-      },
-      ref: ([x]) => {
-        const u = R.streamRef(15, 'uniform', 11);
-        const r = x as Ref;
-        return { ...r, data: r.data.map((v, i) => (u[i]! >= 0.3 ? v / 0.7 : 0)) };
-      },
-    },
-    {
-      name: 'p 1 zeroes everything',
-      args: [t([4])],
-      run: ([x]) => F.dropout(x as Tensor, 1),
-      ref: ([x]) => R.map('float32', () => 0, x as Ref),
-    },
-  ],
-  scaledDotProductAttention: () => {
-    const q = t([2, 3, 4]);
-    const k = t([2, 5, 4]);
-    const v = t([2, 5, 6]);
-    const sdpa = F.scaledDotProductAttention;
-    return [
-      {
-        name: 'plain',
-        args: [q, k, v],
-        run: ([a, b, c]) => sdpa(a as Tensor, b as Tensor, c as Tensor),
-        ref: ([a, b, c]) => R.attentionRef(a as Ref, b as Ref, c as Ref, {}),
-      },
-      {
-        name: 'causal, square, strided k',
-        args: [t([2, 4, 4]), strided([2, 4, 4]), t([2, 4, 3])],
-        run: ([a, b, c]) => sdpa(a as Tensor, b as Tensor, c as Tensor, { isCausal: true }),
-        ref: ([a, b, c]) => R.attentionRef(a as Ref, b as Ref, c as Ref, { causal: true }),
-      },
-      {
-        name: 'bool mask [3,5] broadcast, scale 0.5',
-        args: [q, k, v, t([3, 5], { dtype: 'bool' })],
-        run: ([a, b, c, m]) => sdpa(a as Tensor, b as Tensor, c as Tensor, { attnMask: m as Tensor, scale: 0.5 }),
-        ref: ([a, b, c, m]) => R.attentionRef(a as Ref, b as Ref, c as Ref, { mask: m as Ref, scale: 0.5 }),
-      },
-      {
-        name: 'float mask',
-        args: [q, k, v, t([2, 3, 5])],
-        run: ([a, b, c, m]) => sdpa(a as Tensor, b as Tensor, c as Tensor, { attnMask: m as Tensor }),
-        ref: ([a, b, c, m]) => R.attentionRef(a as Ref, b as Ref, c as Ref, { mask: m as Ref }),
-      },
-    ];
-  },
-  crossEntropy: () => {
-    const rows = ([l, y]: (Ref | number)[]) => {
-      const [lr, yr] = [l as Ref, y as Ref];
-      const C = lr.shape[1]!;
-      return yr.data.map((target, n) => {
-        const row = lr.data.slice(n * C, n * C + C);
-        const m = Math.max(...row);
-        return m + Math.log(sum(row.map((x) => Math.exp(x - m)))) - row[target]!;
-      });
-    };
-    const args = (): Arg[] => [t([6, 5]), t([6], { dtype: 'int32', domain: { below: 5 } })];
-    const ce =
-      (reduction: 'mean' | 'sum' | 'none') =>
-      ([l, y]: Input[]) =>
-        F.crossEntropy(l as Tensor, y as Tensor, { reduction });
-    return [
-      { name: 'mean', args: args(), run: ce('mean'), ref: (r) => ({ shape: [], dtype: 'float32', data: [sum(rows(r)) / 6] }) },
-      { name: 'sum', args: args(), run: ce('sum'), ref: (r) => ({ shape: [], dtype: 'float32', data: [sum(rows(r))] }) },
-      { name: 'none', args: args(), run: ce('none'), ref: (r) => ({ shape: [6], dtype: 'float32', data: rows(r) }) },
-    ];
-  },
-  stack: () => {
-    const ref = (dim: number) => (refs: (Ref | number)[]) => {
-      const rs = refs as Ref[];
-      const rank = rs[0]!.shape.length + 1;
-      const d = dim < 0 ? dim + rank : dim;
-      const shape = [...rs[0]!.shape];
-      shape.splice(d, 0, rs.length);
-      return R.build(shape, promote(rs), (idx) =>
-        R.get(
-          rs[idx[d]!]!,
-          idx.filter((_, k) => k !== d),
-        ),
-      );
-    };
-    return [
-      { name: 'dim 0', args: [t([2, 3]), strided([2, 3])], run: call('stack', { dim: 0 }), ref: ref(0) },
-      { name: 'dim -1, three tensors', args: [t([4]), t([4]), t([4], { dtype: 'int32' })], run: call('stack', { dim: -1 }), ref: ref(-1) },
-    ];
-  },
-  indexSelect: () => {
-    const ref =
-      (dim: number) =>
-      ([x, i]: (Ref | number)[]) => {
-        const [xr, ir] = [x as Ref, i as Ref];
-        return R.build(
-          xr.shape.map((s, d) => (d === dim ? ir.data.length : s)),
-          xr.dtype,
-          (idx) =>
-            R.get(
-              xr,
-              idx.map((v, d) => (d === dim ? ir.data[v]! : v)),
-            ),
-        );
-      };
-    return [
-      {
-        name: 'dim 0 with repeats',
-        args: [t([4, 3]), t([6], { dtype: 'int32', domain: { below: 4 } })],
-        run: call('indexSelect', { dim: 0 }),
-        ref: ref(0),
-      },
-      {
-        name: 'dim 1 of a strided view',
-        args: [strided([3, 5]), t([2], { dtype: 'int32', domain: { below: 5 } })],
-        run: call('indexSelect', { dim: 1 }),
-        ref: ref(1),
-      },
-    ];
-  },
-  clone: () => [
-    { name: 'a strided view', args: [strided([3, 5])], run: call('clone', {}), ref: ([x]) => x as Ref },
-    { name: 'int32', args: [t([7], { dtype: 'int32' })], run: call('clone', {}), ref: ([x]) => x as Ref },
-  ],
-  tril: () => triangleCases('tril', (i, j, k) => j - i <= k),
-  triu: () => triangleCases('triu', (i, j, k) => j - i >= k),
-  maskedFill: () => [
-    {
-      name: 'a row mask broadcast over a matrix',
-      args: [t([3, 4]), t([4], { dtype: 'bool' })],
-      run: call('maskedFill', { value: -1.5 }),
-      ref: ([x, m]) => R.map('float32', (v, keep) => (keep ? -1.5 : v), x as Ref, m as Ref),
-    },
-    {
-      name: 'an int32 input keeps its dtype',
-      args: [t([2, 3], { dtype: 'int32' }), t([2, 3], { dtype: 'bool' })],
-      run: call('maskedFill', { value: 7 }),
-      ref: ([x, m]) => R.map('int32', (v, keep) => (keep ? 7 : v), x as Ref, m as Ref),
-    },
-  ],
-};
-
-/** tril / triu on a matrix, a batch of strided matrices and a non-square one, at diagonals 0, 1 and -1. */
-function triangleCases(op: 'tril' | 'triu', keep: (i: number, j: number, k: number) => boolean): Case[] {
-  const ref =
-    (k: number) =>
-    ([x]: (Ref | number)[]) => {
-      const xr = x as Ref;
-      return R.build(xr.shape, xr.dtype, (idx) => (keep(idx.at(-2)!, idx.at(-1)!, k) ? R.get(xr, idx) : 0));
-    };
-  return [
-    { name: 'square, diagonal 0', args: [t([4, 4])], run: call(op, { diagonal: 0 }), ref: ref(0) },
-    { name: 'wide batch, strided, diagonal 1', args: [strided([2, 3, 5])], run: call(op, { diagonal: 1 }), ref: ref(1) },
-    { name: 'tall int32, diagonal -1', args: [t([5, 3], { dtype: 'int32' })], run: call(op, { diagonal: -1 }), ref: ref(-1) },
-  ];
-}
-
-const CASES: Record<OpName, CaseGen> = {
+const CASES: Record<OpName, OpCases> = {
   ...(Object.fromEntries(Object.entries(UNARY_REF).map(([op, spec]) => [op, () => elementwiseCases(op as OpName, spec, 1)])) as Record<
     keyof typeof UNARY_REF,
-    CaseGen
+    OpCases
   >),
   ...(Object.fromEntries(Object.entries(BINARY_REF).map(([op, spec]) => [op, () => elementwiseCases(op as OpName, spec, 2)])) as Record<
     keyof typeof BINARY_REF,
-    CaseGen
+    OpCases
   >),
   ...(Object.fromEntries(Object.entries(REDUCTION_REF).map(([op, spec]) => [op, () => reductionCases(op as OpName, spec)])) as Record<
     keyof typeof REDUCTION_REF,
-    CaseGen
+    OpCases
   >),
   where: WHERE,
   cast: CAST,
@@ -925,7 +549,6 @@ const CASES: Record<OpName, CaseGen> = {
       },
     ];
   },
-  matmul: MATMUL,
   cat: CAT,
   gather: GATHER,
   full: FULL,
@@ -935,7 +558,8 @@ const CASES: Record<OpName, CaseGen> = {
   copy_: COPY,
   fill_: FILL,
   to: TO,
-  ...COMPOSITE,
+  // The composite ops and matmul: ./testing/op-cases.
+  ...SHARED_CASES,
 };
 
 /** Every (op, case) pair; exported as a count so reports can quote it. */
@@ -952,9 +576,9 @@ describe.each(await devicesUnderTest())('conformance on %s', (device) => {
       DEVICE = device;
       let seed = 1;
       for (const ch of `${op}:${c.name}`) seed = Math.imul(seed ^ ch.charCodeAt(0), 0x01000193) >>> 0;
-      const refs = c.args.map((a, k) => (typeof a === 'object' ? R.random(a.shape, a.dtype, a.domain, seed + k) : a));
+      const refs = c.args.map((a, k) => argRef(a, seed + k));
       const inputs: Input[] = c.args.map((a, k) => (typeof a === 'object' ? R.toTensor(refs[k] as Ref, device, a.layout) : a));
-      const expected = c.ref(refs.map((r) => (typeof r === 'boolean' ? Number(r) : r)));
+      const expected = c.ref(refs);
       const out = c.run(inputs);
       expect(out.device).toBe(device);
       await R.expectClose(out, expected, c.tol);

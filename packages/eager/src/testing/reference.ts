@@ -149,6 +149,14 @@ export function reshaped(r: Ref, shape: readonly number[]): Ref {
   return { ...r, shape: [...shape] };
 }
 
+/** The tests' own type promotion (bool < int32 < float32; integral numbers are int32). */
+export function promote(args: readonly (Ref | number | boolean)[]): DType {
+  const dtypes = args.map((a) =>
+    typeof a === 'object' ? a.dtype : typeof a === 'boolean' ? 'bool' : Number.isInteger(a) ? 'int32' : 'float32',
+  );
+  return dtypes.includes('float32') ? 'float32' : dtypes.includes('int32') ? 'int32' : 'bool';
+}
+
 /** Deterministic values (mulberry32), rounded to the dtype. */
 export type Domain = 'any' | 'positive' | 'nonzero' | 'halves' | 'int' | 'bool' | 'unit' | { below: number };
 
@@ -302,6 +310,36 @@ export function overLast(r: Ref, k: number, f: (row: number[]) => number[]): Ref
   const data: number[] = [];
   for (let i = 0; i < r.data.length; i += inner) data.push(...f(r.data.slice(i, i + inner)));
   return { shape: [...r.shape], dtype: 'float32', data };
+}
+
+/** Normalizes over the last `k` dims to mean 0 and (biased) variance 1, then scales by `w` and shifts by `b` where given. */
+export function layerNormRef(x: Ref, k: number, eps: number, w?: Ref, b?: Ref): Ref {
+  const y = overLast(x, k, (row) => {
+    const m = total(row) / row.length;
+    const v = total(row.map((e) => (e - m) ** 2)) / row.length;
+    return row.map((e) => (e - m) / Math.sqrt(v + eps));
+  });
+  const scaled = w ? map('float32', (a, c) => a * c, y, w) : y;
+  return b ? map('float32', (a, c) => a + c, scaled, b) : scaled;
+}
+
+/** Divides by the root mean square over the last `k` dims, then scales by `w` where given. */
+export function rmsNormRef(x: Ref, k: number, eps: number, w?: Ref): Ref {
+  const y = overLast(x, k, (row) => {
+    const ms = total(row.map((e) => e * e)) / row.length;
+    return row.map((e) => e / Math.sqrt(ms + eps));
+  });
+  return w ? map('float32', (a, c) => a * c, y, w) : y;
+}
+
+/** logsumexp(logits[n]) - logits[n, targets[n]] for each row n of logits [N, C]. */
+export function crossEntropyRows(logits: Ref, targets: Ref): number[] {
+  const C = logits.shape[1]!;
+  return targets.data.map((target, n) => {
+    const row = logits.data.slice(n * C, n * C + C);
+    const m = Math.max(...row);
+    return m + Math.log(total(row.map((x) => Math.exp(x - m)))) - row[target]!;
+  });
 }
 
 /** softmax(q kᵀ * scale + mask) v, batch dims broadcast; `causal` masks keys after the query. */
