@@ -23,9 +23,10 @@ import { type DeviceFloors, measureDeviceFloors, printDeviceFloors } from './dev
 import { compiler } from './lib/compiled';
 import { type BrowserRun, runInBrowser } from './lib/in-browser';
 import { type BenchOptions, parseOptions } from './lib/options';
+import { describePeers, loadPeers, PEERS_OF, peerSummary, reason } from './lib/peer';
 import { type BenchReport, describeAdapter, LEGEND, machineInfo, ratios, renderSvg, renderTables, TIMING_NOTE } from './lib/report';
 import { type RowContext, type RowResult, runRow } from './lib/run-row';
-import { loadTfjs, registerTfjsGradients, type TfBackend, type TfPeers } from './lib/tfjs';
+import { registerTfjsGradients } from './lib/tfjs';
 import { FULL, QUICK } from './lib/timing';
 import { runTrainingRow } from './lib/train-row';
 import { TRAINED, WORKLOADS } from './workloads';
@@ -83,21 +84,15 @@ if (rt && !options.noFloors) {
 
 // --- what is compared -------------------------------------------------------
 if (!options.browser) console.log(`\ncompiled column: ${compiler.via}`);
-const wanted: TfBackend[] = devices.flatMap((d): TfBackend[] => (d === 'webgpu' ? ['tfjs-webgpu'] : ['tfjs-cpu', 'tfjs-wasm']));
-let peers: TfPeers | undefined;
-let peersMissing: string | undefined;
-if (devices.length > 0)
-  try {
-    peers = await loadTfjs(wanted, rt);
-    if (training) await registerTfjsGradients();
-    const missing = Object.entries(peers.missing).map(([b, why]) => `${b} (${why})`);
-    console.log(
-      `peers: TensorFlow.js ${peers.version}: ${[...peers.available].join(', ') || 'none'}${missing.length ? `; missing: ${missing.join('; ')}` : ''}`,
-    );
-  } catch (error) {
-    peersMissing = `TensorFlow.js did not load: ${error instanceof Error ? error.message : String(error)}`;
-    console.log(`peers: ${peersMissing}`);
-  }
+const peers = await loadPeers(
+  devices.flatMap((d) => PEERS_OF[d]),
+  rt,
+);
+if (training && peers.tfjs) {
+  // Without them W8's tfjs cells say what failed; the rest runs.
+  await registerTfjsGradients().catch((error: unknown) => console.log(`TensorFlow.js gradients not registered: ${reason(error)}`));
+}
+if (devices.length > 0) console.log(`peers: ${describePeers(peerSummary(peers))}`);
 
 // --- the rows -----------------------------------------------------------------
 const policy = options.quick ? QUICK : FULL;
@@ -109,7 +104,6 @@ const context: RowContext = {
   compiler,
   rt,
   peers,
-  ...(peersMissing ? { peersMissing } : {}),
   progress: (text) => process.stdout.write(text),
 };
 for (const device of devices) {
@@ -132,17 +126,7 @@ const report: BenchReport = {
       : { missing: webgpuMissing ?? 'unknown' },
   ...(inBrowser ? { browser: inBrowser.browser } : {}),
   compiler: compiler.via,
-  peers: inBrowser
-    ? {
-        ...(inBrowser.tfjsVersion ? { tfjsVersion: inBrowser.tfjsVersion } : {}),
-        available: inBrowser.peersAvailable,
-        missing: inBrowser.peersMissing,
-      }
-    : {
-        ...(peers ? { tfjsVersion: peers.version } : {}),
-        available: [...(peers?.available ?? [])],
-        missing: { ...(peers?.missing ?? {}), ...(peersMissing ? { tfjs: peersMissing } : {}) },
-      },
+  peers: inBrowser ? inBrowser.peers : peerSummary(peers),
   ...(floors ? { floors } : {}),
   timing: TIMING_NOTE,
   rows: rows.map((r) => ({ ...r, ratios: ratios(r) })),
@@ -184,8 +168,7 @@ async function benchInBrowser(): Promise<BrowserRun> {
   try {
     const run = await runInBrowser(options, (text) => process.stdout.write(text));
     const adapter = run.adapter ? `${describeAdapter(run.adapter)}; features: ${run.features?.join(', ') || 'none'}` : 'no WebGPU adapter';
-    const tfjs = run.tfjsVersion ? `TensorFlow.js ${run.tfjsVersion}: ${run.peersAvailable.join(', ') || 'none'}` : 'TensorFlow.js missing';
-    console.log(`\nbrowser: ${run.browser}; webgpu: ${adapter}; peers: ${tfjs}`);
+    console.log(`\nbrowser: ${run.browser}; webgpu: ${adapter}; peers: ${describePeers(run.peers)}`);
     return run;
   } catch (error) {
     console.error(`\nBENCH FAILED: --browser: ${error instanceof Error ? error.message : String(error)}`);

@@ -9,6 +9,7 @@ import type { Device } from '@kiln/eager';
 import type { AdapterDescription } from '@kiln/gpu-runtime';
 import type { DeviceFloors } from '../device.bench';
 import type { BenchOptions } from './options';
+import { PEERS_OF, type PeerSummary } from './peer';
 import { type Column, cellMs, type RowResult } from './run-row';
 
 export interface MachineInfo {
@@ -32,7 +33,7 @@ export interface BenchReport {
   browser?: string;
   /** How the compiled column was produced. */
   compiler: string;
-  peers: { tfjsVersion?: string; available: string[]; missing: Record<string, string> };
+  peers: PeerSummary;
   floors?: DeviceFloors;
   /** How completion is forced in each timed call. */
   timing: string;
@@ -68,10 +69,10 @@ export function ratios(row: RowResult): Partial<Record<Column, number>> {
   return out;
 }
 
-const COMPARED: Record<Device, Column[]> = { webgpu: ['eager', 'tfjs-webgpu', 'hand'], cpu: ['eager', 'tfjs-cpu', 'tfjs-wasm'] };
+const COMPARED: Record<Device, Column[]> = { webgpu: ['eager', ...PEERS_OF.webgpu, 'hand'], cpu: ['eager', ...PEERS_OF.cpu] };
 const TIMED: Record<Device, Column[]> = {
-  webgpu: ['eager', 'compiled', 'tfjs-webgpu', 'hand'],
-  cpu: ['eager', 'compiled', 'tfjs-cpu', 'tfjs-wasm'],
+  webgpu: ['eager', 'compiled', ...PEERS_OF.webgpu, 'hand'],
+  cpu: ['eager', 'compiled', ...PEERS_OF.cpu],
 };
 
 const ms = (v: number | undefined) => (v === undefined ? '—' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
