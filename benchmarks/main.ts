@@ -1,11 +1,12 @@
 /**
  * `pnpm bench`: kiln's main job, the A/B speed report. For each workload
  * (benchmarks/workloads/) and device it times kiln eager, kiln compiled
- * (`compile` from @kiln/tracer) and TensorFlow.js on the same device, plus
- * hand-written WGSL references on webgpu; checks every result against kiln
- * eager first; then W8, training steps of W4 and W6 (lib/train-row.ts;
- * not in the browser); prints a table and writes JSON and an SVG chart to
- * benchmarks/results/. The device floors (device.bench.ts) come first.
+ * (`compile` from @kiln/tracer), TensorFlow.js and jax-js's `jit` (the
+ * peers, lib/peer.ts) on the same device, plus hand-written WGSL references
+ * on webgpu; checks every result against kiln eager first; then W8,
+ * training steps of W4 and W6 (lib/train-row.ts; not in the browser);
+ * prints a table and writes JSON and an SVG chart to benchmarks/results/.
+ * The device floors (device.bench.ts) come first.
  *
  *   pnpm bench [--quick] [--only W2,W6] [--device cpu|webgpu] [--no-floors] [--browser]
  *
@@ -22,6 +23,7 @@ import { type GpuRuntime, probeWebGpu } from '@kiln/gpu-runtime';
 import { type DeviceFloors, measureDeviceFloors, printDeviceFloors } from './device.bench';
 import { compiler } from './lib/compiled';
 import { type BrowserRun, runInBrowser } from './lib/in-browser';
+import { rerunWithIteratorHelpers } from './lib/iterator-helpers';
 import { type BenchOptions, parseOptions } from './lib/options';
 import { describePeers, loadPeers, PEERS_OF, peerSummary, reason } from './lib/peer';
 import { type BenchReport, describeAdapter, LEGEND, machineInfo, ratios, renderSvg, renderTables, TIMING_NOTE } from './lib/report';
@@ -30,6 +32,8 @@ import { registerTfjsGradients } from './lib/tfjs';
 import { FULL, QUICK } from './lib/timing';
 import { runTrainingRow } from './lib/train-row';
 import { TRAINED, WORKLOADS } from './workloads';
+
+rerunWithIteratorHelpers(); // jax-js needs them; Node 20 has them behind a flag
 
 const RESULTS = join(dirname(fileURLToPath(import.meta.url)), 'results');
 const started = performance.now();

@@ -1,10 +1,11 @@
 /**
  * `pnpm bench --browser`, the part inside the page: the same workloads,
  * rows and checks as in Node (benchmarks/lib/run-row.ts) on this browser's
- * WebGPU — kiln eager, kiln compiled, the hand kernels and TensorFlow.js's
- * WebGPU backend on kiln's GPUDevice. Options come in the URL (?quick=1&only=W1,W6);
- * progress goes out through `kilnProgress` (exposed by the Node driver,
- * benchmarks/browser.ts), and the rows are left on `window.kilnBench`.
+ * WebGPU — kiln eager, kiln compiled, the hand kernels, TensorFlow.js's
+ * WebGPU backend on kiln's GPUDevice and jax-js's on a device of its own.
+ * Options come in the URL (?quick=1&only=W1,W6); progress goes out through
+ * `kilnProgress` (exposed by the Node driver, benchmarks/browser.ts), and
+ * the rows are left on `window.kilnBench`.
  */
 import { initWebGpu } from '@kiln/eager';
 import { compiler } from '../lib/compiled';

@@ -1,7 +1,7 @@
 /**
  * The peers kiln is compared with: other libraries, each on some of its
  * backends. A peer column is one library on one backend, in the rows of one
- * kiln device; a library module (lib/tfjs.ts) loads the
+ * kiln device; a library module (lib/tfjs.ts, lib/jax.ts) loads the
  * library and builds its columns, each workload holds the library's version
  * of its math and the tolerance it is checked with, and lib/run-row.ts
  * checks and times every column the same way.
@@ -12,12 +12,13 @@ import type { Tolerance, Workload } from '../workloads/workload';
 import type { TfPeers } from './tfjs';
 
 export type TfBackend = 'tfjs-cpu' | 'tfjs-wasm' | 'tfjs-webgpu';
-export type PeerColumn = TfBackend;
+export type JaxBackend = 'jax-js-wasm' | 'jax-js-webgpu';
+export type PeerColumn = TfBackend | JaxBackend;
 
 /** The peer columns of each device's rows, in table order. */
 export const PEERS_OF: Record<Device, readonly PeerColumn[]> = {
-  webgpu: ['tfjs-webgpu'],
-  cpu: ['tfjs-cpu', 'tfjs-wasm'],
+  webgpu: ['tfjs-webgpu', 'jax-js-webgpu'],
+  cpu: ['tfjs-cpu', 'tfjs-wasm', 'jax-js-wasm'],
 };
 
 /** A kiln tensor's values, copied out: what peers (and the hand kernels) build their inputs from. Never written to. */
@@ -80,6 +81,7 @@ export interface Peers {
 }
 
 export const isTfBackend = (column: PeerColumn): column is TfBackend => column.startsWith('tfjs-');
+const isJaxBackend = (column: PeerColumn): column is JaxBackend => column.startsWith('jax-js-');
 
 /** Why a peer is missing, from what it threw: the error's first line. */
 export const reason = (error: unknown): string => (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
@@ -128,6 +130,7 @@ export async function loadPeers(wanted: readonly PeerColumn[], rt: GpuRuntime | 
     }
   };
   const tfjs = await load('TensorFlow.js', wanted.filter(isTfBackend), async (mine) => (await import('./tfjs')).loadTfjs(mine, rt));
+  await load('jax-js', wanted.filter(isJaxBackend), async (mine) => (await import('./jax')).loadJax(mine, rt));
   return { columns, versions, ...(tfjs ? { tfjs } : {}) };
 }
 
