@@ -1,11 +1,12 @@
 /**
  * `pnpm bench`: kiln's main job, the A/B speed report. For each workload
  * (benchmarks/workloads/) and device it times kiln eager, kiln compiled
- * (`compile` from @kiln/tracer) and TensorFlow.js on the same device, plus
- * hand-written WGSL references on webgpu; checks every result against kiln
- * eager first; then W8, training steps of W4 and W6 (lib/train-row.ts;
- * not in the browser); prints a table and writes JSON and an SVG chart to
- * benchmarks/results/. The device floors (device.bench.ts) come first.
+ * (`compile` from @kiln/tracer), TensorFlow.js and jax-js's `jit` (the
+ * peers, lib/peer.ts) on the same device, plus hand-written WGSL references
+ * on webgpu; checks every result against kiln eager first; then W8,
+ * training steps of W4 and W6 (lib/train-row.ts; not in the browser);
+ * prints a table and writes JSON and an SVG chart to benchmarks/results/.
+ * The device floors (device.bench.ts) come first.
  *
  *   pnpm bench [--quick] [--only W2,W6] [--device cpu|webgpu] [--no-floors] [--browser]
  *
@@ -22,13 +23,17 @@ import { type GpuRuntime, probeWebGpu } from '@kiln/gpu-runtime';
 import { type DeviceFloors, measureDeviceFloors, printDeviceFloors } from './device.bench';
 import { compiler } from './lib/compiled';
 import { type BrowserRun, runInBrowser } from './lib/in-browser';
+import { rerunWithIteratorHelpers } from './lib/iterator-helpers';
 import { type BenchOptions, parseOptions } from './lib/options';
+import { describePeers, loadPeers, PEERS_OF, peerSummary, reason } from './lib/peer';
 import { type BenchReport, describeAdapter, LEGEND, machineInfo, ratios, renderSvg, renderTables, TIMING_NOTE } from './lib/report';
 import { type RowContext, type RowResult, runRow } from './lib/run-row';
-import { loadTfjs, registerTfjsGradients, type TfBackend, type TfPeers } from './lib/tfjs';
+import { registerTfjsGradients } from './lib/tfjs';
 import { FULL, QUICK } from './lib/timing';
 import { runTrainingRow } from './lib/train-row';
 import { TRAINED, WORKLOADS } from './workloads';
+
+rerunWithIteratorHelpers(); // jax-js needs them; Node 20 has them behind a flag
 
 const RESULTS = join(dirname(fileURLToPath(import.meta.url)), 'results');
 const started = performance.now();
@@ -83,21 +88,15 @@ if (rt && !options.noFloors) {
 
 // --- what is compared -------------------------------------------------------
 if (!options.browser) console.log(`\ncompiled column: ${compiler.via}`);
-const wanted: TfBackend[] = devices.flatMap((d): TfBackend[] => (d === 'webgpu' ? ['tfjs-webgpu'] : ['tfjs-cpu', 'tfjs-wasm']));
-let peers: TfPeers | undefined;
-let peersMissing: string | undefined;
-if (devices.length > 0)
-  try {
-    peers = await loadTfjs(wanted, rt);
-    if (training) await registerTfjsGradients();
-    const missing = Object.entries(peers.missing).map(([b, why]) => `${b} (${why})`);
-    console.log(
-      `peers: TensorFlow.js ${peers.version}: ${[...peers.available].join(', ') || 'none'}${missing.length ? `; missing: ${missing.join('; ')}` : ''}`,
-    );
-  } catch (error) {
-    peersMissing = `TensorFlow.js did not load: ${error instanceof Error ? error.message : String(error)}`;
-    console.log(`peers: ${peersMissing}`);
-  }
+const peers = await loadPeers(
+  devices.flatMap((d) => PEERS_OF[d]),
+  rt,
+);
+if (training && peers.tfjs) {
+  // Without them W8's tfjs cells say what failed; the rest runs.
+  await registerTfjsGradients().catch((error: unknown) => console.log(`TensorFlow.js gradients not registered: ${reason(error)}`));
+}
+if (devices.length > 0) console.log(`peers: ${describePeers(peerSummary(peers))}`);
 
 // --- the rows -----------------------------------------------------------------
 const policy = options.quick ? QUICK : FULL;
@@ -109,7 +108,6 @@ const context: RowContext = {
   compiler,
   rt,
   peers,
-  ...(peersMissing ? { peersMissing } : {}),
   progress: (text) => process.stdout.write(text),
 };
 for (const device of devices) {
@@ -132,17 +130,7 @@ const report: BenchReport = {
       : { missing: webgpuMissing ?? 'unknown' },
   ...(inBrowser ? { browser: inBrowser.browser } : {}),
   compiler: compiler.via,
-  peers: inBrowser
-    ? {
-        ...(inBrowser.tfjsVersion ? { tfjsVersion: inBrowser.tfjsVersion } : {}),
-        available: inBrowser.peersAvailable,
-        missing: inBrowser.peersMissing,
-      }
-    : {
-        ...(peers ? { tfjsVersion: peers.version } : {}),
-        available: [...(peers?.available ?? [])],
-        missing: { ...(peers?.missing ?? {}), ...(peersMissing ? { tfjs: peersMissing } : {}) },
-      },
+  peers: inBrowser ? inBrowser.peers : peerSummary(peers),
   ...(floors ? { floors } : {}),
   timing: TIMING_NOTE,
   rows: rows.map((r) => ({ ...r, ratios: ratios(r) })),
@@ -184,8 +172,7 @@ async function benchInBrowser(): Promise<BrowserRun> {
   try {
     const run = await runInBrowser(options, (text) => process.stdout.write(text));
     const adapter = run.adapter ? `${describeAdapter(run.adapter)}; features: ${run.features?.join(', ') || 'none'}` : 'no WebGPU adapter';
-    const tfjs = run.tfjsVersion ? `TensorFlow.js ${run.tfjsVersion}: ${run.peersAvailable.join(', ') || 'none'}` : 'TensorFlow.js missing';
-    console.log(`\nbrowser: ${run.browser}; webgpu: ${adapter}; peers: ${tfjs}`);
+    console.log(`\nbrowser: ${run.browser}; webgpu: ${adapter}; peers: ${describePeers(run.peers)}`);
     return run;
   } catch (error) {
     console.error(`\nBENCH FAILED: --browser: ${error instanceof Error ? error.message : String(error)}`);

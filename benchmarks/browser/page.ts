@@ -1,20 +1,26 @@
 /**
  * `pnpm bench --browser`, the part inside the page: the same workloads,
  * rows and checks as in Node (benchmarks/lib/run-row.ts) on this browser's
- * WebGPU — kiln eager, kiln compiled, the hand kernels and TensorFlow.js's
- * WebGPU backend on kiln's GPUDevice. Options come in the URL (?quick=1&only=W1,W6);
- * progress goes out through `kilnProgress` (exposed by the Node driver,
- * benchmarks/browser.ts), and the rows are left on `window.kilnBench`.
+ * WebGPU — kiln eager, kiln compiled, the hand kernels, TensorFlow.js's
+ * WebGPU backend on kiln's GPUDevice and jax-js's on a device of its own.
+ * Options come in the URL (?quick=1&only=W1,W6); progress goes out through
+ * `kilnProgress` (exposed by the Node driver, benchmarks/browser.ts), and
+ * the rows are left on `window.kilnBench`.
  */
 import { initWebGpu } from '@kiln/eager';
 import { compiler } from '../lib/compiled';
+import { loadPeers, PEERS_OF, peerSummary } from '../lib/peer';
 import { runRow } from '../lib/run-row';
-import { loadTfjs, type TfPeers } from '../lib/tfjs';
 import { FULL, QUICK } from '../lib/timing';
 import { WORKLOADS } from '../workloads';
 import type { BrowserBenchState } from './state';
 
-const state: BrowserBenchState = { done: false, userAgent: navigator.userAgent, peersAvailable: [], peersMissing: {}, rows: [] };
+const state: BrowserBenchState = {
+  done: false,
+  userAgent: navigator.userAgent,
+  peers: { versions: {}, available: [], missing: {} },
+  rows: [],
+};
 const global = globalThis as { kilnBench?: BrowserBenchState; kilnProgress?: (text: string) => void };
 global.kilnBench = state;
 
@@ -31,17 +37,8 @@ try {
   const rt = await initWebGpu();
   state.adapter = rt.adapterInfo;
   state.features = [...rt.features];
-  let peers: TfPeers | undefined;
-  let peersMissing: string | undefined;
-  try {
-    peers = await loadTfjs(['tfjs-webgpu'], rt);
-    state.tfjsVersion = peers.version;
-    state.peersAvailable = [...peers.available];
-    state.peersMissing = { ...peers.missing };
-  } catch (error) {
-    peersMissing = `TensorFlow.js did not load: ${error instanceof Error ? error.message : String(error)}`;
-    state.peersMissing = { tfjs: peersMissing };
-  }
+  const peers = await loadPeers(PEERS_OF.webgpu, rt);
+  state.peers = peerSummary(peers);
   progress('\n');
   for (const workload of WORKLOADS.filter((w) => only.length === 0 || only.includes(w.id))) {
     state.rows.push(
@@ -51,7 +48,6 @@ try {
         compiler,
         rt,
         peers,
-        ...(peersMissing ? { peersMissing } : {}),
         progress,
       }),
     );

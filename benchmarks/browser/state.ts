@@ -1,5 +1,6 @@
 /** What the bench page leaves on `window.kilnBench` for the Node driver (benchmarks/lib/in-browser.ts). */
 import type { AdapterDescription } from '@kiln/gpu-runtime';
+import type { PeerSummary } from '../lib/peer';
 import type { RowResult } from '../lib/run-row';
 
 export interface BrowserBenchState {
@@ -7,9 +8,7 @@ export interface BrowserBenchState {
   userAgent: string;
   adapter?: AdapterDescription;
   features?: string[];
-  tfjsVersion?: string;
-  peersAvailable: string[];
-  peersMissing: Record<string, string>;
+  peers: PeerSummary;
   rows: RowResult[];
   error?: string;
 }

@@ -3,7 +3,7 @@
  * (benchmarks/browser/page.ts) is built with Vite from the same workloads
  * and lib/ modules as the Node run — same rows, same checks, same timing
  * policy — and runs on the browser's WebGPU (navigator.gpu; SwiftShader on
- * a machine without a GPU) with TensorFlow.js's WebGPU backend beside kiln.
+ * a machine without a GPU) with the peers' WebGPU backends beside kiln.
  * This side builds and serves the page, forwards its progress lines, and
  * hands the rows back to main.ts, which prints the same tables as for Node.
  * Like the Node run, the page compiles without the load-time transform.

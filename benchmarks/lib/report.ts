@@ -9,6 +9,7 @@ import type { Device } from '@kiln/eager';
 import type { AdapterDescription } from '@kiln/gpu-runtime';
 import type { DeviceFloors } from '../device.bench';
 import type { BenchOptions } from './options';
+import { PEERS_OF, type PeerSummary } from './peer';
 import { type Column, cellMs, type RowResult } from './run-row';
 
 export interface MachineInfo {
@@ -32,7 +33,7 @@ export interface BenchReport {
   browser?: string;
   /** How the compiled column was produced. */
   compiler: string;
-  peers: { tfjsVersion?: string; available: string[]; missing: Record<string, string> };
+  peers: PeerSummary;
   floors?: DeviceFloors;
   /** How completion is forced in each timed call. */
   timing: string;
@@ -68,10 +69,10 @@ export function ratios(row: RowResult): Partial<Record<Column, number>> {
   return out;
 }
 
-const COMPARED: Record<Device, Column[]> = { webgpu: ['eager', 'tfjs-webgpu', 'hand'], cpu: ['eager', 'tfjs-cpu', 'tfjs-wasm'] };
+const COMPARED: Record<Device, Column[]> = { webgpu: ['eager', ...PEERS_OF.webgpu, 'hand'], cpu: ['eager', ...PEERS_OF.cpu] };
 const TIMED: Record<Device, Column[]> = {
-  webgpu: ['eager', 'compiled', 'tfjs-webgpu', 'hand'],
-  cpu: ['eager', 'compiled', 'tfjs-cpu', 'tfjs-wasm'],
+  webgpu: ['eager', 'compiled', ...PEERS_OF.webgpu, 'hand'],
+  cpu: ['eager', 'compiled', ...PEERS_OF.cpu],
 };
 
 const ms = (v: number | undefined) => (v === undefined ? '—' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
@@ -151,6 +152,8 @@ export const LEGEND = [
   '  eager: kiln eager, one kernel per op. compiled: compile(fn) from @kiln/tracer, warm (cached entry).',
   "  first call ms: the compiled function's first call (trace + compile + run, to completion).",
   "  tfjs-*: TensorFlow.js on the same device (tfjs-webgpu on kiln's own GPUDevice: Dawn's in Node, the browser's with --browser).",
+  "  jax-js-*: jax-js's jit (its wasm backend, one thread in Node; its webgpu backend, on a GPUDevice of its own from the same adapter);",
+  '    a timed call waits with blockUntilReady(), which reads zero bytes of the result back after the work.',
   '  hand: a hand-written WGSL kernel (W1, W2) or tuned matmul (W5): how close to the limit.',
   '  compiled/X: ratio of medians; below 1 compiled is faster, and (N×) is the speedup X/compiled.',
   `Timing: ${TIMING_NOTE}.`,
@@ -164,6 +167,8 @@ const COLORS: Record<string, string> = {
   'tfjs-webgpu': '#f58518',
   'tfjs-cpu': '#f58518',
   'tfjs-wasm': '#e45756',
+  'jax-js-webgpu': '#b279a2',
+  'jax-js-wasm': '#b279a2',
   hand: '#54a24b',
 };
 
@@ -233,11 +238,12 @@ export function renderSvg(report: BenchReport): string {
     eager: 'vs kiln eager',
     'tfjs-webgpu': 'vs tfjs (webgpu / cpu)',
     'tfjs-wasm': 'vs tfjs-wasm',
+    'jax-js-webgpu': 'vs jax-js (webgpu / wasm)',
     hand: 'vs hand kernel',
   })
     .map(
       ([c, label], i) =>
-        `<rect x="${left + i * 170}" y="34" width="12" height="12" fill="${COLORS[c]}"/><text x="${left + i * 170 + 16}" y="44" font-size="11">${label}</text>`,
+        `<rect x="${20 + i * 185}" y="34" width="12" height="12" fill="${COLORS[c]}"/><text x="${20 + i * 185 + 16}" y="44" font-size="11">${label}</text>`,
     )
     .join('');
   const title = `kiln compiled vs each column: X time / compiled time (right of 1: compiled is faster) — ${report.date.slice(0, 10)}`;

@@ -4,21 +4,21 @@
  * reading one element back; every result is checked against kiln eager on
  * the same device before it is timed.
  */
-import { type Device, type Tensor, tidy } from '@kiln/eager';
+import { type Device, tidy } from '@kiln/eager';
 import type { GpuRuntime } from '@kiln/gpu-runtime';
 import { HAND_TOLERANCE, type HandKernel, handKernelFor } from '../hand-kernels';
 import { callModel, type Instance, parametersOf, type Tolerance, type Workload } from '../workloads/workload';
 import { allClose, type CheckResult, describeCheck } from './check';
 import { type CaptureSummary, type Compiler, captureSummary } from './compiled';
 import type { Timing } from './measure';
+import { hostTensor, PEERS_OF, type Peer, type PeerCall, type PeerColumn, type PeerInputs, type Peers, reason } from './peer';
 import { step, sync } from './sync';
-import { type TfBackend, type TfPeers, type TfTensor, tfStep } from './tfjs';
 import { type TimingPolicy, timeColumns } from './timing';
 
 /** Kiln's own tolerance for compiled against eager (docs/ARCHITECTURE.md, "The correctness rule"). */
 export const KILN_TOLERANCE: Tolerance = { rtol: 1e-4, atol: 1e-5 };
 
-export type Column = 'eager' | 'compiled' | 'hand' | TfBackend;
+export type Column = 'eager' | 'compiled' | 'hand' | PeerColumn;
 
 /** A measured column, or why it has no number. */
 export type Cell = { timing: Timing; note?: string } | { missing: string };
@@ -53,14 +53,10 @@ export interface RowContext {
   policy: TimingPolicy;
   compiler: Compiler;
   rt: GpuRuntime | undefined;
-  peers: TfPeers | undefined;
-  /** Why peers are missing entirely (e.g. tfjs failed to import). */
-  peersMissing?: string;
+  peers: Peers;
   /** Progress output (a line per row, built up as columns finish). */
   progress: (text: string) => void;
 }
-
-export const PEERS_OF: Record<Device, TfBackend[]> = { webgpu: ['tfjs-webgpu'], cpu: ['tfjs-cpu', 'tfjs-wasm'] };
 
 export const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 export const summary = (c: CheckResult): CheckSummary => ({
@@ -100,6 +96,13 @@ export async function runRow(workload: Workload, device: Device, ctx: RowContext
     return row;
   }
   const tensors = [...inst.args, ...Object.values(parametersOf(inst.model))];
+  // The inputs' values, copied out once: what the hand kernel and the peers start from.
+  const inputs: PeerInputs = {
+    args: await Promise.all(inst.args.map(hostTensor)),
+    params: Object.fromEntries(
+      await Promise.all(Object.entries(parametersOf(inst.model)).map(async ([k, t]) => [k, await hostTensor(t)] as const)),
+    ),
+  };
 
   // kiln compiled: first call (compile) and a warm call, both checked, then timed.
   const fast = ctx.compiler.compile(inst.model);
@@ -134,8 +137,7 @@ export async function runRow(workload: Workload, device: Device, ctx: RowContext
   // The hand kernel (webgpu): checked like compiled, but a wrong one is a bug of this benchmark.
   let hand: HandKernel | undefined;
   if (device === 'webgpu' && ctx.rt) {
-    const inputs = await Promise.all(inst.args.map(async (t) => ({ data: Float32Array.from(await t.data()), shape: t.shape })));
-    hand = await handKernelFor(workload.id, ctx.rt, inputs);
+    hand = await handKernelFor(workload.id, ctx.rt, inputs.args);
     if (hand) {
       const check = allClose(await hand.result(), expected, shape, HAND_TOLERANCE[workload.id] ?? KILN_TOLERANCE);
       row.checks.hand = summary(check);
@@ -164,56 +166,39 @@ export async function runRow(workload: Workload, device: Device, ctx: RowContext
     hand.dispose();
   }
 
-  for (const backend of PEERS_OF[device]) {
-    const peers = ctx.peers;
-    if (!peers?.available.has(backend)) {
-      row.cells[backend] = { missing: peers?.missing[backend] ?? ctx.peersMissing ?? 'not loaded' };
-      continue;
-    }
-    const cell = await runPeer(workload, backend, peers, inst, expected, shape, ctx, row);
-    row.cells[backend] = cell;
+  for (const column of PEERS_OF[device]) {
+    const peer = ctx.peers.columns[column] ?? { missing: 'not loaded' };
+    const cell = 'missing' in peer ? peer : await runPeer(workload, peer, inputs, expected, shape, ctx, row);
+    row.cells[column] = cell;
     const ms = cellMs(cell);
-    say(` · ${backend} ${ms === undefined ? 'missing' : `${fmt(ms)} ms`}`);
+    if (!('missing' in peer)) say(` · ${column} ${ms === undefined ? 'missing' : `${fmt(ms)} ms`}`);
   }
   for (const t of tensors) t.dispose();
   say('\n');
   return row;
 }
 
+/** A peer column: the workload built from kiln's inputs, its result checked against kiln eager with the workload's tolerance for the peer, then timed. */
 async function runPeer(
   workload: Workload,
-  backend: TfBackend,
-  peers: TfPeers,
-  inst: Instance,
+  peer: Peer,
+  inputs: PeerInputs,
   expected: Float32Array,
   shape: readonly number[],
   ctx: RowContext,
   row: RowResult,
 ): Promise<Cell> {
-  const { tf } = peers;
-  await peers.use(backend);
-  const made: TfTensor[] = [];
-  const toTf = async (t: Tensor) => {
-    const x = tf.tensor(Float32Array.from(await t.data()), [...t.shape], 'float32');
-    made.push(x);
-    return x;
-  };
+  let call: PeerCall | undefined;
   try {
-    const args = await Promise.all(inst.args.map(toTf));
-    const params = Object.fromEntries(
-      await Promise.all(Object.entries(parametersOf(inst.model)).map(async ([k, t]) => [k, await toTf(t)] as const)),
-    );
-    const run = workload.tfjs(tf, args, params);
-    const y = tf.tidy(run);
-    const check = allClose(await y.data(), expected, shape, workload.tfjsTolerance);
-    y.dispose();
-    row.checks[backend] = summary(check);
+    call = await peer.prepare(workload, inputs);
+    const check = allClose(await call.result(), expected, shape, peer.tolerance(workload));
+    row.checks[peer.column] = summary(check);
     if (!check.ok) return { missing: `result differs from kiln eager: ${describeCheck(check, expected.length)}` };
-    return { timing: (await timeColumns([{ key: backend, step: tfStep(tf, run) }], ctx.policy))[backend] };
+    return { timing: (await timeColumns([{ key: peer.column, step: call.step }], ctx.policy))[peer.column] };
   } catch (error) {
-    return { missing: `tfjs failed: ${message(error).split('\n')[0]}` };
+    return { missing: `${peer.library} failed: ${reason(error)}` };
   } finally {
-    tf.dispose(made);
+    call?.dispose();
   }
 }
 

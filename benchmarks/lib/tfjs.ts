@@ -1,32 +1,25 @@
 /**
- * TensorFlow.js, the peer kiln is compared with: its cpu (plain JS), wasm and
+ * TensorFlow.js, a peer kiln is compared with: its cpu (plain JS), wasm and
  * webgpu backends. The webgpu backend runs on kiln's own Dawn device (one
  * GPUDevice for the whole process), so both libraries meet the same driver
  * and the same lavapipe threads.
  */
 
 import { createRequire } from 'node:module';
-import { type GpuRuntime, gpuEntry } from '@kiln/gpu-runtime';
+import type { GpuRuntime } from '@kiln/gpu-runtime';
 import type * as tfc from '@tensorflow/tfjs-core';
+import { type HostTensor, type LoadedLibrary, type Peer, type PeerSlot, provideNavigatorGpu, reason, type TfBackend } from './peer';
 
 export type Tf = typeof tfc;
 export type TfTensor = tfc.Tensor;
-export type TfBackend = 'tfjs-cpu' | 'tfjs-wasm' | 'tfjs-webgpu';
 
 const TF_NAME: Record<TfBackend, string> = { 'tfjs-cpu': 'cpu', 'tfjs-wasm': 'wasm', 'tfjs-webgpu': 'webgpu' };
 
-export interface TfPeers {
+export interface TfPeers extends LoadedLibrary<TfBackend> {
   tf: Tf;
-  version: string;
-  /** The backends that loaded. */
-  available: Set<TfBackend>;
-  /** Why each of the others did not. */
-  missing: Partial<Record<TfBackend, string>>;
   /** Makes `backend` current (tensors are created on the current backend). */
   use(backend: TfBackend): Promise<void>;
 }
-
-const message = (error: unknown): string => (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
 
 /**
  * Loads tfjs-core and the backends wanted. `rt` (kiln's runtime) is required
@@ -38,14 +31,8 @@ export async function loadTfjs(wanted: readonly TfBackend[], rt: GpuRuntime | un
   if (wanted.includes('tfjs-webgpu')) {
     // The backend module checks `navigator.gpu` when it is imported and uses
     // Dawn's globals (GPUBufferUsage, ...): both must exist before the import.
-    if (rt) {
-      const gpu = await gpuEntry(); // the GPU object kiln's device came from
-      const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
-      if (!nav) Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
-      else if (!nav.gpu) Object.defineProperty(nav, 'gpu', { value: gpu, configurable: true });
-    } else {
-      missing['tfjs-webgpu'] = 'no WebGPU device';
-    }
+    if (rt) await provideNavigatorGpu();
+    else missing['tfjs-webgpu'] = 'no WebGPU device';
   }
   const tf = await import('@tensorflow/tfjs-core');
   tf.env().set('PROD', true); // no NaN checks, no debug-mode data reads between ops
@@ -55,7 +42,7 @@ export async function loadTfjs(wanted: readonly TfBackend[], rt: GpuRuntime | un
       if (!(await tf.setBackend('cpu'))) throw new Error('setBackend(cpu) returned false');
       available.add('tfjs-cpu');
     } catch (error) {
-      missing['tfjs-cpu'] = message(error);
+      missing['tfjs-cpu'] = reason(error);
     }
   }
   if (wanted.includes('tfjs-wasm')) {
@@ -64,7 +51,7 @@ export async function loadTfjs(wanted: readonly TfBackend[], rt: GpuRuntime | un
       if (!(await tf.setBackend('wasm'))) throw new Error('its .wasm binary did not load (setBackend returned false)');
       available.add('tfjs-wasm');
     } catch (error) {
-      missing['tfjs-wasm'] = message(error);
+      missing['tfjs-wasm'] = reason(error);
     }
   }
   if (wanted.includes('tfjs-webgpu') && rt) {
@@ -79,17 +66,53 @@ export async function loadTfjs(wanted: readonly TfBackend[], rt: GpuRuntime | un
       if (!(await tf.setBackend('webgpu'))) throw new Error('setBackend(webgpu) returned false');
       available.add('tfjs-webgpu');
     } catch (error) {
-      missing['tfjs-webgpu'] = message(error);
+      missing['tfjs-webgpu'] = reason(error);
     }
   }
+  const use = async (backend: TfBackend) => {
+    if (!(await tf.setBackend(TF_NAME[backend]))) throw new Error(`tfjs backend ${backend} could not be selected`);
+    await tf.ready();
+  };
+  const library = `TensorFlow.js ${tf.version_core}`;
+  const columns = Object.fromEntries(
+    wanted.map((backend): [TfBackend, PeerSlot] => [
+      backend,
+      available.has(backend) ? tfjsPeer(tf, use, backend, library) : { missing: missing[backend] ?? 'not loaded' },
+    ]),
+  );
+  return { name: 'TensorFlow.js', version: tf.version_core, columns, tf, use };
+}
+
+/** The column of one tfjs backend: the workload's `tfjs` function on tensors made from kiln's inputs. */
+function tfjsPeer(tf: Tf, use: (backend: TfBackend) => Promise<void>, backend: TfBackend, library: string): Peer {
   return {
-    tf,
-    version: tf.version_core,
-    available,
-    missing,
-    async use(backend) {
-      if (!(await tf.setBackend(TF_NAME[backend]))) throw new Error(`tfjs backend ${backend} could not be selected`);
-      await tf.ready();
+    column: backend,
+    library,
+    tolerance: (workload) => workload.tfjsTolerance,
+    async prepare(workload, { args, params }) {
+      await use(backend);
+      const made: TfTensor[] = [];
+      const toTf = (h: HostTensor) => {
+        const x = tf.tensor(h.data, [...h.shape], 'float32');
+        made.push(x);
+        return x;
+      };
+      try {
+        const run = workload.tfjs(tf, args.map(toTf), Object.fromEntries(Object.entries(params).map(([k, h]) => [k, toTf(h)])));
+        return {
+          async result() {
+            const y = tf.tidy(run);
+            const data = Float32Array.from(await y.data());
+            y.dispose();
+            return data;
+          },
+          step: tfStep(tf, run),
+          dispose: () => tf.dispose(made),
+        };
+      } catch (error) {
+        tf.dispose(made);
+        throw error;
+      }
     },
   };
 }

@@ -18,9 +18,10 @@ import type { GpuRuntime } from '@kiln/gpu-runtime';
 import { callModel, parametersOf, type Workload } from '../workloads/workload';
 import { allClose, describeCheck } from './check';
 import { captureSummary } from './compiled';
-import { type Cell, KILN_TOLERANCE, message, PEERS_OF, type RowContext, type RowResult, summary } from './run-row';
+import { isTfBackend, PEERS_OF, reason, type TfBackend } from './peer';
+import { type Cell, KILN_TOLERANCE, message, type RowContext, type RowResult, summary } from './run-row';
 import { step, sync } from './sync';
-import type { TfBackend, TfPeers } from './tfjs';
+import type { TfPeers } from './tfjs';
 import { timeColumns } from './timing';
 
 const LR = 1e-3;
@@ -157,13 +158,17 @@ export async function runTrainingRow(workload: Workload, device: Device, ctx: Ro
   ctx.progress(` eager ${timed.eager.medianMs.toFixed(1)} ms · compiled ${timed.compiled.medianMs.toFixed(1)} ms`);
   for (const t of [...eager.tensors, ...compiled.tensors]) t.dispose();
 
-  for (const backend of PEERS_OF[device]) {
-    const peers = ctx.peers;
-    row.cells[backend] = peers?.available.has(backend)
-      ? await tfjsCell(workload, device, backend, peers, firstLoss, ctx)
-      : { missing: peers?.missing[backend] ?? ctx.peersMissing ?? 'not loaded' };
-    const cell = row.cells[backend];
-    ctx.progress(` · ${backend} ${cell && 'timing' in cell ? `${cell.timing.medianMs.toFixed(1)} ms` : 'missing'}`);
+  for (const column of PEERS_OF[device]) {
+    const peer = ctx.peers.columns[column] ?? { missing: 'not loaded' };
+    const tfjs = ctx.peers.tfjs;
+    row.cells[column] =
+      'missing' in peer
+        ? peer
+        : isTfBackend(column) && tfjs
+          ? await tfjsCell(workload, device, column, tfjs, firstLoss, ctx)
+          : { missing: `no training step written for ${peer.library} (W8 compares with TensorFlow.js)` };
+    const cell = row.cells[column];
+    ctx.progress(` · ${column} ${cell && 'timing' in cell ? `${cell.timing.medianMs.toFixed(1)} ms` : 'missing'}`);
   }
   ctx.progress('\n');
   return row;
@@ -206,7 +211,7 @@ async function tfjsCell(
     };
     return { timing: (await timeColumns([{ key: backend, step: tfjsStep }], ctx.policy))[backend] };
   } catch (error) {
-    return { missing: `tfjs failed: ${message(error).split('\n')[0]}` };
+    return { missing: `tfjs failed: ${reason(error)}` };
   } finally {
     tf.dispose([...made, ...Object.values(variables)]);
     opt.dispose();

@@ -26,4 +26,9 @@ export const w1: Workload = {
     };
   },
   tfjsTolerance: PEER_TOLERANCE,
+  jax:
+    ({ nn }) =>
+    ([x]) =>
+      nn.gelu(x!.ref.mul(1.5).add(0.5), { approximate: true }).mul(nn.sigmoid(x!)),
+  jaxTolerance: PEER_TOLERANCE,
 };

@@ -21,4 +21,9 @@ export const w2: Workload = {
     () =>
       tf.softmax(x!, -1),
   tfjsTolerance: PEER_TOLERANCE,
+  jax:
+    ({ nn }) =>
+    ([x]) =>
+      nn.softmax(x!, -1),
+  jaxTolerance: PEER_TOLERANCE,
 };

@@ -27,4 +27,9 @@ export const w3: Workload = {
     };
   },
   tfjsTolerance: PEER_TOLERANCE,
+  jax:
+    ({ nn }) =>
+    ([x, weight, bias]) =>
+      nn.standardize(x!, -1, { epsilon: 1e-5 }).mul(weight!).add(bias!),
+  jaxTolerance: PEER_TOLERANCE,
 };

@@ -37,5 +37,12 @@ export const w4: Workload = {
     };
   },
   tfjsTolerance: { rtol: 1e-3, atol: 1e-4, why: "tfjs's erf is a polynomial approximation; other summation orders" },
+  jax:
+    ({ numpy: np, nn }) =>
+    ([x], { fc1, b1, fc2, b2 }) => {
+      const h = np.matmul(x!, fc1!.transpose()).add(b1!);
+      return np.matmul(nn.gelu(h, { approximate: false }), fc2!.transpose()).add(b2!);
+    },
+  jaxTolerance: { rtol: 1e-3, atol: 1e-4, why: "jax-js's erfc is its own approximation; other summation orders" },
   flops: (quick) => 2 * 2 * tokens(quick) * D * HIDDEN,
 };

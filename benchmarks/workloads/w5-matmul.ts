@@ -22,5 +22,10 @@ export const w5: Workload = {
     () =>
       tf.matMul(a!, b!),
   tfjsTolerance: PEER_TOLERANCE,
+  jax:
+    ({ numpy: np }) =>
+    ([a, b]) =>
+      np.matmul(a!, b!),
+  jaxTolerance: PEER_TOLERANCE,
   flops: (quick) => 2 * matmulSize(quick) ** 3,
 };

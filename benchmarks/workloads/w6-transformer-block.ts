@@ -5,6 +5,7 @@
  * elementwise glue of a real model.
  */
 import { type Device, F, manualSeed, randn, type Tensor } from '@kiln/eager';
+import type { Jax, JaxArray } from '../lib/jax';
 import type { Tf, TfTensor } from '../lib/tfjs';
 import type { Workload } from './workload';
 
@@ -72,6 +73,21 @@ function tfjsBlock(tf: Tf, [x]: TfTensor[], p: Record<string, TfTensor>): () => 
   return () => block(x!);
 }
 
+/** GPT-2's block in jax-js, as a function of its input [B, T, C] and its parameters; the causal mask is jax-js's attention's own (-inf, as kiln's). */
+export function jaxBlockFn({ numpy: np, nn }: Jax): (x: JaxArray, p: Record<string, JaxArray>) => JaxArray {
+  const layerNorm = (t: JaxArray, w: JaxArray, b: JaxArray) => nn.standardize(t, -1, { epsilon: 1e-5 }).mul(w).add(b);
+  const linear = (t: JaxArray, w: JaxArray, b: JaxArray) => np.matmul(t, w.transpose()).add(b);
+  return (x, p) => {
+    const [B, T, C] = x.shape as [number, number, number];
+    const qkv = linear(layerNorm(x.ref, p.ln1w!, p.ln1b!), p.attnW!, p.attnB!);
+    const [q, k, v] = np.split(qkv, 3, -1).map((t) => t.reshape([B, T, HEADS, C / HEADS]));
+    const y = nn.dotProductAttention(q!, k!, v!, { isCausal: true }).reshape([B, T, C]);
+    const h = x.add(linear(y, p.projW!, p.projB!));
+    const m = nn.gelu(linear(layerNorm(h.ref, p.ln2w!, p.ln2b!), p.fcW!, p.fcB!), { approximate: true });
+    return h.add(linear(m, p.fc2W!, p.fc2B!));
+  };
+}
+
 export const w6: Workload = {
   id: 'W6',
   title: 'GPT-2 block',
@@ -83,5 +99,10 @@ export const w6: Workload = {
   },
   tfjs: tfjsBlock,
   tfjsTolerance: { rtol: 2e-3, atol: 2e-4, why: 'a whole block: errors of other summation orders and a -1e9 mask instead of -inf add up' },
+  jax(jax) {
+    const block = jaxBlockFn(jax);
+    return ([x], p) => block(x!, p);
+  },
+  jaxTolerance: { rtol: 2e-3, atol: 2e-4, why: 'a whole block: errors of other summation orders add up' },
   flops: (quick) => 2 * seq(quick) * D * 12 * D + 4 * seq(quick) ** 2 * D,
 };

@@ -26,4 +26,13 @@ export const w7: Workload = {
     };
   },
   tfjsTolerance: PEER_TOLERANCE,
+  jax:
+    ({ numpy: np, nn }) =>
+    ([x]) => {
+      let y = np.tanh(x!.ref.mul(1.1).add(0.3)).mul(2).sub(0.1);
+      y = np.exp(nn.sigmoid(y).add(x!.ref).mul(0.5)).sub(1);
+      y = np.sin(np.log(np.abs(y).add(1)).mul(x!));
+      return np.negative(np.sqrt(np.square(y.add(0.25)).add(1)));
+    },
+  jaxTolerance: PEER_TOLERANCE,
 };

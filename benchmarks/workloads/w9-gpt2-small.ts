@@ -7,8 +7,9 @@
  * (their kernels should be shared), and the first call's compile time.
  */
 import { type Device, F, manualSeed, randn, type Tensor, tensor } from '@kiln/eager';
+import type { Jax, JaxFn } from '../lib/jax';
 import type { Tf, TfTensor } from '../lib/tfjs';
-import { gpt2Block, tfjsBlockFn } from './w6-transformer-block';
+import { gpt2Block, jaxBlockFn, tfjsBlockFn } from './w6-transformer-block';
 import type { Workload } from './workload';
 
 const D = 768;
@@ -33,11 +34,17 @@ export function gpt2Small(device: Device, depth: number) {
   };
 }
 
+/** The number of blocks, from the parameters' paths. */
+const depthOf = (p: Record<string, unknown>) => Object.keys(p).filter((k) => /^blocks\.\d+\.ln1w$/.test(k)).length;
+
+/** Block `i`'s parameters by their names in the block ('blocks.3.ln1w' -> 'ln1w'). */
+function blockParams<T>(p: Record<string, T>, i: number): Record<string, T> {
+  const prefix = `blocks.${i}.`;
+  return Object.fromEntries(Object.entries(p).flatMap(([k, v]) => (k.startsWith(prefix) ? [[k.slice(prefix.length), v]] : [])));
+}
+
 function tfjsModel(tf: Tf, [idx]: TfTensor[], p: Record<string, TfTensor>): () => TfTensor {
-  const depth = Object.keys(p).filter((k) => /^blocks\.\d+\.ln1w$/.test(k)).length;
-  const blockParams = (i: number) =>
-    Object.fromEntries(Object.entries(p).flatMap(([k, v]) => (k.startsWith(`blocks.${i}.`) ? [[k.slice(`blocks.${i}.`.length), v]] : [])));
-  const blocks = Array.from({ length: depth }, (_, i) => tfjsBlockFn(tf, T, D, blockParams(i)));
+  const blocks = Array.from({ length: depthOf(p) }, (_, i) => tfjsBlockFn(tf, T, D, blockParams(p, i)));
   const ids = tf.cast(idx!, 'int32');
   return () => {
     let x = tf.add(tf.expandDims(tf.gather(p.wte!, tf.reshape(ids, [T])), 0), p.wpe!);
@@ -45,6 +52,20 @@ function tfjsModel(tf: Tf, [idx]: TfTensor[], p: Record<string, TfTensor>): () =
     const { mean, variance } = tf.moments(x, -1, true);
     const h = tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, 1e-5))), p.lnfw!), p.lnfb!);
     return tf.reshape(tf.matMul(tf.reshape(h, [T, D]), p.wte!, false, true), [1, T, VOCAB]);
+  };
+}
+
+function jaxModel(jax: Jax): JaxFn {
+  const { numpy: np, nn } = jax;
+  const block = jaxBlockFn(jax);
+  return ([idx], p) => {
+    let x = np
+      .take(p.wte!.ref, idx!.astype(np.int32).reshape([T]), 0)
+      .reshape([1, T, D])
+      .add(p.wpe!);
+    for (let i = 0, depth = depthOf(p); i < depth; i++) x = block(x, blockParams(p, i));
+    const h = nn.standardize(x, -1, { epsilon: 1e-5 }).mul(p.lnfw!).add(p.lnfb!);
+    return np.matmul(h, p.wte!.transpose());
   };
 }
 
@@ -60,5 +81,7 @@ export const w9: Workload = {
   },
   tfjs: tfjsModel,
   tfjsTolerance: { rtol: 5e-3, atol: 5e-4, why: 'twelve blocks: errors of other summation orders and a -1e9 mask instead of -inf add up' },
+  jax: jaxModel,
+  jaxTolerance: { rtol: 5e-3, atol: 5e-4, why: 'twelve blocks: errors of other summation orders add up' },
   flops: (quick) => layers(quick) * (2 * T * D * 12 * D + 4 * T ** 2 * D) + 2 * T * D * VOCAB,
 };

@@ -1,9 +1,11 @@
 /**
  * What a benchmark workload is: ordinary eager kiln code (a function, or a
  * module whose tensor fields are its parameters, as `compile` takes it), the
- * seeded inputs it runs on, and the same math written for TensorFlow.js.
+ * seeded inputs it runs on, and the same math written for each peer library
+ * (TensorFlow.js, jax-js).
  */
 import { type Device, Tensor } from '@kiln/eager';
+import type { Jax, JaxFn } from '../lib/jax';
 import type { Tf, TfTensor } from '../lib/tfjs';
 
 /** A plain tensor function, as handed to `compile(fn)`. */
@@ -46,6 +48,14 @@ export interface Workload {
   tfjs(tf: Tf, args: TfTensor[], params: Record<string, TfTensor>): () => TfTensor;
   /** Tolerance for the tfjs result against kiln eager, with the reason it is looser than kiln's own. */
   readonly tfjsTolerance: Tolerance & { why: string };
+  /**
+   * The same computation in jax-js, as a jax-js user hands it to `jit`: a
+   * function of the inputs' values (`args`, and `params` by field name)
+   * that consumes each once, as jax-js's ownership rule says.
+   */
+  jax(jax: Jax): JaxFn;
+  /** Tolerance for the jax-js result against kiln eager, with the reason it is looser than kiln's own. */
+  readonly jaxTolerance: Tolerance & { why: string };
   /** Floating-point operations of one call (for GFLOP/s), where meaningful. */
   flops?(quick: boolean): number;
 }
