@@ -12,6 +12,8 @@ import { record } from '../../testing/record';
 import { seededNormals } from '../../testing/wasm-reference';
 import { WasmArena } from './arena';
 import { matmulF64Module } from './matmul-f64';
+import { ModuleBuilder } from './module-builder';
+import { compileCached } from './module-cache';
 import { poolThreads, type ThreadPool } from './thread-pool';
 
 /** C = A·B for row-major [M, K] x [K, N] on `arena`, with `pool` splitting rows (or on this thread without one). */
@@ -60,6 +62,23 @@ describe('the wasm thread pool', () => {
       const want = gemm(arena, undefined, M, N, K, call);
       expect(gemm(arena, pool, M, N, K, call), `call ${call}`).toEqual(want);
     }
+  });
+
+  it('fails a call whose kernel traps on any thread, after every slice is done, and runs the next call', () => {
+    vi.stubEnv('KILN_CPU_THREADS', '2');
+    // run(first, count): traps on every slice but the first, so both the caller's and a worker's slices may trap.
+    const mod = new ModuleBuilder();
+    const c = mod.func(['i32', 'i32'], [], 'run');
+    c.get(0).i32(0).op('i32.gt_s');
+    c.ifElse(() => c.op('unreachable'));
+    const module = compileCached('thread-pool trap test', () => mod.toBytes());
+    const arena = new WasmArena();
+    const pool = arena.threads()!;
+    const trap = arena.kernel(module, 'run');
+    for (let call = 0; call < 20; call++) {
+      expect(() => pool.run(trap, module, 'run', { rows: 64, base: [0, 64], perRow: [1, 0], rowsArg: 1, multiple: 1 })).toThrow();
+    }
+    expect(gemm(arena, pool, 40, 12, 9, 1)).toEqual(gemm(arena, undefined, 40, 12, 9, 1));
   });
 
   it('is not made when one thread is asked for, and says how many threads the target has', () => {

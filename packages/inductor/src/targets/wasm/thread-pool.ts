@@ -32,14 +32,15 @@ import { ARENA_MEMORY, type WasmMemory, type WasmModule } from './wasm-api';
  */
 const STATE = 0;
 const DONE = 1; // slices of the current call finished
-const ENTRY = 2;
-const ROWS = 3; // rows of the whole call
-const CHUNK = 4; // rows per slice
-const NARGS = 5;
-const ROWS_ARG = 6;
+const FAILED = 2; // a worker's slice threw (a trap): the call fails instead of waiting forever
+const ENTRY = 3;
+const ROWS = 4; // rows of the whole call
+const CHUNK = 5; // rows per slice
+const NARGS = 6;
+const ROWS_ARG = 7;
 /** Arguments of a threaded call, at most. */
 export const MAX_ARGS = 32;
-const BASE = 7;
+const BASE = 8;
 const PER_ROW = BASE + MAX_ARGS;
 const CONTROL_SLOTS = PER_ROW + MAX_ARGS;
 const MAX_SLICES = 0xfff;
@@ -71,7 +72,11 @@ for (;;) {
   const args = [];
   for (let j = 0; j < ctl[${NARGS}]; j++) args.push(ctl[${BASE} + j] + first * ctl[${PER_ROW} + j]);
   args[ctl[${ROWS_ARG}]] = Math.min(chunk, ctl[${ROWS}] - first);
-  entries.get(id)(...args);
+  try {
+    entries.get(id)(...args);
+  } catch {
+    Atomics.store(ctl, ${FAILED}, 1);
+  }
   Atomics.add(ctl, ${DONE}, 1);
   Atomics.notify(ctl, ${DONE});
 }
@@ -179,9 +184,11 @@ export class ThreadPool {
       c[PER_ROW + j] = perRow[j]!;
     });
     Atomics.store(c, DONE, 0);
+    Atomics.store(c, FAILED, 0);
     this.call = (this.call + 1) & 0xff;
     Atomics.store(c, STATE, (this.call << 24) | (slices << 12));
     Atomics.notify(c, STATE);
+    let failure: unknown;
     for (;;) {
       const v = Atomics.load(c, STATE);
       const slice = v & MAX_SLICES;
@@ -190,10 +197,17 @@ export class ThreadPool {
       const first = slice * chunk;
       const args = base.map((b, j) => b + first * perRow[j]!);
       args[rowsArg] = Math.min(chunk, rows - first);
-      fn(...args);
+      try {
+        fn(...args);
+      } catch (e) {
+        failure ??= e;
+      }
       Atomics.add(c, DONE, 1);
     }
+    // Every slice is finished before the call returns or throws: none can run with the next call's arguments.
     for (let done = Atomics.load(c, DONE); done < slices; done = Atomics.load(c, DONE)) Atomics.wait(c, DONE, done, 100);
+    if (failure !== undefined) throw failure;
+    if (Atomics.load(c, FAILED)) throw new Error(`kernel ${name} failed on a worker thread (a WebAssembly trap)`);
   }
 
   /** The id of an entry, sent to every worker the first time. */
