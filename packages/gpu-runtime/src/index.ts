@@ -14,6 +14,7 @@ export { type LogTopic, log, logEnabled } from './log';
 export { LruCache } from './lru';
 export type { HostMemory } from './memory-budget';
 export { BUDGET_ENV, budgetFor, hostMemory, parseBudget } from './memory-budget';
+export { nodeBuiltin } from './node-builtin';
 export type { CaptureErrors, PipelineKey, PipelineVerdict } from './pipeline-cache';
 export { codeFrame, PipelineCache } from './pipeline-cache';
 export type { WebGpuProbe } from './probe';

@@ -4,7 +4,7 @@
  * frames skipped) and a code frame, and the fullgraph error.
  */
 import { KilnError } from '@kiln/eager';
-import { log, logEnabled } from '@kiln/gpu-runtime';
+import { log, logEnabled, nodeBuiltin } from '@kiln/gpu-runtime';
 import type { SourceInfo, SourceSite } from '../source/analysis';
 
 export type BreakKind = 'read' | 'coercion' | 'disabled' | 'op';
@@ -110,9 +110,8 @@ export function methodName(kilnFn: string): string {
 type ReadFile = (path: string) => string;
 
 function fileReader(): ReadFile | null {
-  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-  const fs = proc?.getBuiltinModule?.('node:fs') as { readFileSync(path: string, enc: 'utf8'): string } | undefined;
-  const url = proc?.getBuiltinModule?.('node:url') as { fileURLToPath(u: string): string } | undefined;
+  const fs = nodeBuiltin<{ readFileSync(path: string, enc: 'utf8'): string }>('node:fs');
+  const url = nodeBuiltin<{ fileURLToPath(u: string): string }>('node:url');
   if (!fs || !url) return null;
   return (path) => fs.readFileSync(path.startsWith('file:') ? url.fileURLToPath(path) : path, 'utf8');
 }

@@ -13,6 +13,7 @@
 import type { AsyncLocalStorage } from 'node:async_hooks';
 import type { AttrsOf, Input, Mode, OpName, Tensor, TensorMeta } from '@kiln/eager';
 import { execute, getMode, setMode, withMode } from '@kiln/eager';
+import { nodeBuiltin } from '@kiln/gpu-runtime';
 import { isProxy } from '../guards/property-reads';
 import { Recorder } from './recorder';
 
@@ -20,8 +21,7 @@ let storage: AsyncLocalStorage<Mode> | null | undefined;
 
 function asyncStorage(): AsyncLocalStorage<Mode> | null {
   if (storage === undefined) {
-    const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-    const hooks = proc?.getBuiltinModule?.('node:async_hooks') as { AsyncLocalStorage: new () => AsyncLocalStorage<Mode> } | undefined;
+    const hooks = nodeBuiltin<{ AsyncLocalStorage: new () => AsyncLocalStorage<Mode> }>('node:async_hooks');
     storage = hooks ? new hooks.AsyncLocalStorage() : null;
   }
   return storage;

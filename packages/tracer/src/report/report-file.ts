@@ -5,7 +5,7 @@
  * functions with the same name get `<name>-2.html`, and so on. Outside Node
  * (no file system) the variable is ignored.
  */
-import { log } from '@kiln/gpu-runtime';
+import { log, nodeBuiltin } from '@kiln/gpu-runtime';
 import type { CompileStats } from '../cache/stats';
 import type { ExplainReport } from './explain-report';
 import { reportToHTML } from './report-html';
@@ -13,11 +13,6 @@ import { reportToHTML } from './report-html';
 interface NodeFs {
   mkdirSync(path: string, options: { recursive: true }): unknown;
   writeFileSync(path: string, data: string): void;
-}
-
-interface NodeProcess {
-  env?: Record<string, string | undefined>;
-  getBuiltinModule?: (id: string) => unknown;
 }
 
 const files = new WeakMap<object, string>();
@@ -37,10 +32,9 @@ function fileName(owner: object, name: string): string {
 
 /** Writes the report of `owner` (a compiled function) when KILN_REPORT names a folder; returns the path written, or null. */
 export function writeReportFile(owner: { readonly name: string }, report: () => ExplainReport, stats: CompileStats): string | null {
-  const proc = (globalThis as { process?: NodeProcess }).process;
-  const dir = proc?.env?.KILN_REPORT;
+  const dir = typeof process === 'undefined' ? undefined : process.env.KILN_REPORT;
   if (!dir) return null;
-  const fs = proc?.getBuiltinModule?.('node:fs') as NodeFs | undefined;
+  const fs = nodeBuiltin<NodeFs>('node:fs');
   if (!fs) return null;
   const path = `${dir.replace(/\/+$/, '')}/${fileName(owner, owner.name)}`;
   try {

@@ -18,6 +18,7 @@
  * needs it. A call's arguments are `base[j] + first * perRow[j]` for a
  * slice of rows [first, first + rows), with argument `rowsArg` set to rows.
  */
+import { nodeBuiltin } from '@kiln/gpu-runtime';
 import type { KernelFn } from './arena';
 import { ARENA_MEMORY, type WasmMemory, type WasmModule } from './wasm-api';
 
@@ -103,24 +104,18 @@ interface WorkerThreads {
   MessageChannel: new () => { port1: { postMessage(value: unknown): void; unref?(): void }; port2: unknown };
 }
 
-/** Node's worker_threads, when this is Node (found at run time, so browser bundles never import it). */
-function workerThreads(): WorkerThreads | undefined {
-  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-  return proc?.getBuiltinModule?.('node:worker_threads') as WorkerThreads | undefined;
-}
+/** Node's worker_threads, when this is Node. */
+const workerThreads = () => nodeBuiltin<WorkerThreads>('node:worker_threads');
 
 /** The number of threads to use: KILN_CPU_THREADS, else the cores this process may use (at most 8). */
 export function threadCount(): number {
-  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.KILN_CPU_THREADS;
+  const env = typeof process === 'undefined' ? undefined : process.env.KILN_CPU_THREADS;
   if (env !== undefined && env !== '') {
     const n = Number(env);
     if (!Number.isInteger(n) || n < 1) throw new Error(`KILN_CPU_THREADS must be a positive integer, got '${env}'`);
     return n;
   }
-  const os = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.('node:os') as
-    | { availableParallelism?: () => number }
-    | undefined;
-  return Math.min(8, os?.availableParallelism?.() ?? 1);
+  return Math.min(8, nodeBuiltin<{ availableParallelism(): number }>('node:os')?.availableParallelism() ?? 1);
 }
 
 /** The threads the wasm target's kernels run on here: threadCount() where workers and a shared memory exist, else 1. */
