@@ -13,7 +13,7 @@ import { matmulF64Module } from './matmul-f64';
 import { NoWasmForm } from './no-wasm-form';
 import { accessSummary, renderPointwise } from './render-pointwise';
 import type { RenderedWasm } from './rendered-wasm';
-import { poolThreads } from './thread-pool';
+import { poolThreads, runSplit } from './thread-pool';
 
 const BINARY_INDEX = { add, mul, div, mod, min } as const;
 
@@ -106,11 +106,10 @@ export function renderMatmul(k: MatmulKernel, symCount: number): RenderedWasm {
           pack(packed, pointers[outs + k.b.input]! + 4 * base(k.b, bt), K, N, stride(k.b, 0), stride(k.b, 1));
           const a = pointers[outs + k.a.input]! + 4 * base(k.a, bt);
           const args = [a, stride(k.a, 0), stride(k.a, 1), packed, pointers[k.output]! + 4 * bt * M * N, M, N, K];
-          if (threads && M * N * K >= THREADED_WORK && M >= 2 * TILE_ROWS) {
-            // Rows split across the threads: a slice starting at row f reads A from row f and writes C from row f.
-            const perRow = [4 * stride(k.a, 0), 0, 0, 0, 4 * N, 0, 0, 0];
-            threads.run(gemm, matmulF64Module(), 'gemm', { rows: M, base: args, perRow, rowsArg: 5, multiple: TILE_ROWS });
-          } else gemm(...args);
+          // Rows split across the threads: a slice starting at row f reads A from row f and writes C from row f.
+          const perRow = [4 * stride(k.a, 0), 0, 0, 0, 4 * N, 0, 0, 0];
+          const split = { rows: M, base: args, perRow, rowsArg: 5, multiple: TILE_ROWS };
+          runSplit(threads, gemm, matmulF64Module(), 'gemm', split, M * N * K >= THREADED_WORK);
         }
         runEpilogue?.(pointers, syms);
       };

@@ -6,7 +6,7 @@
  */
 import type { WasmArena } from './arena';
 import { compileCached } from './module-cache';
-import { MAX_ARGS, poolThreads } from './thread-pool';
+import { poolThreads, runSplit } from './thread-pool';
 
 export type WasmLaunch = (pointers: readonly number[], syms: readonly number[]) => void;
 
@@ -37,15 +37,15 @@ export function slicedModule(
       const module = compileCached(key, () => bytes);
       const run = arena.kernel(module, 'run');
       const threads = arena.threads();
+      let perRow: number[] | undefined; // the same for every call of the kernel (its argument count is fixed)
       return (pointers, syms) => {
         const w = work(syms);
         if (!w) return;
-        const args = [...pointers, 0, w.units, ...w.rest];
-        if (threads && w.units >= 2 * multiple && w.units * w.elementsPerUnit >= THREADED_ELEMENTS && args.length <= MAX_ARGS) {
-          // A slice starting at unit f takes `first` = f; pointers and sizes are the same for every slice.
-          const perRow = args.map((_, j) => (j === pointers.length ? 1 : 0));
-          threads.run(run, module, 'run', { rows: w.units, base: args, perRow, rowsArg: pointers.length + 1, multiple });
-        } else run(...args);
+        const base = [...pointers, 0, w.units, ...w.rest];
+        // A slice starting at unit f takes `first` = f; pointers and sizes are the same for every slice.
+        perRow ??= base.map((_, j) => (j === pointers.length ? 1 : 0));
+        const split = { rows: w.units, base, perRow, rowsArg: pointers.length + 1, multiple };
+        runSplit(threads, run, module, 'run', split, w.units * w.elementsPerUnit >= THREADED_ELEMENTS);
       };
     },
   };

@@ -40,7 +40,7 @@ const CHUNK = 5; // rows per slice
 const NARGS = 6;
 const ROWS_ARG = 7;
 /** Arguments of a threaded call, at most. */
-export const MAX_ARGS = 32;
+const MAX_ARGS = 32;
 const BASE = 8;
 const PER_ROW = BASE + MAX_ARGS;
 const CONTROL_SLOTS = PER_ROW + MAX_ARGS;
@@ -215,4 +215,21 @@ export class ThreadPool {
     }
     return id;
   }
+}
+
+/**
+ * Runs `fn` over `split`: in slices on `pool`'s threads when `worthThreads`
+ * (the caller's measure of its work) and there are slices to share, else on
+ * this thread in one call.
+ */
+export function runSplit(
+  pool: ThreadPool | undefined,
+  fn: KernelFn,
+  module: WasmModule,
+  name: string,
+  split: RowSplit,
+  worthThreads: boolean,
+): void {
+  if (pool && worthThreads && split.rows >= 2 * split.multiple && split.base.length <= MAX_ARGS) pool.run(fn, module, name, split);
+  else fn(...split.base);
 }
