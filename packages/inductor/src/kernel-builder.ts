@@ -42,7 +42,7 @@ export class KernelBuilder {
   rowContext: { reductions: readonly ReductionNode[]; outerIdx: readonly Index[] } | undefined;
   fusedMatmul: { node: MatmulNode; idx: readonly Index[] } | undefined;
 
-  constructor(private readonly realized: ReadonlySet<IRNode>) {}
+  constructor(private readonly realized: { has(n: IRNode): boolean }) {}
 
   /** Evaluates a body, noting the ops of `n` (the value computed). */
   track(n: IRNode, body: () => Expr): Expr {

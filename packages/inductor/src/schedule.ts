@@ -271,7 +271,7 @@ class Scheduler {
     const build = () => {
       // Members are inlined where another member reads them: the kernel does not read what it writes.
       const inKernel = new Set<IRNode>(members);
-      const b = new KernelBuilder(new Set([...this.realized].filter((r) => !inKernel.has(r))));
+      const b = new KernelBuilder({ has: (r) => this.realized.has(r) && !inKernel.has(r) });
       const stores = members.map((m, output) => ({ output, expr: b.track(m, () => m.body(unravel(i, m.shape), b.read)) }));
       if (members.length > 1) {
         if (b.inputs.some((input) => this.dependsOnAny(input, inKernel))) throw new FusionMismatch('the kernel would read its own results');
@@ -538,8 +538,8 @@ class Scheduler {
   private dependsOnAny(n: IRNode, targets: ReadonlySet<IRNode>, seen = new Set<IRNode>()): boolean {
     if (seen.has(n)) return false;
     seen.add(n);
-    const from = this.kernelOf.get(n)?.reads ?? [];
-    return [...n.deps, ...from].some((d) => targets.has(d) || this.dependsOnAny(d, targets, seen));
+    const reaches = (d: IRNode) => targets.has(d) || this.dependsOnAny(d, targets, seen);
+    return n.deps.some(reaches) || (this.kernelOf.get(n)?.reads.some(reaches) ?? false);
   }
 
   /** `n` reads `target` directly or through elementwise values inlined into it. */
