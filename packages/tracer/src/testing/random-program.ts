@@ -69,6 +69,8 @@ export interface Step {
   inPlace?: 'copy' | 'operand';
   /** A call of `brk`, a function marked with disable(): a graph break. */
   breaks?: boolean;
+  /** A scalar beyond ±1e38 enters the result: like an input near float32's limits, it can overflow a later sum on one device and not on another. */
+  huge?: boolean;
   /** Its gradient is singular where its value is 0 (std: (x - mean) / std), so rounding decides between NaN and a number there. */
   singularGrad?: boolean;
 }
@@ -137,7 +139,7 @@ export function deviceDependentValues(p: Program): Set<number> {
   p.steps.forEach((s, i) => {
     const v = p.inputs.length + i;
     if (s.uses.some((u) => out.has(u)) || (s.rounds && s.uses.some((u) => tiny.has(u)))) out.add(v);
-    else if (s.uses.some((u) => huge.has(u))) (s.accumulates ? out : huge).add(v);
+    else if (s.huge || s.uses.some((u) => huge.has(u))) (s.accumulates ? out : huge).add(v);
     else if (s.uses.some((u) => tiny.has(u))) tiny.add(v);
   });
   return out;
@@ -156,7 +158,7 @@ export function orderDependentValues(p: Program): Set<number> {
   p.steps.forEach((s, i) => {
     const v = p.inputs.length + i;
     if (s.uses.some((u) => out.has(u))) out.add(v);
-    else if (s.uses.some((u) => limits.has(u))) (s.accumulates ? out : limits).add(v);
+    else if (s.huge || s.uses.some((u) => limits.has(u))) (s.accumulates ? out : limits).add(v);
   });
   return out;
 }
@@ -259,6 +261,8 @@ class Rng {
 }
 
 const lit = (v: number) => (Object.is(v, -0) ? '-0' : String(v));
+/** The mark of a step that brings in scalar `c` (see Step.huge). */
+const hugeIf = (c: number): { huge?: true } => (Number.isFinite(c) && Math.abs(c) >= 1e38 ? { huge: true } : {});
 const list = (xs: readonly number[]) => `[${xs.join(', ')}]`;
 
 /** What a step generator sees: the values so far (symbolic tensors) and the inputs. */
@@ -315,7 +319,7 @@ const STEPS: { weight: number; make: StepGen }[] = [
       if (v === undefined) return undefined;
       const op = p.rng.pick(BINARY);
       const c = p.rng.chance(0.3) ? p.rng.pick(SCALARS) : p.rng.pick(ORDINARY);
-      const kind = { rounds: ROUNDING_BINARY.has(op), fragile: FRAGILE_BINARY.has(op) };
+      const kind = { rounds: ROUNDING_BINARY.has(op), fragile: FRAGILE_BINARY.has(op), ...hugeIf(c) };
       return p.rng.chance(0.8)
         ? { expr: `$0.${op}(${lit(c)})`, uses: [v], ...kind }
         : { expr: `full([], ${lit(c)}, { device: $0.device }).${op}($0)`, uses: [v], ...kind };
@@ -337,9 +341,9 @@ const STEPS: { weight: number; make: StepGen }[] = [
       if (c === undefined || a === undefined || b === undefined) return undefined;
       const cond = p.values[c]!.dtype === 'bool' ? '$0' : `$0.gt(${lit(p.rng.pick(ORDINARY))})`;
       const fragile = cond !== '$0';
-      return p.rng.chance(0.7)
-        ? { expr: `where(${cond}, $1, $2)`, uses: [c, a, b], fragile }
-        : { expr: `where(${cond}, $1, ${lit(p.rng.pick(SCALARS))})`, uses: [c, a], fragile };
+      if (p.rng.chance(0.7)) return { expr: `where(${cond}, $1, $2)`, uses: [c, a, b], fragile };
+      const k = p.rng.pick(SCALARS);
+      return { expr: `where(${cond}, $1, ${lit(k)})`, uses: [c, a], fragile, ...hugeIf(k) };
     },
   },
   {
@@ -582,7 +586,9 @@ const STEPS: { weight: number; make: StepGen }[] = [
           return t.ndim < 2 ? undefined : { expr: `$0.${p.rng.pick(['tril', 'triu'])}(${p.rng.int(3) - 1})`, uses: [v] };
         case 2: {
           const m = p.any((u) => u.dtype === 'bool');
-          return m === undefined ? undefined : { expr: `$0.maskedFill($1, ${lit(p.rng.pick(SCALARS))})`, uses: [v, m] };
+          if (m === undefined) return undefined;
+          const k = p.rng.pick(SCALARS);
+          return { expr: `$0.maskedFill($1, ${lit(k)})`, uses: [v, m], ...hugeIf(k) };
         }
         case 3:
           return t.ndim < 1 ? undefined : { expr: `$0.chunk(${1 + p.rng.int(3)}, -1).at(-1)`, uses: [v] };
@@ -621,14 +627,21 @@ const STEPS: { weight: number; make: StepGen }[] = [
       switch (p.rng.int(8)) {
         case 0:
           return { expr: `${dst}.add_($1)`, uses: [a, b], rounds: true, inPlace };
-        case 1:
-          return { expr: `${dst}.${p.rng.pick(['mul_', 'sub_', 'div_'])}(${lit(p.rng.pick(SCALARS))})`, uses: [a], rounds: true, inPlace };
+        case 1: {
+          const op = p.rng.pick(['mul_', 'sub_', 'div_']);
+          const k = p.rng.pick(SCALARS);
+          return { expr: `${dst}.${op}(${lit(k)})`, uses: [a], rounds: true, inPlace, ...hugeIf(k) };
+        }
         case 2:
           return { expr: `${dst}.copy_($1)`, uses: [a, b], inPlace };
-        case 3:
-          return { expr: `${dst}.fill_(${lit(p.rng.pick(SCALARS))})`, uses: [a], inPlace };
-        case 4:
-          return { expr: `((w) => (${view}.fill_(${lit(p.rng.pick(SCALARS))}), w))(${dst})`, uses: [a], inPlace };
+        case 3: {
+          const k = p.rng.pick(SCALARS);
+          return { expr: `${dst}.fill_(${lit(k)})`, uses: [a], inPlace, ...hugeIf(k) };
+        }
+        case 4: {
+          const k = p.rng.pick(SCALARS);
+          return { expr: `((w) => (${view}.fill_(${lit(k)}), w))(${dst})`, uses: [a], inPlace, ...hugeIf(k) };
+        }
         case 5:
           return { expr: `((w) => (${view}.mul_(${lit(p.rng.pick(ORDINARY))}), w.add(0)))(${dst})`, uses: [a], rounds: true, inPlace };
         case 6:

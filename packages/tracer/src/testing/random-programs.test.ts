@@ -376,6 +376,19 @@ const FOUND: { name: string; program: Program }[] = [
       outputs: [2],
     },
   },
+  {
+    name: "a matmul of values that a scalar of -3.4e38 brought to float32's limit (cpu sums -Infinity in doubles, webgpu meets +Infinity: compared for shape)",
+    program: {
+      seed: 105960868,
+      inputs: [{ shape: [4, 3], dtype: 'bool', layout: 'contiguous', values: 'bool' }],
+      steps: [
+        { expr: '$0.reciprocal()', uses: [0], rounds: true },
+        { expr: '$0.add(-3.4028234663852886e+38)', uses: [1], rounds: true, huge: true },
+        { expr: '$0.matmul($0.transpose(-1, -2))', uses: [2], rounds: true, accumulates: true, matmul: true },
+      ],
+      outputs: [3],
+    },
+  },
 ];
 
 describe('programs the generator once found failing', () => {
