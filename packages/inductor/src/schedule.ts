@@ -214,6 +214,8 @@ class Scheduler {
       target = target.deps[0]!;
     }
     if (target.kind === 'pointwise' && target.isView) target = operand; // a view of a computed value: copy the view itself
+    // A chain of views over that buffer whose index math is not affine (a reshape of a flattened transpose): copy the operand itself.
+    if (target !== operand && !operandView(operand, (n) => n === target || this.realized.has(n))) target = operand;
     this.realized.add(target);
     this.decisions.push(`realize ${label(target)}: operand of ${label(mm)} (the matmul template reads strided buffers)`);
   }

@@ -389,6 +389,22 @@ const FOUND: { name: string; program: Program }[] = [
       outputs: [3],
     },
   },
+  {
+    name: 'a matmul operand that is a reshape of a flattened transpose (its index is not affine in the buffer under it: the operand itself is copied)',
+    program: {
+      seed: 105961611,
+      inputs: [{ shape: [2, 4], dtype: 'float32', layout: 'contiguous', values: 'normal' }],
+      steps: [
+        { expr: '$0.permute([1, 0])', uses: [0] },
+        { expr: 'F.scaledDotProductAttention($0, $0, $0, { isCausal: false })', uses: [1], rounds: true, accumulates: true },
+        { expr: '$0.tanh()', uses: [1], rounds: true },
+        { expr: '$0.flatten(0, 1).reshape([2, 4])', uses: [3] },
+        { expr: '$0.round()', uses: [2], fragile: true },
+        { expr: '$0.matmul($1)', uses: [4, 5], rounds: true, accumulates: true, matmul: true },
+      ],
+      outputs: [6],
+    },
+  },
 ];
 
 describe('programs the generator once found failing', () => {
