@@ -31,3 +31,4 @@ export {
 } from './rows';
 export type { GpuStorage, HostStorage } from './storage';
 export { gpuBufferOf, hostDataOf } from './storage';
+export * from './wasm/index';

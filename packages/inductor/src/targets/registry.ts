@@ -6,9 +6,9 @@
  * the first compile. A new target is its folder and its row.
  */
 import { type Device, KilnError } from '@kiln/eager';
+import { simdAvailable } from '@kiln/eager/kernels';
 import { jsTarget } from './js/js-target';
 import type { Target } from './target';
-import { simdAvailable } from './wasm/simd-probe';
 import { wasmTarget } from './wasm/wasm-target';
 import { webGpuTarget } from './webgpu/webgpu-target';
 

@@ -11,11 +11,10 @@
  * numbers, index checks, ops without a vector form) is a NoWasmForm.
  */
 import { castScalar, type DType, type ElementwiseOp } from '@kiln/eager';
+import type { FunctionBuilder, SimdOp } from '@kiln/eager/kernels';
+import { BINARY, UNARY, type UnaryFn } from '@kiln/eager/kernels';
 import { type Expr, keyOf } from '../../ir/expr';
-import type { FunctionBuilder } from './function-builder';
 import { NoWasmForm } from './no-wasm-form';
-import type { SimdOp } from './opcodes';
-import { BINARY, UNARY, type UnaryFn } from './vexpr';
 
 /** A read of a kernel input, or of an output element the kernel wrote earlier in the row. */
 export type ReadExpr = Extract<Expr, { kind: 'load' | 'reload' }>;

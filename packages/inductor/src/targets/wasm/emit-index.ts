@@ -4,8 +4,9 @@
  * (contiguously: one v128 load; not at all: one splat before the loop;
  * otherwise: four scalar loads, one per lane).
  */
+
+import type { FunctionBuilder } from '@kiln/eager/kernels';
 import type { Index } from '../../ir/expr';
-import type { FunctionBuilder } from './function-builder';
 import { NoWasmForm } from './no-wasm-form';
 
 /** Where the emitted code finds index variables (`i`, `o`, `j`) and dynamic sizes: i32 locals or params. */

@@ -43,11 +43,22 @@
  * then yields with `Atomics.waitAsync`). Kernels below a work threshold
  * (~100k flops or elements) stay on the calling thread.
  */
-export { WasmArena } from './arena';
-export { matmulWasm } from './matmul';
-export { DEFAULT_MATMUL, type MatmulConfig, matmulModule } from './matmul-kernel';
-export { compileCached } from './module-cache';
+export {
+  type BinaryFn,
+  bin,
+  compileCached,
+  constant,
+  DEFAULT_MATMUL,
+  geluErf,
+  input,
+  type MatmulConfig,
+  matmulModule,
+  matmulWasm,
+  type UnaryFn,
+  un,
+  type VExpr,
+  WasmArena,
+} from '@kiln/eager/kernels';
 export { pointwiseModule } from './pointwise';
 export { type RowReduceOp, rowReduceModule } from './row-reduce';
 export { softmaxModule } from './softmax';
-export { type BinaryFn, bin, constant, geluErf, input, type UnaryFn, un, type VExpr } from './vexpr';

@@ -7,10 +7,11 @@
  * contiguous, a splat of one element where it does not move (a broadcast),
  * four scalar loads otherwise (strided or broadcast views).
  */
+
+import type { FunctionBuilder } from '@kiln/eager/kernels';
 import type { Index } from '../../ir/expr';
 import type { ReadExpr } from './emit-expr';
 import { accessOf, emitIndex, type IndexScope } from './emit-index';
-import type { FunctionBuilder } from './function-builder';
 import { NoWasmForm } from './no-wasm-form';
 
 /** The pointer param of what `read` reads: kernels take their outputs' pointers first, then their inputs'. */

@@ -12,10 +12,8 @@
  * read through its strides; a 4x4 tile keeps 8 f64x2 accumulators. Rows
  * past M repeat the last row (read, never stored). Pointers in bytes.
  */
-import type { FunctionBuilder } from './function-builder';
-import { ModuleBuilder } from './module-builder';
-import { compileCached } from './module-cache';
-import type { WasmModule } from './wasm-api';
+import type { FunctionBuilder, WasmModule } from '@kiln/eager/kernels';
+import { compileCached, ModuleBuilder } from '@kiln/eager/kernels';
 
 const TILE = 4;
 /** Bytes of one k row of a packed panel: 4 doubles. */

@@ -1,9 +1,7 @@
+import { bin, compiledModuleCount, constant, geluErf, input, un, type VExpr, WasmArena } from '@kiln/eager/kernels';
+import { evalVExpr64, mismatches, seededNormals } from '@kiln/eager/testing/wasm';
 import { describe, expect, it } from 'vitest';
-import { evalVExpr64, mismatches, seededNormals } from '../../testing/wasm-reference';
-import { WasmArena } from './arena';
-import { compiledModuleCount } from './module-cache';
 import { pointwiseModule } from './pointwise';
-import { bin, constant, geluErf, input, un, type VExpr } from './vexpr';
 
 // Expressions are evaluated in float32 step by step; the reference in float64 once, then rounded.
 const RTOL = 1e-4;

@@ -3,11 +3,8 @@
  * contiguous float32 elements, four at a time (f32x4) with a scalar tail
  * for the last n mod 4. Export `run(out, in0, ..., n)`, pointers in bytes.
  */
-import type { FunctionBuilder } from './function-builder';
-import { ModuleBuilder } from './module-builder';
-import { compileCached, sourceKey } from './module-cache';
-import { arity, emitVExpr, type VExpr } from './vexpr';
-import type { WasmModule } from './wasm-api';
+import type { FunctionBuilder, WasmModule } from '@kiln/eager/kernels';
+import { arity, compileCached, emitVExpr, ModuleBuilder, sourceKey, type VExpr } from '@kiln/eager/kernels';
 
 /** Pushes expr on four elements at byte offset `off` (a local) of each input pointer (params 1..). */
 function emitVectorBody(c: FunctionBuilder, expr: VExpr, off: number): void {

@@ -6,6 +6,8 @@
  * `bt`, `m`, `n` unravelled from the linear index. The epilogue in gemm's
  * registers would save that pass.
  */
+
+import { poolThreads, runSplit } from '@kiln/eager/kernels';
 import type { MatmulKernel, MatmulOperand, PointwiseKernel } from '../../codegen/kernel';
 import { add, div, type Expr, type Index, indexValue, ivar, min, mod, mul, size } from '../../ir/expr';
 import { numelOf, sizeValue } from '../../ir/size';
@@ -13,7 +15,6 @@ import { matmulF64Module } from './matmul-f64';
 import { NoWasmForm } from './no-wasm-form';
 import { accessSummary, renderPointwise } from './render-pointwise';
 import type { RenderedWasm } from './rendered-wasm';
-import { poolThreads, runSplit } from './thread-pool';
 
 const BINARY_INDEX = { add, mul, div, mod, min } as const;
 

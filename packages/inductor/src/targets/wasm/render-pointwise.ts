@@ -4,13 +4,14 @@
  * its index moves with i. Export `run(out..., in..., first, count, sym...)`
  * over i in [first, first + count), pointers in bytes.
  */
+
+import { ModuleBuilder } from '@kiln/eager/kernels';
 import type { PointwiseKernel } from '../../codegen/kernel';
 import { children, type Expr, type Index, ivar } from '../../ir/expr';
 import { numelOf, sizeValue } from '../../ir/size';
 import { WasmExprEmitter } from './emit-expr';
 import { accessOf } from './emit-index';
 import { emitLoad, emitStore, loopVar, readPointer, vectorLoop } from './lanes';
-import { ModuleBuilder } from './module-builder';
 import { NoWasmForm } from './no-wasm-form';
 import { type RenderedWasm, slicedModule } from './rendered-wasm';
 

@@ -11,13 +11,14 @@
  * Export `run(out..., in..., first, rows, cols, sym...)` over rows
  * [first, first + rows), pointers in bytes.
  */
+
+import type { FunctionBuilder } from '@kiln/eager/kernels';
+import { ModuleBuilder } from '@kiln/eager/kernels';
 import type { RowKernel } from '../../codegen/kernel';
 import { ivar } from '../../ir/expr';
 import { numelOf, sizeValue } from '../../ir/size';
 import { WasmExprEmitter } from './emit-expr';
-import type { FunctionBuilder } from './function-builder';
 import { emitLoad, emitStore, loopVar, type Mode, readPointer, vectorLoop } from './lanes';
-import { ModuleBuilder } from './module-builder';
 import { NoWasmForm } from './no-wasm-form';
 import { accessSummary } from './render-pointwise';
 import { type RenderedWasm, slicedModule } from './rendered-wasm';

@@ -4,9 +4,8 @@
  * the byte offsets of the kernel's staged buffers (outputs, then inputs)
  * and the call's dynamic sizes.
  */
-import type { WasmArena } from './arena';
-import { compileCached } from './module-cache';
-import { poolThreads, runSplit } from './thread-pool';
+import type { WasmArena } from '@kiln/eager/kernels';
+import { compileCached, poolThreads, runSplit } from '@kiln/eager/kernels';
 
 export type WasmLaunch = (pointers: readonly number[], syms: readonly number[]) => void;
 

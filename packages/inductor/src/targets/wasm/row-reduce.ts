@@ -4,13 +4,9 @@
  * partial results through the row (f32x4) and the tail folded into lane 0,
  * then the lanes combined. Export `run(out, in0, ..., rows, cols)`.
  */
-import type { FunctionBuilder } from './function-builder';
-import { ModuleBuilder } from './module-builder';
-import { compileCached, sourceKey } from './module-cache';
-import type { PlainOp, SimdOp } from './opcodes';
+import type { FunctionBuilder, PlainOp, SimdOp, WasmModule } from '@kiln/eager/kernels';
+import { arity, compileCached, emitVExpr, ModuleBuilder, sourceKey, type VExpr } from '@kiln/eager/kernels';
 import { emitScalarViaVector } from './pointwise';
-import { arity, emitVExpr, type VExpr } from './vexpr';
-import type { WasmModule } from './wasm-api';
 
 export type RowReduceOp = 'sum' | 'max' | 'min';
 

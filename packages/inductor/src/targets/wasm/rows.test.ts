@@ -1,9 +1,8 @@
+import { bin, input, un, type VExpr, WasmArena } from '@kiln/eager/kernels';
+import { evalVExpr64, mismatches, seededNormals } from '@kiln/eager/testing/wasm';
 import { describe, expect, it } from 'vitest';
-import { evalVExpr64, mismatches, seededNormals } from '../../testing/wasm-reference';
-import { WasmArena } from './arena';
 import { type RowReduceOp, rowReduceModule } from './row-reduce';
 import { softmaxModule } from './softmax';
-import { bin, input, un, type VExpr } from './vexpr';
 
 const SHAPES: [number, number][] = [
   [1, 1],

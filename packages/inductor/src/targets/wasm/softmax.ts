@@ -9,12 +9,9 @@
  * elements add nothing (a masked row of all -Inf is NaN, 0/0), a row with
  * NaN or +Inf is NaN throughout.
  */
-import type { FunctionBuilder } from './function-builder';
-import { ModuleBuilder } from './module-builder';
-import { compileCached } from './module-cache';
+import type { FunctionBuilder, WasmModule } from '@kiln/eager/kernels';
+import { compileCached, emitExp, ModuleBuilder } from '@kiln/eager/kernels';
 import { emitHorizontal, forEachRow } from './row-reduce';
-import { emitExp } from './vector-math';
-import type { WasmModule } from './wasm-api';
 
 /**
  * Folds the f32x4 local x into the running (m, s): one exp per element, since

@@ -6,15 +6,12 @@
  * late must not run a slice of one call with the arguments of the next).
  */
 import { F, type Tensor, tensor } from '@kiln/eager';
+import { compileCached, ModuleBuilder, poolThreads, type ThreadPool, WasmArena } from '@kiln/eager/kernels';
+import { seededNormals } from '@kiln/eager/testing/wasm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { compileWasm, expectEager } from '../../testing/compile-wasm';
 import { record } from '../../testing/record';
-import { seededNormals } from '../../testing/wasm-reference';
-import { WasmArena } from './arena';
 import { matmulF64Module } from './matmul-f64';
-import { ModuleBuilder } from './module-builder';
-import { compileCached } from './module-cache';
-import { poolThreads, type ThreadPool } from './thread-pool';
 
 /** C = A·B for row-major [M, K] x [K, N] on `arena`, with `pool` splitting rows (or on this thread without one). */
 function gemm(arena: WasmArena, pool: ThreadPool | undefined, M: number, N: number, K: number, seed: number): Float32Array {

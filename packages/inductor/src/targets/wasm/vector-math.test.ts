@@ -6,11 +6,11 @@
  * Tolerance: |got - ref| <= 1e-5 + 1e-4·|ref| (the correctness rule's
  * float32 tolerance); NaN, ±Inf and zeros (with their sign) must match exactly.
  */
+
+import { bin, constant, input, type UnaryFn, un, type VExpr, WasmArena } from '@kiln/eager/kernels';
+import { UNARY64 } from '@kiln/eager/testing/wasm';
 import { describe, expect, it } from 'vitest';
-import { UNARY64 } from '../../testing/wasm-reference';
-import { WasmArena } from './arena';
 import { pointwiseModule } from './pointwise';
-import { bin, constant, input, type UnaryFn, un, type VExpr } from './vexpr';
 
 const RTOL = 1e-4;
 const ATOL = 1e-5;

@@ -17,11 +17,11 @@
  * copies, are the next step.
  */
 import type { TypedArray } from '@kiln/eager';
+import { WasmArena } from '@kiln/eager/kernels';
 import type { GeneratedKernel } from '../../codegen/kernel';
 import { jsTarget } from '../js/js-target';
 import { renderJs } from '../js/render-js';
 import { type KernelOptions, type Target, type TargetKernel, timed } from '../target';
-import { WasmArena } from './arena';
 import { NoWasmForm } from './no-wasm-form';
 import { renderMatmul } from './render-matmul';
 import { renderPointwise } from './render-pointwise';

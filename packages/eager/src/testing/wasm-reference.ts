@@ -3,8 +3,9 @@
  * code (Math.* and a series for erf), seeded inputs and the tolerance
  * check the kernels are held to.
  */
-import { philoxFill } from '@kiln/eager';
-import type { BinaryFn, UnaryFn, VExpr } from '../targets/wasm/vexpr';
+
+import type { BinaryFn, UnaryFn, VExpr } from '../kernels/wasm/vexpr';
+import { philoxFill } from '../random';
 
 /** erf in float64: Maclaurin series to |x| < 4 (1e-11 relative), ±1 beyond (erfc(4) < 2^-25, so float32 rounds to 1). */
 export function erf64(x: number): number {
