@@ -1,6 +1,10 @@
 /**
- * The cpu matmul: the JS matmul template (../kernels) built once per dtype,
- * given each batch's matrix offsets (a broadcast operand repeats one).
+ * The cpu matmul. float32 runs the kernel layer's WebAssembly SIMD gemm
+ * (float32 sums, rows split over threads), the one compiled cpu graphs run,
+ * where the cpu kernels are wasm (../kernels/wasm/cpu-kernels); otherwise,
+ * and for int32, the JS matmul template (../kernels, float64 sums for
+ * float32) built once per dtype. Both take each batch's matrix offsets (a
+ * broadcast operand repeats one).
  */
 import { KilnError } from '@kiln/gpu-runtime';
 import type { TensorRef } from '../backend';
@@ -8,6 +12,10 @@ import type { TypedArray } from '../dtype';
 import { jsKernel } from '../kernels/js-kernels';
 import { renderMatmulJs } from '../kernels/matmul-js';
 import { hostDataOf } from '../kernels/storage';
+import type { WasmArena } from '../kernels/wasm/arena';
+import { sharedArena } from '../kernels/wasm/arena';
+import { cpuKernelKind } from '../kernels/wasm/cpu-kernels';
+import { gemm } from '../kernels/wasm/matmul';
 import type { View } from '../view';
 import { isContiguous, numelOf } from '../view';
 
@@ -49,12 +57,48 @@ function batchOffsets(v: View): number[] {
   return offsets;
 }
 
+/** Copies the part of `ref`'s storage its view reads into the arena; returns the byte offset where storage element 0 would be. */
+function stage(arena: WasmArena, ref: TensorRef): number {
+  const { shape, strides, offset } = ref.view;
+  let [lo, hi] = [offset, offset];
+  shape.forEach((n, d) => {
+    const reach = (n - 1) * strides[d]!;
+    if (reach < 0) lo += reach;
+    else hi += reach;
+  });
+  const at = arena.put(hostDataOf(ref.storage).subarray(lo, hi + 1) as Float32Array);
+  return at - 4 * lo;
+}
+
+/** float32 on the wasm gemm: operands staged through the shared arena, C copied back. */
+function matmulWasm(a: TensorRef, b: TensorRef, out: TensorRef, M: number, N: number, K: number): void {
+  const arena = sharedArena();
+  arena.reset();
+  const [pa, pb] = [stage(arena, a), stage(arena, b)];
+  const [aOffsets, bOffsets] = [batchOffsets(a.view), batchOffsets(b.view)];
+  const c = arena.alloc(aOffsets.length * M * N);
+  const strides = (v: View) => [v.strides.at(-2)!, v.strides.at(-1)!] as const;
+  aOffsets.forEach((ao, bt) => {
+    const call = { c: c + 4 * bt * M * N, M, N, K };
+    gemm(arena, {
+      a: { ptr: pa + 4 * ao, strides: strides(a.view) },
+      b: { ptr: pb + 4 * bOffsets[bt]!, strides: strides(b.view) },
+      ...call,
+    });
+  });
+  hostDataOf(out.storage).set(arena.f32(c, aOffsets.length * M * N), out.view.offset);
+}
+
 export function matmul(a: TensorRef, b: TensorRef, out: TensorRef): void {
   const shape = out.view.shape;
   if (numelOf(shape) === 0) return;
   if (!isContiguous(out.view)) throw new KilnError('the output must be contiguous', { op: 'matmul' });
   const [M, N] = [shape.at(-2)!, shape.at(-1)!];
   const K = a.view.shape.at(-1)!;
+  if (out.storage.dtype === 'float32' && K > 0 && cpuKernelKind() === 'wasm') {
+    matmulWasm(a, b, out, M, N, K);
+    return;
+  }
   const elementType = out.storage.dtype === 'int32' ? 'int32' : 'float32';
   const kernel = jsKernel<MatmulKernel>(`matmul|${elementType}`, () => source(elementType));
   const strides = [...a.view.strides.slice(-2), ...b.view.strides.slice(-2)];

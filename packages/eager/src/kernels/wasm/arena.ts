@@ -68,3 +68,16 @@ export class WasmArena {
     return fn as KernelFn;
   }
 }
+
+let shared: WasmArena | undefined;
+
+/**
+ * The arena eager's cpu kernels and the compiled graphs' wasm kernels run
+ * on: one memory, so each module is instantiated once and one thread pool
+ * serves both. A call resets it first; calls never nest (a kernel runs to
+ * its end before the next begins).
+ */
+export function sharedArena(): WasmArena {
+  shared ??= new WasmArena();
+  return shared;
+}

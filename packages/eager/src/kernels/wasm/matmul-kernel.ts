@@ -1,27 +1,31 @@
 /**
- * The matmul module: C = epilogue(C + A·B [+ bias]) for row-major float32
- * A [M, K] and C [M, N] (leading dimensions lda, ldc, in elements) and B
- * packed into panels of NR columns (`packB`: panel p holds columns
- * p·NR.. as K rows of NR floats, zero-padded past N).
+ * The matmul module: C = epilogue([C +] A·B [+ bias]) for float32 A [M, K]
+ * read through its strides, C [M, N] with leading dimension ldc, and B
+ * packed into panels of NR columns (`packB` from any strides: panel p holds
+ * columns p·NR.. as K rows of NR floats, zero-padded past N).
  *
  * The micro-kernel keeps an MR x NR tile of C in MR·NR/4 f32x4 registers
  * and, per k, splats MR elements of A and loads NR/4 vectors of B; the tile
  * is sized to fit x86's 16 xmm registers (see DEFAULT_MATMUL), so V8 keeps
- * it in registers. K is cut
- * into blocks of KC (the tile's B panel, KC·NR floats, stays in L1) and M
- * into blocks of MC rows (A's block stays in L2); the k loop is unrolled
- * by UNROLL with the steps' offsets folded into the memory immediates.
- * Each M x K block of A is packed into MR-row panels (k-major), so the
- * micro-kernel reads A sequentially through one pointer. Partial tiles (M
- * and N tails) run on a zero-padded scratch tile copied in and out, so the
- * micro-kernel has one shape; A rows past M repeat the last row (read,
- * never stored). The epilogue (bias along N, then a
- * pointwise expression of the value as input 0) runs on the registers
- * after the last K block.
+ * it in registers. K is cut into blocks of KC (the tile's B panel, KC·NR
+ * floats, stays in L1) and M into blocks of MC rows (A's block stays in
+ * L2); the k loop is unrolled by UNROLL with the steps' offsets folded into
+ * the memory immediates. Each M x K block of A is packed into MR-row panels
+ * (k-major), so the micro-kernel reads A sequentially through one pointer.
+ * Partial tiles (M and N tails) run on a zero-padded scratch tile copied in
+ * and out, so the micro-kernel has one shape; A rows past M repeat the last
+ * row (read, never stored). The epilogue (bias along N, then a pointwise
+ * expression of the value as input 0) runs on the registers after the last
+ * K block.
  *
- * Exports: `packB(dst, src, K, N, ldb)`, `gemm(A, lda, Bp, C, ldc, M, N,
- * K, bias, scratch)`; pointers in bytes; bias must hold ⌈N/NR⌉·NR floats
- * (padding read, never used); scratch MR·NR + MC·KC floats.
+ * An element's sum is the same whatever M, the row range or the thread:
+ * float32, each KC block summed in k order (a product rounded, then added)
+ * from the previous blocks' total (or zero), bias after the last block.
+ *
+ * Exports: `packB(dst, src, K, N, sk, sn)`, `gemm(A, sam, sak, Bp, C, ldc,
+ * M, N, K, bias, scratch, accumulate)`; pointers in bytes, strides in
+ * elements; bias must hold ⌈N/NR⌉·NR floats (padding read, never used);
+ * scratch MR·NR + MC·KC floats, one per thread running at once.
  */
 import type { FunctionBuilder } from './function-builder';
 import { ModuleBuilder } from './module-builder';
@@ -65,12 +69,16 @@ function emitMinI32(c: FunctionBuilder, a: () => void, b: () => void): void {
   c.op('i32.lt_s').op('select');
 }
 
-/** The micro-kernel: tile(a, bp, c, ldc, kc, last, bias), `a` an MR-row panel of packed A (k-major, MR per k). */
+/**
+ * The micro-kernel: tile(a, bp, c, ldc, kc, last, bias, load), `a` an MR-row
+ * panel of packed A (k-major, MR per k); the sums start from C where `load`,
+ * else from zeros.
+ */
 function emitTile(mod: ModuleBuilder, cfg: MatmulConfig): FunctionBuilder {
   const { mr, nr, unroll } = cfg;
   const vecs = nr / 4;
-  const c = mod.func(i32s(7), []);
-  const [a, bp, cp, ldc, kc, last, bias] = [0, 1, 2, 3, 4, 5, 6];
+  const c = mod.func(i32s(8), []);
+  const [a, bp, cp, ldc, kc, last, bias, load] = [0, 1, 2, 3, 4, 5, 6, 7];
   const acc = Array.from({ length: mr }, () => Array.from({ length: vecs }, () => c.local('v128')));
   const bv = Array.from({ length: vecs }, () => c.local('v128'));
   const av = c.local('v128');
@@ -82,12 +90,18 @@ function emitTile(mod: ModuleBuilder, cfg: MatmulConfig): FunctionBuilder {
       .i32(r * 4)
       .op('i32.mul')
       .op('i32.add');
-  for (let r = 0; r < mr; r++) {
-    for (let v = 0; v < vecs; v++)
-      cRow(r)
-        .mem('v128.load', 16 * v)
-        .set(acc[r]![v]!);
-  }
+  c.get(load).ifElse(
+    () => {
+      for (let r = 0; r < mr; r++)
+        for (let v = 0; v < vecs; v++)
+          cRow(r)
+            .mem('v128.load', 16 * v)
+            .set(acc[r]![v]!);
+    },
+    () => {
+      for (const x of acc.flat()) c.f32x4(0).set(x);
+    },
+  );
   /** One k step at element offset u from the pointers. */
   const step = (u: number) => {
     for (let v = 0; v < vecs; v++)
@@ -183,81 +197,141 @@ function emitCopy(mod: ModuleBuilder): FunctionBuilder {
   return c;
 }
 
-/** packB(dst, src, K, N, ldb): whole panels by vectors, the last partial panel element by element with zeros. */
+/**
+ * packB(dst, src, K, N, sk, sn): B read through its strides (elements) into
+ * panels. Rows of B contiguous (sn = 1): whole panels by vectors, the last
+ * partial panel element by element with zeros. Otherwise (a transposed
+ * weight, sk = 1) column by column, so reads walk down a contiguous column.
+ */
 function emitPackB(mod: ModuleBuilder, nr: number): void {
-  const c = mod.func(i32s(5), [], 'packB');
-  const [dst, src, K, N, ldb] = [0, 1, 2, 3, 4];
-  const [j0, k, j, out] = [c.local('i32'), c.local('i32'), c.local('i32'), c.local('i32')];
-  c.get(dst).set(out);
-  c.forRange(
-    j0,
-    () => c.i32(0),
-    () => c.get(N),
-    nr,
-    () =>
-      c.forRange(
-        k,
-        () => c.i32(0),
-        () => c.get(K),
-        1,
-        () => {
-          const srcAt = () => c.get(src).get(k).get(ldb).op('i32.mul').get(j0).op('i32.add').i32(2).op('i32.shl').op('i32.add');
-          c.get(j0)
-            .i32(nr)
-            .op('i32.add')
-            .get(N)
-            .op('i32.le_s')
-            .ifElse(
+  const c = mod.func(i32s(6), [], 'packB');
+  const [dst, src, K, N, sk, sn] = [0, 1, 2, 3, 4, 5];
+  const [j0, k, j, out, col] = [c.local('i32'), c.local('i32'), c.local('i32'), c.local('i32'), c.local('i32')];
+  /** Pushes the byte address of B[k][j0 + j]. */
+  const srcAt = (jCol: () => void) => {
+    c.get(src).get(k).get(sk).op('i32.mul');
+    jCol();
+    c.get(sn).op('i32.mul').op('i32.add').i32(2).op('i32.shl').op('i32.add');
+  };
+  const rowsContiguous = () =>
+    c.forRange(
+      j0,
+      () => c.i32(0),
+      () => c.get(N),
+      nr,
+      () =>
+        c.forRange(
+          k,
+          () => c.i32(0),
+          () => c.get(K),
+          1,
+          () => {
+            c.get(j0)
+              .i32(nr)
+              .op('i32.add')
+              .get(N)
+              .op('i32.le_s')
+              .ifElse(
+                () => {
+                  for (let v = 0; v < nr / 4; v++) {
+                    c.get(out);
+                    srcAt(() => c.get(j0));
+                    c.mem('v128.load', 16 * v).mem('v128.store', 16 * v);
+                  }
+                },
+                () =>
+                  c.forRange(
+                    j,
+                    () => c.i32(0),
+                    () => c.i32(nr),
+                    1,
+                    () => {
+                      // Past N: 0, without reading (the last row's padding may lie past the end of memory).
+                      c.get(out).get(j).i32(2).op('i32.shl').op('i32.add');
+                      c.get(j0)
+                        .get(j)
+                        .op('i32.add')
+                        .get(N)
+                        .op('i32.lt_s')
+                        .ifElse(
+                          () => {
+                            srcAt(() => c.get(j0).get(j).op('i32.add'));
+                            c.mem('f32.load');
+                          },
+                          () => c.f32(0),
+                          'f32',
+                        );
+                      c.mem('f32.store');
+                    },
+                  ),
+              );
+            c.get(out)
+              .i32(4 * nr)
+              .op('i32.add')
+              .set(out);
+          },
+        ),
+    );
+  const byColumns = () =>
+    c.forRange(
+      j0,
+      () => c.i32(0),
+      () => c.get(N),
+      nr,
+      () =>
+        c.forRange(
+          j,
+          () => c.i32(0),
+          () => c.i32(nr),
+          1,
+          () => {
+            // Column j of panel j0/nr starts j floats into the panel (K·NR floats per panel).
+            c.get(dst).get(j0).get(K).op('i32.mul').get(j).op('i32.add').i32(2).op('i32.shl').op('i32.add').set(out);
+            c.get(j0).get(j).op('i32.add').set(col);
+            c.forRange(
+              k,
+              () => c.i32(0),
+              () => c.get(K),
+              1,
               () => {
-                for (let v = 0; v < nr / 4; v++) {
-                  c.get(out);
-                  srcAt().mem('v128.load', 16 * v);
-                  c.mem('v128.store', 16 * v);
-                }
+                c.get(out);
+                c.get(col)
+                  .get(N)
+                  .op('i32.lt_s')
+                  .ifElse(
+                    () => {
+                      srcAt(() => c.get(col));
+                      c.mem('f32.load');
+                    },
+                    () => c.f32(0),
+                    'f32',
+                  );
+                c.mem('f32.store');
+                c.get(out)
+                  .i32(4 * nr)
+                  .op('i32.add')
+                  .set(out);
               },
-              () =>
-                c.forRange(
-                  j,
-                  () => c.i32(0),
-                  () => c.i32(nr),
-                  1,
-                  () => {
-                    // Past N: 0, without reading (the last row's padding may lie past the end of memory).
-                    c.get(out).get(j).i32(2).op('i32.shl').op('i32.add');
-                    c.get(j0)
-                      .get(j)
-                      .op('i32.add')
-                      .get(N)
-                      .op('i32.lt_s')
-                      .ifElse(
-                        () => srcAt().get(j).i32(2).op('i32.shl').op('i32.add').mem('f32.load'),
-                        () => c.f32(0),
-                        'f32',
-                      );
-                    c.mem('f32.store');
-                  },
-                ),
             );
-          c.get(out)
-            .i32(4 * nr)
-            .op('i32.add')
-            .set(out);
-        },
-      ),
-  );
+          },
+        ),
+    );
+  c.get(dst).set(out);
+  c.get(sn).i32(1).op('i32.eq').ifElse(rowsContiguous, byColumns);
 }
 
 /**
- * packA(dst, src, lda, rows, kc): a rows x kc block of A as MR-row panels,
- * k-major (MR floats per k), so the micro-kernel reads A sequentially
- * (unpacked rows lda apart alias in cache when lda is a power of two);
- * rows past the block repeat its last row.
+ * packA(dst, src, sam, sak, rows, kc): a rows x kc block of A (strides sam,
+ * sak in elements) as MR-row panels, k-major (MR floats per k), so the
+ * micro-kernel reads A sequentially (unpacked rows a power of two apart
+ * alias in cache); rows past the block repeat its last row.
  */
 function emitPackA(mod: ModuleBuilder, mr: number): FunctionBuilder {
-  const c = mod.func(i32s(5), []);
-  const [dst, src, lda, rows, kc] = [0, 1, 2, 3, 4];
-  const [i0, kb] = [c.local('i32'), c.local('i32')];
+  const c = mod.func(i32s(6), []);
+  const [dst, src, sam, sak, rows, kc] = [0, 1, 2, 3, 4, 5];
+  const [i0, k, offset, step] = [c.local('i32'), c.local('i32'), c.local('i32'), c.local('i32')];
   const rowPtr = Array.from({ length: mr }, () => c.local('i32'));
+  c.get(sak).i32(2).op('i32.shl').set(step);
   c.forRange(
     i0,
     () => c.i32(0),
@@ -271,21 +345,23 @@ function emitPackA(mod: ModuleBuilder, mr: number): FunctionBuilder {
           () => c.get(i0).i32(r).op('i32.add'),
           () => c.get(rows).i32(1).op('i32.sub'),
         );
-        c.get(lda).op('i32.mul').i32(2).op('i32.shl').op('i32.add').set(rowPtr[r]!);
+        c.get(sam).op('i32.mul').i32(2).op('i32.shl').op('i32.add').set(rowPtr[r]!);
       }
+      c.i32(0).set(offset);
       c.forRange(
-        kb,
+        k,
         () => c.i32(0),
-        () => c.get(kc).i32(2).op('i32.shl'),
-        4,
+        () => c.get(kc),
+        1,
         () => {
           for (let r = 0; r < mr; r++)
             c.get(dst)
               .get(rowPtr[r]!)
-              .get(kb)
+              .get(offset)
               .op('i32.add')
               .mem('f32.load')
               .mem('f32.store', 4 * r);
+          c.get(offset).get(step).op('i32.add').set(offset);
           c.get(dst)
             .i32(4 * mr)
             .op('i32.add')
@@ -313,7 +389,7 @@ export function matmulModule(cfg: MatmulConfig = DEFAULT_MATMUL): WasmModule {
   });
 }
 
-/** gemm(A, lda, Bp, C, ldc, M, N, K, bias, scratch): the blocked loops around the micro-kernel. */
+/** gemm(A, sam, sak, Bp, C, ldc, M, N, K, bias, scratch, accumulate): the blocked loops around the micro-kernel. */
 function emitGemm(
   mod: ModuleBuilder,
   cfg: MatmulConfig,
@@ -321,8 +397,8 @@ function emitGemm(
 ): void {
   const { tile, copy, packA } = fns;
   const { mr, nr, kc: KC, mc: MC } = cfg;
-  const c = mod.func(i32s(10), [], 'gemm');
-  const [A, lda, Bp, C, ldc, M, N, K, bias, scratch] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const c = mod.func(i32s(12), [], 'gemm');
+  const [A, sam, sak, Bp, C, ldc, M, N, K, bias, scratch, accumulate] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
   const [k0, kc, last, i1, iEnd, j0, i0, rows, cols, bpk, ctile, apack] = Array.from({ length: 12 }, () => c.local('i32'));
   const min = (a: () => void, b: () => void) => emitMinI32(c, a, b);
   const callTile = (cPtr: () => void, ld: () => void) => {
@@ -331,7 +407,9 @@ function emitGemm(
     c.get(bpk).get(j0).get(K).op('i32.mul').i32(2).op('i32.shl').op('i32.add');
     cPtr();
     ld();
-    c.get(kc).get(last).get(bias).get(j0).i32(2).op('i32.shl').op('i32.add').call(tile);
+    c.get(kc).get(last).get(bias).get(j0).i32(2).op('i32.shl').op('i32.add');
+    // The sums start from C after the first K block, or where C is accumulated into.
+    c.get(k0).i32(0).op('i32.gt_s').get(accumulate).op('i32.or').call(tile);
   };
   // scratch: the partial-tile buffer (MR·NR floats), then packed A (MC·KC floats).
   c.get(scratch)
@@ -365,8 +443,8 @@ function emitGemm(
           () => c.get(M),
         );
         c.set(iEnd);
-        c.get(apack).get(A).get(i1).get(lda).op('i32.mul').get(k0).op('i32.add').i32(2).op('i32.shl').op('i32.add');
-        c.get(lda).get(iEnd).get(i1).op('i32.sub').get(kc).call(packA);
+        c.get(apack).get(A).get(i1).get(sam).op('i32.mul').get(k0).get(sak).op('i32.mul').op('i32.add').i32(2).op('i32.shl').op('i32.add');
+        c.get(sam).get(sak).get(iEnd).get(i1).op('i32.sub').get(kc).call(packA);
         c.forRange(
           j0,
           () => c.i32(0),

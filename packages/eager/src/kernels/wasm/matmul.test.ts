@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { erf64, seededNormals } from '../../testing/wasm-reference';
 import { WasmArena } from './arena';
-import { matmulWasm } from './matmul';
+import { gemm, matmulWasm } from './matmul';
 import { DEFAULT_MATMUL, type MatmulConfig } from './matmul-kernel';
 import { geluErf, input, un } from './vexpr';
 
@@ -105,6 +105,55 @@ describe('wasm matmul (register-blocked f32x4 micro-kernel over packed B)', () =
     const { a, b, c0 } = operands(shape, 5);
     const got = matmulWasm(new WasmArena(), { ...shape, a, b, c: c0 }, { ...DEFAULT_MATMUL, ...over });
     expect(check(got, shape, a, b, c0)).toEqual([]);
+  });
+
+  /** A·B with A stored [M, K] or transposed ([K, M], read through strides [1, M]), B likewise ([N, K] when transposed). */
+  function strided(shape: Case, transposeA: boolean, transposeB: boolean, arena = new WasmArena()) {
+    const { M, N, K } = shape;
+    const { a, b } = operands(shape, M + 3 * N + 5 * K);
+    const store = (x: Float32Array, rows: number, cols: number, t: boolean) =>
+      t ? Float32Array.from({ length: rows * cols }, (_, i) => x[(i % rows) * cols + Math.floor(i / rows)]!) : x;
+    const pa = arena.put(store(a, M, K, transposeA));
+    const pb = arena.put(store(b, K, N, transposeB));
+    const c = arena.alloc(M * N);
+    arena.f32(c, M * N).fill(Number.NaN); // C = A·B must not read C
+    const call = {
+      a: { ptr: pa, strides: (transposeA ? [1, M] : [K, 1]) as [number, number] },
+      b: { ptr: pb, strides: (transposeB ? [1, K] : [N, 1]) as [number, number] },
+      c,
+      M,
+      N,
+      K,
+    };
+    gemm(arena, call);
+    return { got: arena.f32(c, M * N).slice(), a, b };
+  }
+
+  it.each([
+    [false, true],
+    [true, false],
+    [true, true],
+  ])('reads A transposed (%s) and B transposed (%s) through their strides', (ta, tb) => {
+    for (const shape of [CASES[4]!, CASES[6]!]) {
+      const { got, a, b } = strided(shape, ta, tb);
+      expect(check(got, shape, a, b, new Float32Array(shape.M * shape.N))).toEqual([]);
+    }
+  });
+
+  it('gives each row the bits it has alone, split over threads or not (each thread has its own scratch)', () => {
+    // 300·129·67 multiply-adds: split over the pool's threads where there are several; a one-row call is not split.
+    const [M, N, K] = [300, 129, 67];
+    const arena = new WasmArena();
+    const pa = arena.put(seededNormals(M * K, 11));
+    const pb = arena.put(seededNormals(N * K, 12));
+    const b = { ptr: pb, strides: [1, K] as [number, number] };
+    const c = arena.alloc(M * N);
+    gemm(arena, { a: { ptr: pa, strides: [K, 1] }, b, c, M, N, K });
+    for (const row of [0, 5, 6, 151, 299]) {
+      const alone = arena.alloc(N);
+      gemm(arena, { a: { ptr: pa + 4 * row * K, strides: [K, 1] }, b, c: alone, M: 1, N, K });
+      expect(Array.from(arena.f32(c + 4 * row * N, N))).toEqual(Array.from(arena.f32(alone, N)));
+    }
   });
 
   it('notices a wrong product (the check can fail)', () => {

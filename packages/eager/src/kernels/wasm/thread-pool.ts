@@ -15,8 +15,9 @@
  *
  * A kernel entry (a module's export) is sent to the workers once, as a
  * message they drain synchronously (`receiveMessageOnPort`) when a call
- * needs it. A call's arguments are `base[j] + first * perRow[j]` for a
- * slice of rows [first, first + rows), with argument `rowsArg` set to rows.
+ * needs it. A call's arguments are `base[j] + first * perRow[j] + thread *
+ * perThread[j]` for a slice of rows [first, first + rows) run by thread
+ * number `thread` (the caller is 0), with argument `rowsArg` set to rows.
  */
 import { nodeBuiltin } from '@kiln/gpu-runtime';
 import type { KernelFn } from './arena';
@@ -43,13 +44,14 @@ const ROWS_ARG = 7;
 const MAX_ARGS = 32;
 const BASE = 8;
 const PER_ROW = BASE + MAX_ARGS;
-const CONTROL_SLOTS = PER_ROW + MAX_ARGS;
+const PER_THREAD = PER_ROW + MAX_ARGS;
+const CONTROL_SLOTS = PER_THREAD + MAX_ARGS;
 const MAX_SLICES = 0xfff;
 
 /** The code each worker runs (plain JS, no imports: it works the same from source and from the built packages). */
 const WORKER_SOURCE = `
 const { workerData, receiveMessageOnPort } = require('node:worker_threads');
-const { memory, control, port } = workerData;
+const { memory, control, port, thread } = workerData;
 const ctl = new Int32Array(control);
 const entries = new Map();
 const drain = () => {
@@ -71,7 +73,7 @@ for (;;) {
   const chunk = ctl[${CHUNK}];
   const first = slice * chunk;
   const args = [];
-  for (let j = 0; j < ctl[${NARGS}]; j++) args.push(ctl[${BASE} + j] + first * ctl[${PER_ROW} + j]);
+  for (let j = 0; j < ctl[${NARGS}]; j++) args.push(ctl[${BASE} + j] + first * ctl[${PER_ROW} + j] + thread * ctl[${PER_THREAD} + j]);
   args[ctl[${ROWS_ARG}]] = Math.min(chunk, ctl[${ROWS}] - first);
   try {
     entries.get(id)(...args);
@@ -89,6 +91,8 @@ export interface RowSplit {
   /** Arguments for rows [0, rows): a slice starting at row f gets `base[j] + f * perRow[j]`. */
   base: readonly number[];
   perRow: readonly number[];
+  /** Added per thread number (the caller is 0): each thread's own scratch. Absent: zeros. */
+  perThread?: readonly number[];
   /** The argument that holds the slice's number of rows. */
   rowsArg: number;
   /** Slices are a multiple of this many rows (a kernel's tile height). */
@@ -140,7 +144,7 @@ export class ThreadPool {
       const channel = new threadsApi.MessageChannel();
       const worker = new threadsApi.Worker(WORKER_SOURCE, {
         eval: true,
-        workerData: { memory, control: this.ctl.buffer, port: channel.port2 },
+        workerData: { memory, control: this.ctl.buffer, port: channel.port2, thread: w },
         transferList: [channel.port2],
       });
       worker.unref(); // a pool waiting for work does not keep the process alive
@@ -161,7 +165,7 @@ export class ThreadPool {
    * memory by the caller) over `split.rows` rows, in slices on every thread.
    */
   run(fn: KernelFn, module: WasmModule, name: string, split: RowSplit): void {
-    const { rows, base, perRow, rowsArg, multiple } = split;
+    const { rows, base, perRow, perThread, rowsArg, multiple } = split;
     if (base.length > MAX_ARGS) throw new Error(`a threaded kernel takes at most ${MAX_ARGS} arguments`);
     const id = this.entry(fn, module, name);
     // Two slices per thread: a thread that starts late still finds work, and no slice is tiny.
@@ -177,6 +181,7 @@ export class ThreadPool {
     base.forEach((b, j) => {
       c[BASE + j] = b;
       c[PER_ROW + j] = perRow[j]!;
+      c[PER_THREAD + j] = perThread?.[j] ?? 0;
     });
     Atomics.store(c, DONE, 0);
     Atomics.store(c, FAILED, 0);

@@ -1,17 +1,17 @@
 /**
- * A matmul kernel of the IR on ./matmul-f64 (float64 sums, as eager's):
- * per batch, B packed from its strides and `gemm` writing the output; then
+ * A matmul kernel of the IR on the kernel layer's float32 gemm (the one
+ * eager's cpu matmul runs, so an element's sum is eager's to the bit): per
+ * batch, B packed from its strides and `gemm` writing the output; then
  * the epilogue, when there is one, runs as a pointwise pass over the output
  * (./render-pointwise), the product read back where the IR has `acc` and
  * `bt`, `m`, `n` unravelled from the linear index. The epilogue in gemm's
  * registers would save that pass.
  */
 
-import { poolThreads, runSplit } from '@kiln/eager/kernels';
+import { gemm, poolThreads } from '@kiln/eager/kernels';
 import type { MatmulKernel, MatmulOperand, PointwiseKernel } from '../../codegen/kernel';
 import { add, div, type Expr, type Index, indexValue, ivar, min, mod, mul, size } from '../../ir/expr';
 import { numelOf, sizeValue } from '../../ir/size';
-import { matmulF64Module } from './matmul-f64';
 import { NoWasmForm } from './no-wasm-form';
 import { accessSummary, renderPointwise } from './render-pointwise';
 import type { RenderedWasm } from './rendered-wasm';
@@ -64,11 +64,6 @@ function epilogueKernel(k: MatmulKernel): PointwiseKernel {
   };
 }
 
-/** Multiply-adds below which a matmul stays on the calling thread (waking the workers costs tens of microseconds). */
-const THREADED_WORK = 1 << 18;
-/** gemm's tile height: slices of rows are whole tiles. */
-const TILE_ROWS = 4;
-
 const threadsNote = () => {
   const n = poolThreads();
   return n > 1 ? `, rows split over ${n} threads` : ', one thread';
@@ -82,35 +77,26 @@ export function renderMatmul(k: MatmulKernel, symCount: number): RenderedWasm {
   const outs = k.outputs.length;
   const rank = k.a.strides.length;
   return {
-    summary: `float64-accumulating f32 gemm (4x4 f64x2 tiles, B packed${threadsNote()})${epilogue ? `, epilogue pass: ${accessSummary([k.epilogue], 'n')}` : ''}`,
+    summary: `f32 gemm (6x8 f32x4 tiles, A and B packed${threadsNote()})${epilogue ? `, epilogue pass: ${accessSummary([k.epilogue], 'n')}` : ''}`,
     build(key, arena) {
-      const gemm = arena.kernel(matmulF64Module(), 'gemm');
-      const threads = arena.threads();
-      const pack = arena.kernel(matmulF64Module(), 'pack');
       const runEpilogue = epilogue?.build(`${key}:epilogue`, arena);
       return (pointers, syms) => {
         const [M, N, K] = [k.M, k.N, k.K].map((s) => sizeValue(s, syms)) as [number, number, number];
         const batches = sizeValue(numelOf(k.batch), syms);
         if (M * N * batches === 0) return;
         const at = (ix: Index) => indexValue(ix, syms);
-        /** Element offset of batch `bt` of an operand. */
-        const base = (op: MatmulOperand, bt: number) =>
-          k.batch.reduce<number>(
+        /** Operand `op` of batch `bt` in the arena: its first element's byte offset and its matrix strides. */
+        const matrix = (op: MatmulOperand, bt: number) => {
+          const offset = k.batch.reduce<number>(
             (sum, s, d) =>
               sum + (Math.floor(bt / sizeValue(numelOf(k.batch.slice(d + 1)), syms)) % sizeValue(s, syms)) * at(op.strides[d]!),
             at(op.offset),
           );
-        const stride = (op: MatmulOperand, d: number) => at(op.strides[rank - 2 + d]!);
-        // Packed B after the staged buffers (freed with them by the next launch's reset): 4 doubles per k per panel.
-        const packed = arena.alloc(Math.ceil(N / 4) * 8 * K);
+          const strides: [number, number] = [at(op.strides[rank - 2]!), at(op.strides[rank - 1]!)];
+          return { ptr: pointers[outs + op.input]! + 4 * offset, strides };
+        };
         for (let bt = 0; bt < batches; bt++) {
-          pack(packed, pointers[outs + k.b.input]! + 4 * base(k.b, bt), K, N, stride(k.b, 0), stride(k.b, 1));
-          const a = pointers[outs + k.a.input]! + 4 * base(k.a, bt);
-          const args = [a, stride(k.a, 0), stride(k.a, 1), packed, pointers[k.output]! + 4 * bt * M * N, M, N, K];
-          // Rows split across the threads: a slice starting at row f reads A from row f and writes C from row f.
-          const perRow = [4 * stride(k.a, 0), 0, 0, 0, 4 * N, 0, 0, 0];
-          const split = { rows: M, base: args, perRow, rowsArg: 5, multiple: TILE_ROWS };
-          runSplit(threads, gemm, matmulF64Module(), 'gemm', split, M * N * K >= THREADED_WORK);
+          gemm(arena, { a: matrix(k.a, bt), b: matrix(k.b, bt), c: pointers[k.output]! + 4 * bt * M * N, M, N, K });
         }
         runEpilogue?.(pointers, syms);
       };

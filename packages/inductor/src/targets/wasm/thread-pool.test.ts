@@ -1,30 +1,35 @@
 /**
- * The wasm target's thread pool: rows of the float64-accumulating gemm
- * split across worker threads give exactly the one-thread result (each row
- * is computed by one thread in the same order), for sizes that leave a
+ * The wasm target's thread pool: rows of the float32 gemm split across
+ * worker threads, each with its own scratch, give exactly the one-thread
+ * result (each row is computed by one thread in the same order), for sizes that leave a
  * partial last slice, and over many calls in a row (a worker that wakes
  * late must not run a slice of one call with the arguments of the next).
  */
 import { F, type Tensor, tensor } from '@kiln/eager';
-import { compileCached, ModuleBuilder, poolThreads, type ThreadPool, WasmArena } from '@kiln/eager/kernels';
+import { compileCached, ModuleBuilder, matmulModule, poolThreads, type ThreadPool, WasmArena } from '@kiln/eager/kernels';
 import { seededNormals } from '@kiln/eager/testing/wasm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { compileWasm, expectEager } from '../../testing/compile-wasm';
 import { record } from '../../testing/record';
-import { matmulF64Module } from './matmul-f64';
+
+/** Scratch bytes per thread of the default gemm (6x8 tiles, KC 256, MC 120). */
+const SCRATCH = 4 * (6 * 8 + 120 * 256);
 
 /** C = A·B for row-major [M, K] x [K, N] on `arena`, with `pool` splitting rows (or on this thread without one). */
 function gemm(arena: WasmArena, pool: ThreadPool | undefined, M: number, N: number, K: number, seed: number): Float32Array {
   arena.reset();
+  const module = matmulModule();
   const a = arena.put(seededNormals(M * K, seed));
   const b = arena.put(seededNormals(K * N, seed + 1));
-  const packed = arena.alloc(Math.ceil(N / 4) * 8 * K);
+  const packed = arena.alloc(Math.ceil(N / 8) * 8 * K);
   const c = arena.alloc(M * N);
-  arena.kernel(matmulF64Module(), 'pack')(packed, b, K, N, N, 1);
-  const run = arena.kernel(matmulF64Module(), 'gemm');
-  const args = [a, K, 1, packed, c, M, N, K];
-  if (pool)
-    pool.run(run, matmulF64Module(), 'gemm', { rows: M, base: args, perRow: [4 * K, 0, 0, 0, 4 * N, 0, 0, 0], rowsArg: 5, multiple: 4 });
+  const scratch = arena.alloc((SCRATCH / 4) * (pool?.threads ?? 1));
+  arena.kernel(module, 'packB')(packed, b, K, N, N, 1);
+  const run = arena.kernel(module, 'gemm');
+  const args = [a, K, 1, packed, c, N, M, N, K, 0, scratch, 0];
+  const perRow = args.map((_, j) => (j === 0 ? 4 * K : j === 4 ? 4 * N : 0));
+  const perThread = args.map((_, j) => (j === 10 ? SCRATCH : 0));
+  if (pool) pool.run(run, module, 'gemm', { rows: M, base: args, perRow, perThread, rowsArg: 6, multiple: 6 });
   else run(...args);
   return arena.f32(c, M * N).slice();
 }

@@ -1,8 +1,9 @@
 import { F, runGraph, type Tensor, tensor, tidy } from '@kiln/eager';
+import { CPU_TARGET_ENV } from '@kiln/eager/kernels';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { compileWasm, expectEager } from '../../testing/compile-wasm';
 import { record } from '../../testing/record';
-import { CPU_TARGET_ENV, targetFor } from '../registry';
+import { targetFor } from '../registry';
 
 /** `n` values cycling through specials and ordinary numbers of both signs. */
 const values = (n: number, seed: number) =>
@@ -100,6 +101,9 @@ describe('the wasm target', () => {
     const special = inputs.slice();
     special[0] = tensor(values(13 * 300, 7).map((v, i) => (i < 600 ? v : Math.cos(i)))).reshape([13, 300]);
     await expectEager(compiled, graph, special);
+    // A plain matmul is eager's own gemm: the same bits.
+    const [got, want] = [compiled.run(inputs), tidy(() => runGraph(graph, inputs))];
+    for (const k of [2, 3]) expect([...(await got[k]!.data())]).toEqual([...(await want[k]!.data())]);
   });
 
   it('hands kernels it cannot spell to the JS target, per kernel, and says why', async () => {

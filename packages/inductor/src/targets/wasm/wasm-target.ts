@@ -17,7 +17,7 @@
  * copies, are the next step.
  */
 import type { TypedArray } from '@kiln/eager';
-import { WasmArena } from '@kiln/eager/kernels';
+import { sharedArena } from '@kiln/eager/kernels';
 import type { GeneratedKernel } from '../../codegen/kernel';
 import { jsTarget } from '../js/js-target';
 import { renderJs } from '../js/render-js';
@@ -29,7 +29,7 @@ import { renderRows } from './render-rows';
 import type { RenderedWasm } from './rendered-wasm';
 
 /** One memory for every graph: calls run one at a time on this thread, and each module is instantiated on it once. */
-const arena = new WasmArena();
+const arena = sharedArena();
 
 function renderWasm(k: GeneratedKernel, symCount: number): RenderedWasm {
   switch (k.kind) {
