@@ -7,13 +7,15 @@
  * are shared. Each op's result is a float32 lane, so fused ops round as
  * eager's stores do without an explicit `keep`; NaN, infinities and -0
  * follow the IEEE instructions, which agree with the JS templates (min/max
- * propagate NaN, relu is max(x, 0)). Anything else (int32 values, random
- * numbers, index checks, ops without a vector form) is a NoWasmForm.
+ * propagate NaN, relu is max(x, 0)). Index comparisons (cat, padding
+ * masks) are computed per lane in i32 into a mask. Anything else (int32
+ * values, random numbers, index checks, ops without a vector form) is a
+ * NoWasmForm.
  */
 import { castScalar, type DType, type ElementwiseOp } from '@kiln/eager';
 import type { FunctionBuilder, SimdOp } from '@kiln/eager/kernels';
 import { BINARY, UNARY, type UnaryFn } from '@kiln/eager/kernels';
-import { type Expr, keyOf } from '../../ir/expr';
+import { type Expr, type Index, keyOf } from '../../ir/expr';
 import { NoWasmForm } from './no-wasm-form';
 
 /** A read of a kernel input, or of an output element the kernel wrote earlier in the row. */
@@ -23,6 +25,8 @@ export type ReadExpr = Extract<Expr, { kind: 'load' | 'reload' }>;
 export interface WasmExprScope {
   /** Pushes the four elements (a v128) `read` reads in this loop body. */
   load(read: ReadExpr): void;
+  /** Pushes the lane mask of index comparison `a < b` (lanes.emitIndexLess). */
+  less(a: Index, b: Index): void;
   /** The v128 local holding finished accumulator `id` (splatted), in row kernels. */
   acc?(id: number): number | undefined;
 }
@@ -158,6 +162,9 @@ export class WasmExprEmitter {
       case 'reload':
         if (e.dtype !== 'float32') throw new NoWasmForm(`${e.dtype} loads`);
         this.scope.load(e);
+        return;
+      case 'less':
+        this.scope.less(e.a, e.b);
         return;
       case 'acc': {
         const acc = this.scope.acc?.(e.id);

@@ -92,3 +92,26 @@ export function emitStore(c: FunctionBuilder, ptr: number, ix: Index, scope: Ind
   if (mode === 'vector') c.mem('v128.store');
   else c.lane('f32x4.extract_lane', 0).mem('f32.store');
 }
+
+/** Pushes the lane mask (all ones where true) of the index comparison a < b: per lane, or once and splatted where neither moves with `v`. */
+export function emitIndexLess(c: FunctionBuilder, a: Index, b: Index, scope: IndexScope, v: LoopVar, mode: Mode): void {
+  /** Pushes 0 - (a < b) at `v` = local `at`: -1 (all ones) or 0. */
+  const lessAt = (at: number) => {
+    const here = { ...scope, vars: { ...scope.vars, [v.name]: at } };
+    c.i32(0);
+    emitIndex(c, a, here);
+    emitIndex(c, b, here);
+    c.op('i32.lt_s').op('i32.sub');
+  };
+  if (mode === 'scalar' || (accessOf(a, v.name) === 'uniform' && accessOf(b, v.name) === 'uniform')) {
+    lessAt(v.local);
+    c.op('i32x4.splat');
+    return;
+  }
+  c.i32x4(0);
+  for (let l = 0; l < 4; l++) {
+    c.get(v.local).i32(l).op('i32.add').set(v.lane);
+    lessAt(v.lane);
+    c.lane('i32x4.replace_lane', l);
+  }
+}

@@ -11,7 +11,7 @@ import { children, type Expr, type Index, ivar } from '../../ir/expr';
 import { numelOf, sizeValue } from '../../ir/size';
 import { WasmExprEmitter } from './emit-expr';
 import { accessOf } from './emit-index';
-import { emitLoad, emitStore, loopVar, readPointer, vectorLoop } from './lanes';
+import { emitIndexLess, emitLoad, emitStore, loopVar, readPointer, vectorLoop } from './lanes';
 import { NoWasmForm } from './no-wasm-form';
 import { type RenderedWasm, slicedModule } from './rendered-wasm';
 
@@ -49,7 +49,10 @@ export function renderPointwise(k: PointwiseKernel, symCount: number): RenderedW
     i,
     () => c.get(count),
     (mode) => {
-      const e = new WasmExprEmitter(c, { load: (ld) => emitLoad(c, readPointer(ld, outs), ld.index, scope, i, mode) });
+      const e = new WasmExprEmitter(c, {
+        load: (ld) => emitLoad(c, readPointer(ld, outs), ld.index, scope, i, mode),
+        less: (a, b) => emitIndexLess(c, a, b, scope, i, mode),
+      });
       for (const s of k.stores) emitStore(c, s.output, ivar('i'), scope, i, mode, () => e.push(s.expr, 'float32'));
     },
     () => c.get(first),

@@ -18,7 +18,7 @@ import type { RowKernel } from '../../codegen/kernel';
 import { ivar } from '../../ir/expr';
 import { numelOf, sizeValue } from '../../ir/size';
 import { WasmExprEmitter } from './emit-expr';
-import { emitLoad, emitStore, loopVar, type Mode, readPointer, vectorLoop } from './lanes';
+import { emitIndexLess, emitLoad, emitStore, loopVar, type Mode, readPointer, vectorLoop } from './lanes';
 import { NoWasmForm } from './no-wasm-form';
 import { accessSummary } from './render-pointwise';
 import { type RenderedWasm, slicedModule } from './rendered-wasm';
@@ -74,6 +74,7 @@ export function renderRows(k: RowKernel, symCount: number): RenderedWasm {
   const emitter = (mode: Mode) =>
     new WasmExprEmitter(c, {
       load: (read) => emitLoad(c, readPointer(read, outs), read.index, scope, j, mode),
+      less: (a, b) => emitIndexLess(c, a, b, scope, j, mode),
       acc: (id) => accs.get(id),
     });
   const overRow = (body: (mode: Mode, e: WasmExprEmitter) => void) =>

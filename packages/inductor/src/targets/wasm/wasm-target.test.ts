@@ -1,4 +1,4 @@
-import { F, runGraph, type Tensor, tensor, tidy } from '@kiln/eager';
+import { cat, F, runGraph, type Tensor, tensor, tidy } from '@kiln/eager';
 import { CPU_TARGET_ENV } from '@kiln/eager/kernels';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { compileWasm, expectEager } from '../../testing/compile-wasm';
@@ -38,6 +38,21 @@ describe('the wasm target', () => {
     await expectEager(compiled, graph, inputs);
     // A second call reuses the modules and the planned buffers.
     await expectEager(compiled, graph, inputs);
+  });
+
+  it('runs index comparisons as lane masks: cat along rows and columns', async () => {
+    // [6, 7] and [6, 5]: rows of 12 switch inputs inside an f32x4 step, and the kernel ends in a scalar tail.
+    const fn = (x: Tensor, y: Tensor) => [cat([x.exp(), y.mul(2)], 1), cat([x.slice(1, 0, 5), y.neg()], 0).add(1)];
+    const graph = record(
+      [
+        [6, 7],
+        [6, 5],
+      ].map((shape) => ({ shape, dtype: 'float32' as const, device: 'cpu' as const })),
+      fn,
+    );
+    const compiled = compileWasm(graph);
+    expect(compiled.kernels.map((k) => k.fallback)).toEqual(compiled.kernels.map(() => undefined));
+    await expectEager(compiled, graph, [tensor(values(42, 3)).reshape([6, 7]), tensor(values(30, 5)).reshape([6, 5])]);
   });
 
   it('runs row kernels as wasm: reductions with epilogues, softmax, layerNorm, rows along a strided dim', async () => {
