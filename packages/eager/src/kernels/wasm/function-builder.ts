@@ -41,7 +41,7 @@ export class FunctionBuilder {
   private readonly code = new ByteWriter();
 
   constructor(
-    /** Index in the module's function space (imports first; kiln's modules import only memory). */
+    /** Index in the module's function space (the imported host functions first). */
     readonly index: number,
     readonly params: readonly ValType[],
     readonly results: readonly ValType[],
@@ -115,7 +115,7 @@ export class FunctionBuilder {
     return this;
   }
 
-  call(fn: FunctionBuilder): this {
+  call(fn: { readonly index: number }): this {
     this.code.byte(CALL).u32(fn.index);
     return this;
   }

@@ -1,7 +1,8 @@
 /**
  * kiln's own WebAssembly binary emitter: a module of functions over one
- * imported linear memory, written out as the type, import, function,
- * export and code sections.
+ * imported linear memory (and the imported host Math functions, see
+ * HOST_MATH), written out as the type, import, function, export and code
+ * sections.
  *
  * Why not binaryen (or wabt): the kernels need a few dozen opcodes and no
  * optimizer (V8 optimizes), binaryen is a ~10 MB download compiled to wasm
@@ -11,7 +12,7 @@
 import { ByteWriter } from './encoding';
 import { FunctionBuilder } from './function-builder';
 import { VAL_TYPES, type ValType } from './opcodes';
-import { ARENA_MEMORY } from './wasm-api';
+import { ARENA_MEMORY, HOST_MATH, type HostMath } from './wasm-api';
 
 const MAGIC_AND_VERSION = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
 const SECTION = { type: 1, import: 2, function: 3, export: 7, code: 10 } as const;
@@ -28,6 +29,12 @@ export interface MemoryImport {
   shared?: boolean;
 }
 
+/** What `call` takes to call host function `name` (float64 to float64): imports come first in the function index space. */
+export const hostFunction = (name: HostMath): { readonly index: number } => ({ index: HOST_MATH.indexOf(name) });
+
+/** The host functions' signature. */
+const HOST_SIGNATURE = { params: ['f64'], results: ['f64'] } as const;
+
 export class ModuleBuilder {
   private readonly functions: FunctionBuilder[] = [];
   private readonly exports: [string, FunctionBuilder][] = [];
@@ -36,7 +43,7 @@ export class ModuleBuilder {
 
   /** Declares a function (its index is fixed now, so others can call it before its body is written). */
   func(params: readonly ValType[], results: readonly ValType[], exportName?: string): FunctionBuilder {
-    const fn = new FunctionBuilder(this.functions.length, params, results);
+    const fn = new FunctionBuilder(HOST_MATH.length + this.functions.length, params, results);
     this.functions.push(fn);
     if (exportName !== undefined) this.exports.push([exportName, fn]);
     return fn;
@@ -44,12 +51,15 @@ export class ModuleBuilder {
 
   toBytes(): Uint8Array {
     // Signatures are deduplicated: functions point at a type index.
-    const signatures: FunctionBuilder[] = [];
-    const keyOf = (fn: FunctionBuilder) => `${fn.params.join(',')}->${fn.results.join(',')}`;
-    const typeOf = this.functions.map((fn) => {
+    type Signature = { readonly params: readonly ValType[]; readonly results: readonly ValType[] };
+    const signatures: Signature[] = [];
+    const keyOf = (fn: Signature) => `${fn.params.join(',')}->${fn.results.join(',')}`;
+    const typeIndex = (fn: Signature) => {
       const at = signatures.findIndex((s) => keyOf(s) === keyOf(fn));
       return at >= 0 ? at : signatures.push(fn) - 1;
-    });
+    };
+    const hostType = typeIndex(HOST_SIGNATURE);
+    const typeOf = this.functions.map(typeIndex);
     const out = new ByteWriter().bytes(MAGIC_AND_VERSION);
     const section = (id: number, write: (w: ByteWriter) => void) => {
       const w = new ByteWriter();
@@ -69,7 +79,9 @@ export class ModuleBuilder {
     section(SECTION.import, (w) => {
       const { minPages, maxPages, shared } = this.memory;
       if (shared && maxPages === undefined) throw new Error('a shared memory needs maxPages');
-      w.u32(1).name('env').name('memory').byte(EXTERNAL_MEMORY);
+      w.u32(1 + HOST_MATH.length);
+      for (const name of HOST_MATH) w.name('env').name(name).byte(EXTERNAL_FUNC).u32(hostType);
+      w.name('env').name('memory').byte(EXTERNAL_MEMORY);
       // Limits flags: bit 0 = has maximum, bit 1 = shared.
       w.byte((maxPages !== undefined ? 1 : 0) | (shared ? 2 : 0)).u32(minPages);
       if (maxPages !== undefined) w.u32(maxPages);

@@ -139,5 +139,5 @@ export type MemoryOp = keyof typeof MEMORY_OPS;
 export type LaneOp = keyof typeof LANE_OPS;
 
 /** Value types, with their binary codes. */
-export const VAL_TYPES = { i32: 0x7f, f32: 0x7d, v128: 0x7b } as const;
+export const VAL_TYPES = { i32: 0x7f, f32: 0x7d, f64: 0x7c, v128: 0x7b } as const;
 export type ValType = keyof typeof VAL_TYPES;

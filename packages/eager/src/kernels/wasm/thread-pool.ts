@@ -21,7 +21,7 @@
  */
 import { nodeBuiltin } from '@kiln/gpu-runtime';
 import type { KernelFn } from './arena';
-import { ARENA_MEMORY, type WasmMemory, type WasmModule } from './wasm-api';
+import { ARENA_MEMORY, HOST_MATH, type WasmMemory, type WasmModule } from './wasm-api';
 
 /**
  * Control block layout (Int32Array slots). STATE packs the call's number
@@ -53,11 +53,13 @@ const WORKER_SOURCE = `
 const { workerData, receiveMessageOnPort } = require('node:worker_threads');
 const { memory, control, port, thread } = workerData;
 const ctl = new Int32Array(control);
+const env = { memory };
+for (const name of ${JSON.stringify(HOST_MATH)}) env[name] = Math[name];
 const entries = new Map();
 const drain = () => {
   for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
     const { id, module, name } = m.message;
-    entries.set(id, new WebAssembly.Instance(module, { env: { memory } }).exports[name]);
+    entries.set(id, new WebAssembly.Instance(module, { env }).exports[name]);
   }
 };
 for (;;) {

@@ -60,5 +60,15 @@ export const ARENA_MEMORY: { readonly minPages: number; readonly maxPages?: numb
 export const arenaMemory = (pages: number): WasmMemory =>
   new wasmApi.Memory(ARENA_MEMORY.shared ? { initial: pages, maximum: ARENA_MEMORY.maxPages, shared: true } : { initial: pages });
 
-/** Instantiates a kiln module (one imported memory, `env.memory`). */
-export const instantiate = (module: WasmModule, memory: WasmMemory): WasmInstance => new wasmApi.Instance(module, { env: { memory } });
+/**
+ * The host's Math functions every kiln module imports (`env.sin`, ...,
+ * float64 to float64, in this order): the kernels call them lane by lane
+ * for ops the vector math has no form of, and so get JavaScript's values,
+ * eager's, to the bit.
+ */
+export const HOST_MATH = ['sin', 'cos'] as const;
+export type HostMath = (typeof HOST_MATH)[number];
+
+/** Instantiates a kiln module: the memory (`env.memory`) and the host functions. */
+export const instantiate = (module: WasmModule, memory: WasmMemory): WasmInstance =>
+  new wasmApi.Instance(module, { env: { memory, ...Object.fromEntries(HOST_MATH.map((name) => [name, Math[name]])) } });

@@ -8,13 +8,14 @@
  * eager's stores do without an explicit `keep`; NaN, infinities and -0
  * follow the IEEE instructions, which agree with the JS templates (min/max
  * propagate NaN, relu is max(x, 0)). Index comparisons (cat, padding
- * masks) are computed per lane in i32 into a mask. Anything else (int32
+ * masks) are computed per lane in i32 into a mask; sin and cos call the host's
+ * Math per lane (eager's values to the bit). Anything else (int32
  * values, random numbers, index checks, ops without a vector form) is a
  * NoWasmForm.
  */
 import { castScalar, type DType, type ElementwiseOp } from '@kiln/eager';
-import type { FunctionBuilder, SimdOp } from '@kiln/eager/kernels';
-import { BINARY, UNARY, type UnaryFn } from '@kiln/eager/kernels';
+import type { FunctionBuilder, HostMath, SimdOp } from '@kiln/eager/kernels';
+import { BINARY, hostFunction, UNARY, type UnaryFn } from '@kiln/eager/kernels';
 import { type Expr, type Index, keyOf } from '../../ir/expr';
 import { NoWasmForm } from './no-wasm-form';
 
@@ -55,6 +56,24 @@ const oneOver =
     c.op('f32x4.div');
   };
 
+/** The host's float64 function (Math.sin, ...) on each lane: JavaScript's value, eager's, to the bit. */
+const perLane =
+  (name: HostMath): Spell =>
+  (c, [a]) => {
+    c.get(a!);
+    for (let l = 0; l < 4; l++) {
+      c.get(a!).lane('f32x4.extract_lane', l).op('f64.promote_f32').call(hostFunction(name)).op('f32.demote_f64');
+      c.lane('f32x4.replace_lane', l);
+    }
+  };
+
+/** Math.sign: ±1 by the comparisons, the value itself where neither holds (±0, NaN). */
+const sign: Spell = (c, [a]) => {
+  const positive = c.local('v128');
+  c.f32x4(1).get(a!).get(a!).f32x4(0).op('f32x4.gt').op('v128.bitselect').set(positive);
+  c.f32x4(-1).get(positive).get(a!).f32x4(0).op('f32x4.lt').op('v128.bitselect');
+};
+
 /** float32 math, by op. */
 const FLOAT: Partial<Record<ElementwiseOp, Spell>> = {
   neg: unary('neg'),
@@ -69,6 +88,9 @@ const FLOAT: Partial<Record<ElementwiseOp, Spell>> = {
   rsqrt: oneOver('f32x4.sqrt'),
   reciprocal: oneOver(),
   square: (c, [a]) => c.get(a!).get(a!).op('f32x4.mul'),
+  sin: perLane('sin'),
+  cos: perLane('cos'),
+  sign,
   floor: simd('f32x4.floor'),
   ceil: simd('f32x4.ceil'),
   // Half to even, as kiln_rint.
