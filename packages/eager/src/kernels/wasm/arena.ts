@@ -15,6 +15,7 @@ export type KernelFn = (...args: number[]) => void;
 export class WasmArena {
   readonly memory: WasmMemory;
   private top = 0;
+  private view: Float32Array | undefined;
   private readonly instances = new Map<WasmModule, Readonly<Record<string, unknown>>>();
 
   /** The worker threads that run kernels on this memory with the calling thread (made on first use; undefined: one thread). */
@@ -42,8 +43,20 @@ export class WasmArena {
   /** Copies data in; returns its byte offset. */
   put(data: Float32Array): number {
     const at = this.alloc(data.length);
-    this.f32(at, data.length).set(data);
+    this.floats().set(data, at >> 2);
     return at;
+  }
+
+  /** Copies `into.length` floats at byte offset `ptr` out into `into`. */
+  take(ptr: number, into: Float32Array): void {
+    into.set(this.floats().subarray(ptr >> 2, (ptr >> 2) + into.length));
+  }
+
+  /** The whole memory as floats, made again only when the memory has grown (a call's copies make no view each). */
+  private floats(): Float32Array {
+    const buffer = this.memory.buffer;
+    if (this.view?.buffer !== buffer || this.view.byteLength !== buffer.byteLength) this.view = new Float32Array(buffer);
+    return this.view;
   }
 
   /** A view of `length` floats at byte offset `ptr` (take a new one after allocating: growing replaces the buffer). */

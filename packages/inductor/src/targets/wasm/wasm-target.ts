@@ -45,9 +45,11 @@ function renderWasm(k: GeneratedKernel, symCount: number): RenderedWasm {
 /** Runs `call` on arena copies of `reads` and `writes` (byte offsets, writes first) and copies the writes back. */
 function staged(reads: readonly TypedArray[], writes: readonly TypedArray[], call: (pointers: number[]) => void): void {
   arena.reset();
-  const pointers = [...writes.map((w) => arena.alloc(w.length)), ...reads.map((r) => arena.put(r as Float32Array))];
+  const pointers: number[] = [];
+  for (const w of writes) pointers.push(arena.alloc(w.length));
+  for (const r of reads) pointers.push(arena.put(r as Float32Array));
   call(pointers);
-  writes.forEach((w, k) => w.set(arena.f32(pointers[k]!, w.length)));
+  for (let k = 0; k < writes.length; k++) arena.take(pointers[k]!, writes[k] as Float32Array);
 }
 
 const JS = jsTarget();
