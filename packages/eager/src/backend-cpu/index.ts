@@ -12,6 +12,7 @@ import { type HostStorage, hostDataOf } from '../kernels/storage';
 import { elementwiseTypes } from '../ops/elementwise';
 import { philoxFill } from '../random';
 import { contiguousView, isContiguous, numelOf } from '../view';
+import { keepForReuse, reusedArray } from './array-pool';
 import { elementwise } from './elementwise';
 import { gather } from './gather';
 import { matmul } from './matmul';
@@ -34,9 +35,9 @@ function readSync(src: TensorRef): TypedArray {
 
 export const cpuBackend: DeviceBackend = {
   device: 'cpu',
-  alloc: (dtype: DType, numel: number): Storage => wrap(allocArray(dtype, numel)),
+  alloc: (dtype: DType, numel: number): Storage => wrap(reusedArray(dtype, numel) ?? allocArray(dtype, numel)),
   upload: (data) => wrap(data.slice()),
-  free: () => {}, // the garbage collector reclaims the typed array
+  free: (storage) => keepForReuse(hostDataOf(storage)),
   read: async (src) => readSync(src),
   readSync,
   elementwise,
