@@ -1,10 +1,11 @@
 /**
- * The WebAssembly SIMD kernels (issue 15) against kiln's current cpu
- * kernels (eager's JS matmul, softmax and gelu), one thread, same run.
+ * The WebAssembly SIMD kernels (issue 15) against kiln's JS cpu kernels
+ * (the JS matmul, eager's softmax and gelu), one thread, same run.
  * Matmul: GFLOP/s at 256³, 512³, 1024³ for the wasm micro-kernel (B packed
- * on every call, operands already in wasm memory, as the compiled pipeline
- * will hold them) and eager's `matmul` on cpu tensors. Each result is
- * checked against the other first.
+ * on every call, operands already in wasm memory) and eager's `matmul` on
+ * cpu tensors with KILN_CPU_TARGET=js (its JS loops; by default eager's
+ * float32 matmul is this gemm, threaded). Each result is checked against
+ * the other first.
  *
  * Two figures per cell from tinybench: the median and the best (minimum)
  * wall time. On a loaded machine the median counts other processes' turns
@@ -60,6 +61,16 @@ const cell = (t: Timing, flop?: number) =>
 const speedup = (wasm: Timing, eager: Timing) =>
   `${(eager.medianMs / wasm.medianMs).toFixed(1)}x (best ${(eager.minMs / wasm.minMs).toFixed(1)}x)`;
 
+/** `f` with eager's cpu kernels the JS ones (KILN_CPU_TARGET=js). */
+function onJs<T>(f: () => T): T {
+  process.env.KILN_CPU_TARGET = 'js';
+  try {
+    return f();
+  } finally {
+    delete process.env.KILN_CPU_TARGET;
+  }
+}
+
 for (const n of sizes) {
   const a = randn([n, n]);
   const b = randn([n, n]);
@@ -73,18 +84,20 @@ for (const n of sizes) {
   const scratch = arena.alloc(cfg.mr * cfg.nr + cfg.mc * cfg.kc);
   const [packB, gemm] = [arena.kernel(module, 'packB'), arena.kernel(module, 'gemm')];
   const wasmCall = () => {
-    packB(packed, pb, n, n, n);
-    arena.f32(pc, n * n).fill(0);
-    gemm(pa, n, packed, pc, n, n, n, n, bias, scratch);
+    packB(packed, pb, n, n, n, 1, Math.ceil(n / cfg.nr));
+    gemm(pa, n, 1, packed, pc, n, n, n, n, bias, scratch, 0);
   };
   wasmCall();
-  const check = allClose(arena.f32(pc, n * n), await eagerData(matmul(a, b)), [n, n], { rtol: 1e-4, atol: 1e-3 * Math.sqrt(n) });
+  const check = allClose(arena.f32(pc, n * n), await eagerData(onJs(() => matmul(a, b))), [n, n], {
+    rtol: 1e-4,
+    atol: 1e-3 * Math.sqrt(n),
+  });
   if (!check.ok) throw new Error(`wasm matmul ${n} disagrees with eager: ${JSON.stringify(check.worst)}`);
   const options = { iterations: n >= 1024 ? 5 : 10, timeMs: 1000 };
   const wasm = await measure(`wasm matmul ${n}`, wasmCall, options);
   const eager = await measure(
     `eager matmul ${n}`,
-    eagerStep(() => matmul(a, b)),
+    eagerStep(() => onJs(() => matmul(a, b))),
     options,
   );
   const flop = 2 * n ** 3;

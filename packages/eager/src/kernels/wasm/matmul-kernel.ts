@@ -22,7 +22,7 @@
  * float32, each KC block summed in k order (a product rounded, then added)
  * from the previous blocks' total (or zero), bias after the last block.
  *
- * Exports: `packB(dst, src, K, N, sk, sn)`, `gemm(A, sam, sak, Bp, C, ldc,
+ * Exports: `packB(dst, src, K, N, sk, sn, panels)`, `gemm(A, sam, sak, Bp, C, ldc,
  * M, N, K, bias, scratch, accumulate)`; pointers in bytes, strides in
  * elements; bias must hold ⌈N/NR⌉·NR floats (padding read, never used);
  * scratch MR·NR + MC·KC floats, one per thread running at once.
@@ -198,85 +198,85 @@ function emitCopy(mod: ModuleBuilder): FunctionBuilder {
 }
 
 /**
- * packB(dst, src, K, N, sk, sn): B read through its strides (elements) into
- * panels. Rows of B contiguous (sn = 1): whole panels by vectors, the last
- * partial panel element by element with zeros. Otherwise (a transposed
- * weight, sk = 1) column by column, so reads walk down a contiguous column.
+ * packB(dst, src, K, N, sk, sn, panels): `panels` panels of B (read through
+ * its strides, in elements) from column 0, columns from N on zeros (a slice
+ * of panels passes N less the columns before it). Rows of B contiguous (sn
+ * = 1): whole panels by vectors, a panel crossing N element by element.
+ * Otherwise (a transposed weight, sk = 1) column by column, so reads walk
+ * down a contiguous column. Pointers step; nothing is multiplied per element.
  */
 function emitPackB(mod: ModuleBuilder, nr: number): void {
-  const c = mod.func(i32s(6), [], 'packB');
-  const [dst, src, K, N, sk, sn] = [0, 1, 2, 3, 4, 5];
-  const [j0, k, j, out, col] = [c.local('i32'), c.local('i32'), c.local('i32'), c.local('i32'), c.local('i32')];
-  /** Pushes the byte address of B[k][j0 + j]. */
-  const srcAt = (jCol: () => void) => {
-    c.get(src).get(k).get(sk).op('i32.mul');
-    jCol();
-    c.get(sn).op('i32.mul').op('i32.add').i32(2).op('i32.shl').op('i32.add');
+  const c = mod.func(i32s(7), [], 'packB');
+  const [dst, src, K, N, sk, sn, panels] = [0, 1, 2, 3, 4, 5, 6];
+  const [j0, k, j, out, from, skBytes] = Array.from({ length: 6 }, () => c.local('i32'));
+  const loopK = (body: () => void) =>
+    c.forRange(
+      k,
+      () => c.i32(0),
+      () => c.get(K),
+      1,
+      body,
+    );
+  /** out += step bytes. */
+  const advance = (p: number, step: () => void) => {
+    c.get(p);
+    step();
+    c.op('i32.add').set(p);
   };
+  const panelEnd = () => c.get(panels).i32(nr).op('i32.mul');
   const rowsContiguous = () =>
     c.forRange(
       j0,
       () => c.i32(0),
-      () => c.get(N),
+      panelEnd,
       nr,
-      () =>
-        c.forRange(
-          k,
-          () => c.i32(0),
-          () => c.get(K),
-          1,
-          () => {
-            c.get(j0)
-              .i32(nr)
-              .op('i32.add')
-              .get(N)
-              .op('i32.le_s')
-              .ifElse(
-                () => {
-                  for (let v = 0; v < nr / 4; v++) {
-                    c.get(out);
-                    srcAt(() => c.get(j0));
-                    c.mem('v128.load', 16 * v).mem('v128.store', 16 * v);
-                  }
-                },
-                () =>
-                  c.forRange(
-                    j,
-                    () => c.i32(0),
-                    () => c.i32(nr),
-                    1,
-                    () => {
-                      // Past N: 0, without reading (the last row's padding may lie past the end of memory).
-                      c.get(out).get(j).i32(2).op('i32.shl').op('i32.add');
-                      c.get(j0)
-                        .get(j)
-                        .op('i32.add')
-                        .get(N)
-                        .op('i32.lt_s')
-                        .ifElse(
-                          () => {
-                            srcAt(() => c.get(j0).get(j).op('i32.add'));
-                            c.mem('f32.load');
-                          },
-                          () => c.f32(0),
-                          'f32',
-                        );
-                      c.mem('f32.store');
-                    },
-                  ),
-              );
-            c.get(out)
-              .i32(4 * nr)
-              .op('i32.add')
-              .set(out);
-          },
-        ),
+      () => {
+        // Row k of the panel starts at src + (k·sk + j0)·4.
+        c.get(src).get(j0).i32(2).op('i32.shl').op('i32.add').set(from);
+        c.get(j0)
+          .i32(nr)
+          .op('i32.add')
+          .get(N)
+          .op('i32.le_s')
+          .ifElse(
+            () =>
+              loopK(() => {
+                for (let v = 0; v < nr / 4; v++)
+                  c.get(out)
+                    .get(from)
+                    .mem('v128.load', 16 * v)
+                    .mem('v128.store', 16 * v);
+                advance(from, () => c.get(skBytes));
+                advance(out, () => c.i32(4 * nr));
+              }),
+            () =>
+              loopK(() => {
+                for (let col = 0; col < nr; col++) {
+                  // Past N: 0, without reading (the last row's padding may lie past the end of memory).
+                  c.get(out);
+                  c.get(j0)
+                    .i32(col)
+                    .op('i32.add')
+                    .get(N)
+                    .op('i32.lt_s')
+                    .ifElse(
+                      () => c.get(from).mem('f32.load', 4 * col),
+                      () => c.f32(0),
+                      'f32',
+                    );
+                  c.mem('f32.store', 4 * col);
+                }
+                advance(from, () => c.get(skBytes));
+                advance(out, () => c.i32(4 * nr));
+              }),
+          );
+      },
     );
   const byColumns = () =>
     c.forRange(
       j0,
       () => c.i32(0),
-      () => c.get(N),
+      panelEnd,
       nr,
       () =>
         c.forRange(
@@ -287,35 +287,30 @@ function emitPackB(mod: ModuleBuilder, nr: number): void {
           () => {
             // Column j of panel j0/nr starts j floats into the panel (K·NR floats per panel).
             c.get(dst).get(j0).get(K).op('i32.mul').get(j).op('i32.add').i32(2).op('i32.shl').op('i32.add').set(out);
-            c.get(j0).get(j).op('i32.add').set(col);
-            c.forRange(
-              k,
-              () => c.i32(0),
-              () => c.get(K),
-              1,
-              () => {
-                c.get(out);
-                c.get(col)
-                  .get(N)
-                  .op('i32.lt_s')
-                  .ifElse(
-                    () => {
-                      srcAt(() => c.get(col));
-                      c.mem('f32.load');
-                    },
-                    () => c.f32(0),
-                    'f32',
-                  );
-                c.mem('f32.store');
-                c.get(out)
-                  .i32(4 * nr)
-                  .op('i32.add')
-                  .set(out);
-              },
-            );
+            c.get(j0)
+              .get(j)
+              .op('i32.add')
+              .get(N)
+              .op('i32.lt_s')
+              .ifElse(
+                () => {
+                  c.get(src).get(j0).get(j).op('i32.add').get(sn).op('i32.mul').i32(2).op('i32.shl').op('i32.add').set(from);
+                  loopK(() => {
+                    c.get(out).get(from).mem('f32.load').mem('f32.store');
+                    advance(from, () => c.get(skBytes));
+                    advance(out, () => c.i32(4 * nr));
+                  });
+                },
+                () =>
+                  loopK(() => {
+                    c.get(out).f32(0).mem('f32.store');
+                    advance(out, () => c.i32(4 * nr));
+                  }),
+              );
           },
         ),
     );
+  c.get(sk).i32(2).op('i32.shl').set(skBytes);
   c.get(dst).set(out);
   c.get(sn).i32(1).op('i32.eq').ifElse(rowsContiguous, byColumns);
 }

@@ -33,6 +33,9 @@ export interface GemmCall {
 /** Multiply-adds below which a matmul stays on the calling thread (waking the workers costs tens of microseconds). */
 const THREADED_WORK = 1 << 18;
 
+/** Elements of B below which it is packed on the calling thread. */
+const THREADED_PACK = 1 << 16;
+
 /** Floats of packed B for N columns and K rows. */
 const packedFloats = (cfg: MatmulConfig, N: number, K: number) => Math.ceil(N / cfg.nr) * cfg.nr * K;
 
@@ -41,9 +44,13 @@ export function gemm(arena: WasmArena, call: GemmCall, cfg: MatmulConfig = DEFAU
   if (M * N === 0) return;
   if (cfg.bias !== (call.bias !== undefined)) throw new Error('bias given without a bias config, or missing');
   const module = matmulModule(cfg);
-  const packed = arena.alloc(packedFloats(cfg, N, K));
-  arena.kernel(module, 'packB')(packed, b.ptr, K, N, b.strides[0], b.strides[1]);
   const pool = arena.threads();
+  const packed = arena.alloc(packedFloats(cfg, N, K));
+  // Panels split over the threads: a slice from panel p writes from panel p, reads from column p·NR, and sees N less those columns.
+  const panels = Math.ceil(N / cfg.nr);
+  const pack = { rows: panels, base: [packed, b.ptr, K, N, b.strides[0], b.strides[1], panels], rowsArg: 6, multiple: 1 };
+  const perPanel = [4 * cfg.nr * K, 4 * cfg.nr * b.strides[1], 0, -cfg.nr, 0, 0, 0];
+  runSplit(pool, arena.kernel(module, 'packB'), module, 'packB', { ...pack, perRow: perPanel }, K * N >= THREADED_PACK);
   const scratchBytes = 16 * Math.ceil((cfg.mr * cfg.nr + cfg.mc * cfg.kc) / 4);
   const scratch = arena.alloc((scratchBytes / 4) * (pool?.threads ?? 1));
   const base = [a.ptr, a.strides[0], a.strides[1], packed, c, N, M, N, K, call.bias ?? 0, scratch, call.accumulate ? 1 : 0];

@@ -24,7 +24,7 @@ function gemm(arena: WasmArena, pool: ThreadPool | undefined, M: number, N: numb
   const packed = arena.alloc(Math.ceil(N / 8) * 8 * K);
   const c = arena.alloc(M * N);
   const scratch = arena.alloc((SCRATCH / 4) * (pool?.threads ?? 1));
-  arena.kernel(module, 'packB')(packed, b, K, N, N, 1);
+  arena.kernel(module, 'packB')(packed, b, K, N, N, 1, Math.ceil(N / 8));
   const run = arena.kernel(module, 'gemm');
   const args = [a, K, 1, packed, c, N, M, N, K, 0, scratch, 0];
   const perRow = args.map((_, j) => (j === 0 ? 4 * K : j === 4 ? 4 * N : 0));
