@@ -125,13 +125,15 @@ export class CompiledGraph {
     // The kernels read each input as a dense buffer from element 0; any other layout (strided, or a
     // dense view at a storage offset such as a slice of a batch) is copied into one first.
     const args = inputs.map((t) => (t.offset === 0 && views.isContiguous(t.layout) ? t : denseCopy(t)));
-    const params = new Map(this.randomOps.map((r) => [r.source, takeRandom(sizeValue(r.numel, syms))]));
+    const params =
+      this.randomOps.length > 0 ? new Map(this.randomOps.map((r) => [r.source, takeRandom(sizeValue(r.numel, syms))])) : undefined;
     const count = (n: IRNode) => sizeValue(numelOf(n.shape), syms);
     // Values an extern reads or writes live in eager tensors for this call; the rest in planned buffers.
     const tensors = new Map<IRNode, Tensor>(this.inputs.map((n) => [n, args[n.position]!]));
     const tensorOf = (n: IRNode) =>
       new Tensor(allocStorage(this.target.device, n.dtype, count(n)), views.contiguousView(n.shape.map((s) => sizeValue(s, syms))));
-    for (const n of [...this.externInputs, ...this.outputs]) if (!tensors.has(n) && n.kind !== 'extern') tensors.set(n, tensorOf(n));
+    for (const nodes of [this.externInputs, this.outputs])
+      for (const n of nodes) if (!tensors.has(n) && n.kind !== 'extern') tensors.set(n, tensorOf(n));
     const buffer = (n: IRNode): unknown => {
       const t = tensors.get(n);
       return t ? this.target.bufferOf(t.storage) : this.slotBuffer(n, count(n));
@@ -147,9 +149,10 @@ export class CompiledGraph {
         tensors.set(writes[0]!, dense);
         continue;
       }
-      const words = [...syms];
+      // The metadata words: the sizes, then each random source's offset and seed (64 bits each, low word first).
+      const words = kernel.randomSources.length === 0 ? syms : [...syms];
       for (const source of kernel.randomSources) {
-        const { seed, offset } = params.get(source)!;
+        const { seed, offset } = params!.get(source)!;
         words.push(offset >>> 0, Math.floor(offset / 2 ** 32) >>> 0, seed >>> 0, Math.floor(seed / 2 ** 32) >>> 0);
       }
       p.built!.launch(reads.map(buffer), writes.map(buffer), { syms, words });
