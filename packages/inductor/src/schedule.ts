@@ -380,8 +380,8 @@ class Scheduler {
     const tryBuild = () => {
       const b = new KernelBuilder(this.realized);
       b.rowContext = { reductions, outerIdx };
-      const rows: RowReduction[] = reductions.map((r) => ({
-        id: r.id,
+      const rows: RowReduction[] = reductions.map((r, n) => ({
+        id: n,
         op: r.op,
         dtype: r.mathDtype,
         out: r.dtype,

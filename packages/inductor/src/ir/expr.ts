@@ -63,7 +63,7 @@ export type Expr =
       readonly then: Expr;
       readonly dtype: DType;
     }
-  /** The finished accumulator of reduction `id` of the enclosing row kernel. */
+  /** The finished accumulator of reduction `id` (its position) of the enclosing row kernel; 0 is a matmul's product. */
   | { readonly kind: 'acc'; readonly id: number; readonly dtype: DType }
   /**
    * Philox number at position `index` of random node `source`'s stream (see
