@@ -52,8 +52,11 @@ export class KernelBuilder {
     return e;
   }
 
+  /** The accumulator of reduction `r` of the row kernel: numbered in the kernel, so that the kernels of identical layers are identical. */
   acc(r: ReductionNode): Expr {
-    return { kind: 'acc', id: r.id, dtype: r.dtype };
+    const id = this.rowContext?.reductions.indexOf(r) ?? -1;
+    if (id < 0) throw new KilnError(`${label(r)} is not a reduction of this row kernel (scheduler bug)`, { op: 'inductor' });
+    return { kind: 'acc', id, dtype: r.dtype };
   }
 
   read = (n: IRNode, idx: readonly Index[]): Expr => {

@@ -86,6 +86,8 @@ class Scheduler {
   private readonly decisions: string[] = [];
   /** The kernel formed for each node it computes (see dependsOnAny). */
   private readonly kernelOf = new Map<IRNode, ScheduledKernel>();
+  /** Per node, the highest id reachable from it (see dependsOnAny and forgetReachBelow). */
+  private readonly reach = new Map<IRNode, number>();
   private kernelCount = 0;
 
   constructor(
@@ -230,6 +232,7 @@ class Scheduler {
         claimed.add(m);
         this.kernelOf.set(m, k);
       }
+      this.forgetReachBelow(k, members);
       kernels.push(k);
     };
     // Row groups first: reductions and the elementwise outputs computed over their rows.
@@ -377,8 +380,8 @@ class Scheduler {
     const tryBuild = () => {
       const b = new KernelBuilder(this.realized);
       b.rowContext = { reductions, outerIdx };
-      const rows: RowReduction[] = reductions.map((r) => ({
-        id: r.id,
+      const rows: RowReduction[] = reductions.map((r, n) => ({
+        id: n,
         op: r.op,
         dtype: r.mathDtype,
         out: r.dtype,
@@ -406,18 +409,26 @@ class Scheduler {
         throw new FusionMismatch('over the binding limit');
       return { b, rows, rowStores, elementStores };
     };
-    // Later reductions over the same rows join while the kernel still builds.
-    for (const r of this.nodes) {
-      if (r === first || claimed.has(r) || r.kind !== 'reduction' || rowKey(r) !== key) continue;
-      if (!reductions.some((g) => this.readsInlined(r, g))) continue;
+    // Later reductions over the same rows that read the group's join while the kernel still builds, in graph order
+    // (candidates are found from the group's readers, not by a pass over the graph per kernel).
+    const found = this.computedReaders(first);
+    let queue = byId(found);
+    for (let i = 0; i < queue.length; i++) {
+      const r = queue[i]!;
+      if (claimed.has(r) || r.kind !== 'reduction' || rowKey(r) !== key) continue;
       reductions.push(r);
-      if (!attempt(tryBuild, this.notFused(r, first))) reductions.pop();
-      else this.decisions.push(`fuse ${label(r)} into the row kernel of ${label(first)}: same rows, one pass each, no buffer between`);
+      if (!attempt(tryBuild, this.notFused(r, first))) {
+        reductions.pop();
+        continue;
+      }
+      this.decisions.push(`fuse ${label(r)} into the row kernel of ${label(first)}: same rows, one pass each, no buffer between`);
+      // Its readers come after it: r keeps its place, and they are visited in order.
+      queue = byId(this.computedReaders(r, found));
     }
+    const readers = byId(reductions.reduce((out, r) => this.computedReaders(r, out), new Set<IRNode>()));
     // Realized elementwise values over the full rows that read the group's reductions: the epilogue.
-    for (const p of this.nodes) {
+    for (const p of readers) {
       if (p.kind !== 'pointwise' || claimed.has(p) || !this.realized.has(p) || !sameShape(p.shape, first.inputShape)) continue;
-      if (!reductions.some((r) => this.readsInlined(p, r))) continue;
       epilogues.push(p);
       if (!attempt(tryBuild, this.notFused(p, first))) epilogues.pop();
       else
@@ -426,10 +437,9 @@ class Scheduler {
         );
     }
     // rowValues: elementwise values with one element per row, computed from the accumulators before the row's store.
-    for (const p of this.nodes) {
+    for (const p of readers) {
       if (p.kind !== 'pointwise' || claimed.has(p) || epilogues.includes(p) || !this.realized.has(p) || !sameNumel(p.shape, outer))
         continue;
-      if (!reductions.some((r) => this.readsInlined(p, r))) continue;
       rowValues.push(p);
       if (!attempt(tryBuild, this.notFused(p, first))) rowValues.pop();
       else this.decisions.push(`fuse ${label(p)} into the row kernel of ${label(first)}: one value per row, stored with the row's results`);
@@ -476,9 +486,8 @@ class Scheduler {
   private matmulEpilogue(mm: MatmulNode, claimed: ReadonlySet<IRNode>): ScheduledKernel {
     const batch = mm.shape.slice(0, -2);
     const idx = [...unravel(ivar('bt', numelOf(batch)), batch), ivar('m', mm.shape.at(-2)), ivar('n', mm.shape.at(-1))];
-    const candidates = this.nodes.filter(
-      (p): p is PointwiseNode =>
-        p.kind === 'pointwise' && this.realized.has(p) && !claimed.has(p) && sameShape(p.shape, mm.shape) && this.readsInlined(p, mm),
+    const candidates = [...this.computedReaders(mm)].filter(
+      (p): p is PointwiseNode => p.kind === 'pointwise' && this.realized.has(p) && !claimed.has(p) && sameShape(p.shape, mm.shape),
     );
     const consumer =
       candidates.length === 1 && !this.outputs.includes(mm) && this.onlyFeeds(mm, candidates[0]!) ? candidates[0]! : undefined;
@@ -537,16 +546,51 @@ class Scheduler {
    * that kernel reads: the kernel runs whole, so a kernel that reads it
    * cannot also write what that kernel reads.
    */
-  private dependsOnAny(n: IRNode, targets: ReadonlySet<IRNode>, seen = new Set<IRNode>()): boolean {
-    if (seen.has(n)) return false;
-    seen.add(n);
-    const reaches = (d: IRNode) => targets.has(d) || this.dependsOnAny(d, targets, seen);
-    return n.deps.some(reaches) || (this.kernelOf.get(n)?.reads.some(reaches) ?? false);
+  private dependsOnAny(n: IRNode, targets: ReadonlySet<IRNode>): boolean {
+    // A kernel is checked many times as it grows, each time from its inputs back to the graph's: the walk stops
+    // at nodes from which no target's id is reachable (the earlier blocks of a deep model), or it was quadratic.
+    let lowest = Number.POSITIVE_INFINITY;
+    for (const t of targets) lowest = Math.min(lowest, t.id);
+    const seen = new Set<IRNode>();
+    const walk = (m: IRNode): boolean => {
+      if (seen.has(m) || this.highestReached(m) < lowest) return false;
+      seen.add(m);
+      for (const d of this.successors(m)) if (targets.has(d) || walk(d)) return true;
+      return false;
+    };
+    return walk(n);
   }
 
-  /** `n` reads `target` directly or through elementwise values inlined into it. */
-  private readsInlined(n: IRNode, target: IRNode): boolean {
-    return n.deps.some((d) => d === target || (d.kind === 'pointwise' && !this.realized.has(d) && this.readsInlined(d, target)));
+  /** What `n` counts as computed from directly: its deps and, once its kernel is formed, what that kernel reads. */
+  private successors(n: IRNode): readonly IRNode[] {
+    const reads = this.kernelOf.get(n)?.reads;
+    return reads ? [...n.deps, ...reads] : n.deps;
+  }
+
+  /**
+   * A kernel formed: its members now also count as computed from what it
+   * reads. A member's known reach that this raises is forgotten, with every
+   * other (they may have been derived from it); where it stays, nothing
+   * derived from it changes (most kernels read only what their members
+   * were computed from already, so the reach of the graph's earlier nodes
+   * is found once, not once per kernel).
+   */
+  private forgetReachBelow(k: ScheduledKernel, members: readonly IRNode[]): void {
+    // What the kernel reads is not computed from its members (no kernel reads its own results): its reach is settled.
+    let read = -1;
+    for (const r of k.reads) read = Math.max(read, r.id, this.highestReached(r));
+    if (members.some((m) => (this.reach.get(m) ?? read) < read)) this.reach.clear();
+  }
+
+  /** The highest id of a node `n` is computed from (through deps and formed kernels, as dependsOnAny walks); -1 for none. */
+  private highestReached(n: IRNode): number {
+    let highest = this.reach.get(n);
+    if (highest !== undefined) return highest;
+    this.reach.set(n, Number.POSITIVE_INFINITY); // while it is found: a cycle (a scheduler bug) prunes nothing, and ends
+    highest = -1;
+    for (const d of this.successors(n)) highest = Math.max(highest, d.id, this.highestReached(d));
+    this.reach.set(n, highest);
+    return highest;
   }
 
   /**
@@ -636,6 +680,11 @@ const VIEW_OPS = new Set<string>(Object.keys(MOVEMENT));
 
 function rowKey(r: ReductionNode): string {
   return `${r.inputShape.map(sizeKey).join(',')}|${r.dims.join(',')}`;
+}
+
+/** Nodes in graph order (ids are topological). */
+function byId(nodes: Iterable<IRNode>): IRNode[] {
+  return [...nodes].sort((a, b) => a.id - b.id);
 }
 
 /** The full index of an element of the reduced input: kept dims from `outer`, reduced dims from `inner`. */

@@ -34,6 +34,7 @@ export interface PointwiseKernel extends KernelBase {
 }
 
 export interface RowReduction {
+  /** Its position in the kernel's reductions: what `acc` expressions name it by. */
   id: number;
   op: ReduceOp;
   /** The element reduced at row `o`, position `j`. */

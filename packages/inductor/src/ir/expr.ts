@@ -63,7 +63,7 @@ export type Expr =
       readonly then: Expr;
       readonly dtype: DType;
     }
-  /** The finished accumulator of reduction `id` of the enclosing row kernel. */
+  /** The finished accumulator of reduction `id` (its position) of the enclosing row kernel; 0 is a matmul's product. */
   | { readonly kind: 'acc'; readonly id: number; readonly dtype: DType }
   /**
    * Philox number at position `index` of random node `source`'s stream (see
@@ -251,8 +251,17 @@ export function unravel(flat: Index, shape: readonly Size[]): Index[] {
   return out;
 }
 
+/** Each expression's key, once spelled: renderers ask for the key of every subexpression, so spelling it each time was quadratic in depth. */
+const keys = new WeakMap<Expr | Index, string>();
+
 /** A stable text key of an expression, for sharing subexpressions and caching kernels. */
 export function keyOf(e: Expr | Index): string {
+  let key = keys.get(e);
+  if (key === undefined) keys.set(e, (key = spellKey(e)));
+  return key;
+}
+
+function spellKey(e: Expr | Index): string {
   switch (e.kind) {
     case 'int':
       return String(e.value);

@@ -19,6 +19,8 @@ export interface CompiledSegment {
   readonly graph: TracedGraph;
   readonly run: CompiledFn;
   readonly kernels: readonly KernelInfo[];
+  /** Time from the start of the call (or the end of the graph before) until the graph was built: running the JavaScript, recording, planning. */
+  readonly traceMs: number;
   readonly compileMs: number;
   /** The graph's op names, in order. */
   readonly ops: readonly string[];
@@ -85,11 +87,13 @@ export class GraphCache {
    * The compiled graph for `plan`, compiling it (with the graph `build`
    * gives) when its structure is new — unless `admit` refuses that graph
    * (the recompile limit): then it runs op by op, and is not kept.
+   * `tracedSince`: when tracing of this graph began (performance.now()).
    */
   lookup(
     plan: SegmentPlan,
     build: () => TracedGraph,
     admit: (graph: TracedGraph) => boolean,
+    tracedSince: number,
     training?: TrainingSpec,
   ): { segment: CompiledSegment; fresh: boolean } {
     // A graph compiled for training is compiled per size (its backward's inputs are sized by the forward's).
@@ -101,15 +105,16 @@ export class GraphCache {
     const hit = this.segments.get(key);
     if (hit) return { segment: hit, fresh: false };
     const graph = build();
+    const traceMs = performance.now() - tracedSince;
     if (training) graph.dynamicDims.clear();
     const ops = graph.nodes.flatMap((n) => (n.op === 'call' ? [n.target] : []));
     if (!admit(graph)) {
       const note = 'not compiled (the recompile limit): ran op by op';
       if (training) {
         const t = compileTraining(resolveBackend('eager'), graph, training.flags, plan.leaves);
-        return { segment: { graph, run: t.forward.run, kernels: [], compileMs: 0, ops, note, training: t }, fresh: false };
+        return { segment: { graph, run: t.forward.run, kernels: [], traceMs, compileMs: 0, ops, note, training: t }, fresh: false };
       }
-      return { segment: { graph, run: opByOp(graph), kernels: [], compileMs: 0, ops, note }, fresh: false };
+      return { segment: { graph, run: opByOp(graph), kernels: [], traceMs, compileMs: 0, ops, note }, fresh: false };
     }
     const started = performance.now();
     if (training) {
@@ -118,6 +123,7 @@ export class GraphCache {
         graph,
         run: t.forward.run,
         kernels: t.forward.kernels,
+        traceMs,
         compileMs: performance.now() - started,
         ops,
         ...(t.forward.note ? { note: t.forward.note } : {}),
@@ -132,6 +138,7 @@ export class GraphCache {
       graph,
       run: compiled.run,
       kernels: compiled.kernels,
+      traceMs,
       compileMs: performance.now() - started,
       ops,
       ...(compiled.note ? { note: compiled.note } : {}),
@@ -147,7 +154,7 @@ export class GraphCache {
     const what = segment.training ? ' for training (forward and backward)' : '';
     log(
       'perf',
-      `${this.backend.name}: compiled a graph of ${segment.ops.length} ops${what} in ${segment.compileMs.toFixed(1)} ms${segment.stages ? ` (${segment.stages})` : ''}`,
+      `${this.backend.name}: traced a graph of ${segment.ops.length} ops in ${segment.traceMs.toFixed(1)} ms, compiled it${what} in ${segment.compileMs.toFixed(1)} ms${segment.stages ? ` (${segment.stages})` : ''}`,
     );
     this.onCompile(segment);
     return { segment, fresh: true };

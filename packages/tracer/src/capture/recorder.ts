@@ -131,6 +131,8 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
   /** The last break, not logged until the graph it needs has run (see BreakLog): its number, and the runs before it. */
   private unlogged: { readonly b: GraphBreak; readonly index: number; readonly runs: number } | null = null;
 
+  /** When the graph being traced began: the call's start, then the end of the graph before (its trace time, in reports). */
+  private tracedSince = performance.now();
   /** Storages that existed when the call began (what it made are numbered after). */
   private readonly storagesBefore = storagesMade();
 
@@ -492,6 +494,7 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
       plan,
       () => buildGraph(plan),
       (g) => this.host.admit(plan, index, g),
+      this.tracedSince,
       grad.spec ?? undefined,
     );
     const previous = setMode(null);
@@ -539,6 +542,7 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
       n.ranSlot = n.slot;
     }
     this.runs.push({ segment, plan, fresh, final });
+    this.tracedSince = performance.now();
   }
 
   // ---- PlanContext ----

@@ -25,6 +25,8 @@ export interface ExplainGraph {
   readonly graph: string;
   /** The graph's nodes as data (what the HTML report draws). */
   readonly nodes: readonly ExplainNode[];
+  /** Time its first call took to trace it (run the JavaScript and record its ops) until the graph was built; none for a backward graph. */
+  readonly traceMs?: number;
   /** Time the backend took to compile it. */
   readonly compileMs: number;
   /** Where that time went, by stage (the inductor: lower, schedule, render, pipelines). */

@@ -25,8 +25,9 @@ describe('explain', () => {
     expect(report.graphs[0]!.compileStages).toMatch(
       /^lower [\d.]+ ms, schedule [\d.]+ ms, render [\d.]+ ms, (modules|functions) [\d.]+ ms$/,
     );
+    expect(report.graphs[0]!.traceMs).toEqual(expect.any(Number));
     const text = report.toString();
-    expect(text).toMatch(/compiled in [\d.]+ ms: lower/);
+    expect(text).toMatch(/traced in [\d.]+ ms, compiled in [\d.]+ ms: lower/);
     expect(text).toContain('1 graph, 0 graph breaks, 3 ops');
     expect(text).toContain('mode: replay');
     expect(text).toContain('graph 1: 3 ops (mul, add, relu)');
@@ -139,6 +140,20 @@ describe('KILN_LOGS', () => {
       lines.some((l) => l === '[kiln:recompiles] logged: recompiling (entry 2 of at most 8): x.shape[0] == 1 failed: expected 1, got 2'),
     ).toBe(true);
     expect(lines.some((l) => l.startsWith('[kiln:perf]'))).toBe(false);
+  });
+
+  it('perf: the time of a compiled graph by stage, from its trace to what the target built', () => {
+    const lines: string[] = [];
+    vi.spyOn(console, 'error').mockImplementation((s: unknown) => void lines.push(String(s)));
+    process.env.KILN_LOGS = 'perf';
+    compile(function timed(x: Tensor) {
+      return x.mul(2).exp();
+    })(tensor([1, 2]));
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        /^\[kiln:perf\] inductor: traced a graph of 2 ops in [\d.]+ ms, compiled it in [\d.]+ ms \(lower [\d.]+ ms, schedule [\d.]+ ms, render [\d.]+ ms, (modules|functions) [\d.]+ ms\)$/,
+      ),
+    );
   });
 
   it('prints a graph break once per new graph, and counts its repeats', () => {

@@ -38,6 +38,7 @@ function graphReport(
     readonly kernels: readonly KernelInfo[];
     readonly decisions?: readonly string[];
     readonly note?: string;
+    readonly traceMs?: number;
     readonly compileMs: number;
     readonly stages?: string;
     readonly target?: string;
@@ -54,6 +55,7 @@ function graphReport(
     writes,
     symbols: graph.symbols(),
     nodes: shown.nodes,
+    ...(compiled.traceMs !== undefined ? { traceMs: compiled.traceMs } : {}),
     compileMs: compiled.compileMs,
     ...(compiled.stages ? { compileStages: compiled.stages } : {}),
     ...(compiled.target ? { target: compiled.target } : {}),
@@ -119,7 +121,8 @@ const SHOWN_DECISIONS = 30;
 
 /** A graph's compile stages, listing, symbols, writes, kernels and fusion decisions (`where` says where the rest of the decisions are). */
 function formatGraph(out: string[], g: ExplainGraph, where: string): void {
-  if (g.compileStages) out.push(`    compiled in ${g.compileMs.toFixed(1)} ms: ${g.compileStages}`);
+  const traced = g.traceMs !== undefined ? `traced in ${g.traceMs.toFixed(1)} ms, ` : '';
+  if (g.compileStages) out.push(`    ${traced}compiled in ${g.compileMs.toFixed(1)} ms: ${g.compileStages}`);
   out.push(indent(g.graph, '    '));
   if (g.note) out.push(`    note: ${g.note}`);
   if (g.symbols.length > 0) out.push(`    symbolic sizes (one graph for every size): ${g.symbols.join(', ')}`);

@@ -8,10 +8,11 @@ import { type DType, KilnError, type Storage } from '@kiln/eager';
 import { defaultRowStrategy, gpuBufferOf, type MatmulLaunch, matmulInfoWords, type RowStrategy } from '@kiln/eager/kernels';
 import { currentRuntime, type GpuRuntime } from '@kiln/gpu-runtime';
 import { type GeneratedKernel, type MatmulKernel, metadataWords, type PointwiseKernel, type RowKernel } from '../../codegen/kernel';
+import { RenderCache } from '../../codegen/render-cache';
 import { isStatic, numelOf } from '../../ir/size';
 import { type KernelOptions, type Target, type TargetKernel, timed } from '../target';
 import { MatmulTuning } from './autotune';
-import { matmulLaunch, renderMatmulWgsl, renderWgsl } from './render-wgsl';
+import { matmulLaunch, type RenderedWgsl, renderMatmulWgsl, renderWgsl } from './render-wgsl';
 
 /** Bytes per element in a storage buffer: WGSL has no 1-byte type, bool is a u32. */
 const BYTES: Record<DType, number> = { float32: 4, int32: 4, bool: 4 };
@@ -28,6 +29,8 @@ class WebGpuTarget implements Target<GPUBuffer> {
   readonly builds = 'pipelines';
   readonly device = 'webgpu';
   readonly maxKernelBuffers: number;
+  private readonly renders = new RenderCache<RenderedWgsl>();
+  private readonly matmulRenders = new RenderCache<{ source: string }>();
 
   constructor(private readonly rt: GpuRuntime) {
     // One storage binding stays free for the device-side assert buffer of kernels that check indices.
@@ -41,7 +44,9 @@ class WebGpuTarget implements Target<GPUBuffer> {
   private elementKernel(k: PointwiseKernel | RowKernel, options: KernelOptions): TargetKernel<GPUBuffer> {
     const rt = this.rt;
     const rowStrategy = k.kind === 'rows' ? strategyOf(k, options) : 'thread';
-    const rendered = renderWgsl(k, { rowStrategy, symCount: options.symCount });
+    const rendered = this.renders.get(k, `${rowStrategy} ${options.symCount}`, () =>
+      renderWgsl(k, { rowStrategy, symCount: options.symCount }),
+    );
     const { value: pipeline, ms } = timed(() => rt.pipeline({ wgsl: rendered.source, label: k.name }));
     const words = Math.max(4, metadataWords(options.symCount, k.randomSources.length));
     return {
@@ -71,7 +76,7 @@ class WebGpuTarget implements Target<GPUBuffer> {
       const key = `${launch.variant} ${launch.tile.rows}x${launch.tile.cols} ${launch.tile.workgroup.join('x')}`;
       let choice = made.get(key);
       if (!choice) {
-        const source = renderMatmulWgsl(k, launch, symCount);
+        const { source } = this.matmulRenders.get(k, `${key} ${symCount}`, () => ({ source: renderMatmulWgsl(k, launch, symCount) }));
         const { value: pipeline, ms } = timed(() => rt.pipeline({ wgsl: source, label: k.name }));
         buildMs += ms;
         choice = { pipeline, source };
