@@ -63,7 +63,11 @@ export function compileGraph(graph: Graph, options: InductorOptions = {}): Compi
     throw new NotCompiled(`a compiled graph runs on one device, this one mixes ${[...devices].join(' and ')}`);
   }
   const target = targetFor([...devices][0] ?? 'cpu');
-  const scheduleOptions = { inlineBudget: options.inlineBudget ?? 40, maxBuffers: target.maxKernelBuffers };
+  const scheduleOptions = {
+    inlineBudget: options.inlineBudget ?? 40,
+    maxBuffers: target.maxKernelBuffers,
+    onlineSoftmax: target.onlineSoftmax,
+  };
   const lowered = lowerGraph(graph, options.dynamicDims);
   const lowerMs = performance.now() - started;
   const sched = schedule(lowered.nodes, lowered.outputs, scheduleOptions);

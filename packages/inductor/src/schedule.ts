@@ -74,6 +74,8 @@ export interface ScheduleOptions {
   inlineBudget: number;
   /** The device's storage-buffer binding limit per kernel (inputs + outputs). */
   maxBuffers: number;
+  /** The target sums softmax's exp(x - max) in the max's pass (see onlineSoftmax); else the exp is kept for the write (reuseRowValues). */
+  onlineSoftmax: boolean;
 }
 
 export function schedule(nodes: readonly IRNode[], outputs: readonly IRNode[], options: ScheduleOptions): Schedule {
@@ -447,7 +449,7 @@ class Scheduler {
     const built = tryBuild();
     const { b, rowStores } = built;
     const { rows, elementStores } = this.reuseRowValues(
-      this.onlineSoftmax(built.rows, first),
+      this.options.onlineSoftmax ? this.onlineSoftmax(built.rows, first) : built.rows,
       built.elementStores.map((e, k) => ({ ...e, output: rowStores.length + k })),
     );
     const writes = [...rowStores.map((s) => s.node), ...elementStores.map((s) => s.node)];

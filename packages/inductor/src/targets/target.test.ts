@@ -51,7 +51,7 @@ describe('the target seam', () => {
       fn,
     );
     const lowered = lowerGraph(graph);
-    const sched = schedule(lowered.nodes, lowered.outputs, { inlineBudget: 40, maxBuffers: Number.POSITIVE_INFINITY });
+    const sched = schedule(lowered.nodes, lowered.outputs, { inlineBudget: 40, maxBuffers: Number.POSITIVE_INFINITY, onlineSoftmax: true });
     const { target, counts } = countingTarget();
     const compiled = new CompiledGraph(target, sched, lowered);
     const kernels = compiled.kernels.length;

@@ -27,6 +27,14 @@ export interface Target<B = unknown> {
   /** Most input and output buffers one kernel may bind; the scheduler splits kernels to fit. */
   readonly maxKernelBuffers: number;
   /**
+   * Whether a row kernel should sum softmax's exp(x - max) in the max's
+   * pass (one read of the row, the sum rescaled as the max grows: a GPU
+   * thread's reads are the cost); where not, the sum's own pass stores each
+   * exp and the normalized write reads it back (one exp per element: on a
+   * CPU the exp is the cost).
+   */
+  readonly onlineSoftmax: boolean;
+  /**
    * Renders `kernel` (source plus the launch geometry the target needs) and
    * builds it: a pipeline, a JS function, a module. Called once per kernel
    * when the graph is compiled, with the traced sizes' layout.

@@ -11,7 +11,11 @@ import { wasmTarget } from '../targets/wasm/wasm-target';
 
 export function compileWasm(graph: Graph): CompiledGraph {
   const lowered = lowerGraph(graph);
-  return new CompiledGraph(wasmTarget(), schedule(lowered.nodes, lowered.outputs, { inlineBudget: 40, maxBuffers: Infinity }), lowered);
+  return new CompiledGraph(
+    wasmTarget(),
+    schedule(lowered.nodes, lowered.outputs, { inlineBudget: 40, maxBuffers: Infinity, onlineSoftmax: wasmTarget().onlineSoftmax }),
+    lowered,
+  );
 }
 
 /** Each output of `compiled` equals eager's (runGraph, op by op) within the numeric contract, with NaN, ±Inf and -0 where eager has them. */

@@ -29,6 +29,7 @@ const JS_TARGET: Target<TypedArray> = {
   builds: 'functions',
   device: 'cpu',
   maxKernelBuffers: Number.POSITIVE_INFINITY,
+  onlineSoftmax: false,
   compile(k: GeneratedKernel, options: KernelOptions): TargetKernel<TypedArray> {
     const source = renderJs(k, options.symCount);
     const { value: kernel, ms } = timed(() => buildJs(source));

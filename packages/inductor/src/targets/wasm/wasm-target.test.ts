@@ -74,6 +74,9 @@ describe('the wasm target', () => {
     );
     const compiled = compileWasm(graph);
     expect(compiled.kernels.filter((k) => k.kind === 'rows').length).toBeGreaterThanOrEqual(4);
+    // On a CPU the exp is the cost: softmax keeps its exp(x - max) from the sum's pass for the write (one exp per element).
+    expect(compiled.schedule.decisions.join('\n')).toMatch(/reuse in softmax/);
+    expect(compiled.schedule.decisions.join('\n')).not.toMatch(/online softmax/);
     expect(compiled.kernels.map((k) => k.fallback)).toEqual(compiled.kernels.map(() => undefined));
     expect(compiled.kernels.map((k) => k.source).join('\n')).toContain('gather');
     const rows = Array.from({ length: 54 }, (_, i) => Math.sin(i * 1.7) * 3);

@@ -4,13 +4,17 @@ import { devicesUnderTest } from '@kiln/eager/testing';
 import { describe, expect, it } from 'vitest';
 import type { PointwiseKernel, RowKernel } from '../../codegen/kernel';
 import { compileGraph } from '../../compile';
+import { lowerGraph } from '../../lower-graph';
+import { schedule } from '../../schedule';
 import { record } from '../../testing/record';
 import { renderWgsl } from './render-wgsl';
 
-/** The first kernel the scheduler makes of `fn` (scheduled on cpu: the kernel IR is the same on every target). */
+/** The first kernel the scheduler makes of `fn`, scheduled as for webgpu (online softmax) without needing an adapter. */
 function kernelOf(shape: number[], fn: (x: Tensor) => Tensor, dynamicDims?: DynamicDims) {
-  const graph = record([{ shape, dtype: 'float32', device: 'cpu' }], fn);
-  return compileGraph(graph, dynamicDims ? { dynamicDims } : {}).schedule.kernels[0]!.kernel as PointwiseKernel | RowKernel;
+  const lowered = lowerGraph(record([{ shape, dtype: 'float32', device: 'cpu' }], fn), dynamicDims);
+  return schedule(lowered.nodes, lowered.outputs, { inlineBudget: 40, maxBuffers: 7, onlineSoftmax: true }).kernels[0]!.kernel as
+    | PointwiseKernel
+    | RowKernel;
 }
 
 const declared = (source: string) => Number(/@workgroup_size\((\d+)\)/.exec(source)![1]);

@@ -29,6 +29,7 @@ class WebGpuTarget implements Target<GPUBuffer> {
   readonly builds = 'pipelines';
   readonly device = 'webgpu';
   readonly maxKernelBuffers: number;
+  readonly onlineSoftmax = true;
   private readonly renders = new RenderCache<RenderedWgsl>();
   private readonly matmulRenders = new RenderCache<{ source: string }>();
 
