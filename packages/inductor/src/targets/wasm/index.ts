@@ -3,10 +3,12 @@
  * seam by ./wasm-target (the cpu device's target where the engine has
  * SIMD, see ../registry): pointwise, row and matmul kernels render to
  * wasm (./render-pointwise, ./render-rows, ./render-matmul); what they
- * cannot spell yet goes to the JS target, per kernel, and says so. What
- * the plan below says of arena-backed buffers, the epilogue in gemm's
- * registers, packed weights cached per storage version, one module per
- * graph and threads is still to do.
+ * cannot spell yet goes to the JS target, per kernel, and says so. Threads
+ * (Node's worker_threads) and the shared gemm are built (the WebAssembly
+ * layer lives in @kiln/eager/kernels); what the plan below says of
+ * arena-backed buffers, the epilogue in gemm's registers, packed weights
+ * cached per storage version, one module per graph and Web Workers in the
+ * browser is still to do.
  *
  * Wiring (docs/ARCHITECTURE.md, "Adding a target"). A `wasm-target.ts`
  * implementing `Target<WasmSlice>` (a slice: arena offset + length), and
