@@ -19,6 +19,8 @@ const keyOf = (dtype: DType, length: number) => `${dtype}:${length}`;
 
 /** A kept array of `dtype` and `length`, zeroed; undefined when none is kept. */
 export function reusedArray(dtype: DType, length: number): TypedArray | undefined {
+  // Every allocation asks: an integer test first, no key built, for the small ones no dtype can make large.
+  if (keptBytes === 0 || length < MIN_BYTES / 4) return undefined;
   const array = kept.get(keyOf(dtype, length))?.pop();
   if (!array) return undefined;
   keptBytes -= array.byteLength;
