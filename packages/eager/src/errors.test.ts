@@ -9,12 +9,14 @@ import { F } from './functional';
 import { cat, matmul, where } from './functions';
 
 /** A second device for the mixing test: the cpu kernels behind storages labelled 'webgpu'. */
-const relabel = (s: Storage): Storage => ({ ...s, device: 'webgpu' });
+const relabel = (s: Storage, device: 'cpu' | 'webgpu'): Storage => ({ ...s, device });
 const fakeGpu: DeviceBackend = {
   ...cpuBackend,
   device: 'webgpu',
-  alloc: (dtype, n) => relabel(cpuBackend.alloc(dtype, n)),
-  upload: (data) => relabel(cpuBackend.upload(data)),
+  alloc: (dtype, n) => relabel(cpuBackend.alloc(dtype, n), 'webgpu'),
+  upload: (data) => relabel(cpuBackend.upload(data), 'webgpu'),
+  // Freed when the garbage collector takes a tensor: the cpu backend's free takes cpu storages only.
+  free: (s) => cpuBackend.free(relabel(s, 'cpu')),
   readSync: undefined,
 };
 
@@ -73,6 +75,7 @@ describe('errors', () => {
       'add: expected all tensors on one device, got float32[3] on webgpu (input 0), float32[3] on cpu (input 1)',
     );
     expectKilnError(() => gpu.to('cpu'), 'to: Tensor(float32[3], webgpu) cannot be moved to cpu synchronously');
+    gpu.dispose();
   });
 
   it('item() on many elements names the shape and count', async () => {
