@@ -34,13 +34,18 @@ const HIGH_HALF = [...new Float32Array(new Int32Array([0x0b0a0908, 0x0f0e0d0c, 0
   number,
 ];
 
+/** A reduction's lanes through a row: `add` folds in the f32x4 on the stack, `total` pushes the combined f32. */
+interface LaneAccumulator {
+  add(): void;
+  total(): void;
+}
+
 /**
  * A sum in float64 lanes, as eager sums in doubles: float32 lanes lose the
  * contract's 1e-5 on rows of a few thousand that cancel, and overflow where
- * eager does not. Zeroes its accumulators where it is made; `add` folds in
- * the f32x4 on the stack; `total` pushes the sum rounded to float32.
+ * eager does not. Zeroes its accumulators where it is made.
  */
-function f64Sum(c: FunctionBuilder): { add(): void; total(): void } {
+function f64Sum(c: FunctionBuilder): LaneAccumulator {
   const [lo, hi, v] = [c.local('v128'), c.local('v128'), c.local('v128')];
   c.f32x4(0).set(lo);
   c.f32x4(0).set(hi);
@@ -52,6 +57,33 @@ function f64Sum(c: FunctionBuilder): { add(): void; total(): void } {
     total: () => {
       c.get(lo).get(hi).op('f64x2.add').set(lo);
       c.get(lo).lane('f64x2.extract_lane', 0).get(lo).lane('f64x2.extract_lane', 1).op('f64.add').op('f32.demote_f64');
+    },
+  };
+}
+
+/**
+ * A max or min whose lanes step with pmax / pmin (one instruction; the
+ * NaN-propagating f32x4.max is a long sequence on x86, and the row's whole
+ * loop waits on it), with NaN seen in a flag of its own: a row holding a NaN
+ * reduces to NaN, as eager's.
+ */
+function minMax(c: FunctionBuilder, op: 'max' | 'min'): LaneAccumulator {
+  const [acc, nan, v] = [c.local('v128'), c.local('v128'), c.local('v128')];
+  c.f32x4(REDUCERS[op].identity).set(acc);
+  c.i32x4(0).set(nan);
+  return {
+    add: () => {
+      c.tee(v).get(v).op('f32x4.ne').get(nan).op('v128.or').set(nan);
+      // pmax(acc, v) is acc < v ? v : acc (pmin: v < acc ? v : acc), so a NaN v leaves acc as it was.
+      c.get(acc)
+        .get(v)
+        .op(op === 'max' ? 'f32x4.pmax' : 'f32x4.pmin')
+        .set(acc);
+    },
+    total: () => {
+      c.f32(Number.NaN);
+      emitHorizontal(c, acc, op);
+      c.get(nan).op('v128.any_true').op('select');
     },
   };
 }
@@ -93,22 +125,17 @@ export function renderRows(k: RowKernel, symCount: number): RenderedWasm {
     () => {
       for (const r of k.reductions) {
         const op = r.op as RowReduceOp;
-        const { identity, vector } = REDUCERS[op];
-        const acc = c.local('v128');
-        const sum = op === 'sum' ? f64Sum(c) : undefined;
-        c.f32x4(identity).set(acc);
+        const lanes = op === 'sum' ? f64Sum(c) : minMax(c, op);
         overRow((mode, e) => {
           for (const st of r.sideStores) emitStore(c, st.output, st.index, scope, j, mode, () => e.push(st.expr, 'float32'));
-          if (!sum) c.get(acc);
           // The tail's element goes into lane 0 of an identity vector, so it combines like the rest.
-          if (mode === 'scalar') c.f32x4(identity);
+          if (mode === 'scalar') c.f32x4(REDUCERS[op].identity);
           e.push(r.body, 'float32');
           if (mode === 'scalar') c.lane('f32x4.extract_lane', 0).lane('f32x4.replace_lane', 0);
-          if (sum) sum.add();
-          else c.op(vector).set(acc);
+          lanes.add();
         });
-        if (sum) sum.total();
-        else emitHorizontal(c, acc, op);
+        const acc = c.local('v128');
+        lanes.total();
         c.op('f32x4.splat').set(acc);
         accs.set(r.id, acc);
       }
