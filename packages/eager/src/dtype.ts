@@ -24,7 +24,13 @@ export type Scalar = number | boolean;
 
 export const DTYPES: readonly DType[] = ['float32', 'int32', 'bool'];
 
-const ARRAY: { [D in DType]: new (n: number) => TypedArrayOf[D] } = {
+const ARRAY: {
+  [D in DType]: {
+    new (n: number): TypedArrayOf[D];
+    new (buffer: ArrayBufferLike, at: number, n: number): TypedArrayOf[D];
+    BYTES_PER_ELEMENT: number;
+  };
+} = {
   float32: Float32Array,
   int32: Int32Array,
   bool: Uint8Array,
@@ -34,6 +40,14 @@ const ARRAY: { [D in DType]: new (n: number) => TypedArrayOf[D] } = {
 export function allocArray<D extends DType>(dtype: D, n: number): TypedArrayOf[D] {
   return new ARRAY[dtype](n);
 }
+
+/** A typed array of `dtype` over `n` elements of existing memory from byte `at`. */
+export function viewArray<D extends DType>(dtype: D, buffer: ArrayBufferLike, at: number, n: number): TypedArrayOf[D] {
+  return new ARRAY[dtype](buffer, at, n);
+}
+
+/** Bytes per element of a cpu storage's typed array (bool in one byte). */
+export const hostElementBytes = (dtype: DType): number => ARRAY[dtype].BYTES_PER_ELEMENT;
 
 /** The dtype whose typed array `a` is (Uint8Array is bool). */
 export function dtypeOfArray(a: TypedArray): DType {

@@ -12,9 +12,9 @@ import { type HostStorage, hostDataOf } from '../kernels/storage';
 import { elementwiseTypes } from '../ops/elementwise';
 import { philoxFill } from '../random';
 import { contiguousView, isContiguous, numelOf } from '../view';
-import { keepForReuse, reusedArray } from './array-pool';
 import { elementwise } from './elementwise';
 import { gather } from './gather';
+import { freeHostArray, newHostArray } from './host-arrays';
 import { matmul } from './matmul';
 import { reduce } from './reduce';
 
@@ -35,9 +35,13 @@ function readSync(src: TensorRef): TypedArray {
 
 export const cpuBackend: DeviceBackend = {
   device: 'cpu',
-  alloc: (dtype: DType, numel: number): Storage => wrap(reusedArray(dtype, numel) ?? allocArray(dtype, numel)),
-  upload: (data) => wrap(data.slice()),
-  free: (storage) => keepForReuse(hostDataOf(storage)),
+  alloc: (dtype: DType, numel: number): Storage => wrap(newHostArray(dtype, numel)),
+  upload(data) {
+    const copy = newHostArray(dtypeOfArray(data), data.length);
+    copy.set(data);
+    return wrap(copy);
+  },
+  free: (storage) => freeHostArray(hostDataOf(storage)),
   read: async (src) => readSync(src),
   readSync,
   elementwise,

@@ -57,8 +57,14 @@ function batchOffsets(v: View): number[] {
   return offsets;
 }
 
-/** Copies the part of `ref`'s storage its view reads into the arena; returns the byte offset where storage element 0 would be. */
+/**
+ * The byte offset where element 0 of `ref`'s storage is in the arena: the
+ * storage's own place when it lives there, else a copy of the part its view
+ * reads.
+ */
 function stage(arena: WasmArena, ref: TensorRef): number {
+  const data = hostDataOf(ref.storage) as Float32Array;
+  if (arena.owns(data)) return data.byteOffset;
   const { shape, strides, offset } = ref.view;
   let [lo, hi] = [offset, offset];
   shape.forEach((n, d) => {
@@ -66,17 +72,19 @@ function stage(arena: WasmArena, ref: TensorRef): number {
     if (reach < 0) lo += reach;
     else hi += reach;
   });
-  const at = arena.put(hostDataOf(ref.storage).subarray(lo, hi + 1) as Float32Array);
+  const at = arena.put(data.subarray(lo, hi + 1));
   return at - 4 * lo;
 }
 
-/** float32 on the wasm gemm: operands staged through the shared arena, C copied back. */
+/** float32 on the wasm gemm: operands and C where they live in the arena, else staged through it (C copied back). */
 function matmulWasm(a: TensorRef, b: TensorRef, out: TensorRef, M: number, N: number, K: number): void {
   const arena = sharedArena();
   arena.reset();
   const [pa, pb] = [stage(arena, a), stage(arena, b)];
   const [aOffsets, bOffsets] = [batchOffsets(a.view), batchOffsets(b.view)];
-  const c = arena.alloc(aOffsets.length * M * N);
+  const outData = hostDataOf(out.storage);
+  const inPlace = arena.owns(outData);
+  const c = inPlace ? outData.byteOffset + 4 * out.view.offset : arena.alloc(aOffsets.length * M * N);
   const strides = (v: View) => [v.strides.at(-2)!, v.strides.at(-1)!] as const;
   aOffsets.forEach((ao, bt) => {
     const call = { c: c + 4 * bt * M * N, M, N, K };
@@ -86,7 +94,7 @@ function matmulWasm(a: TensorRef, b: TensorRef, out: TensorRef, M: number, N: nu
       ...call,
     });
   });
-  hostDataOf(out.storage).set(arena.f32(c, aOffsets.length * M * N), out.view.offset);
+  if (!inPlace) outData.set(arena.f32(c, aOffsets.length * M * N), out.view.offset);
 }
 
 export function matmul(a: TensorRef, b: TensorRef, out: TensorRef): void {

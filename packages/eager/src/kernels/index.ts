@@ -5,6 +5,8 @@
  * memory.
  */
 
+// How cpu storages' typed arrays are typed and laid out, for targets that plan buffers of their own.
+export { dtypeOfArray, hostElementBytes, viewArray } from '../dtype';
 export { JS_KERNEL_LIMIT, jsKernel, jsKernels } from './js-kernels';
 export type { MatmulJsTemplate } from './matmul-js';
 export { renderMatmulJs } from './matmul-js';

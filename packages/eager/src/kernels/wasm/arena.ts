@@ -1,20 +1,25 @@
 /**
- * A linear memory with a bump allocator, and the kernel instances bound to
- * it: what runs wasm kernels over Float32Array data (tests, benchmarks,
- * and later the runtime's storage). Allocations are 16-byte aligned so
- * v128 loads of whole rows are aligned.
+ * A linear memory, its blocks (./block-allocator) and the kernel instances
+ * bound to it: what runs wasm kernels over float32 data. A call's scratch
+ * (`alloc`, `put`) is freed by the next `reset`; arrays made by `array`
+ * (eager's cpu storages, compiled graphs' buffers) live until `free`, and
+ * kernels read and write them where they are, with no copy.
  */
+import type { TypedArray } from '../../dtype';
+import { BlockAllocator } from './block-allocator';
 import { ThreadPool } from './thread-pool';
-import { arenaMemory, instantiate, WASM_PAGE_BYTES, type WasmMemory, type WasmModule } from './wasm-api';
-
-const ALIGN = 16;
+import { ARENA_MEMORY, arenaMemory, instantiate, WASM_PAGE_BYTES, type WasmMemory, type WasmModule } from './wasm-api';
 
 /** A kernel entry point: pointers (byte offsets) and sizes in, nothing out. */
 export type KernelFn = (...args: number[]) => void;
 
 export class WasmArena {
   readonly memory: WasmMemory;
-  private top = 0;
+  private readonly blocks: BlockAllocator;
+  /** Blocks of this call's scratch, freed by `reset`. */
+  private readonly scratch: number[] = [];
+  /** Every buffer object the memory has shown `array` (a shared memory shows a new one each time it grows). */
+  private readonly buffers = new WeakSet<ArrayBufferLike>();
   private view: Float32Array | undefined;
   private readonly instances = new Map<WasmModule, Readonly<Record<string, unknown>>>();
 
@@ -23,6 +28,11 @@ export class WasmArena {
 
   constructor(initialBytes = WASM_PAGE_BYTES) {
     this.memory = arenaMemory(Math.max(1, Math.ceil(initialBytes / WASM_PAGE_BYTES)));
+    this.blocks = new BlockAllocator({ at: 0, bytes: this.memory.buffer.byteLength }, (bytes) => {
+      const at = this.memory.buffer.byteLength;
+      this.memory.grow(Math.ceil(bytes / WASM_PAGE_BYTES));
+      return { at, bytes: this.memory.buffer.byteLength - at };
+    });
   }
 
   /** The thread pool on this memory, or undefined where the target runs on one thread. */
@@ -31,13 +41,50 @@ export class WasmArena {
     return this.pool;
   }
 
-  /** Byte offset of `floats` new float32 slots (uninitialized), growing the memory when needed. */
+  /** Byte offset of `floats` new float32 slots of scratch (uninitialized, freed by `reset`), growing the memory when needed. */
   alloc(floats: number): number {
-    const at = this.top;
-    this.top = Math.ceil((at + 4 * floats) / ALIGN) * ALIGN;
-    const missing = this.top - this.memory.buffer.byteLength;
-    if (missing > 0) this.memory.grow(Math.ceil(missing / WASM_PAGE_BYTES));
+    const at = this.blocks.alloc(4 * floats);
+    this.scratch.push(at);
     return at;
+  }
+
+  /**
+   * A zeroed Float32Array of `length` in this memory, kept until `free`;
+   * undefined where the memory is not shared (growing it would detach the
+   * array) or cannot grow enough.
+   */
+  array(length: number): Float32Array | undefined {
+    if (!ARENA_MEMORY.shared) return undefined;
+    let at: number;
+    try {
+      at = this.blocks.alloc(4 * length);
+    } catch (error) {
+      if (error instanceof RangeError) return undefined;
+      throw error;
+    }
+    return new Float32Array(this.buffer(), at, length).fill(0);
+  }
+
+  /** The memory's buffer now, for views of arrays `array` made (`owns` knows them). */
+  buffer(): ArrayBufferLike {
+    const buffer = this.memory.buffer;
+    this.buffers.add(buffer);
+    return buffer;
+  }
+
+  /** Whether `data` is a view into this memory (kernels take its byteOffset as its pointer). */
+  owns(data: TypedArray): boolean {
+    return this.buffers.has(data.buffer);
+  }
+
+  /** Bytes of the block behind `data`, an array `array` made (or a view from its start). */
+  capacity(data: TypedArray): number {
+    return this.blocks.sizeOf(data.byteOffset);
+  }
+
+  /** Frees the block at byte `at`, the byteOffset of an array `array` made. */
+  free(at: number): void {
+    this.blocks.release(at);
   }
 
   /** Copies data in; returns its byte offset. */
@@ -64,9 +111,10 @@ export class WasmArena {
     return new Float32Array(this.memory.buffer, ptr, length);
   }
 
-  /** Frees everything allocated so far. */
+  /** Frees the scratch allocated since the last reset. */
   reset(): void {
-    this.top = 0;
+    for (const at of this.scratch) this.blocks.release(at);
+    this.scratch.length = 0;
   }
 
   /** The exported kernel `name` of `module`, instantiated on this memory once. */
@@ -87,8 +135,8 @@ let shared: WasmArena | undefined;
 /**
  * The arena eager's cpu kernels and the compiled graphs' wasm kernels run
  * on: one memory, so each module is instantiated once and one thread pool
- * serves both. A call resets it first; calls never nest (a kernel runs to
- * its end before the next begins).
+ * serves both. A call resets its scratch first; calls never nest (a kernel
+ * runs to its end before the next begins).
  */
 export function sharedArena(): WasmArena {
   shared ??= new WasmArena();

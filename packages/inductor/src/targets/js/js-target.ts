@@ -3,15 +3,12 @@
  * (./render-js) over eager's cpu typed arrays, run in order on the calling
  * thread, so a call's work is done when its kernels return.
  */
-import { type DType, philoxFill, type Storage, type TypedArray } from '@kiln/eager';
-import { hostDataOf } from '@kiln/eager/kernels';
+import { philoxFill, type Storage, type TypedArray } from '@kiln/eager';
+import { hostDataOf, hostElementBytes, viewArray } from '@kiln/eager/kernels';
 import { indexError } from '@kiln/gpu-runtime';
 import type { GeneratedKernel } from '../../codegen/kernel';
 import { type KernelOptions, type Target, type TargetKernel, timed } from '../target';
 import { buildJs, type JsKernel, renderJs } from './render-js';
-
-/** Bytes per element, as eager's cpu storages hold them (bool in one byte). */
-const BYTES: Record<DType, number> = { float32: 4, int32: 4, bool: 1 };
 
 const failIndex: Parameters<JsKernel>[4] = (site, index, size) => {
   throw indexError(site, index, size);
@@ -38,13 +35,9 @@ const JS_TARGET: Target<TypedArray> = {
   bufferOf: (storage: Storage) => hostDataOf(storage),
   allocate(dtype, count, current) {
     // One ArrayBuffer per slot, grown as sizes need; each call views it as the dtype it holds then.
-    const bytes = Math.max(16, count * BYTES[dtype]);
+    const bytes = Math.max(16, count * hostElementBytes(dtype));
     const memory = current && current.buffer.byteLength >= bytes ? current.buffer : new ArrayBuffer(bytes);
-    return dtype === 'float32'
-      ? new Float32Array(memory, 0, count)
-      : dtype === 'int32'
-        ? new Int32Array(memory, 0, count)
-        : new Uint8Array(memory, 0, count);
+    return viewArray(dtype, memory, 0, count);
   },
   release: () => {},
   run: (call) => call(),

@@ -1,5 +1,5 @@
 import { cat, F, runGraph, type Tensor, tensor, tidy } from '@kiln/eager';
-import { CPU_TARGET_ENV } from '@kiln/eager/kernels';
+import { CPU_TARGET_ENV, hostDataOf, sharedArena } from '@kiln/eager/kernels';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { compileWasm, expectEager } from '../../testing/compile-wasm';
 import { record } from '../../testing/record';
@@ -126,6 +126,35 @@ describe('the wasm target', () => {
     // A plain matmul is eager's own gemm: the same bits.
     const [got, want] = [compiled.run(inputs), tidy(() => runGraph(graph, inputs))];
     for (const k of [2, 3]) expect([...(await got[k]!.data())]).toEqual([...(await want[k]!.data())]);
+  });
+
+  it('reads and writes storages and planned buffers that live in the arena where they are, wasm and JS kernels alike', async () => {
+    // [160, 128]: 20480 floats, past the size from which cpu float32 storages live in the arena.
+    const graph = record(
+      [
+        { shape: [160, 128], dtype: 'float32', device: 'cpu' },
+        { shape: [128, 128], dtype: 'float32', device: 'cpu' },
+      ],
+      (x, w) => {
+        const h = x.matmul(w).softmax(-1);
+        // pow runs as JS, between wasm kernels, on the same planned buffers.
+        const p = h.mul(50).pow(x.abs()).mul(x.sign());
+        return [p.add(h).relu(), h.sum(1), x.matmul(p.transpose(0, 1)).mul(0.01)];
+      },
+    );
+    const compiled = compileWasm(graph);
+    expect(compiled.kernels.some((k) => k.fallback)).toBe(true);
+    const inputs = [
+      tensor(Array.from({ length: 160 * 128 }, (_, i) => Math.sin(i * 0.37))).reshape([160, 128]),
+      tensor(Array.from({ length: 128 * 128 }, (_, i) => Math.cos(i * 0.11) * 0.2)).reshape([128, 128]),
+    ];
+    const arena = sharedArena();
+    for (const t of inputs) expect(arena.owns(hostDataOf(t.storage))).toBe(true);
+    await expectEager(compiled, graph, inputs);
+    // Again, on the buffers the first call left (and other values in them).
+    await expectEager(compiled, graph, [inputs[0]!.mul(-0.5), inputs[1]!]);
+    const outs = compiled.run(inputs);
+    expect(outs.map((t) => arena.owns(hostDataOf(t.storage)))).toEqual([true, false, true]);
   });
 
   it('hands kernels it cannot spell to the JS target, per kernel, and says why', async () => {

@@ -17,7 +17,7 @@
  * copies, are the next step.
  */
 import type { TypedArray } from '@kiln/eager';
-import { sharedArena } from '@kiln/eager/kernels';
+import { dtypeOfArray, hostElementBytes, sharedArena, viewArray } from '@kiln/eager/kernels';
 import type { GeneratedKernel } from '../../codegen/kernel';
 import { jsTarget } from '../js/js-target';
 import { renderJs } from '../js/render-js';
@@ -42,15 +42,22 @@ function renderWasm(k: GeneratedKernel, symCount: number): RenderedWasm {
   }
 }
 
-/** Runs `call` on arena copies of `reads` and `writes` (byte offsets, writes first) and copies the writes back. */
+/**
+ * Runs `call` on the arena pointers of `reads` and `writes` (byte offsets,
+ * writes first): an array that lives in the arena is used where it is, any
+ * other is copied in (and a write copied back).
+ */
 function staged(reads: readonly TypedArray[], writes: readonly TypedArray[], call: (pointers: number[]) => void): void {
   arena.reset();
   const pointers: number[] = [];
-  for (const w of writes) pointers.push(arena.alloc(w.length));
-  for (const r of reads) pointers.push(arena.put(r as Float32Array));
+  for (const w of writes) pointers.push(arena.owns(w) ? w.byteOffset : arena.alloc(w.length));
+  for (const r of reads) pointers.push(arena.owns(r) ? r.byteOffset : arena.put(r as Float32Array));
   call(pointers);
-  for (let k = 0; k < writes.length; k++) arena.take(pointers[k]!, writes[k] as Float32Array);
+  writes.forEach((w, k) => arena.owns(w) || arena.take(pointers[k]!, w as Float32Array));
 }
+
+/** Frees the arena blocks of compiled graphs' buffers that are dropped without being released (a graph the cache let go). */
+const unreleased = new FinalizationRegistry<number>((at) => arena.free(at));
 
 const JS = jsTarget();
 
@@ -76,6 +83,30 @@ const WASM_TARGET: Target<TypedArray> = {
       buildMs: ms,
       launch: (reads, writes, { syms }) => staged(reads, writes, (pointers) => launch(pointers, syms)),
     };
+  },
+  // Planned buffers live in the arena, so kernels read and write them in place. A buffer holds
+  // different dtypes over a call; the finalizer follows the view the graph holds.
+  allocate(dtype, count, current) {
+    const bytes = Math.max(16, count * hostElementBytes(dtype));
+    let at: number;
+    if (current && arena.owns(current) && arena.capacity(current) >= bytes) {
+      if (current.length >= count && dtypeOfArray(current) === dtype) return current;
+      at = current.byteOffset;
+      unreleased.unregister(current);
+    } else {
+      if (current) WASM_TARGET.release(current);
+      const block = arena.array(Math.ceil(bytes / 4));
+      if (!block) return JS.allocate(dtype, count, undefined);
+      at = block.byteOffset;
+    }
+    const view = viewArray(dtype, arena.buffer(), at, count);
+    unreleased.register(view, at, view);
+    return view;
+  },
+  release(buffer) {
+    if (!arena.owns(buffer)) return;
+    unreleased.unregister(buffer);
+    arena.free(buffer.byteOffset);
   },
 };
 

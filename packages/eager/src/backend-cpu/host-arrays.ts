@@ -1,0 +1,32 @@
+/**
+ * Where a cpu storage's typed array comes from. float32 storages of 64 KiB
+ * and up live in the shared wasm arena when the cpu kernels are wasm:
+ * eager's wasm matmul and the compiled graphs' wasm kernels then read and
+ * write them in place, with no copy into the arena and back. Other large
+ * arrays come from the pool of freed ones (./array-pool), the rest are new.
+ */
+import { allocArray, type DType, type TypedArray } from '../dtype';
+import { sharedArena } from '../kernels/wasm/arena';
+import { cpuKernelKind } from '../kernels/wasm/cpu-kernels';
+import { ARENA_MEMORY } from '../kernels/wasm/wasm-api';
+import { keepForReuse, reusedArray } from './array-pool';
+
+/** Elements from which a float32 storage lives in the arena (smaller ones copy in and out for nothing worth saving). */
+const ARENA_MIN_ELEMENTS = 1 << 14;
+
+/** A zeroed array for a new storage of `numel` elements of `dtype`. */
+export function newHostArray(dtype: DType, numel: number): TypedArray {
+  if (dtype === 'float32' && numel >= ARENA_MIN_ELEMENTS && cpuKernelKind() === 'wasm') {
+    const inArena = sharedArena().array(numel);
+    if (inArena) return inArena;
+  }
+  return reusedArray(dtype, numel) ?? allocArray(dtype, numel);
+}
+
+/** Gives back the array of a freed storage. */
+export function freeHostArray(data: TypedArray): void {
+  // Only arena arrays are on a SharedArrayBuffer (which a page that is not cross-origin isolated lacks):
+  // the test keeps the JS target from making an arena.
+  if (ARENA_MEMORY.shared && data.buffer instanceof SharedArrayBuffer && sharedArena().owns(data)) sharedArena().free(data.byteOffset);
+  else keepForReuse(data);
+}
