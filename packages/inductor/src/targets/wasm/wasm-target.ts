@@ -7,14 +7,12 @@
  * target takes every graph and a graph may mix the two (`fallback` says
  * which kernels, and why).
  *
- * Buffers are the JS target's (eager's cpu typed arrays, planned
- * intermediates as typed arrays), and a wasm launch stages its operands
- * through the arena: inputs copied in, outputs copied back. The simplest
- * correct design: eager storages, JS fallback kernels and externs all keep
- * reading plain typed arrays, no view into the memory goes stale when it
- * grows, and a copy costs O(elements) against kernels that do at least that
- * much work (matmul far more). Arena-backed storages, which save the
- * copies, are the next step.
+ * Buffers are typed arrays, as the JS target's, so JS fallback kernels and
+ * externs read them as they are. Eager's large float32 cpu storages and
+ * this target's planned buffers are views into the shared arena memory
+ * (views into a shared memory stay valid when it grows), and kernels take
+ * their pointers as they are; any other array (small storages, or a memory
+ * that cannot be shared) is copied in for the launch and a write copied back.
  */
 import type { TypedArray } from '@kiln/eager';
 import { dtypeOfArray, hostElementBytes, sharedArena, viewArray } from '@kiln/eager/kernels';
