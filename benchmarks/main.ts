@@ -19,11 +19,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Device, initWebGpu } from '@kiln/eager';
+import { cpuKernelKind, poolThreads, relaxedMaddAvailable } from '@kiln/eager/kernels';
 import { type GpuRuntime, probeWebGpu } from '@kiln/gpu-runtime';
 import { type DeviceFloors, measureDeviceFloors, printDeviceFloors } from './device.bench';
 import { compiler } from './lib/compiled';
 import { type BrowserRun, runInBrowser } from './lib/in-browser';
-import { rerunWithIteratorHelpers } from './lib/iterator-helpers';
 import { type BenchOptions, parseOptions } from './lib/options';
 import { describePeers, loadPeers, PEERS_OF, peerSummary, reason } from './lib/peer';
 import { type BenchReport, describeAdapter, LEGEND, machineInfo, ratios, renderSvg, renderTables, TIMING_NOTE } from './lib/report';
@@ -31,9 +31,10 @@ import { type RowContext, type RowResult, runRow } from './lib/run-row';
 import { registerTfjsGradients } from './lib/tfjs';
 import { FULL, QUICK } from './lib/timing';
 import { runTrainingRow } from './lib/train-row';
+import { rerunWithV8Flags } from './lib/v8-flags';
 import { TRAINED, WORKLOADS } from './workloads';
 
-rerunWithIteratorHelpers(); // jax-js needs them; Node 20 has them behind a flag
+rerunWithV8Flags(); // iterator helpers (jax-js) and relaxed SIMD (kiln's cpu gemm): Node 20 has them behind flags
 
 const RESULTS = join(dirname(fileURLToPath(import.meta.url)), 'results');
 const started = performance.now();
@@ -129,6 +130,7 @@ const report: BenchReport = {
       ? { adapter: rt.adapterInfo, features: [...rt.features] }
       : { missing: webgpuMissing ?? 'unknown' },
   ...(inBrowser ? { browser: inBrowser.browser } : {}),
+  cpu: { kernels: cpuKernelKind(), threads: poolThreads(), relaxedMadd: relaxedMaddAvailable() },
   compiler: compiler.via,
   peers: inBrowser ? inBrowser.peers : peerSummary(peers),
   ...(floors ? { floors } : {}),

@@ -29,6 +29,8 @@ export interface BenchReport {
   durationS: number;
   machine: MachineInfo;
   webgpu: { adapter: AdapterDescription; features: string[] } | { missing: string };
+  /** The cpu kernels (wasm or js), the threads they run on, and whether the gemm's multiply-add is relaxed SIMD's. */
+  cpu: { kernels: 'wasm' | 'js'; threads: number; relaxedMadd: boolean };
   /** Set when the webgpu rows ran inside a browser (`--browser`): which one. */
   browser?: string;
   /** How the compiled column was produced. */
@@ -127,10 +129,13 @@ export function renderTables(report: BenchReport): string {
     }
     const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
     const where = device === 'webgpu' && report.browser ? ` in ${report.browser}` : '';
-    out.push(
-      `### ${device}${where}${device === 'webgpu' && 'adapter' in report.webgpu ? ` (${describeAdapter(report.webgpu.adapter)})` : ''}`,
-      '',
-    );
+    const what =
+      device === 'webgpu'
+        ? 'adapter' in report.webgpu
+          ? ` (${describeAdapter(report.webgpu.adapter)})`
+          : ''
+        : ` (${describeCpu(report.cpu)})`;
+    out.push(`### ${device}${where}${what}`, '');
     for (const l of lines) out.push(`| ${l.map((c, i) => (l[0] === '---' ? '-'.repeat(widths[i]!) : c.padEnd(widths[i]!))).join(' | ')} |`);
     if (notes.size > 0) {
       out.push('');
@@ -139,6 +144,12 @@ export function renderTables(report: BenchReport): string {
     out.push('');
   }
   return out.join('\n');
+}
+
+export function describeCpu(cpu: BenchReport['cpu']): string {
+  if (cpu.kernels === 'js') return 'JS kernels, one thread';
+  const threads = cpu.threads === 1 ? 'one thread' : `${cpu.threads} threads`;
+  return `wasm SIMD kernels, ${threads}, gemm ${cpu.relaxedMadd ? 'with' : 'without'} relaxed SIMD multiply-add`;
 }
 
 export function describeAdapter(a: AdapterDescription): string {

@@ -12,7 +12,7 @@ export { DEFAULT_MATMUL, type MatmulConfig, matmulModule } from './matmul-kernel
 export { hostFunction, ModuleBuilder } from './module-builder';
 export { compileCached, compiledModuleCount, sourceKey } from './module-cache';
 export type { PlainOp, SimdOp } from './opcodes';
-export { simdAvailable } from './simd-probe';
+export { relaxedMaddAvailable, simdAvailable } from './simd-probe';
 export { poolThreads, type RowSplit, runSplit, type ThreadPool } from './thread-pool';
 export { emitErf, emitExp, emitLog, emitSigmoid, emitTanh } from './vector-math';
 export { arity, BINARY, type BinaryFn, bin, constant, emitVExpr, geluErf, input, UNARY, type UnaryFn, un, type VExpr } from './vexpr';

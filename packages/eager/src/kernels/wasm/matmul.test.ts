@@ -100,6 +100,9 @@ describe('wasm matmul (register-blocked f32x4 micro-kernel over packed B)', () =
     ['4x16', { nr: 16 }],
     ['1x4, no unrolling, tiny blocks', { mr: 1, nr: 4, kc: 5, mc: 3, unroll: 1 }],
     ['unroll 3', { unroll: 3, kc: 31 }],
+    // The test runner passes Node 20 the flag for relaxed SIMD, so both forms of the k step run.
+    ['a multiply and an add per k step', { fma: false }],
+    ['relaxed SIMD multiply-add per k step', { fma: true }],
   ])('tile config %s gives the same products', (_, over) => {
     const shape = { M: 29, N: 37, K: 70 };
     const { a, b, c0 } = operands(shape, 5);

@@ -103,6 +103,8 @@ export const SIMD_OPS = {
   'f32x4.max': 0xe9,
   'f32x4.pmin': 0xea,
   'f32x4.pmax': 0xeb,
+  // Relaxed SIMD: a·b + c, fused (one rounding) where the CPU has FMA, else a product and a sum.
+  'f32x4.relaxed_madd': 0x105,
   'i32x4.trunc_sat_f32x4_s': 0xf8,
   'f32x4.convert_i32x4_s': 0xfa,
   'f64x2.splat': 0x14,
