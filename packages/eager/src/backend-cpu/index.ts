@@ -26,8 +26,12 @@ function readSync(src: TensorRef): TypedArray {
   const v = src.view;
   const n = numelOf(v.shape);
   const data = hostDataOf(src.storage);
-  if (isContiguous(v)) return data.slice(v.offset, v.offset + n);
   const out = wrap(allocArray(src.storage.dtype, n));
+  // A copy by set: slice() of an array on a SharedArrayBuffer (an arena storage) is element by element, 70x slower.
+  if (isContiguous(v)) {
+    out.data.set(data.subarray(v.offset, v.offset + n));
+    return out.data;
+  }
   const dtype = src.storage.dtype;
   elementwise('cast', [src], { storage: out, view: contiguousView(v.shape) }, elementwiseTypes('cast', [dtype], dtype));
   return out.data;

@@ -35,6 +35,9 @@ const I32_CONST = 0x41;
 const F32_CONST = 0x43;
 const V128_CONST = 0x0c;
 const EMPTY_BLOCK = 0x40;
+/** The prefix of bulk memory instructions; memory.fill is 11 under it. */
+const MISC_PREFIX = 0xfc;
+const MEMORY_FILL = 11;
 
 export class FunctionBuilder {
   private readonly localTypes: ValType[] = [];
@@ -107,6 +110,12 @@ export class FunctionBuilder {
     this.code.bytes(code.slice(0, 1));
     if (code.length > 1) this.code.u32(code[1]!);
     this.code.u32(align).u32(offset);
+    return this;
+  }
+
+  /** memory.fill(dest, byte value, length) on memory 0: the engine's memset. */
+  memoryFill(): this {
+    this.code.byte(MISC_PREFIX).u32(MEMORY_FILL).byte(0);
     return this;
   }
 
