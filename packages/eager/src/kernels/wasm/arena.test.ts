@@ -26,5 +26,12 @@ describe('arena arrays (Node shares the memory)', () => {
     const [first] = [arena.alloc(1 << 20)];
     arena.reset();
     expect(arena.alloc(1 << 20)).toBe(first);
+    // Small scratch comes from a block of its own, reused after each reset, apart from the large.
+    const small = [arena.alloc(5), arena.alloc(3)];
+    expect(small[1]! - small[0]!).toBe(32);
+    arena.reset();
+    expect(arena.alloc(5)).toBe(small[0]);
+    const big = arena.alloc(1 << 20);
+    expect(big >= small[0]! + 32 || big + (1 << 22) <= small[0]!).toBe(true);
   });
 });

@@ -12,6 +12,16 @@ import { compileCached } from './module-cache';
 import { ThreadPool } from './thread-pool';
 import { ARENA_MEMORY, arenaMemory, instantiate, WASM_PAGE_BYTES, type WasmMemory, type WasmModule } from './wasm-api';
 
+/**
+ * At most this much of the memory (4 GiB at most) holds arrays, so that a
+ * call's scratch (a gemm's packed operands) always has room; arrays past it
+ * are ordinary ones, copied in and out.
+ */
+const ARRAY_BYTES_LIMIT = 3 * 2 ** 30;
+
+/** Bytes of the block small scratch comes from. */
+const SMALL_SCRATCH_BYTES = 1 << 16;
+
 /** A kernel entry point: pointers (byte offsets) and sizes in, nothing out. */
 export type KernelFn = (...args: number[]) => void;
 
@@ -20,9 +30,18 @@ export class WasmArena {
   private readonly blocks: BlockAllocator;
   /** Blocks of this call's scratch, freed by `reset`. */
   private readonly scratch: number[] = [];
+  /**
+   * A block kept for small scratch, handed out by bumping `smallTop` (what
+   * a small call asks for, its operands and outputs, without the block
+   * allocator's bookkeeping); allocated at first use.
+   */
+  private small: number | undefined;
+  private smallTop = 0;
   /** Every buffer object the memory has shown `array` (a shared memory shows a new one each time it grows). */
   private readonly buffers = new WeakSet<ArrayBufferLike>();
   private view: Float32Array | undefined;
+  /** Bytes held by arrays `array` made, kept under ARRAY_BYTES_LIMIT. */
+  private arrayBytes = 0;
   private readonly instances = new Map<WasmModule, Readonly<Record<string, unknown>>>();
 
   /** The worker threads that run kernels on this memory with the calling thread (made on first use; undefined: one thread). */
@@ -45,6 +64,12 @@ export class WasmArena {
 
   /** Byte offset of `floats` new float32 slots of scratch (uninitialized, freed by `reset`), growing the memory when needed. */
   alloc(floats: number): number {
+    const bytes = Math.ceil(floats / 4) * 16;
+    if (this.smallTop + bytes <= SMALL_SCRATCH_BYTES) {
+      this.small ??= this.blocks.alloc(SMALL_SCRATCH_BYTES);
+      this.smallTop += bytes;
+      return this.small + this.smallTop - bytes;
+    }
     const at = this.blocks.alloc(4 * floats);
     this.scratch.push(at);
     return at;
@@ -56,7 +81,7 @@ export class WasmArena {
    * array) or cannot grow enough.
    */
   array(length: number): Float32Array | undefined {
-    if (!ARENA_MEMORY.shared) return undefined;
+    if (!ARENA_MEMORY.shared || this.arrayBytes + 4 * length > ARRAY_BYTES_LIMIT) return undefined;
     let at: number;
     try {
       at = this.blocks.alloc(4 * length);
@@ -64,6 +89,7 @@ export class WasmArena {
       if (error instanceof RangeError) return undefined;
       throw error;
     }
+    this.arrayBytes += this.blocks.sizeOf(at);
     // TypedArray.fill on a SharedArrayBuffer takes a slow path (5x a plain array's here); memory.fill is a memset.
     this.kernel(zeroModule(), 'zero')(at, 4 * length);
     return new Float32Array(this.buffer(), at, length);
@@ -88,6 +114,7 @@ export class WasmArena {
 
   /** Frees the block at byte `at`, the byteOffset of an array `array` made. */
   free(at: number): void {
+    this.arrayBytes -= this.blocks.sizeOf(at);
     this.blocks.release(at);
   }
 
@@ -119,6 +146,7 @@ export class WasmArena {
   reset(): void {
     for (const at of this.scratch) this.blocks.release(at);
     this.scratch.length = 0;
+    this.smallTop = 0;
   }
 
   /** The exported kernel `name` of `module`, instantiated on this memory once. */
