@@ -103,6 +103,28 @@ describe('the browser example in headless Chromium', () => {
 
       mkdirSync(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: join(ARTIFACTS, 'browser-example.png'), fullPage: true });
+
+      // The same page on cpu: the wasm kernels on Web Workers (the server sends COOP and COEP, so the page has
+      // SharedArrayBuffer), with Node's cpu numbers.
+      await page.goto(`${server.url}?device=cpu`);
+      await page.waitForFunction(() => (globalThis as { kilnExample?: PageState }).kilnExample?.done === true, null, {
+        timeout: 240_000,
+      });
+      const onCpu = await page.evaluate(() => (globalThis as unknown as { kilnExample: PageState }).kilnExample);
+      expect(onCpu.error, browser.log.join('\n')).toBeUndefined();
+      expect(onCpu.device).toBe('cpu');
+      expect(onCpu.cpu?.isolated).toBe(true);
+      expect(onCpu.cpu!.threads).toBeGreaterThan(1);
+      expect(onCpu.cpu!.workerSlices, 'slices run on Web Workers').toBeGreaterThan(0);
+      expect(await page.locator('#status').textContent()).toContain(`${onCpu.cpu!.threads} threads`);
+      for (const [i, e] of here.entries()) {
+        const want = await e.fn(e.input, e.params).data();
+        for (const got of [onCpu.results[i]!.eager, onCpu.results[i]!.compiled]) {
+          const { worst: w, at } = worst(got, want);
+          expect(w, `${e.name} on cpu in the page vs Node: element ${at}: ${got[at]} vs ${want[at]}`).toBeLessThanOrEqual(1);
+        }
+      }
+      expect(browser.log.filter((l) => l.startsWith('pageerror') || l.startsWith('error'))).toEqual([]);
     } finally {
       await browser.close();
       await server.close();

@@ -48,6 +48,9 @@ export async function serveStatic(dir: string): Promise<StaticServer> {
       return;
     }
     res.setHeader('content-type', TYPES[extname(file)] ?? 'application/octet-stream');
+    // Cross-origin isolated, so pages have SharedArrayBuffer: kiln's cpu kernels then run on worker threads.
+    res.setHeader('cross-origin-opener-policy', 'same-origin');
+    res.setHeader('cross-origin-embedder-policy', 'require-corp');
     res.end(readFileSync(file));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -6,8 +6,13 @@ import { defineConfig } from 'vite';
 // It passes those variables by name, so the minifier must keep top-level
 // names (a renamed `F` is a variable the transform did not pass, and the
 // function then re-runs its JavaScript, correct but slower; explain() says so).
+// Cross-origin isolated (COOP + COEP), so the page has SharedArrayBuffer and kiln's cpu kernels run on worker threads.
+const isolated = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
+
 export default defineConfig({
   plugins: [kilnPlugin()],
+  server: { headers: isolated },
+  preview: { headers: isolated },
   build: {
     target: 'es2022',
     sourcemap: true,

@@ -6,6 +6,7 @@
  * (the headless-browser test reads it).
  */
 import { type Device, initWebGpu, type Tensor, tidy } from '@kiln/eager';
+import { poolThreads, sharedArena, startCpuThreads } from '@kiln/eager/kernels';
 import { type Example, examples } from './models';
 import type { ExampleResult, PageState } from './page-state';
 
@@ -135,6 +136,10 @@ async function main(): Promise<void> {
       state.noWebGpu = error instanceof Error ? error.message : String(error);
     }
   }
+  if (device === 'cpu') {
+    status('starting the cpu worker threads…');
+    await startCpuThreads(); // Web Workers start once the page yields; the models' calls do not
+  }
   state.device = device;
   const where = device === 'webgpu' ? `WebGPU (${state.adapter})` : 'cpu';
   const results = $('results');
@@ -145,8 +150,15 @@ async function main(): Promise<void> {
     state.results.push(result);
     reports.push({ name: example.name, html });
   }
+  if (device === 'cpu') {
+    const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
+    state.cpu = { isolated, threads: poolThreads(), workerSlices: sharedArena().threads()?.workerSlices() ?? 0 };
+  }
+  const threads = state.cpu?.isolated
+    ? `${state.cpu.threads} threads`
+    : 'one thread: the page is not cross-origin isolated, so it has no SharedArrayBuffer for worker threads';
   status(
-    device === 'webgpu' ? `Ran on WebGPU: ${state.adapter}.` : `No WebGPU here — running on cpu instead. (${state.noWebGpu})`,
+    device === 'webgpu' ? `Ran on WebGPU: ${state.adapter}.` : `No WebGPU here — running on cpu instead (${threads}). (${state.noWebGpu})`,
     device === 'webgpu' ? '' : 'warn',
   );
   results.appendChild(table(state.results, device));

@@ -23,5 +23,7 @@ export interface PageState {
   adapter?: string;
   noWebGpu?: string;
   results: ExampleResult[];
+  /** Where the cpu kernels ran: threads need a cross-origin isolated page (a SharedArrayBuffer). */
+  cpu?: { isolated: boolean; threads: number; workerSlices: number };
   error?: string;
 }

@@ -173,6 +173,23 @@ const zeroModule = () =>
 let shared: WasmArena | undefined;
 
 /**
+ * Starts the worker threads of the cpu kernels (sharedArena's pool) and
+ * resolves, with the number of threads, once they run or after `timeoutMs`
+ * (then with those running, plus the calling thread). In Node they run at
+ * once; in a browser a Web Worker starts only after the page yields to its
+ * event loop, so a page that computes without yielding would otherwise run
+ * every slice on its own thread.
+ */
+export async function startCpuThreads(timeoutMs = 10_000): Promise<number> {
+  const pool = sharedArena().threads();
+  if (!pool) return 1;
+  for (const t0 = performance.now(); pool.started() < pool.threads - 1 && performance.now() - t0 < timeoutMs; ) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  return pool.started() + 1;
+}
+
+/**
  * The arena eager's cpu kernels and the compiled graphs' wasm kernels run
  * on: one memory, so each module is instantiated once and one thread pool
  * serves both. A call resets its scratch first; calls never nest (a kernel

@@ -4,7 +4,7 @@
  * and the float32 SIMD matmul that eager's cpu matmul and the compiler's
  * wasm target both run (so the two sum in the same order).
  */
-export { type KernelFn, sharedArena, WasmArena } from './arena';
+export { type KernelFn, sharedArena, startCpuThreads, WasmArena } from './arena';
 export { CPU_TARGET_ENV, cpuKernelKind } from './cpu-kernels';
 export { FunctionBuilder } from './function-builder';
 export { type ArenaMatrix, type GemmCall, gemm, type MatmulArgs, matmulWasm } from './matmul';

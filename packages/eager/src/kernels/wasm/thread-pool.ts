@@ -8,14 +8,19 @@
  * yet) only means the others take more slices; the caller returns when
  * every slice is done.
  *
- * Workers exist in Node (`worker_threads`) when the memory can be shared.
- * In a browser the target runs on one thread (a Web Worker pool needs a
- * cross-origin isolated page and an asynchronous start; not built yet).
- * `KILN_CPU_THREADS` sets the number of threads (1: none started).
+ * Workers exist where the memory can be shared: `worker_threads` in Node,
+ * Web Workers in a browser page that is cross-origin isolated (elsewhere a
+ * page has no SharedArrayBuffer, and kernels run on its one thread).
+ * `KILN_CPU_THREADS` sets the number of threads in Node (1: none started);
+ * a page uses navigator.hardwareConcurrency (at most 8).
  *
  * A kernel entry (a module's export) is sent to the workers once, as a
- * message they drain synchronously (`receiveMessageOnPort`) when a call
- * needs it. A call's arguments are `base[j] + first * perRow[j] + thread *
+ * message: a Node worker drains its port synchronously
+ * (`receiveMessageOnPort`) when a call needs it, a Web Worker that took a
+ * slice of an entry it has not received awaits the message. Web Workers
+ * start asynchronously: until they run, the page's thread takes every
+ * slice. A browser's main thread may not block, so it spins for the last
+ * slices where Node waits. A call's arguments are `base[j] + first * perRow[j] + thread *
  * perThread[j]` for a slice of rows [first, first + rows) run by thread
  * number `thread` (the caller is 0), with argument `rowsArg` set to rows.
  */
@@ -40,51 +45,86 @@ const ROWS = 4; // rows of the whole call
 const CHUNK = 5; // rows per slice
 const NARGS = 6;
 const ROWS_ARG = 7;
+const WORKER_SLICES = 8; // slices run on worker threads, ever (a diagnostic)
+const STARTED = 9; // workers running
 /** Arguments of a threaded call, at most. */
 const MAX_ARGS = 32;
-const BASE = 8;
+const BASE = 10;
 const PER_ROW = BASE + MAX_ARGS;
 const PER_THREAD = PER_ROW + MAX_ARGS;
 const CONTROL_SLOTS = PER_THREAD + MAX_ARGS;
 const MAX_SLICES = 0xfff;
 
-/** The code each worker runs (plain JS, no imports: it works the same from source and from the built packages). */
-const WORKER_SOURCE = `
+/**
+ * What every worker runs, in Node and in a browser (plain JS, no imports: it
+ * works the same from source and from the built packages): its host
+ * functions, and `serve`, which takes slices of calls until the thread
+ * ends, blocking in Atomics.wait (a worker may) when there is none, and
+ * awaits `receive()` for an entry it has not received yet.
+ */
+const WORKER_CORE = `
+function hostEnv(memory) {
+  const env = { memory };
+  for (const name of ${JSON.stringify(HOST_MATH)}) env[name] = Math[name];
+  return env;
+}
+async function serve(ctl, thread, entries, receive) {
+  Atomics.add(ctl, ${STARTED}, 1);
+  for (;;) {
+    const v = Atomics.load(ctl, ${STATE});
+    const slice = v & 0xfff;
+    if (slice >= ((v >>> 12) & 0xfff)) {
+      Atomics.wait(ctl, ${STATE}, v);
+      continue;
+    }
+    if (Atomics.compareExchange(ctl, ${STATE}, v, v + 1) !== v) continue;
+    const id = ctl[${ENTRY}];
+    while (!entries.has(id)) await receive();
+    const chunk = ctl[${CHUNK}];
+    const first = slice * chunk;
+    const args = [];
+    for (let j = 0; j < ctl[${NARGS}]; j++) args.push(ctl[${BASE} + j] + first * ctl[${PER_ROW} + j] + thread * ctl[${PER_THREAD} + j]);
+    args[ctl[${ROWS_ARG}]] = Math.min(chunk, ctl[${ROWS}] - first);
+    try {
+      entries.get(id)(...args);
+    } catch {
+      Atomics.store(ctl, ${FAILED}, 1);
+    }
+    Atomics.add(ctl, ${WORKER_SLICES}, 1);
+    Atomics.add(ctl, ${DONE}, 1);
+    Atomics.notify(ctl, ${DONE});
+  }
+}
+`;
+
+/** A Node worker: its start data from workerData, entries drained from its port. */
+const NODE_WORKER_SOURCE = `${WORKER_CORE}
 const { workerData, receiveMessageOnPort } = require('node:worker_threads');
 const { memory, control, port, thread } = workerData;
-const ctl = new Int32Array(control);
-const env = { memory };
-for (const name of ${JSON.stringify(HOST_MATH)}) env[name] = Math[name];
+const env = hostEnv(memory);
 const entries = new Map();
-const drain = () => {
+serve(new Int32Array(control), thread, entries, () => {
   for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
     const { id, module, name } = m.message;
     entries.set(id, new WebAssembly.Instance(module, { env }).exports[name]);
   }
+});
+`;
+
+/** A Web Worker: its start data, then each entry, as messages. */
+const BROWSER_WORKER_SOURCE = `${WORKER_CORE}
+let env;
+const entries = new Map();
+let arrived = () => {};
+onmessage = ({ data }) => {
+  if (data.memory) {
+    env = hostEnv(data.memory);
+    serve(new Int32Array(data.control), data.thread, entries, () => new Promise((resolve) => (arrived = resolve)));
+  } else {
+    entries.set(data.id, new WebAssembly.Instance(data.module, { env }).exports[data.name]);
+    arrived();
+  }
 };
-for (;;) {
-  const v = Atomics.load(ctl, ${STATE});
-  const slice = v & 0xfff;
-  if (slice >= ((v >>> 12) & 0xfff)) {
-    Atomics.wait(ctl, ${STATE}, v);
-    continue;
-  }
-  if (Atomics.compareExchange(ctl, ${STATE}, v, v + 1) !== v) continue;
-  const id = ctl[${ENTRY}];
-  while (!entries.has(id)) drain();
-  const chunk = ctl[${CHUNK}];
-  const first = slice * chunk;
-  const args = [];
-  for (let j = 0; j < ctl[${NARGS}]; j++) args.push(ctl[${BASE} + j] + first * ctl[${PER_ROW} + j] + thread * ctl[${PER_THREAD} + j]);
-  args[ctl[${ROWS_ARG}]] = Math.min(chunk, ctl[${ROWS}] - first);
-  try {
-    entries.get(id)(...args);
-  } catch {
-    Atomics.store(ctl, ${FAILED}, 1);
-  }
-  Atomics.add(ctl, ${DONE}, 1);
-  Atomics.notify(ctl, ${DONE});
-}
 `;
 
 /** What a call splits: its rows, the arguments of a slice as a function of its first row, and the slice granularity. */
@@ -113,21 +153,72 @@ interface WorkerThreads {
 /** Node's worker_threads, when this is Node. */
 const workerThreads = () => nodeBuiltin<WorkerThreads>('node:worker_threads');
 
-/** The number of threads to use: KILN_CPU_THREADS, else the cores this process may use (at most 8). */
+interface WebWorker {
+  postMessage(value: unknown): void;
+  onerror: ((event: { message?: string }) => void) | null;
+}
+interface WebWorkers {
+  Worker: new (url: string) => WebWorker;
+  Blob: typeof Blob;
+  URL: { createObjectURL(blob: Blob): string };
+}
+
+/** Web Workers that can be made from a script's text (a browser), when this is not Node. */
+function webWorkers(): WebWorkers | undefined {
+  const g = globalThis as Partial<WebWorkers>;
+  return !workerThreads() && typeof g.Worker === 'function' && typeof g.URL?.createObjectURL === 'function' && g.Blob
+    ? (g as WebWorkers)
+    : undefined;
+}
+
+/** The number of threads to use: KILN_CPU_THREADS, else the cores this process (or page) may use, at most 8. */
 export function threadCount(): number {
-  const env = typeof process === 'undefined' ? undefined : process.env.KILN_CPU_THREADS;
+  const env = typeof process === 'undefined' ? undefined : process.env?.KILN_CPU_THREADS;
   if (env !== undefined && env !== '') {
     const n = Number(env);
     if (!Number.isInteger(n) || n < 1) throw new Error(`KILN_CPU_THREADS must be a positive integer, got '${env}'`);
     return n;
   }
-  return Math.min(8, nodeBuiltin<{ availableParallelism(): number }>('node:os')?.availableParallelism() ?? 1);
+  const cores =
+    nodeBuiltin<{ availableParallelism(): number }>('node:os')?.availableParallelism() ??
+    (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ??
+    1;
+  return Math.min(8, cores);
 }
 
 /** The threads the wasm target's kernels run on here: threadCount() where workers and a shared memory exist, else 1. */
 export function poolThreads(): number {
-  return workerThreads() && ARENA_MEMORY.shared ? threadCount() : 1;
+  return (workerThreads() || webWorkers()) && ARENA_MEMORY.shared ? threadCount() : 1;
 }
+
+/** Starts worker number `w` on `memory` and `control`; returns where to post it entries. */
+function workerSpawner(memory: WasmMemory, control: ArrayBufferLike): (w: number) => { postMessage(value: unknown): void } {
+  const node = workerThreads();
+  if (node) {
+    return (w) => {
+      const channel = new node.MessageChannel();
+      const worker = new node.Worker(NODE_WORKER_SOURCE, {
+        eval: true,
+        workerData: { memory, control, port: channel.port2, thread: w },
+        transferList: [channel.port2],
+      });
+      worker.unref(); // a pool waiting for work does not keep the process alive
+      return channel.port1;
+    };
+  }
+  const web = webWorkers()!;
+  const source = web.URL.createObjectURL(new web.Blob([BROWSER_WORKER_SOURCE], { type: 'text/javascript' }));
+  return (w) => {
+    const worker = new web.Worker(source);
+    // A worker that fails only takes no slices (the page's thread runs them): say why.
+    worker.onerror = (event) => console.error(`kiln: cpu worker thread ${w} failed: ${event.message ?? 'unknown error'}`);
+    worker.postMessage({ memory, control, thread: w });
+    return worker;
+  };
+}
+
+/** Whether this thread may block in Atomics.wait (a browser's main thread may not). */
+const mayBlock = () => typeof (globalThis as { window?: unknown }).window === 'undefined';
 
 export class ThreadPool {
   private readonly ctl: Int32Array;
@@ -136,30 +227,32 @@ export class ThreadPool {
   /** The number of the current call (8 bits, in STATE). */
   private call = 0;
 
+  private readonly blocking = mayBlock();
+
   private constructor(
     memory: WasmMemory,
     readonly threads: number,
-    threadsApi: WorkerThreads,
   ) {
     this.ctl = new Int32Array(new SharedArrayBuffer(4 * CONTROL_SLOTS));
-    for (let w = 1; w < threads; w++) {
-      const channel = new threadsApi.MessageChannel();
-      const worker = new threadsApi.Worker(WORKER_SOURCE, {
-        eval: true,
-        workerData: { memory, control: this.ctl.buffer, port: channel.port2, thread: w },
-        transferList: [channel.port2],
-      });
-      worker.unref(); // a pool waiting for work does not keep the process alive
-      this.ports.push(channel.port1);
-    }
+    const spawn = workerSpawner(memory, this.ctl.buffer);
+    for (let w = 1; w < threads; w++) this.ports.push(spawn(w));
   }
 
   /** A pool of `threadCount()` threads on `memory`, or undefined where threads are not available (or 1 is asked for). */
   static create(memory: WasmMemory): ThreadPool | undefined {
-    const api = workerThreads();
     const threads = poolThreads();
-    if (!api || threads < 2 || !(memory.buffer instanceof SharedArrayBuffer)) return undefined;
-    return new ThreadPool(memory, threads, api);
+    if (threads < 2 || !ARENA_MEMORY.shared) return undefined;
+    return new ThreadPool(memory, threads);
+  }
+
+  /** Workers running so far (a Web Worker starts only once the page has yielded to its event loop). */
+  started(): number {
+    return Atomics.load(this.ctl, STARTED);
+  }
+
+  /** Slices the worker threads have run so far (the calling thread's not counted). */
+  workerSlices(): number {
+    return Atomics.load(this.ctl, WORKER_SLICES);
   }
 
   /**
@@ -207,7 +300,7 @@ export class ThreadPool {
       Atomics.add(c, DONE, 1);
     }
     // Every slice is finished before the call returns or throws: none can run with the next call's arguments.
-    for (let done = Atomics.load(c, DONE); done < slices; done = Atomics.load(c, DONE)) Atomics.wait(c, DONE, done, 100);
+    for (let done = Atomics.load(c, DONE); done < slices; done = Atomics.load(c, DONE)) if (this.blocking) Atomics.wait(c, DONE, done, 100);
     if (failure !== undefined) throw failure;
     if (Atomics.load(c, FAILED)) throw new Error(`kernel ${name} failed on a worker thread (a WebAssembly trap)`);
   }

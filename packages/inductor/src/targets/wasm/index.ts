@@ -4,13 +4,13 @@
  * SIMD, see ../registry): pointwise, row and matmul kernels render to
  * wasm (./render-pointwise, ./render-rows, ./render-matmul); what they
  * cannot spell yet goes to the JS target, per kernel, and says so. Threads
- * (Node's worker_threads), the shared gemm and arena-backed buffers are
- * built (the WebAssembly layer lives in @kiln/eager/kernels: eager's large
- * float32 cpu storages and the target's planned buffers are arrays in the
- * shared memory, read and written in place); what the plan below says of
- * the epilogue in gemm's registers, packed weights cached per storage
- * version, one module per graph and Web Workers in the browser is still to
- * do.
+ * (Node's worker_threads, and Web Workers in cross-origin isolated
+ * pages), the shared gemm and arena-backed buffers are built (the
+ * WebAssembly layer lives in @kiln/eager/kernels: eager's large float32 cpu
+ * storages and the target's planned buffers are arrays in the shared
+ * memory, read and written in place); what the plan below says of the
+ * epilogue in gemm's registers, packed weights cached per storage version
+ * and one module per graph is still to do.
  *
  * Wiring (docs/ARCHITECTURE.md, "Adding a target"). A `wasm-target.ts`
  * implementing `Target<WasmSlice>` (a slice: arena offset + length), and

@@ -6,7 +6,16 @@
  * late must not run a slice of one call with the arguments of the next).
  */
 import { F, type Tensor, tensor } from '@kiln/eager';
-import { compileCached, ModuleBuilder, matmulModule, poolThreads, type ThreadPool, WasmArena } from '@kiln/eager/kernels';
+import {
+  compileCached,
+  ModuleBuilder,
+  matmulModule,
+  poolThreads,
+  sharedArena,
+  startCpuThreads,
+  type ThreadPool,
+  WasmArena,
+} from '@kiln/eager/kernels';
 import { seededNormals } from '@kiln/eager/testing/wasm';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { compileWasm, expectEager } from '../../testing/compile-wasm';
@@ -64,6 +73,9 @@ describe('the wasm thread pool', () => {
       const want = gemm(arena, undefined, M, N, K, call);
       expect(gemm(arena, pool, M, N, K, call), `call ${call}`).toEqual(want);
     }
+    // The worker ran slices (it may start after the first calls: until then the caller takes every slice).
+    for (const t0 = performance.now(); pool!.workerSlices() === 0 && performance.now() - t0 < 10_000; ) gemm(arena, pool, 203, 17, 16, 1);
+    expect(pool!.workerSlices()).toBeGreaterThan(0);
   });
 
   it('fails a call whose kernel traps on any thread, after every slice is done, and runs the next call', () => {
@@ -89,6 +101,14 @@ describe('the wasm thread pool', () => {
     expect(poolThreads()).toBe(1);
     vi.stubEnv('KILN_CPU_THREADS', 'two');
     expect(() => poolThreads()).toThrow("KILN_CPU_THREADS must be a positive integer, got 'two'");
+  });
+
+  it("startCpuThreads resolves once the shared pool's workers run, with the number of threads", async () => {
+    vi.stubEnv('KILN_CPU_THREADS', '2');
+    const threads = await startCpuThreads();
+    const pool = sharedArena().threads()!;
+    expect(threads).toBe(pool.threads);
+    expect(pool.started()).toBe(pool.threads - 1);
   });
 });
 
