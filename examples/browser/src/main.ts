@@ -5,8 +5,8 @@
  * drawn inline. When it is done, `window.kilnExample` holds what was shown
  * (the headless-browser test reads it).
  */
-import { type Device, initWebGpu, type Tensor, tidy } from '@kiln/eager';
-import { poolThreads, sharedArena, startCpuThreads } from '@kiln/eager/kernels';
+import { type Device, initWebGpu, startCpuThreads, type Tensor, tidy } from '@kiln/eager';
+import { poolThreads, sharedArena } from '@kiln/eager/kernels';
 import { type Example, examples } from './models';
 import type { ExampleResult, PageState } from './page-state';
 

@@ -40,6 +40,7 @@ export { cat, matmul, split, stack, where } from './functions';
 export type { Arg, CallNode, DynamicDims, Node, OutputNode, PlaceholderNode, RunGraphOptions, ValueNode } from './graph';
 // The op-level graph IR (built by the tracer, consumed by the inductor; runGraph is the 'eager' backend and the fallback).
 export { Graph, isNode, runGraph } from './graph';
+export { startCpuThreads } from './kernels/wasm/arena';
 export type { MemoryStats } from './memory';
 export { allocStorage, keep, memoryStats, metaStorage, storagesMade, tidy } from './memory';
 // Training: modules and optimizers (PyTorch's torch.nn and torch.optim).
