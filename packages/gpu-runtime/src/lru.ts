@@ -9,8 +9,14 @@
  * dropped for room (e.g. to give a buffer back to the pool).
  */
 export class LruCache<K, V> {
-  /** Insertion order is recency order: a hit moves its key to the back. */
-  private readonly map = new Map<K, V>();
+  /**
+   * Each entry with the tick of its last use. A hit only stamps its entry
+   * (moving the key to the back of the Map, a delete and a set, cost more
+   * than the rest of a small op's dispatch); the least recently used is
+   * found by a scan when one must go, which only a full cache asks for.
+   */
+  private readonly map = new Map<K, { value: V; used: number }>();
+  private tick = 0;
   private max: number;
 
   constructor(
@@ -35,19 +41,14 @@ export class LruCache<K, V> {
   }
 
   get(key: K): V | undefined {
-    const map = this.map;
-    const v = map.get(key);
-    if (v !== undefined) {
-      map.delete(key);
-      map.set(key, v);
-    }
-    return v;
+    const entry = this.map.get(key);
+    if (entry === undefined) return undefined;
+    entry.used = ++this.tick;
+    return entry.value;
   }
 
   set(key: K, value: V): void {
-    const map = this.map;
-    map.delete(key);
-    map.set(key, value);
+    this.map.set(key, { value, used: ++this.tick });
     this.trim();
   }
 
@@ -69,7 +70,9 @@ export class LruCache<K, V> {
   private trim(): void {
     const map = this.map;
     while (map.size > this.max) {
-      const [key, value] = map.entries().next().value as [K, V];
+      let oldest: [K, { value: V; used: number }] | undefined;
+      for (const kv of map) if (!oldest || kv[1].used < oldest[1].used) oldest = kv;
+      const [key, { value }] = oldest!;
       map.delete(key);
       this.onEvict?.(value, key);
     }
