@@ -14,10 +14,14 @@ describe('the cpu array pool', () => {
     expect(reusedArray('float32', big.length)).toBeUndefined();
   });
 
-  it('leaves small arrays to the garbage collector', () => {
-    const small = new Float32Array(100);
+  it('leaves arrays V8 keeps on its heap (up to 64 bytes) to the garbage collector, and keeps small ones past that', () => {
+    const tiny = new Float32Array(16);
+    keepForReuse(tiny);
+    expect(reusedArray('float32', 16)).toBeUndefined();
+    const small = new Int32Array(64).fill(3);
     keepForReuse(small);
-    expect(reusedArray('float32', 100)).toBeUndefined();
+    expect(reusedArray('int32', 64)).toBe(small);
+    expect([...small]).toEqual(Array(64).fill(0));
   });
 
   it('serves storages freed by dispose: a new tensor of that size starts from zeros, and old values do not leak into results', async () => {
