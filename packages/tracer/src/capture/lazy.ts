@@ -153,6 +153,19 @@ export class LazyTensor extends Tensor {
     this.writes++;
   }
 
+  /**
+   * Its value was written back into `storage` at this tensor's layout (an
+   * in-place write): it now reads it there, as eager's result of an in-place
+   * op is its target, and gives back the memory it was computed in (which
+   * nothing else would free before the garbage collector).
+   */
+  settleInto(storage: Storage): void {
+    const computed = this.real;
+    if (!(computed instanceof Owned) || computed.storage === storage) return;
+    this.real = new Owned(storage, this.layout);
+    computed.release();
+  }
+
   /** Becomes a view (this tensor's layout) of `base`'s memory. */
   adoptView(base: Storage): void {
     this.real = new Owned(base, this.layout);

@@ -23,6 +23,24 @@ describe('lifetimes', () => {
     expect(memoryStats().liveTensors).toBe(before);
   });
 
+  it('frees the memory writes into closed-over tensors were computed in, once written back (an optimizer step)', () => {
+    // Not left to the garbage collector: it does not see memory it does not hold (the cpu's wasm arena).
+    const [param, momentum] = [randn([64, 64]), randn([64, 64])];
+    const step = compile((g: Tensor) =>
+      tidy(() => {
+        momentum.mul_(0.9).add_(g.mul(0.1));
+        param.sub_(momentum.mul(0.01));
+        return param.sum();
+      }),
+    );
+    const g = randn([64, 64]);
+    step(g).dispose();
+    step(g).dispose();
+    const bytes = memoryStats().bytes.cpu;
+    for (let i = 0; i < 10; i++) step(g).dispose();
+    expect(memoryStats().bytes.cpu).toBe(bytes);
+  });
+
   it('frees what a traced function disposed itself, and keeps what it returns from its own tidy', async () => {
     const fast = compile(
       (x: Tensor) =>

@@ -366,6 +366,7 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
           const dst = new Tensor(storage, x.layout);
           execute('copy_', [dst, x.value.real!], {}, dst);
           dst.dispose();
+          if (sameLayout(x.value.layout, x.layout)) x.value.settleInto(storage);
         }
         storage.version = version; // the writes were counted when the function made them
         w.writes.length = 0;
