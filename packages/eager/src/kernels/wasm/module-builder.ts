@@ -12,7 +12,7 @@
 import { ByteWriter } from './encoding';
 import { FunctionBuilder } from './function-builder';
 import { VAL_TYPES, type ValType } from './opcodes';
-import { ARENA_MEMORY, HOST_MATH, type HostMath } from './wasm-api';
+import { ARENA_MEMORY, HOST_MATH, type HostMath, hostArity } from './wasm-api';
 
 const MAGIC_AND_VERSION = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
 const SECTION = { type: 1, import: 2, function: 3, export: 7, code: 10 } as const;
@@ -29,11 +29,11 @@ export interface MemoryImport {
   shared?: boolean;
 }
 
-/** What `call` takes to call host function `name` (float64 to float64): imports come first in the function index space. */
+/** What `call` takes to call host function `name` (float64s to float64): imports come first in the function index space. */
 export const hostFunction = (name: HostMath): { readonly index: number } => ({ index: HOST_MATH.indexOf(name) });
 
-/** The host functions' signature. */
-const HOST_SIGNATURE = { params: ['f64'], results: ['f64'] } as const;
+/** A host function's signature: its arity's float64s to one float64. */
+const hostSignature = (name: HostMath) => ({ params: Array<ValType>(hostArity(name)).fill('f64'), results: ['f64'] as const });
 
 export class ModuleBuilder {
   private readonly functions: FunctionBuilder[] = [];
@@ -58,7 +58,7 @@ export class ModuleBuilder {
       const at = signatures.findIndex((s) => keyOf(s) === keyOf(fn));
       return at >= 0 ? at : signatures.push(fn) - 1;
     };
-    const hostType = typeIndex(HOST_SIGNATURE);
+    const hostTypes = HOST_MATH.map((name) => typeIndex(hostSignature(name)));
     const typeOf = this.functions.map(typeIndex);
     const out = new ByteWriter().bytes(MAGIC_AND_VERSION);
     const section = (id: number, write: (w: ByteWriter) => void) => {
@@ -80,7 +80,7 @@ export class ModuleBuilder {
       const { minPages, maxPages, shared } = this.memory;
       if (shared && maxPages === undefined) throw new Error('a shared memory needs maxPages');
       w.u32(1 + HOST_MATH.length);
-      for (const name of HOST_MATH) w.name('env').name(name).byte(EXTERNAL_FUNC).u32(hostType);
+      HOST_MATH.forEach((name, i) => w.name('env').name(name).byte(EXTERNAL_FUNC).u32(hostTypes[i]!));
       w.name('env').name('memory').byte(EXTERNAL_MEMORY);
       // Limits flags: bit 0 = has maximum, bit 1 = shared.
       w.byte((maxPages !== undefined ? 1 : 0) | (shared ? 2 : 0)).u32(minPages);

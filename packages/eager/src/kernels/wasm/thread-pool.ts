@@ -26,7 +26,7 @@
  */
 import { nodeBuiltin } from '@kiln/gpu-runtime';
 import type { KernelFn } from './arena';
-import { ARENA_MEMORY, HOST_MATH, type WasmMemory, type WasmModule } from './wasm-api';
+import { ARENA_MEMORY, hostFunctionsSource, type WasmMemory, type WasmModule } from './wasm-api';
 
 /**
  * Control block layout (Int32Array slots). STATE packs the call's number
@@ -64,9 +64,7 @@ const MAX_SLICES = 0xfff;
  */
 const WORKER_CORE = `
 function hostEnv(memory) {
-  const env = { memory };
-  for (const name of ${JSON.stringify(HOST_MATH)}) env[name] = Math[name];
-  return env;
+  return { memory, ...${hostFunctionsSource()} };
 }
 async function serve(ctl, thread, entries, receive) {
   Atomics.add(ctl, ${STARTED}, 1);

@@ -61,14 +61,28 @@ export const arenaMemory = (pages: number): WasmMemory =>
   new wasmApi.Memory(ARENA_MEMORY.shared ? { initial: pages, maximum: ARENA_MEMORY.maxPages, shared: true } : { initial: pages });
 
 /**
- * The host's Math functions every kiln module imports (`env.sin`, ...,
- * float64 to float64, in this order): the kernels call them lane by lane
- * for ops the vector math has no form of, and so get JavaScript's values,
- * eager's, to the bit.
+ * eager's float pow (its JS template's kiln_pow): Math.pow, but 1 where C's
+ * pow gives 1 (a zero exponent, a base of 1, -1 to an infinite power).
  */
-export const HOST_MATH = ['sin', 'cos'] as const;
-export type HostMath = (typeof HOST_MATH)[number];
+const kilnPow = (a: number, b: number): number => (b === 0 || a === 1 || (a === -1 && Math.abs(b) === Infinity) ? 1 : a ** b);
+
+/**
+ * The host functions every kiln module imports (`env.sin`, ..., float64 in
+ * and out, in this order): the kernels call them lane by lane for ops the
+ * vector math has no form of, and so get JavaScript's values, eager's, to
+ * the bit.
+ */
+const HOST_FUNCTIONS = { sin: Math.sin, cos: Math.cos, pow: kilnPow } as const;
+export type HostMath = keyof typeof HOST_FUNCTIONS;
+export const HOST_MATH = Object.keys(HOST_FUNCTIONS) as readonly HostMath[];
+
+/** How many float64 arguments host function `name` takes. */
+export const hostArity = (name: HostMath): number => HOST_FUNCTIONS[name].length;
+
+/** The host functions as a JS object literal, for worker threads' sources: Math's by name, kiln's by their text. */
+export const hostFunctionsSource = (): string =>
+  `{ ${HOST_MATH.map((n) => `${n}: ${n === 'pow' ? kilnPow.toString() : `Math.${n}`}`).join(', ')} }`;
 
 /** Instantiates a kiln module: the memory (`env.memory`) and the host functions. */
 export const instantiate = (module: WasmModule, memory: WasmMemory): WasmInstance =>
-  new wasmApi.Instance(module, { env: { memory, ...Object.fromEntries(HOST_MATH.map((name) => [name, Math[name]])) } });
+  new wasmApi.Instance(module, { env: { memory, ...HOST_FUNCTIONS } });

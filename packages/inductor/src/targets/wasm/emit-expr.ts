@@ -56,13 +56,14 @@ const oneOver =
     c.op('f32x4.div');
   };
 
-/** The host's float64 function (Math.sin, ...) on each lane: JavaScript's value, eager's, to the bit. */
+/** The host's float64 function (Math.sin, eager's pow, ...) on each lane of its arguments: JavaScript's value, eager's, to the bit. */
 const perLane =
   (name: HostMath): Spell =>
-  (c, [a]) => {
-    c.get(a!);
+  (c, args) => {
+    c.get(args[0]!);
     for (let l = 0; l < 4; l++) {
-      c.get(a!).lane('f32x4.extract_lane', l).op('f64.promote_f32').call(hostFunction(name)).op('f32.demote_f64');
+      for (const a of args) c.get(a).lane('f32x4.extract_lane', l).op('f64.promote_f32');
+      c.call(hostFunction(name)).op('f32.demote_f64');
       c.lane('f32x4.replace_lane', l);
     }
   };
@@ -99,6 +100,7 @@ const FLOAT: Partial<Record<ElementwiseOp, Spell>> = {
   sub: simd(BINARY.sub),
   mul: simd(BINARY.mul),
   div: simd(BINARY.div),
+  pow: perLane('pow'),
   maximum: simd(BINARY.max),
   minimum: simd(BINARY.min),
   // f32x4 comparisons are false with a NaN operand, except ne, as the JS templates.
