@@ -5,6 +5,8 @@
  * provide it at runtime.
  */
 
+import { HELPERS } from '../../ops/elementwise';
+
 /** A compiled module (opaque). */
 export interface WasmModule {
   readonly __wasmModule?: never;
@@ -60,11 +62,9 @@ export const ARENA_MEMORY: { readonly minPages: number; readonly maxPages?: numb
 export const arenaMemory = (pages: number): WasmMemory =>
   new wasmApi.Memory(ARENA_MEMORY.shared ? { initial: pages, maximum: ARENA_MEMORY.maxPages, shared: true } : { initial: pages });
 
-/**
- * eager's float pow (its JS template's kiln_pow): Math.pow, but 1 where C's
- * pow gives 1 (a zero exponent, a base of 1, -1 to an infinite power).
- */
-const kilnPow = (a: number, b: number): number => (b === 0 || a === 1 || (a === -1 && Math.abs(b) === Infinity) ? 1 : a ** b);
+/** eager's float pow as a JS expression: the helper its JS template calls (kiln_pow), from its one source. */
+const KILN_POW = `(() => {\n${HELPERS.kiln_pow!.js}\nreturn kiln_pow;\n})()`;
+const kilnPow = new Function(`return ${KILN_POW};`)() as (a: number, b: number) => number;
 
 /**
  * The host functions every kiln module imports (`env.sin`, ..., float64 in
@@ -80,8 +80,7 @@ export const HOST_MATH = Object.keys(HOST_FUNCTIONS) as readonly HostMath[];
 export const hostArity = (name: HostMath): number => HOST_FUNCTIONS[name].length;
 
 /** The host functions as a JS object literal, for worker threads' sources: Math's by name, kiln's by their text. */
-export const hostFunctionsSource = (): string =>
-  `{ ${HOST_MATH.map((n) => `${n}: ${n === 'pow' ? kilnPow.toString() : `Math.${n}`}`).join(', ')} }`;
+export const hostFunctionsSource = (): string => `{ ${HOST_MATH.map((n) => `${n}: ${n === 'pow' ? KILN_POW : `Math.${n}`}`).join(', ')} }`;
 
 /** Instantiates a kiln module: the memory (`env.memory`) and the host functions. */
 export const instantiate = (module: WasmModule, memory: WasmMemory): WasmInstance =>
