@@ -14,7 +14,7 @@ import { philoxFill } from '../random';
 import { contiguousView, isContiguous, numelOf } from '../view';
 import { elementwise } from './elementwise';
 import { gather } from './gather';
-import { freeHostArray, newHostArray } from './host-arrays';
+import { copiedHostArray, freeHostArray, newHostArray } from './host-arrays';
 import { matmul } from './matmul';
 import { reduce } from './reduce';
 
@@ -40,11 +40,7 @@ function readSync(src: TensorRef): TypedArray {
 export const cpuBackend: DeviceBackend = {
   device: 'cpu',
   alloc: (dtype: DType, numel: number): Storage => wrap(newHostArray(dtype, numel)),
-  upload(data) {
-    const copy = newHostArray(dtypeOfArray(data), data.length);
-    copy.set(data);
-    return wrap(copy);
-  },
+  upload: (data) => wrap(copiedHostArray(data)),
   free: (storage) => freeHostArray(hostDataOf(storage)),
   read: async (src) => readSync(src),
   readSync,
