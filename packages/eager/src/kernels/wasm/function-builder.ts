@@ -34,6 +34,7 @@ const LOCAL_TEE = 0x22;
 const I32_CONST = 0x41;
 const F32_CONST = 0x43;
 const V128_CONST = 0x0c;
+const I8X16_SHUFFLE = 0x0d;
 const EMPTY_BLOCK = 0x40;
 /** The prefix of bulk memory instructions; memory.fill is 11 under it. */
 const MISC_PREFIX = 0xfc;
@@ -121,6 +122,13 @@ export class FunctionBuilder {
 
   lane(name: LaneOp, lane: number): this {
     this.code.byte(SIMD_PREFIX).u32(LANE_OPS[name]).byte(lane);
+    return this;
+  }
+
+  /** i8x16.shuffle of the two v128 operands by 32-bit lanes: lane i of the result is lane `lanes[i]` (0–3 the first, 4–7 the second). */
+  shuffle32(lanes: readonly [number, number, number, number]): this {
+    this.code.byte(SIMD_PREFIX).u32(I8X16_SHUFFLE);
+    for (const lane of lanes) for (let b = 0; b < 4; b++) this.code.byte(4 * lane + b);
     return this;
   }
 

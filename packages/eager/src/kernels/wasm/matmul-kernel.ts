@@ -5,7 +5,8 @@
  * columns p·NR.. as K rows of NR floats, zero-padded past N).
  *
  * The micro-kernel keeps an MR x NR tile of C in MR·NR/4 f32x4 registers
- * and, per k, splats MR elements of A and loads NR/4 vectors of B; the tile
+ * and, per k, broadcasts MR elements of A (the first four from one vector
+ * load, by shuffles) and loads NR/4 vectors of B; the tile
  * is sized to fit x86's 16 xmm registers (see DEFAULT_MATMUL), so V8 keeps
  * it in registers. K is cut into blocks of KC (the tile's B panel, KC·NR
  * floats, stays in L1) and M into blocks of MC rows (A's block stays in
@@ -37,7 +38,7 @@ import { arity, emitVExpr, type VExpr } from './vexpr';
 import type { WasmModule } from './wasm-api';
 
 export interface MatmulConfig {
-  /** Tile rows (A splats per k). */
+  /** Tile rows (A broadcasts per k). */
   mr: number;
   /** Tile columns, a multiple of 4 (B vectors per k: nr / 4). */
   nr: number;
@@ -56,8 +57,8 @@ export interface MatmulConfig {
 }
 
 /**
- * 6x8: 12 accumulators + 2 B vectors + an A splat = 15 of x86's 16 xmm
- * registers, 24 multiply-adds per 8 loads. In one loaded run (1024³, GFLOP/s
+ * 6x8: 12 accumulators + 2 B vectors + A's broadcast and its quad = 16 xmm
+ * registers, 12 multiply-adds per 5 loads and 4 shuffles per k. In one loaded run (1024³, GFLOP/s
  * per CPU-second, medians of 9) it led 4x8 by ~8%; 4x12 and 4x16 were no
  * better, KC 128–512 within noise. The multiply-add is fused where the
  * engine allows (1024³ on one thread: 20.5 -> 28.4 GFLOP/s in one run).
@@ -88,6 +89,9 @@ function emitTile(mod: ModuleBuilder, cfg: MatmulConfig): FunctionBuilder {
   const acc = Array.from({ length: mr }, () => Array.from({ length: vecs }, () => c.local('v128')));
   const bv = Array.from({ length: vecs }, () => c.local('v128'));
   const av = c.local('v128');
+  // Rows 0-3 of a k step come from one v128 load of packed A, each broadcast by a shuffle; splat loads
+  // for the rest (fewer loads per multiply-add: 1024³ on one thread 31-32 -> 37-38 GFLOP/s).
+  const quad = mr >= 4 ? c.local('v128') : undefined;
   const k = c.local('i32');
   const cRow = (r: number) =>
     c
@@ -114,10 +118,16 @@ function emitTile(mod: ModuleBuilder, cfg: MatmulConfig): FunctionBuilder {
       c.get(bp)
         .mem('v128.load', 4 * (u * nr + 4 * v))
         .set(bv[v]!);
-    for (let r = 0; r < mr; r++) {
+    if (quad !== undefined)
       c.get(a)
-        .mem('v128.load32_splat', 4 * (u * mr + r))
-        .set(av);
+        .mem('v128.load', 4 * u * mr)
+        .set(quad);
+    for (let r = 0; r < mr; r++) {
+      if (quad !== undefined && r < 4) c.get(quad).get(quad).shuffle32([r, r, r, r]).set(av);
+      else
+        c.get(a)
+          .mem('v128.load32_splat', 4 * (u * mr + r))
+          .set(av);
       for (let v = 0; v < vecs; v++) {
         if (cfg.fma) c.get(av).get(bv[v]!).get(acc[r]![v]!).op('f32x4.relaxed_madd').set(acc[r]![v]!);
         else c.get(acc[r]![v]!).get(av).get(bv[v]!).op('f32x4.mul').op('f32x4.add').set(acc[r]![v]!);
