@@ -20,6 +20,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Device, initWebGpu } from '@kiln/eager';
 import { cpuKernelKind, poolThreads, relaxedMaddAvailable } from '@kiln/eager/kernels';
+import { rerunWithV8Flags } from '@kiln/eager/testing/v8-flags';
 import { type GpuRuntime, probeWebGpu } from '@kiln/gpu-runtime';
 import { type DeviceFloors, measureDeviceFloors, printDeviceFloors } from './device.bench';
 import { compiler } from './lib/compiled';
@@ -31,7 +32,6 @@ import { type RowContext, type RowResult, runRow } from './lib/run-row';
 import { registerTfjsGradients } from './lib/tfjs';
 import { FULL, QUICK } from './lib/timing';
 import { runTrainingRow } from './lib/train-row';
-import { rerunWithV8Flags } from './lib/v8-flags';
 import { TRAINED, WORKLOADS } from './workloads';
 
 rerunWithV8Flags(); // iterator helpers (jax-js) and relaxed SIMD (kiln's cpu gemm): Node 20 has them behind flags

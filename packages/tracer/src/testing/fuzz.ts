@@ -7,17 +7,22 @@
  * Re-run one with `pnpm fuzz 1 <seed>`.
  */
 import { type Device, initWebGpu } from '@kiln/eager';
+import { cpuKernelKind, relaxedMaddAvailable } from '@kiln/eager/kernels';
+import { rerunWithV8Flags } from '@kiln/eager/testing/v8-flags';
 import { probeWebGpu } from '@kiln/gpu-runtime';
 import { checkSeed } from './differential';
 import { randomProgram } from './random-program';
 
+rerunWithV8Flags();
 const count = Number(process.argv[2] ?? 10_000);
 const first = Number(process.argv[3] ?? Math.floor(Math.random() * 2 ** 30));
 const gpu = await probeWebGpu();
 if (gpu.runtime) await initWebGpu();
 else console.log(`webgpu skipped: ${gpu.reason}`);
 const devices: Device[] = gpu.runtime ? ['cpu', 'webgpu'] : ['cpu'];
-console.log(`fuzzing ${count} programs from seed ${first} on ${devices.join(' and ')}`);
+console.log(
+  `fuzzing ${count} programs from seed ${first} on ${devices.join(' and ')} (cpu kernels: ${cpuKernelKind()}${relaxedMaddAvailable() ? ', gemm with relaxed SIMD multiply-add' : ''})`,
+);
 
 const seen = { steps: 0, breaks: 0, inPlace: 0, matmuls: 0, views: 0, special: 0, grads: 0 };
 let failures = 0;
