@@ -172,6 +172,29 @@ const matmulRule: VjpRule<'matmul'> = {
 };
 
 /**
+ * linear: y = x Wᵀ + b. W's gradient is gᵀ x over the flattened rows, so it
+ * comes out in W's own [out, in] layout; through the decomposition it would
+ * be (xᵀ g)ᵀ, a transposed view, which an optimizer step then reads with a
+ * stride of `in` floats. The bias's gradient is g, which the engine sums to b's shape.
+ */
+const linearRule: VjpRule<'linear'> = {
+  save: (needs) => [...(needs[0] ? [1] : []), ...(needs[1] ? [0] : [])],
+  vjp: (g, c) => {
+    const [out, inner] = metaIn(c, 1).shape as [number, number];
+    return [
+      c.needs[0] ? g.matmul(tensorIn(c, 1)) : null,
+      c.needs[1]
+        ? g
+            .reshape([-1, out])
+            .transpose(0, 1)
+            .matmul(tensorIn(c, 0).reshape([-1, inner]))
+        : null,
+      c.needs[2] ? g : null,
+    ];
+  },
+};
+
+/**
  * gather's gradient without a scatter op: a one-hot comparison of the index
  * with arange(size of dim) and a sum over the gathered positions; then zeros
  * where the index is shorter than the input outside `dim`. Costs
@@ -524,7 +547,7 @@ export const VJP: { [N in OpName]: VjpEntry<N> } = {
   logSoftmax: unary(['output'], (g, c) => g.sub(c.result().exp().mul(g.sum(c.attrs.dim, true)))),
   layerNorm: layerNormRule,
   rmsNorm: 'decomposition',
-  linear: 'decomposition',
+  linear: linearRule,
   embedding: 'decomposition',
   dropout: 'decomposition',
   scaledDotProductAttention: attentionRule,
