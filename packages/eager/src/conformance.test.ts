@@ -10,8 +10,9 @@
  * Tolerances: the correctness rule's float32 rtol 1e-4, atol 1e-5
  * (docs/ARCHITECTURE.md) everywhere. The
  * kernels compute each op in float64 and round once, so they sit far inside
- * it; erf (and the gelu built on it) uses Abramowitz-Stegun 7.1.26, whose
- * absolute error of 1.5e-7 is inside the atol, so no op needs a looser one.
+ * it; erf (and the gelu built on it) is an approximation
+ * (./ops/erf-approximation) with relative error near 1e-7, inside the rtol,
+ * so no op needs a looser one.
  */
 import { describe, expect, it } from 'vitest';
 import { arange, full, rand, randn } from './creation';

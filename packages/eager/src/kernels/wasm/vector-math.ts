@@ -7,6 +7,7 @@
  * a few float32 ulps (vector-math.test.ts measures it over the whole
  * float32 range against float64 Math.*).
  */
+import { ERF_SERIES, ERF_SERIES_BELOW, ERFC_POLY } from '../../ops/erf-approximation';
 import type { FunctionBuilder } from './function-builder';
 
 const SIGN_MASK = 0x80000000;
@@ -167,21 +168,7 @@ export function emitSigmoid(c: FunctionBuilder): void {
   c.get(s).get(e).get(s).op('f32x4.mul').get(x).f32x4(0).op('f32x4.ge').op('v128.bitselect');
 }
 
-const factorial = (n: number): number => (n <= 1 ? 1 : n * factorial(n - 1));
-/** erf's Maclaurin series coefficients 2/√π · (-1)^k / (k! (2k+1)), k = 5 down to 0 (Horner order); at |x| = 0.5 the next term is 3e-8 relative. */
-const ERF_SERIES = Array.from({ length: 6 }, (_, i) => {
-  const k = 5 - i;
-  return ((2 / Math.sqrt(Math.PI)) * (-1) ** k) / (factorial(k) * (2 * k + 1));
-});
-/** Numerical Recipes' erfc(z) ≈ t·exp(-z² + P(t)), t = 1/(1 + z/2): fractional error below 1.2e-7 for all z >= 0. */
-const ERFC_POLY = [
-  0.17087277, -0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.18628806, 0.09678418, 0.37409196, 1.00002368, -1.26551223,
-];
-
-/**
- * erf(x) on |x|, sign copied back: |x| < 0.5 by its series (accurate down
- * to the subnormals, where 1 - erfc would cancel), else 1 - erfc(|x|).
- */
+/** erf(x) on |x| by ../../ops/erf-approximation (series below 0.5, else 1 - erfc), sign copied back. */
 export function emitErf(c: FunctionBuilder): void {
   const { x, a, s } = spillAbsSquare(c);
   horner(c, s, ERF_SERIES);
@@ -193,6 +180,6 @@ export function emitErf(c: FunctionBuilder): void {
   c.get(s).op('f32x4.sub');
   emitExp(c);
   c.op('f32x4.mul').op('f32x4.sub');
-  c.get(a).f32x4(0.5).op('f32x4.lt').op('v128.bitselect');
+  c.get(a).f32x4(ERF_SERIES_BELOW).op('f32x4.lt').op('v128.bitselect');
   copySignOf(c, x);
 }
