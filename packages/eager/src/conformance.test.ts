@@ -11,7 +11,7 @@
  * (docs/ARCHITECTURE.md) everywhere. The
  * kernels compute each op in float64 and round once, so they sit far inside
  * it; erf (and the gelu built on it) is an approximation
- * (./ops/erf-approximation) with relative error near 1e-7, inside the rtol,
+ * (./ops/approximations) with relative error near 1e-7, inside the rtol,
  * so no op needs a looser one.
  */
 import { describe, expect, it } from 'vitest';

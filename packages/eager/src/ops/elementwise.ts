@@ -19,7 +19,17 @@
 import { KilnError } from '@kiln/gpu-runtime';
 import type { DType } from '../dtype';
 import { resultType } from '../dtype';
-import { ERF_SERIES, ERF_SERIES_BELOW, ERFC_POLY, hornerText } from './erf-approximation';
+import {
+  ERF_SERIES,
+  ERF_SERIES_BELOW,
+  ERFC_POLY,
+  hornerText,
+  LN2_HI,
+  LN2_LO,
+  LOG_POLY,
+  TANH_POLY,
+  TANH_POLY_BELOW,
+} from './approximations';
 
 /** The op names are the tables' keys: adding an op is adding its row. */
 export type UnaryOp = keyof typeof UNARY;
@@ -125,7 +135,7 @@ export const UNARY = {
     same((a) => `abs(${a})`),
   ),
   exp: call('Math.exp', 'exp'),
-  log: call('Math.log', 'log'),
+  log: call('Math.log', 'kiln_log'),
   sqrt: call('Math.sqrt', 'sqrt'),
   rsqrt: unary(
     'float',
@@ -134,7 +144,7 @@ export const UNARY = {
   ),
   sin: call('Math.sin', 'sin'),
   cos: call('Math.cos', 'cos'),
-  tanh: call('Math.tanh', 'tanh'),
+  tanh: call('Math.tanh', 'kiln_tanh'),
   sigmoid: unary(
     'float',
     same((a) => `(1 / (1 + Math.exp(-${a})))`),
@@ -330,7 +340,7 @@ type Helper = { readonly js: string; readonly wgsl: string };
 
 /** Functions templates may call, in both languages. */
 export const HELPERS: Record<string, Helper> = {
-  // ./erf-approximation: its series near 0, 1 - erfc beyond (relative error ~1e-7 everywhere); the same formula on every device.
+  // ./approximations: its series near 0, 1 - erfc beyond (relative error ~1e-7 everywhere); the same formula on every device.
   kiln_erf: {
     js: `function kiln_erf(x) {
   const a = Math.abs(x);
@@ -345,6 +355,30 @@ export const HELPERS: Record<string, Helper> = {
   let t = 1.0 / (1.0 + 0.5 * a);
   let y = select(1.0 - t * exp(${hornerText(ERFC_POLY, 't')} - s), a * ${hornerText(ERF_SERIES, 's')}, a < ${ERF_SERIES_BELOW});
   return select(select(x, y, x > 0.0), -y, x < 0.0);
+}`,
+  },
+  // ./approximations: a polynomial near 0, where WGSL's tanh is accurate only in absolute terms (JS's Math.tanh is exact enough).
+  kiln_tanh: {
+    js: '',
+    wgsl: `fn kiln_tanh(x: f32) -> f32 {
+  let a = abs(x);
+  let s = a * a;
+  let y = select(1.0 - 2.0 / (exp(2.0 * a) + 1.0), a + a * s * ${hornerText(TANH_POLY, 's')}, a < ${TANH_POLY_BELOW});
+  return select(select(x, y, x > 0.0), -y, x < 0.0);
+}`,
+  },
+  // ./approximations: Cephes' logf, accurate relative to the value near x = 1, where WGSL's log is accurate only in absolute terms.
+  kiln_log: {
+    js: '',
+    wgsl: `fn kiln_log(x: f32) -> f32 {
+  let parts = frexp(x);
+  let low = parts.fract < ${Math.SQRT1_2};
+  let f = select(parts.fract, 2.0 * parts.fract, low) - 1.0;
+  let e = f32(parts.exp - select(0, 1, low));
+  let z = f * f;
+  let y = f * z * ${hornerText(LOG_POLY, 'f')} + e * ${LN2_LO} - 0.5 * z + f + e * ${LN2_HI};
+  let specials = select(select(y, kiln_f32(0x7f800000u), x == kiln_f32(0x7f800000u)), kiln_f32(0xff800000u), x == 0.0);
+  return select(specials, kiln_f32(0x7fc00000u), x < 0.0 || is_nan(x));
 }`,
   },
   kiln_f2i: {

@@ -7,12 +7,10 @@
  * a few float32 ulps (vector-math.test.ts measures it over the whole
  * float32 range against float64 Math.*).
  */
-import { ERF_SERIES, ERF_SERIES_BELOW, ERFC_POLY } from '../../ops/erf-approximation';
+import { ERF_SERIES, ERF_SERIES_BELOW, ERFC_POLY, LN2_HI, LN2_LO, LOG_POLY, TANH_POLY, TANH_POLY_BELOW } from '../../ops/approximations';
 import type { FunctionBuilder } from './function-builder';
 
 const SIGN_MASK = 0x80000000;
-const LN2_HI = 0.693359375; // 9 significant bits: n * LN2_HI is exact for |n| < 2^15
-const LN2_LO = -2.1219444e-4;
 
 /** Pops an f32x4 into a fresh local. */
 function spill(c: FunctionBuilder): number {
@@ -84,15 +82,11 @@ export function emitExp(c: FunctionBuilder): void {
   c.op('f32x4.mul');
 }
 
-const LOG_POLY = [
-  7.0376836292e-2, -1.151461031e-1, 1.167699874e-1, -1.2420140846e-1, 1.4249322787e-1, -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1,
-  3.3333331174e-1,
-];
 const MIN_NORMAL = 2 ** -126;
 
 /**
- * log(x): x = m · 2^e with m in [√½, √2), log x = e·ln2 + log1p(m - 1) by
- * a polynomial. Subnormals are scaled by 2^23 first; x <= 0, +Inf and NaN
+ * log(x) by ../../ops/approximations (x = m · 2^e, log x = e·ln2 +
+ * log1p(m - 1) by a polynomial). Subnormals are scaled by 2^23 first; x <= 0, +Inf and NaN
  * are selected at the end (log(±0) = -Inf, log(<0) = NaN).
  */
 export function emitLog(c: FunctionBuilder): void {
@@ -133,12 +127,9 @@ export function emitLog(c: FunctionBuilder): void {
   c.f32x4(Number.POSITIVE_INFINITY).get(x).f32x4(Number.POSITIVE_INFINITY).op('f32x4.ne').op('v128.bitselect');
 }
 
-const TANH_POLY = [-5.70498872745e-3, 2.06390887954e-2, -5.37397155531e-2, 1.33314422036e-1, -3.33332819422e-1];
-
 /**
- * tanh(x) on |x|, sign copied back (so -0 stays -0): |x| < 0.625 by an odd
- * polynomial, else 1 - 2/(e^{2|x|} + 1), which reaches exactly 1 once the
- * exponential overflows. Both are computed and one is selected per lane.
+ * tanh(x) on |x| by ../../ops/approximations, sign copied back (so -0 stays
+ * -0). Both branches are computed and one is selected per lane.
  */
 export function emitTanh(c: FunctionBuilder): void {
   const { x, a, s } = spillAbsSquare(c);
@@ -149,7 +140,7 @@ export function emitTanh(c: FunctionBuilder): void {
   c.f32x4(1).f32x4(2).get(a).get(a).op('f32x4.add');
   emitExp(c);
   c.f32x4(1).op('f32x4.add').op('f32x4.div').op('f32x4.sub');
-  c.get(a).f32x4(0.625).op('f32x4.lt').op('v128.bitselect');
+  c.get(a).f32x4(TANH_POLY_BELOW).op('f32x4.lt').op('v128.bitselect');
   copySignOf(c, x);
 }
 
@@ -168,7 +159,7 @@ export function emitSigmoid(c: FunctionBuilder): void {
   c.get(s).get(e).get(s).op('f32x4.mul').get(x).f32x4(0).op('f32x4.ge').op('v128.bitselect');
 }
 
-/** erf(x) on |x| by ../../ops/erf-approximation (series below 0.5, else 1 - erfc), sign copied back. */
+/** erf(x) on |x| by ../../ops/approximations (series below 0.5, else 1 - erfc), sign copied back. */
 export function emitErf(c: FunctionBuilder): void {
   const { x, a, s } = spillAbsSquare(c);
   horner(c, s, ERF_SERIES);
