@@ -42,6 +42,22 @@ describe.each(devices)('functionalized in-place ops on %s', (device) => {
     );
   });
 
+  it('a movement op that copies a strided view (contiguous, reshape) reads it after a write through it, as eager', async () => {
+    const reads: Record<string, (v: Tensor) => Tensor> = {
+      contiguous: (v) => v.contiguous(),
+      reshape: (v) => v.reshape([-1]),
+      flatten: (v) => v.flatten(),
+    };
+    for (const [name, read] of Object.entries(reads)) {
+      const f = (x: Tensor) => read(x.slice(1, 0, 6, 2).add_(1));
+      const mine = randn([2, 6], { device });
+      const theirs = mine.clone();
+      await expectSame(compile(f)(mine), f(theirs));
+      await expectSame(mine, theirs);
+      expect(mine.version, name).toBe(theirs.version);
+    }
+  });
+
   it('a KV-cache decode step (cache.slice(...).copy_(k)): one graph per step, the cache as eager', async () => {
     const step = (cache: Tensor) => (k: Tensor, q: Tensor) => {
       cache.slice(1, 2, 3).copy_(k);

@@ -209,19 +209,18 @@ export class Recorder implements Mode, Materializer, PlanContext, TracedCall {
   // ---- recording ----
 
   private record(op: OpName, inputs: readonly Input[], attrs: AttrsOf[OpName], meta: TensorMeta): LazyTensor {
-    const args: LazyArg[] = new Array<LazyArg>(inputs.length);
-    // A view is of the tensor itself (it aliases, and sees later writes); any other op reads memory written in place as it is now.
-    const view = isMovement(op);
-    for (let i = 0; i < inputs.length; i++) args[i] = view ? this.arg(inputs[i]!) : this.current(this.arg(inputs[i]!));
     let layout: View | null = null;
-    let viewOf: Tensor | null = null;
     if (isMovement(op)) {
       // The layout eager would give; the rule throws where eager would (view of incompatible strides).
-      const src = args[0] as Tensor;
       const rule = MOVEMENT[op] as (v: View, a: AttrsOf[OpName]) => View | null;
-      layout = rule(src.layout, attrs);
-      if (layout) viewOf = src;
+      layout = rule((this.arg(inputs[0]!) as Tensor).layout, attrs);
     }
+    // A view is of the tensor itself (it aliases, and sees later writes); any other op, and a movement op
+    // that copies (contiguous or reshape of a strided view), reads memory written in place as it is now.
+    const view = layout !== null;
+    const args: LazyArg[] = new Array<LazyArg>(inputs.length);
+    for (let i = 0; i < inputs.length; i++) args[i] = view ? this.arg(inputs[i]!) : this.current(this.arg(inputs[i]!));
+    const viewOf = view ? (args[0] as Tensor) : null;
     const t = new LazyTensor(this, op, args, attrs, meta, layout ?? views.contiguousView(meta.shape), viewOf);
     t.needsGrad = resultNeedsGrad(op, args, meta);
     this.lazies.push(t);
