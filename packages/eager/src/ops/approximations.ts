@@ -1,18 +1,19 @@
 /**
  * Approximations kiln writes itself rather than call a builtin, each one
  * formula for every kernel language that uses it, accurate relative to the
- * value near 0 (where a builtin or textbook formula that is accurate only in
- * absolute terms loses the digits that erf(x)/x, tanh(x)/x and their
- * gradients divide out).
- *
- * erf (the JS and WGSL helper `kiln_erf`, the wasm vector form): on |x| < 0.5 its
- * Maclaurin series, accurate relative to erf itself down to the
- * subnormals (1 - erfc would cancel there: erf(x)/x, a gelu's gradient
- * near 0, would lose digits); above, 1 - erfc(|x|) by Numerical Recipes'
- * erfc(z) ≈ t·exp(P(t) - z²), t = 1/(1 + z/2), fractional error below 1.2e-7.
+ * value near the function's zero (where a builtin or textbook formula that is
+ * accurate only in absolute terms loses the digits that erf(x)/x, tanh(x)/x,
+ * log-probabilities and their gradients divide out).
  */
 
-/** Where the series hands over to 1 - erfc. */
+/**
+ * erf (the JS and WGSL helper `kiln_erf`, the wasm vector form): on |x| <
+ * ERF_SERIES_BELOW its Maclaurin series, accurate relative to erf itself
+ * down to the subnormals (1 - erfc would cancel there); above, 1 - erfc(|x|)
+ * by Numerical Recipes' erfc(z) ≈ t·exp(P(t) - z²), t = 1/(1 + z/2),
+ * fractional error below 1.2e-7. Abramowitz-Stegun 7.1.26, used before, is
+ * accurate to 1.5e-7 absolute only: erf(3e-30) was 1e-9.
+ */
 export const ERF_SERIES_BELOW = 0.5;
 
 const factorial = (n: number): number => (n <= 1 ? 1 : n * factorial(n - 1));

@@ -86,8 +86,8 @@ const MIN_NORMAL = 2 ** -126;
 
 /**
  * log(x) by ../../ops/approximations (x = m · 2^e, log x = e·ln2 +
- * log1p(m - 1) by a polynomial). Subnormals are scaled by 2^23 first; x <= 0, +Inf and NaN
- * are selected at the end (log(±0) = -Inf, log(<0) = NaN).
+ * log1p(m - 1) by a polynomial). Subnormals are scaled by 2^23 first;
+ * x <= 0, +Inf and NaN are selected at the end (log(±0) = -Inf, log(<0) = NaN).
  */
 export function emitLog(c: FunctionBuilder): void {
   const x = spill(c);
