@@ -102,9 +102,12 @@ function agrees(got: number, want64: number, zeroSign: boolean): boolean {
   return Math.abs(got - want) <= 1e-5 + 1e-4 * Math.abs(want);
 }
 
+/** A number as text, -0 included. */
+const signed = (v: number) => (Object.is(v, -0) ? '-0' : String(v));
+
 async function check(t: Tensor, want: readonly number[], what: (i: number) => string, zeroSign = false): Promise<void> {
   const got = Array.from(await t.data());
-  const bad = want.flatMap((w, i) => (agrees(got[i]!, w, zeroSign) ? [] : [`${what(i)}: got ${got[i]}, want ${f32(w)}`]));
+  const bad = want.flatMap((w, i) => (agrees(got[i]!, w, zeroSign) ? [] : [`${what(i)}: got ${signed(got[i]!)}, want ${signed(f32(w))}`]));
   expect(bad, bad.slice(0, 8).join('\n')).toEqual([]);
 }
 
@@ -225,6 +228,25 @@ describe.each(devices)('special values on %s', (device) => {
         (i) => `${xs[i]} * ${c}`,
       );
     }
+  });
+
+  it('minimum and maximum order -0 below +0 (JS, WebAssembly and IEEE 754-2019), whichever operand it is', async () => {
+    const [a, b] = [
+      [-0, 0, -0, 0, 1, -2],
+      [0, -0, -0, 0, 1, -2],
+    ];
+    await check(
+      tensor(a, { device }).minimum(tensor(b, { device })),
+      a.map((v, i) => Math.min(v, b[i]!)),
+      (i) => `minimum(${signed(a[i]!)}, ${signed(b[i]!)})`,
+      true,
+    );
+    await check(
+      tensor(a, { device }).maximum(tensor(b, { device })),
+      a.map((v, i) => Math.max(v, b[i]!)),
+      (i) => `maximum(${signed(a[i]!)}, ${signed(b[i]!)})`,
+      true,
+    );
   });
 
   it('clamp propagates NaN and keeps infinities inside the bounds', async () => {

@@ -116,6 +116,15 @@ const nanFirst =
   (a) =>
     a.reduceRight((value, x) => `select(${value}, ${x}, is_nan(${x}))`, wgsl(...a));
 
+/**
+ * WGSL's float max and min of equal operands may give either (lavapipe gives
+ * the second: min(-0, 0) = 0); JS, WebAssembly and IEEE 754-2019 order -0
+ * below +0. Equal operands combine their bits instead: OR keeps a -0 (min),
+ * AND a +0 (max), and equal nonzero values are the same bits.
+ */
+const signedZeros = (fn: 'max' | 'min', bits: '&' | '|', a: string, b: string) =>
+  `select(${fn}(${a}, ${b}), bitcast<f32>(bitcast<u32>(${a}) ${bits} bitcast<u32>(${b})), ${a} == ${b})`;
+
 export const UNARY = {
   neg: unary(
     'arith',
@@ -240,7 +249,7 @@ export const BINARY = {
     same((a, b) => `Math.max(${a}, ${b})`),
     byType(
       same((a, b) => `max(${a}, ${b})`),
-      nanFirst((a, b) => `max(${a}, ${b})`),
+      nanFirst((a, b) => signedZeros('max', '&', a, b)),
     ),
   ),
   minimum: binary(
@@ -248,7 +257,7 @@ export const BINARY = {
     same((a, b) => `Math.min(${a}, ${b})`),
     byType(
       same((a, b) => `min(${a}, ${b})`),
-      nanFirst((a, b) => `min(${a}, ${b})`),
+      nanFirst((a, b) => signedZeros('min', '|', a, b)),
     ),
   ),
   eq: compare('===', '=='),
