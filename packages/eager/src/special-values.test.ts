@@ -230,6 +230,11 @@ describe.each(devices)('special values on %s', (device) => {
     }
   });
 
+  it('sign keeps the sign of zero, as Math.sign', async () => {
+    const xs0 = [-0, 0, -2, 3];
+    await check(tensor(xs0, { device }).sign(), xs0.map(Math.sign), (i) => `sign(${signed(xs0[i]!)})`, true);
+  });
+
   it('minimum and maximum order -0 below +0 (JS, WebAssembly and IEEE 754-2019), whichever operand it is', async () => {
     const [a, b] = [
       [-0, 0, -0, 0, 1, -2],

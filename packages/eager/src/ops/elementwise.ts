@@ -191,7 +191,8 @@ export const UNARY = {
     same((a) => `Math.sign(${a})`),
     byType(
       same((a) => `sign(${a})`),
-      nanFirst((a) => `sign(${a})`),
+      // ±0 keeps its sign, as Math.sign (lavapipe's sign(-0) is +0).
+      nanFirst((a) => `select(sign(${a}), ${a}, ${a} == 0.0)`),
     ),
   ),
   logicalNot: unary(
