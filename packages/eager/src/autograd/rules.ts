@@ -180,17 +180,17 @@ const matmulRule: VjpRule<'matmul'> = {
 const linearRule: VjpRule<'linear'> = {
   save: (needs) => [...(needs[0] ? [1] : []), ...(needs[1] ? [0] : [])],
   vjp: (g, c) => {
-    const [out, inner] = metaIn(c, 1).shape as [number, number];
-    return [
-      c.needs[0] ? g.matmul(tensorIn(c, 1)) : null,
-      c.needs[1]
-        ? g
+    const w = metaIn(c, 1);
+    const [out, inner] = w.shape as [number, number];
+    // An empty W's gradient is empty (and reshape's -1 would be ambiguous next to its 0).
+    const gw = () =>
+      out * inner === 0
+        ? zerosLike(w)
+        : g
             .reshape([-1, out])
             .transpose(0, 1)
-            .matmul(tensorIn(c, 0).reshape([-1, inner]))
-        : null,
-      c.needs[2] ? g : null,
-    ];
+            .matmul(tensorIn(c, 0).reshape([-1, inner]));
+    return [c.needs[0] ? g.matmul(tensorIn(c, 1)) : null, c.needs[1] ? gw() : null, c.needs[2] ? g : null];
   },
 };
 

@@ -201,6 +201,7 @@ export const SHARED_CASES: { [N in SharedOp]: OpCases } = {
         ref,
       },
       { name: '1-D input', args: [t([6]), t([3, 6])], run: ([x, w]) => F.linear(x as Tensor, w as Tensor), ref },
+      { name: 'empty rows and weight', args: [t([0, 6]), t([0, 6])], run: ([x, w]) => F.linear(x as Tensor, w as Tensor), ref },
     ];
   },
   embedding: () => {
