@@ -71,6 +71,8 @@ export interface Step {
   breaks?: boolean;
   /** A scalar beyond ±1e38 enters the result: like an input near float32's limits, it can overflow a later sum on one device and not on another. */
   huge?: boolean;
+  /** A reciprocal or quotient (reciprocal, rsqrt, div, pow): from a huge operand it can come out below the smallest normal, which webgpu may flush. */
+  inverts?: boolean;
   /** Its gradient is singular where its value is 0 (std: (x - mean) / std), so rounding decides between NaN and a number there. */
   singularGrad?: boolean;
 }
@@ -129,7 +131,8 @@ export function unstableValues(p: Program): Set<number> {
  * float32's limits: a sum or product that overflows float32 part way
  * finishes finite on cpu (float64 accumulators, as PyTorch's cpu kernels)
  * and infinite on webgpu; and arithmetic on values near the smallest normal
- * goes through subnormals, which webgpu may flush to zero. What is computed
+ * (tiny inputs, and reciprocals or quotients of huge values) goes through
+ * subnormals, which webgpu may flush to zero. What is computed
  * so is compared across devices for shape and dtype only.
  */
 export function deviceDependentValues(p: Program): Set<number> {
@@ -138,9 +141,11 @@ export function deviceDependentValues(p: Program): Set<number> {
   const out = new Set<number>();
   p.steps.forEach((s, i) => {
     const v = p.inputs.length + i;
+    const fromHuge = s.huge || s.uses.some((u) => huge.has(u));
     if (s.uses.some((u) => out.has(u)) || (s.rounds && s.uses.some((u) => tiny.has(u)))) out.add(v);
-    else if (s.huge || s.uses.some((u) => huge.has(u))) (s.accumulates ? out : huge).add(v);
+    else if (fromHuge) (s.accumulates ? out : huge).add(v);
     else if (s.uses.some((u) => tiny.has(u))) tiny.add(v);
+    if (fromHuge && s.inverts) tiny.add(v);
   });
   return out;
 }
@@ -232,6 +237,7 @@ const BINARY = [
 const EXACT_UNARY = new Set<string>(['neg', 'abs', 'relu', 'floor', 'ceil', 'round', 'sign']);
 const FRAGILE_UNARY = new Set<string>(['floor', 'ceil', 'round', 'sign']);
 const ROUNDING_BINARY = new Set<string>(['add', 'sub', 'mul', 'div', 'pow']);
+const INVERTING = new Set<string>(['reciprocal', 'rsqrt', 'div', 'pow']);
 const FRAGILE_BINARY = new Set<string>(['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'logicalAnd', 'logicalOr']);
 const REDUCE = ['sum', 'prod', 'max', 'min', 'argmax', 'argmin', 'any', 'all', 'mean', 'logsumexp'] as const;
 
@@ -291,7 +297,7 @@ const STEPS: { weight: number; make: StepGen }[] = [
       const v = p.any();
       if (v === undefined) return undefined;
       const op = p.rng.pick(UNARY);
-      return { expr: `$0.${op}()`, uses: [v], rounds: !EXACT_UNARY.has(op), fragile: FRAGILE_UNARY.has(op) };
+      return { expr: `$0.${op}()`, uses: [v], rounds: !EXACT_UNARY.has(op), fragile: FRAGILE_UNARY.has(op), inverts: INVERTING.has(op) };
     },
   },
   {
@@ -321,7 +327,7 @@ const STEPS: { weight: number; make: StepGen }[] = [
       if (v === undefined) return undefined;
       const op = p.rng.pick(BINARY);
       const c = p.rng.chance(0.3) ? p.rng.pick(SCALARS) : p.rng.pick(ORDINARY);
-      const kind = { rounds: ROUNDING_BINARY.has(op), fragile: FRAGILE_BINARY.has(op), ...hugeIf(c) };
+      const kind = { rounds: ROUNDING_BINARY.has(op), fragile: FRAGILE_BINARY.has(op), inverts: INVERTING.has(op), ...hugeIf(c) };
       return p.rng.chance(0.8)
         ? { expr: `$0.${op}(${lit(c)})`, uses: [v], ...kind }
         : { expr: `full([], ${lit(c)}, { device: $0.device }).${op}($0)`, uses: [v], ...kind };
@@ -333,7 +339,13 @@ const STEPS: { weight: number; make: StepGen }[] = [
       const [a, b] = [p.any(), p.any()];
       if (a === undefined || b === undefined) return undefined;
       const op = p.rng.pick(BINARY);
-      return { expr: `$0.${op}($1)`, uses: [a, b], rounds: ROUNDING_BINARY.has(op), fragile: FRAGILE_BINARY.has(op) };
+      return {
+        expr: `$0.${op}($1)`,
+        uses: [a, b],
+        rounds: ROUNDING_BINARY.has(op),
+        fragile: FRAGILE_BINARY.has(op),
+        inverts: INVERTING.has(op),
+      };
     },
   },
   {

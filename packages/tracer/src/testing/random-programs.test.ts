@@ -382,7 +382,7 @@ const FOUND: { name: string; program: Program }[] = [
       seed: 105960868,
       inputs: [{ shape: [4, 3], dtype: 'bool', layout: 'contiguous', values: 'bool' }],
       steps: [
-        { expr: '$0.reciprocal()', uses: [0], rounds: true },
+        { expr: '$0.reciprocal()', uses: [0], rounds: true, inverts: true },
         { expr: '$0.add(-3.4028234663852886e+38)', uses: [1], rounds: true, huge: true },
         { expr: '$0.matmul($0.transpose(-1, -2))', uses: [2], rounds: true, accumulates: true, matmul: true },
       ],
@@ -426,6 +426,18 @@ const FOUND: { name: string; program: Program }[] = [
       steps: [
         { expr: '$0.fill_(0.5)', uses: [0], inPlace: 'operand' },
         { expr: '$0.contiguous()', uses: [1] },
+      ],
+      outputs: [2],
+    },
+  },
+  {
+    name: "log of the reciprocal of a value near float32's largest (a subnormal: lavapipe flushes it, so devices may differ there)",
+    program: {
+      seed: 246488147,
+      inputs: [{ shape: [1, 5], dtype: 'float32', layout: 'contiguous', values: 'extreme' }],
+      steps: [
+        { expr: '$0.reciprocal()', uses: [0], rounds: true, inverts: true },
+        { expr: '$0.log()', uses: [1], rounds: true },
       ],
       outputs: [2],
     },
