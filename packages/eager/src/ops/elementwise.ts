@@ -346,6 +346,17 @@ export function jsConvert(expr: string, from: DType, to: DType): string {
   return from === 'float32' ? `kiln_f2i(${expr})` : `(${expr} | 0)`;
 }
 
+/**
+ * A WGSL odd function computed on a = |x| (s = a²): `lines` define y = f(a),
+ * and the sign is copied back; ±0 and NaN give x itself.
+ */
+const oddWgsl = (name: string, lines: readonly string[]) => `fn ${name}(x: f32) -> f32 {
+  let a = abs(x);
+  let s = a * a;
+${lines.map((l) => `  ${l}`).join('\n')}
+  return select(select(x, y, x > 0.0), -y, x < 0.0);
+}`;
+
 type Helper = { readonly js: string; readonly wgsl: string };
 
 /** Functions templates may call, in both languages. */
@@ -359,23 +370,17 @@ export const HELPERS: Record<string, Helper> = {
   const y = a < ${ERF_SERIES_BELOW} ? a * ${hornerText(ERF_SERIES, 's')} : 1 - t * Math.exp(${hornerText(ERFC_POLY, 't')} - s);
   return x < 0 ? -y : x > 0 ? y : x;
 }`,
-    wgsl: `fn kiln_erf(x: f32) -> f32 {
-  let a = abs(x);
-  let s = a * a;
-  let t = 1.0 / (1.0 + 0.5 * a);
-  let y = select(1.0 - t * exp(${hornerText(ERFC_POLY, 't')} - s), a * ${hornerText(ERF_SERIES, 's')}, a < ${ERF_SERIES_BELOW});
-  return select(select(x, y, x > 0.0), -y, x < 0.0);
-}`,
+    wgsl: oddWgsl('kiln_erf', [
+      'let t = 1.0 / (1.0 + 0.5 * a);',
+      `let y = select(1.0 - t * exp(${hornerText(ERFC_POLY, 't')} - s), a * ${hornerText(ERF_SERIES, 's')}, a < ${ERF_SERIES_BELOW});`,
+    ]),
   },
   // ./approximations: a polynomial near 0, where WGSL's tanh is accurate only in absolute terms (JS's Math.tanh is exact enough).
   kiln_tanh: {
     js: '',
-    wgsl: `fn kiln_tanh(x: f32) -> f32 {
-  let a = abs(x);
-  let s = a * a;
-  let y = select(1.0 - 2.0 / (exp(2.0 * a) + 1.0), a + a * s * ${hornerText(TANH_POLY, 's')}, a < ${TANH_POLY_BELOW});
-  return select(select(x, y, x > 0.0), -y, x < 0.0);
-}`,
+    wgsl: oddWgsl('kiln_tanh', [
+      `let y = select(1.0 - 2.0 / (exp(2.0 * a) + 1.0), a + a * s * ${hornerText(TANH_POLY, 's')}, a < ${TANH_POLY_BELOW});`,
+    ]),
   },
   // ./approximations: Cephes' logf, accurate relative to the value near x = 1, where WGSL's log is accurate only in absolute terms.
   kiln_log: {
