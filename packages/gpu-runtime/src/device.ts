@@ -1,5 +1,6 @@
 import { hostGpu } from '#platform';
 import { KilnError } from './errors';
+import { checkedSubgroupSize } from './subgroup-layout';
 
 /** Optional device features kiln uses when the adapter offers them. */
 export const OPTIONAL_FEATURES = ['shader-f16', 'subgroups', 'timestamp-query'] as const;
@@ -11,6 +12,8 @@ export interface AcquiredDevice {
   readonly adapterInfo: AdapterDescription;
   readonly features: ReadonlySet<OptionalFeature>;
   readonly limits: GPUSupportedLimits;
+  /** The subgroup size kiln's subgroup kernels may assume (./subgroup-layout), if any. */
+  readonly subgroupSize: number | undefined;
 }
 
 export interface AdapterDescription {
@@ -87,11 +90,13 @@ export async function openDevice(): Promise<AcquiredDevice> {
   }
   const device = await adapter.requestDevice({ requiredFeatures: [...features], requiredLimits });
   const info = adapter.info;
+  const subgroupSize = await checkedSubgroupSize(device, info);
   const text = [info.vendor, info.architecture, info.device, info.description].join(' ').toLowerCase();
   return {
     device,
     features,
     limits: device.limits,
+    subgroupSize,
     adapterInfo: {
       vendor: info.vendor,
       architecture: info.architecture,

@@ -106,6 +106,11 @@ export class GpuRuntime {
     return this.acquired.features;
   }
 
+  /** The subgroup size kiln's subgroup kernels may assume on this device (checked when it was opened), or undefined. */
+  get subgroupSize(): number | undefined {
+    return this.acquired.subgroupSize;
+  }
+
   /**
    * Device bytes the buffer pool may hold, live and cached (PoolStats.budget).
    * An allocation beyond it first frees cached buffers, then throws an

@@ -62,7 +62,7 @@ describe.each(gpus)('max-autotune on %s', (device) => {
     expect(runs).toBeGreaterThan(before);
     const tuned = first.explain().graphs[0]!.kernels.find((k) => k.kind === 'matmul')!;
     expect(tuned.autotune).toMatch(
-      /^autotuned: tile \dx\d in \d+x\d+ workgroups, '(nt|scalar)' \(\d candidates: [\d.]+ ms vs [\d.]+ ms default\)$/,
+      /^autotuned: tile \d+x\d+ in \d+x\d+ workgroups( of \d+-lane subgroups)?, '(nt|scalar)' \(\d+ candidates: [\d.]+ ms vs [\d.]+ ms default\)$/,
     );
     expect(String(first.explain())).toContain(tuned.autotune);
     expect(first.explain().toHTML()).toContain('autotuned: tile');

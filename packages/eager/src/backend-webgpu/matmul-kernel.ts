@@ -1,5 +1,5 @@
 import type { GpuRuntime } from '@kiln/gpu-runtime';
-import { type MatmulTile, planMatmul, renderMatmulTemplate } from '../kernels/matmul-wgsl';
+import { describeTile, type MatmulTile, matmulDevice, planMatmul, renderMatmulTemplate } from '../kernels/matmul-wgsl';
 import { numelOf } from '../view';
 import { memoPipeline } from './pipeline-memo';
 import type { StridedOperand } from './strided-operand';
@@ -21,9 +21,9 @@ export function runMatmul(rt: GpuRuntime, spec: MatmulSpec): void {
   const { a, b, out } = spec;
   if (numelOf(out.shape) === 0) return;
   const int = a.dtype === 'int32';
-  const launch = planMatmul(a, b, out.offset, rt.limits.maxComputeWorkgroupsPerDimension, !int, { tile: spec.tile });
+  const launch = planMatmul(a, b, out.offset, matmulDevice(rt), !int, { tile: spec.tile });
   const { variant, tile } = launch;
-  const signature = [spec.name, variant, a.dtype, a.shape.length, tile.rows, tile.cols, ...tile.workgroup].join('|');
+  const signature = [spec.name, variant, a.dtype, a.shape.length, describeTile(tile)].join('|');
   const pipeline = memoPipeline(rt, signature, spec.name, () =>
     renderMatmulTemplate({ name: spec.name, tile, batchRank: a.shape.length - 2, variant, elementType: int ? 'i32' : 'f32' }),
   );

@@ -10,10 +10,12 @@ export { dtypeOfArray, hostElementBytes, viewArray } from '../dtype';
 export { JS_KERNEL_LIMIT, jsKernel, jsKernels } from './js-kernels';
 export type { MatmulJsTemplate } from './matmul-js';
 export { renderMatmulJs } from './matmul-js';
-export type { MatmulChoice, MatmulLaunch, MatmulTemplate, MatmulTile, MatmulVariant } from './matmul-wgsl';
+export type { MatmulChoice, MatmulDevice, MatmulLaunch, MatmulTemplate, MatmulTile, MatmulVariant } from './matmul-wgsl';
 export {
   DEFAULT_TILES,
+  describeTile,
   matmulCandidates,
+  matmulDevice,
   matmulInfoWords,
   planMatmul,
   renderMatmulTemplate,

@@ -4,7 +4,7 @@
  * operands' layouts (variant, tile, grid, metadata words) and the kernel
  * text for a plan.
  */
-import { KilnError } from '@kiln/gpu-runtime';
+import { type GpuRuntime, KilnError } from '@kiln/gpu-runtime';
 import { numelOf, type View } from '../view';
 import { keepMasks, OPAQUE_ZERO_INIT } from '../wgsl';
 import { kernelPrelude } from './prelude';
@@ -14,15 +14,65 @@ import { kernelPrelude } from './prelude';
  * keeps it in registers, reading A and B straight from storage (no workgroup
  * memory: on lavapipe, shared-memory tiling measured slower). `workgroup` is
  * the thread grid [x over columns, y over rows].
+ *
+ * With `subgroup` (the device's fixed subgroup size S), the block is a
+ * subgroup's and `workgroup` counts subgroups: lane l keeps rows
+ * `rows` of columns l, l + S, ... (cols / S of them), loads rows l, l + S,
+ * ... of A's block and B's values of its own columns only, and takes the
+ * other rows' A values from their lanes by subgroupBroadcast. On a CPU
+ * implementation (lavapipe runs a subgroup as one 8-wide SIMD register)
+ * every storage load is a per-lane scalar gather while a broadcast is one
+ * register shuffle, so loading each value once per subgroup instead of once
+ * per lane is what counts: 16x32 blocks reach about 40 GFLOP/s at 1024^3
+ * there, against 7-12 for the per-thread tiles.
  */
 export interface MatmulTile {
   rows: number;
   cols: number;
   workgroup: readonly [number, number];
+  subgroup?: number;
 }
 
+/** What planning a matmul needs to know of the device. */
+export interface MatmulDevice {
+  maxWorkgroups: number;
+  maxInvocations: number;
+  /** The subgroup size where it is fixed and checked (GpuRuntime.subgroupSize): subgroup tiles are possible. */
+  subgroupSize?: number;
+  /** Subgroup tiles are the default (a CPU implementation: see MatmulTile), not only a max-autotune candidate. */
+  preferSubgroups: boolean;
+}
+
+/** The matmul planner's view of `rt`'s device. */
+export function matmulDevice(rt: GpuRuntime): MatmulDevice {
+  return {
+    maxWorkgroups: rt.limits.maxComputeWorkgroupsPerDimension,
+    maxInvocations: rt.limits.maxComputeInvocationsPerWorkgroup,
+    ...(rt.subgroupSize === undefined ? {} : { subgroupSize: rt.subgroupSize }),
+    preferSubgroups: rt.subgroupSize !== undefined && rt.adapterInfo.isSoftware,
+  };
+}
+
+/** Threads in a workgroup of `tile`. */
+export const tileInvocations = (tile: MatmulTile) => tile.workgroup[0] * tile.workgroup[1] * (tile.subgroup ?? 1);
+
+/** A subgroup tile of S lanes: 16 rows (S at least), 4 columns a lane, 4 subgroups a workgroup (measured best on lavapipe). */
+const subgroupTile = (S: number, rows = Math.max(16, S), colsPerLane = 4, subgroups = 4): MatmulTile => ({
+  rows,
+  cols: colsPerLane * S,
+  workgroup: [subgroups, 1],
+  subgroup: S,
+});
+
+/** A tile as reports and cache keys spell it. */
+export const describeTile = (t: MatmulTile) =>
+  `${t.rows}x${t.cols} in ${t.workgroup.join('x')} workgroups${t.subgroup ? ` of ${t.subgroup}-lane subgroups` : ''}`;
+
 /**
- * Tiles measured best here (lavapipe, 2 vCPU): the vec4 variant 8x8 per
+ * The per-thread tiles: the default where the device has no subgroup tiles
+ * or is a GPU (on a CPU implementation with a checked subgroup size the
+ * default is subgroupTile). Measured best here (lavapipe, 2 vCPU) among
+ * per-thread tiles: the vec4 variant 8x8 per
  * thread in 8x8 workgroups (9.8 GFLOP/s at 1024^3; 4x4 gave 5.7); 'nt' 4x4 in
  * 16x16 (9.3 GFLOP/s for a 256x768 @ 768x3072 linear, where the scalar
  * variant it replaces gave 4.1; 8x8 gave 6.6); the scalar variants 4x4 in
@@ -117,11 +167,17 @@ function matmulVariants(a: OperandView, b: OperandView, float = true): MatmulVar
 }
 
 /** Whether two tiles are the same (block and workgroup). */
-export const sameTile = (x: MatmulTile, y: MatmulTile) =>
-  x.rows === y.rows && x.cols === y.cols && x.workgroup[0] === y.workgroup[0] && x.workgroup[1] === y.workgroup[1];
+export const sameTile = (x: MatmulTile, y: MatmulTile) => describeTile(x) === describeTile(y);
 
-/** Whether `tile` suits `variant`: the vec4-B variants store 4 columns per vector. */
-const tileFits = (variant: MatmulVariant, tile: MatmulTile) => (variant !== 'vec4' && variant !== 'vecB') || tile.cols % 4 === 0;
+/**
+ * Whether `tile` suits `variant`: the vec4-B variants store 4 columns per
+ * vector; a subgroup tile needs whole rows per lane (and reads B per lane,
+ * any variant but int32's).
+ */
+const tileFits = (variant: MatmulVariant, tile: MatmulTile) =>
+  tile.subgroup
+    ? tile.rows % tile.subgroup === 0 && tile.cols % tile.subgroup === 0
+    : (variant !== 'vec4' && variant !== 'vecB') || tile.cols % 4 === 0;
 
 /**
  * Tiles max-autotune tries for the default variant (the other variants the
@@ -135,15 +191,23 @@ const TUNING_TILES: readonly MatmulTile[] = [
   { rows: 4, cols: 8, workgroup: [16, 8] },
 ];
 
-/** What max-autotune benchmarks for these layouts: the default choice first, each valid for them and within `maxInvocations` threads a workgroup. */
-export function matmulCandidates(a: OperandView, b: OperandView, maxInvocations: number, float = true): MatmulChoice[] {
+/** The default tile of `variant` on `device` (float operands). */
+function defaultTile(variant: MatmulVariant, device: MatmulDevice, float: boolean): MatmulTile {
+  return float && device.preferSubgroups && device.subgroupSize ? subgroupTile(device.subgroupSize) : DEFAULT_TILES[variant];
+}
+
+/** What max-autotune benchmarks for these layouts: the default choice first, each valid for them and within the device's threads a workgroup. */
+export function matmulCandidates(a: OperandView, b: OperandView, device: MatmulDevice, float = true): MatmulChoice[] {
   const [first, ...others] = matmulVariants(a, b, float);
-  const defaultTile = DEFAULT_TILES[first!];
-  const tiles = [defaultTile, ...TUNING_TILES.filter((t) => !sameTile(t, defaultTile))];
+  const S = float ? device.subgroupSize : undefined;
+  const subgroupTiles = S ? [subgroupTile(S), subgroupTile(S, 2 * Math.max(16, S)), subgroupTile(S, undefined, 2, 8)] : [];
+  const chosen = defaultTile(first!, device, float);
+  const tiles = [chosen, ...TUNING_TILES, DEFAULT_TILES[first!], ...subgroupTiles];
+  const unique = tiles.filter((t, i) => tiles.findIndex((u) => sameTile(t, u)) === i);
   return [
-    ...tiles.map((tile) => ({ variant: first!, tile })),
+    ...unique.map((tile) => ({ variant: first!, tile })),
     ...others.map((variant) => ({ variant, tile: DEFAULT_TILES[variant] })),
-  ].filter((c) => tileFits(c.variant, c.tile) && c.tile.workgroup[0] * c.tile.workgroup[1] <= maxInvocations);
+  ].filter((c) => tileFits(c.variant, c.tile) && tileInvocations(c.tile) <= device.maxInvocations);
 }
 
 /**
@@ -156,7 +220,7 @@ export function planMatmul(
   a: OperandView,
   b: OperandView,
   outOffset: number,
-  maxWorkgroups: number,
+  device: MatmulDevice,
   float = true,
   given: Partial<MatmulChoice> = {},
 ): MatmulLaunch {
@@ -173,12 +237,14 @@ export function planMatmul(
     // A given tile alone (eager's tests) keeps the vec4-B variants only where it stores whole vectors.
     const tileOnly = given.variant === undefined ? given.tile : undefined;
     variant = variants.find((v) => !tileOnly || tileFits(v, tileOnly))!;
-    tile = tileOnly ?? DEFAULT_TILES[variant];
+    tile = tileOnly ?? defaultTile(variant, device, float);
   }
   const perWorkgroup = [tile.workgroup[0] * tile.cols, tile.workgroup[1] * tile.rows];
   const grid: [number, number, number] = [Math.ceil(N / perWorkgroup[0]!), Math.ceil(M / perWorkgroup[1]!), numelOf(batchShape)];
-  if (grid.some((g) => g > maxWorkgroups)) {
-    throw new KilnError(`grid ${grid.join('x')} exceeds ${maxWorkgroups} workgroups per dimension; reshape the batch`, { op: 'matmul' });
+  if (grid.some((g) => g > device.maxWorkgroups)) {
+    throw new KilnError(`grid ${grid.join('x')} exceeds ${device.maxWorkgroups} workgroups per dimension; reshape the batch`, {
+      op: 'matmul',
+    });
   }
   const info = matmulInfo(a, b, outOffset, M, N, K);
   return { info, grid, variant, tile };
@@ -223,19 +289,12 @@ function batchOffset(which: 0 | 1, batchRank: number): string {
   return terms.join(' + ') || '0u';
 }
 
-export function renderMatmulTemplate(t: MatmulTemplate): string {
-  const tile = t.tile ?? DEFAULT_TILES[t.variant];
+/** The loop and stores of a per-thread tile: `row0` and `col0` are the thread's block. */
+function threadTileBody(t: MatmulTemplate, tile: MatmulTile, T: 'f32' | 'i32'): string[] {
   const { rows: TM, cols: TN } = tile;
-  const [wx, wy] = tile.workgroup;
   const V = TN / 4;
-  const T = t.elementType ?? 'f32';
-  if (T === 'i32' && t.variant !== 'scalar') throw new KilnError('int32 matmul uses the scalar variant', { op: 'matmul' });
   const vecA = t.variant === 'vec4' || t.variant === 'nt';
   const vecB = t.variant !== 'scalar';
-  const bindings = `@group(0) @binding(1) var<storage, read> ${vecA ? 'a4: array<vec4f>' : `a: array<${T}>`};
-@group(0) @binding(2) var<storage, read> ${vecB ? 'b4: array<vec4f>' : `b: array<${T}>`};
-@group(0) @binding(3) var<storage, read_write> c: array<${t.outputType ?? T}>;
-${t.extraBindings ?? ''}`;
   let loop: string[];
   let accAt: (i: number, j: number) => string;
   if (t.variant === 'nt') {
@@ -287,20 +346,94 @@ ${t.extraBindings ?? ''}`;
     ];
     accAt = (i, j) => `acc[${i}][${j}]`;
   }
-  const stores = range(TM).flatMap((i) =>
-    range(TN).map((j) => {
-      const ep = t.epilogue?.(accAt(i, j));
-      const body = ep ? [...ep.lines, `c[cBase + row * N + col] = ${ep.value};`] : [`c[cBase + row * N + col] = ${accAt(i, j)};`];
-      return `if (row0 + ${i}u < M && col0 + ${j}u < N) { let row = row0 + ${i}u; let col = col0 + ${j}u; ${body.join(' ')} }`;
-    }),
-  );
-  const text = [...loop, ...stores].join('\n');
-  return `// ${t.comment ?? `kiln eager kernel: ${t.name}`} (matmul ${TM}x${TN} per thread, workgroup ${wx}x${wy}, ${t.variant})
-${kernelPrelude(matmulInfoWords(t.batchRank) + (t.extraInfoWords ?? 0))}
+  const stores = range(TM).flatMap((i) => range(TN).map((j) => store(t, accAt(i, j), `row0 + ${i}u`, `col0 + ${j}u`)));
+  return [...loop, ...stores];
+}
+
+/** The guarded store of one element of C (through the epilogue, if any). */
+function store(t: MatmulTemplate, acc: string, row: string, col: string): string {
+  const ep = t.epilogue?.(acc);
+  const body = ep ? [...ep.lines, `c[cBase + row * N + col] = ${ep.value};`] : [`c[cBase + row * N + col] = ${acc};`];
+  return `if (${row} < M && ${col} < N) { let row = ${row}; let col = ${col}; ${body.join(' ')} }`;
+}
+
+/**
+ * The loop and stores of a subgroup tile (see MatmulTile): `row0` and
+ * `col0` are the subgroup's block, `lane` the thread's lane. Lanes past M
+ * or N load clamped rows and columns and store nothing: every lane must run
+ * the broadcasts. Per step of k (4 where A's rows are vec4s, else 1), lane
+ * l loads A at rows l, l + S, ... and B at its columns, then each row's A
+ * value is broadcast from its lane.
+ */
+function subgroupTileBody(t: MatmulTemplate, tile: MatmulTile, S: number): string[] {
+  const { rows: TM, cols: TN } = tile;
+  const [rowsPerLane, colsPerLane] = [TM / S, TN / S];
+  const vecA = t.variant === 'vec4' || t.variant === 'nt';
+  const KS = vecA ? 4 : 1;
+  const aAt = (h: number, q: number) => (vecA ? `av${h}[${q}]` : `a${h}`);
+  // 'nt': a column of B is contiguous along k, one vec4 a column per 4 steps; otherwise one load per step and column.
+  const bAt = (q: number, c: number) => (t.variant === 'nt' ? `bv${c}[${q}]` : `b${q}_${c}`);
+  const bLoads =
+    t.variant === 'nt'
+      ? range(colsPerLane).map((c) => `let bv${c} = b4[bCol${c} / 4u + k / 4u];`)
+      : range(KS).flatMap((q) => range(colsPerLane).map((c) => `let b${q}_${c} = b[bCol${c} + (k + ${q}u) * sbk];`));
+  const acc = (i: number, c: number) => `acc${i}_${c}`;
+  const loop = [
+    ...range(TM).map((i) =>
+      range(colsPerLane)
+        .map((c) => `var ${acc(i, c)} = 0.0;`)
+        .join(' '),
+    ),
+    ...range(rowsPerLane).map((h) => `let aRow${h} = aBase + min(row0 + ${h * S}u + lane, M - 1u) * sam;`),
+    ...range(colsPerLane).map((c) => `let bCol${c} = bBase + min(col0 + ${c * S}u + lane, N - 1u) * sbn;`),
+    `for (var k = 0u; k < K; k += ${KS}u) {`,
+    ...range(rowsPerLane).map((h) => (vecA ? `  let av${h} = a4[aRow${h} / 4u + k / 4u];` : `  let a${h} = a[aRow${h} + k * sak];`)),
+    ...bLoads.map((l) => `  ${l}`),
+    ...range(TM).flatMap((i) =>
+      range(KS).map((q) => {
+        const x = `subgroupBroadcast(${aAt(Math.floor(i / S), q)}, ${i % S}u)`;
+        return `  { let x = ${x}; ${range(colsPerLane)
+          .map((c) => `${acc(i, c)} = fma(x, ${bAt(q, c)}, ${acc(i, c)});`)
+          .join(' ')} }`;
+      }),
+    ),
+    '}',
+  ];
+  const stores = range(TM).flatMap((i) => range(colsPerLane).map((c) => store(t, acc(i, c), `row0 + ${i}u`, `col0 + ${c * S}u + lane`)));
+  return [...loop, ...stores];
+}
+
+export function renderMatmulTemplate(t: MatmulTemplate): string {
+  const tile = t.tile ?? DEFAULT_TILES[t.variant];
+  const { rows: TM, cols: TN, subgroup: S } = tile;
+  const [wx, wy] = tile.workgroup;
+  const T = t.elementType ?? 'f32';
+  if (T === 'i32' && t.variant !== 'scalar') throw new KilnError('int32 matmul uses the scalar variant', { op: 'matmul' });
+  if (S && T !== 'f32') throw new KilnError('int32 matmul has no subgroup tiles', { op: 'matmul' });
+  const vecA = t.variant === 'vec4' || t.variant === 'nt';
+  const vecB = t.variant !== 'scalar' && !S;
+  const bindings = `@group(0) @binding(1) var<storage, read> ${vecA ? 'a4: array<vec4f>' : `a: array<${T}>`};
+@group(0) @binding(2) var<storage, read> ${vecB || t.variant === 'nt' ? 'b4: array<vec4f>' : `b: array<${T}>`};
+@group(0) @binding(3) var<storage, read_write> c: array<${t.outputType ?? T}>;
+${t.extraBindings ?? ''}`;
+  const text = (S ? subgroupTileBody(t, tile, S) : threadTileBody(t, tile, T)).join('\n');
+  // A subgroup's block: the same row0 and col0 for all its lanes (consecutive invocations, which GpuRuntime checked). No early
+  // return there: WGSL's uniformity analysis cannot see that it is uniform over a subgroup, and the broadcasts need all lanes.
+  const position = S
+    ? [
+        `let lane = lid % ${S}u;`,
+        `let sg = lid / ${S}u;`,
+        `let row0 = (gid.y * ${wy}u + sg / ${wx}u) * ${TM}u;`,
+        `let col0 = (gid.x / ${S * wx * wy}u * ${wx}u + sg % ${wx}u) * ${TN}u;`,
+      ]
+    : [`let row0 = gid.y * ${TM}u;`, `let col0 = gid.x * ${TN}u;`];
+  const shape = S ? `${TM}x${TN} per subgroup of ${S}, workgroup ${wx}x${wy} subgroups` : `${TM}x${TN} per thread, workgroup ${wx}x${wy}`;
+  return `// ${t.comment ?? `kiln eager kernel: ${t.name}`} (matmul ${shape}, ${t.variant})
+${S ? 'enable subgroups;\n' : ''}${kernelPrelude(matmulInfoWords(t.batchRank) + (t.extraInfoWords ?? 0))}
 ${bindings}
 ${(t.helpers?.(text) ?? []).join('\n')}
-@compute @workgroup_size(${wx}, ${wy})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+@compute @workgroup_size(${S ? `${S * wx * wy}` : `${wx}, ${wy}`})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u${S ? ', @builtin(local_invocation_index) lid: u32' : ''}) {
   ${[OPAQUE_ZERO_INIT, ...keepMasks(text)].join('\n  ')}
   let M = info(0u); let N = info(1u); let K = info(2u);
   let sam = info(6u); let sak = info(7u); let sbk = info(8u); let sbn = info(9u);
@@ -308,9 +441,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let aBase = info(3u) + ${batchOffset(0, t.batchRank)};
   let bBase = info(4u) + ${batchOffset(1, t.batchRank)};
   let cBase = info(5u) + batch * M * N;
-  let row0 = gid.y * ${TM}u;
-  let col0 = gid.x * ${TN}u;
-  if (row0 >= M || col0 >= N) { return; }
+  ${position.join('\n  ')}
+  ${S ? '' : 'if (row0 >= M || col0 >= N) { return; }'}
 ${text
   .split('\n')
   .map((l) => `  ${l}`)

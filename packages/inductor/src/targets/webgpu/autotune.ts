@@ -14,7 +14,15 @@
  * `autotuned()` waits for the queue.
  */
 import type { DType } from '@kiln/eager';
-import { type MatmulChoice, type MatmulLaunch, type MatmulTile, matmulCandidates, sameTile } from '@kiln/eager/kernels';
+import {
+  describeTile,
+  type MatmulChoice,
+  type MatmulLaunch,
+  type MatmulTile,
+  matmulCandidates,
+  matmulDevice,
+  sameTile,
+} from '@kiln/eager/kernels';
 import { type GpuRuntime, log, tuningCache } from '@kiln/gpu-runtime';
 import type { MatmulKernel } from '../../codegen/kernel';
 import type { BufferElements } from '../target';
@@ -46,8 +54,7 @@ export function autotuned(): Promise<void> {
 /** Timed rounds (each runs every candidate once) after the checked warm-up run; the median counts. */
 const ROUNDS = 5;
 
-const describeChoice = (c: MatmulChoice) =>
-  `tile ${c.tile.rows}x${c.tile.cols} in ${c.tile.workgroup.join('x')} workgroups, '${c.variant}'`;
+const describeChoice = (c: MatmulChoice) => `tile ${describeTile(c.tile)}, '${c.variant}'`;
 const fmt = (ms: number) => `${ms >= 10 ? ms.toFixed(1) : ms.toFixed(2)} ms`;
 
 /** A matmul kernel's tuning: the choice its launches use now, and what explain says about it. */
@@ -66,9 +73,10 @@ export class MatmulTuning {
       this.note = 'not autotuned: dynamic sizes (the default tile serves every size)';
       return;
     }
-    const traced = matmulLaunch(k, [], rt.limits.maxComputeWorkgroupsPerDimension);
+    const device = matmulDevice(rt);
+    const traced = matmulLaunch(k, [], device);
     const { a, b } = matmulOperands(k, []);
-    const candidates = matmulCandidates(a, b, rt.limits.maxComputeInvocationsPerWorkgroup);
+    const candidates = matmulCandidates(a, b, device);
     if (autotuneTesting.pick) {
       this.choice = autotuneTesting.pick(candidates);
       this.note = `chosen by a test hook: ${describeChoice(this.choice)}`;
@@ -125,7 +133,11 @@ export class MatmulTuning {
 
 /** What a winner is cached under: the product's sizes, its operands' layout and the output dtype (not the epilogue or the kernel's name). */
 function tuningKey(k: MatmulKernel): string {
-  const launch = matmulLaunch(k, [], Number.MAX_SAFE_INTEGER);
+  const launch = matmulLaunch(k, [], {
+    maxWorkgroups: Number.MAX_SAFE_INTEGER,
+    maxInvocations: Number.MAX_SAFE_INTEGER,
+    preferSubgroups: false,
+  });
   const [M, N, K, aOffset, bOffset, , ...strides] = launch.info;
   return `matmul ${k.outputs[k.output]!.dtype} ${M}x${N}x${K} a@${aOffset} b@${bOffset} info ${strides.join(',')}`;
 }
@@ -177,7 +189,7 @@ async function benchmark(
   });
   const outType = TYPED[k.outputs[k.output]!.dtype];
   const out = rt.alloc(Math.max(16, elements.writes[0]! * 4), 'kiln-autotune');
-  const maxWorkgroups = rt.limits.maxComputeWorkgroupsPerDimension;
+  const device = matmulDevice(rt);
   const extra = k.epilogueInputs.map((i) => reads[i]!);
   // Labels pick each candidate's dispatches out of a profile (a compiled call may record its own meanwhile).
   const labelOf = (i: number) => `${k.name} (autotune ${i + 1})`;
@@ -189,7 +201,7 @@ async function benchmark(
     for (const [i, choice] of candidates.entries()) {
       let launch: MatmulLaunch;
       try {
-        launch = matmulLaunch(k, [], maxWorkgroups, choice);
+        launch = matmulLaunch(k, [], device, choice);
       } catch {
         continue; // its grid exceeds the device's workgroups per dimension
       }

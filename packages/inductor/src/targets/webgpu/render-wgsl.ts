@@ -12,6 +12,7 @@ import {
   gridFor,
   kernelPrelude,
   type MatmulChoice,
+  type MatmulDevice,
   type MatmulLaunch,
   matmulInfoWords,
   planMatmul,
@@ -314,9 +315,9 @@ interface MatmulView {
  * (planMatmul in @kiln/eager/kernels), `given` (a tuned choice) where
  * the call's layout allows it.
  */
-export function matmulLaunch(k: MatmulKernel, syms: readonly number[], maxWorkgroups: number, given?: MatmulChoice): MatmulLaunch {
+export function matmulLaunch(k: MatmulKernel, syms: readonly number[], device: MatmulDevice, given?: MatmulChoice): MatmulLaunch {
   const { a, b } = matmulOperands(k, syms);
-  return planMatmul(a, b, 0, maxWorkgroups, true, given);
+  return planMatmul(a, b, 0, device, true, given);
 }
 
 /** A matmul kernel for the variant and tile `launch` planned (planMatmul in @kiln/eager/kernels); its grid is the launch's too. */

@@ -5,7 +5,15 @@
  * submits it in chunks and at the end).
  */
 import { type DType, KilnError, type Storage } from '@kiln/eager';
-import { defaultRowStrategy, gpuBufferOf, type MatmulLaunch, matmulInfoWords, type RowStrategy } from '@kiln/eager/kernels';
+import {
+  defaultRowStrategy,
+  describeTile,
+  gpuBufferOf,
+  type MatmulLaunch,
+  matmulDevice,
+  matmulInfoWords,
+  type RowStrategy,
+} from '@kiln/eager/kernels';
 import { currentRuntime, type GpuRuntime } from '@kiln/gpu-runtime';
 import { type GeneratedKernel, type MatmulKernel, metadataWords, type PointwiseKernel, type RowKernel } from '../../codegen/kernel';
 import { RenderCache } from '../../codegen/render-cache';
@@ -70,11 +78,11 @@ class WebGpuTarget implements Target<GPUBuffer> {
   private matmul(k: MatmulKernel, options: KernelOptions): TargetKernel<GPUBuffer> {
     const rt = this.rt;
     const { symCount } = options;
-    const maxWorkgroups = rt.limits.maxComputeWorkgroupsPerDimension;
+    const device = matmulDevice(rt);
     const made = new Map<string, { pipeline: GPUComputePipeline; source: string }>();
     let buildMs = 0;
     const pipelineOf = (launch: MatmulLaunch) => {
-      const key = `${launch.variant} ${launch.tile.rows}x${launch.tile.cols} ${launch.tile.workgroup.join('x')}`;
+      const key = `${launch.variant} ${describeTile(launch.tile)}`;
       let choice = made.get(key);
       if (!choice) {
         const { source } = this.matmulRenders.get(k, `${key} ${symCount}`, () => ({ source: renderMatmulWgsl(k, launch, symCount) }));
@@ -90,7 +98,7 @@ class WebGpuTarget implements Target<GPUBuffer> {
     const traced = matmulLaunch(
       k,
       Array.from({ length: symCount }, () => 8),
-      maxWorkgroups,
+      device,
       tuning?.choice,
     );
     const source = pipelineOf(traced).source;
@@ -99,7 +107,7 @@ class WebGpuTarget implements Target<GPUBuffer> {
       // The traced layout's pipeline, made now; other choices are made (and not counted) when a call needs them.
       buildMs,
       launch(reads, writes, { syms }) {
-        const launch = matmulLaunch(k, syms, maxWorkgroups, tuning?.choice);
+        const launch = matmulLaunch(k, syms, device, tuning?.choice);
         const info = new Uint32Array([...launch.info, ...syms]);
         if (info.length !== matmulInfoWords(k.batch.length) + syms.length) {
           throw new KilnError('matmul metadata mismatch (bug)', { op: 'inductor' });
