@@ -31,4 +31,21 @@ describe('ReadbackWaiter', () => {
     slow();
     expect(await timed(() => waiter.beforeMap('w', 4))).toBeLessThan(10);
   });
+
+  it('learns half the time when it overslept (mapped at once on waking), so it finds faster work in a few calls', async () => {
+    const waiter = new ReadbackWaiter(0.8, 2);
+    const first = await waiter.beforeMap('w', 4);
+    await sleep(50);
+    first(); // learned: 50 ms
+    (await waiter.beforeMap('w', 4))(); // slept 40 ms and mapped at once: learned 20, not 40
+    expect(await timed(() => waiter.beforeMap('w', 4))).toBeLessThan(28); // 0.8 x 20 = 16 (0.8 x 40 = 32 without)
+  });
+
+  it('learns nothing from a readback it is told not to (work that waited on new pipelines)', async () => {
+    const waiter = new ReadbackWaiter(0.8, 2);
+    const compiling = await waiter.beforeMap('w', 4, false);
+    await sleep(40);
+    compiling();
+    expect(await timed(() => waiter.beforeMap('w', 4))).toBeLessThan(10);
+  });
 });

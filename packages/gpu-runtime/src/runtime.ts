@@ -33,6 +33,8 @@ export class GpuRuntime {
   readonly pipelines: PipelineCache;
   readonly batcher: CommandBatcher;
   private readonly waiter = new ReadbackWaiter();
+  /** The pipeline cache's misses at the last readback (see `read`). */
+  private pipelinesAtLastRead = 0;
   readonly bindGroups: BindGroupCache;
   /** Uniform buffers by contents, at most 4096 (256 bytes each from the pool); an evicted one goes back to the pool. */
   readonly uniforms = new LruCache<string, GPUBuffer>(4096, (buffer) => this.pool.release(buffer));
@@ -267,9 +269,12 @@ export class GpuRuntime {
     this.batcher.copy(buffer, start, staging, 0, n);
     if (checked) this.batcher.copy(this.assertBuffer, 0, staging, at, ASSERT_WORDS * 4);
     const work = this.batcher.takeWork();
+    // Work that waited on new pipelines took their compile too: nothing to learn from its time.
+    const learn = this.pipelines.misses === this.pipelinesAtLastRead;
+    this.pipelinesAtLastRead = this.pipelines.misses;
     this.flush();
     try {
-      const mapped = await this.waiter.beforeMap(work, n);
+      const mapped = await this.waiter.beforeMap(work, n, learn);
       await staging.mapAsync(GPUMapMode.READ, 0, checked ? at + ASSERT_WORDS * 4 : n);
       mapped();
       if (checked) this.raiseAssert(new Uint32Array(staging.getMappedRange(at, ASSERT_WORDS * 4).slice(0)), covered);
