@@ -8,8 +8,9 @@
  *
  * Shapes chosen for lavapipe (README, "Device floors measured here"): vec4 loads with a
  * grid-stride loop for elementwise, one thread per row for softmax, register
- * blocking without workgroup memory for matmul. Each kernel tries a few
- * variants and keeps the fastest on this device.
+ * blocking without workgroup memory for matmul (per thread, and per
+ * subgroup where the device has a checked subgroup size). Each kernel tries
+ * a few variants and keeps the fastest on this device.
  */
 import type { GpuRuntime } from '@kiln/gpu-runtime';
 import { measure } from './lib/measure';
@@ -137,7 +138,8 @@ export function handSoftmax(rt: GpuRuntime, x: Float32Array, rows: number, cols:
 /**
  * W5: C = A B for row-major A [n, k], B [k, n]: each thread keeps a tm x (4 tn)
  * block of C in registers (B and C read as vec4 along n, A as vec4 along k),
- * fully unrolled; no workgroup memory.
+ * fully unrolled; no workgroup memory. Or, with a checked subgroup size,
+ * each subgroup keeps a block (subgroupVariant).
  */
 export function handMatmul(rt: GpuRuntime, a: Float32Array, b: Float32Array, m: number, k: number, n: number): Promise<HandKernel> {
   const variant = (tm: number, tn: number, wx: number, wy: number): Variant | undefined => {
@@ -175,6 +177,41 @@ ${store.join('\n')}
 }`,
     };
   };
+  // With a checked subgroup size S: a subgroup keeps rows x (S * perLane) of C, lane l loading rows l, l + S, ... of A
+  // (vec4 along k) and its own columns of B, the rows' A values shared by subgroupBroadcast.
+  const S = rt.subgroupSize;
+  const subgroupVariant = (rows: number, perLane: number, subgroups: number): Variant | undefined => {
+    if (!S || rows % S !== 0 || m % rows !== 0 || n % (S * perLane * subgroups) !== 0 || k % 4 !== 0) return undefined;
+    const acc = (i: number, j: number) => `c${i}_${j}`;
+    const body: string[] = [];
+    for (let h = 0; h < rows / S; h++) body.push(`    let a${h} = a[(row + ${h * S}u + lane) * ${k / 4}u + kk];`);
+    for (let q = 0; q < 4; q++) {
+      for (let j = 0; j < perLane; j++) body.push(`    let b${q}_${j} = b[(kk * 4u + ${q}u) * ${n}u + col + ${j * S}u];`);
+      for (let i = 0; i < rows; i++) {
+        body.push(`    let x${q}_${i} = subgroupBroadcast(a${Math.floor(i / S)}.${'xyzw'[q]}, ${i % S}u);`);
+        for (let j = 0; j < perLane; j++) body.push(`    ${acc(i, j)} = fma(x${q}_${i}, b${q}_${j}, ${acc(i, j)});`);
+      }
+    }
+    const cells = Array.from({ length: rows * perLane }, (_, c) => [Math.floor(c / perLane), c % perLane] as const);
+    return {
+      name: `${rows}x${S * perLane} per subgroup of ${S}, ${subgroups} subgroups a workgroup`,
+      grid: [n / (S * perLane * subgroups), m / rows],
+      wgsl: `enable subgroups;
+@group(0) @binding(0) var<storage, read> a: array<vec4f>;
+@group(0) @binding(1) var<storage, read> b: array<f32>;
+@group(0) @binding(2) var<storage, read_write> c: array<f32>;
+@compute @workgroup_size(${S * subgroups}) fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let lane = lid % ${S}u;
+  let row = wg.y * ${rows}u;
+  let col = (wg.x * ${subgroups}u + lid / ${S}u) * ${S * perLane}u + lane;
+${cells.map(([i, j]) => `  var ${acc(i, j)} = 0.0;`).join('\n')}
+  for (var kk = 0u; kk < ${k / 4}u; kk++) {
+${body.join('\n')}
+  }
+${cells.map(([i, j]) => `  c[(row + ${i}u) * ${n}u + col + ${j * S}u] = ${acc(i, j)};`).join('\n')}
+}`,
+    };
+  };
   const variants = [
     variant(4, 1, 16, 16),
     variant(4, 2, 8, 8),
@@ -182,6 +219,9 @@ ${store.join('\n')}
     variant(4, 1, 8, 8),
     variant(8, 1, 8, 8),
     variant(8, 2, 4, 4),
+    subgroupVariant(16, 4, 4),
+    subgroupVariant(16, 2, 8),
+    subgroupVariant(32, 4, 2),
   ].filter((v): v is Variant => v !== undefined);
   if (variants.length === 0) throw new Error(`handMatmul: no variant fits ${m}x${k}x${n}`);
   return tuned(rt, [a, b], m * n, variants);
