@@ -75,6 +75,12 @@ export interface Step {
   inverts?: boolean;
   /** Its gradient is singular where its value is 0 (std: (x - mean) / std), so rounding decides between NaN and a number there. */
   singularGrad?: boolean;
+  /**
+   * A spread (var, std): 0 for equal elements, but in float32 the rounding
+   * noise of their mean, whose size and whether it is exactly 0 depend on
+   * the summation order; a reciprocal or quotient of it is noise too.
+   */
+  spread?: boolean;
 }
 
 export interface Program {
@@ -111,17 +117,22 @@ export type ProgramFn = (...xs: Tensor[]) => Tensor[];
 /**
  * Values whose exact result depends on rounding that devices, and fused
  * kernels, may do differently: a fragile step applied to a rounded value
- * (`sum(x) > 0`, `floor(exp(x))`), and everything computed from one. Any
- * two correct implementations can disagree there, so checks compare them
- * only for shape and dtype.
+ * (`sum(x) > 0`, `floor(exp(x))`), a reciprocal or quotient of what a
+ * spread gave (`x.var(0).pow(-2)`: of equal elements, 0 in one order and
+ * 1e-14 in another), and everything computed from one. Any two correct
+ * implementations can disagree there, so checks compare them only for
+ * shape and dtype.
  */
 export function unstableValues(p: Program): Set<number> {
   const rounded = new Set<number>();
+  const spread = new Set<number>();
   const unstable = new Set<number>();
   p.steps.forEach((s, i) => {
     const v = p.inputs.length + i;
-    if (s.uses.some((u) => unstable.has(u)) || (s.fragile && s.uses.some((u) => rounded.has(u)))) unstable.add(v);
+    const amplified = s.inverts && s.uses.some((u) => spread.has(u));
+    if (s.uses.some((u) => unstable.has(u)) || (s.fragile && s.uses.some((u) => rounded.has(u))) || amplified) unstable.add(v);
     if (s.rounds || s.uses.some((u) => rounded.has(u))) rounded.add(v);
+    if (s.spread || s.uses.some((u) => spread.has(u))) spread.add(v);
   });
   return unstable;
 }
@@ -402,6 +413,7 @@ const STEPS: { weight: number; make: StepGen }[] = [
         accumulates: rounds,
         fragile: ['argmax', 'argmin', 'any', 'all'].includes(op),
         singularGrad: op === 'std',
+        spread: op === 'var' || op === 'std',
       };
     },
   },

@@ -442,6 +442,25 @@ const FOUND: { name: string; program: Program }[] = [
       outputs: [2],
     },
   },
+  {
+    name: 'a power of the variance of equal values (exactly 0 on cpu, 1e-14 on webgpu: the negative power is Infinity or 6.5e26; compared for shape)',
+    program: {
+      seed: 1052082829,
+      inputs: [
+        { shape: [7], dtype: 'float32', layout: 'contiguous', values: 'normal' },
+        { shape: [7, 2, 4], dtype: 'float32', layout: 'contiguous', values: 'normal' },
+        { shape: [7], dtype: 'int32', layout: 'contiguous', values: 'index', bound: 4 },
+      ],
+      steps: [
+        { expr: '$0.clamp(-1, 2)', uses: [0] },
+        { expr: "$0.to('bool')", uses: [3], fragile: true },
+        { expr: 'F.logSoftmax($0, -1)', uses: [4], rounds: true },
+        { expr: '$0.var(0, true)', uses: [5], rounds: true, accumulates: true, spread: true },
+        { expr: '$0.pow($1)', uses: [6, 5], rounds: true, inverts: true },
+      ],
+      outputs: [7],
+    },
+  },
 ];
 
 describe('programs the generator once found failing', () => {
