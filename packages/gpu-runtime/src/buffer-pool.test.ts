@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { sizeClass } from './buffer-pool';
+import { BufferPool, sizeClass } from './buffer-pool';
 import { formatBytes, OutOfMemoryError } from './errors';
 import { probeWebGpu } from './probe';
 
@@ -60,6 +60,29 @@ describe('BufferPool on the device', () => {
     expect(rt.pool.stats().peakBytesLive).toBe(s0.bytesLive);
     rt.release(rt.alloc(1 << 20));
     expect(rt.pool.stats().peakBytesLive).toBe(s0.bytesLive + (1 << 20));
+  });
+
+  it('over its cap destroys the buffers released longest ago, so the sizes in use now are reused', (ctx) => {
+    if (!gpu.runtime) return ctx.skip(gpu.reason);
+    const pool = new BufferPool(gpu.runtime.device, { maxPooledBytes: 64 * 1024 });
+    const STORAGE = 0x80;
+    // Earlier work: 16 buffers of 4 KiB fill the cap.
+    const old = Array.from({ length: 16 }, () => pool.acquire(4096, STORAGE));
+    for (const b of old) pool.release(b);
+    pool.recycle();
+    expect(pool.stats().bytesPooled).toBe(64 * 1024);
+    // The work now: buffers of another size, released and acquired again call after call.
+    const now = Array.from({ length: 4 }, () => pool.acquire(8192, STORAGE));
+    for (const b of now) pool.release(b);
+    pool.recycle();
+    const created = pool.stats().created;
+    const again = Array.from({ length: 4 }, () => pool.acquire(8192, STORAGE));
+    expect(pool.stats().created).toBe(created); // all four from the pool
+    expect(new Set(again)).toEqual(new Set(now));
+    expect(pool.stats().bytesPooled).toBe(32 * 1024); // 8 of the old 4 KiB buffers went to make room
+    for (const b of again) pool.release(b);
+    pool.recycle();
+    pool.trim();
   });
 
   it('throws a KilnError on double release', (ctx) => {
