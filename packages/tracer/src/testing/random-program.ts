@@ -78,9 +78,13 @@ export interface Step {
   /**
    * A spread (var, std): 0 for equal elements, but in float32 the rounding
    * noise of their mean, whose size and whether it is exactly 0 depend on
-   * the summation order; a reciprocal or quotient of it is noise too.
+   * the summation order.
    */
   spread?: boolean;
+  /** Sums to 0 along a dim (layerNorm's output): a sum over it is rounding noise, as a spread of equal elements is. */
+  centered?: boolean;
+  /** Its error grows without bound as an operand nears 0 (reciprocal, rsqrt, div, pow, log): of rounding noise it makes noise of any size. */
+  blowsUpAtZero?: boolean;
 }
 
 export interface Program {
@@ -117,22 +121,26 @@ export type ProgramFn = (...xs: Tensor[]) => Tensor[];
 /**
  * Values whose exact result depends on rounding that devices, and fused
  * kernels, may do differently: a fragile step applied to a rounded value
- * (`sum(x) > 0`, `floor(exp(x))`), a reciprocal or quotient of what a
- * spread gave (`x.var(0).pow(-2)`: of equal elements, 0 in one order and
- * 1e-14 in another), and everything computed from one. Any two correct
+ * (`sum(x) > 0`, `floor(exp(x))`), a reciprocal, quotient or log of what
+ * may be rounding noise around 0 (`x.var(0).pow(-2)`: of equal elements,
+ * 0 in one order and 1e-14 in another; `layerNorm(x).sum().log()`), and
+ * everything computed from one. Any two correct
  * implementations can disagree there, so checks compare them only for
  * shape and dtype.
  */
 export function unstableValues(p: Program): Set<number> {
   const rounded = new Set<number>();
-  const spread = new Set<number>();
+  const centered = new Set<number>();
+  const noise = new Set<number>();
   const unstable = new Set<number>();
   p.steps.forEach((s, i) => {
     const v = p.inputs.length + i;
-    const amplified = s.inverts && s.uses.some((u) => spread.has(u));
+    const amplified = s.blowsUpAtZero && s.uses.some((u) => noise.has(u));
     if (s.uses.some((u) => unstable.has(u)) || (s.fragile && s.uses.some((u) => rounded.has(u))) || amplified) unstable.add(v);
     if (s.rounds || s.uses.some((u) => rounded.has(u))) rounded.add(v);
-    if (s.spread || s.uses.some((u) => spread.has(u))) spread.add(v);
+    if (s.centered || s.uses.some((u) => centered.has(u))) centered.add(v);
+    // What may be rounding noise: a spread, a sum over a centered value, and what is computed from either.
+    if (s.spread || (s.accumulates && s.uses.some((u) => centered.has(u))) || s.uses.some((u) => noise.has(u))) noise.add(v);
   });
   return unstable;
 }
@@ -249,6 +257,7 @@ const EXACT_UNARY = new Set<string>(['neg', 'abs', 'relu', 'floor', 'ceil', 'rou
 const FRAGILE_UNARY = new Set<string>(['floor', 'ceil', 'round', 'sign']);
 const ROUNDING_BINARY = new Set<string>(['add', 'sub', 'mul', 'div', 'pow']);
 const INVERTING = new Set<string>(['reciprocal', 'rsqrt', 'div', 'pow']);
+const BLOWS_UP_AT_ZERO = new Set<string>([...INVERTING, 'log']);
 const FRAGILE_BINARY = new Set<string>(['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'logicalAnd', 'logicalOr']);
 const REDUCE = ['sum', 'prod', 'max', 'min', 'argmax', 'argmin', 'any', 'all', 'mean', 'logsumexp'] as const;
 
@@ -308,7 +317,14 @@ const STEPS: { weight: number; make: StepGen }[] = [
       const v = p.any();
       if (v === undefined) return undefined;
       const op = p.rng.pick(UNARY);
-      return { expr: `$0.${op}()`, uses: [v], rounds: !EXACT_UNARY.has(op), fragile: FRAGILE_UNARY.has(op), inverts: INVERTING.has(op) };
+      return {
+        expr: `$0.${op}()`,
+        uses: [v],
+        rounds: !EXACT_UNARY.has(op),
+        fragile: FRAGILE_UNARY.has(op),
+        inverts: INVERTING.has(op),
+        blowsUpAtZero: BLOWS_UP_AT_ZERO.has(op),
+      };
     },
   },
   {
@@ -338,7 +354,13 @@ const STEPS: { weight: number; make: StepGen }[] = [
       if (v === undefined) return undefined;
       const op = p.rng.pick(BINARY);
       const c = p.rng.chance(0.3) ? p.rng.pick(SCALARS) : p.rng.pick(ORDINARY);
-      const kind = { rounds: ROUNDING_BINARY.has(op), fragile: FRAGILE_BINARY.has(op), inverts: INVERTING.has(op), ...hugeIf(c) };
+      const kind = {
+        rounds: ROUNDING_BINARY.has(op),
+        fragile: FRAGILE_BINARY.has(op),
+        inverts: INVERTING.has(op),
+        blowsUpAtZero: BLOWS_UP_AT_ZERO.has(op),
+        ...hugeIf(c),
+      };
       return p.rng.chance(0.8)
         ? { expr: `$0.${op}(${lit(c)})`, uses: [v], ...kind }
         : { expr: `full([], ${lit(c)}, { device: $0.device }).${op}($0)`, uses: [v], ...kind };
@@ -356,6 +378,7 @@ const STEPS: { weight: number; make: StepGen }[] = [
         rounds: ROUNDING_BINARY.has(op),
         fragile: FRAGILE_BINARY.has(op),
         inverts: INVERTING.has(op),
+        blowsUpAtZero: BLOWS_UP_AT_ZERO.has(op),
       };
     },
   },
@@ -521,7 +544,7 @@ const STEPS: { weight: number; make: StepGen }[] = [
       const w = p.any((t) => t.ndim === 1 && t.shape[0] === n && floats(t));
       return w !== undefined && p.rng.chance(0.5)
         ? { expr: `F.layerNorm(${x}, [${size}], $1, $1)`, uses: [v, w], rounds: true, accumulates: true }
-        : { expr: `F.layerNorm(${x}, [${size}])`, uses: [v], rounds: true, accumulates: true };
+        : { expr: `F.layerNorm(${x}, [${size}])`, uses: [v], rounds: true, accumulates: true, centered: true };
     },
   },
   {

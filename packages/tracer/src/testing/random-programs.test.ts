@@ -456,9 +456,34 @@ const FOUND: { name: string; program: Program }[] = [
         { expr: "$0.to('bool')", uses: [3], fragile: true },
         { expr: 'F.logSoftmax($0, -1)', uses: [4], rounds: true },
         { expr: '$0.var(0, true)', uses: [5], rounds: true, accumulates: true, spread: true },
-        { expr: '$0.pow($1)', uses: [6, 5], rounds: true, inverts: true },
+        { expr: '$0.pow($1)', uses: [6, 5], rounds: true, inverts: true, blowsUpAtZero: true },
       ],
       outputs: [7],
+    },
+  },
+  {
+    name: 'the log of the sum of a layerNorm output (0 but for rounding: -15.94 on webgpu, -15.72 on cpu; compared for shape)',
+    program: {
+      seed: 685268882,
+      inputs: [{ shape: [4], dtype: 'float32', layout: 'contiguous', values: 'normal' }],
+      steps: [
+        {
+          expr: "F.layerNorm($0.add(arange($0.shape[0], { device: $0.device }).cast('float32').mul(0.37).sin()), [$0.shape[0]])",
+          uses: [0],
+          rounds: true,
+          accumulates: true,
+          centered: true,
+        },
+        {
+          expr: '((w) => { const s = w.sum(); w.slice(0, 0, $0.shape[0]).zero_(); return s.add(w); })($0.mul(1))',
+          uses: [1],
+          rounds: true,
+          accumulates: true,
+          inPlace: 'copy',
+        },
+        { expr: '$0.log()', uses: [2], rounds: true, blowsUpAtZero: true },
+      ],
+      outputs: [3],
     },
   },
 ];
