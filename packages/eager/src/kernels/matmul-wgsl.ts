@@ -411,9 +411,10 @@ export function renderMatmulTemplate(t: MatmulTemplate): string {
   if (T === 'i32' && t.variant !== 'scalar') throw new KilnError('int32 matmul uses the scalar variant', { op: 'matmul' });
   if (S && T !== 'f32') throw new KilnError('int32 matmul has no subgroup tiles', { op: 'matmul' });
   const vecA = t.variant === 'vec4' || t.variant === 'nt';
-  const vecB = t.variant !== 'scalar' && !S;
+  // A subgroup tile reads B per lane, as vec4s only along k ('nt').
+  const vecB = S ? t.variant === 'nt' : t.variant !== 'scalar';
   const bindings = `@group(0) @binding(1) var<storage, read> ${vecA ? 'a4: array<vec4f>' : `a: array<${T}>`};
-@group(0) @binding(2) var<storage, read> ${vecB || t.variant === 'nt' ? 'b4: array<vec4f>' : `b: array<${T}>`};
+@group(0) @binding(2) var<storage, read> ${vecB ? 'b4: array<vec4f>' : `b: array<${T}>`};
 @group(0) @binding(3) var<storage, read_write> c: array<${t.outputType ?? T}>;
 ${t.extraBindings ?? ''}`;
   const text = (S ? subgroupTileBody(t, tile, S) : threadTileBody(t, tile, T)).join('\n');
