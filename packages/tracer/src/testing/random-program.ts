@@ -258,6 +258,8 @@ const FRAGILE_UNARY = new Set<string>(['floor', 'ceil', 'round', 'sign']);
 const ROUNDING_BINARY = new Set<string>(['add', 'sub', 'mul', 'div', 'pow']);
 const INVERTING = new Set<string>(['reciprocal', 'rsqrt', 'div', 'pow']);
 const BLOWS_UP_AT_ZERO = new Set<string>([...INVERTING, 'log']);
+/** The Step flags of an op that may divide (see Step.inverts, Step.blowsUpAtZero). */
+const divides = (op: string) => ({ inverts: INVERTING.has(op), blowsUpAtZero: BLOWS_UP_AT_ZERO.has(op) });
 const FRAGILE_BINARY = new Set<string>(['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'logicalAnd', 'logicalOr']);
 const REDUCE = ['sum', 'prod', 'max', 'min', 'argmax', 'argmin', 'any', 'all', 'mean', 'logsumexp'] as const;
 
@@ -322,8 +324,7 @@ const STEPS: { weight: number; make: StepGen }[] = [
         uses: [v],
         rounds: !EXACT_UNARY.has(op),
         fragile: FRAGILE_UNARY.has(op),
-        inverts: INVERTING.has(op),
-        blowsUpAtZero: BLOWS_UP_AT_ZERO.has(op),
+        ...divides(op),
       };
     },
   },
@@ -357,8 +358,7 @@ const STEPS: { weight: number; make: StepGen }[] = [
       const kind = {
         rounds: ROUNDING_BINARY.has(op),
         fragile: FRAGILE_BINARY.has(op),
-        inverts: INVERTING.has(op),
-        blowsUpAtZero: BLOWS_UP_AT_ZERO.has(op),
+        ...divides(op),
         ...hugeIf(c),
       };
       return p.rng.chance(0.8)
@@ -377,8 +377,7 @@ const STEPS: { weight: number; make: StepGen }[] = [
         uses: [a, b],
         rounds: ROUNDING_BINARY.has(op),
         fragile: FRAGILE_BINARY.has(op),
-        inverts: INVERTING.has(op),
-        blowsUpAtZero: BLOWS_UP_AT_ZERO.has(op),
+        ...divides(op),
       };
     },
   },
